@@ -1,0 +1,152 @@
+"""One exception root for the whole playground.
+
+Every message is written for the person at the screen: it says what went wrong and what to do,
+and never contains a key, a stack trace or raw server output that might echo one.
+
+Hierarchy::
+
+    PlaygroundError
+    ├── InvalidInput                 bad query, K, alpha, property, ... (fix the form)
+    ├── ConnectError                 could not reach or talk to Weaviate
+    │   ├── WeaviateUnreachable      nothing answers at that host/port
+    │   ├── GrpcUnreachable          HTTP answers but the gRPC port does not
+    │   ├── TlsMismatch              https vs http (or a certificate problem)
+    │   ├── WeaviateAuthError        missing or wrong Weaviate API key
+    │   └── ServerTooOld             server older than weaviate-client supports
+    ├── CatalogError                 a collection or property is missing / cannot be changed
+    │   └── CollectionNotFound
+    ├── SearchError                  the query failed on the server (timeout, bad config, ...)
+    ├── EmbeddingError               could not compute a query vector
+    ├── RerankError                  a reranker failed; ``model`` says which one
+    │   ├── KeyRequired              a Jina model was asked for without a key
+    │   ├── JinaAuthError            401/403
+    │   ├── JinaRateLimited          429 (``retry_after`` seconds when known)
+    │   ├── JinaModelError           422/400: unknown model or rejected input
+    │   ├── JinaServerError          5xx after retries
+    │   ├── JinaTimeout              no answer in time
+    │   ├── JinaUnreachable          connection refused / DNS
+    │   └── JinaBadResponse          malformed JSON, missing fields, wrong indices
+    └── LauncherError                could not find, build or start a local Weaviate
+"""
+
+from __future__ import annotations
+
+import re
+
+# Anything that looks like a bearer token or a long opaque key is masked before a message is shown.
+_SECRETISH = re.compile(
+    r"(?i)(bearer\s+)\S+|(jina_[A-Za-z0-9_\-]{6,})|((?:api[-_]?key|x-jinaai-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+)
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """Remove the given secrets and anything that looks like a key from ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+
+    def _mask(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(1) + "***"
+        if match.group(2):
+            return "***"
+        return match.group(3) + "***"
+
+    return _SECRETISH.sub(_mask, text)
+
+
+class PlaygroundError(Exception):
+    """Root of every error the playground raises on purpose. ``str(err)`` is safe to show."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = scrub(message)
+        self.hint = scrub(hint)
+        super().__init__(self.message if not self.hint else f"{self.message} {self.hint}")
+
+
+class InvalidInput(PlaygroundError):
+    pass
+
+
+class ConnectError(PlaygroundError):
+    pass
+
+
+class WeaviateUnreachable(ConnectError):
+    pass
+
+
+class GrpcUnreachable(ConnectError):
+    pass
+
+
+class TlsMismatch(ConnectError):
+    pass
+
+
+class WeaviateAuthError(ConnectError):
+    pass
+
+
+class ServerTooOld(ConnectError):
+    pass
+
+
+class CatalogError(PlaygroundError):
+    pass
+
+
+class CollectionNotFound(CatalogError):
+    pass
+
+
+class SearchError(PlaygroundError):
+    pass
+
+
+class EmbeddingError(PlaygroundError):
+    pass
+
+
+class RerankError(PlaygroundError):
+    def __init__(self, message: str, *, hint: str = "", model: str = "") -> None:
+        self.model = model
+        super().__init__(message, hint=hint)
+
+
+class KeyRequired(RerankError):
+    pass
+
+
+class JinaAuthError(RerankError):
+    pass
+
+
+class JinaRateLimited(RerankError):
+    def __init__(self, message: str, *, hint: str = "", model: str = "", retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, hint=hint, model=model)
+
+
+class JinaModelError(RerankError):
+    pass
+
+
+class JinaServerError(RerankError):
+    pass
+
+
+class JinaTimeout(RerankError):
+    pass
+
+
+class JinaUnreachable(RerankError):
+    pass
+
+
+class JinaBadResponse(RerankError):
+    pass
+
+
+class LauncherError(PlaygroundError):
+    pass

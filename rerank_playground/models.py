@@ -1,0 +1,172 @@
+"""Frozen dataclasses that cross layer boundaries. Pages and components never see SDK objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SearchMode(StrEnum):
+    VECTOR = "vector"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+class Fusion(StrEnum):
+    RANKED = "ranked"
+    RELATIVE_SCORE = "relative_score"
+
+
+class Operator(StrEnum):
+    OR = "or"
+    AND = "and"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result as the server returned it. ``rank`` is 1-based."""
+
+    rank: int
+    uuid: str
+    text: str  # the text of the chosen display/rerank property ("" when missing or not a string)
+    properties: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    score: float | None = None
+    distance: float | None = None
+    explain_score: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    collection: str
+    query: str
+    mode: SearchMode = SearchMode.HYBRID
+    limit: int = 50
+    properties: tuple[str, ...] = ()  # keyword/hybrid: which properties BM25 looks at (empty = all)
+    text_property: str | None = None  # which property becomes Hit.text (None = first text property)
+    operator: Operator = Operator.OR
+    alpha: float = 0.5
+    fusion: Fusion = Fusion.RANKED
+    target_vector: str | None = None
+    embedder: str = "auto"  # "auto" | "server" | "local" | "jina:<model>" — where the query vector comes from
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    request: SearchRequest
+    hits: tuple[Hit, ...]
+    latency_ms: float
+    notes: tuple[str, ...] = ()  # e.g. "query vector computed locally with WordLlama"
+
+
+@dataclass(frozen=True)
+class RankedDoc:
+    """A candidate after reranking: ``index`` points into the candidate list given to the reranker."""
+
+    index: int
+    score: float
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    reranker: str  # registry name: "jina", "weaviate_module", "local"
+    model: str
+    ranked: tuple[RankedDoc, ...]  # best first
+    latency_ms: float
+    tokens: int | None = None
+    api_calls: int = 0  # HTTP calls actually made (0 when served from the cache)
+    cached: bool = False
+    truncated: int = 0  # how many documents were cut to fit max_chars
+    notes: tuple[str, ...] = ()  # limits the user should know about, in plain words
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return tuple(doc.index for doc in self.ranked)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    label: str
+    kind: str  # "cross-encoder", "late interaction", "listwise", "multimodal", "local baseline"
+    languages: str
+    context: str
+    status: str  # "current", "deprecated", "local baseline"
+    needs_key: bool = True
+    weaviate_default: bool = False
+    beir_ndcg10: float | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """What reranking did to one candidate. Ranks are 1-based; ``delta`` > 0 means it climbed."""
+
+    uuid: str
+    text: str
+    original_rank: int
+    new_rank: int
+    delta: int
+    retrieval_score: float | None
+    rerank_score: float | None
+    entered_top_n: bool
+    left_top_n: bool
+
+
+@dataclass(frozen=True)
+class MovementSummary:
+    n: int
+    top_n: int
+    kendall_tau: float
+    spearman_rho: float
+    overlap_at_k: dict[int, float] = field(hash=False)
+    promoted: int = 0
+    demoted: int = 0
+    unchanged: int = 0
+    biggest_climb: Move | None = None
+    biggest_fall: Move | None = None
+
+
+@dataclass(frozen=True)
+class Movement:
+    moves: tuple[Move, ...]  # in reranked order
+    summary: MovementSummary
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    url: str
+    version: str
+    modules: tuple[str, ...]
+    collections: int
+    jina_reranker_available: bool
+    jina_vectorizer_available: bool
+    label: str = ""  # "local Weaviate", "Weaviate Cloud", ...
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    name: str
+    data_type: str  # "text", "text[]", "int", ...
+
+    @property
+    def is_text(self) -> bool:
+        return self.data_type == "text"
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    count: int
+    properties: tuple[PropertyInfo, ...]
+    vectorizer: str | None  # e.g. "text2vec-jinaai", "none" (bring your own vectors)
+    named_vectors: tuple[str, ...]
+    reranker_module: str | None
+    reranker_model: str | None
+
+    @property
+    def text_properties(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties if p.is_text)
+
+    @property
+    def has_server_vectorizer(self) -> bool:
+        return bool(self.vectorizer) and self.vectorizer != "none"

@@ -1,0 +1,6 @@
+"""Shared fixtures. Each plugin module below is owned by one part of the suite."""
+
+pytest_plugins = [
+    "tests.fixtures_weaviate",  # a real weaviate-server for the session (started, waited on, stopped)
+    "tests.fakes.fixtures",  # the local Jina-compatible stand-in
+]
