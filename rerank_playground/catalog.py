@@ -1,0 +1,102 @@
+"""What is in the database: collections, counts, properties, vectorizers and reranker config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import weaviate
+from weaviate.classes.config import Reconfigure
+from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
+
+from rerank_playground.errors import CatalogError, CollectionNotFound, InvalidInput
+from rerank_playground.models import CollectionInfo, PropertyInfo
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def list_collection_names(client: weaviate.WeaviateClient) -> list[str]:
+    try:
+        return sorted(client.collections.list_all(simple=True).keys())
+    except WeaviateBaseError as exc:
+        raise CatalogError("Could not list the collections.", hint=_short(exc)) from None
+
+
+def describe_collection(client: weaviate.WeaviateClient, name: str) -> CollectionInfo:
+    """Config and object count of one collection; ``CollectionNotFound`` if it is not there."""
+    if not name:
+        raise InvalidInput("Choose a collection.")
+    try:
+        if not client.collections.exists(name):
+            raise CollectionNotFound(
+                f"Collection '{name}' does not exist on this server.",
+                hint="It may have been deleted: reload the collection list.",
+            )
+        collection = client.collections.use(name)
+        config = collection.config.get()
+        count = collection.aggregate.over_all(total_count=True).total_count or 0
+    except CollectionNotFound:
+        raise
+    except UnexpectedStatusCodeError as exc:
+        if exc.status_code == 404:
+            raise CollectionNotFound(f"Collection '{name}' does not exist on this server.") from None
+        raise CatalogError(f"Could not read collection '{name}'.", hint=_short(exc)) from None
+    except WeaviateBaseError as exc:
+        raise CatalogError(f"Could not read collection '{name}'.", hint=_short(exc)) from None
+
+    properties = tuple(PropertyInfo(p.name, _enum_value(p.data_type)) for p in config.properties)
+    named = tuple(sorted((config.vector_config or {}).keys()))
+    if named:
+        kinds = {_enum_value(v.vectorizer.vectorizer) for v in (config.vector_config or {}).values()}
+        vectorizer: str | None = ", ".join(sorted(kinds))
+    else:
+        vectorizer = _enum_value(config.vectorizer) if config.vectorizer is not None else None
+    reranker = config.reranker_config
+    return CollectionInfo(
+        name=config.name,
+        count=int(count),
+        properties=properties,
+        vectorizer=vectorizer,
+        named_vectors=named,
+        reranker_module=_enum_value(reranker.reranker) if reranker else None,
+        reranker_model=(reranker.model or {}).get("model") if reranker else None,
+    )
+
+
+def list_collections(client: weaviate.WeaviateClient) -> list[CollectionInfo]:
+    """Every collection, described. A collection deleted while listing is simply left out."""
+    infos = []
+    for name in list_collection_names(client):
+        try:
+            infos.append(describe_collection(client, name))
+        except CollectionNotFound:
+            continue
+    return infos
+
+
+def set_reranker_model(client: weaviate.WeaviateClient, name: str, model: str) -> CollectionInfo:
+    """Point the collection's ``reranker-jinaai`` module at ``model``. Writes: call only after the user confirms."""
+    if not model.strip():
+        raise InvalidInput("Choose a reranker model.")
+    info = describe_collection(client, name)
+    try:
+        client.collections.use(name).config.update(reranker_config=Reconfigure.Reranker.jinaai(model=model))
+    except WeaviateBaseError as exc:
+        raise CatalogError(
+            f"Weaviate refused to change the reranker of '{name}'.",
+            hint="Reranker settings are mutable from Weaviate 1.25.23 / 1.26.8 / 1.27.1; a collection "
+            "configured with another reranker module cannot switch modules. " + _short(exc),
+        ) from None
+    updated = describe_collection(client, name)
+    if updated.reranker_model != model:
+        raise CatalogError(
+            f"The reranker of '{name}' still reads {updated.reranker_model!r} after the update.",
+            hint=f"It was {info.reranker_model!r}; check the server log.",
+        )
+    return updated
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:240]

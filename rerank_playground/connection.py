@@ -1,0 +1,253 @@
+"""Connection specs -> a connected weaviate client, and what the server can do.
+
+Every failure becomes one typed ``ConnectError`` with a message that says how to fix it. Keys live
+only in the spec (never in its repr) and in the headers handed to weaviate-client.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import urlparse
+
+import grpc
+import httpx
+import weaviate
+from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+from weaviate.exceptions import (
+    AuthenticationFailedError,
+    UnexpectedStatusCodeError,
+    WeaviateBaseError,
+    WeaviateStartUpError,
+)
+
+from rerank_playground.errors import (
+    ConnectError,
+    GrpcUnreachable,
+    ServerTooOld,
+    TlsMismatch,
+    WeaviateAuthError,
+    WeaviateUnreachable,
+    scrub,
+)
+from rerank_playground.models import ServerInfo
+
+ConnectionKind = Literal["local", "custom", "cloud", "demo"]
+MIN_SERVER_VERSION = (1, 27, 0)  # weaviate-client 4.24 refuses older servers
+JINA_HEADER = "X-JinaAI-Api-Key"
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Where Weaviate is and how to authenticate. Keys are excluded from repr and equality."""
+
+    kind: ConnectionKind = "local"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    http_secure: bool = False
+    grpc_host: str = ""  # "" = same as http_host
+    grpc_port: int = 50051
+    grpc_secure: bool = False
+    cluster_url: str = ""  # Weaviate Cloud only
+    weaviate_api_key: str | None = field(default=None, repr=False, compare=False)
+    jina_api_key: str | None = field(default=None, repr=False, compare=False)
+    init_timeout: float = 4.0
+    query_timeout: float = 60.0
+
+    @property
+    def url(self) -> str:
+        if self.kind == "cloud":
+            return _cloud_url(self.cluster_url)
+        scheme = "https" if self.http_secure else "http"
+        return f"{scheme}://{self.http_host}:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> tuple[str, int]:
+        if self.kind == "cloud":
+            host = urlparse(_cloud_url(self.cluster_url)).hostname or ""
+            return f"grpc-{host}", 443
+        return (self.grpc_host or self.http_host), self.grpc_port
+
+    @property
+    def label(self) -> str:
+        return {"local": "local Weaviate", "demo": "local Weaviate (demo)", "custom": "Weaviate",
+                "cloud": "Weaviate Cloud"}[self.kind]
+
+    def with_jina_key(self, key: str | None) -> ConnectionSpec:
+        return replace(self, jina_api_key=key or None)
+
+
+def _cloud_url(cluster_url: str) -> str:
+    raw = cluster_url.strip()
+    if not raw:
+        return ""
+    return raw if "://" in raw else f"https://{raw}"
+
+
+def spec_from_url(url: str, grpc_port: int | None = None, *, kind: ConnectionKind = "local",
+                  weaviate_api_key: str | None = None) -> ConnectionSpec:
+    """``http://host:8080`` (+ gRPC port) -> a spec; the gRPC port defaults to 50051."""
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    secure = parsed.scheme == "https"
+    return ConnectionSpec(
+        kind=kind,
+        http_host=parsed.hostname or "127.0.0.1",
+        http_port=parsed.port or (443 if secure else 8080),
+        http_secure=secure,
+        grpc_port=grpc_port or 50051,
+        grpc_secure=secure,
+        weaviate_api_key=weaviate_api_key,
+    )
+
+
+def spec_from_env(env: dict[str, str] | None = None) -> ConnectionSpec:
+    """The spec the environment describes (``WEAVIATE_URL``, ``WEAVIATE_GRPC_PORT``, ``WEAVIATE_API_KEY``)."""
+    env = dict(os.environ if env is None else env)
+    url = env.get("WEAVIATE_URL", "http://127.0.0.1:8080")
+    grpc_port = int(env["WEAVIATE_GRPC_PORT"]) if env.get("WEAVIATE_GRPC_PORT") else None
+    kind: ConnectionKind = "demo" if env.get("RERANK_PLAYGROUND_DEMO") else "local"
+    if ".weaviate.cloud" in url or ".weaviate.network" in url:
+        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=env.get("WEAVIATE_API_KEY"))
+    return spec_from_url(url, grpc_port, kind=kind, weaviate_api_key=env.get("WEAVIATE_API_KEY") or None)
+
+
+def _headers(spec: ConnectionSpec) -> dict[str, str]:
+    return {JINA_HEADER: spec.jina_api_key} if spec.jina_api_key else {}
+
+
+def _probe_http(spec: ConnectionSpec) -> None:
+    """Fail fast, with a precise reason, before weaviate-client starts its own retries."""
+    secrets = (spec.weaviate_api_key, spec.jina_api_key)
+    if not spec.url:
+        raise WeaviateUnreachable("No Weaviate address given.", hint="Enter a host and port, or a cluster URL.")
+    headers = {"Authorization": f"Bearer {spec.weaviate_api_key}"} if spec.weaviate_api_key else {}
+    try:
+        with httpx.Client(timeout=spec.init_timeout, verify=True) as http:
+            response = http.get(f"{spec.url}/v1/meta", headers=headers)
+    except httpx.ConnectError as exc:
+        cause = str(exc)
+        if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in cause or "certificate" in cause.lower():
+            raise TlsMismatch(
+                f"TLS handshake with {spec.url} failed.",
+                hint="If the server speaks plain HTTP, turn HTTPS off (or use http://); "
+                "if it uses HTTPS, check its certificate.",
+            ) from None
+        raise WeaviateUnreachable(
+            f"Nothing answers at {spec.url}.",
+            hint="Check the host and port, and that Weaviate is running (make weaviate starts a local one).",
+        ) from None
+    except httpx.TimeoutException:
+        raise WeaviateUnreachable(
+            f"{spec.url} did not answer within {spec.init_timeout:g} s.",
+            hint="Check the host, port and any firewall between you and Weaviate.",
+        ) from None
+    except httpx.RemoteProtocolError:
+        raise TlsMismatch(
+            f"{spec.url} did not answer as plain HTTP.",
+            hint="The server probably expects HTTPS: turn HTTPS on.",
+        ) from None
+    except httpx.HTTPError as exc:
+        raise WeaviateUnreachable(f"Could not reach {spec.url}: {scrub(str(exc), *secrets)}") from None
+    if response.status_code in (401, 403):
+        raise WeaviateAuthError(
+            "Weaviate rejected the API key." if spec.weaviate_api_key else "This Weaviate needs an API key.",
+            hint="Paste a valid Weaviate API key (for Weaviate Cloud: the cluster's admin or read-only key).",
+        )
+    if response.status_code == 400 and "https" in response.text.lower():
+        raise TlsMismatch(f"{spec.url} expects HTTPS.", hint="Turn HTTPS on.")
+    if response.status_code != 200:
+        raise WeaviateUnreachable(
+            f"{spec.url} answered HTTP {response.status_code}, not Weaviate's /v1/meta.",
+            hint="Check that this address is a Weaviate REST endpoint.",
+        )
+    try:
+        version = str(response.json().get("version", "0"))
+    except ValueError:
+        raise WeaviateUnreachable(f"{spec.url} answered, but not like Weaviate does.") from None
+    if _version_tuple(version) < MIN_SERVER_VERSION:
+        raise ServerTooOld(
+            f"Weaviate {version} is older than this playground supports.",
+            hint="Upgrade the server to Weaviate 1.27 or newer.",
+        )
+
+
+def _probe_grpc(spec: ConnectionSpec) -> None:
+    host, port = spec.grpc_target
+    target = f"{host}:{port}"
+    channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials()) if spec.grpc_secure or
+               spec.kind == "cloud" else grpc.insecure_channel(target))
+    try:
+        grpc.channel_ready_future(channel).result(timeout=spec.init_timeout)
+    except grpc.FutureTimeoutError:
+        raise GrpcUnreachable(
+            f"Weaviate's REST API answers at {spec.url}, but its gRPC port {target} does not.",
+            hint="Searches need gRPC: check the gRPC port (default 50051) and that it is exposed.",
+        ) from None
+    finally:
+        channel.close()
+
+
+def _version_tuple(version: str) -> tuple[int, int, int]:
+    parts = [int("".join(ch for ch in p if ch.isdigit()) or 0) for p in version.lstrip("v").split(".")[:3]]
+    return tuple((parts + [0, 0, 0])[:3])  # type: ignore[return-value]
+
+
+def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
+    """A connected client for ``spec`` or a ``ConnectError`` that says how to fix the spec."""
+    _probe_http(spec)
+    _probe_grpc(spec)
+    config = AdditionalConfig(timeout=Timeout(init=spec.init_timeout, query=spec.query_timeout, insert=120))
+    auth = Auth.api_key(spec.weaviate_api_key) if spec.weaviate_api_key else None
+    host, grpc_port = spec.grpc_target
+    try:
+        if spec.kind == "cloud":
+            client = weaviate.connect_to_weaviate_cloud(
+                cluster_url=_cloud_url(spec.cluster_url), auth_credentials=auth or "",
+                headers=_headers(spec), additional_config=config, skip_init_checks=True,
+            )
+        else:
+            client = weaviate.connect_to_custom(
+                http_host=spec.http_host, http_port=spec.http_port, http_secure=spec.http_secure,
+                grpc_host=host, grpc_port=grpc_port, grpc_secure=spec.grpc_secure,
+                headers=_headers(spec), additional_config=config, auth_credentials=auth,
+                skip_init_checks=True,  # we probed ourselves; the client's check also calls PyPI
+            )
+    except AuthenticationFailedError:
+        raise WeaviateAuthError("Weaviate rejected the API key.", hint="Paste a valid Weaviate API key.") from None
+    except UnexpectedStatusCodeError as exc:
+        if exc.status_code in (401, 403):
+            raise WeaviateAuthError("Weaviate rejected the API key.", hint="Paste a valid API key.") from None
+        raise ConnectError(f"Weaviate answered HTTP {exc.status_code} while connecting.") from None
+    except WeaviateStartUpError as exc:
+        if "not supported" in str(exc):
+            raise ServerTooOld("This Weaviate is older than 1.27.", hint="Upgrade the server.") from None
+        raise WeaviateUnreachable(f"Could not connect to {spec.url}.", hint="Check host and port.") from None
+    except WeaviateBaseError as exc:
+        raise ConnectError(
+            f"Could not connect to {spec.url}: {scrub(str(exc), spec.weaviate_api_key, spec.jina_api_key)[:300]}"
+        ) from None
+    return client
+
+
+def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec) -> ServerInfo:
+    """Version, enabled modules and collection count, for the sidebar and the connect page."""
+    try:
+        meta = client.get_meta()
+        collections = len(client.collections.list_all(simple=True))
+    except WeaviateBaseError as exc:
+        raise ConnectError(
+            f"Connected to {spec.url}, but could not read the server info.",
+            hint=scrub(str(exc), spec.weaviate_api_key, spec.jina_api_key)[:200],
+        ) from None
+    modules = tuple(sorted((meta.get("modules") or {}).keys()))
+    return ServerInfo(
+        url=spec.url,
+        version=str(meta.get("version", "?")),
+        modules=modules,
+        collections=collections,
+        jina_reranker_available="reranker-jinaai" in modules,
+        jina_vectorizer_available="text2vec-jinaai" in modules,
+        label=spec.label,
+    )

@@ -1,0 +1,128 @@
+"""Weaviate's server-side ``reranker-jinaai`` module: the same search, re-run with ``rerank=``.
+
+Its documented limits are surfaced as notes rather than hidden: it reranks only the page the query
+fetched, it sends one property per object (non-strings become empty text), it uses the model set in
+the collection's config, and it needs the key on the server or in the ``X-JinaAI-Api-Key`` header.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import weaviate
+
+from rerank_playground.errors import (
+    JinaAuthError,
+    JinaModelError,
+    JinaRateLimited,
+    JinaServerError,
+    KeyRequired,
+    PlaygroundError,
+    RerankError,
+    SearchError,
+)
+from rerank_playground.models import CollectionInfo, Hit, RankedDoc, RerankResult, SearchRequest
+from rerank_playground.search import QueryEmbedder, search
+
+MODULE = "reranker-jinaai"
+
+
+class WeaviateModuleReranker:
+    name = "weaviate_module"
+
+    def __init__(
+        self,
+        client: weaviate.WeaviateClient,
+        request: SearchRequest,
+        info: CollectionInfo,
+        *,
+        embedder: QueryEmbedder | None = None,
+        rerank_property: str | None = None,
+    ) -> None:
+        self._client = client
+        self._request = request
+        self._info = info
+        self._embedder = embedder
+        self._property = rerank_property or request.text_property or (
+            info.text_properties[0] if info.text_properties else ""
+        )
+
+    def rerank(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None) -> RerankResult:
+        info = self._info
+        if info.reranker_module != MODULE:
+            raise RerankError(
+                f"Collection '{info.name}' has no reranker-jinaai module configured"
+                + (f" (it uses {info.reranker_module})." if info.reranker_module else "."),
+                hint="Use the Jina API path instead, or configure the module on the Collections page.",
+                model=model,
+            )
+        configured = info.reranker_model or "jina-reranker-v2-base-multilingual"
+        if model and model != configured:
+            raise RerankError(
+                f"Weaviate reranks '{info.name}' with {configured}, not {model}.",
+                hint="Switch the collection's reranker model on the Collections page (it asks first), "
+                "or choose the Jina API path to try other models.",
+                model=model,
+            )
+        notes = [
+            f"Weaviate reranked only the {len(candidates)} objects this query fetched (limit K), "
+            "then returned them in the new order.",
+        ]
+        prop_type = next((p.data_type for p in info.properties if p.name == self._property), None)
+        if prop_type is None:
+            raise RerankError(f"Collection '{info.name}' has no property '{self._property}'.", model=model)
+        if prop_type != "text":
+            notes.append(
+                f"'{self._property}' is {prop_type}, not text: Weaviate sends it to Jina as empty text, "
+                "so the scores mean little. Pick a text property."
+            )
+        empty = sum(1 for hit in candidates if not hit.properties.get(self._property))
+        if empty and prop_type == "text":
+            notes.append(f"{empty} of {len(candidates)} objects have no '{self._property}' and were sent as empty text.")
+        request = SearchRequest(
+            **{**self._request.__dict__, "query": query, "limit": max(1, len(candidates))}
+        )
+        started = time.perf_counter()
+        try:
+            result = search(self._client, request, info, embedder=self._embedder, rerank_prop=self._property)
+        except SearchError as exc:
+            raise _module_error(exc, model) from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        index_of = {hit.uuid: i for i, hit in enumerate(candidates)}
+        ranked = []
+        for hit in result.hits:
+            if hit.uuid in index_of and hit.score is not None:
+                ranked.append(RankedDoc(index=index_of[hit.uuid], score=float(hit.score)))
+        missing = len(candidates) - len(ranked)
+        if missing:
+            notes.append(f"{missing} candidates did not come back from the re-run search (the data changed?).")
+        if top_n is not None:
+            ranked = ranked[:top_n]
+        notes.append("Latency includes re-running the search on the server.")
+        return RerankResult(
+            reranker=self.name, model=configured, ranked=tuple(ranked), latency_ms=latency_ms,
+            tokens=None, api_calls=1, notes=tuple(notes),
+        )
+
+
+def _module_error(exc: PlaygroundError, model: str) -> RerankError:
+    text = exc.message.lower()
+    if "api key" in text or "apikey" in text or "x-jinaai-api-key" in text:
+        return KeyRequired(
+            "Weaviate's reranker-jinaai module has no Jina key.",
+            hint="Paste a Jina key in the sidebar (sent as X-JinaAI-Api-Key) or set JINAAI_APIKEY on the server.",
+            model=model,
+        )
+    if "401" in text or "403" in text or "unauthorized" in text:
+        return JinaAuthError("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.",
+                             model=model)
+    if "429" in text or "rate" in text:
+        return JinaRateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
+                               model=model)
+    if "422" in text or "400" in text:
+        return JinaModelError("Jina refused the rerank request Weaviate sent.",
+                              hint="Check the collection's reranker model name.", model=model)
+    if "50" in text and "status" in text:
+        return JinaServerError("Jina failed to rerank for Weaviate.", hint="Try again shortly.", model=model)
+    return RerankError(f"Weaviate's reranker failed: {exc.message}", hint=exc.hint, model=model)

@@ -1,0 +1,243 @@
+"""Keyword, vector and hybrid search -> our own ``Hit`` dataclasses.
+
+The same function also runs a search with Weaviate's server-side reranker (``rerank_prop``), so the
+``weaviate_module`` reranker re-runs exactly the query the user saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import weaviate
+from weaviate.classes.query import BM25Operator, HybridFusion, MetadataQuery, Rerank
+from weaviate.exceptions import WeaviateBaseError, WeaviateQueryError, WeaviateTimeoutError
+
+from rerank_playground.errors import (
+    CollectionNotFound,
+    EmbeddingError,
+    InvalidInput,
+    PlaygroundError,
+    SearchError,
+    scrub,
+)
+from rerank_playground.models import (
+    CollectionInfo,
+    Fusion,
+    Hit,
+    Operator,
+    SearchMode,
+    SearchRequest,
+    SearchResult,
+)
+
+MAX_CANDIDATES = 1000
+MAX_QUERY_CHARS = 4000  # longer queries are refused with a message, not silently cut
+
+
+class QueryEmbedder(Protocol):
+    """Anything that turns a query into a vector (local WordLlama, the Jina embeddings API, ...)."""
+
+    name: str
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def text_of(value: Any) -> str:
+    """The text a property contributes: strings as they are, lists joined, numbers as digits, None as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return "; ".join(text_of(v) for v in value if v is not None)
+    return str(value)
+
+
+def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequest:
+    """Check a request against the collection; return it with defaults filled in."""
+    query = request.query.strip()
+    if not query:
+        raise InvalidInput("Type a query first.", hint="Or pick one of the suggested queries.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            f"The query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}.",
+            hint="Shorten it to the words that matter.",
+        )
+    if not isinstance(request.limit, int) or not 1 <= request.limit <= MAX_CANDIDATES:
+        raise InvalidInput(f"Candidates K must be between 1 and {MAX_CANDIDATES}, not {request.limit}.")
+    if not 0.0 <= request.alpha <= 1.0:
+        raise InvalidInput(f"Alpha must be between 0 (keyword only) and 1 (vector only), not {request.alpha}.")
+    known = {p.name for p in info.properties}
+    unknown = [p for p in request.properties if p not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Collection '{info.name}' has no property {', '.join(map(repr, unknown))}.",
+            hint=f"Known properties: {', '.join(sorted(known)) or 'none'}.",
+        )
+    text_property = request.text_property or (info.text_properties[0] if info.text_properties else None)
+    if text_property is None:
+        raise InvalidInput(
+            f"Collection '{info.name}' has no text property to show or rerank on.",
+            hint="Rerankers read text: pick a collection with at least one text property.",
+        )
+    if text_property not in known:
+        raise InvalidInput(f"Collection '{info.name}' has no property '{text_property}'.")
+    target = request.target_vector
+    if info.named_vectors:
+        target = target or info.named_vectors[0]
+        if target not in info.named_vectors:
+            raise InvalidInput(f"Collection '{info.name}' has no named vector '{target}'.")
+    else:
+        target = None
+    if request.mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
+        keyword_props = request.properties or ()
+        non_text = [p.name for p in info.properties if p.name in keyword_props and not p.data_type.startswith("text")]
+        if non_text:
+            raise InvalidInput(f"Keyword search reads text properties only; {', '.join(non_text)} is not text.")
+    return SearchRequest(
+        collection=request.collection, query=query, mode=SearchMode(request.mode), limit=request.limit,
+        properties=tuple(request.properties), text_property=text_property, operator=Operator(request.operator),
+        alpha=float(request.alpha), fusion=Fusion(request.fusion), target_vector=target, embedder=request.embedder,
+    )
+
+
+def needs_query_vector(request: SearchRequest, info: CollectionInfo) -> bool:
+    """True when the client must supply the query vector (no server vectorizer, or one was asked for)."""
+    if request.mode == SearchMode.KEYWORD:
+        return False
+    if request.embedder == "server":
+        return False
+    if request.embedder == "auto":
+        return not info.has_server_vectorizer
+    return True
+
+
+def search(
+    client: weaviate.WeaviateClient,
+    request: SearchRequest,
+    info: CollectionInfo,
+    *,
+    embedder: QueryEmbedder | None = None,
+    rerank_prop: str | None = None,
+) -> SearchResult:
+    """Run ``request`` on the server and return its hits in server order."""
+    request = validate_request(request, info)
+    notes: list[str] = []
+    vector: list[float] | None = None
+    started = time.perf_counter()
+    if needs_query_vector(request, info):
+        if embedder is None:
+            raise EmbeddingError(
+                f"Collection '{info.name}' has no server-side vectorizer, so the query vector must come "
+                "from an embedder.",
+                hint="Choose the local embedder, or the Jina embeddings API with a key.",
+            )
+        vector = embedder.embed_query(request.query)
+        notes.append(f"Query vector computed with {embedder.name}.")
+    collection = client.collections.use(request.collection)
+    rerank = Rerank(prop=rerank_prop, query=request.query) if rerank_prop else None
+    metadata = MetadataQuery(score=True, explain_score=True, distance=True)
+    common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank}
+    try:
+        if request.mode == SearchMode.KEYWORD:
+            operator = BM25Operator.and_() if request.operator == Operator.AND else BM25Operator.or_(minimum_match=1)
+            response = collection.query.bm25(
+                query=request.query, query_properties=list(request.properties) or None, operator=operator, **common
+            )
+        elif request.mode == SearchMode.VECTOR:
+            if vector is None:
+                response = collection.query.near_text(
+                    query=request.query, target_vector=request.target_vector, **common
+                )
+            else:
+                response = collection.query.near_vector(
+                    near_vector=vector, target_vector=request.target_vector, **common
+                )
+        else:
+            operator = BM25Operator.and_() if request.operator == Operator.AND else None
+            response = collection.query.hybrid(
+                query=request.query,
+                alpha=request.alpha,
+                vector=vector,
+                query_properties=list(request.properties) or None,
+                fusion_type=HybridFusion.RELATIVE_SCORE
+                if request.fusion == Fusion.RELATIVE_SCORE
+                else HybridFusion.RANKED,
+                target_vector=request.target_vector,
+                bm25_operator=operator,
+                **common,
+            )
+    except PlaygroundError:
+        raise
+    except WeaviateTimeoutError:
+        raise SearchError(
+            "Weaviate did not answer the search in time.",
+            hint="Lower the candidates K, or try again when the server is less busy.",
+        ) from None
+    except WeaviateQueryError as exc:
+        raise _query_error(exc, request) from None
+    except WeaviateBaseError as exc:
+        raise _query_error(exc, request) from None
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    hits = tuple(_to_hit(rank, obj, request.text_property or "") for rank, obj in enumerate(response.objects, 1))
+    return SearchResult(request=request, hits=hits, latency_ms=elapsed_ms, notes=tuple(notes))
+
+
+def _to_hit(rank: int, obj: Any, text_property: str) -> Hit:
+    properties: Mapping[str, Any] = obj.properties or {}
+    meta = obj.metadata
+    score = meta.rerank_score if getattr(meta, "rerank_score", None) is not None else meta.score
+    return Hit(
+        rank=rank,
+        uuid=str(obj.uuid),
+        text=text_of(properties.get(text_property)),
+        properties={k: _plain(v) for k, v in properties.items()},
+        score=score,
+        distance=meta.distance,
+        explain_score=(meta.explain_score or None),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Dates, geo points and other SDK values become JSON-friendly plain values."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _query_error(exc: BaseException, request: SearchRequest) -> PlaygroundError:
+    message = scrub(str(exc))
+    lowered = message.lower()
+    if "could not find class" in lowered or "no such class" in lowered or "not found" in lowered and (
+        request.collection.lower() in lowered
+    ):
+        return CollectionNotFound(
+            f"Collection '{request.collection}' no longer exists.",
+            hint="It may have been deleted: reload the collection list.",
+        )
+    if "deadline" in lowered or "timeout" in lowered or "timed out" in lowered:
+        return SearchError("Weaviate did not answer the search in time.", hint="Lower K or try again.")
+    if "unavailable" in lowered or "connection refused" in lowered or "failed to connect" in lowered:
+        return SearchError(
+            "Lost the connection to Weaviate during the search.",
+            hint="Check that the server is running; the next search reconnects.",
+        )
+    if "vectorize" in lowered or "vectorizer" in lowered:
+        return SearchError(
+            "The server could not vectorize the query.",
+            hint="This collection's vectorizer failed (check its API key), or use keyword search.",
+        )
+    first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return SearchError(f"Weaviate rejected the search: {first[:300]}")
+
+
+def hits_by_uuid(hits: Sequence[Hit]) -> dict[str, int]:
+    return {hit.uuid: index for index, hit in enumerate(hits)}
