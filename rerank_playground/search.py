@@ -181,14 +181,19 @@ def search(
     except WeaviateBaseError as exc:
         raise _query_error(exc, request) from None
     elapsed_ms = (time.perf_counter() - started) * 1000
-    hits = tuple(_to_hit(rank, obj, request.text_property or "") for rank, obj in enumerate(response.objects, 1))
+    hits = tuple(
+        _to_hit(rank, obj, request.text_property or "", request.mode) for rank, obj in enumerate(response.objects, 1)
+    )
     return SearchResult(request=request, hits=hits, latency_ms=elapsed_ms, notes=tuple(notes))
 
 
-def _to_hit(rank: int, obj: Any, text_property: str) -> Hit:
+def _to_hit(rank: int, obj: Any, text_property: str, mode: SearchMode) -> Hit:
     properties: Mapping[str, Any] = obj.properties or {}
     meta = obj.metadata
-    score = meta.rerank_score if getattr(meta, "rerank_score", None) is not None else meta.score
+    if getattr(meta, "rerank_score", None) is not None:
+        score = meta.rerank_score
+    else:  # vector search has no score, only a distance (the server reports score 0)
+        score = None if mode == SearchMode.VECTOR else meta.score
     return Hit(
         rank=rank,
         uuid=str(obj.uuid),
