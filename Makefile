@@ -1,0 +1,51 @@
+# Two commands do all the setup on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install chromium weaviate-build weaviate demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	@echo "==> Creating the Python environment in $(VENV) and installing dependencies"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium, driven by Playwright with executable_path=/usr/bin/chromium (browser downloads do not work here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "==> chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else echo "==> Installing Debian chromium (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; fi
+
+# Build (or find) the pinned weaviate-server; the first build takes a few minutes.
+weaviate-build: $(STAMP)
+	@$(PY) scripts/weaviate.py build
+
+# Run a local Weaviate on 127.0.0.1:8080 (gRPC 50051) in the foreground until Ctrl-C.
+weaviate: $(STAMP)
+	@$(PY) scripts/weaviate.py ensure
+
+# The app on a local Weaviate with demo data, no key needed: http://127.0.0.1:8501
+demo: $(STAMP) weaviate-build
+	@$(PY) scripts/demo.py
+
+# The whole suite: core, integration (real Weaviate + Jina stand-in), AppTest, browser.
+test: $(STAMP) chromium weaviate-build
+	@$(PY) -m pytest
+
+test-fast: $(STAMP)
+	@$(PY) -m pytest tests/core
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks
+	@$(VENV)/bin/mypy
+
+bench: $(STAMP) weaviate-build
+	@$(PY) benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -1,0 +1,294 @@
+"""One user's playground: the connection, clients built with their keys, and what was already computed.
+
+Pages hold one ``Playground`` per browser session and call only this. Nothing here is shared between
+sessions; the keys it holds never appear in its repr, its errors or its caches' keys.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+import httpx
+import pandas as pd
+import weaviate
+
+from rerank_playground import catalog, connection, movement
+from rerank_playground.embedders import get_local_embedder
+from rerank_playground.errors import (
+    CatalogError,
+    CollectionNotFound,
+    ConnectError,
+    InvalidInput,
+    KeyRequired,
+    PlaygroundError,
+    RerankError,
+    SearchError,
+)
+from rerank_playground.jina_embeddings import JinaEmbedder
+from rerank_playground.jina_http import KEYS_URL, make_client, resolve_base_url
+from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
+from rerank_playground.rerankers import get_reranker_class
+from rerank_playground.rerankers.cache import CachedReranker, RerankCache
+from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model
+from rerank_playground.search import QueryEmbedder, needs_query_vector
+from rerank_playground.search import search as run_search
+
+SEARCH_CACHE_SIZE = 64
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RerankChoice:
+    """A reranker path plus a model: ("jina", "jina-reranker-v3"), ("local", "local-wordllama"), ..."""
+
+    reranker: str
+    model: str
+
+    @property
+    def label(self) -> str:
+        if self.reranker == "local":
+            return "local baseline (WordLlama)"
+        suffix = " · Weaviate module" if self.reranker == "weaviate_module" else ""
+        return f"{self.model}{suffix}"
+
+
+@dataclass(frozen=True)
+class RerankRun:
+    search: SearchResult
+    choice: RerankChoice
+    result: RerankResult
+    movement: Movement
+    top_n: int
+
+
+@dataclass(frozen=True)
+class CompareRun:
+    search: SearchResult
+    results: dict[str, RerankResult] = field(hash=False)  # label -> result
+    errors: dict[str, RerankError] = field(hash=False)  # label -> what went wrong, for that model only
+    rank_matrix: pd.DataFrame = field(hash=False, compare=False)
+    agreement: pd.DataFrame = field(hash=False, compare=False)
+
+
+class Playground:
+    def __init__(
+        self,
+        spec: connection.ConnectionSpec,
+        *,
+        jina_base_url: str | None = None,
+        http_client: httpx.Client | None = None,
+        rerank_cache: RerankCache | None = None,
+    ) -> None:
+        self.spec = spec
+        self.jina_base_url = resolve_base_url(jina_base_url)
+        self._http = http_client or make_client()
+        self.cache = rerank_cache or RerankCache()
+        self._client: weaviate.WeaviateClient | None = None
+        self.server: ServerInfo | None = None
+        self._searches: OrderedDict[SearchRequest, SearchResult] = OrderedDict()
+        self._infos: dict[str, CollectionInfo] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Playground({self.spec!r}, jina_key={'set' if self.has_jina_key else 'missing'})"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self.server is not None
+
+    @property
+    def has_jina_key(self) -> bool:
+        return bool(self.spec.jina_api_key)
+
+    def connect(self, spec: connection.ConnectionSpec | None = None) -> ServerInfo:
+        """(Re)connect; on failure the previous connection, if any, is kept."""
+        spec = spec or self.spec
+        client = connection.connect(spec)
+        try:
+            info = connection.server_info(client, spec)
+        except PlaygroundError:
+            client.close()
+            raise
+        with self._lock:
+            old, self._client = self._client, client
+            self.spec, self.server = spec, info
+            self._searches.clear()
+            self._infos.clear()
+        if old is not None:
+            old.close()
+        return info
+
+    def set_jina_key(self, key: str | None) -> None:
+        """Use ``key`` from now on (None clears it). The Weaviate client is rebuilt so the module path sees it."""
+        key = (key or "").strip() or None
+        if key == self.spec.jina_api_key:
+            return
+        new_spec = self.spec.with_jina_key(key)
+        if self._client is not None:
+            self.connect(new_spec)
+        else:
+            self.spec = new_spec
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client, self.server = None, None
+
+    @property
+    def client(self) -> weaviate.WeaviateClient:
+        if self._client is None:
+            raise ConnectError("Not connected to Weaviate yet.", hint="Open the Connect page and connect.")
+        return self._client
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionInfo]:
+        infos = self._with_reconnect(lambda: catalog.list_collections(self.client))
+        self._infos = {info.name: info for info in infos}
+        return infos
+
+    def collection(self, name: str, *, refresh: bool = False) -> CollectionInfo:
+        if refresh or name not in self._infos:
+            self._infos[name] = self._with_reconnect(lambda: catalog.describe_collection(self.client, name))
+        return self._infos[name]
+
+    def set_reranker_model(self, name: str, model: str) -> CollectionInfo:
+        """Writes to the server: the page calls this only after the user confirms."""
+        info = catalog.set_reranker_model(self.client, name, model)
+        self._infos[name] = info
+        self._searches.clear()
+        return info
+
+    # -- search and rerank --------------------------------------------------------------------
+
+    def embedder_for(self, request: SearchRequest, info: CollectionInfo) -> QueryEmbedder | None:
+        if not needs_query_vector(request, info):
+            return None
+        if request.embedder.startswith("jina:"):
+            if not self.has_jina_key:
+                raise KeyRequired(
+                    "The Jina embeddings API needs a Jina API key.",
+                    hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
+                )
+            return JinaEmbedder(self._http, self.spec.jina_api_key, self.jina_base_url,
+                                model=request.embedder.removeprefix("jina:"))
+        return get_local_embedder()
+
+    def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:
+        """Search, or return the identical earlier search without calling Weaviate again."""
+        if not force and request in self._searches:
+            return self._searches[request]
+        info = self.collection(request.collection)
+
+        def run() -> SearchResult:
+            return run_search(self.client, request, info, embedder=self.embedder_for(request, info))
+
+        result = self._with_reconnect(run)
+        self._searches[request] = result
+        while len(self._searches) > SEARCH_CACHE_SIZE:
+            self._searches.popitem(last=False)
+        return result
+
+    def reranker(self, choice: RerankChoice, search: SearchResult) -> CachedReranker:
+        cls = get_reranker_class(choice.reranker)
+        if choice.reranker == "jina":
+            get_model(choice.model)  # unknown names fail here with the list of known ones
+            if not self.has_jina_key:
+                raise KeyRequired(
+                    f"{choice.model} needs a Jina API key.",
+                    hint=f"Paste one in the sidebar or set JINAAI_APIKEY. Free keys: {KEYS_URL}",
+                    model=choice.model,
+                )
+            inner = cls(self._http, self.spec.jina_api_key, self.jina_base_url)
+        elif choice.reranker == "weaviate_module":
+            info = self.collection(search.request.collection)
+            inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info))
+        else:
+            inner = cls()
+        return CachedReranker(inner, self.cache)
+
+    def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int) -> RerankRun:
+        """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
+        if not search.hits:
+            raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
+        if top_n < 1:
+            raise InvalidInput(f"Shown N must be at least 1, not {top_n}.")
+        result = self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+        moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
+        return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
+
+    def compare(
+        self,
+        search: SearchResult,
+        choices: Sequence[RerankChoice],
+        *,
+        on_done: Callable[[RerankChoice, RerankResult | RerankError], None] | None = None,
+    ) -> CompareRun:
+        """Several models on the same candidates, concurrently. One failing leaves the others."""
+        if not 1 <= len(choices) <= 5:
+            raise InvalidInput("Pick between one and five models to compare.")
+        if not search.hits:
+            raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
+        results: dict[str, RerankResult] = {}
+        errors: dict[str, RerankError] = {}
+
+        def one(choice: RerankChoice) -> RerankResult:
+            return self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+
+        with ThreadPoolExecutor(max_workers=len(choices)) as pool:
+            futures = {pool.submit(one, choice): choice for choice in choices}
+            for future in as_completed(futures):
+                choice = futures[future]
+                try:
+                    outcome: RerankResult | RerankError = future.result()
+                except RerankError as exc:
+                    outcome = exc
+                except PlaygroundError as exc:
+                    outcome = RerankError(exc.message, hint=exc.hint, model=choice.model)
+                if isinstance(outcome, RerankError):
+                    errors[choice.label] = outcome
+                else:
+                    results[choice.label] = outcome
+                if on_done is not None:
+                    on_done(choice, outcome)
+        ordered = {c.label: results[c.label] for c in choices if c.label in results}
+        matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
+        agreement = movement.pairwise_agreement(ordered, search.hits) if ordered else pd.DataFrame()
+        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, agreement=agreement)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _with_reconnect(self, action: Callable[[], T]) -> T:
+        """Run ``action``; if the connection dropped (server restarted), reconnect once and retry."""
+        try:
+            return action()
+        except (SearchError, CatalogError) as exc:
+            if isinstance(exc, CollectionNotFound) or self._still_connected():
+                raise
+        self.connect()  # raises a ConnectError that says the server is gone, if it is
+        return action()
+
+    def _still_connected(self) -> bool:
+        try:
+            return self._client is not None and self._client.is_ready()
+        except Exception:  # noqa: BLE001 - any failure here means "not connected"
+            return False
+
+
+def default_choices(has_key: bool) -> list[RerankChoice]:
+    """What the search page offers first: Jina's default model when a key is there, else the local baseline."""
+    if has_key:
+        return [RerankChoice("jina", "jina-reranker-v2-base-multilingual")]
+    return [RerankChoice("local", LOCAL_MODEL)]
+
+
+def with_limit(request: SearchRequest, limit: int) -> SearchRequest:
+    return replace(request, limit=limit)
