@@ -34,8 +34,10 @@ from __future__ import annotations
 import re
 
 # Anything that looks like a bearer token or a long opaque key is masked before a message is shown.
+# Jina keys start with a lower-case "jina_"; matching that prefix case-sensitively keeps names like
+# JINA_BASE_URL readable in messages.
 _SECRETISH = re.compile(
-    r"(?i)(bearer\s+)\S+|(jina_[A-Za-z0-9_\-]{6,})|((?:api[-_]?key|x-jinaai-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    r"(?i)(bearer\s+)\S+|((?-i:jina_)[A-Za-z0-9_\-]{6,})|((?:api[-_]?key|x-jinaai-api-key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
 )
 
 

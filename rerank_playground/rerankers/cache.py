@@ -1,0 +1,142 @@
+"""A small thread-safe LRU cache for rerank results, and a reranker wrapper that uses it.
+
+Keys are a sha256 over (reranker name, its cache scope, model, query, top_n, candidate texts): no key
+material goes in. Only successful results are stored. A hit is returned with ``cached=True`` and
+``api_calls=0``; ``latency_ms`` and ``tokens`` stay those of the original call.
+
+Keep one cache per user session: a shared cache would let a session without a key see results that
+another session paid for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from rerank_playground.errors import RerankError
+from rerank_playground.models import Hit, RerankResult
+from rerank_playground.rerankers.base import Reranker
+from rerank_playground.rerankers.jina import validate_query
+
+
+def cache_key(
+    reranker: str, model: str, query: str, top_n: int | None, texts: Sequence[str], scope: str = ""
+) -> str:
+    payload = json.dumps(
+        {
+            "reranker": reranker,
+            "scope": scope,
+            "model": model,
+            "query": query,
+            "top_n": top_n,
+            "texts": list(texts),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class RerankCache:
+    def __init__(self, maxsize: int = 256) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._data: OrderedDict[str, RerankResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> RerankResult | None:
+        with self._lock:
+            result = self._data.get(key)
+            if result is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return result
+
+    def put(self, key: str, result: RerankResult) -> None:
+        with self._lock:
+            self._data[key] = result
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+
+class CachedReranker:
+    """Wraps any ``Reranker``; identical requests are answered from ``cache``."""
+
+    def __init__(self, inner: Reranker, cache: RerankCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+
+    def __repr__(self) -> str:
+        return f"CachedReranker({self.inner!r})"
+
+    def _key(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None) -> str:
+        scope = str(getattr(self.inner, "cache_scope", ""))
+        return cache_key(self.name, model, query, top_n, [h.text for h in candidates], scope)
+
+    @staticmethod
+    def _as_hit(result: RerankResult) -> RerankResult:
+        return dataclasses.replace(result, cached=True, api_calls=0)
+
+    def rerank(
+        self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None
+    ) -> RerankResult:
+        key = self._key(query, candidates, model, top_n)
+        stored = self.cache.get(key)
+        if stored is not None:
+            return self._as_hit(stored)
+        result = self.inner.rerank(query, candidates, model, top_n)
+        self.cache.put(key, result)
+        return result
+
+    def rerank_many(
+        self, query: str, candidates: Sequence[Hit], models: Sequence[str], top_n: int | None = None
+    ) -> dict[str, RerankResult | RerankError]:
+        """Like ``JinaReranker.rerank_many``; only the models not in the cache are sent to ``inner``."""
+        validate_query(query)
+        unique = list(dict.fromkeys(models))
+        out: dict[str, RerankResult | RerankError] = {}
+        missing: list[str] = []
+        keys = {m: self._key(query, candidates, m, top_n) for m in unique}
+        for m in unique:
+            stored = self.cache.get(keys[m])
+            if stored is not None:
+                out[m] = self._as_hit(stored)
+            else:
+                missing.append(m)
+        if missing:
+            inner_many: Any = getattr(self.inner, "rerank_many", None)
+            if inner_many is not None:
+                fresh: dict[str, RerankResult | RerankError] = inner_many(query, candidates, missing, top_n)
+            else:
+                fresh = {}
+                for m in missing:
+                    try:
+                        fresh[m] = self.inner.rerank(query, candidates, m, top_n)
+                    except RerankError as err:
+                        fresh[m] = err
+            for m in missing:
+                value = fresh[m]
+                if isinstance(value, RerankResult):
+                    self.cache.put(keys[m], value)
+                out[m] = value
+        return {m: out[m] for m in unique}

@@ -1,0 +1,235 @@
+"""Rerank with Jina's ``/v1/rerank`` API, called from this process over an injected ``httpx.Client``."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import httpx
+
+from rerank_playground.errors import InvalidInput, JinaBadResponse, RerankError
+from rerank_playground.jina_http import RetryPolicy, post_json, resolve_base_url
+from rerank_playground.models import Hit, RankedDoc, RerankResult
+
+RERANK_PATH = "/v1/rerank"
+
+
+def validate_query(query: str) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("The query is empty.", hint="Type a query to rerank against.")
+    return query
+
+
+def validate_top_n(top_n: int | None, n: int) -> int:
+    """``top_n`` clamped to ``n`` (None means all); anything below 1 is ``InvalidInput``."""
+    if top_n is None:
+        return n
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise InvalidInput(f"top_n must be a whole number of at least 1, not {top_n!r}.")
+    return min(top_n, n)
+
+
+class JinaReranker:
+    """Calls Jina's rerank API directly (the "client-side" path, as opposed to Weaviate's module).
+
+    Texts longer than ``max_chars`` are cut to their first ``max_chars`` characters (counted in
+    ``RerankResult.truncated``). More than ``max_docs_per_call`` candidates are sent in chunks, run
+    concurrently, and merged by score. ``return_documents`` is always ``false``: only indices and scores
+    come back.
+    """
+
+    name = "jina"
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        api_key: str | None,
+        base_url: str | None = None,
+        max_docs_per_call: int = 1000,
+        max_chars: int = 4096,
+        max_workers: int = 8,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if max_docs_per_call < 1 or max_chars < 1 or max_workers < 1:
+            raise ValueError("max_docs_per_call, max_chars and max_workers must be at least 1")
+        self._client = client
+        self._api_key = api_key
+        self.base_url = resolve_base_url(base_url)
+        self.max_docs_per_call = max_docs_per_call
+        self.max_chars = max_chars
+        self.max_workers = max_workers
+        self._retry = retry
+
+    def __repr__(self) -> str:  # never show the key
+        key = "set" if self._api_key else "missing"
+        return f"JinaReranker(base_url={self.base_url!r}, key={key})"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key and self._api_key.strip())
+
+    @property
+    def cache_scope(self) -> str:
+        """Settings that change results, for ``RerankCache`` keys (no key material)."""
+        return f"{self.base_url}|max_chars={self.max_chars}"
+
+    def rerank(
+        self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None
+    ) -> RerankResult:
+        validate_query(query)
+        n = len(candidates)
+        want = validate_top_n(top_n, n)
+        start = time.perf_counter()
+        texts, truncated = self._prepare_texts(candidates)
+        notes: list[str] = []
+        if truncated:
+            notes.append(
+                f"{truncated} of {n} candidate texts were longer than {self.max_chars:,} characters "
+                f"and were cut to their first {self.max_chars:,} before sending."
+            )
+        if n == 0:
+            return RerankResult(self.name, model, (), 0.0, tokens=None, api_calls=0, notes=tuple(notes))
+
+        chunks = [(lo, texts[lo : lo + self.max_docs_per_call]) for lo in range(0, n, self.max_docs_per_call)]
+        if len(chunks) == 1:
+            ranked, tokens, calls = self._call(query, chunks[0][1], 0, model, want)
+        else:
+            notes.append(
+                f"{n:,} candidates were sent in {len(chunks)} calls of up to {self.max_docs_per_call:,} "
+                "and merged by score."
+            )
+            ranked, tokens, calls = self._call_chunks(query, chunks, model, want)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        return RerankResult(
+            reranker=self.name,
+            model=model,
+            ranked=ranked,
+            latency_ms=latency_ms,
+            tokens=tokens,
+            api_calls=calls,
+            truncated=truncated,
+            notes=tuple(notes),
+        )
+
+    def rerank_many(
+        self, query: str, candidates: Sequence[Hit], models: Sequence[str], top_n: int | None = None
+    ) -> dict[str, RerankResult | RerankError]:
+        """Rerank the same candidates with several models concurrently. A model that fails maps to its
+        ``RerankError``; the others still return results. Bad input (empty query) raises at once."""
+        validate_query(query)
+        validate_top_n(top_n, len(candidates))
+        unique = list(dict.fromkeys(models))
+        out: dict[str, RerankResult | RerankError] = {}
+        if not unique:
+            return out
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(unique))) as pool:
+            futures = {m: pool.submit(self.rerank, query, candidates, m, top_n) for m in unique}
+            for model, fut in futures.items():
+                try:
+                    out[model] = fut.result()
+                except RerankError as err:
+                    out[model] = err
+        return out
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _prepare_texts(self, candidates: Sequence[Hit]) -> tuple[list[str], int]:
+        texts: list[str] = []
+        truncated = 0
+        for hit in candidates:
+            text = hit.text if isinstance(hit.text, str) else ""
+            if len(text) > self.max_chars:
+                text = text[: self.max_chars]
+                truncated += 1
+            texts.append(text)
+        return texts, truncated
+
+    def _call_chunks(
+        self, query: str, chunks: list[tuple[int, list[str]]], model: str, want: int
+    ) -> tuple[tuple[RankedDoc, ...], int | None, int]:
+        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(chunks)))
+        try:
+            futures: list[Future[tuple[tuple[RankedDoc, ...], int | None, int]]] = [
+                pool.submit(self._call, query, texts, lo, model, min(want, len(texts)))
+                for lo, texts in chunks
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [fut for fut in futures if fut in done and fut.exception() is not None]
+            if failed:
+                for fut in futures:
+                    fut.cancel()
+                failed[0].result()  # re-raises the first chunk's error
+            parts = [fut.result() for fut in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        merged = sorted((doc for part in parts for doc in part[0]), key=lambda d: (-d.score, d.index))
+        token_counts = [p[1] for p in parts if p[1] is not None]
+        tokens = sum(token_counts) if token_counts else None
+        return tuple(merged[:want]), tokens, sum(p[2] for p in parts)
+
+    def _call(
+        self, query: str, texts: list[str], offset: int, model: str, want: int
+    ) -> tuple[tuple[RankedDoc, ...], int | None, int]:
+        body = {
+            "model": model,
+            "query": query,
+            "documents": texts,
+            "top_n": want,
+            "return_documents": False,
+        }
+        reply = post_json(
+            self._client, self.base_url, RERANK_PATH, self._api_key, body, model=model, retry=self._retry
+        )
+        ranked = parse_rerank_response(reply.data, n=len(texts), expected=want, model=model)
+        if offset:
+            ranked = tuple(RankedDoc(doc.index + offset, doc.score) for doc in ranked)
+        return ranked, _tokens(reply.data), reply.attempts
+
+
+def _tokens(data: dict[str, Any]) -> int | None:
+    usage = data.get("usage")
+    if isinstance(usage, dict):
+        total = usage.get("total_tokens")
+        if isinstance(total, int) and not isinstance(total, bool):
+            return total
+    return None
+
+
+def parse_rerank_response(
+    data: dict[str, Any], *, n: int, expected: int, model: str
+) -> tuple[RankedDoc, ...]:
+    """Validate a ``/v1/rerank`` JSON body and turn it into ``RankedDoc``s in the server's order."""
+
+    def bad(what: str) -> JinaBadResponse:
+        return JinaBadResponse(
+            f"Jina's answer for {model} could not be used: {what}.",
+            hint="Try again; if it persists, pick another model or check JINA_BASE_URL.",
+            model=model,
+        )
+
+    results = data.get("results")
+    if not isinstance(results, list):
+        raise bad("it has no 'results' list")
+    if len(results) != expected:
+        raise bad(f"it ranked {len(results)} documents, expected {expected}")
+    seen: set[int] = set()
+    ranked: list[RankedDoc] = []
+    for item in results:
+        if not isinstance(item, dict):
+            raise bad("a result is not an object")
+        index = item.get("index")
+        score = item.get("relevance_score")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise bad("a result has no whole-number 'index'")
+        if not 0 <= index < n:
+            raise bad(f"index {index} is outside the {n} documents sent")
+        if index in seen:
+            raise bad(f"index {index} appears twice")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+            raise bad(f"document {index} has no numeric 'relevance_score'")
+        seen.add(index)
+        ranked.append(RankedDoc(index=index, score=float(score)))
+    return tuple(ranked)

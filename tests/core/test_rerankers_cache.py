@@ -1,0 +1,147 @@
+"""RerankCache and CachedReranker: hits make no HTTP call; anything that changes the answer misses."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from rerank_playground.errors import JinaServerError, RerankError
+from rerank_playground.models import Hit, RankedDoc, RerankResult
+from rerank_playground.rerankers.base import Reranker
+from rerank_playground.rerankers.cache import CachedReranker, RerankCache, cache_key
+from tests.core.test_rerankers_jina import CANARY, V2, FakeJina, hits, reranker
+
+
+def cached(fake: FakeJina, **kw: object) -> tuple[CachedReranker, RerankCache]:
+    cache = RerankCache(maxsize=16)
+    return CachedReranker(reranker(fake, **kw), cache), cache
+
+
+def test_second_identical_call_makes_no_http_call() -> None:
+    fake = FakeJina()
+    r, cache = cached(fake)
+    first = r.rerank("q", hits(5), V2, top_n=3)
+    second = r.rerank("q", hits(5), V2, top_n=3)
+    assert len(fake.calls) == 1
+    assert first.cached is False and first.api_calls == 1
+    assert second.cached is True and second.api_calls == 0
+    assert second.ranked == first.ranked and second.model == first.model
+    assert cache.hits == 1 and cache.misses == 1
+    assert isinstance(r, Reranker) and r.name == "jina"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"top_n": 2},
+        {"top_n": None},
+        {"model": "jina-reranker-v1-base-en"},
+        {"query": "q2"},
+        {"candidates": hits(5, "other {i}")},
+        {"candidates": hits(4)},
+    ],
+    ids=["top_n", "top_n-none", "model", "query", "texts", "fewer-docs"],
+)
+def test_anything_that_changes_the_answer_misses(change: dict) -> None:
+    fake = FakeJina()
+    r, _ = cached(fake)
+    base = {"query": "q", "candidates": hits(5), "model": V2, "top_n": 3}
+    r.rerank(**base)
+    again = r.rerank(**{**base, **change})
+    assert len(fake.calls) == 2 and not again.cached
+
+
+def test_failures_are_not_cached() -> None:
+    state = {"fail": True}
+    inner = FakeJina()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["fail"]:
+            return httpx.Response(503, json={"detail": "down"})
+        return inner(request)
+
+    r = CachedReranker(reranker(handler), RerankCache())
+    with pytest.raises(JinaServerError):
+        r.rerank("q", hits(3), V2)
+    state["fail"] = False
+    result = r.rerank("q", hits(3), V2)
+    assert not result.cached and result.api_calls == 1
+
+
+def test_key_holds_no_key_material_and_is_a_sha256() -> None:
+    key = cache_key("jina", V2, "q", 3, ["a", "b"], "https://jina.test|max_chars=4096")
+    assert len(key) == 64 and int(key, 16) >= 0
+    assert CANARY not in key
+    # the scope is part of the key: another base URL must not reuse results
+    assert key != cache_key("jina", V2, "q", 3, ["a", "b"], "http://127.0.0.1:1|max_chars=4096")
+    # texts are not concatenated ambiguously
+    assert cache_key("jina", V2, "q", 3, ["ab", "c"]) != cache_key("jina", V2, "q", 3, ["a", "bc"])
+
+
+def test_lru_evicts_the_least_recently_used() -> None:
+    cache = RerankCache(maxsize=2)
+    res = RerankResult("jina", V2, (RankedDoc(0, 1.0),), 1.0)
+    cache.put("a", res)
+    cache.put("b", res)
+    assert cache.get("a") is res  # "a" is now the most recent
+    cache.put("c", res)
+    assert cache.get("b") is None and cache.get("a") is res and cache.get("c") is res
+    assert len(cache) == 2
+
+
+def test_cache_is_thread_safe_under_concurrent_use() -> None:
+    cache = RerankCache(maxsize=50)
+    res = RerankResult("jina", V2, (), 1.0)
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(500):
+                cache.put(f"{t}-{i % 80}", res)
+                cache.get(f"{(t + 1) % 4}-{i % 80}")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == [] and len(cache) == 50
+
+
+def test_rerank_many_only_sends_the_models_not_cached() -> None:
+    fake = FakeJina()
+    r, _ = cached(fake)
+    r.rerank("q", hits(4), V2)
+    out = r.rerank_many("q", hits(4), [V2, "jina-reranker-v3", "nope-model"])
+    sent_models = [c["model"] for c in fake.calls]
+    assert sent_models.count(V2) == 1  # served from cache the second time
+    assert isinstance(out[V2], RerankResult) and out[V2].cached
+    assert isinstance(out["jina-reranker-v3"], RerankResult) and not out["jina-reranker-v3"].cached
+    again = r.rerank_many("q", hits(4), [V2, "jina-reranker-v3"])
+    assert len(fake.calls) == len(sent_models)
+    assert all(isinstance(v, RerankResult) and v.cached for v in again.values())
+
+
+def test_rerank_many_on_an_inner_without_rerank_many() -> None:
+    class Plain:
+        name = "plain"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def rerank(self, query, candidates, model, top_n=None):  # noqa: ANN001
+            self.calls += 1
+            if model == "bad":
+                raise RerankError("bad model", model=model)
+            return RerankResult(self.name, model, (RankedDoc(0, 1.0),), 1.0)
+
+    inner = Plain()
+    r = CachedReranker(inner, RerankCache())
+    out = r.rerank_many("q", [Hit(1, "u", "t")], ["good", "bad"])
+    assert isinstance(out["good"], RerankResult) and isinstance(out["bad"], RerankError)
+    r.rerank_many("q", [Hit(1, "u", "t")], ["good", "bad"])
+    assert inner.calls == 3  # "good" came from the cache, "bad" was tried again

@@ -1,0 +1,96 @@
+"""The model catalog and the reranker registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from rerank_playground.errors import InvalidInput
+from rerank_playground.rerankers import RERANKERS, get_reranker_class, reranker_names
+from rerank_playground.rerankers.catalog import (
+    DEFAULT_MODEL,
+    JINA_MODELS,
+    LOCAL_MODEL,
+    MODELS,
+    get_model,
+    models_for,
+)
+from rerank_playground.rerankers.jina import JinaReranker
+from rerank_playground.rerankers.local import LocalReranker
+
+WEAVIATE_DOCUMENTED = {
+    "jina-reranker-v2-base-multilingual",
+    "jina-reranker-v1-base-en",
+    "jina-reranker-v1-turbo-en",
+    "jina-reranker-v1-tiny-en",
+    "jina-colbert-v1-en",
+}
+
+
+def test_catalog_holds_the_documented_models_and_the_local_baseline() -> None:
+    names = {m.name for m in MODELS}
+    assert names >= WEAVIATE_DOCUMENTED
+    assert {"jina-reranker-v3", "jina-reranker-m0", "jina-colbert-v2", LOCAL_MODEL} <= names
+    assert len(names) == len(MODELS) == 9
+
+
+def test_default_is_weaviates_default() -> None:
+    assert DEFAULT_MODEL == "jina-reranker-v2-base-multilingual"
+    defaults = [m.name for m in MODELS if m.weaviate_default]
+    assert defaults == [DEFAULT_MODEL]
+
+
+@pytest.mark.parametrize(
+    ("name", "ndcg"),
+    [
+        ("jina-reranker-v2-base-multilingual", 53.2),
+        ("jina-reranker-v1-base-en", 52.5),
+        ("jina-reranker-v1-turbo-en", 49.6),
+        ("jina-reranker-v1-tiny-en", 48.5),
+        ("jina-colbert-v1-en", 49.4),
+        ("jina-colbert-v2", 52.1),
+        ("jina-reranker-v3", 61.9),
+        ("jina-reranker-m0", None),
+    ],
+)
+def test_published_beir_scores(name: str, ndcg: float | None) -> None:
+    assert get_model(name).beir_ndcg10 == ndcg
+
+
+def test_kinds_statuses_and_keys() -> None:
+    assert get_model("jina-colbert-v2").kind == "late interaction"
+    assert get_model("jina-reranker-v3").kind == "listwise"
+    assert get_model("jina-reranker-m0").kind == "multimodal"
+    assert get_model("jina-reranker-v1-turbo-en").status == "deprecated"
+    assert all(m.needs_key for m in JINA_MODELS)
+    local = get_model(LOCAL_MODEL)
+    assert local.status == "local baseline" and not local.needs_key and "baseline" in local.label.lower()
+    assert {m.status for m in MODELS} <= {"current", "deprecated", "available", "local baseline"}
+
+
+def test_unknown_model_raises_listing_known_ones() -> None:
+    with pytest.raises(InvalidInput) as info:
+        get_model("jina-reranker-v9")
+    assert "jina-reranker-v9" in str(info.value) and DEFAULT_MODEL in str(info.value)
+
+
+def test_models_for_each_reranker() -> None:
+    assert models_for("local") == (get_model(LOCAL_MODEL),)
+    assert LOCAL_MODEL not in {m.name for m in models_for("jina")}
+    assert models_for("weaviate_module") == models_for("jina")
+    with pytest.raises(InvalidInput):
+        models_for("cohere")
+
+
+def test_registry_names_and_classes() -> None:
+    assert set(reranker_names()) == {"jina", "local", "weaviate_module"} == set(RERANKERS)
+    assert get_reranker_class("jina") is JinaReranker
+    assert get_reranker_class("local") is LocalReranker
+    assert get_reranker_class("jina").name == "jina" and get_reranker_class("local").name == "local"
+
+
+@pytest.mark.parametrize("name", ["cohere", "", "JINA", None])
+def test_registry_unknown_name_raises_and_lists_known(name: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        get_reranker_class(name)  # type: ignore[arg-type]
+    for known in ("jina", "local", "weaviate_module"):
+        assert known in str(info.value)

@@ -1,0 +1,389 @@
+"""JinaReranker against an httpx.MockTransport that behaves like /v1/rerank."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from typing import Any
+
+import httpx
+import pytest
+
+from rerank_playground.errors import (
+    InvalidInput,
+    JinaAuthError,
+    JinaBadResponse,
+    JinaModelError,
+    JinaRateLimited,
+    JinaServerError,
+    JinaTimeout,
+    JinaUnreachable,
+    KeyRequired,
+    RerankError,
+)
+from rerank_playground.jina_http import RetryPolicy
+from rerank_playground.models import Hit, RerankResult
+from rerank_playground.rerankers.base import Reranker
+from rerank_playground.rerankers.jina import JinaReranker
+
+CANARY = "canary-Zq81xPlm0Wt4"
+V2 = "jina-reranker-v2-base-multilingual"
+NO_RETRY = RetryPolicy(attempts=1, jitter=0.0, sleep=lambda s: None)
+
+
+def score_of(text: str) -> float:
+    """Deterministic, order-scrambling score: the fake server and the expectations share it."""
+    i = int(text.split()[-1])
+    return ((i * 7919) % 10007) / 10007
+
+
+def hits(n: int, text: str = "doc {i}") -> list[Hit]:
+    return [Hit(rank=i + 1, uuid=f"u{i}", text=text.format(i=i)) for i in range(n)]
+
+
+class FakeJina:
+    """A MockTransport handler that reranks like the API (sorted, top_n, usage) and records calls."""
+
+    def __init__(self, latency_s: float = 0.0, damage: str | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.latency_s = latency_s
+        self.damage = damage
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        with self._lock:
+            self.calls.append(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            if request.headers.get("authorization") != f"Bearer {CANARY}":
+                return httpx.Response(401, json={"detail": "Unauthorized"})
+            docs = body["documents"]
+            order = sorted(range(len(docs)), key=lambda i: (-score_of(docs[i]), i))
+            top_n = body.get("top_n") or len(docs)
+            results: list[dict[str, Any]] = [
+                {"index": i, "relevance_score": score_of(docs[i])} for i in order[:top_n]
+            ]
+            payload: dict[str, Any] = {
+                "model": body["model"],
+                "object": "list",
+                "usage": {"total_tokens": 3 * len(docs)},
+                "results": results,
+            }
+            if self.damage == "wrong_count":
+                results.pop()
+            elif self.damage == "bad_index":
+                results[0]["index"] = len(docs) + 5
+            elif self.damage == "negative_index":
+                results[0]["index"] = -1
+            elif self.damage == "duplicate_index" and len(results) > 1:
+                results[1]["index"] = results[0]["index"]
+            elif self.damage == "missing_results":
+                del payload["results"]
+            elif self.damage == "missing_score":
+                del results[0]["relevance_score"]
+            elif self.damage == "string_score":
+                results[0]["relevance_score"] = "0.9"
+            elif self.damage == "string_index":
+                results[0]["index"] = "0"
+            elif self.damage == "missing_usage":
+                del payload["usage"]
+            return httpx.Response(200, json=payload)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def reranker(handler, key: str | None = CANARY, **kw: Any) -> JinaReranker:
+    client = httpx.Client(transport=httpx.MockTransport(handler), timeout=httpx.Timeout(5.0, connect=1.0))
+    kw.setdefault("retry", NO_RETRY)
+    return JinaReranker(client, key, base_url="https://jina.test", **kw)
+
+
+def expected_order(n: int) -> list[int]:
+    return sorted(range(n), key=lambda i: (-score_of(f"doc {i}"), i))
+
+
+# -- the happy path ------------------------------------------------------------------------------------------
+
+
+def test_implements_the_protocol() -> None:
+    assert isinstance(reranker(FakeJina()), Reranker)
+    assert JinaReranker.name == "jina"
+
+
+def test_rerank_sends_the_documented_body_and_reads_the_answer() -> None:
+    fake = FakeJina()
+    result = reranker(fake).rerank("what is up", hits(5), V2, top_n=3)
+    (body,) = fake.calls
+    assert body == {
+        "model": V2,
+        "query": "what is up",
+        "documents": [f"doc {i}" for i in range(5)],
+        "top_n": 3,
+        "return_documents": False,
+    }
+    assert list(result.order) == expected_order(5)[:3]
+    assert [d.score for d in result.ranked] == [score_of(f"doc {i}") for i in expected_order(5)[:3]]
+    assert result.reranker == "jina" and result.model == V2
+    assert result.tokens == 15 and result.api_calls == 1 and not result.cached
+    assert result.latency_ms > 0
+
+
+def test_top_n_none_ranks_everything_and_top_n_above_n_is_clamped() -> None:
+    fake = FakeJina()
+    r = reranker(fake)
+    assert len(r.rerank("q", hits(7), V2).ranked) == 7
+    assert len(r.rerank("q", hits(7), V2, top_n=50).ranked) == 7
+    assert [c["top_n"] for c in fake.calls] == [7, 7]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query_is_invalid_input_and_sends_nothing(query: str) -> None:
+    fake = FakeJina()
+    with pytest.raises(InvalidInput):
+        reranker(fake).rerank(query, hits(3), V2)
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("top_n", [0, -1, True, 2.5])
+def test_bad_top_n_is_invalid_input(top_n: Any) -> None:
+    with pytest.raises(InvalidInput):
+        reranker(FakeJina()).rerank("q", hits(3), V2, top_n=top_n)
+
+
+def test_no_candidates_makes_no_call() -> None:
+    fake = FakeJina()
+    result = reranker(fake).rerank("q", [], V2)
+    assert result.ranked == () and result.api_calls == 0 and fake.calls == []
+
+
+def test_missing_key_raises_key_required() -> None:
+    fake = FakeJina()
+    with pytest.raises(KeyRequired, match="JINAAI_APIKEY"):
+        reranker(fake, key=None).rerank("q", hits(3), V2)
+    assert fake.calls == []
+
+
+# -- truncation ----------------------------------------------------------------------------------------------
+
+
+def test_long_texts_are_cut_to_max_chars_and_counted() -> None:
+    sent: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        docs = json.loads(request.content)["documents"]
+        sent.append(docs)
+        results = [{"index": i, "relevance_score": 1.0 / (i + 1)} for i in range(len(docs))]
+        return httpx.Response(200, json={"results": results, "usage": {"total_tokens": 1}})
+
+    docs = [
+        Hit(1, "a", "x" * 50),
+        Hit(2, "b", "short"),
+        Hit(3, "c", "0123456789" + "y"),
+        Hit(4, "d", "z" * 10),
+    ]
+    result = reranker(handler, max_chars=10).rerank("q", docs, "jina-reranker-v1-tiny-en")
+    assert sent == [["x" * 10, "short", "0123456789", "z" * 10]]  # the first max_chars characters, no more
+    assert result.truncated == 2
+    assert any("2 of 4" in note and "10 characters" in note for note in result.notes)
+
+
+def test_no_truncation_note_when_nothing_was_cut() -> None:
+    result = reranker(FakeJina()).rerank("q", hits(3), V2)
+    assert result.truncated == 0 and result.notes == ()
+
+
+# -- chunking ------------------------------------------------------------------------------------------------
+
+
+def test_2500_docs_go_in_three_calls_and_merge_in_score_order() -> None:
+    fake = FakeJina()
+    result = reranker(fake, max_docs_per_call=1000).rerank("q", hits(2500), V2)
+    assert sorted(len(c["documents"]) for c in fake.calls) == [500, 1000, 1000]
+    assert result.api_calls == 3
+    assert list(result.order) == expected_order(2500)
+    assert result.tokens == 3 * 2500
+    assert any("3 calls" in note for note in result.notes)
+
+
+def test_chunked_top_n_is_global_after_merge() -> None:
+    fake = FakeJina()
+    result = reranker(fake, max_docs_per_call=1000).rerank("q", hits(2500), V2, top_n=10)
+    assert all(c["top_n"] == 10 for c in fake.calls)
+    assert list(result.order) == expected_order(2500)[:10]
+
+
+def test_chunk_offsets_map_back_to_the_right_candidates() -> None:
+    fake = FakeJina()
+    result = reranker(fake, max_docs_per_call=3).rerank("q", hits(8), V2)
+    assert list(result.order) == expected_order(8)
+    for doc in result.ranked:
+        assert doc.score == score_of(f"doc {doc.index}")
+
+
+def test_chunks_run_concurrently() -> None:
+    fake = FakeJina(latency_s=0.2)
+    reranker(fake, max_docs_per_call=10, max_workers=8).rerank("q", hits(40), V2)
+    assert len(fake.calls) == 4
+    assert fake.max_in_flight == 4
+
+
+def test_one_failing_chunk_fails_the_rerank() -> None:
+    calls = {"n": 0}
+    inner = FakeJina()
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            calls["n"] += 1
+            n = calls["n"]
+        if n == 2:
+            return httpx.Response(500, json={"detail": "chunk exploded"})
+        return inner(request)
+
+    with pytest.raises(JinaServerError, match="chunk exploded"):
+        reranker(handler, max_docs_per_call=5, max_workers=1).rerank("q", hits(15), V2)
+
+
+# -- response validation -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "wrong_count",
+        "bad_index",
+        "negative_index",
+        "duplicate_index",
+        "missing_results",
+        "missing_score",
+        "string_score",
+        "string_index",
+    ],
+)
+def test_damaged_answers_raise_bad_response(damage: str) -> None:
+    with pytest.raises(JinaBadResponse) as info:
+        reranker(FakeJina(damage=damage)).rerank("q", hits(6), V2, top_n=4)
+    assert info.value.model == V2
+    assert CANARY not in str(info.value)
+
+
+def test_missing_usage_gives_unknown_tokens_not_an_error() -> None:
+    result = reranker(FakeJina(damage="missing_usage")).rerank("q", hits(4), V2)
+    assert result.tokens is None and len(result.ranked) == 4
+
+
+def test_single_chunk_trusts_the_servers_order() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        # deliberately not sorted by score: one call, so the server's order is kept
+        results = [{"index": 1, "relevance_score": 0.1}, {"index": 0, "relevance_score": 0.9}]
+        return httpx.Response(200, json={"results": results, "usage": {"total_tokens": 1}})
+
+    result = reranker(handler).rerank("q", hits(2), V2)
+    assert result.order == (1, 0)
+
+
+# -- several models ------------------------------------------------------------------------------------------
+
+
+def test_rerank_many_runs_models_concurrently() -> None:
+    fake = FakeJina(latency_s=0.2)
+    models = [V2, "jina-reranker-v1-base-en", "jina-reranker-v1-tiny-en", "jina-colbert-v1-en"]
+    out = reranker(fake).rerank_many("q", hits(5), models)
+    assert list(out) == models
+    assert all(isinstance(r, RerankResult) and r.model == m for m, r in out.items())
+    assert fake.max_in_flight == 4
+
+
+def test_rerank_many_one_model_failing_leaves_the_others() -> None:
+    inner = FakeJina()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["model"] == "nope":
+            return httpx.Response(422, json={"detail": "Model 'nope' is not supported"})
+        if body["model"] == "jina-reranker-v1-turbo-en":
+            return httpx.Response(500, json={"detail": "internal"})
+        return inner(request)
+
+    out = reranker(handler).rerank_many("q", hits(3), [V2, "nope", "jina-reranker-v1-turbo-en", V2])
+    assert list(out) == [V2, "nope", "jina-reranker-v1-turbo-en"]
+    assert isinstance(out[V2], RerankResult)
+    assert isinstance(out["nope"], JinaModelError) and "not supported" in str(out["nope"])
+    assert isinstance(out["jina-reranker-v1-turbo-en"], JinaServerError)
+
+
+def test_rerank_many_validates_the_query_up_front() -> None:
+    with pytest.raises(InvalidInput):
+        reranker(FakeJina()).rerank_many(" ", hits(3), [V2])
+
+
+def test_rerank_many_without_key_gives_key_required_per_model() -> None:
+    out = reranker(FakeJina(), key=None).rerank_many("q", hits(3), [V2, "jina-reranker-v3"])
+    assert all(isinstance(v, KeyRequired) for v in out.values())
+
+
+# -- the key never leaks -------------------------------------------------------------------------------------
+
+
+def _echoing(status: int, shape: str) -> httpx.Response:
+    text = f"bad key {CANARY} (Authorization: Bearer {CANARY})"
+    body = {
+        "detail_str": {"detail": text},
+        "detail_list": {"detail": [{"loc": ["header", "authorization"], "msg": text}]},
+        "error_message": {"error": {"message": text}},
+    }[shape]
+    return httpx.Response(status, json=body, headers={"Retry-After": "1"} if status == 429 else None)
+
+
+FAULTS: list[tuple[str, Any, type[RerankError]]] = [
+    *[
+        (f"{s}-{shape}", (lambda s=s, shape=shape: _echoing(s, shape)), cls)
+        for s, cls in [
+            (400, JinaModelError),
+            (401, JinaAuthError),
+            (403, JinaAuthError),
+            (422, JinaModelError),
+            (429, JinaRateLimited),
+            (500, JinaServerError),
+            (502, JinaServerError),
+            (503, JinaServerError),
+        ]
+        for shape in ("detail_str", "detail_list", "error_message")
+    ],
+    ("timeout", httpx.ReadTimeout(f"read timed out {CANARY}"), JinaTimeout),
+    ("connect", httpx.ConnectError(f"refused {CANARY}"), JinaUnreachable),
+    ("malformed", lambda: httpx.Response(200, content=f'{{"x": "{CANARY}"'.encode()), JinaBadResponse),
+    ("bad-shape", lambda: httpx.Response(200, json={"results": CANARY}), JinaBadResponse),
+]
+
+
+@pytest.mark.parametrize(("fault", "error_cls"), [(f[1], f[2]) for f in FAULTS], ids=[f[0] for f in FAULTS])
+def test_canary_key_never_appears_in_any_error(fault: Any, error_cls: type[RerankError]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {CANARY}"  # the key really was used
+        if isinstance(fault, Exception):
+            raise fault
+        return fault()
+
+    retry = RetryPolicy(attempts=2, jitter=0.0, sleep=lambda s: None)
+    r = reranker(handler, retry=retry)
+    with pytest.raises(error_cls) as info:
+        r.rerank("q", hits(3), V2)
+    err = info.value
+    everything = [str(err), repr(err), err.message, err.hint, repr(err.args), repr(vars(err))]
+    everything.append("".join(traceback.format_exception(err)))
+    for text in everything:
+        assert CANARY not in text
+    # and through rerank_many, where errors are returned rather than raised
+    out = r.rerank_many("q", hits(3), [V2])
+    assert isinstance(out[V2], error_cls) and CANARY not in repr(out) + str(out[V2])
+    assert CANARY not in repr(r)
