@@ -1,0 +1,171 @@
+"""A test Weaviate whose ``reranker-jinaai`` module talks to the local Jina stand-in.
+
+Weaviate's ``reranker-jinaai`` module calls the hard-coded ``https://api.jina.ai/v1/rerank``. To exercise
+that path end to end, :func:`server_side_jina`:
+
+1. makes a throw-away CA with ``trustme`` and a certificate for ``api.jina.ai`` signed by it;
+2. starts a :class:`JinaStandIn` serving HTTPS on port 443 of a loopback address (``127.0.0.1``, or —
+   when that port is already taken there, e.g. by a parallel test session — ``127.0.53.N``);
+3. writes a hosts file (a copy of ``/etc/hosts`` plus ``<that address> api.jina.ai``);
+4. starts ``weaviate-server`` through ``rerank_playground.launcher.start_weaviate`` with the command prefix
+   ``unshare --mount -- sh -c 'mount --bind <hosts> /etc/hosts && exec "$@"'``, so only that process (in
+   its own mount namespace) sees the override, and with ``SSL_CERT_FILE``/``SSL_CERT_DIR`` pointing at the
+   test CA only, proxy variables removed and ``JINAAI_APIKEY`` empty (so the request header's key is used).
+
+Needs root (``unshare --mount`` and binding port 443). Raises :class:`NamespaceUnavailable` with the reason
+otherwise; nothing is silently skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from tests.fakes.jina_stand_in import JinaStandIn
+
+JINA_HOST = "api.jina.ai"
+_ADDRESS_CANDIDATES = ("127.0.0.1", *(f"127.0.53.{n}" for n in range(1, 21)))
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+class NamespaceUnavailable(RuntimeError):
+    """The mount-namespace setup cannot work on this machine (the message says why)."""
+
+
+class ServerSideJina(NamedTuple):
+    """What :func:`server_side_jina` yields; unpacks as ``(endpoint, stand_in)``."""
+
+    endpoint: Any  # rerank_playground.launcher.WeaviateEndpoint: .host, .http_port, .grpc_port, .url
+    stand_in: JinaStandIn
+    ca_pem: Path  # the test CA, for clients outside the namespace that want to call the stand-in over HTTPS
+
+
+def _namespace_command(hosts_file: Path) -> list[str]:
+    """The command prefix that runs the rest of the argv with ``hosts_file`` bind-mounted over /etc/hosts."""
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/hosts && exec "$@"',
+        str(hosts_file),
+    ]
+
+
+def check_namespace_support(workdir: Path | None = None) -> None:
+    """Raise :class:`NamespaceUnavailable` unless ``unshare --mount`` + a bind mount over /etc/hosts works."""
+    if os.geteuid() != 0:
+        raise NamespaceUnavailable("server-side Jina tests need root (unshare --mount and port 443)")
+    if shutil.which("unshare") is None:
+        raise NamespaceUnavailable("`unshare` (util-linux) is not installed")
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        hosts = Path(tmp) / "hosts"
+        hosts.write_text("127.0.0.1 localhost\n192.0.2.1 namespace-probe.invalid\n")
+        try:
+            proc = subprocess.run(
+                [*_namespace_command(hosts), "cat", "/etc/hosts"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise NamespaceUnavailable(f"unshare --mount failed to run: {exc}") from exc
+        if proc.returncode != 0 or "namespace-probe.invalid" not in proc.stdout:
+            raise NamespaceUnavailable(
+                "unshare --mount + bind mount over /etc/hosts refused "
+                f"(rc={proc.returncode}): {proc.stderr.strip()}"
+            )
+    if "namespace-probe.invalid" in Path("/etc/hosts").read_text():
+        raise NamespaceUnavailable("the bind mount leaked out of the namespace; refusing to continue")
+
+
+def _start_stand_in_on_443(api_key: str, ctx: ssl.SSLContext) -> JinaStandIn:
+    errors: list[str] = []
+    for address in _ADDRESS_CANDIDATES:
+        stand_in = JinaStandIn(api_key=api_key, host=address, port=443, ssl_context=ctx)
+        try:
+            return stand_in.start()
+        except OSError as exc:
+            errors.append(f"{address}:443: {exc.strerror or exc}")
+            if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                break
+    raise NamespaceUnavailable("cannot bind the Jina stand-in to port 443: " + "; ".join(errors))
+
+
+def _hosts_file(path: Path, address: str) -> None:
+    try:
+        base = Path("/etc/hosts").read_text()
+    except OSError:
+        base = "127.0.0.1 localhost\n"
+    kept = [line for line in base.splitlines() if JINA_HOST not in line.split("#", 1)[0].split()[1:]]
+    path.write_text("\n".join([*kept, f"{address} {JINA_HOST}", ""]))
+
+
+@contextlib.contextmanager
+def server_side_jina(
+    stand_in_key: str = "test-jina-key",
+    *,
+    modules_client_timeout: str = "10s",
+    extra_env: Mapping[str, str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], object] = lambda _msg: None,
+    ready_timeout: float = 180.0,
+) -> Iterator[ServerSideJina]:
+    """Run a fresh Weaviate (own data dir, free ports) whose ``api.jina.ai`` is the local stand-in.
+
+    Yields ``ServerSideJina(endpoint, stand_in, ca_pem)``; stops both on exit. The module client timeout is
+    short (``modules_client_timeout``) so hang faults fail within a test's patience.
+    """
+    import trustme
+
+    from rerank_playground.launcher import start_weaviate
+
+    with tempfile.TemporaryDirectory(prefix="rp-server-side-jina-") as tmp_str:
+        tmp = Path(tmp_str)
+        check_namespace_support(tmp)
+
+        ca = trustme.CA()
+        server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(JINA_HOST).configure_cert(server_ctx)
+        certs = tmp / "certs"
+        certs.mkdir()
+        ca_pem = certs / "test-ca.pem"
+        ca.cert_pem.write_to_path(str(ca_pem))
+
+        stand_in = _start_stand_in_on_443(stand_in_key, server_ctx)
+        try:
+            hosts = tmp / "hosts"
+            _hosts_file(hosts, stand_in.host)
+            env = {
+                "ENABLE_MODULES": "reranker-jinaai,text2vec-jinaai",
+                "SSL_CERT_FILE": str(ca_pem),
+                "SSL_CERT_DIR": str(certs),
+                "JINAAI_APIKEY": "",
+                "MODULES_CLIENT_TIMEOUT": modules_client_timeout,
+                "NO_PROXY": "",
+                "no_proxy": "",
+                **{name: "" for name in _PROXY_VARS},
+                **dict(extra_env or {}),
+            }
+            with start_weaviate(
+                data_dir=tmp / "data",
+                env=env,
+                wrapper=_namespace_command(hosts),
+                log_path=log_path,
+                progress=progress,
+                ready_timeout=ready_timeout,
+            ) as proc:
+                yield ServerSideJina(proc.endpoint, stand_in, ca_pem)
+        finally:
+            stand_in.stop()
