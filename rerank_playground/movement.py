@@ -1,0 +1,219 @@
+"""Before/after reranking: per-document moves and summary statistics.
+
+Everything here is pure: candidates (retrieval order) and one or more ``RerankResult`` in, frozen
+dataclasses or pandas DataFrames out. Ranks are 1-based everywhere.
+
+A reranker may return fewer documents than it was given (``top_n``). Those it did not return are placed
+*after* the returned ones, in their original order, so every candidate keeps an integer ``new_rank`` and
+the before/after lists are always full permutations of the same documents. Their ``rerank_score`` is None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import pandas as pd
+from scipy import stats
+
+from rerank_playground.errors import InvalidInput
+from rerank_playground.models import Hit, Move, Movement, MovementSummary, RerankResult
+
+OVERLAP_KS: tuple[int, ...] = (1, 3, 5, 10)
+RETRIEVAL = "retrieval"
+
+
+def retrieval_score(hit: Hit) -> float | None:
+    """The hit's own score; for vector search (no score) ``1 - distance``; None when neither is known."""
+    if hit.score is not None:
+        return float(hit.score)
+    if hit.distance is not None:
+        return 1.0 - float(hit.distance)
+    return None
+
+
+def full_order(n: int, rerank: RerankResult) -> tuple[int, ...]:
+    """Candidate indices (0-based) in reranked order, unreturned candidates appended in original order.
+
+    Raises ``InvalidInput`` when an index is out of range or appears twice.
+    """
+    seen: set[int] = set()
+    for doc in rerank.ranked:
+        if not isinstance(doc.index, int) or isinstance(doc.index, bool) or not 0 <= doc.index < n:
+            raise InvalidInput(
+                f"The reranker '{rerank.model}' returned document index {doc.index!r}, "
+                f"but there are only {n} candidates (valid indices 0..{n - 1})."
+            )
+        if doc.index in seen:
+            raise InvalidInput(
+                f"The reranker '{rerank.model}' returned document index {doc.index} more than once."
+            )
+        seen.add(doc.index)
+    returned = tuple(doc.index for doc in rerank.ranked)
+    return returned + tuple(i for i in range(n) if i not in seen)
+
+
+def new_ranks(n: int, rerank: RerankResult) -> list[int]:
+    """``new_ranks(n, r)[i]`` is the 1-based reranked position of candidate ``i``."""
+    ranks = [0] * n
+    for position, index in enumerate(full_order(n, rerank), start=1):
+        ranks[index] = position
+    return ranks
+
+
+def kendall_tau(a: Sequence[int], b: Sequence[int]) -> float:
+    """Kendall tau-b between two rankings of the same items; 1.0 when there are fewer than two items."""
+    if len(a) != len(b):
+        raise InvalidInput("Both rankings must cover the same documents.")
+    if len(a) < 2:
+        return 1.0
+    value = float(stats.kendalltau(a, b).statistic)
+    return 1.0 if math.isnan(value) else value
+
+
+def spearman_rho(a: Sequence[int], b: Sequence[int]) -> float:
+    """Spearman rank correlation; 1.0 when there are fewer than two items."""
+    if len(a) != len(b):
+        raise InvalidInput("Both rankings must cover the same documents.")
+    if len(a) < 2:
+        return 1.0
+    value = float(stats.spearmanr(a, b).statistic)
+    return 1.0 if math.isnan(value) else value
+
+
+def overlap_at_k(before: Sequence[int], after: Sequence[int], k: int) -> float:
+    """``|top-k(before) ∩ top-k(after)| / k`` with ``k`` capped at the list length (1.0 for empty lists).
+
+    ``before`` and ``after`` are sequences of document ids, best first.
+    """
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1 (got {k}).")
+    k = min(k, len(before), len(after))
+    if k == 0:
+        return 1.0
+    return len(set(before[:k]) & set(after[:k])) / k
+
+
+def _check_top_n(top_n: int) -> None:
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise InvalidInput(f"top N must be a whole number of at least 1 (got {top_n!r}).")
+
+
+def compute_movement(candidates: Sequence[Hit], rerank: RerankResult, top_n: int) -> Movement:
+    """Compare retrieval order with the reranked order.
+
+    - ``original_rank`` is the position in ``candidates`` (1-based), ``new_rank`` the position after
+      reranking; candidates the reranker did not return come after the returned ones, in original order
+      (with ``rerank_score=None``).
+    - ``delta = original_rank - new_rank``: positive means the document climbed.
+    - ``entered_top_n``: ``new_rank <= top_n < original_rank``;
+      ``left_top_n``: ``original_rank <= top_n < new_rank``.
+    - Moves come back in reranked order.
+    """
+    _check_top_n(top_n)
+    n = len(candidates)
+    order = full_order(n, rerank)
+    scores = {doc.index: float(doc.score) for doc in rerank.ranked}
+
+    moves: list[Move] = []
+    for position, index in enumerate(order, start=1):
+        hit = candidates[index]
+        original = index + 1
+        moves.append(
+            Move(
+                uuid=hit.uuid,
+                text=hit.text,
+                original_rank=original,
+                new_rank=position,
+                delta=original - position,
+                retrieval_score=retrieval_score(hit),
+                rerank_score=scores.get(index),
+                entered_top_n=position <= top_n < original,
+                left_top_n=original <= top_n < position,
+            )
+        )
+    return Movement(moves=tuple(moves), summary=summarize(moves, top_n))
+
+
+def summarize(moves: Sequence[Move], top_n: int) -> MovementSummary:
+    """Summary statistics of a full permutation of moves (any order)."""
+    _check_top_n(top_n)
+    n = len(moves)
+    originals = [m.original_rank for m in moves]
+    news = [m.new_rank for m in moves]
+    before = [m.original_rank for m in sorted(moves, key=lambda m: m.original_rank)]
+    after = [m.original_rank for m in sorted(moves, key=lambda m: m.new_rank)]
+
+    in_new_order = sorted(moves, key=lambda m: m.new_rank)
+    climbers = [m for m in in_new_order if m.delta > 0]
+    fallers = [m for m in in_new_order if m.delta < 0]
+    # max()/min() keep the first of equals, i.e. the one ranked higher after reranking.
+    biggest_climb = max(climbers, key=lambda m: m.delta) if climbers else None
+    biggest_fall = min(fallers, key=lambda m: m.delta) if fallers else None
+
+    return MovementSummary(
+        n=n,
+        top_n=top_n,
+        kendall_tau=kendall_tau(originals, news),
+        spearman_rho=spearman_rho(originals, news),
+        overlap_at_k={k: overlap_at_k(before, after, k) for k in OVERLAP_KS},
+        promoted=len(climbers),
+        demoted=len(fallers),
+        unchanged=n - len(climbers) - len(fallers),
+        biggest_climb=biggest_climb,
+        biggest_fall=biggest_fall,
+    )
+
+
+def rank_matrix(candidates: Sequence[Hit], results: Mapping[str, RerankResult]) -> pd.DataFrame:
+    """Rank of every candidate under retrieval and under each model.
+
+    Rows are candidates in retrieval order, indexed by their 0-based position (index name ``"candidate"``,
+    the same number as ``RankedDoc.index``); columns are ``"retrieval"`` followed by the keys of ``results``
+    in order; values are 1-based ranks (ints).
+    """
+    n = len(candidates)
+    if RETRIEVAL in results:
+        raise InvalidInput(f"'{RETRIEVAL}' is reserved for the original order; rename that model.")
+    data: dict[str, list[int]] = {RETRIEVAL: list(range(1, n + 1))}
+    for name, result in results.items():
+        data[str(name)] = new_ranks(n, result)
+    frame = pd.DataFrame(data, index=pd.RangeIndex(n, name="candidate"))
+    return frame.astype("int64")
+
+
+def pairwise_agreement(
+    results: Mapping[str, RerankResult], candidates: Sequence[Hit], k: int = 10
+) -> pd.DataFrame:
+    """Agreement between every pair of orderings (``"retrieval"`` included).
+
+    One row per unordered pair, columns ``a``, ``b``, ``kendall_tau``, ``spearman_rho`` and
+    ``overlap@{k}`` (``|top-k(a) ∩ top-k(b)| / k``, k capped at the number of candidates).
+    """
+    matrix = rank_matrix(candidates, results)
+    orders = {name: list(matrix[name].sort_values(kind="stable").index) for name in matrix.columns}
+    rows = []
+    for a, b in combinations(matrix.columns, 2):
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "kendall_tau": kendall_tau(list(matrix[a]), list(matrix[b])),
+                "spearman_rho": spearman_rho(list(matrix[a]), list(matrix[b])),
+                f"overlap@{k}": overlap_at_k(orders[a], orders[b], k),
+            }
+        )
+    return pd.DataFrame(rows, columns=["a", "b", "kendall_tau", "spearman_rho", f"overlap@{k}"])
+
+
+def agreement_matrix(agreement: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
+    """Square, symmetric view of one column of ``pairwise_agreement`` (diagonal = 1.0), e.g. for a heatmap."""
+    if metric not in agreement.columns:
+        raise InvalidInput(f"Unknown agreement metric '{metric}'.")
+    names = list(dict.fromkeys([*agreement["a"], *agreement["b"]]))
+    square = pd.DataFrame(1.0, index=names, columns=names)
+    for a, b, value in zip(agreement["a"], agreement["b"], agreement[metric], strict=True):
+        square.loc[a, b] = float(value)
+        square.loc[b, a] = float(value)
+    return square

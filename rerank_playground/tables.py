@@ -1,0 +1,207 @@
+"""Tables shown next to each chart, and their downloads (CSV / JSON).
+
+Pure builders: core objects in, ``pandas.DataFrame`` or ``bytes`` out. Text stays plain text here; a
+renderer must show it as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from rerank_playground.models import Hit, Move, Movement, MovementSummary
+
+SNIPPET_CHARS = 120
+_WHITESPACE = re.compile(r"\s+")
+# Spreadsheet apps run cells that start with these as formulas (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def snippet(text: str | None, max_chars: int | None = SNIPPET_CHARS) -> str:
+    """Whitespace collapsed to single spaces, cut to ``max_chars`` (ellipsis included); None = no cut."""
+    flat = _WHITESPACE.sub(" ", text or "").strip()
+    if max_chars is None or len(flat) <= max_chars:
+        return flat
+    if max_chars <= 1:
+        return "…"[:max_chars]
+    return flat[: max_chars - 1].rstrip() + "…"
+
+
+def move_class(move: Move) -> str:
+    """``"up"``, ``"down"`` or ``"same"``."""
+    if move.delta > 0:
+        return "up"
+    if move.delta < 0:
+        return "down"
+    return "same"
+
+
+ARROWS = {"up": "▲", "down": "▼", "same": "●"}
+
+
+def arrow(delta: int) -> str:
+    """``"▲ 3"`` (climbed 3 places), ``"▼ 2"`` (fell 2), ``"● 0"`` (unchanged)."""
+    if delta > 0:
+        return f"▲ {delta}"
+    if delta < 0:
+        return f"▼ {-delta}"
+    return "● 0"
+
+
+def top_n_change(move: Move) -> str:
+    if move.entered_top_n:
+        return "entered"
+    if move.left_top_n:
+        return "left"
+    return ""
+
+
+MOVEMENT_COLUMNS = [
+    "new rank",
+    "original rank",
+    "delta",
+    "move",
+    "text",
+    "retrieval score",
+    "rerank score",
+    "top-N",
+    "uuid",
+]
+
+
+def movement_table(movement: Movement, snippet_chars: int | None = SNIPPET_CHARS) -> pd.DataFrame:
+    """One row per document in reranked order; ``snippet_chars=None`` keeps the full text (for export)."""
+    rows = [
+        {
+            "new rank": m.new_rank,
+            "original rank": m.original_rank,
+            "delta": m.delta,
+            "move": arrow(m.delta),
+            "text": snippet(m.text, snippet_chars),
+            "retrieval score": m.retrieval_score,
+            "rerank score": m.rerank_score,
+            "top-N": top_n_change(m),
+            "uuid": m.uuid,
+        }
+        for m in sorted(movement.moves, key=lambda m: m.new_rank)
+    ]
+    frame = pd.DataFrame(rows, columns=MOVEMENT_COLUMNS)
+    for column in ("new rank", "original rank", "delta"):
+        frame[column] = frame[column].astype("int64")
+    for column in ("retrieval score", "rerank score"):
+        frame[column] = frame[column].astype("float64")  # None -> NaN (shown as empty)
+    return frame
+
+
+RESULTS_COLUMNS = ["rank", "text", "score", "distance", "explain score", "uuid"]
+
+
+def results_table(hits: Sequence[Hit], snippet_chars: int | None = SNIPPET_CHARS) -> pd.DataFrame:
+    """One row per hit in the order given."""
+    rows = [
+        {
+            "rank": h.rank,
+            "text": snippet(h.text, snippet_chars),
+            "score": h.score,
+            "distance": h.distance,
+            "explain score": h.explain_score or "",
+            "uuid": h.uuid,
+        }
+        for h in hits
+    ]
+    frame = pd.DataFrame(rows, columns=RESULTS_COLUMNS)
+    frame["rank"] = frame["rank"].astype("int64")
+    for column in ("score", "distance"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _describe(move: Move | None) -> str:
+    if move is None:
+        return "—"
+    return f"{arrow(move.delta)}: #{move.original_rank} → #{move.new_rank} {snippet(move.text, 60)}"
+
+
+def summary_table(summary: MovementSummary) -> pd.DataFrame:
+    """Two string columns, ``metric`` and ``value`` (strings so mixed values display and export cleanly)."""
+    rows: list[tuple[str, str]] = [
+        ("documents", str(summary.n)),
+        ("top N", str(summary.top_n)),
+        ("Kendall tau", f"{summary.kendall_tau:.3f}"),
+        ("Spearman rho", f"{summary.spearman_rho:.3f}"),
+    ]
+    for k, value in sorted(summary.overlap_at_k.items()):
+        shown = min(k, summary.n)
+        rows.append((f"overlap@{k}", f"{value:.2f} ({round(value * shown)}/{shown})"))
+    rows += [
+        ("promoted ▲", str(summary.promoted)),
+        ("demoted ▼", str(summary.demoted)),
+        ("unchanged ●", str(summary.unchanged)),
+        ("biggest climb", _describe(summary.biggest_climb)),
+        ("biggest fall", _describe(summary.biggest_fall)),
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def _defuse(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv_bytes(df: pd.DataFrame, *, escape_formulas: bool = True) -> bytes:
+    """UTF-8 CSV without the index.
+
+    With ``escape_formulas`` (default), text cells starting with ``= + - @`` get a leading ``'`` so a
+    spreadsheet shows them instead of running them (the text comes from the database, untrusted).
+    Numbers are left alone.
+    """
+    out = df
+    if escape_formulas:
+        out = df.copy()
+        for column in out.columns:
+            if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+                out[column] = out[column].map(_defuse)
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, DataFrames, enums, mappings and sequences to plain JSON types (NaN -> None)."""
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(row) for row in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        data = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if isinstance(getattr(type(obj), "order", None), property):
+            data["order"] = to_jsonable(getattr(obj, "order"))  # noqa: B009  e.g. RerankResult.order
+        return data
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        obj = obj.item()
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, int):
+        return obj
+    return str(obj)
+
+
+def to_json_bytes(obj: Any) -> bytes:
+    """UTF-8 JSON (indented, non-ASCII kept) of anything ``to_jsonable`` understands."""
+    return json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2).encode("utf-8")

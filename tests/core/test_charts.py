@@ -1,0 +1,258 @@
+"""charts.py: the data inside each figure (traces, colours, hover text, axes), at 10 and 200 documents."""
+
+from __future__ import annotations
+
+import random
+
+import plotly.graph_objects as go
+import pytest
+
+from rerank_playground import charts
+from rerank_playground.charts import (
+    GREEN,
+    GREY,
+    RED,
+    bump_chart,
+    delta_bars,
+    escape,
+    score_scatter,
+    slope_chart,
+)
+from rerank_playground.errors import InvalidInput
+from rerank_playground.models import Hit, Movement, RankedDoc, RerankResult
+from rerank_playground.movement import compute_movement, rank_matrix
+
+NASTY = 'A <b>bold</b> & <script>alert("x")</script> claim'
+NASTY_ESCAPED = 'A &lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;alert("x")&lt;/script&gt; claim'
+
+
+def hits(n: int) -> list[Hit]:
+    return [
+        Hit(
+            rank=i + 1,
+            uuid=f"u{i}",
+            text=NASTY if i == 0 else f"document number {i}",
+            score=1.0 - i / (n + 1),
+        )
+        for i in range(n)
+    ]
+
+
+def result(order: list[int], model: str = "m") -> RerankResult:
+    ranked = tuple(RankedDoc(index=i, score=1.0 - pos / max(len(order), 1)) for pos, i in enumerate(order))
+    return RerankResult(reranker="test", model=model, ranked=ranked, latency_ms=1.0)
+
+
+# 10 documents. Reranked: d3 d0 d1 d2 d5 d4 d6 d9 d8 d7
+#   up:   d3 (4->1), d5 (6->5), d9 (10->8)                 = 3
+#   down: d0 (1->2), d1 (2->3), d2 (3->4), d4 (5->6), d7 (8->10) = 5
+#   same: d6 (7->7), d8 (9->9)                             = 2
+# top_n = 3: entered d3 (1 <= 3 < 4); left d2 (3 <= 3 < 4).
+ORDER_10 = [3, 0, 1, 2, 5, 4, 6, 9, 8, 7]
+
+
+def movement_10(top_n: int = 3) -> Movement:
+    return compute_movement(hits(10), result(ORDER_10), top_n=top_n)
+
+
+def movement_200(seed: int = 3) -> Movement:
+    order = list(range(200))
+    random.Random(seed).shuffle(order)
+    return compute_movement(hits(200), result(order[:150]), top_n=10)
+
+
+def by_class(fig: go.Figure) -> dict[str, go.Scatter]:
+    return {trace.meta["class"]: trace for trace in fig.data if trace.meta and "class" in trace.meta}
+
+
+def points(trace: go.Scatter) -> list[tuple[float, int]]:
+    return [(x, y) for x, y in zip(trace.x, trace.y, strict=True) if x is not None]
+
+
+def reversed_axis(axis: object) -> bool:
+    rng = axis.range  # type: ignore[attr-defined]
+    return axis.autorange == "reversed" or (rng is not None and rng[0] > rng[1])  # type: ignore[attr-defined]
+
+
+def test_escape() -> None:
+    assert escape(NASTY) == NASTY_ESCAPED
+    assert escape("a &lt; b") == "a &amp;lt; b"  # already-escaped text stays literal
+
+
+# --- slope chart ----------------------------------------------------------------------------------
+
+
+def test_slope_chart_traces_and_colours() -> None:
+    fig = slope_chart(movement_10())
+    classes = by_class(fig)
+    assert list(classes) == ["up", "down", "same", "entered", "left", "cut"]
+    assert classes["up"].line.color == GREEN == "#2e7d32"
+    assert classes["down"].line.color == RED == "#c62828"
+    assert classes["same"].line.color == GREY == "#9e9e9e"
+    # One segment (two points + a None separator) per document of the class.
+    assert len(points(classes["up"])) == 2 * 3
+    assert len(points(classes["down"])) == 2 * 5
+    assert len(points(classes["same"])) == 2 * 2
+    assert len(classes["up"].x) == 3 * 3
+    # d3: original 4 -> reranked 1 is in the "up" trace, as (0, 4) then (1, 1).
+    assert points(classes["up"])[:2] == [(0, 4), (1, 1)]
+    # Glyphs, not only colour: right ends carry triangle-up / triangle-down / circle.
+    assert set(classes["up"].marker.symbol[1::3]) == {"triangle-up"}
+    assert set(classes["down"].marker.symbol[1::3]) == {"triangle-down"}
+    assert set(classes["same"].marker.symbol[1::3]) == {"circle"}
+    assert "▲" in classes["up"].name and "(3)" in classes["up"].name
+    assert "▼" in classes["down"].name and "(5)" in classes["down"].name
+
+
+def test_slope_chart_top_n_marks() -> None:
+    fig = slope_chart(movement_10(top_n=3))
+    classes = by_class(fig)
+    # entered: d3 drawn 4 -> 1 with a star at the reranked end; left: d2 drawn 3 -> 4 with an x at the start.
+    assert points(classes["entered"]) == [(0, 4), (1, 1)]
+    assert classes["entered"].marker.symbol[1] == charts.ENTERED_SYMBOL
+    assert points(classes["left"]) == [(0, 3), (1, 4)]
+    assert classes["left"].marker.symbol[0] == charts.LEFT_SYMBOL
+    cut = classes["cut"]
+    assert list(cut.y) == [3 + 0.5, 3 + 0.5]
+    assert cut.line.dash == "dash"
+    # top_n overrides the movement's own.
+    wider = by_class(slope_chart(movement_10(top_n=3), top_n=5))
+    # top 5: d5 went 6 -> 5 (entered), d4 went 5 -> 6 (left)
+    assert points(wider["entered"]) == [(0, 6), (1, 5)]
+    assert points(wider["left"]) == [(0, 5), (1, 6)]
+
+
+def test_slope_chart_no_cut_line_when_everything_is_shown() -> None:
+    assert "cut" not in by_class(slope_chart(movement_10(top_n=10)))
+
+
+def test_slope_chart_hover_escapes_text() -> None:
+    fig = slope_chart(movement_10())
+    down = by_class(fig)["down"]  # d0 (the nasty text) fell 1 -> 2
+    rows = [row for row in down.customdata if row[0]]
+    nasty = [row for row in rows if row[0] == "1"][0]
+    assert nasty[5] == NASTY_ESCAPED
+    assert nasty[:3] == ["1", "2", "▼ 1"]
+    assert "<script>" not in str(fig.to_dict())  # never raw in any label, hover or legend
+    assert "customdata[5]" in down.hovertemplate and "rerank score" in down.hovertemplate
+    # Labels are drawn at n = 10 and are escaped too.
+    assert any(t.startswith("A &lt;b&gt;") for t in down.text if t)
+
+
+def test_slope_chart_layout() -> None:
+    fig = slope_chart(movement_10())
+    assert reversed_axis(fig.layout.yaxis)
+    assert list(fig.layout.xaxis.ticktext) == ["Original", "Reranked"]
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert "3 ▲ up, 5 ▼ down, 2 ● unchanged" in fig.layout.title.text
+    assert fig.layout.yaxis.type == "linear"
+
+
+def test_slope_chart_200_is_bounded_and_readable() -> None:
+    mv = movement_200()
+    fig = slope_chart(mv)
+    assert len(fig.data) <= 6  # grouped traces, not one per document
+    classes = by_class(fig)
+    total = sum(len(points(classes[c])) for c in ("up", "down", "same"))
+    assert total == 2 * 200
+    assert all(classes[c].mode == "lines+markers" for c in ("up", "down", "same"))  # no labels at 200
+    assert classes["up"].line.width < slope_chart(movement_10()).data[0].line.width
+    assert classes["up"].opacity < 0.9
+    assert charts.MIN_HEIGHT <= fig.layout.height <= charts.MAX_HEIGHT
+    assert fig.layout.height > slope_chart(movement_10()).layout.height
+    assert fig.layout.yaxis.type == "log" and reversed_axis(fig.layout.yaxis)
+    assert 10 in fig.layout.yaxis.tickvals  # the top-N rank is labelled
+    linear = slope_chart(mv, log_ranks=False)
+    assert linear.layout.yaxis.type == "linear" and reversed_axis(linear.layout.yaxis)
+    fig.to_json()  # serialises
+
+
+def test_slope_chart_bad_top_n() -> None:
+    with pytest.raises(InvalidInput):
+        slope_chart(movement_10(), top_n=0)
+
+
+def test_slope_chart_empty() -> None:
+    fig = slope_chart(compute_movement([], result([]), top_n=5))
+    assert all(len(points(t)) == 0 for t in fig.data)
+
+
+# --- bump chart -----------------------------------------------------------------------------------
+
+
+def test_bump_chart_small() -> None:
+    cands = hits(10)
+    matrix = rank_matrix(cands, {"a": result(ORDER_10, "a"), "b": result(list(range(10))[::-1], "b")})
+    fig = bump_chart(matrix, [h.text for h in cands])
+    assert len(fig.data) == 10  # one line per document
+    assert list(fig.layout.xaxis.ticktext) == ["retrieval", "a", "b"]
+    first = fig.data[0]
+    assert list(first.y) == [1, 2, 10]  # d0: retrieval 1, a 2, b 10
+    assert first.customdata[0][0] == NASTY_ESCAPED
+    assert "&lt;b&gt;" in first.name
+    assert reversed_axis(fig.layout.yaxis)
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_bump_chart_200_is_bounded() -> None:
+    cands = hits(200)
+    rng = random.Random(5)
+    results = {}
+    for name in ("a", "b", "c"):
+        order = list(range(200))
+        rng.shuffle(order)
+        results[name] = result(order, name)
+    matrix = rank_matrix(cands, results)
+    fig = bump_chart(matrix, [h.text for h in cands], highlight=10)
+    assert len(fig.data) <= 10 * 4 + 1
+    grey = fig.data[-1]
+    assert grey.line.color == GREY
+    highlighted = len(fig.data) - 1
+    never_top = int((matrix.min(axis=1) > 10).sum())
+    assert never_top == 200 - highlighted
+    assert sum(y is not None for y in grey.y) == never_top * 4
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_bump_chart_texts_must_match() -> None:
+    with pytest.raises(InvalidInput):
+        bump_chart(rank_matrix(hits(3), {}), ["only one"])
+
+
+# --- delta bars and score scatter -----------------------------------------------------------------
+
+
+def test_delta_bars() -> None:
+    fig = delta_bars(movement_10())
+    classes = by_class(fig)
+    assert [classes[c].marker.color for c in ("up", "down", "same")] == [GREEN, RED, GREY]
+    assert all(t.orientation == "h" for t in fig.data)
+    assert list(classes["up"].x) == [4 - 1, 6 - 5, 10 - 8]  # sorted by new rank: d3, d5, d9
+    assert list(classes["up"].y) == [1, 5, 8]
+    assert list(classes["down"].x) == [1 - 2, 2 - 3, 3 - 4, 5 - 6, 8 - 10]
+    assert list(classes["up"].text) == ["▲ 3", "▲ 1", "▲ 2"]
+    assert reversed_axis(fig.layout.yaxis)
+    assert any("&lt;b&gt;" in t for t in fig.layout.yaxis.ticktext)
+    assert fig.layout.title.text and fig.layout.xaxis.title.text
+    big = delta_bars(movement_200())
+    assert len(big.data) == 3
+    assert sum(len(t.x) for t in big.data) == 200
+
+
+def test_score_scatter() -> None:
+    fig = score_scatter(movement_10())
+    classes = by_class(fig)
+    assert [classes[c].marker.symbol for c in ("up", "down", "same")] == [
+        "triangle-up",
+        "triangle-down",
+        "circle",
+    ]
+    # d3 moved up: retrieval score 1 - 3/11, rerank score 1 - 0/10.
+    assert classes["up"].x[0] == pytest.approx(1 - 3 / 11)
+    assert classes["up"].y[0] == pytest.approx(1 - 0 / 10)
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    # 200 candidates, 150 returned by the reranker: 50 have no rerank score and are left out.
+    big = score_scatter(movement_200())
+    assert len(big.data) == 3
+    assert sum(len(t.x) for t in big.data) == 150
+    assert "50 without one" in big.layout.title.subtitle.text
