@@ -86,6 +86,20 @@ def test_registry_names_and_classes() -> None:
     assert get_reranker_class("jina") is JinaReranker
     assert get_reranker_class("local") is LocalReranker
     assert get_reranker_class("jina").name == "jina" and get_reranker_class("local").name == "local"
+    assert get_reranker_class("weaviate_module").name == "weaviate_module"
+
+
+def test_core_rerankers_do_not_import_streamlit() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rerank_playground.rerankers as r, rerank_playground.jina_embeddings;"
+        "[r.get_reranker_class(n) for n in r.reranker_names()];"
+        "import rerank_playground.rerankers.cache;"
+        "assert 'streamlit' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("name", ["cohere", "", "JINA", None])
