@@ -78,6 +78,12 @@ def spearman_rho(a: Sequence[int], b: Sequence[int]) -> float:
         raise InvalidInput("Both rankings must cover the same documents.")
     if len(a) < 2:
         return 1.0
+    if len(set(a)) == len(a) and len(set(b)) == len(b):
+        # Two rankings without ties: the closed form equals scipy.stats.spearmanr exactly and is ~25x
+        # faster, which matters because every rerank computes it (see benchmarks/pipeline.py).
+        n = len(a)
+        d2 = sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+        return 1.0 - 6.0 * d2 / (n * (n * n - 1))
     value = float(stats.spearmanr(a, b).statistic)
     return 1.0 if math.isnan(value) else value
 

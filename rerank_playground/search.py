@@ -205,9 +205,12 @@ def _to_hit(rank: int, obj: Any, text_property: str, mode: SearchMode) -> Hit:
     )
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Dates, geo points and other SDK values become JSON-friendly plain values."""
-    if value is None or isinstance(value, str | int | float | bool):
+    if type(value) in _SCALARS:  # the common case, kept cheap: it runs for every property of every hit
         return value
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
