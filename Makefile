@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install chromium weaviate-build weaviate demo test test-fast lint bench clean
+.PHONY: install chromium weaviate-build weaviate weaviate-up weaviate-status weaviate-stop demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the Python environment in $(VENV) and installing dependencies"
@@ -28,6 +28,14 @@ weaviate-build: $(STAMP)
 # Run a local Weaviate on 127.0.0.1:8080 (gRPC 50051) in the foreground until Ctrl-C.
 weaviate: $(STAMP)
 	@$(PY) scripts/weaviate.py ensure
+
+# The same in the background (its state is recorded in the cache folder), and its status / stop.
+weaviate-up: $(STAMP)
+	@$(PY) scripts/weaviate.py ensure --detach
+weaviate-status: $(STAMP)
+	@$(PY) scripts/weaviate.py status
+weaviate-stop: $(STAMP)
+	@$(PY) scripts/weaviate.py stop
 
 # The app on a local Weaviate with demo data, no key needed: http://127.0.0.1:8501
 demo: $(STAMP) weaviate-build
