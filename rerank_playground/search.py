@@ -39,7 +39,8 @@ MAX_QUERY_CHARS = 4000  # longer queries are refused with a message, not silentl
 class QueryEmbedder(Protocol):
     """Anything that turns a query into a vector (local WordLlama, the Jina embeddings API, ...)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
@@ -156,7 +157,7 @@ def search(
                     near_vector=vector, target_vector=request.target_vector, **common
                 )
         else:
-            operator = BM25Operator.and_() if request.operator == Operator.AND else None
+            hybrid_operator = BM25Operator.and_() if request.operator == Operator.AND else None
             response = collection.query.hybrid(
                 query=request.query,
                 alpha=request.alpha,
@@ -166,7 +167,7 @@ def search(
                 if request.fusion == Fusion.RELATIVE_SCORE
                 else HybridFusion.RANKED,
                 target_vector=request.target_vector,
-                bm25_operator=operator,
+                bm25_operator=hybrid_operator,
                 **common,
             )
     except PlaygroundError:
