@@ -1,0 +1,198 @@
+"""`make demo`: a local Weaviate with the demo collections, and the app on http://127.0.0.1:8501.
+
+1. Reuse a Weaviate that answers (WEAVIATE_URL, or 127.0.0.1:8080) or start the pinned build.
+2. Load the demo collections (DemoWiki, DemoJeopardy). Safe to run again: nothing is duplicated.
+3. Run the Streamlit app, already pointed at that Weaviate (WEAVIATE_URL, WEAVIATE_GRPC_PORT,
+   RERANK_PLAYGROUND_DEMO=1).
+
+Ctrl-C (or SIGTERM) stops the app, and the Weaviate too if this script started it (never one it reused).
+
+    python scripts/demo.py [--port 8501] [--http-port 8080] [--grpc-port 50051] [--no-app]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+# scripts/ holds a weaviate.py of its own: take this folder off the path so it cannot shadow the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _sibling(name: str) -> ModuleType:
+    """Import scripts/<name>.py by path (putting scripts/ on sys.path would shadow the weaviate package)."""
+    spec = importlib.util.spec_from_file_location(f"_demo_{name}", Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_load_demo_script = _sibling("load_demo")
+connect, print_reports, tqdm_progress = (
+    _load_demo_script.connect,
+    _load_demo_script.print_reports,
+    _load_demo_script.tqdm_progress,
+)
+
+from rerank_playground.demo import load_demo  # noqa: E402
+from rerank_playground.errors import PlaygroundError  # noqa: E402
+from rerank_playground.launcher import ensure_weaviate, port_is_open  # noqa: E402
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+class Stop(Exception):
+    """Raised from the SIGTERM handler so that cleanup runs the same way as for Ctrl-C."""
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def streamlit_command(app: Path, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def wait_for_streamlit(proc: subprocess.Popen[bytes], url: str, timeout: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise PlaygroundError(f"Streamlit exited with code {proc.returncode} before it was ready.")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/_stcore/health", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.25)  # polling: the server answers as soon as it is up
+    raise PlaygroundError(f"Streamlit did not answer {url}/_stcore/health within {timeout:.0f}s.")
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RERANK_PLAYGROUND_PORT", "8501")))
+    parser.add_argument("--http-port", type=int, default=8080, help="Weaviate HTTP port (default 8080)")
+    parser.add_argument("--grpc-port", type=int, default=50051, help="Weaviate gRPC port (default 50051)")
+    parser.add_argument("--app", type=Path, default=ROOT / "app.py", help=argparse.SUPPRESS)
+    parser.add_argument("--no-app", action="store_true", help="prepare Weaviate and the data, then exit")
+    args = parser.parse_args(argv)
+
+    import logging
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    weaviate_proc = None
+    app_proc: subprocess.Popen[bytes] | None = None
+    code = 0
+    try:
+        # 1. Weaviate
+        say("Step 1/3: a local Weaviate...")
+        endpoint, weaviate_proc = ensure_weaviate(
+            http_port=args.http_port, grpc_port=args.grpc_port, progress=lambda m: say(f"  {m}")
+        )
+        signal.signal(signal.SIGTERM, _on_signal)  # the launcher may have chained its own handler
+        owner = "started by this script" if weaviate_proc else "already running; it will be left running"
+        say(f"  Weaviate at {endpoint.url} (gRPC {endpoint.grpc_port}), {owner}.")
+
+        # 2. Demo data
+        say("Step 2/3: the demo collections...")
+        started = time.perf_counter()
+        progress, close_bars = tqdm_progress()
+        client = connect(endpoint.url, endpoint.grpc_port)
+        try:
+            from rerank_playground.embedders import get_local_embedder
+
+            get_local_embedder()  # loading it configures logging; keep httpx request lines out of the output
+            logging.getLogger("httpx").setLevel(logging.WARNING)
+            reports = load_demo(client, jina_key_present=bool(os.environ.get("JINAAI_APIKEY")), progress=progress)
+        finally:
+            close_bars()
+            client.close()
+        print_reports(reports, time.perf_counter() - started)
+
+        if args.no_app:
+            say("Ready (--no-app: not starting the app).")
+            return 0
+
+        # 3. The app
+        say("Step 3/3: the app...")
+        if not args.app.exists():
+            raise PlaygroundError(f"{args.app} does not exist yet; cannot start the app.")
+        if port_is_open("127.0.0.1", args.port):
+            raise PlaygroundError(
+                f"Port {args.port} is already in use (another Streamlit?).",
+                hint="Stop it, or run with --port N (or RERANK_PLAYGROUND_PORT=N).",
+            )
+        env = dict(os.environ)
+        env.update(
+            WEAVIATE_URL=endpoint.url,
+            WEAVIATE_GRPC_PORT=str(endpoint.grpc_port),
+            RERANK_PLAYGROUND_DEMO="1",
+        )
+        app_proc = subprocess.Popen(
+            streamlit_command(args.app, args.port), cwd=args.app.parent, env=env, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{args.port}"
+        wait_for_streamlit(app_proc, url)
+        say(f"The Rerank Playground is running: {url}   (Ctrl-C stops it)")
+        code = app_proc.wait()
+        if code != 0:
+            say(f"Streamlit exited with code {code}.")
+    except (KeyboardInterrupt, Stop):
+        print()
+        say("Stopping...")
+    except PlaygroundError as err:
+        say(f"error: {err}")
+        code = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if app_proc is not None:
+            stop_process_group(app_proc)
+            say("App stopped.")
+        if weaviate_proc is not None:
+            weaviate_proc.stop()
+            say("Weaviate stopped (its data is kept for next time).")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,342 @@
+"""The demo collections against a real weaviate-server: load, reload, search, refuse foreign collections,
+and the evidence behind each suggested query. Also the two scripts (load_demo.py, demo.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import weaviate
+from weaviate.classes.config import Configure, DataType, Property
+from weaviate.classes.query import HybridFusion
+
+from rerank_playground.demo import (
+    DEFAULT_JINA_MODEL,
+    DEMO_COLLECTION_NAMES,
+    DEMO_JEOPARDY,
+    DEMO_MARKER,
+    DEMO_WIKI,
+    JINA_RERANKER_MODULE,
+    SUGGESTED_QUERIES,
+    DemoCollectionConflict,
+    SuggestedQuery,
+    demo_status,
+    is_demo_description,
+    jeopardy_objects,
+    load_demo,
+    wiki_objects,
+)
+from rerank_playground.embedders import get_local_embedder
+from rerank_playground.launcher import WeaviateEndpoint, find_binary, free_port, is_ready
+from rerank_playground.models import Hit
+from rerank_playground.rerankers.local import LocalReranker
+from tests.fixtures_weaviate import connect
+
+pytestmark = pytest.mark.weaviate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {DEMO_WIKI.name: len(wiki_objects()), DEMO_JEOPARDY.name: len(jeopardy_objects())}
+
+
+@pytest.fixture(scope="module")
+def client(weaviate_server: WeaviateEndpoint) -> Iterator[weaviate.WeaviateClient]:
+    c = connect(weaviate_server)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def loaded(client: weaviate.WeaviateClient) -> weaviate.WeaviateClient:
+    load_demo(client)  # a no-op when already complete
+    return client
+
+
+def count(client: weaviate.WeaviateClient, name: str) -> int:
+    return client.collections.get(name).aggregate.over_all(total_count=True).total_count or 0
+
+
+def drop_demo_collections(client: weaviate.WeaviateClient) -> None:
+    for name in DEMO_COLLECTION_NAMES:
+        if client.collections.exists(name):
+            assert is_demo_description(client.collections.get(name).config.get().description)
+            client.collections.delete(name)
+
+
+# ----------------------------------------------------------------------------------------- loading
+
+
+def test_load_demo_into_a_fresh_server(client: weaviate.WeaviateClient) -> None:
+    drop_demo_collections(client)
+    assert demo_status(client) == {name: "missing" for name in DEMO_COLLECTION_NAMES}
+    calls: list[tuple[str, int, int]] = []
+    started = time.perf_counter()
+    reports = load_demo(client, progress=lambda name, done, total: calls.append((name, done, total)))
+    elapsed = time.perf_counter() - started
+    print(f"\nload_demo from scratch: {elapsed:.1f}s; " + ", ".join(f"{r.collection} {r.count}" for r in reports))
+
+    assert [r.collection for r in reports] == list(DEMO_COLLECTION_NAMES)
+    has_module = JINA_RERANKER_MODULE in client.get_meta()["modules"]
+    for report in reports:
+        assert report.action == "created"
+        assert report.count == EXPECTED[report.collection] == count(client, report.collection)
+        config = client.collections.get(report.collection).config.get()
+        assert config.description.startswith(DEMO_MARKER)
+        assert [v.vectorizer.vectorizer.value for v in config.vector_config.values()] == ["none"]
+        if has_module:  # configured key or not: it costs nothing until a query uses it
+            assert config.reranker_config is not None
+            assert config.reranker_config.reranker.value == JINA_RERANKER_MODULE
+            assert config.reranker_config.model["model"] == DEFAULT_JINA_MODEL
+            assert report.reranker and DEFAULT_JINA_MODEL in report.reranker
+        else:
+            assert config.reranker_config is None and report.reranker is None
+        # progress went from 0 to the total, monotonically
+        mine = [(done, total) for name, done, total in calls if name == report.collection]
+        assert mine[0][0] == 0 and mine[-1] == (report.count, report.count)
+        assert [d for d, _ in mine] == sorted(d for d, _ in mine)
+    assert demo_status(client) == {name: "ready" for name in DEMO_COLLECTION_NAMES}
+
+
+def test_loading_again_duplicates_nothing_and_is_fast(loaded: weaviate.WeaviateClient) -> None:
+    started = time.perf_counter()
+    reports = load_demo(loaded, jina_key_present=True)
+    elapsed = time.perf_counter() - started
+    print(f"\nload_demo again: {elapsed:.2f}s")
+    assert [r.action for r in reports] == ["skipped", "skipped"]
+    assert {r.collection: r.count for r in reports} == EXPECTED
+    assert {name: count(loaded, name) for name in DEMO_COLLECTION_NAMES} == EXPECTED
+    assert elapsed < 15  # nothing is embedded or sent; only the fingerprint is recomputed
+    # the stable UUIDs are the ones computed offline
+    sample = jeopardy_objects()[0]
+    fetched = loaded.collections.get(DEMO_JEOPARDY.name).query.fetch_object_by_id(sample.uuid)
+    assert fetched is not None and fetched.properties["question"] == sample.properties["question"]
+
+
+def test_an_incomplete_or_outdated_demo_collection_is_recreated(loaded: weaviate.WeaviateClient) -> None:
+    jeopardy = loaded.collections.get(DEMO_JEOPARDY.name)
+    for obj in jeopardy_objects()[:5]:
+        jeopardy.data.delete_by_id(obj.uuid)
+    assert count(loaded, DEMO_JEOPARDY.name) == EXPECTED[DEMO_JEOPARDY.name] - 5
+    assert demo_status(loaded)[DEMO_JEOPARDY.name] == "incomplete"
+    reports = {r.collection: r for r in load_demo(loaded)}
+    assert reports[DEMO_JEOPARDY.name].action == "recreated"
+    assert reports[DEMO_WIKI.name].action == "skipped"
+    assert count(loaded, DEMO_JEOPARDY.name) == EXPECTED[DEMO_JEOPARDY.name]
+
+    # complete, but loaded from other data (another fingerprint): reloaded too
+    jeopardy.config.update(description=f"{DEMO_MARKER}: old data. [data 000000000000]")
+    assert demo_status(loaded)[DEMO_JEOPARDY.name] == "incomplete"
+    reports = {r.collection: r for r in load_demo(loaded, collections=[DEMO_JEOPARDY.name])}
+    assert reports[DEMO_JEOPARDY.name].action == "recreated"
+    assert demo_status(loaded)[DEMO_JEOPARDY.name] == "ready"
+
+
+def test_a_foreign_collection_with_a_demo_name_is_refused_untouched(loaded: weaviate.WeaviateClient) -> None:
+    wiki = loaded.collections.get(DEMO_WIKI.name)
+    wiki_before = (wiki.config.get().description, count(loaded, DEMO_WIKI.name))
+    loaded.collections.delete(DEMO_JEOPARDY.name)  # ours: checked by the fixture's load
+    try:
+        for description in ("Somebody's own quiz questions", None):
+            foreign = loaded.collections.create(
+                DEMO_JEOPARDY.name,
+                description=description,
+                properties=[Property(name="question", data_type=DataType.TEXT)],
+                vector_config=Configure.Vectors.self_provided(),
+            )
+            foreign.data.insert_many([{"question": f"my question {i}"} for i in range(3)])
+            assert demo_status(loaded)[DEMO_JEOPARDY.name] == "foreign"
+
+            with pytest.raises(DemoCollectionConflict) as err:
+                load_demo(loaded)
+            assert DEMO_JEOPARDY.name in str(err.value) and "untouched" in str(err.value)
+
+            config = loaded.collections.get(DEMO_JEOPARDY.name).config.get()
+            assert config.description == description
+            assert [p.name for p in config.properties] == ["question"]
+            assert config.reranker_config is None
+            assert count(loaded, DEMO_JEOPARDY.name) == 3
+            # nothing else was written either: all names are checked before any write
+            assert (wiki.config.get().description, count(loaded, DEMO_WIKI.name)) == wiki_before
+            loaded.collections.delete(DEMO_JEOPARDY.name)
+    finally:
+        if loaded.collections.exists(DEMO_JEOPARDY.name):
+            loaded.collections.delete(DEMO_JEOPARDY.name)  # only the test's own foreign stand-in
+        load_demo(loaded, collections=[DEMO_JEOPARDY.name])
+    assert count(loaded, DEMO_JEOPARDY.name) == EXPECTED[DEMO_JEOPARDY.name]
+
+
+# ------------------------------------------------------------------------------------------ search
+
+
+def test_each_search_mode_returns_sensible_results(loaded: weaviate.WeaviateClient) -> None:
+    embedder = get_local_embedder()
+    jeopardy = loaded.collections.get(DEMO_JEOPARDY.name)
+    wiki = loaded.collections.get(DEMO_WIKI.name)
+
+    keyword = jeopardy.query.bm25("Giverny water lily pond", limit=5)
+    assert "Monet" in keyword.objects[0].properties["answer"]
+
+    query = "Who painted water lilies at his garden?"
+    vector = jeopardy.query.near_vector(embedder.embed_query(query), limit=5)
+    assert "Monet" in vector.objects[0].properties["answer"]
+
+    query = "how do plants turn sunlight into energy"
+    hybrid = wiki.query.hybrid(query, vector=embedder.embed_query(query), alpha=0.5, limit=5)
+    assert "photosynth" in hybrid.objects[0].properties["passage"].lower()
+    texts = [o.properties["passage"].lower() for o in hybrid.objects]
+    assert sum("photosynth" in t or "sunlight" in t for t in texts) >= 3
+
+    query = "tides are caused by the gravity of the Moon"
+    near = wiki.query.near_vector(embedder.embed_query(query), limit=5)
+    assert any("tide" in o.properties["passage"].lower() for o in near.objects[:3])
+
+
+def _retrieve(client: weaviate.WeaviateClient, q: SuggestedQuery, limit: int = 50) -> list[Hit]:
+    """What the Search page does by default: 50 candidates; hybrid = alpha 0.5, ranked fusion, local vector."""
+    collection = client.collections.get(q.collection)
+    text_property = DEMO_WIKI.text_property if q.collection == DEMO_WIKI.name else DEMO_JEOPARDY.text_property
+    props = list(q.properties) or None
+    if q.mode == "keyword":
+        result = collection.query.bm25(q.query, query_properties=props, limit=limit)
+    elif q.mode == "hybrid":
+        vector = get_local_embedder().embed_query(q.query)
+        result = collection.query.hybrid(
+            q.query, vector=vector, alpha=0.5, fusion_type=HybridFusion.RANKED, query_properties=props, limit=limit
+        )
+    else:
+        result = collection.query.near_vector(get_local_embedder().embed_query(q.query), limit=limit)
+    return [
+        Hit(rank=i + 1, uuid=str(o.uuid), text=o.properties[text_property], properties=dict(o.properties))
+        for i, o in enumerate(result.objects)
+    ]
+
+
+@pytest.mark.parametrize(
+    "suggested",
+    [q for queries in SUGGESTED_QUERIES.values() for q in queries],
+    ids=lambda q: f"{q.collection}:{q.query}",
+)
+def test_suggested_query_is_visibly_changed_by_reranking(
+    loaded: weaviate.WeaviateClient, suggested: SuggestedQuery
+) -> None:
+    hits = _retrieve(loaded, suggested)
+    assert len(hits) == 50
+    result = LocalReranker().rerank(suggested.query, hits, LocalReranker.models[0])
+    order = list(result.order)
+    moved_in_top10 = sum(1 for rank, index in enumerate(order[:10]) if index != rank)
+    assert moved_in_top10 >= 5, f"only {moved_in_top10} of the top 10 change place"
+
+    def matches(hit: Hit) -> bool:
+        return suggested.look_for.lower() in " ".join(str(v) for v in hit.properties.values()).lower()
+
+    before = next(i for i, h in enumerate(hits) if matches(h))  # must be among the candidates
+    after = order.index(before)
+    print(
+        f"\n{suggested.query!r}: {suggested.look_for!r} rank {before + 1} -> {after + 1} (local baseline), "
+        f"{moved_in_top10}/10 of the top 10 moved"
+    )
+    if suggested.baseline_helps:
+        assert after < before
+    else:
+        assert after > before
+
+
+# ----------------------------------------------------------------------------------------- scripts
+
+
+def _script_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("WEAVIATE_URL", "WEAVIATE_GRPC_PORT", "HOST", "PORT")}
+    env.update(extra)
+    return env
+
+
+def test_load_demo_script(loaded: weaviate.WeaviateClient, weaviate_server: WeaviateEndpoint) -> None:
+    env = _script_env(WEAVIATE_URL=weaviate_server.url, WEAVIATE_GRPC_PORT=str(weaviate_server.grpc_port))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "load_demo.py")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{DEMO_WIKI.name}: {EXPECTED[DEMO_WIKI.name]:,} objects, already loaded" in done.stdout
+    assert "HTTP Request" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def stub_app(tmp_path: Path) -> Path:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import os\nimport streamlit as st\n"
+        "st.write(os.environ['WEAVIATE_URL'], os.environ['WEAVIATE_GRPC_PORT'], os.environ['RERANK_PLAYGROUND_DEMO'])\n"
+    )
+    return app
+
+
+def _run_demo_until_ready(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), *args], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 240
+    while "is running:" not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"scripts/demo.py did not get ready:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)  # polling the script's own output
+    return proc
+
+
+def test_demo_script_reuses_a_running_weaviate_and_leaves_it_running(
+    loaded: weaviate.WeaviateClient, weaviate_server: WeaviateEndpoint, stub_app: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = _script_env(WEAVIATE_URL=weaviate_server.url, WEAVIATE_GRPC_PORT=str(weaviate_server.grpc_port))
+    log = tmp_path / "demo.log"
+    proc = _run_demo_until_ready(["--port", str(port), "--app", str(stub_app)], env, log)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    output = log.read_text(errors="replace")
+    assert code == 0, output[-3000:]
+    assert "already loaded" in output and "App stopped." in output
+    assert "Weaviate stopped" not in output
+    assert is_ready(weaviate_server.url)  # reused, so left running
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    assert {name: count(loaded, name) for name in DEMO_COLLECTION_NAMES} == EXPECTED
+
+
+def test_demo_script_stops_the_weaviate_it_started(stub_app: Path, tmp_path: Path) -> None:
+    binary = find_binary(progress=lambda _: None, build=False)
+    http_port, grpc_port, app_port = free_port(), free_port(), free_port()
+    env = _script_env(RERANK_PLAYGROUND_CACHE=str(tmp_path / "cache"), WEAVIATE_BINARY=str(binary))
+    log = tmp_path / "demo.log"
+    args = [
+        "--port",
+        str(app_port),
+        "--http-port",
+        str(http_port),
+        "--grpc-port",
+        str(grpc_port),
+        "--app",
+        str(stub_app),
+    ]
+    proc = _run_demo_until_ready(args, env, log)
+    try:
+        assert is_ready(f"http://127.0.0.1:{http_port}")
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        code = proc.wait(timeout=90)
+    output = log.read_text(errors="replace")
+    assert code == 0, output[-3000:]
+    assert "started by this script" in output and "Weaviate stopped" in output
+    assert f"{DEMO_WIKI.name}: {EXPECTED[DEMO_WIKI.name]:,} objects, loaded" in output
+    assert not is_ready(f"http://127.0.0.1:{http_port}")
