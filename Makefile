@@ -23,19 +23,19 @@ chromium:
 
 # Build (or find) the pinned weaviate-server; the first build takes a few minutes.
 weaviate-build: $(STAMP)
-	@$(PY) scripts/weaviate.py build
+	@$(PY) scripts/weaviate_server.py build
 
 # Run a local Weaviate on 127.0.0.1:8080 (gRPC 50051) in the foreground until Ctrl-C.
 weaviate: $(STAMP)
-	@$(PY) scripts/weaviate.py ensure
+	@$(PY) scripts/weaviate_server.py ensure
 
 # The same in the background (its state is recorded in the cache folder), and its status / stop.
 weaviate-up: $(STAMP)
-	@$(PY) scripts/weaviate.py ensure --detach
+	@$(PY) scripts/weaviate_server.py ensure --detach
 weaviate-status: $(STAMP)
-	@$(PY) scripts/weaviate.py status
+	@$(PY) scripts/weaviate_server.py status
 weaviate-stop: $(STAMP)
-	@$(PY) scripts/weaviate.py stop
+	@$(PY) scripts/weaviate_server.py stop
 
 # The app on a local Weaviate with demo data, no key needed: http://127.0.0.1:8501
 demo: $(STAMP) weaviate-build

@@ -524,7 +524,7 @@ def load_demo(
     except WeaviateBaseError as exc:
         raise DemoLoadError(
             f"Weaviate refused the demo import: {type(exc).__name__}: {str(exc)[:300]}",
-            hint="Check that the server is up (python scripts/weaviate.py status) and run the loader again.",
+            hint="Check that the server is up (python scripts/weaviate_server.py status) and run the loader again.",
         ) from exc
     reports: list[DemoLoadReport] = []
     for report in raw:

@@ -7,12 +7,14 @@ file is copied into a private cache folder first and downloads are disabled: loa
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,21 @@ def _cache_dir() -> Path:
     return root / "wordllama"
 
 
+def _import_wordllama() -> tuple[Any, Any]:
+    """Import wordllama without letting its import-time ``logging.basicConfig(level=INFO)`` turn on
+    INFO logging for every library in the process (httpx would then log each request line)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    import wordllama
+    from wordllama import WordLlama
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    return wordllama, WordLlama
+
+
 class LocalEmbedder:
     """WordLlama static embeddings: fast, offline, good enough for a demo and a baseline."""
 
@@ -35,8 +52,7 @@ class LocalEmbedder:
 
     def __init__(self, cache_dir: Path | None = None) -> None:
         try:
-            import wordllama
-            from wordllama import WordLlama
+            wordllama, WordLlama = _import_wordllama()
         except ImportError as exc:  # pragma: no cover - wordllama is a runtime dependency
             raise EmbeddingError("The local embedder needs the 'wordllama' package.") from exc
         cache = cache_dir or _cache_dir()

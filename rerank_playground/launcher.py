@@ -124,7 +124,7 @@ def find_binary(progress: Progress = print, build: bool = True) -> Path:
     if not build:
         raise LauncherError(
             f"No weaviate-server {WEAVIATE_VERSION} found (looked at WEAVIATE_BINARY and {cached}).",
-            hint="Build it once with `python scripts/weaviate.py build` (or `make weaviate`), "
+            hint="Build it once with `python scripts/weaviate_server.py build` (or `make weaviate-build`), "
             "or set WEAVIATE_BINARY to an existing weaviate-server binary.",
         )
     return build_binary(progress=progress)
@@ -258,7 +258,7 @@ def download_embedded_binary(progress: Progress = print, version: str = WEAVIATE
         except Exception as exc:  # network, GitHub, unexpected archive, ...
             raise LauncherError(
                 f"Could not download the Weaviate {version} release binary ({type(exc).__name__}: {exc}).",
-                hint="Install Go 1.26+ and run `python scripts/weaviate.py build`, or set WEAVIATE_BINARY "
+                hint="Install Go 1.26+ and run `python scripts/weaviate_server.py build`, or set WEAVIATE_BINARY "
                 "to a weaviate-server binary, or WEAVIATE_URL to a running Weaviate.",
             ) from exc
     if not _is_executable(path):
@@ -626,7 +626,7 @@ def _start_once(
         if port and port_is_open(LOOPBACK, port):
             raise LauncherError(
                 f"Port {port} on 127.0.0.1 is already in use, so Weaviate cannot listen there.",
-                hint="Stop whatever uses it (`python scripts/weaviate.py status` tells if it is a Weaviate), "
+                hint="Stop whatever uses it (`python scripts/weaviate_server.py status` tells if it is a Weaviate), "
                 "or choose other ports.",
             )
     ports = pick_ports(http_port, grpc_port)
@@ -732,7 +732,7 @@ def ensure_weaviate(
     :func:`find_binary` and :func:`start_weaviate` with the persistent :func:`demo_data_dir`; if there is
     neither Go nor a binary, the weaviate-client embedded download. The caller stops the returned process
     (unless ``detach=True``); a server started here is recorded in :func:`state_file` for
-    ``scripts/weaviate.py status|stop``.
+    ``scripts/weaviate_server.py status|stop``.
     """
     grpc_env = os.environ.get("WEAVIATE_GRPC_PORT")
     try:
@@ -758,7 +758,7 @@ def ensure_weaviate(
                 raise LauncherError(
                     f"Port {http_port} is in use, but not by a Weaviate that answers {READY_PATH}.",
                     hint="Stop that program, or pick another port "
-                    "(`python scripts/weaviate.py ensure --http-port N`).",
+                    "(`python scripts/weaviate_server.py ensure --http-port N`).",
                 )
             time.sleep(0.5)  # polling a server that is still starting
         progress(f"Using the Weaviate already running at {local.url}.")

@@ -82,7 +82,7 @@ def test_bad_weaviate_binary_is_an_error_not_a_fallback(cache: Path, tmp_path: P
 def test_nothing_found_without_build_says_how_to_build(cache: Path) -> None:
     with pytest.raises(LauncherError) as err:
         find_binary(build=False)
-    assert "scripts/weaviate.py build" in str(err.value)
+    assert "scripts/weaviate_server.py build" in str(err.value)
 
 
 def test_no_go_is_an_actionable_error(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,10 +1,10 @@
 """Get, run and check the local Weaviate the playground uses.
 
-    python scripts/weaviate.py build             # find or build the pinned weaviate-server (Go; minutes once)
-    python scripts/weaviate.py ensure [--detach] # reuse a running Weaviate or start one (persistent data)
-    python scripts/weaviate.py start             # a new, throwaway one (foreground, Ctrl-C stops it)
-    python scripts/weaviate.py status            # what answers, which version, which modules
-    python scripts/weaviate.py stop              # stop the one `ensure` started
+    python scripts/weaviate_server.py build             # find or build the pinned weaviate-server (Go; minutes once)
+    python scripts/weaviate_server.py ensure [--detach] # reuse a running Weaviate or start one (persistent data)
+    python scripts/weaviate_server.py start             # a new, throwaway one (foreground, Ctrl-C stops it)
+    python scripts/weaviate_server.py status            # what answers, which version, which modules
+    python scripts/weaviate_server.py stop              # stop the one `ensure` started
 
 Environment: WEAVIATE_URL / WEAVIATE_GRPC_PORT (use that Weaviate), WEAVIATE_BINARY (use that binary),
 RERANK_PLAYGROUND_CACHE (cache folder, default ~/.cache/rerank-playground).
@@ -71,7 +71,7 @@ def cmd_ensure(args: argparse.Namespace) -> int:
     if args.detach:
         say(
             f"Running in the background at {endpoint.url} (gRPC {endpoint.grpc_port}), pid {proc.pid}; "
-            f"log {proc.log_path}. Stop it with `python scripts/weaviate.py stop`."
+            f"log {proc.log_path}. Stop it with `python scripts/weaviate_server.py stop`."
         )
         return 0
     return run_foreground(proc)
@@ -122,7 +122,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="scripts/weaviate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="scripts/weaviate_server.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="find or build the pinned weaviate-server")
