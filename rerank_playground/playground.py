@@ -104,6 +104,11 @@ class Playground:
         return self._client is not None and self.server is not None
 
     @property
+    def _secrets(self) -> tuple[str | None, ...]:
+        """This session's keys, for scrubbing server text quoted in errors."""
+        return (self.spec.jina_api_key, self.spec.weaviate_api_key)
+
+    @property
     def has_jina_key(self) -> bool:
         return bool(self.spec.jina_api_key)
 
@@ -189,7 +194,8 @@ class Playground:
         info = self.collection(request.collection)
 
         def run() -> SearchResult:
-            return run_search(self.client, request, info, embedder=self.embedder_for(request, info))
+            return run_search(self.client, request, info, embedder=self.embedder_for(request, info),
+                              secrets=self._secrets)
 
         result = self._with_reconnect(run)
         self._searches[request] = result
@@ -210,7 +216,8 @@ class Playground:
             inner = cls(self._http, self.spec.jina_api_key, self.jina_base_url)
         elif choice.reranker == "weaviate_module":
             info = self.collection(search.request.collection)
-            inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info))
+            inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info),
+                        secrets=self._secrets)
         else:
             inner = cls()
         return CachedReranker(inner, self.cache)

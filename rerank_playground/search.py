@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import weaviate
 from weaviate.classes.query import BM25Operator, HybridFusion, MetadataQuery, Rerank
-from weaviate.exceptions import WeaviateBaseError, WeaviateQueryError, WeaviateTimeoutError
+from weaviate.exceptions import WeaviateBaseError, WeaviateTimeoutError
 
 from rerank_playground.errors import (
     CollectionNotFound,
@@ -122,8 +122,14 @@ def search(
     *,
     embedder: QueryEmbedder | None = None,
     rerank_prop: str | None = None,
+    secrets: Sequence[str | None] = (),
 ) -> SearchResult:
-    """Run ``request`` on the server and return its hits in server order."""
+    """Run ``request`` on the server and return its hits in server order.
+
+    ``secrets`` (the session's keys) are removed from any server text quoted in an error: a server-side
+    module may echo the key it was sent. Errors are raised outside the ``except`` blocks so the raw
+    weaviate exception does not hang off them as ``__context__``.
+    """
     request = validate_request(request, info)
     notes: list[str] = []
     vector: list[float] | None = None
@@ -173,14 +179,16 @@ def search(
     except PlaygroundError:
         raise
     except WeaviateTimeoutError:
-        raise SearchError(
+        failure: PlaygroundError | None = SearchError(
             "Weaviate did not answer the search in time.",
             hint="Lower the candidates K, or try again when the server is less busy.",
-        ) from None
-    except WeaviateQueryError as exc:
-        raise _query_error(exc, request) from None
-    except WeaviateBaseError as exc:
-        raise _query_error(exc, request) from None
+        )
+    except WeaviateBaseError as exc:  # incl. WeaviateQueryError
+        failure = _query_error(exc, request, secrets)
+    else:
+        failure = None
+    if failure is not None:
+        raise failure
     elapsed_ms = (time.perf_counter() - started) * 1000
     hits = tuple(
         _to_hit(rank, obj, request.text_property or "", request.mode) for rank, obj in enumerate(response.objects, 1)
@@ -222,8 +230,8 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _query_error(exc: BaseException, request: SearchRequest) -> PlaygroundError:
-    message = scrub(str(exc))
+def _query_error(exc: BaseException, request: SearchRequest, secrets: Sequence[str | None] = ()) -> PlaygroundError:
+    message = scrub(str(exc), *secrets)
     lowered = message.lower()
     if "could not find class" in lowered or "no such class" in lowered or "not found" in lowered and (
         request.collection.lower() in lowered
@@ -232,6 +240,10 @@ def _query_error(exc: BaseException, request: SearchRequest) -> PlaygroundError:
             f"Collection '{request.collection}' no longer exists.",
             hint="It may have been deleted: reload the collection list.",
         )
+    if "extend rerank" in lowered or "client rank" in lowered:
+        # the server-side reranker failed (not the search itself): keep its words for the module reranker
+        first = message.strip().splitlines()[0]
+        return SearchError(f"Weaviate's reranker module failed: {first[:400]}")
     if "deadline" in lowered or "timeout" in lowered or "timed out" in lowered:
         return SearchError("Weaviate did not answer the search in time.", hint="Lower K or try again.")
     if "unavailable" in lowered or "connection refused" in lowered or "failed to connect" in lowered:

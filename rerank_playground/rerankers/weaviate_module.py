@@ -7,6 +7,7 @@ the collection's config, and it needs the key on the server or in the ``X-JinaAI
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
@@ -14,9 +15,12 @@ import weaviate
 
 from rerank_playground.errors import (
     JinaAuthError,
+    JinaBadResponse,
     JinaModelError,
     JinaRateLimited,
     JinaServerError,
+    JinaTimeout,
+    JinaUnreachable,
     KeyRequired,
     PlaygroundError,
     RerankError,
@@ -39,8 +43,10 @@ class WeaviateModuleReranker:
         *,
         embedder: QueryEmbedder | None = None,
         rerank_property: str | None = None,
+        secrets: Sequence[str | None] = (),
     ) -> None:
         self._client = client
+        self._secrets = tuple(secrets)  # the session's keys, scrubbed from any server text quoted in errors
         self._request = request
         self._info = info
         self._embedder = embedder
@@ -85,9 +91,14 @@ class WeaviateModuleReranker:
         )
         started = time.perf_counter()
         try:
-            result = search(self._client, request, info, embedder=self._embedder, rerank_prop=self._property)
+            result = search(self._client, request, info, embedder=self._embedder, rerank_prop=self._property,
+                            secrets=self._secrets)
         except SearchError as exc:
-            raise _module_error(exc, model) from None
+            failure: RerankError | None = _module_error(exc, model)
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the except: the SearchError does not hang off it as __context__
         latency_ms = (time.perf_counter() - started) * 1000
         index_of = {hit.uuid: i for i, hit in enumerate(candidates)}
         ranked = []
@@ -106,23 +117,45 @@ class WeaviateModuleReranker:
         )
 
 
+_STATUS = re.compile(r"status (\d{3})")
+
+
 def _module_error(exc: PlaygroundError, model: str) -> RerankError:
+    """Map the module's failure, as Weaviate words it, to the same typed errors the Jina API path raises.
+
+    Weaviate quotes Jina's HTTP status ("connection to Jinaai API failed with status 401: ..."); the status
+    decides first, because Jina's own 401 text also says "API key".
+    """
     text = exc.message.lower()
+    found = _STATUS.search(text)
+    status = int(found.group(1)) if found else None
+    if status in (401, 403) or "unauthorized" in text:
+        return JinaAuthError("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.",
+                             model=model)
+    if status == 429:
+        return JinaRateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
+                               model=model)
+    if status in (400, 413, 422):
+        return JinaModelError("Jina refused the rerank request Weaviate sent.",
+                              hint="Check the collection's reranker model name.", model=model)
+    if status is not None and status >= 500:
+        return JinaServerError("Jina failed to rerank for Weaviate.", hint="Try again shortly.", model=model)
     if "api key" in text or "apikey" in text or "x-jinaai-api-key" in text:
         return KeyRequired(
             "Weaviate's reranker-jinaai module has no Jina key.",
             hint="Paste a Jina key in the sidebar (sent as X-JinaAI-Api-Key) or set JINAAI_APIKEY on the server.",
             model=model,
         )
-    if "401" in text or "403" in text or "unauthorized" in text:
-        return JinaAuthError("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.",
-                             model=model)
-    if "429" in text or "rate" in text:
-        return JinaRateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
-                               model=model)
-    if "422" in text or "400" in text:
-        return JinaModelError("Jina refused the rerank request Weaviate sent.",
-                              hint="Check the collection's reranker model name.", model=model)
-    if "50" in text and "status" in text:
-        return JinaServerError("Jina failed to rerank for Weaviate.", hint="Try again shortly.", model=model)
+    if "deadline exceeded" in text or "timeout" in text or "timed out" in text:
+        return JinaTimeout("Jina did not answer Weaviate's rerank call in time.",
+                           hint="Try again; the server's MODULES_CLIENT_TIMEOUT limits how long it waits.", model=model)
+    if "dial tcp" in text or "no such host" in text or "connection refused" in text:
+        return JinaUnreachable(
+            "Weaviate could not reach the Jina API (api.jina.ai).",
+            hint="The Weaviate server needs outbound HTTPS to api.jina.ai; or use the Jina API path from the app.",
+            model=model,
+        )
+    if "failed to parse" in text or "panic" in text or "index out of range" in text:
+        return JinaBadResponse("Jina's answer to Weaviate's rerank call could not be used.",
+                               hint="Try again; if it persists, use the Jina API path.", model=model)
     return RerankError(f"Weaviate's reranker failed: {exc.message}", hint=exc.hint, model=model)
