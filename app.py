@@ -1,0 +1,17 @@
+"""Rerank Playground: page config, navigation and the shared sidebar. Nothing else."""
+
+import streamlit as st
+
+from components.sidebar import render_sidebar
+
+st.set_page_config(page_title="Rerank Playground", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page("pages/search.py", title="Search & Rerank", default=True),
+        st.Page("pages/compare.py", title="Compare models"),
+        st.Page("pages/collections.py", title="Collections"),
+        st.Page("pages/connect.py", title="Connect"),
+    ]
+)
+render_sidebar()
+navigation.run()

@@ -1,0 +1,149 @@
+"""What is in the database, one collection's details, and changing its reranker model (after confirmation)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import session
+from components.reranker_picker import MODULE, model_caption
+from components.safe import md_escape
+from rerank_playground.demo import DEMO_COLLECTION_NAMES
+from rerank_playground.models import CollectionInfo
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, models_for
+
+CONFIRM_LABEL = "I understand this changes the collection's config on the server"
+
+
+def collections_table(infos: list[CollectionInfo]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "name": info.name,
+                "objects": info.count,
+                "text properties": ", ".join(info.text_properties),
+                "vectorizer": info.vectorizer or "none",
+                "named vectors": ", ".join(info.named_vectors),
+                "reranker module": info.reranker_module or "",
+                "reranker model": info.reranker_model or "",
+                "demo": info.name in DEMO_COLLECTION_NAMES,
+            }
+            for info in infos
+        ],
+        columns=["name", "objects", "text properties", "vectorizer", "named vectors", "reranker module",
+                 "reranker model", "demo"],
+    )
+
+
+def collection_details(info: CollectionInfo, key_prefix: str) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Objects", f"{info.count:,}")
+    cols[1].metric("Properties", len(info.properties))
+    cols[2].metric("Text properties", len(info.text_properties))
+    cols[3].metric("Named vectors", len(info.named_vectors))
+    details = pd.DataFrame(
+        [
+            {"setting": "vectorizer", "value": info.vectorizer or "none"},
+            {"setting": "named vectors", "value": ", ".join(info.named_vectors) or "—"},
+            {"setting": "reranker module", "value": info.reranker_module or "none"},
+            {"setting": "reranker model", "value": info.reranker_model or "—"},
+            {
+                "setting": "query vectors",
+                "value": "computed by the server" if info.has_server_vectorizer
+                else "computed by the app (local WordLlama embedder)",
+            },
+        ]
+    )
+    left, right = st.columns(2)
+    with left:
+        st.dataframe(details, hide_index=True, key=f"{key_prefix}.settings")
+    with right:
+        props = pd.DataFrame([{"property": p.name, "type": p.data_type} for p in info.properties])
+        st.dataframe(props, hide_index=True, key=f"{key_prefix}.properties")
+
+
+def _apply_reranker(pg: Playground, key_prefix: str, name: str) -> None:
+    model = st.session_state.get(f"{key_prefix}.new_model")
+    if not st.session_state.get(f"{key_prefix}.confirm"):
+        session.flash("Tick the confirmation first.", "warning", "collections")
+        return
+    st.session_state[f"{key_prefix}.confirm"] = False
+    info, error = session.call_safely(lambda: pg.set_reranker_model(name, model), "set reranker model")
+    if info is None:
+        session.flash(error or "The reranker was not changed.", "error", "collections")
+        return
+    session.forget_collections()
+    st.session_state[f"{key_prefix}.changed"] = name
+    session.flash(
+        f"Collection {md_escape(name)} now reranks with {md_escape(info.reranker_model)} "
+        f"({md_escape(info.reranker_module)}).",
+        "success",
+        "collections",
+    )
+
+
+def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> None:
+    st.subheader("Change the reranker model")
+    if pg.server is not None and not pg.server.jina_reranker_available:
+        st.info("This Weaviate has no reranker-jinaai module, so its reranker cannot be set from here.")
+        return
+    if info.reranker_module and info.reranker_module != MODULE:
+        st.info(
+            f"{md_escape(info.name)} uses {md_escape(info.reranker_module)}; Weaviate cannot switch a collection "
+            "to another reranker module."
+        )
+        return
+    current = info.reranker_model or (DEFAULT_MODEL if info.reranker_module else None)
+    st.caption(
+        f"Weaviate's reranker-jinaai module reranks {md_escape(info.name)} with "
+        f"{md_escape(current) if current else 'no model (no reranker configured)'}. "
+        "This is the model the Weaviate module path uses on the Search and Compare pages."
+    )
+    session.show_flash("collections")
+    if st.session_state.get(f"{key_prefix}.changed") == info.name:
+        st.markdown("**New config**")
+        st.dataframe(
+            pd.DataFrame(
+                [{"collection": info.name, "reranker module": info.reranker_module or "",
+                  "reranker model": info.reranker_model or ""}]
+            ),
+            hide_index=True,
+            key=f"{key_prefix}.new_config",
+        )
+    models = {m.name: m for m in models_for("weaviate_module")}
+    options = list(models)
+    session.seed(f"{key_prefix}.new_model", current if current in models else DEFAULT_MODEL, options)
+    model = st.selectbox("New reranker model", options, key=f"{key_prefix}.new_model")
+    st.caption(model_caption(models[model]))
+    confirmed = st.checkbox(CONFIRM_LABEL, key=f"{key_prefix}.confirm")
+    st.button(
+        "Change reranker model",
+        key=f"{key_prefix}.apply",
+        disabled=not confirmed or model == current,
+        on_click=_apply_reranker,
+        args=(pg, key_prefix, info.name),
+        type="primary",
+    )
+    if model == current:
+        st.caption("That is already the collection's model.")
+
+
+def render_collections(pg: Playground, key_prefix: str) -> None:
+    if st.button("Reload collections", key=f"{key_prefix}.reload"):
+        session.collections(pg, refresh=True)
+        st.session_state.pop("_demo_status", None)
+    infos = session.collections(pg)
+    if not infos:
+        st.info("This Weaviate has no collections yet.")
+        return
+    st.dataframe(collections_table(infos), hide_index=True, key=f"{key_prefix}.table")
+    by_name = {info.name: info for info in infos}
+    names = list(by_name)
+    preferred = session.inputs().get("collection") or session.default_collection(names)
+    session.seed(f"{key_prefix}.detail", preferred, names)
+    st.subheader("Collection details")
+    name = st.selectbox("Collection details", names, key=f"{key_prefix}.detail", label_visibility="collapsed")
+    info = by_name[name]
+    collection_details(info, key_prefix)
+    reranker_change(pg, info, key_prefix)

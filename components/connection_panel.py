@@ -1,0 +1,178 @@
+"""Choose a Weaviate (local, custom, Weaviate Cloud, demo), connect, and show what the server can do.
+
+A failed connect keeps the previous connection. A Weaviate key from the server's env/secrets is never put
+into a widget (that would send it to the browser): a blank key field means "use the server's key".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from components import session
+from components.demo_panel import demo_panel
+from components.safe import md_escape
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.playground import Playground
+
+KIND_LABELS = {"local": "Local", "custom": "Custom", "cloud": "Weaviate Cloud", "demo": "Demo"}
+KIND_HELP = {
+    "local": "A Weaviate on this machine (or reachable by host name), plain HTTP and gRPC.",
+    "custom": "Any self-hosted Weaviate: separate HTTP and gRPC hosts, TLS, API key.",
+    "cloud": "A Weaviate Cloud cluster: its REST endpoint URL and an API key.",
+    "demo": "The local Weaviate that `make demo` starts, with the demo collections (loaded below if missing).",
+}
+
+
+def current_connection(pg: Playground) -> None:
+    if pg.connected and pg.server is not None:
+        server = pg.server
+        st.success(f"Connected to {server.label} {server.version} at {md_escape(server.url)}.")
+        cols = st.columns(4)
+        cols[0].metric("Version", server.version)
+        cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
+        cols[2].metric("reranker-jinaai", "available" if server.jina_reranker_available else "not enabled")
+        cols[3].metric("text2vec-jinaai", "available" if server.jina_vectorizer_available else "not enabled")
+        if not server.jina_reranker_available:
+            st.caption(
+                "Without the reranker-jinaai module the Weaviate module path is off; the Jina API path and the "
+                "local baseline still work."
+            )
+        with st.expander(f"Modules enabled on this server ({len(server.modules)})"):
+            st.dataframe(pd.DataFrame({"module": list(server.modules)}), hide_index=True, key="connect.modules")
+    else:
+        st.info("Not connected yet.")
+        note = st.session_state.get("_connect_note")
+        if note:
+            st.caption("At startup the app tried the address from the environment:")
+            st.error(note)
+
+
+def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
+    defaults = {
+        "kind": "cloud" if env.kind == "cloud" else ("demo" if env.kind == "demo" else "local"),
+        "host": env.http_host,
+        "http_port": int(env.http_port),
+        "grpc_port": int(env.grpc_port),
+        "grpc_host": env.grpc_host,
+        "http_secure": env.http_secure,
+        "grpc_secure": env.grpc_secure,
+        "cluster_url": env.cluster_url,
+    }
+    for name, value in defaults.items():
+        session.seed(f"{key_prefix}.{name}", value)
+
+
+def _weaviate_key_field(key_prefix: str) -> None:
+    if session.server_weaviate_key():
+        st.caption("Using the server's Weaviate key (WEAVIATE_API_KEY). Type another key to override it.")
+    st.text_input("Weaviate API key", type="password", key=f"{key_prefix}.api_key",
+                  help="Kept in this browser session only.")
+
+
+def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec:
+    state = st.session_state
+    typed = (state.get(f"{key_prefix}.api_key") or "").strip() or None
+    key = typed or session.server_weaviate_key()
+    common = {"jina_api_key": pg.spec.jina_api_key}
+    if kind == "cloud":
+        url = (state.get(f"{key_prefix}.cluster_url") or "").strip()
+        if not url:
+            raise PlaygroundError(
+                "Enter the cluster URL.", hint="It is on the cluster's page in the Weaviate Cloud console."
+            )
+        if key is None and pg.spec.kind == "cloud" and pg.spec.cluster_url == url:
+            key = pg.spec.weaviate_api_key
+        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key, **common)
+    host = (state.get(f"{key_prefix}.host") or "").strip()
+    if not host:
+        raise PlaygroundError("Enter a host name or address.", hint="For a Weaviate on this machine: 127.0.0.1.")
+    http_port = int(state.get(f"{key_prefix}.http_port") or 8080)
+    grpc_port = int(state.get(f"{key_prefix}.grpc_port") or 50051)
+    if kind == "custom":
+        spec = ConnectionSpec(
+            kind="custom",
+            http_host=host,
+            http_port=http_port,
+            http_secure=bool(state.get(f"{key_prefix}.http_secure")),
+            grpc_host=(state.get(f"{key_prefix}.grpc_host") or "").strip(),
+            grpc_port=grpc_port,
+            grpc_secure=bool(state.get(f"{key_prefix}.grpc_secure")),
+            weaviate_api_key=key,
+            **common,
+        )
+    else:
+        spec = ConnectionSpec(
+            kind="demo" if kind == "demo" else "local",
+            http_host=host,
+            http_port=http_port,
+            grpc_port=grpc_port,
+            weaviate_api_key=session.server_weaviate_key(),
+            **common,
+        )
+    if spec.weaviate_api_key is None and pg.spec.url == spec.url:
+        spec = replace(spec, weaviate_api_key=pg.spec.weaviate_api_key)
+    return spec
+
+
+def connect_form(pg: Playground, key_prefix: str) -> None:
+    env = session.spec_from_config()
+    _seed_defaults(key_prefix, env)
+    kinds = list(KIND_LABELS)
+    kind = st.segmented_control(
+        "Connection type", kinds, key=f"{key_prefix}.kind", format_func=KIND_LABELS.get, required=True
+    ) or "local"
+    st.caption(KIND_HELP[kind])
+    if kind == "cloud":
+        st.text_input("Cluster URL", key=f"{key_prefix}.cluster_url", placeholder="https://xyz.weaviate.cloud")
+        _weaviate_key_field(key_prefix)
+    else:
+        cols = st.columns([3, 1, 1])
+        cols[0].text_input("Host" if kind != "custom" else "HTTP host", key=f"{key_prefix}.host")
+        cols[1].number_input("HTTP port", min_value=1, max_value=65535, step=1, key=f"{key_prefix}.http_port")
+        cols[2].number_input("gRPC port", min_value=1, max_value=65535, step=1, key=f"{key_prefix}.grpc_port")
+        if kind == "custom":
+            cols = st.columns([3, 1, 1])
+            cols[0].text_input("gRPC host (blank = same as HTTP host)", key=f"{key_prefix}.grpc_host")
+            cols[1].checkbox("Use HTTPS", key=f"{key_prefix}.http_secure")
+            cols[2].checkbox("gRPC over TLS", key=f"{key_prefix}.grpc_secure")
+            _weaviate_key_field(key_prefix)
+    if st.button("Connect", type="primary", key=f"{key_prefix}.connect"):
+        _connect(pg, key_prefix, kind)
+    session.show_flash("connect")
+
+
+def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
+    try:
+        spec = _spec_from_form(pg, key_prefix, kind)
+        with st.spinner(f"Connecting to {spec.url}…"):
+            info = pg.connect(spec)
+    except PlaygroundError as err:
+        st.error(str(err))
+        if pg.connected and pg.server is not None:
+            st.info(f"Still connected to {pg.server.label} at {md_escape(pg.server.url)}: nothing changed.")
+        return
+    session.forget_collections()
+    st.session_state.pop("_demo_status", None)
+    st.session_state["_connect_note"] = None
+    st.session_state.pop(f"{key_prefix}.api_key", None)
+    session.flash(
+        f"Connected to {info.label} {info.version} at {md_escape(info.url)}: {info.collections} collections.",
+        "success",
+        "connect",
+    )
+    st.rerun()
+
+
+def render_connect(pg: Playground, key_prefix: str = "connect") -> None:
+    st.subheader("Current connection")
+    current_connection(pg)
+    st.subheader("Connect to a Weaviate")
+    connect_form(pg, key_prefix)
+    if pg.connected:
+        selected = st.session_state.get(f"{key_prefix}.kind")
+        with st.expander("Demo collections", expanded=selected == "demo" or pg.spec.kind == "demo"):
+            demo_panel(pg, key_prefix)

@@ -1,0 +1,112 @@
+"""Pick how to rerank: the path (Jina API / Weaviate module / local baseline) and the model."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from components import session
+from components.safe import md_escape
+from rerank_playground.jina_http import KEYS_URL
+from rerank_playground.models import CollectionInfo, ModelInfo
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers import LABELS
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_BASELINE, LOCAL_MODEL, models_for
+
+PATH_LABELS = {"jina": "Jina API", "weaviate_module": "Weaviate module", "local": "Local baseline"}
+MODULE = "reranker-jinaai"
+NEEDS_KEY = f"needs a Jina key — get one at {KEYS_URL}"
+
+
+def model_caption(model: ModelInfo) -> str:
+    parts = [model.kind, model.languages, f"context {model.context}", f"status: {model.status}"]
+    if model.beir_ndcg10 is not None:
+        parts.append(f"BEIR nDCG@10 {model.beir_ndcg10:g} (vendor figure)")
+    return " · ".join(parts)
+
+
+def module_model(info: CollectionInfo) -> str | None:
+    """The model Weaviate's reranker-jinaai module uses for this collection (None = no such module)."""
+    if info.reranker_module != MODULE:
+        return None
+    return info.reranker_model or DEFAULT_MODEL
+
+
+def _mark_explicit(widget_key: str) -> None:
+    session.inputs()["reranker"] = st.session_state.get(widget_key)
+
+
+def reranker_choice(
+    pg: Playground, info: CollectionInfo, key_prefix: str
+) -> tuple[RerankChoice, DeltaGenerator]:
+    """Draw the path and model pickers; returns the choice and an empty slot at the end of the row
+    (for the page's run button)."""
+    values = session.inputs()
+    paths = list(PATH_LABELS)
+    auto = "jina" if pg.has_jina_key else "local"
+    widget_key = f"{key_prefix}.reranker"
+    if values.get("reranker") not in paths:
+        values["reranker"] = None
+        st.session_state[widget_key] = auto  # follows the key until the user picks a path
+    else:
+        session.seed(widget_key, values["reranker"], paths)
+    left, right, slot = st.columns([2.9, 2.9, 1.3], vertical_alignment="bottom")
+    with left:
+        path = st.segmented_control(
+            "Reranker",
+            paths,
+            key=widget_key,
+            format_func=PATH_LABELS.get,
+            required=True,
+            on_change=_mark_explicit,
+            args=(widget_key,),
+            help=" · ".join(f"{PATH_LABELS[p]}: {LABELS[p]}" for p in paths),
+        ) or auto
+
+    with right:
+        if path == "jina":
+            models = [m.name for m in models_for("jina")]
+            by_name = {m.name: m for m in models_for("jina")}
+            session.seed(f"{key_prefix}.model", values.get("model") or DEFAULT_MODEL, models)
+            model = st.selectbox(
+                "Jina model",
+                models,
+                key=f"{key_prefix}.model",
+                format_func=lambda name: name if pg.has_jina_key else f"{name} ({NEEDS_KEY})",
+            )
+            values["model"] = model
+            st.caption(model_caption(by_name[model]))
+            choice = RerankChoice("jina", model)
+        elif path == "weaviate_module":
+            configured = module_model(info)
+            if pg.server is not None and not pg.server.jina_reranker_available:
+                st.warning(
+                    "This Weaviate has no reranker-jinaai module. Use the Jina API path, or a Weaviate "
+                    "with API-based modules enabled."
+                )
+            elif configured is None:
+                st.warning(
+                    f"Collection {md_escape(info.name)} has no reranker-jinaai module configured. "
+                    "Use the Jina API path, or configure the module on the Collections page."
+                )
+            else:
+                st.caption(
+                    f"Weaviate reranks {md_escape(info.name)} with {md_escape(configured)} (set in the "
+                    "collection's config; change it on the Collections page). It reranks the K objects "
+                    "the query fetched, on the server."
+                )
+            choice = RerankChoice("weaviate_module", configured or DEFAULT_MODEL)
+        else:
+            st.caption(LOCAL_BASELINE.label)
+            choice = RerankChoice("local", LOCAL_MODEL)
+
+    if path == "jina" and not pg.has_jina_key:
+        st.warning(
+            f"This Jina model {NEEDS_KEY} and paste it in the sidebar. The local baseline works without one."
+        )
+    elif path == "weaviate_module" and not pg.has_jina_key:
+        st.info(
+            "The module needs a Jina key: paste one in the sidebar (it is sent to Weaviate as a header), "
+            "unless the Weaviate server itself has JINAAI_APIKEY set."
+        )
+    return choice, slot

@@ -1,0 +1,307 @@
+"""Run a search + rerank and show what reranking changed: lists, charts, summary, notes, downloads.
+
+The last run is kept in ``st.session_state[f"{key_prefix}.last"]`` as a dict:
+``key`` (the inputs it ran with), ``search`` (SearchResult or None), ``run`` (RerankRun or None),
+``error`` (a safe message or None), ``figures`` (built once). Coming back to the page shows it again
+without calling Weaviate or Jina; clicking again with the same inputs is served from the Playground's caches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import session
+from components.safe import md_escape
+from rerank_playground import charts, tables
+from rerank_playground.models import Hit, SearchRequest, SearchResult
+from rerank_playground.playground import Playground, RerankChoice, RerankRun
+from rerank_playground.rerankers import LABELS
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
+SCORE_FORMAT = "%.4f"
+
+
+def run_key(request: SearchRequest, choice: RerankChoice, n: int) -> tuple[Any, ...]:
+    return (request, choice, n)
+
+
+def last_run(key_prefix: str) -> dict[str, Any] | None:
+    return st.session_state.get(f"{key_prefix}.last")
+
+
+def run_search_and_rerank(
+    pg: Playground, request: SearchRequest, choice: RerankChoice, n: int, key_prefix: str
+) -> None:
+    """Search, then rerank every candidate; store the outcome (or the first error) as the last run."""
+    last: dict[str, Any] = {
+        "key": run_key(request, choice, n), "search": None, "run": None, "error": None, "figures": None
+    }
+    with st.spinner("Searching and reranking…"):
+        search, error = session.call_safely(lambda: pg.search(request), "search")
+        last["search"], last["error"] = search, error
+        if search is not None:
+            run, error = session.call_safely(lambda: pg.rerank(search, choice, n), "rerank")
+            last["run"], last["error"] = run, error
+            if run is not None:
+                figures, error = session.call_safely(lambda: build_figures(run), "charts")
+                last["figures"], last["error"] = figures, error
+    st.session_state[f"{key_prefix}.last"] = last
+
+
+MAX_SLOPE_HEIGHT = 900
+
+
+def build_figures(run: RerankRun) -> dict[str, go.Figure]:
+    slope = charts.slope_chart(run.movement)
+    if (slope.layout.height or 0) > MAX_SLOPE_HEIGHT:
+        slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it beside the reader; the tab has the rest
+    return {
+        "slope": slope,
+        "delta": charts.delta_bars(run.movement),
+        "scatter": charts.score_scatter(run.movement),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def before_table(run: RerankRun) -> pd.DataFrame:
+    """The original (retrieval) top N, with where each document went."""
+    frame = tables.movement_table(run.movement).sort_values("original rank")
+    frame = frame.head(run.movement.summary.top_n)
+    return frame[["original rank", "move", "new rank", "retrieval score", "rerank score", "text"]].rename(
+        columns={"original rank": "rank", "new rank": "now at"}
+    )
+
+
+def after_table(run: RerankRun) -> pd.DataFrame:
+    """The reranked top N, with where each document came from."""
+    frame = tables.movement_table(run.movement).head(run.movement.summary.top_n)
+    return frame[["new rank", "move", "original rank", "rerank score", "retrieval score", "text"]].rename(
+        columns={"new rank": "rank", "original rank": "was"}
+    )
+
+
+def _column_config() -> dict[str, Any]:
+    narrow = {"rank": 52, "move": 64, "now at": 60, "was": 52, "top-N": 66, "original rank": 70, "new rank": 70,
+              "delta": 56}
+    config: dict[str, Any] = {name: st.column_config.Column(name, width=width) for name, width in narrow.items()}
+    for name in ("retrieval score", "rerank score", "score", "distance"):
+        config[name] = st.column_config.NumberColumn(
+            name.replace(" score", ""), format=SCORE_FORMAT, width=80, help=f"{name}"
+        )
+    config["text"] = TEXT_COLUMN
+    return config
+
+
+def show_table(
+    frame: pd.DataFrame, key: str | None = None, height: int | str = "auto", row_height: int | None = None
+) -> None:
+    st.dataframe(
+        frame, hide_index=True, column_config=_column_config(), key=key, height=height, row_height=row_height,
+        placeholder="",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- pieces
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def summary_metrics(run: RerankRun) -> None:
+    s = run.movement.summary
+    k = max((k for k in s.overlap_at_k if k <= max(s.top_n, 1)), default=None)
+    if k is None and s.overlap_at_k:
+        k = min(s.overlap_at_k)
+    row = st.columns(5)
+    row[0].metric(
+        "Kendall τ", f"{s.kendall_tau:.2f}",
+        help="Rank correlation of the two orders over all candidates: 1 = unchanged, 0 = unrelated, −1 = reversed.",
+    )
+    if k is not None:
+        shown = min(k, s.n)
+        row[1].metric(
+            f"Overlap@{k}", f"{round(s.overlap_at_k[k] * shown)}/{shown}",
+            help=f"How many of the original top {k} are still in the reranked top {k}.",
+        )
+    row[2].metric("Promoted ▲", s.promoted, help="Candidates that climbed.")
+    row[3].metric("Demoted ▼", s.demoted, help="Candidates that fell.")
+    row[4].metric("Unchanged ●", s.unchanged, help="Candidates that kept their rank.")
+    result, search = run.result, run.search
+    row = st.columns(5)
+    row[0].metric("Search latency", _fmt_ms(search.latency_ms), help="Weaviate search, as measured by the app.")
+    rerank_help = "Served from this session's cache: no new API call." if result.cached else "Time of the rerank call."
+    row[1].metric("Rerank latency", _fmt_ms(result.latency_ms), help=rerank_help)
+    row[2].metric(
+        "Tokens used", "—" if result.tokens is None else f"{result.tokens:,}",
+        help="As reported by the Jina API (none for the local baseline or Weaviate's module).",
+    )
+    for column, label, move in (
+        (row[3], "Biggest climb", s.biggest_climb),
+        (row[4], "Biggest fall", s.biggest_fall),
+    ):
+        with column:
+            if move is None or move.delta == 0:
+                st.metric(label, "—")
+            else:
+                st.metric(label, f"#{move.original_rank} → #{move.new_rank}", f"{move.delta:+d} places")
+                st.text(tables.snippet(move.text, 90))
+
+
+def notes(run: RerankRun | None, search: SearchResult | None) -> None:
+    items: list[str] = []
+    if search is not None:
+        items += list(search.notes)
+    if run is not None:
+        result = run.result
+        items += list(result.notes)
+        if result.cached:
+            items.append("Rerank served from this session's cache: no new API call, no new tokens.")
+        if result.truncated:
+            items.append(f"{result.truncated} candidate texts were truncated before reranking.")
+        if result.reranker == "local":
+            items.append("Local baseline: a cheap offline point of comparison, not a Jina model.")
+    if items:
+        with st.container(border=True):
+            st.markdown("**Notes**")
+            for item in dict.fromkeys(items):
+                st.text(f"• {item}")
+
+
+def full_text_reader(run: RerankRun, key_prefix: str) -> None:
+    moves = sorted(run.movement.moves, key=lambda m: m.new_rank)[: max(run.movement.summary.top_n, 1)]
+    hits: dict[str, Hit] = {hit.uuid: hit for hit in run.search.hits}
+    with st.container(border=True):
+        st.markdown("**Read a document in full**")
+        options = list(range(len(moves)))
+        session.seed(f"{key_prefix}.doc", 0, options)
+        index = st.selectbox(
+            "Document (reranked top N)",
+            options,
+            key=f"{key_prefix}.doc",
+            format_func=lambda i: f"#{moves[i].new_rank} (was #{moves[i].original_rank}) "
+            f"{tables.snippet(moves[i].text, 90)}",
+        )
+        move = moves[index]
+        st.text(move.text or "(no text in this property)")
+        hit = hits.get(move.uuid)
+        if hit is not None and hit.properties:
+            props = pd.DataFrame(
+                [{"property": str(k), "value": tables.snippet(str(v), 500)} for k, v in hit.properties.items()]
+            )
+            st.dataframe(props, hide_index=True, key=f"{key_prefix}.doc_props")
+        st.caption(f"uuid {move.uuid}")
+
+
+def downloads(run: RerankRun | None, search: SearchResult, key_prefix: str) -> None:
+    request = search.request
+    stem = f"{request.collection}-{request.mode.value}".lower()
+    results = tables.results_table(search.hits, snippet_chars=None)
+    meta = {
+        "collection": request.collection, "query": request.query, "mode": request.mode.value,
+        "candidates": request.limit, "search_latency_ms": search.latency_ms,
+    }
+    cols = st.columns(4)
+    cols[0].download_button(
+        "Download results (CSV)", tables.to_csv_bytes(results), f"{stem}-results.csv", "text/csv",
+        key=f"{key_prefix}.dl_results_csv", on_click="ignore",
+    )
+    cols[1].download_button(
+        "Download results (JSON)", tables.to_json_bytes({**meta, "request": request, "results": results}),
+        f"{stem}-results.json", "application/json", key=f"{key_prefix}.dl_results_json", on_click="ignore",
+    )
+    if run is None:
+        return
+    movements = tables.movement_table(run.movement, snippet_chars=None)
+    payload = {
+        **meta,
+        "reranker": run.choice.reranker,
+        "model": run.result.model,
+        "top_n": run.movement.summary.top_n,
+        "rerank_latency_ms": run.result.latency_ms,
+        "tokens": run.result.tokens,
+        "summary": tables.summary_table(run.movement.summary),
+        "movements": movements,
+    }
+    cols[2].download_button(
+        "Download movements (CSV)", tables.to_csv_bytes(movements), f"{stem}-movements.csv", "text/csv",
+        key=f"{key_prefix}.dl_moves_csv", on_click="ignore",
+    )
+    cols[3].download_button(
+        "Download movements (JSON)", tables.to_json_bytes(payload), f"{stem}-movements.json",
+        "application/json", key=f"{key_prefix}.dl_moves_json", on_click="ignore",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- page part
+
+
+def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
+    last = last_run(key_prefix)
+    if last is None:
+        st.info("Pick a query (or a suggested one) and click **Search & rerank**.")
+        return
+    if current_key is not None and last["key"] != current_key:
+        st.caption("These results are from your last run. Inputs changed since: click Search & rerank to update.")
+    if last["error"]:
+        st.error(last["error"])
+    run: RerankRun | None = last["run"]
+    search: SearchResult | None = last["search"]
+    if search is None:
+        return
+    request = search.request
+    if run is None:
+        st.subheader("Search results (not reranked)")
+        st.caption(
+            f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
+            f"({request.mode.value}), {_fmt_ms(search.latency_ms)}."
+        )
+        if search.hits:
+            n = last["key"][2] if last.get("key") else 10
+            show_table(tables.results_table(search.hits[:n]), key=f"{key_prefix}.plain_results")
+            downloads(None, search, key_prefix)
+        return
+
+    st.subheader(f"Reranked with {md_escape(run.choice.label)}")
+    st.caption(
+        f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
+        f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
+        f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
+    )
+    summary_metrics(run)
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
+        show_table(before_table(run), key=f"{key_prefix}.before")
+    with right:
+        st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
+        show_table(after_table(run), key=f"{key_prefix}.after")
+
+    figures = last.get("figures") or build_figures(run)
+    chart, side = st.columns([3, 2])
+    with chart:
+        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+    with side:
+        full_text_reader(run, key_prefix)
+        notes(run, search)
+    tab_delta, tab_scatter, tab_all, tab_summary = st.tabs(
+        ["How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table"]
+    )
+    with tab_delta:
+        st.plotly_chart(figures["delta"], key=f"{key_prefix}.delta", theme=None, config=PLOTLY_CONFIG)
+    with tab_scatter:
+        st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
+    with tab_all:
+        show_table(tables.movement_table(run.movement), key=f"{key_prefix}.all_moves", height=400)
+    with tab_summary:
+        st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
+
+    downloads(run, search, key_prefix)

@@ -1,0 +1,234 @@
+"""The search inputs shared by the Search and Compare pages: collection, mode, query, K, N, property.
+
+Values live in ``session.inputs()`` (plain session state), so they survive page switches; each widget is
+seeded from there before it is drawn and writes back after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from components import session
+from rerank_playground.models import CollectionInfo, Fusion, SearchMode, SearchRequest
+from rerank_playground.playground import Playground
+
+MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
+FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    request: SearchRequest
+    info: CollectionInfo
+    n: int
+
+
+def _apply_collection_defaults(values: dict[str, Any], info: CollectionInfo, previous: str | None) -> None:
+    """A new collection: its default property, keyword properties and (when the query was a suggestion
+    for the previous collection, or empty) its first suggested query."""
+    old_suggested = {s.query for s in session.suggestions(previous)} if previous else set()
+    query = values.get("query")
+    if query is None or not str(query).strip() or (previous != info.name and query in old_suggested):
+        first = next(iter(session.suggestions(info.name)), None)
+        if first is not None:
+            values["query"] = first.query
+            values["mode"] = first.mode
+        elif query is None or query in old_suggested:
+            values["query"] = ""
+    if previous != info.name or values.get("prop") not in info.text_properties:
+        values["prop"] = session.default_text_property(info)
+    if previous != info.name or values.get("properties") is None:
+        values["properties"] = session.default_keyword_properties(info)
+    values["collection"] = info.name
+
+
+def _on_collection_change(key_prefix: str, infos: dict[str, CollectionInfo]) -> None:
+    values = session.inputs()
+    new = st.session_state.get(f"{key_prefix}.collection")
+    if new not in infos:
+        return
+    _apply_collection_defaults(values, infos[new], values.get("collection"))
+    for name in ("query", "mode", "prop", "properties"):
+        st.session_state[f"{key_prefix}.{name}"] = values[name]
+
+
+def _on_suggestion(key_prefix: str, collection: str) -> None:
+    chosen = st.session_state.get(f"{key_prefix}.suggested")
+    st.session_state[f"{key_prefix}.suggested"] = None
+    match = next((s for s in session.suggestions(collection) if s.query == chosen), None)
+    if match is None:
+        return
+    values = session.inputs()
+    values["query"] = match.query
+    values["mode"] = match.mode
+    st.session_state[f"{key_prefix}.query"] = match.query
+    st.session_state[f"{key_prefix}.mode"] = match.mode
+    st.session_state[f"{key_prefix}.autorun"] = True  # one click: set the query and run
+
+
+def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> SearchForm | None:
+    """Draw the search inputs; None when there is nothing to search (no collections)."""
+    infos = {info.name: info for info in session.collections(pg)}
+    if not infos:
+        st.info(
+            "This Weaviate has no collections yet. Load the demo collections on the Collections page, "
+            "or connect to another Weaviate."
+        )
+        st.page_link("pages/collections.py", label="Open the Collections page", icon=":material/table_view:")
+        return None
+    names = list(infos)
+    values = session.inputs()
+    if values.get("collection") not in infos:
+        if values.get("collection"):
+            st.warning("The collection in the link is not on this server; showing another one.")
+        _apply_collection_defaults(values, infos[session.default_collection(names) or names[0]], None)
+    elif values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
+        _apply_collection_defaults(values, infos[values["collection"]], values["collection"])
+
+    top = st.columns([2.0, 2.4, 4.6])
+    with top[0]:
+        session.seed(f"{key_prefix}.collection", values["collection"], names)
+        collection = st.selectbox(
+            "Collection",
+            names,
+            key=f"{key_prefix}.collection",
+            format_func=lambda n: f"{n} · {infos[n].count:,} objects",
+            on_change=_on_collection_change,
+            args=(key_prefix, infos),
+        )
+    info = infos[collection]
+    values["collection"] = collection
+    with top[1]:
+        modes = list(MODE_LABELS)
+        session.seed(f"{key_prefix}.mode", values["mode"], modes)
+        mode = st.segmented_control(
+            "Search mode",
+            modes,
+            key=f"{key_prefix}.mode",
+            format_func=MODE_LABELS.get,
+            required=True,
+            help="Vector: meaning (query vector). Keyword: BM25 words. Hybrid: both, fused.",
+        )
+        values["mode"] = mode or values["mode"]
+    with top[2]:
+        session.seed(f"{key_prefix}.query", values["query"] or "")
+        query = st.text_input(
+            "Query",
+            key=f"{key_prefix}.query",
+            max_chars=4000,
+            placeholder="Type what you are looking for…",
+        )
+        values["query"] = query
+
+    suggested = session.suggestions(collection)
+    if suggested:
+        st.pills(
+            "Suggested queries (one click runs it)",
+            [s.query for s in suggested],
+            key=f"{key_prefix}.suggested",
+            on_change=_on_suggestion,
+            args=(key_prefix, collection),
+        )
+        current = next((s for s in suggested if s.query == query.strip()), None)
+        if current is not None:
+            st.caption(f"What to look for: {current.why}")
+
+    hybrid_mode = mode == "hybrid"
+    widths = [1.0, 1.0] if show_n else [1.0]
+    widths += [1.7] + ([1.8, 1.4] if hybrid_mode else []) + [1.3]
+    columns = iter(st.columns(widths, vertical_alignment="bottom"))
+    with next(columns):
+        session.seed(f"{key_prefix}.k", int(values["k"]))
+        k = st.number_input(
+            "Candidates K",
+            min_value=1,
+            max_value=session.MAX_K,
+            step=10,
+            key=f"{key_prefix}.k",
+            help="How many results the search fetches. The reranker reorders all of them.",
+        )
+        values["k"] = int(k)
+    if show_n:
+        with next(columns):
+            session.seed(f"{key_prefix}.n", int(values["n"]))
+            n = st.number_input(
+                "Shown N",
+                min_value=1,
+                max_value=session.MAX_K,
+                step=5,
+                key=f"{key_prefix}.n",
+                help="How many results the lists show; movement in and out of this top N is marked.",
+            )
+            values["n"] = int(n)
+    props = list(info.text_properties)
+    with next(columns):
+        session.seed(f"{key_prefix}.prop", values["prop"], props)
+        prop = st.selectbox(
+            "Text shown and reranked",
+            props,
+            key=f"{key_prefix}.prop",
+            help="The property whose text the lists show and the reranker reads.",
+        )
+        values["prop"] = prop
+    if hybrid_mode:
+        with next(columns):
+            session.seed(f"{key_prefix}.alpha", float(values["alpha"]))
+            alpha = st.slider(
+                "Alpha (0 = keyword, 1 = vector)", 0.0, 1.0, step=0.05, key=f"{key_prefix}.alpha"
+            )
+            values["alpha"] = round(float(alpha), 2)
+        with next(columns):
+            fusions = list(FUSION_LABELS)
+            session.seed(f"{key_prefix}.fusion", values["fusion"], fusions)
+            fusion = st.selectbox(
+                "Fusion", fusions, key=f"{key_prefix}.fusion", format_func=FUSION_LABELS.get,
+                help="How keyword and vector results are merged: by rank, or by normalised score.",
+            )
+            values["fusion"] = fusion or values["fusion"]
+    with next(columns):
+        if mode != "vector" and props:
+            with st.popover("Keyword options", width="stretch"):
+                chosen = [p for p in (values.get("properties") or []) if p in props]
+                if f"{key_prefix}.properties" not in st.session_state or any(
+                    p not in props for p in st.session_state[f"{key_prefix}.properties"] or []
+                ):
+                    st.session_state[f"{key_prefix}.properties"] = chosen
+                properties = st.multiselect(
+                    "Properties BM25 reads (empty = all text properties)",
+                    props,
+                    key=f"{key_prefix}.properties",
+                )
+                values["properties"] = list(properties)
+
+    hybrid = values["mode"] == "hybrid"
+    request = SearchRequest(
+        collection=collection,
+        query=(values["query"] or "").strip(),
+        mode=SearchMode(values["mode"]),
+        limit=int(values["k"]),
+        properties=tuple(values.get("properties") or ()) if values["mode"] != "vector" else (),
+        text_property=values["prop"],
+        alpha=float(values["alpha"]) if hybrid else 0.5,
+        fusion=Fusion(values["fusion"]) if hybrid else Fusion.RANKED,
+    )
+    return SearchForm(request=request, info=info, n=int(values["n"]))
+
+
+def url_params(form: SearchForm) -> dict[str, Any]:
+    """The shareable part of the search (never a key)."""
+    request = form.request
+    params: dict[str, Any] = {
+        "collection": request.collection,
+        "mode": request.mode.value,
+        "query": request.query,
+        "k": request.limit,
+        "n": form.n,
+        "prop": request.text_property,
+    }
+    if request.mode == SearchMode.HYBRID:
+        params["alpha"] = f"{request.alpha:g}"
+        params["fusion"] = request.fusion.value
+    return params

@@ -1,0 +1,354 @@
+"""One Playground per browser session, the inputs shared by the pages, and the page guard.
+
+Session state (non-widget keys, so they survive page switches):
+
+- ``_pg``           the session's :class:`Playground` (holds the keys; never shared between sessions)
+- ``_pg_token``     the random id its cache entry is keyed by
+- ``_boot``         set once the first run of the session has auto-connected
+- ``_connect_note`` why the auto-connect failed (shown on the Connect page), or ``None``
+- ``_jina_source``  ``"server"`` (JINAAI_APIKEY from env/secrets), ``"user"`` (pasted), ``"cleared"`` or ``None``
+- ``inputs``        the search inputs shared by the Search and Compare pages (also mirrored in the URL)
+- ``_collections``  (server info, list of CollectionInfo): the collection list, fetched once per connection
+- ``_autorun``      the URL carried a query when the session started: the first page shows its results
+- ``_flash``        a message to show once after an ``st.rerun()``
+
+The Playground is built by a session-scoped ``st.cache_resource`` keyed by a random token kept in this
+session's state (so it is never shared, even where session ids are not unique, as in AppTest); the cache's
+``on_release`` closes the Weaviate client when the browser session ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from rerank_playground.connection import ConnectionSpec, spec_from_env
+from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, get_spec
+from rerank_playground.errors import PlaygroundError, scrub
+from rerank_playground.models import CollectionInfo, Fusion, SearchMode
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers import LABELS
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, model_names
+
+log = logging.getLogger("rerank_playground.app")
+
+CONFIG_NAMES = (
+    "WEAVIATE_URL",
+    "WEAVIATE_GRPC_PORT",
+    "WEAVIATE_API_KEY",
+    "JINAAI_APIKEY",
+    "JINA_BASE_URL",
+    "RERANK_PLAYGROUND_DEMO",
+)
+MAX_K = 1000
+MAX_QUERY_PARAM_CHARS = 4000
+GENERIC_ERROR = (
+    "Something unexpected went wrong on this page. Your inputs are kept: try again, or reload the page. "
+    "The details are in the server log."
+)
+
+DEFAULT_INPUTS: dict[str, Any] = {
+    "collection": None,  # None = first demo collection present, else the first one
+    "mode": SearchMode.HYBRID.value,
+    "query": None,  # None = not yet prefilled with a suggested query
+    "alpha": 0.5,
+    "fusion": Fusion.RANKED.value,
+    "k": 50,
+    "n": 10,
+    "prop": None,  # text property shown and reranked (None = the collection's default)
+    "properties": None,  # keyword/hybrid properties (None = the collection's default)
+    "reranker": None,  # None = automatic: Jina API with a key, else the local baseline
+    "model": DEFAULT_MODEL,
+    "models": None,  # compare page: list of choice ids (None = default set)
+}
+
+
+# ------------------------------------------------------------------------------------------ config
+
+
+def server_config() -> dict[str, str]:
+    """Settings from ``.streamlit/secrets.toml`` (if there is one), overridden by the environment."""
+    merged: dict[str, str] = {}
+    try:
+        secrets = st.secrets
+        for name in CONFIG_NAMES:
+            if name in secrets and str(secrets[name]).strip():
+                merged[name] = str(secrets[name]).strip()
+    except Exception:  # noqa: BLE001 - no secrets file (or an unreadable one) means "no secrets"
+        pass
+    for name in CONFIG_NAMES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            merged[name] = value
+    return merged
+
+
+def server_jina_key() -> str | None:
+    return server_config().get("JINAAI_APIKEY") or None
+
+
+def server_weaviate_key() -> str | None:
+    return server_config().get("WEAVIATE_API_KEY") or None
+
+
+def spec_from_config(config: dict[str, str] | None = None) -> ConnectionSpec:
+    config = server_config() if config is None else config
+    try:
+        return spec_from_env(config)
+    except ValueError:  # e.g. a non-numeric WEAVIATE_GRPC_PORT
+        log.warning("Ignoring an invalid WEAVIATE_GRPC_PORT; using the default.")
+        return spec_from_env({k: v for k, v in config.items() if k != "WEAVIATE_GRPC_PORT"})
+
+
+# ------------------------------------------------------------------------------------------ playground
+
+
+def _release(playground: Playground) -> None:
+    try:
+        playground.close()
+    except Exception:  # noqa: BLE001 - closing on session end must never raise
+        log.warning("Could not close a session's Weaviate client cleanly.")
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _session_playground(token: str) -> Playground:
+    """``token`` is a random id kept in this session's state: one Playground per token, never shared."""
+    config = server_config()
+    return Playground(spec_from_config(config), jina_base_url=config.get("JINA_BASE_URL"))
+
+
+def get_playground() -> Playground:
+    """This session's Playground; on the session's first run, set the server key and try to connect once."""
+    pg = st.session_state.get("_pg")
+    if pg is None:
+        token = st.session_state.setdefault("_pg_token", uuid.uuid4().hex)
+        pg = _session_playground(token)
+        st.session_state["_pg"] = pg
+    if not st.session_state.get("_boot"):
+        st.session_state["_boot"] = True
+        _bootstrap(pg)
+    return pg
+
+
+def _bootstrap(pg: Playground) -> None:
+    key = server_jina_key()
+    if key and not pg.has_jina_key:
+        pg.set_jina_key(key)  # not connected yet: only the spec changes
+        st.session_state["_jina_source"] = "server"
+    read_query_params()
+    st.session_state["_connect_note"] = None
+    if pg.connected:
+        return
+    try:
+        with st.spinner("Connecting to Weaviate…"):
+            pg.connect()
+    except PlaygroundError as err:
+        st.session_state["_connect_note"] = str(err)
+    except Exception as exc:  # noqa: BLE001 - a failed auto-connect must not break the first page
+        log_unexpected(exc, "auto-connect")
+        st.session_state["_connect_note"] = "Could not connect to Weaviate at startup."
+
+
+def jina_key_source() -> str | None:
+    return st.session_state.get("_jina_source")
+
+
+def set_jina_key(pg: Playground, key: str | None, source: str | None) -> None:
+    pg.set_jina_key(key)
+    st.session_state["_jina_source"] = source
+
+
+def secrets_of(pg: Playground) -> tuple[str | None, ...]:
+    return (pg.spec.jina_api_key, pg.spec.weaviate_api_key, server_jina_key(), server_weaviate_key())
+
+
+# ------------------------------------------------------------------------------------------ collections
+
+
+def collections(pg: Playground, *, refresh: bool = False) -> list[CollectionInfo]:
+    """The collection list, fetched once per connection (and on ``refresh``)."""
+    cached = st.session_state.get("_collections")
+    if not refresh and cached is not None and cached[0] is pg.server:
+        return list(cached[1])
+    infos = pg.collections()
+    st.session_state["_collections"] = (pg.server, tuple(infos))
+    return infos
+
+
+def forget_collections() -> None:
+    st.session_state.pop("_collections", None)
+
+
+def cached_collection_count(pg: Playground) -> int | None:
+    cached = st.session_state.get("_collections")
+    if cached is not None and cached[0] is pg.server:
+        return len(cached[1])
+    return pg.server.collections if pg.server else None
+
+
+def default_collection(names: list[str]) -> str | None:
+    for name in DEMO_COLLECTION_NAMES:
+        if name in names:
+            return name
+    return names[0] if names else None
+
+
+def default_text_property(info: CollectionInfo) -> str | None:
+    if info.name in DEMO_COLLECTION_NAMES:
+        prop = get_spec(info.name).text_property
+        if prop in info.text_properties:
+            return prop
+    return info.text_properties[0] if info.text_properties else None
+
+
+def default_keyword_properties(info: CollectionInfo) -> list[str]:
+    if info.name in DEMO_COLLECTION_NAMES:
+        wanted = get_spec(info.name).keyword_properties
+        return [p for p in wanted if p in info.text_properties]
+    return []
+
+
+def suggestions(collection: str | None) -> list[Any]:
+    return list(SUGGESTED_QUERIES.get(collection or "", []))
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def inputs() -> dict[str, Any]:
+    """The search inputs shared by the pages (a plain dict in session state, not widget state)."""
+    if "inputs" not in st.session_state:
+        st.session_state["inputs"] = dict(DEFAULT_INPUTS)
+    return st.session_state["inputs"]
+
+
+def choice_id(choice: RerankChoice) -> str:
+    return f"{choice.reranker}:{choice.model}"
+
+
+def parse_choice(text: str) -> RerankChoice | None:
+    reranker, _, model = text.partition(":")
+    if reranker not in LABELS or not model:
+        return None
+    if reranker == "local":
+        return RerankChoice("local", LOCAL_MODEL)
+    if model not in model_names():
+        return None
+    return RerankChoice(reranker, model)
+
+
+def _int_param(raw: str, low: int, high: int) -> int | None:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if low <= value <= high else None
+
+
+def read_query_params() -> None:
+    """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs."""
+    params = {k: st.query_params.get(k) for k in st.query_params}
+    values = inputs()
+    if params.get("collection"):
+        values["collection"] = params["collection"][:200]
+    if params.get("mode") in {m.value for m in SearchMode}:
+        values["mode"] = params["mode"]
+    if params.get("query"):
+        values["query"] = params["query"][:MAX_QUERY_PARAM_CHARS]
+    if params.get("fusion") in {f.value for f in Fusion}:
+        values["fusion"] = params["fusion"]
+    if params.get("alpha"):
+        try:
+            alpha = float(params["alpha"])
+        except ValueError:
+            alpha = -1.0
+        if 0.0 <= alpha <= 1.0:
+            values["alpha"] = round(alpha, 2)
+    for name in ("k", "n"):
+        if params.get(name):
+            value = _int_param(params[name], 1, MAX_K)
+            if value is not None:
+                values[name] = value
+    if params.get("prop"):
+        values["prop"] = params["prop"][:200]
+    if params.get("reranker") in LABELS:
+        values["reranker"] = params["reranker"]
+    if params.get("model") in model_names():
+        values["model"] = params["model"]
+    if params.get("models"):
+        chosen = [c for c in (parse_choice(p) for p in params["models"].split(",")) if c is not None]
+        if chosen:
+            values["models"] = list(dict.fromkeys(choice_id(c) for c in chosen))[:5]
+    st.session_state["_autorun"] = bool(params.get("query"))
+
+
+def write_query_params(params: dict[str, Any]) -> None:
+    """Mirror the current view in the URL (only when it changed). Never pass a key here."""
+    clean = {k: str(v) for k, v in params.items() if v is not None and str(v) != ""}
+    if {k: st.query_params.get(k) for k in st.query_params} != clean:
+        st.query_params.from_dict(clean)
+
+
+def consume_autorun() -> bool:
+    """True once, on the first page rendered in a session opened from a URL that carried a query."""
+    return bool(st.session_state.pop("_autorun", False))
+
+
+def seed(widget_key: str, value: Any, options: list[Any] | None = None) -> None:
+    """Give a widget its stored value before it is drawn (widget state is dropped on other pages)."""
+    current = st.session_state.get(widget_key, None)
+    if widget_key not in st.session_state or (options is not None and current not in options):
+        if options is not None and value not in options:
+            value = options[0] if options else None
+        st.session_state[widget_key] = value
+
+
+# ------------------------------------------------------------------------------------------ messages
+
+
+def flash(message: str, kind: str = "success", channel: str = "page") -> None:
+    """Keep a message to show once, on the next run, where ``show_flash(channel)`` is called."""
+    st.session_state[f"_flash.{channel}"] = (kind, message)
+
+
+def show_flash(channel: str = "page") -> None:
+    item = st.session_state.pop(f"_flash.{channel}", None)
+    if item:
+        kind, message = item
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(message)
+
+
+def log_unexpected(exc: BaseException, where: str) -> None:
+    """Log an unexpected error with its stack, keys scrubbed (never shown to the user)."""
+    pg = st.session_state.get("_pg")
+    keys = secrets_of(pg) if pg is not None else (server_jina_key(), server_weaviate_key())
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    log.error("Unexpected error in %s: %s", where, scrub(text, *keys))
+
+
+def guarded(body: Callable[[], None], where: str) -> None:
+    """Run a page body: a PlaygroundError becomes an inline message, anything else a generic one."""
+    try:
+        body()
+    except PlaygroundError as err:
+        st.error(str(err))
+    except Exception as exc:  # noqa: BLE001 - the user never sees a traceback
+        log_unexpected(exc, where)
+        st.error(GENERIC_ERROR)
+
+
+def call_safely(action: Callable[[], Any], where: str) -> tuple[Any, str | None]:
+    """``(result, None)`` or ``(None, message)``: for callbacks, where exceptions must not escape."""
+    try:
+        return action(), None
+    except PlaygroundError as err:
+        return None, str(err)
+    except Exception as exc:  # noqa: BLE001
+        log_unexpected(exc, where)
+        return None, GENERIC_ERROR

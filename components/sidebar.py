@@ -1,0 +1,94 @@
+"""The sidebar shown on every page: connection status, what reranking is available, the Jina key field."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import session
+from rerank_playground.jina_http import KEYS_URL
+from rerank_playground.playground import Playground
+
+
+def connection_status(pg: Playground) -> None:
+    if pg.connected and pg.server is not None:
+        count = session.cached_collection_count(pg)
+        noun = "collection" if count == 1 else "collections"
+        st.success(f"Connected: {pg.server.label} {pg.server.version}, {count} {noun}")
+    else:
+        st.warning("Not connected — open the Connect page")
+        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+
+
+def reranking_status(pg: Playground) -> None:
+    lines = []
+    if pg.has_jina_key:
+        lines.append(":material/check_circle: Jina API reranking: ready (key set)")
+    else:
+        lines.append(":material/lock: Jina API reranking: needs a Jina key")
+    if pg.server is not None:
+        if pg.server.jina_reranker_available:
+            lines.append(":material/check_circle: Weaviate reranker-jinaai module: on this server")
+        else:
+            lines.append(":material/block: Weaviate reranker-jinaai module: not on this server")
+    lines.append(":material/check_circle: Local baseline (WordLlama): always available, offline")
+    st.markdown("**Reranking**  \n" + "  \n".join(lines))
+
+
+def _save_key(pg: Playground, key_prefix: str) -> None:
+    raw = (st.session_state.get(f"{key_prefix}.jina_key") or "").strip()
+    if not raw:
+        session.flash("Paste a Jina key first.", "warning", "sidebar")
+        return
+    _, error = session.call_safely(lambda: session.set_jina_key(pg, raw, "user"), "save Jina key")
+    session.flash(error or "Jina key saved for this browser session.", "error" if error else "success", "sidebar")
+
+
+def _clear_key(pg: Playground) -> None:
+    _, error = session.call_safely(lambda: session.set_jina_key(pg, None, "cleared"), "clear Jina key")
+    session.flash(error or "Jina key cleared.", "error" if error else "success", "sidebar")
+
+
+def _use_server_key(pg: Playground) -> None:
+    key = session.server_jina_key()
+    _, error = session.call_safely(lambda: session.set_jina_key(pg, key, "server"), "use server key")
+    session.flash(error or "Using the server's Jina key again.", "error" if error else "success", "sidebar")
+
+
+def jina_key_field(pg: Playground, key_prefix: str = "sidebar") -> None:
+    """Password field + Clear. A key from the server's env/secrets is never sent to the browser."""
+    source = session.jina_key_source()
+    server_key = session.server_jina_key()
+    if pg.has_jina_key and source == "server":
+        st.caption("Using the server's Jina key (JINAAI_APIKEY). Paste another key below to override it.")
+    elif pg.has_jina_key:
+        st.caption("Using the Jina key you pasted. It is kept in this browser session only.")
+    else:
+        st.caption(f"No key: the Jina models are off. Get a free key at {KEYS_URL}")
+    with st.form(f"{key_prefix}.key_form", clear_on_submit=True, border=False):
+        st.text_input(
+            "Jina API key",
+            type="password",
+            key=f"{key_prefix}.jina_key",
+            placeholder="jina_…",
+            help="Kept in this browser session only: never in the URL, logs or downloads.",
+        )
+        st.form_submit_button(
+            "Use this key", on_click=_save_key, args=(pg, key_prefix), key=f"{key_prefix}.save_key"
+        )
+    session.show_flash("sidebar")
+    if pg.has_jina_key:
+        st.button("Clear key", on_click=_clear_key, args=(pg,), key=f"{key_prefix}.clear_key")
+    elif server_key:
+        st.button(
+            "Use the server's key", on_click=_use_server_key, args=(pg,), key=f"{key_prefix}.server_key"
+        )
+
+
+def render_sidebar(key_prefix: str = "sidebar") -> Playground:
+    """Bootstraps the session's Playground (first run), then draws the sidebar. Returns the Playground."""
+    pg = session.get_playground()
+    with st.sidebar:
+        connection_status(pg)
+        reranking_status(pg)
+        jina_key_field(pg, key_prefix)
+    return pg

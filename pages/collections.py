@@ -1,0 +1,24 @@
+"""Collections: what is in the database, and each collection's reranker config."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import collections_view, demo_panel, session
+
+
+def body() -> None:
+    st.title("Collections")
+    st.caption("Every collection on the connected Weaviate: size, text properties, vectorizer and reranker.")
+    pg = session.get_playground()
+    session.consume_autorun()
+    if not pg.connected:
+        st.info("Not connected — open the Connect page to choose a Weaviate.")
+        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+        return
+    collections_view.render_collections(pg, "collections")
+    with st.expander("Demo collections"):
+        demo_panel.demo_panel(pg, "collections")
+
+
+session.guarded(body, "collections page")

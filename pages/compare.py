@@ -1,0 +1,35 @@
+"""Compare models: the same candidates reranked by several models at once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import compare_view, search_form, session
+
+
+def body() -> None:
+    st.title("Compare models")
+    st.caption("The same search, reranked by several models side by side. The search is shared with the Search page.")
+    pg = session.get_playground()
+    autorun = session.consume_autorun()
+    if not pg.connected:
+        st.info("Not connected — open the Connect page to choose a Weaviate.")
+        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+        return
+    form = search_form.search_inputs(pg, "compare", show_n=True)
+    if form is None:
+        return
+    choices = compare_view.model_picker(pg, form.info, "compare")
+    params = search_form.url_params(form)
+    params["models"] = ",".join(session.choice_id(c) for c in choices)
+    session.write_query_params(params)
+    clicked = st.button("Compare models", type="primary", key="compare.run")
+    suggested = st.session_state.pop("compare.autorun", False)
+    current = compare_view.compare_key(form.request, choices)
+    if clicked or suggested or autorun:
+        compare_view.run_compare(pg, form.request, choices, "compare")
+    st.divider()
+    compare_view.render_last("compare", form.n, current)
+
+
+session.guarded(body, "compare page")

@@ -1,0 +1,35 @@
+"""Search & Rerank: one search, one reranker, and what reranking changed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import reranker_picker, results_view, search_form, session
+
+
+def body() -> None:
+    st.title("Search & Rerank")
+    st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")
+    pg = session.get_playground()
+    autorun = session.consume_autorun()
+    if not pg.connected:
+        st.info("Not connected — open the Connect page to choose a Weaviate.")
+        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+        return
+    form = search_form.search_inputs(pg, "search", show_n=True)
+    if form is None:
+        return
+    choice, button_slot = reranker_picker.reranker_choice(pg, form.info, "search")
+    params = search_form.url_params(form)
+    params.update(reranker=choice.reranker, model=choice.model)
+    session.write_query_params(params)
+    clicked = button_slot.button("Search & rerank", type="primary", key="search.run", width="stretch")
+    suggested = st.session_state.pop("search.autorun", False)
+    current = results_view.run_key(form.request, choice, form.n)
+    if clicked or suggested or autorun:
+        results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+    st.divider()
+    results_view.render_last("search", current)
+
+
+session.guarded(body, "search page")

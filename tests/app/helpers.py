@@ -1,0 +1,55 @@
+"""Helpers shared by the AppTest modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 90
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for child in children.values():
+            yield from _walk(child)
+
+
+def all_text(at: AppTest) -> str:
+    """Every element's proto as text (labels, values, options, alerts, captions, figure JSON...)."""
+    parts = []
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+    return "\n".join(parts)
+
+
+def assert_healthy(at: AppTest) -> None:
+    """No uncaught exception and no traceback anywhere on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    text = all_text(at)
+    assert "Traceback" not in text
+    assert 'File "' not in text
+
+
+def values(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def button(at: AppTest, key: str) -> Any:
+    return at.button(key=key)
+
+
+def frame_with(at: AppTest, *columns: str) -> Any:
+    """The first dataframe shown that has all of ``columns`` (dataframes carry no key in AppTest)."""
+    for element in at.dataframe:
+        frame = element.value
+        if all(c in frame.columns for c in columns):
+            return frame
+    raise AssertionError(f"no dataframe with columns {columns}; shown: {[list(e.value.columns) for e in at.dataframe]}")
