@@ -1,0 +1,336 @@
+"""Browser fixtures: the real app (``streamlit run app.py``) on the real test Weaviate, driven by Debian chromium.
+
+- ``demo_weaviate`` (session): ``weaviate_server`` with the demo collections loaded (``load_demo``).
+- ``app_url`` (session): one headless Streamlit server for the whole browser session, started as a
+  subprocess in its own process group with ``WEAVIATE_URL`` / ``WEAVIATE_GRPC_PORT`` /
+  ``RERANK_PLAYGROUND_DEMO=1`` / ``JINA_BASE_URL=<stand-in>`` and *no* Jina key (the newcomer's zero-key
+  path; a test pastes the key into the sidebar). Waited on through ``/_stcore/health``; the process group
+  is killed at the end, also when a test or the start itself fails.
+- ``browser`` (session) / ``page`` (function): chromium through Playwright; each test gets its own
+  context (= its own Streamlit session). On failure the page is saved to
+  ``artifacts/screenshots/failed-<test>.png``.
+- Helpers: :func:`open_app`, :func:`rerun_and_wait` (act, then wait until Streamlit ran the script and is
+  idle again), :func:`wait_idle`, :func:`goto_page` (sidebar navigation), :func:`assert_no_errors`
+  (no "Traceback", no exception box, no uncaught page error), :func:`screenshot`.
+
+Nothing here sleeps to wait: readiness is the health endpoint, the app's ``data-test-script-state``
+attribute and Playwright's ``wait_for_*``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from rerank_playground.launcher import WeaviateEndpoint, free_port
+from tests.fakes.jina_stand_in import JinaStandIn
+from tests.fixtures_weaviate import connect
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    # Only loopback resolves: the page can never reach the outside (fonts, telemetry, api.jina.ai).
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+VIEWPORT = {"width": 1440, "height": 1000}
+
+STARTUP_TIMEOUT_S = 90.0  # streamlit import + first bind on a busy 2-core machine
+RUN_TIMEOUT_MS = 90_000  # one script run (search + rerank, or 2-5 models on Compare)
+# Jina key variables the app (or a stray shell) might read: removed so the app starts key-less.
+KEY_ENV = ("JINAAI_APIKEY", "JINA_API_KEY", "JINAAI_API_KEY")
+
+APP = '[data-testid="stApp"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+# ----------------------------------------------------------------------------------------- servers
+
+
+@pytest.fixture(scope="session")
+def demo_weaviate(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
+    """The session Weaviate with DemoWiki and DemoJeopardy loaded (idempotent: a second load skips)."""
+    from rerank_playground.demo import load_demo
+
+    client = connect(weaviate_server)
+    try:
+        load_demo(client)
+    finally:
+        client.close()
+    return weaviate_server
+
+
+@dataclass
+class StreamlitApp:
+    url: str
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str] = field(repr=False)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the app's process group, then SIGKILL whatever is left. Only our own group, by its id."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    # Children that outlived the leader (same group id) go too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_healthy(app: StreamlitApp, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(trust_env=False, timeout=2.0) as http:
+        while True:
+            if app.proc.poll() is not None:
+                raise RuntimeError(
+                    f"streamlit exited with status {app.proc.returncode} before it was healthy.\n"
+                    f"--- {app.log_path} ---\n{app.log_tail()}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"{app.url}/_stcore/health").status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"streamlit did not answer {app.url}/_stcore/health within {timeout_s:.0f}s.\n"
+                    f"--- {app.log_path} ---\n{app.log_tail()}"
+                )
+            time.sleep(0.1)  # poll interval of the readiness probe, not a wait for readiness
+
+
+@pytest.fixture(scope="session")
+def streamlit_app(
+    demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitApp]:
+    if not (REPO / "app.py").exists():
+        pytest.fail("app.py is missing: the browser suite drives the real app.", pytrace=False)
+    root = tmp_path_factory.mktemp("streamlit")
+    # An empty secrets file replaces ~/.streamlit/secrets.toml and .streamlit/secrets.toml: the environment
+    # below is the app's only configuration, so a developer's own key cannot leak into the zero-key path.
+    secrets = root / "secrets.toml"
+    secrets.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in KEY_ENV and k not in ("HOST", "PORT")}
+    env.update(
+        WEAVIATE_URL=demo_weaviate.url,
+        WEAVIATE_GRPC_PORT=str(demo_weaviate.grpc_port),
+        RERANK_PLAYGROUND_DEMO="1",
+        JINA_BASE_URL=jina_server.url,
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    env.pop("WEAVIATE_API_KEY", None)
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false",
+        "--secrets.files", str(secrets),
+        "--logger.level", "info",
+    ]  # fmt: skip
+    log_path = root / "streamlit.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    app = StreamlitApp(url=f"http://127.0.0.1:{port}", log_path=log_path, proc=proc, env=env)
+    try:
+        _wait_healthy(app, STARTUP_TIMEOUT_S)
+        yield app
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    finally:
+        _kill_group(proc)
+
+
+@pytest.fixture(scope="session")
+def app_url(streamlit_app: StreamlitApp) -> str:
+    return streamlit_app.url
+
+
+# ----------------------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make chromium).", pytrace=False)
+    b = playwright_session.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+@dataclass
+class PageErrors:
+    """Uncaught JavaScript errors and console errors seen by a page."""
+
+    uncaught: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context.set_default_timeout(RUN_TIMEOUT_MS)
+    context.add_init_script(WATCH_RUNS)
+    pg = context.new_page()
+    errors = PageErrors()
+    pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
+    pg.on("console", lambda msg: errors.console.append(msg.text) if msg.type == "error" else None)
+    pg._rp_errors = errors  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            with contextlib.suppress(Exception):
+                screenshot(pg, f"failed-{request.node.name}")
+        context.close()
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def wait_idle(page: Page, timeout_ms: float = RUN_TIMEOUT_MS) -> None:
+    """Until the script is not running and the websocket is connected (no "Running..." widget)."""
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+# Installed in every page before any of its scripts run: counts each time the app enters a script run, so
+# a run that starts and ends between two polls is still seen (no window where "idle" is the old state).
+WATCH_RUNS = """(() => {
+  window.__stRuns = 0;
+  const seen = (v) => v === 'running' || v === 'rerunRequested';
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (seen(r.oldValue) || seen(r.target.getAttribute('data-test-script-state'))) window.__stRuns++;
+    }
+  }).observe(document, {
+    subtree: true, attributes: true, attributeOldValue: true,
+    attributeFilter: ['data-test-script-state'],
+  });
+})();"""
+
+_RAN_AND_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__stRuns > 0 && app !== null
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector('[data-testid="stStatusWidget"]') === null;
+}"""
+
+
+def rerun_and_wait(page: Page, action: Callable[[], object], timeout_ms: float = RUN_TIMEOUT_MS) -> None:
+    """Do ``action`` (a click, Enter in a field...), then wait until Streamlit ran the script and is idle."""
+    page.evaluate("() => { window.__stRuns = 0; }")
+    action()
+    page.wait_for_function(_RAN_AND_IDLE, timeout=timeout_ms)
+
+
+def open_app(page: Page, url: str) -> None:
+    """Load the app and wait until its first script run is over."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function(_RAN_AND_IDLE, timeout=RUN_TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stSidebar"]')
+
+
+def goto_page(page: Page, title: str) -> None:
+    """Open a page through the sidebar navigation (a client-side switch: no page load)."""
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    rerun_and_wait(page, link.first.click)
+
+
+def main_text(page: Page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def assert_no_errors(page: Page, where: str) -> None:
+    """No Python traceback, no Streamlit exception box, no uncaught JavaScript error on this page."""
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text, f"{where}: the page shows a Python traceback:\n{text[:3000]}"
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, f"{where}: exception box(es) shown:\n" + "\n---\n".join(
+        boxes.nth(i).inner_text() for i in range(boxes.count())
+    )
+    errors: PageErrors | None = getattr(page, "_rp_errors", None)
+    if errors is not None:
+        assert not errors.uncaught, f"{where}: uncaught JavaScript errors: {errors.uncaught}"
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save ``artifacts/screenshots/<name>.png`` (git-ignored; CI keeps the folder).
+
+    Streamlit scrolls inside ``stMain``, not the document, so Playwright's ``full_page`` alone would stop at
+    the viewport: for a full page the viewport is grown to the content height for the shot, then restored.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    original = page.viewport_size
+    if full_page and original is not None:
+        height = page.evaluate(
+            """() => Math.max(
+                 document.querySelector('[data-testid="stMain"]')?.scrollHeight ?? 0,
+                 document.querySelector('[data-testid="stSidebarContent"]')?.scrollHeight ?? 0,
+                 document.scrollingElement.scrollHeight)"""
+        )
+        page.set_viewport_size({"width": original["width"], "height": min(max(height, original["height"]), 15000)})
+        with contextlib.suppress(Exception):  # plotly re-lays out on resize; wait for the frame to settle
+            page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    try:
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+    finally:
+        if full_page and original is not None:
+            page.set_viewport_size(original)
+    return path

@@ -1,0 +1,216 @@
+"""The newcomer's path (design.md), in a real browser against the real app, Weaviate and Jina stand-in.
+
+One journey per test, one page load each: the suite stays lean on a shared 2-core machine.
+Screenshots land in ``artifacts/screenshots/`` (search, search_jina, search_k200, compare, collections,
+connect) so a person can look at what a newcomer sees.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from rerank_playground.demo import SUGGESTED_QUERIES
+from tests.browser.conftest import (
+    assert_no_errors,
+    goto_page,
+    open_app,
+    rerun_and_wait,
+    screenshot,
+)
+from tests.fakes.fixtures import TEST_JINA_KEY
+from tests.fakes.jina_stand_in import JinaStandIn
+
+pytestmark = pytest.mark.browser
+
+JINA_MODEL = "jina-reranker-v3"
+CONNECTED = re.compile(r"Connected: .*Weaviate.* \d+\.\d+\.\d+, \d+ collections?")
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def sidebar(page: Page) -> Locator:
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def query_box(page: Page) -> Locator:
+    return page.locator('[data-testid="stMain"]').get_by_role("textbox", name="Query", exact=True)
+
+
+def choose_option(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (opens the list, clicks the option)."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
+    box.locator('[role="combobox"], input').first.click()
+    rerun_and_wait(page, page.get_by_role("option", name=option, exact=True).click)
+
+
+def click_segment(page: Page, group_label: str, segment: str) -> None:
+    """Choose ``segment`` in the ``st.segmented_control`` labelled ``group_label`` (a radiogroup)."""
+    radio = page.get_by_role("radiogroup", name=group_label, exact=True).get_by_role("radio", name=segment, exact=True)
+    if radio.is_checked():
+        return
+    rerun_and_wait(page, radio.click)
+
+
+def slope_data(page: Page) -> str:
+    """The slope chart's traces (plotly keeps them on the graph div), as JSON, to tell two runs apart."""
+    return page.evaluate(
+        """() => {
+            const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+            return JSON.stringify((gd && gd.data || []).map((t) => [t.name, t.x, t.y, t.customdata]));
+        }"""
+    )
+
+
+def run_search(page: Page) -> None:
+    rerun_and_wait(page, page.get_by_role("button", name="Search & rerank", exact=True).click)
+    page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+
+
+def assert_results_shown(page: Page, where: str) -> None:
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("Before: retrieval order")).to_be_visible()
+    expect(main.get_by_text("After: reranked")).to_be_visible()
+    assert main.locator('[data-testid="stDataFrame"]').count() >= 2, f"{where}: the two result tables are missing"
+    expect(main.locator(".js-plotly-plot").first).to_be_visible()
+    assert_no_errors(page, where)
+
+
+def assert_key_not_exposed(page: Page, key: str, where: str) -> None:
+    """The key is nowhere in the DOM (a password input's value attribute excepted), the URL or web storage."""
+    leaked = page.evaluate(
+        """(key) => {
+            const doc = document.documentElement.cloneNode(true);
+            doc.querySelectorAll('input[type="password"]').forEach((el) => el.removeAttribute('value'));
+            const found = [];
+            if (doc.outerHTML.includes(key)) found.push('page HTML');
+            if (location.href.includes(key) || decodeURIComponent(location.href).includes(key)) found.push('URL');
+            for (const [name, store] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]]) {
+                for (let i = 0; i < store.length; i++) {
+                    const k = store.key(i);
+                    if (k.includes(key) || (store.getItem(k) || '').includes(key)) found.push(name);
+                }
+            }
+            return found;
+        }""",
+        key,
+    )
+    assert not leaked, f"{where}: the Jina key shows up in {leaked}"
+    assert key not in page.url
+
+
+# ----------------------------------------------------------------------------------------- tests
+
+
+def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> None:
+    jina_server.reset()
+    open_app(page, app_url)
+
+    # 1. The sidebar already says "Connected: ...", no key needed.
+    expect(sidebar(page).get_by_text(CONNECTED)).to_be_visible()
+    assert_no_errors(page, "first load")
+
+    # 2. Search page (the default), a suggested query prefilled.
+    expect(page.get_by_role("heading", name="Search & Rerank", exact=True)).to_be_visible()
+    prefilled = query_box(page).input_value()
+    suggested = {s.query for queries in SUGGESTED_QUERIES.values() for s in queries}
+    assert prefilled in suggested, f"the query box holds {prefilled!r}, not a suggested query"
+
+    # 3. One click: both lists and the rank-movement chart, with the key-less local baseline.
+    run_search(page)
+    assert_results_shown(page, "search (local baseline)")
+    expect(page.get_by_text(re.compile(r"Reranked with local baseline"))).to_be_visible()
+    local_chart = slope_data(page)
+    assert local_chart != "[]"
+    screenshot(page, "search")
+    assert not jina_server.rerank_requests(), "the key-less path called the Jina API"
+
+    # 4. Paste the key in the sidebar: the Jina models light up, the same click now reranks with Jina.
+    key_field = sidebar(page).get_by_role("textbox", name="Jina API key", exact=True)
+    key_field.fill(TEST_JINA_KEY)
+    rerun_and_wait(page, sidebar(page).get_by_role("button", name="Use this key").click)
+    expect(sidebar(page).get_by_text("Jina API reranking: ready (key set)")).to_be_visible()
+    assert_key_not_exposed(page, TEST_JINA_KEY, "after saving the key")
+    click_segment(page, "Reranker", "Jina API")
+    choose_option(page, "Jina model", JINA_MODEL)
+    run_search(page)
+    assert_results_shown(page, f"search ({JINA_MODEL})")
+    expect(page.get_by_text(f"Reranked with {JINA_MODEL}")).to_be_visible()
+    assert slope_data(page) != local_chart, "the slope chart did not change with the Jina model"
+    calls = jina_server.rerank_requests()
+    assert calls, "the Jina stand-in received no rerank request"
+    assert calls[-1].headers.get("authorization") == f"Bearer {TEST_JINA_KEY}"
+    assert calls[-1].json["model"] == JINA_MODEL
+    assert calls[-1].json["query"] == prefilled
+    assert_key_not_exposed(page, TEST_JINA_KEY, "search page with Jina results")
+    screenshot(page, "search_jina")
+
+    # 5. Compare: with a key the default set is the local baseline plus two Jina models; one click, a bump chart.
+    jina_server.reset()
+    goto_page(page, "Compare models")
+    main = page.locator('[data-testid="stMain"]')
+    expect(page.get_by_role("heading", name="Compare models", exact=True)).to_be_visible()
+    assert_no_errors(page, "compare page")
+    rerun_and_wait(page, main.get_by_role("button", name="Compare models", exact=True).click)
+    page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+    expect(main.get_by_text("Model comparison", exact=True)).to_be_visible()
+    assert_no_errors(page, "compare results")
+    orderings = page.evaluate(
+        """() => {
+            const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+            return (gd.layout.xaxis && gd.layout.xaxis.ticktext) || [];
+        }"""
+    )
+    jina_columns = [o for o in orderings if o.startswith("jina-")]
+    assert len(orderings) >= 3 and len(jina_columns) >= 2, f"bump chart orderings: {orderings}"
+    # jina-reranker-v3 may come from the session's rerank cache (it ran on the Search page); any model that
+    # did reach the API went with the pasted key.
+    calls = jina_server.rerank_requests()
+    assert calls, "Compare did not call the Jina API"
+    assert {r.json["model"] for r in calls} <= {c.split(" ")[0] for c in jina_columns}
+    assert all(r.headers.get("authorization") == f"Bearer {TEST_JINA_KEY}" for r in calls)
+    assert_key_not_exposed(page, TEST_JINA_KEY, "compare page")
+    screenshot(page, "compare")
+
+    # 6. Collections and Connect render for a newcomer without errors.
+    goto_page(page, "Collections")
+    expect(page.get_by_role("heading", name="Collections", exact=True)).to_be_visible()
+    # st.dataframe draws on a canvas; its cells are mirrored in a (hidden) accessible grid.
+    cells = page.locator('[data-testid="stMain"] [role="gridcell"]')
+    expect(cells.filter(has_text=re.compile(r"^DemoWiki$")).first).to_be_attached()
+    expect(cells.filter(has_text=re.compile(r"^DemoJeopardy$")).first).to_be_attached()
+    assert_no_errors(page, "collections page")
+    assert_key_not_exposed(page, TEST_JINA_KEY, "collections page")
+    screenshot(page, "collections")
+
+    goto_page(page, "Connect")
+    expect(page.get_by_role("heading", name="Connect", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Current connection")).to_be_visible()
+    assert_no_errors(page, "connect page")
+    assert_key_not_exposed(page, TEST_JINA_KEY, "connect page")
+    screenshot(page, "connect")
+
+
+def test_slope_chart_with_200_candidates(page: Page, app_url: str) -> None:
+    """K=200 on the key-less path: the run completes and the chart draws every candidate."""
+    open_app(page, app_url)
+    k_field = page.locator('[data-testid="stMain"]').get_by_role("spinbutton", name="Candidates K")
+    k_field.fill("200")
+    rerun_and_wait(page, lambda: k_field.press("Enter"))
+    assert k_field.input_value() == "200"
+    run_search(page)
+    assert_results_shown(page, "search with K=200")
+    expect(page.get_by_text(re.compile(r"^200 candidates for"))).to_be_visible()
+    drawn = page.evaluate(
+        """() => {
+            const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+            const ys = new Set();
+            for (const t of gd.data || []) for (const y of (t.y || [])) if (y !== null) ys.add(y);
+            return Math.max(...ys);
+        }"""
+    )
+    assert drawn >= 200, f"the slope chart's deepest rank is {drawn}, expected 200"
+    screenshot(page, "search_k200")

@@ -1,0 +1,157 @@
+"""Text from the database is untrusted: the app must show it as text, never run or render it as HTML/markdown.
+
+A throwaway collection holds script tags, an ``onerror`` image, markdown with a ``javascript:`` link, emoji,
+right-to-left (Arabic, Hebrew) and CJK text. The test searches it in the real app and checks, in the browser:
+nothing ran (``window.__pwned`` stays undefined), no live ``<img>``/``<script>``/``javascript:`` link came
+from the data, and the raw strings show up verbatim in the result tables, the chart labels and the hover.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from rerank_playground.launcher import WeaviateEndpoint
+from tests.browser.conftest import assert_no_errors, open_app, rerun_and_wait, screenshot
+from tests.fixtures_weaviate import connect, unique_collection_name
+
+pytestmark = pytest.mark.browser
+
+WORD = "playground"  # in every object: BM25 and the hybrid search find them all
+SCRIPT = "<script>window.__pwned=1</script>"
+IMG = '<img src=x onerror="window.__pwned=1">'
+MARKDOWN = "**bold** [link](javascript:alert(1))"
+TEXTS = [
+    f"{SCRIPT} {WORD} script tag",
+    f"{IMG} {WORD} image tag",
+    f"{MARKDOWN} {WORD} markdown",
+    f'<a href="javascript:window.__pwned=1">click me</a> <b>html bold</b> {WORD}',
+    f"{WORD} 🎉🚀 emoji 👩‍💻 family 👨‍👩‍👧",
+    f"ملعب {WORD} إعادة الترتيب للنتائج",
+    f"מגרש משחקים {WORD} דירוג מחדש",
+    f"重排序 {WORD} 検索結果 검색 결과",
+    f"$x^2$ :red[colour] {WORD} `code` <!-- comment --> &lt;entity&gt;",
+]
+
+
+@pytest.fixture
+def untrusted_collection(demo_weaviate: WeaviateEndpoint) -> Iterator[str]:
+    """A collection (bring-your-own vectors, like the demo) whose texts try to break out of the page."""
+    from weaviate.classes.config import Configure, DataType, Property
+    from weaviate.classes.data import DataObject
+
+    from rerank_playground.embedders import get_local_embedder
+
+    name = unique_collection_name("Untrusted")
+    client = connect(demo_weaviate)
+    try:
+        collection = client.collections.create(
+            name,
+            properties=[
+                Property(name="body", data_type=DataType.TEXT),
+                Property(name="title", data_type=DataType.TEXT),
+            ],
+            vector_config=Configure.Vectors.self_provided(),
+        )
+        vectors = get_local_embedder().embed(TEXTS)
+        result = collection.data.insert_many(
+            [
+                DataObject(properties={"body": text, "title": f"{SCRIPT} title {i}"}, vector=vectors[i].tolist())
+                for i, text in enumerate(TEXTS)
+            ]
+        )
+        assert not result.has_errors, result.errors
+        yield name
+    finally:
+        try:
+            client.collections.delete(name)
+        finally:
+            client.close()
+
+
+# Viewport coordinates of a slope-chart point whose hover row is the script-tag document (plotly keeps the
+# figure and its axes on the graph div).
+POINT_OF_SCRIPT_DOC = """() => {
+    const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    for (const t of gd.data) {
+        for (let i = 0; i < (t.x || []).length; i++) {
+            const cd = t.customdata && t.customdata[i];
+            if (t.x[i] === null || !cd || !JSON.stringify(cd).includes('script&gt;window')) continue;
+            return {x: box.left + xa._offset + xa.d2p(t.x[i]), y: box.top + ya._offset + ya.d2p(t.y[i])};
+        }
+    }
+    return null;
+}"""
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_untrusted_text_is_shown_as_text(page: Page, app_url: str, untrusted_collection: str) -> None:
+    open_app(page, app_url)
+    main = page.locator('[data-testid="stMain"]')
+
+    # Pick the collection (its defaults apply), then type the query and run.
+    collection_box = main.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Collection", exact=True))
+    collection_box.get_by_role("combobox").click()
+    rerun_and_wait(page, page.get_by_role("option", name=re.compile(rf"^{untrusted_collection}\b")).click)
+    prop_box = main.locator('[data-testid="stSelectbox"]').filter(
+        has=page.get_by_text("Text shown and reranked", exact=True)
+    )
+    if prop_box.get_by_role("combobox").input_value() != "body":
+        prop_box.get_by_role("combobox").click()
+        rerun_and_wait(page, page.get_by_role("option", name="body", exact=True).click)
+    query = main.get_by_role("textbox", name="Query", exact=True)
+    query.fill(WORD)
+    rerun_and_wait(page, lambda: query.press("Enter"))
+    rerun_and_wait(page, main.get_by_role("button", name="Search & rerank", exact=True).click)
+    page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+    expect(main.get_by_text(f"{len(TEXTS)} candidates for")).to_be_visible()
+    assert_no_errors(page, "untrusted collection results")
+
+    # 1. Nothing ran, and no live element came from the data.
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    live = page.evaluate(
+        """() => ({
+            img: document.querySelectorAll('img[src="x"], img[onerror]').length,
+            script: [...document.querySelectorAll('script')].filter((s) => s.textContent.includes('__pwned')).length,
+            jsLinks: [...document.querySelectorAll('a[href], [*|href]')]
+                .filter((a) => (a.getAttribute('href') || a.getAttribute('xlink:href') || '')
+                .trim().toLowerCase().startsWith('javascript:')).length,
+            bold: [...document.querySelectorAll('[data-testid="stMain"] strong, [data-testid="stMain"] b')]
+                .filter((b) => b.textContent.includes('bold')).length,
+        })"""
+    )
+    assert live == {"img": 0, "script": 0, "jsLinks": 0, "bold": 0}, f"live elements from the data: {live}"
+
+    # 2. The raw strings are visible as text in the result tables (the grid mirrors cells in the DOM).
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] [role="gridcell"]')].map((c) => c.textContent)"""
+    )
+    cell_text = "\n".join(cells)
+    for text in TEXTS:
+        assert _flat(text) in cell_text, f"{text!r} is not shown verbatim in the result tables"
+
+    # 3. The chart labels (SVG text) show the literal tags too: plotly did not swallow them as markup.
+    chart = main.locator(".js-plotly-plot").first
+    labels = chart.locator("text").all_text_contents()
+    assert any(SCRIPT[:20] in t for t in labels), f"no chart label shows the literal script tag: {labels[:20]}"
+
+    screenshot(page, "untrusted_text")
+
+    # 4. Hover over the end point of the script-tag document: the tooltip shows the tag as text.
+    chart.scroll_into_view_if_needed()
+    point = page.evaluate(POINT_OF_SCRIPT_DOC)
+    assert point is not None, "no chart point carries the script-tag document"
+    page.mouse.move(point["x"], point["y"])
+    hover = chart.locator(".hoverlayer .hovertext")
+    expect(hover.first).to_be_attached()
+    assert SCRIPT in _flat(hover.first.text_content() or ""), hover.first.text_content()
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    screenshot(page, "untrusted_text_hover", full_page=False)
