@@ -77,7 +77,7 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     if values.get("models") is not None:
         values["models"] = list(ids)
     if not pg.has_jina_key:
-        st.caption(f"Jina models {NEEDS_KEY} (paste it in the sidebar).")
+        st.caption(f"Each Jina model {NEEDS_KEY} (paste it in the sidebar).")
     return [by_id[i] for i in ids]
 
 

@@ -160,7 +160,8 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
     st.session_state["_connect_note"] = None
     st.session_state.pop(f"{key_prefix}.api_key", None)
     session.flash(
-        f"Connected to {info.label} {info.version} at {md_escape(info.url)}: {info.collections} collections.",
+        f"Connected to {info.label} {info.version} at {md_escape(info.url)}: {info.collections} "
+        f"collection{'' if info.collections == 1 else 's'}.",
         "success",
         "connect",
     )

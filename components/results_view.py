@@ -49,7 +49,7 @@ def run_search_and_rerank(
             last["run"], last["error"] = run, error
             if run is not None:
                 figures, error = session.call_safely(lambda: build_figures(run), "charts")
-                last["figures"], last["error"] = figures, error
+                last["figures"], last["error"] = figures or {}, error  # {} = failed: not retried
     st.session_state[f"{key_prefix}.last"] = last
 
 
@@ -285,10 +285,17 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
         show_table(after_table(run), key=f"{key_prefix}.after")
 
-    figures = last.get("figures") or build_figures(run)
+    figures: dict[str, go.Figure] = last.get("figures")
+    if figures is None:
+        figures, error = session.call_safely(lambda: build_figures(run), "charts")
+        figures = figures or {}
+        last["figures"] = figures
+        if error:
+            st.error(error)
     chart, side = st.columns([3, 2])
     with chart:
-        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        if "slope" in figures:
+            st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     with side:
         full_text_reader(run, key_prefix)
         notes(run, search)
@@ -296,9 +303,11 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         ["How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table"]
     )
     with tab_delta:
-        st.plotly_chart(figures["delta"], key=f"{key_prefix}.delta", theme=None, config=PLOTLY_CONFIG)
+        if "delta" in figures:
+            st.plotly_chart(figures["delta"], key=f"{key_prefix}.delta", theme=None, config=PLOTLY_CONFIG)
     with tab_scatter:
-        st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
+        if "scatter" in figures:
+            st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
     with tab_all:
         show_table(tables.movement_table(run.movement), key=f"{key_prefix}.all_moves", height=400)
     with tab_summary:

@@ -88,7 +88,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     elif values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
         _apply_collection_defaults(values, infos[values["collection"]], values["collection"])
 
-    top = st.columns([2.0, 2.4, 4.6])
+    top = st.columns([2.5, 2.4, 4.1])
     with top[0]:
         session.seed(f"{key_prefix}.collection", values["collection"], names)
         collection = st.selectbox(

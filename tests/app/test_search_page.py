@@ -218,3 +218,40 @@ def test_bad_query_params_are_ignored(app_env: AppEnv) -> None:
     assert at.segmented_control(key="search.mode").value == "hybrid"
     assert at.number_input(key="search.k").value == 50
     assert any("not on this server" in w for w in values(at.warning))
+
+
+def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> None:
+    at = app_env.new_app().run()
+    at.segmented_control(key="search.reranker").set_value("weaviate_module").run()
+    assert_healthy(at)
+    assert any("jina-reranker-v2-base-multilingual" in c.replace("\\", "") for c in values(at.caption))
+    assert any("The module needs a Jina key" in i for i in values(at.info))
+    at.button(key="search.run").click().run()
+    assert_healthy(at)
+    errors = values(at.error)
+    assert len(errors) == 1 and "Jina key" in errors[0]
+    assert frame_with(at, "explain score").shape[0] == 10  # the plain search is still shown
+    assert app_env.jina.rerank_requests() == []
+
+
+def test_unexpected_error_is_a_generic_message_logged_without_keys(
+    with_jina_key: AppEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rerank_playground import charts
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"chart exploded near Bearer {TEST_JINA_KEY}")
+
+    with_jina_key.monkeypatch.setattr(charts, "slope_chart", broken)
+    at = with_jina_key.new_app().run()
+    with caplog.at_level("ERROR", logger="rerank_playground.app"):
+        at.button(key="search.run").click().run()
+    assert_healthy(at)
+    errors = values(at.error)
+    assert len(errors) == 1 and errors[0].startswith("Something unexpected went wrong")
+    assert "exploded" not in errors[0]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "chart exploded" in logged and "Traceback" in logged  # the stack goes to the server log...
+    assert TEST_JINA_KEY not in logged  # ...without the key
+    # the tables still show what the reranker did
+    assert frame_with(at, "was", "rerank score").shape[0] == 10
