@@ -30,7 +30,7 @@ KIND_HELP = {
 def current_connection(pg: Playground) -> None:
     if pg.connected and pg.server is not None:
         server = pg.server
-        st.success(f"Connected to {server.label} {server.version} at {md_escape(server.url)}.")
+        st.success(f"Connected to {server.label} {md_escape(server.version, 40)} at {md_escape(server.url)}.")
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
         cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
@@ -160,7 +160,7 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
     st.session_state["_connect_note"] = None
     st.session_state.pop(f"{key_prefix}.api_key", None)
     session.flash(
-        f"Connected to {info.label} {info.version} at {md_escape(info.url)}: {info.collections} "
+        f"Connected to {info.label} {md_escape(info.version, 40)} at {md_escape(info.url)}: {info.collections} "
         f"collection{'' if info.collections == 1 else 's'}.",
         "success",
         "connect",

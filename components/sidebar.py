@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import session
+from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.playground import Playground
 
@@ -13,7 +14,7 @@ def connection_status(pg: Playground) -> None:
     if pg.connected and pg.server is not None:
         count = session.cached_collection_count(pg)
         noun = "collection" if count == 1 else "collections"
-        st.success(f"Connected: {pg.server.label} {pg.server.version}, {count} {noun}")
+        st.success(f"Connected: {pg.server.label} {md_escape(pg.server.version, 40)}, {count} {noun}")
     else:
         st.warning("Not connected — open the Connect page")
         st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
