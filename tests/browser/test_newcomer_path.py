@@ -194,23 +194,32 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
     screenshot(page, "connect")
 
 
-def test_slope_chart_with_200_candidates(page: Page, app_url: str) -> None:
-    """K=200 on the key-less path: the run completes and the chart draws every candidate."""
-    open_app(page, app_url)
+def set_candidates(page: Page, k: int) -> None:
     k_field = page.locator('[data-testid="stMain"]').get_by_role("spinbutton", name="Candidates K")
-    k_field.fill("200")
+    k_field.fill(str(k))
     rerun_and_wait(page, lambda: k_field.press("Enter"))
-    assert k_field.input_value() == "200"
-    run_search(page)
-    assert_results_shown(page, "search with K=200")
-    expect(page.get_by_text(re.compile(r"^200 candidates for"))).to_be_visible()
-    drawn = page.evaluate(
+    assert k_field.input_value() == str(k)
+
+
+def deepest_rank(page: Page) -> int:
+    """The largest rank the slope chart draws (plotly keeps the traces on the graph div)."""
+    return page.evaluate(
         """() => {
             const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
-            const ys = new Set();
-            for (const t of gd.data || []) for (const y of (t.y || [])) if (y !== null) ys.add(y);
-            return Math.max(...ys);
+            let deepest = 0;
+            for (const t of gd.data || []) for (const y of (t.y || [])) if (y !== null && y > deepest) deepest = y;
+            return deepest;
         }"""
     )
-    assert drawn >= 200, f"the slope chart's deepest rank is {drawn}, expected 200"
-    screenshot(page, "search_k200")
+
+
+def test_slope_chart_at_10_and_200_candidates(page: Page, app_url: str) -> None:
+    """K=10 and K=200 on the key-less path: each run completes and the chart draws every candidate."""
+    open_app(page, app_url)
+    for k in (10, 200):
+        set_candidates(page, k)
+        run_search(page)
+        assert_results_shown(page, f"search with K={k}")
+        expect(page.get_by_text(re.compile(rf"^{k} candidates for"))).to_be_visible()
+        assert deepest_rank(page) == k, f"K={k}: the slope chart's deepest rank is {deepest_rank(page)}"
+        screenshot(page, f"search_k{k}")
