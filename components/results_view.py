@@ -164,10 +164,8 @@ def notes(run: RerankRun | None, search: SearchResult | None) -> None:
         items += list(result.notes)
         if result.cached:
             items.append("Rerank served from this session's cache: no new API call, no new tokens.")
-        if result.truncated:
+        if result.truncated and not any("cut" in note or "truncat" in note for note in result.notes):
             items.append(f"{result.truncated} candidate texts were truncated before reranking.")
-        if result.reranker == "local":
-            items.append("Local baseline: a cheap offline point of comparison, not a Jina model.")
     if items:
         with st.container(border=True):
             st.markdown("**Notes**")

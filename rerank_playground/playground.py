@@ -7,6 +7,7 @@ sessions; the keys it holds never appear in its repr, its errors or its caches' 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -76,6 +77,10 @@ class CompareRun:
 
 
 class Playground:
+    # After this many seconds without a server call, check the server answers before calling it (see
+    # ``_with_reconnect``): one REST round trip, only after idle time.
+    liveness_check_after_s: float = 5.0
+
     def __init__(
         self,
         spec: connection.ConnectionSpec,
@@ -93,6 +98,8 @@ class Playground:
         self._searches: OrderedDict[SearchRequest, SearchResult] = OrderedDict()
         self._infos: dict[str, CollectionInfo] = {}
         self._lock = threading.RLock()
+        self._stale = False  # the server was found gone: reconnect before the next call
+        self._last_ok = time.monotonic()  # last successful server call
 
     def __repr__(self) -> str:
         return f"Playground({self.spec!r}, jina_key={'set' if self.has_jina_key else 'missing'})"
@@ -124,6 +131,7 @@ class Playground:
         with self._lock:
             old, self._client = self._client, client
             self.spec, self.server = spec, info
+            self._stale, self._last_ok = False, time.monotonic()
             self._searches.clear()
             self._infos.clear()
         if old is not None:
@@ -136,10 +144,16 @@ class Playground:
         if key == self.spec.jina_api_key:
             return
         new_spec = self.spec.with_jina_key(key)
-        if self._client is not None:
-            self.connect(new_spec)
-        else:
+        if self._client is None:
             self.spec = new_spec
+            return
+        try:
+            self.connect(new_spec)
+        except PlaygroundError:
+            # The old client still carries the old key in its headers: never keep using it.
+            self.close()
+            self.spec = new_spec
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -274,14 +288,32 @@ class Playground:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _with_reconnect(self, action: Callable[[], T]) -> T:
-        """Run ``action``; if the connection dropped (server restarted), reconnect once and retry."""
+        """Run ``action``; if the connection dropped (server restarted), reconnect once and retry.
+
+        weaviate-client retries an unreachable gRPC server for about a minute (1+2+...+32 s) before it gives
+        up. So after ``liveness_check_after_s`` without a server call, or when the server was found gone last
+        time, the server is first checked over REST: a dead server is reported at once, and a restarted one
+        gets a fresh client instead of a gRPC channel still backing off.
+        """
+        idle = time.monotonic() - self._last_ok >= self.liveness_check_after_s
+        if self._client is not None and (self._stale or (idle and not self._still_connected())):
+            self._reconnect()
         try:
-            return action()
+            result = action()
         except (SearchError, CatalogError) as exc:
             if isinstance(exc, CollectionNotFound) or self._still_connected():
                 raise
-        self.connect()  # raises a ConnectError that says the server is gone, if it is
-        return action()
+            self._reconnect()  # raises a ConnectError that says the server is gone, if it is
+            result = action()
+        self._last_ok = time.monotonic()
+        return result
+
+    def _reconnect(self) -> None:
+        try:
+            self.connect()
+        except ConnectError:
+            self._stale = True  # keep the old client, but do not trust its channel: reconnect first next time
+            raise
 
     def _still_connected(self) -> bool:
         try:
