@@ -6,7 +6,7 @@ from typing import Any
 
 import weaviate
 from weaviate.classes.config import Reconfigure
-from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError
+from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError, WeaviateTimeoutError
 
 from rerank_playground.errors import CatalogError, CollectionNotFound, InvalidInput
 from rerank_playground.models import CollectionInfo, PropertyInfo
@@ -20,7 +20,7 @@ def list_collection_names(client: weaviate.WeaviateClient) -> list[str]:
     try:
         return sorted(client.collections.list_all(simple=True).keys())
     except WeaviateBaseError as exc:
-        raise CatalogError("Could not list the collections.", hint=_short(exc)) from None
+        raise _read_error(exc, "list the collections") from None
 
 
 def describe_collection(client: weaviate.WeaviateClient, name: str) -> CollectionInfo:
@@ -43,7 +43,7 @@ def describe_collection(client: weaviate.WeaviateClient, name: str) -> Collectio
             raise CollectionNotFound(f"Collection '{name}' does not exist on this server.") from None
         raise CatalogError(f"Could not read collection '{name}'.", hint=_short(exc)) from None
     except WeaviateBaseError as exc:
-        raise CatalogError(f"Could not read collection '{name}'.", hint=_short(exc)) from None
+        raise _read_error(exc, f"read collection '{name}'") from None
 
     properties = tuple(PropertyInfo(p.name, _enum_value(p.data_type)) for p in config.properties)
     named = tuple(sorted((config.vector_config or {}).keys()))
@@ -95,6 +95,21 @@ def set_reranker_model(client: weaviate.WeaviateClient, name: str, model: str) -
             hint=f"It was {info.reranker_model!r}; check the server log.",
         )
     return updated
+
+
+def timed_out(exc: BaseException) -> bool:
+    """True when a weaviate-client error is a timeout, whichever way it is worded (REST timeout, gRPC
+    deadline, or the server resetting the stream with CANCEL when the propagated deadline passed)."""
+    text = str(exc).lower()
+    return (isinstance(exc, WeaviateTimeoutError) or "deadline" in text or "timed out" in text
+            or "rst_stream with error code 8" in text)
+
+
+def _read_error(exc: BaseException, what: str) -> CatalogError:
+    if timed_out(exc):
+        return CatalogError(f"Weaviate did not answer in time when asked to {what}.",
+                            hint="Try again; if the server is busy, raise the query timeout.")
+    return CatalogError(f"Could not {what}.", hint=_short(exc))
 
 
 def _short(exc: BaseException) -> str:

@@ -244,7 +244,9 @@ def _query_error(exc: BaseException, request: SearchRequest, secrets: Sequence[s
         # the server-side reranker failed (not the search itself): keep its words for the module reranker
         first = message.strip().splitlines()[0]
         return SearchError(f"Weaviate's reranker module failed: {first[:400]}")
-    if "deadline" in lowered or "timeout" in lowered or "timed out" in lowered:
+    if "deadline" in lowered or "timeout" in lowered or "timed out" in lowered or (
+        "rst_stream with error code 8" in lowered  # the server cancelled the stream at the propagated deadline
+    ):
         return SearchError("Weaviate did not answer the search in time.", hint="Lower K or try again.")
     if "unavailable" in lowered or "connection refused" in lowered or "failed to connect" in lowered:
         return SearchError(
