@@ -17,9 +17,11 @@ install: $(STAMP)
 
 # Debian's chromium, driven by Playwright with executable_path=/usr/bin/chromium (browser downloads do not work here).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then echo "==> chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; \
-	else echo "==> Installing Debian chromium (needs root)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; fi
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  echo "==> chromium present: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else echo "==> Installing Debian chromium and fonts for emoji/CJK/RTL screenshots (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji >/dev/null; fi
 
 # Build (or find) the pinned weaviate-server; the first build takes a few minutes.
 weaviate-build: $(STAMP)
