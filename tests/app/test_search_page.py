@@ -66,7 +66,7 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download results (CSV)", "Download results (JSON)", "Download movements (CSV)",
                       "Download movements (JSON)"]
-    assert any("not a Jina model" in t for t in values(at.text))
+    assert any("Not a Jina reranker" in t for t in values(at.text))
     # the URL now describes this view (and never a key)
     assert at.query_params["query"] == FIRST_WIKI_QUERY
     assert at.query_params["reranker"] == "local"
