@@ -66,7 +66,8 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
             f"The query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}.",
             hint="Shorten it to the words that matter.",
         )
-    if not isinstance(request.limit, int) or not 1 <= request.limit <= MAX_CANDIDATES:
+    limit = request.limit  # a bool is an int to Python, not a K
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CANDIDATES:
         raise InvalidInput(f"Candidates K must be between 1 and {MAX_CANDIDATES}, not {request.limit}.")
     if not 0.0 <= request.alpha <= 1.0:
         raise InvalidInput(f"Alpha must be between 0 (keyword only) and 1 (vector only), not {request.alpha}.")

@@ -85,7 +85,9 @@ class WeaviateModuleReranker:
             )
         empty = sum(1 for hit in candidates if not hit.properties.get(self._property))
         if empty and prop_type == "text":
-            notes.append(f"{empty} of {len(candidates)} objects have no '{self._property}' and were sent as empty text.")
+            notes.append(
+                f"{empty} of {len(candidates)} objects have no '{self._property}' and were sent as empty text."
+            )
         request = SearchRequest(
             **{**self._request.__dict__, "query": query, "limit": max(1, len(candidates))}
         )
