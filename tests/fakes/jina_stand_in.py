@@ -105,7 +105,12 @@ def _tie_break(model: str, query_terms: list[str], doc: list[str]) -> float:
         return len(qb & db) / len(qb)
     if model == "jina-reranker-m0":  # prefers many repetitions of query terms
         return hits / (hits + 2.0)
-    # v2-base-multilingual, v3 and anything else: density of query terms
+    if model == "jina-reranker-v3":  # prefers documents where the query terms sit close together
+        positions = [i for i, t in enumerate(doc) if t in q]
+        if len(positions) < 2:
+            return 0.5 * hits / n if n else 0.0
+        return 1.0 / (1.0 + (positions[-1] - positions[0]) / len(positions))
+    # v2-base-multilingual and anything else: density of query terms
     return hits / n if n else 0.0
 
 
@@ -115,7 +120,7 @@ def stand_in_score(query: str, text: str, model: str) -> float:
     ``0.9 * coverage + 0.1 * tie_break`` where coverage is the fraction of distinct lower-cased query
     terms (``\\w+``) found in ``text`` and ``tie_break`` is a model-dependent signal in [0, 1] (v1-tiny
     prefers shorter documents, v1-turbo longer ones, v1-base an early first match, colbert in-order query
-    bigrams, m0 repetitions, the others query-term density). An empty query or text scores 0 coverage.
+    bigrams, m0 repetitions, v3 query terms close together, the others query-term density). An empty query or text scores 0 coverage.
     """
     query_terms = stand_in_tokens(query)
     doc = stand_in_tokens(text)
