@@ -240,8 +240,8 @@ class Playground:
         """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
-        if top_n < 1:
-            raise InvalidInput(f"Shown N must be at least 1, not {top_n}.")
+        if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:  # checked before any paid call
+            raise InvalidInput(f"Shown N must be at least 1 (a whole number), not {top_n!r}.")
         result = self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
         moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
         return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
@@ -254,8 +254,11 @@ class Playground:
         on_done: Callable[[RerankChoice, RerankResult | RerankError], None] | None = None,
     ) -> CompareRun:
         """Several models on the same candidates, concurrently. One failing leaves the others."""
+        choices = list(dict.fromkeys(choices))  # the same model twice is one column
         if not 1 <= len(choices) <= 5:
             raise InvalidInput("Pick between one and five models to compare.")
+        if len({c.label for c in choices}) != len(choices):  # results are keyed by label: never mix two
+            raise InvalidInput("Two of the chosen models have the same name.", hint="Pick each model once.")
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         results: dict[str, RerankResult] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import weaviate
 from weaviate.classes.query import BM25Operator, HybridFusion, MetadataQuery, Rerank
@@ -71,6 +71,9 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
         raise InvalidInput(f"Candidates K must be between 1 and {MAX_CANDIDATES}, not {request.limit}.")
     if not 0.0 <= request.alpha <= 1.0:
         raise InvalidInput(f"Alpha must be between 0 (keyword only) and 1 (vector only), not {request.alpha}.")
+    mode = _member(SearchMode, request.mode, "search mode")
+    operator = _member(Operator, request.operator, "keyword operator")
+    fusion = _member(Fusion, request.fusion, "hybrid fusion")
     known = {p.name for p in info.properties}
     unknown = [p for p in request.properties if p not in known]
     if unknown:
@@ -93,16 +96,28 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
             raise InvalidInput(f"Collection '{info.name}' has no named vector '{target}'.")
     else:
         target = None
-    if request.mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
+    if mode in (SearchMode.KEYWORD, SearchMode.HYBRID):
         keyword_props = request.properties or ()
         non_text = [p.name for p in info.properties if p.name in keyword_props and not p.data_type.startswith("text")]
         if non_text:
             raise InvalidInput(f"Keyword search reads text properties only; {', '.join(non_text)} is not text.")
     return SearchRequest(
-        collection=request.collection, query=query, mode=SearchMode(request.mode), limit=request.limit,
-        properties=tuple(request.properties), text_property=text_property, operator=Operator(request.operator),
-        alpha=float(request.alpha), fusion=Fusion(request.fusion), target_vector=target, embedder=request.embedder,
+        collection=request.collection, query=query, mode=mode, limit=request.limit,
+        properties=tuple(request.properties), text_property=text_property, operator=operator,
+        alpha=float(request.alpha), fusion=fusion, target_vector=target, embedder=request.embedder,
     )
+
+
+E = TypeVar("E", SearchMode, Operator, Fusion)
+
+
+def _member(kind: type[E], value: str, what: str) -> E:
+    """``kind(value)``, or ``InvalidInput`` naming the choices (a stale link or a typo may send anything)."""
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)
+        raise InvalidInput(f"Unknown {what} {value!r}.", hint=f"Choose one of: {choices}.") from None
 
 
 def needs_query_vector(request: SearchRequest, info: CollectionInfo) -> bool:

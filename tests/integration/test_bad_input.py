@@ -280,9 +280,12 @@ def test_rerank_settings_out_of_range_are_refused(pg: Playground, collection: st
         pg.rerank(search, RerankChoice("jina", "jina-reranker-v9"), 5)
     with pytest.raises(InvalidInput, match="only runs 'local-wordllama'"):
         pg.rerank(search, RerankChoice("local", V3), 5)
-    for choices in ([], [JINA] * 6):
+    six = [RerankChoice("jina", m) for m in (V3, TINY, "jina-reranker-v1-base-en", "jina-colbert-v2",
+                                              "jina-reranker-v1-turbo-en")] + [LOCAL]
+    for choices in ([], six):
         with pytest.raises(InvalidInput, match="between one and five models"):
             pg.compare(search, choices)
+    assert list(pg.compare(search, [LOCAL, LOCAL]).results) == [LOCAL.label]  # the same model twice is one
     partial = pg.compare(search, [RerankChoice("jina", "jina-reranker-v9"), LOCAL])
     assert "Unknown reranker model" in str(partial.errors[RerankChoice("jina", "jina-reranker-v9").label])
     assert LOCAL.label in partial.results
