@@ -14,12 +14,12 @@ Conventions shared by every chart:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import Move, Movement
@@ -35,11 +35,15 @@ CLASSES = ("up", "down", "same")
 ENTERED_SYMBOL = "star"
 LEFT_SYMBOL = "x"
 
-LABEL_LIMIT = 30  # draw text labels only up to this many documents
+LABEL_LIMIT = 20  # every document gets a text label up to this many documents (beyond: the top N only)
+TOP_LABELS = 10  # beyond LABEL_LIMIT, at most this many top ranks are labelled on each side
 HOVER_SNIPPET = 160
 LABEL_SNIPPET = 28
+SIDE_LABEL_SNIPPET = 40  # the slope chart's side labels (it spans the page width)
 MIN_HEIGHT = 420
 MAX_HEIGHT = 1400
+ROW_PX = 35  # vertical room per rank on a linear (small) rank axis
+LOG_HEIGHT = 900  # height of a chart whose rank axis is logarithmic
 
 
 def escape(text: str) -> str:
@@ -65,7 +69,7 @@ def _line_style(n: int) -> tuple[float, float, int]:
     return 1.0, 0.55, 5
 
 
-LOG_FROM = 50  # rank axes turn logarithmic above this many documents (unless asked otherwise)
+LOG_FROM = 20  # rank axes turn logarithmic above this many documents (unless asked otherwise)
 _LOG_TICKS = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000)
 
 
@@ -76,7 +80,13 @@ def rank_axis(n: int, log: bool, extra_ticks: Sequence[int] = ()) -> dict[str, A
     """
     n = max(n, 1)
     if log:
-        ticks = sorted({t for t in (*_LOG_TICKS, *extra_ticks, n) if 1 <= t <= n})
+        # Extra ticks (the top-N cut) first, then n, then the round numbers: each only when it is not
+        # crowding a tick already kept (closer than 20 % in rank, e.g. 20 next to n = 21).
+        kept: list[int] = []
+        for t in (*extra_ticks, n, *_LOG_TICKS):
+            if 1 <= t <= n and all(max(t, k) / min(t, k) >= 1.2 or t < 10 for k in kept if k != t):
+                kept.append(t)
+        ticks = sorted(set(kept))
         return {
             "type": "log",
             "range": [math.log10(n * 1.08), math.log10(0.8)],
@@ -142,19 +152,17 @@ def _base_layout(fig: go.Figure, title: str, subtitle: str, height: int, top: in
 
 
 def _segments(
-    moves: Sequence[Move], left_symbol: str, right_symbol: str, left_size: int, right_size: int, labels: bool
+    moves: Sequence[Move], left_symbol: str, right_symbol: str, left_size: int, right_size: int
 ) -> dict[str, Any]:
     """Scatter data drawing each move as a segment (original rank at x=0 -> new rank at x=1).
 
-    Segments are joined into one trace with ``None`` separators; markers, hover rows and labels are per point.
+    Segments are joined into one trace with ``None`` separators; markers and hover rows are per point.
     """
     xs: list[float | None] = []
     ys: list[int | None] = []
     symbols: list[str] = []
     sizes: list[int] = []
     custom: list[list[str]] = []
-    text: list[str] = []
-    positions: list[str] = []
     for move in moves:
         row = _hover_row(move)
         xs += [0, 1, None]
@@ -162,10 +170,7 @@ def _segments(
         symbols += [left_symbol, right_symbol, "circle"]
         sizes += [left_size, right_size, 0]
         custom += [row, row, _EMPTY_ROW]
-        short = safe_snippet(move.text, LABEL_SNIPPET)
-        text += [short, f"{ARROWS[move_class(move)]} {short}", ""]
-        positions += ["middle left", "middle right", "middle center"]
-    data: dict[str, Any] = {
+    return {
         "x": xs,
         "y": ys,
         "marker": {"symbol": symbols, "size": sizes},
@@ -173,11 +178,39 @@ def _segments(
         "hovertemplate": MOVE_HOVER,
         "connectgaps": False,
     }
-    if labels:
-        data["text"] = text
-        data["textposition"] = positions
-        data["textfont"] = {"size": 11, "color": "#333333"}
-    return data
+
+
+def _side_labels(
+    moves: Sequence[Move], n: int, labelled: int, log: bool, top_n: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Tick settings for the left axis (original order) and the right axis (reranked order).
+
+    Ranks ``1..labelled`` carry the document's text beside the rank number (left: ``text  rank``, right:
+    ``rank ▲ text`` with the glyph in its class colour); further ticks are plain rank numbers.
+    """
+    by_original = {m.original_rank: m for m in moves}
+    by_new = {m.new_rank: m for m in moves}
+    numbers = rank_axis(n, log, extra_ticks=(top_n,)).get("tickvals") or []
+    ticks = sorted({*range(1, labelled + 1), *(t for t in numbers if t > labelled)})
+    left: list[str] = []
+    right: list[str] = []
+    for rank in ticks:
+        if rank > labelled:
+            left.append(str(rank))
+            right.append(str(rank))
+            continue
+        before, after = by_original.get(rank), by_new.get(rank)
+        left.append(f"{safe_snippet(before.text, SIDE_LABEL_SNIPPET)}  {rank}" if before else str(rank))
+        if after is None:
+            right.append(str(rank))
+        else:
+            cls = move_class(after)
+            glyph = f'<span style="color:{CLASS_COLORS[cls]}">{ARROWS[cls]}</span>'
+            right.append(f"{rank} {glyph} {safe_snippet(after.text, SIDE_LABEL_SNIPPET)}")
+    return (
+        {"tickvals": ticks, "ticktext": left},
+        {"tickvals": ticks, "ticktext": right},
+    )
 
 
 def slope_chart(
@@ -189,8 +222,13 @@ def slope_chart(
     end), then the documents that entered the top N drawn again thicker with a ★ at their new rank, those
     that left it with a ✕ at their old rank, and a dashed line under rank ``top_n`` (when ``top_n < n``).
     So the trace count never depends on the number of documents. ``top_n`` defaults to the one the
-    movement was computed with. Text labels beside the ends are drawn only up to ``LABEL_LIMIT``
-    documents; the rank axis is logarithmic above ``LOG_FROM`` documents unless ``log_ranks`` says otherwise.
+    movement was computed with.
+
+    Up to ``LABEL_LIMIT`` documents the rank axis is linear with ``ROW_PX`` pixels per rank and every
+    rank is labelled with its text on both sides (left axis: original order, right axis ``y2``: reranked
+    order). Above ``LOG_FROM`` documents the axis is logarithmic (unless ``log_ranks`` says otherwise), so
+    the top of the list gets most of the height, and only the top ``min(top_n, TOP_LABELS)`` ranks carry
+    text. The legend sits under the plot.
     """
     moves = sorted(movement.moves, key=lambda m: m.new_rank)
     n = len(moves)
@@ -200,7 +238,7 @@ def slope_chart(
         raise InvalidInput(f"top N must be at least 1 (got {top_n}).")
     log = n > LOG_FROM if log_ranks is None else log_ranks
     width, opacity, size = _line_style(n)
-    labels = n <= LABEL_LIMIT
+    labelled = n if n <= LABEL_LIMIT else min(top_n, TOP_LABELS, n)
     small = max(3, size - 4)
     fig = go.Figure()
 
@@ -208,14 +246,14 @@ def slope_chart(
     for cls in CLASSES:
         chosen = [m for m in moves if move_class(m) == cls]
         counts[cls] = len(chosen)
-        data = _segments(chosen, "circle", CLASS_SYMBOLS[cls], small, size, labels)
+        data = _segments(chosen, "circle", CLASS_SYMBOLS[cls], small, size)
         data["marker"]["color"] = CLASS_COLORS[cls]
         fig.add_trace(
             go.Scatter(
                 **data,
                 name=f"{CLASS_NAMES[cls]} ({counts[cls]})",
                 legendgroup=cls,
-                mode="lines+markers+text" if labels else "lines+markers",
+                mode="lines+markers",
                 line={"color": CLASS_COLORS[cls], "width": width},
                 opacity=opacity,
                 meta={"class": cls},
@@ -225,13 +263,14 @@ def slope_chart(
     entered = [m for m in moves if m.new_rank <= top_n < m.original_rank]
     left = [m for m in moves if m.original_rank <= top_n < m.new_rank]
     emphasis = width + 1.5
+    # Markers of the top-N changes: big enough to see, small enough not to pile up on neighbouring ranks.
+    big = size + 4 if n <= LABEL_LIMIT else size + 3
     for cls, chosen, symbols, colour, name in (
         ("entered", entered, ("circle", ENTERED_SYMBOL), GREEN, f"★ entered top {top_n} ({len(entered)})"),
         ("left", left, (LEFT_SYMBOL, "circle"), RED, f"✕ left top {top_n} ({len(left)})"),
     ):
-        big = size + 6
         sizes = (0, big) if cls == "entered" else (big, 0)  # keep the class glyph visible at the other end
-        data = _segments(chosen, symbols[0], symbols[1], sizes[0], sizes[1], labels=False)
+        data = _segments(chosen, symbols[0], symbols[1], sizes[0], sizes[1])
         data["marker"].update(color=colour, line={"color": "#1b1b1b", "width": 1})
         fig.add_trace(
             go.Scatter(
@@ -243,7 +282,7 @@ def slope_chart(
             )
         )
 
-    x_range = [-1.0, 2.0] if labels else [-0.15, 1.15]
+    x_range = [-0.04, 1.04]
     if 0 < top_n < n:
         fig.add_trace(
             go.Scatter(
@@ -266,39 +305,123 @@ def slope_chart(
     parts.append(f"{len(entered)} entered / {len(left)} left the top {top_n}")
     if log:
         parts.append("rank axis is logarithmic")
+    top, bottom = 120, 70
+    height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     _base_layout(
         fig,
         title or f"Rank movement: {counts['up']} ▲ up, {counts['down']} ▼ down, {counts['same']} ● unchanged",
         " · ".join(parts),
-        min(900, chart_height(n)) if log else chart_height(n),
-        top=150,
+        height,
+        top=top,
+    )
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "xanchor": "left", "x": 0},  # under the plot
+        margin={"l": 20, "r": 20, "t": top, "b": bottom},
     )
     fig.update_xaxes(
-        title_text="Ranking",
         tickvals=[0, 1],
-        ticktext=["Original", "Reranked"],
+        ticktext=["<b>Original</b>", "<b>Reranked</b>"],
         side="top",
         range=x_range,
         showgrid=False,
         zeroline=False,
     )
+    axis = rank_axis(n, log, extra_ticks=(top_n,))
+    left_ticks, right_ticks = _side_labels(moves, n, labelled, log, top_n) if n else ({}, {})
     fig.update_yaxes(
         title_text="Rank (1 = best)",
         zeroline=False,
         showgrid=n <= LABEL_LIMIT,
-        **rank_axis(n, log, extra_ticks=(top_n,)),
+        automargin=True,
+        **{**axis, **left_ticks},
     )
+    fig.update_layout(
+        yaxis2={
+            **{k: v for k, v in axis.items() if k in ("type", "range")},
+            **right_ticks,
+            "overlaying": "y",
+            "side": "right",
+            "matches": "y",
+            "showgrid": False,
+            "zeroline": False,
+            "automargin": True,
+        }
+    )
+    # An empty trace on the right axis, so plotly draws that axis (and its labels).
+    fig.add_trace(go.Scatter(x=[], y=[], yaxis="y2", showlegend=False, hoverinfo="skip"))
     return fig
 
 
+BUMP_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#9467bd",
+    "#17becf",
+    "#e377c2",
+    "#8c564b",
+    "#a09a1a",
+    "#393b79",
+    "#2ca02c",
+    "#d62728",
+)
+MAX_HIGHLIGHT = len(BUMP_COLOURS)  # coloured, labelled lines in a bump chart; the rest are thin grey
+LABEL_GAP_PX = 14  # minimum distance between two line-end labels
+
+
+def _spread(positions: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Move sorted-by-value ``positions`` (pixels, downwards) apart by at least ``gap``, within [low, high]."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = [float(positions[i]) for i in order]
+    for j in range(1, len(placed)):
+        placed[j] = max(placed[j], placed[j - 1] + gap)
+    if placed and placed[-1] > high:  # pushed off the bottom: shift back up, keeping the gaps
+        placed[-1] = high
+        for j in range(len(placed) - 2, -1, -1):
+            placed[j] = min(placed[j], placed[j + 1] - gap)
+    placed = [max(low, p) for p in placed]
+    out = [0.0] * len(positions)
+    for slot, i in enumerate(order):
+        out[i] = placed[slot]
+    return out
+
+
+def _axis_fraction(rank: float, axis: dict[str, Any]) -> float:
+    """Where ``rank`` sits on a reversed rank axis, 0 = top of the plot, 1 = bottom."""
+    low, high = axis["range"][1], axis["range"][0]  # reversed: range is [bottom, top]
+    if axis["type"] == "log":
+        return (math.log10(rank) - low) / (high - low)
+    return (rank - low) / (high - low)
+
+
+def _wrap_name(name: str, width: int) -> str:
+    """Break a long ordering name into lines of about ``width`` characters, after ``-`` or a space."""
+    if len(name) <= width:
+        return name
+    lines: list[str] = []
+    current = ""
+    for part in re.split(r"(?<=[- ])", name):
+        if current and len(current) + len(part) > width:
+            lines.append(current)
+            current = ""
+        current += part
+    lines.append(current)
+    return "<br>".join(line.strip() for line in lines)
+
+
 def bump_chart(
-    rank_matrix: pd.DataFrame, texts: Sequence[str], *, highlight: int = 10, log_ranks: bool | None = None
+    rank_matrix: pd.DataFrame,
+    texts: Sequence[str],
+    *,
+    highlight: int = 10,
+    log_ranks: bool | None = None,
+    by: str | None = None,
 ) -> go.Figure:
     """Rank of each document under retrieval and each model (``rank_matrix`` columns), one line per document.
 
-    ``texts[i]`` is the text of row ``i``. Up to ``LABEL_LIMIT`` documents every line gets its own colour and
-    legend entry; beyond that, only documents ranked in the top ``highlight`` by at least one ordering do,
-    and the rest share one grey trace (so the trace count stays bounded by ``highlight * columns + 1``).
+    ``texts[i]`` is the text of row ``i``. The top ``min(highlight, MAX_HIGHLIGHT)`` documents under the
+    ordering ``by`` (default: the first model, i.e. the second column, or retrieval when it is alone) get
+    their own colour and a label at the right end of their line, in rank order; every other document is a
+    thin grey line in one shared trace. So there are at most ``MAX_HIGHLIGHT + 1`` traces and no legend.
     The rank axis is logarithmic above ``LOG_FROM`` documents unless ``log_ranks`` says otherwise.
     """
     n = len(rank_matrix)
@@ -307,34 +430,23 @@ def bump_chart(
     columns = [str(c) for c in rank_matrix.columns]
     if not columns:
         raise InvalidInput("bump chart: no orderings to compare.")
+    if by is None:
+        by = columns[1] if len(columns) > 1 else columns[0]
+    if by not in columns:
+        raise InvalidInput(f"bump chart: no ordering named {by!r}.")
     xs = list(range(len(columns)))
-    palette = qualitative.Dark24
-    fig = go.Figure()
-    width, opacity, size = _line_style(n)
-    best = rank_matrix.min(axis=1).tolist() if n else []
-    own = [i for i in range(n) if n <= LABEL_LIMIT or best[i] <= highlight]
+    width, _, size = _line_style(n)
+    k = max(0, min(highlight, MAX_HIGHLIGHT, n))
+    key_ranks = rank_matrix.iloc[:, columns.index(by)].tolist()
+    own = sorted(range(n), key=lambda i: (key_ranks[i], i))[:k]
     own_set = set(own)
-
-    for colour_index, i in enumerate(own):
-        ranks = [int(v) for v in rank_matrix.iloc[i].tolist()]
-        short = safe_snippet(texts[i], LABEL_SNIPPET)
-        full = safe_snippet(texts[i], HOVER_SNIPPET)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ranks,
-                name=f"#{ranks[0]} {short}",
-                mode="lines+markers",
-                line={"color": palette[colour_index % len(palette)], "width": max(width, 2.0)},
-                marker={"size": size},
-                customdata=[[full, col] for col in columns],
-                hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}: rank %{y}<extra></extra>",
-                meta={"document": i},
-            )
-        )
+    log = n > LOG_FROM if log_ranks is None else log_ranks
+    axis = rank_axis(n, log, extra_ticks=(k,) if k else ())
+    fig = go.Figure()
+    hover = "<b>%{customdata[0]}</b><br>%{customdata[1]}: rank %{y}<extra></extra>"
 
     rest = [i for i in range(n) if i not in own_set]
-    if rest:
+    if rest:  # drawn first, so the coloured lines are on top
         gx: list[int | None] = []
         gy: list[int | None] = []
         custom: list[list[str]] = []
@@ -347,35 +459,80 @@ def bump_chart(
             go.Scatter(
                 x=gx,
                 y=gy,
-                name=f"other documents, never in a top {highlight} ({len(rest)})",
+                name=f"other documents ({len(rest)})",
                 mode="lines",
                 line={"color": GREY, "width": 1},
-                opacity=0.35,
+                opacity=0.45,
                 customdata=custom,
-                hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}: rank %{y}<extra></extra>",
+                hovertemplate=hover,
+                showlegend=False,
                 meta={"document": "rest"},
             )
         )
 
-    log = n > LOG_FROM if log_ranks is None else log_ranks
-    subtitle = f"{n} candidates · one line per document · 1 = best"
+    top, bottom = 120, 40
+    height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
+    plot_px = height - top - bottom
+    ends: list[float] = []
+    for colour_index, i in enumerate(own):
+        ranks = [int(v) for v in rank_matrix.iloc[i].tolist()]
+        short = safe_snippet(texts[i], LABEL_SNIPPET)
+        full = safe_snippet(texts[i], HOVER_SNIPPET)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ranks,
+                name=f"#{key_ranks[i]} {short}",
+                mode="lines+markers",
+                line={"color": BUMP_COLOURS[colour_index], "width": max(width, 2.5)},
+                marker={"size": max(size, 7)},
+                customdata=[[full, col] for col in columns],
+                hovertemplate=hover,
+                showlegend=False,
+                meta={"document": i},
+            )
+        )
+        ends.append(_axis_fraction(ranks[-1], axis) * plot_px)
+    # Direct labels at the right end of each coloured line, nudged apart so none overlap.
+    placed = _spread(ends, LABEL_GAP_PX, 0.0, float(plot_px))
+    for colour_index, (i, end, at) in enumerate(zip(own, ends, placed, strict=True)):
+        last = int(rank_matrix.iloc[i].tolist()[-1])
+        colour = BUMP_COLOURS[colour_index]
+        fig.add_annotation(
+            x=xs[-1],
+            y=math.log10(last) if log else last,  # annotations on a log axis take log10 positions
+            xref="x",
+            yref="y",
+            text=f"#{key_ranks[i]} {safe_snippet(texts[i], LABEL_SNIPPET)}",
+            showarrow=True,
+            arrowhead=0,
+            arrowwidth=1,
+            arrowcolor=colour,
+            ax=26,
+            ay=at - end,
+            axref="pixel",
+            ayref="pixel",
+            xanchor="left",
+            font={"size": 11, "color": colour},
+        )
+
+    subtitle = f"{n} candidates · 1 = best"
+    if k:
+        subtitle += f" · in colour: the top {k} under {escape(by)}, labelled with their rank there"
+        if rest:
+            subtitle += f" · grey: the other {len(rest)}"
     if log:
         subtitle += " · rank axis is logarithmic"
-    height = chart_height(n, per_row=18)
-    _base_layout(
-        fig, "Rank of each document under each model", subtitle, min(900, height) if log else height, top=150
-    )
+    _base_layout(fig, "Rank of each document under each model", subtitle, height, top=top)
+    fig.update_layout(showlegend=False, margin={"l": 70, "r": 250, "t": top, "b": bottom})
     fig.update_xaxes(
-        title_text="Ordering",
         tickvals=xs,
-        ticktext=[escape(c) for c in columns],
+        ticktext=[f"<b>{_wrap_name(escape(c), 34 if len(columns) <= 4 else 18)}</b>" for c in columns],
         side="top",
-        range=[-0.2, len(columns) - 0.8],
+        range=[-0.15, len(columns) - 0.85],
         showgrid=False,
     )
-    fig.update_yaxes(
-        title_text="Rank (1 = best)", zeroline=False, **rank_axis(n, log, extra_ticks=(highlight,))
-    )
+    fig.update_yaxes(title_text="Rank (1 = best)", zeroline=False, **axis)
     return fig
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import plotly.graph_objects as go
@@ -135,36 +136,72 @@ def test_slope_chart_hover_escapes_text() -> None:
     assert nasty[:3] == ["1", "2", "▼ 1"]
     assert "<script>" not in str(fig.to_dict())  # never raw in any label, hover or legend
     assert "customdata[5]" in down.hovertemplate and "rerank score" in down.hovertemplate
-    # Labels are drawn at n = 10 and are escaped too.
-    assert any(t.startswith("A &lt;b&gt;") for t in down.text if t)
+    # Side labels (tick text of the left and right rank axes) are drawn at n = 10 and are escaped too:
+    # d0 is rank 1 on the left (original) and rank 2 on the right (reranked, ▼ in red).
+    left, right = fig.layout.yaxis, fig.layout.yaxis2
+    assert left.ticktext[0] == charts.safe_snippet(NASTY, charts.SIDE_LABEL_SNIPPET) + "  1"
+    assert left.ticktext[0].startswith("A &lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;")
+    assert right.ticktext[1].startswith(f'2 <span style="color:{RED}">▼</span> A &lt;b&gt;')
 
 
 def test_slope_chart_layout() -> None:
     fig = slope_chart(movement_10())
     assert reversed_axis(fig.layout.yaxis)
-    assert list(fig.layout.xaxis.ticktext) == ["Original", "Reranked"]
-    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert list(fig.layout.xaxis.ticktext) == ["<b>Original</b>", "<b>Reranked</b>"]
+    assert fig.layout.title.text and fig.layout.yaxis.title.text
+    assert not fig.layout.xaxis.title.text  # the column heads say it; no axis title between them and the subtitle
     assert "3 ▲ up, 5 ▼ down, 2 ● unchanged" in fig.layout.title.text
     assert fig.layout.yaxis.type == "linear"
+    # Every rank is labelled on both sides; the right axis mirrors the left one.
+    assert list(fig.layout.yaxis.tickvals) == list(range(1, 11)) == list(fig.layout.yaxis2.tickvals)
+    assert fig.layout.yaxis2.overlaying == "y" and fig.layout.yaxis2.side == "right"
+    assert list(fig.layout.yaxis2.range) == list(fig.layout.yaxis.range)
+    # ROW_PX pixels per rank (plus title and legend room); the legend lies under the plot.
+    margin = fig.layout.margin
+    assert fig.layout.height - margin.t - margin.b == charts.ROW_PX * 10
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
 
 
 def test_slope_chart_200_is_bounded_and_readable() -> None:
     mv = movement_200()
     fig = slope_chart(mv)
-    assert len(fig.data) <= 6  # grouped traces, not one per document
+    assert len(fig.data) <= 7  # grouped traces, not one per document (+ an empty one that draws the right axis)
     classes = by_class(fig)
     total = sum(len(points(classes[c])) for c in ("up", "down", "same"))
     assert total == 2 * 200
-    assert all(classes[c].mode == "lines+markers" for c in ("up", "down", "same"))  # no labels at 200
+    assert all(classes[c].mode == "lines+markers" for c in ("up", "down", "same"))
     assert classes["up"].line.width < slope_chart(movement_10()).data[0].line.width
     assert classes["up"].opacity < 0.9
     assert charts.MIN_HEIGHT <= fig.layout.height <= charts.MAX_HEIGHT
     assert fig.layout.height > slope_chart(movement_10()).layout.height
     assert fig.layout.yaxis.type == "log" and reversed_axis(fig.layout.yaxis)
-    assert 10 in fig.layout.yaxis.tickvals  # the top-N rank is labelled
+    assert fig.layout.yaxis2.type == "log"
+    # Only the top N (10) carry text; deeper ticks are plain rank numbers.
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert ticks[:10] == list(range(1, 11)) and 200 in ticks
+    texts = dict(zip(ticks, fig.layout.yaxis.ticktext, strict=True))
+    assert texts[10].endswith("  10") and len(texts[10]) > 4
+    assert texts[200] == "200" and texts[20] == "20"
     linear = slope_chart(mv, log_ranks=False)
     assert linear.layout.yaxis.type == "linear" and reversed_axis(linear.layout.yaxis)
     fig.to_json()  # serialises
+
+
+def test_slope_chart_switches_to_log_above_20() -> None:
+    """Up to LABEL_LIMIT = LOG_FROM = 20 documents: linear, all labelled; from 21: logarithmic, top N labelled."""
+    order = list(range(21))[::-1]
+    at_21 = slope_chart(compute_movement(hits(21), result(order), top_n=5))
+    at_20 = slope_chart(compute_movement(hits(20), result(order[1:]), top_n=5))
+    assert at_20.layout.yaxis.type == "linear" and len(at_20.layout.yaxis.tickvals) == 20
+    assert at_21.layout.yaxis.type == "log"
+    assert list(at_21.layout.yaxis.tickvals) == [1, 2, 3, 4, 5, 10, 21]  # 20 would crowd 21
+    assert at_21.layout.height == charts.LOG_HEIGHT
+
+
+def test_rank_axis_log_ticks_do_not_crowd() -> None:
+    assert charts.rank_axis(21, True, (10,))["tickvals"] == [1, 2, 3, 5, 10, 21]
+    assert charts.rank_axis(200, True, (10,))["tickvals"] == [1, 2, 3, 5, 10, 20, 30, 50, 100, 200]
+    assert charts.rank_axis(22, True, (20,))["tickvals"] == [1, 2, 3, 5, 10, 20]  # the top-N cut wins over n
 
 
 def test_slope_chart_bad_top_n() -> None:
@@ -184,14 +221,39 @@ def test_bump_chart_small() -> None:
     cands = hits(10)
     matrix = rank_matrix(cands, {"a": result(ORDER_10, "a"), "b": result(list(range(10))[::-1], "b")})
     fig = bump_chart(matrix, [h.text for h in cands])
-    assert len(fig.data) == 10  # one line per document
-    assert list(fig.layout.xaxis.ticktext) == ["retrieval", "a", "b"]
-    first = fig.data[0]
-    assert list(first.y) == [1, 2, 10]  # d0: retrieval 1, a 2, b 10
-    assert first.customdata[0][0] == NASTY_ESCAPED
-    assert "&lt;b&gt;" in first.name
+    assert len(fig.data) == 10  # one coloured line per document, no grey trace
+    assert list(fig.layout.xaxis.ticktext) == ["<b>retrieval</b>", "<b>a</b>", "<b>b</b>"]
+    # Coloured in the order of the first model ("a"): d3 is its #1, d0 its #2.
+    assert [t.meta["document"] for t in fig.data] == ORDER_10
+    first, nasty = fig.data[0], fig.data[1]
+    assert list(first.y) == [4, 1, 7]  # d3: retrieval 4, a 1, b 7
+    assert list(nasty.y) == [1, 2, 10]  # d0: retrieval 1, a 2, b 10
+    assert nasty.customdata[0][0] == NASTY_ESCAPED
+    assert "&lt;b&gt;" in nasty.name
+    assert len({t.line.color for t in fig.data}) == 10
+    # No legend: each line is labelled at its right end, in its colour, with its rank under "a".
+    assert fig.layout.showlegend is False
+    labels = {a.text: a for a in fig.layout.annotations}
+    assert len(labels) == 10
+    label = next(a for text, a in labels.items() if text.startswith("#2 A &lt;b&gt;"))
+    assert label.x == 2 and label.y == 10 and label.font.color == nasty.line.color
+    assert "<script>" not in str(fig.to_dict())
     assert reversed_axis(fig.layout.yaxis)
-    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert fig.layout.title.text and fig.layout.yaxis.title.text
+    assert not fig.layout.xaxis.title.text
+
+
+def test_bump_chart_labels_do_not_overlap() -> None:
+    """Line ends on neighbouring ranks get labels at least LABEL_GAP_PX apart."""
+    cands = hits(10)
+    matrix = rank_matrix(cands, {"a": result(list(range(10)), "a")})
+    fig = bump_chart(matrix, [h.text for h in cands])
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    rng = fig.layout.yaxis.range
+    tails = sorted((a.y - rng[1]) / (rng[0] - rng[1]) * plot_px + a.ay for a in fig.layout.annotations)
+    assert all(b - a >= charts.LABEL_GAP_PX - 1e-9 for a, b in zip(tails, tails[1:], strict=False))
+    assert charts._spread([0, 0, 0], 10, 0, 100) == [0, 10, 20]
+    assert charts._spread([100, 100], 10, 0, 100) == [90, 100]  # pushed back up from the bottom
 
 
 def test_bump_chart_200_is_bounded() -> None:
@@ -203,15 +265,21 @@ def test_bump_chart_200_is_bounded() -> None:
         rng.shuffle(order)
         results[name] = result(order, name)
     matrix = rank_matrix(cands, results)
-    fig = bump_chart(matrix, [h.text for h in cands], highlight=10)
-    assert len(fig.data) <= 10 * 4 + 1
-    grey = fig.data[-1]
-    assert grey.line.color == GREY
-    highlighted = len(fig.data) - 1
-    never_top = int((matrix.min(axis=1) > 10).sum())
-    assert never_top == 200 - highlighted
-    assert sum(y is not None for y in grey.y) == never_top * 4
+    fig = bump_chart(matrix, [h.text for h in cands], highlight=20)
+    assert len(fig.data) == charts.MAX_HIGHLIGHT + 1 == 11  # at most 10 coloured lines, whatever is asked
+    grey = fig.data[0]  # drawn first, under the coloured lines
+    assert grey.line.color == GREY and grey.showlegend is False
+    assert sum(y is not None for y in grey.y) == 190 * 4
+    coloured = fig.data[1:]
+    assert [int(matrix.iloc[t.meta["document"]]["a"]) for t in coloured] == list(range(1, 11))  # a's top 10
+    assert len(fig.layout.annotations) == 10
     assert fig.layout.yaxis.type == "log"
+    # On a log axis annotations take log10 positions.
+    assert fig.layout.annotations[0].y == pytest.approx(math.log10(coloured[0].y[-1]))
+    by_c = bump_chart(matrix, [h.text for h in cands], highlight=5, by="c")
+    assert [int(matrix.iloc[t.meta["document"]]["c"]) for t in by_c.data[1:]] == [1, 2, 3, 4, 5]
+    with pytest.raises(InvalidInput):
+        bump_chart(matrix, [h.text for h in cands], by="nope")
 
 
 def test_bump_chart_texts_must_match() -> None:
