@@ -22,7 +22,7 @@ from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.rerankers import LABELS
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
-TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
+TEXT_COLUMN = st.column_config.TextColumn("text", width="large", alignment="left")
 SCORE_FORMAT = "%.4f"
 
 
@@ -59,7 +59,7 @@ MAX_SLOPE_HEIGHT = 900
 def build_figures(run: RerankRun) -> dict[str, go.Figure]:
     slope = charts.slope_chart(run.movement)
     if (slope.layout.height or 0) > MAX_SLOPE_HEIGHT:
-        slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it beside the reader; the tab has the rest
+        slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it full width, above the reader
     return {
         "slope": slope,
         "delta": charts.delta_bars(run.movement),
@@ -71,40 +71,54 @@ def build_figures(run: RerankRun) -> dict[str, go.Figure]:
 
 
 def before_table(run: RerankRun) -> pd.DataFrame:
-    """The original (retrieval) top N, with where each document went."""
+    """The original (retrieval) top N, with where each document went: rank, move, now at, text, its score."""
     frame = tables.movement_table(run.movement).sort_values("original rank")
     frame = frame.head(run.movement.summary.top_n)
-    return frame[["original rank", "move", "new rank", "retrieval score", "rerank score", "text"]].rename(
+    return frame[["original rank", "move", "new rank", "text", "retrieval score"]].rename(
         columns={"original rank": "rank", "new rank": "now at"}
     )
 
 
 def after_table(run: RerankRun) -> pd.DataFrame:
-    """The reranked top N, with where each document came from."""
+    """The reranked top N, with where each document came from: rank, move, was, text, its score."""
     frame = tables.movement_table(run.movement).head(run.movement.summary.top_n)
-    return frame[["new rank", "move", "original rank", "rerank score", "retrieval score", "text"]].rename(
+    return frame[["new rank", "move", "original rank", "text", "rerank score"]].rename(
         columns={"new rank": "rank", "original rank": "was"}
     )
 
 
-def _column_config() -> dict[str, Any]:
-    narrow = {"rank": 52, "move": 64, "now at": 60, "was": 52, "top-N": 66, "original rank": 70, "new rank": 70,
-              "delta": 56}
-    config: dict[str, Any] = {name: st.column_config.Column(name, width=width) for name, width in narrow.items()}
+# Narrow columns get fixed widths; the text column gets what is left of a half-width table at a 1440 px wide
+# window (Streamlit spreads any extra room over all columns). Left-aligned so right-to-left text (Arabic,
+# Hebrew) starts at the visible edge instead of hiding behind the table's right border.
+NARROW_COLUMNS = {
+    "rank": 48, "move": 60, "now at": 56, "was": 48, "top-N": 66, "original rank": 70, "new rank": 70, "delta": 56,
+}
+SCORE_WIDTH = 72
+TEXT_WIDTH = 250
+
+
+def _column_config(text_width: int | str = "large") -> dict[str, Any]:
+    config: dict[str, Any] = {
+        name: st.column_config.Column(name, width=width) for name, width in NARROW_COLUMNS.items()
+    }
     for name in ("retrieval score", "rerank score", "score", "distance"):
         config[name] = st.column_config.NumberColumn(
-            name.replace(" score", ""), format=SCORE_FORMAT, width=80, help=f"{name}"
+            name.replace(" score", ""), format=SCORE_FORMAT, width=SCORE_WIDTH, help=f"{name}"
         )
-    config["text"] = TEXT_COLUMN
+    config["text"] = st.column_config.TextColumn("text", width=text_width, alignment="left")
     return config
 
 
 def show_table(
-    frame: pd.DataFrame, key: str | None = None, height: int | str = "auto", row_height: int | None = None
+    frame: pd.DataFrame,
+    key: str | None = None,
+    height: int | str = "auto",
+    row_height: int | None = None,
+    text_width: int | str = "large",
 ) -> None:
     st.dataframe(
-        frame, hide_index=True, column_config=_column_config(), key=key, height=height, row_height=row_height,
-        placeholder="",
+        frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
+        row_height=row_height, placeholder="",
     )
 
 
@@ -274,14 +288,19 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
     )
     summary_metrics(run)
+    if run.movement.summary.n and run.movement.summary.top_n >= run.movement.summary.n:
+        st.caption(
+            f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
+            "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
+        )
 
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
-        show_table(before_table(run), key=f"{key_prefix}.before")
+        show_table(before_table(run), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
     with right:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
-        show_table(after_table(run), key=f"{key_prefix}.after")
+        show_table(after_table(run), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
 
     figures: dict[str, go.Figure] = last.get("figures")
     if figures is None:
@@ -290,12 +309,12 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         last["figures"] = figures
         if error:
             st.error(error)
-    chart, side = st.columns([3, 2])
-    with chart:
-        if "slope" in figures:
-            st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
-    with side:
+    if "slope" in figures:
+        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+    reader, side = st.columns([3, 2])
+    with reader:
         full_text_reader(run, key_prefix)
+    with side:
         notes(run, search)
     tab_delta, tab_scatter, tab_all, tab_summary = st.tabs(
         ["How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table"]
