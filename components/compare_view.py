@@ -152,6 +152,27 @@ def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def model_display_table(models: pd.DataFrame) -> pd.DataFrame:
+    """``model_table`` as shown on the page: a cached result has no latency of its own ("— (cache)"), and a
+    missing number (the local baseline's tokens, a failed model's latency) reads "—", not "None"."""
+    shown = models.copy()
+
+    def latency(row: pd.Series) -> str:
+        cached = row["from cache"]
+        if cached is not None and not pd.isna(cached) and bool(cached):
+            return "— (cache)"
+        value = row["latency ms"]
+        return "—" if value is None or pd.isna(value) else f"{value:,.1f}"
+
+    def number(value: Any) -> str:
+        return "—" if value is None or pd.isna(value) else f"{int(value):,}"
+
+    shown["latency ms"] = shown.apply(latency, axis=1) if len(shown) else shown["latency ms"]
+    for column in ("tokens", "API calls"):
+        shown[column] = shown[column].map(number)
+    return shown
+
+
 def top_n_table(run: CompareRun, n: int) -> pd.DataFrame:
     """Rank 1..n; one column per ordering (retrieval first), each cell the text snippet at that rank."""
     hits = run.search.hits
@@ -190,8 +211,13 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {err}")
     st.dataframe(
-        model_table(run, last["choices"]), hide_index=True, key=f"{key_prefix}.models_table",
-        column_config={"error": st.column_config.TextColumn("error", width="large")},
+        model_display_table(model_table(run, last["choices"])), hide_index=True, key=f"{key_prefix}.models_table",
+        column_config={
+            "latency ms": st.column_config.TextColumn("latency ms", alignment="right"),
+            "tokens": st.column_config.TextColumn("tokens", alignment="right"),
+            "API calls": st.column_config.TextColumn("API calls", alignment="right"),
+            "error": st.column_config.TextColumn("error", width="large"),
+        },
     )
     if not run.results:
         return

@@ -44,9 +44,13 @@ def test_compare_three_models_with_a_key(with_jina_key: AppEnv) -> None:
     assert len(with_jina_key.jina.rerank_requests()) == 2  # the two Jina models, one call each
     assert at.query_params["models"] == ",".join([LOCAL, V2, V3])
 
+    assert models.loc[models["model"] == "local baseline (WordLlama)", "tokens"].item() == "—"  # not "None"
+
     at.button(key="compare.run").click().run()  # again: all from the session's cache
     assert_healthy(at)
     assert len(with_jina_key.jina.rerank_requests()) == 2
+    models = frame_with(at, "model", "status", "latency ms")
+    assert list(models["latency ms"]) == ["— (cache)"] * 3  # no new call, so no latency of its own
 
 
 def test_one_failing_model_leaves_the_others(with_jina_key: AppEnv) -> None:
