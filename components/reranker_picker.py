@@ -50,7 +50,8 @@ def reranker_choice(
         st.session_state[widget_key] = auto  # follows the key until the user picks a path
     else:
         session.seed(widget_key, values["reranker"], paths)
-    left, right, slot = st.columns([2.9, 2.9, 1.3], vertical_alignment="bottom")
+    # The path column fits its three segments from a 1280 px window; narrower, they wrap (never scroll).
+    left, right, slot = st.columns([3.4, 2.8, 1.5], vertical_alignment="bottom")
     with left:
         path = st.segmented_control(
             "Reranker",
@@ -60,6 +61,7 @@ def reranker_choice(
             required=True,
             on_change=_mark_explicit,
             args=(widget_key,),
+            wrap=True,
             help=" · ".join(f"{PATH_LABELS[p]}: {LABELS[p]}" for p in paths),
         ) or auto
 

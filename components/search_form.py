@@ -88,7 +88,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     elif values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
         _apply_collection_defaults(values, infos[values["collection"]], values["collection"])
 
-    top = st.columns([2.5, 2.4, 4.1])
+    top = st.columns([2.2, 2.6, 4.2])  # the mode column fits its three segments from a 1280 px window
     with top[0]:
         session.seed(f"{key_prefix}.collection", values["collection"], names)
         collection = st.selectbox(
@@ -111,6 +111,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
             format_func=MODE_LABELS.get,
             required=True,
             help="Vector: meaning (query vector). Keyword: BM25 words. Hybrid: both, fused.",
+            wrap=True,  # too narrow: wrap onto a second row instead of scrolling the first option away
         )
         values["mode"] = mode or values["mode"]
     with top[2]:
