@@ -6,6 +6,7 @@ The same function also runs a search with Weaviate's server-side reranker (``rer
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -268,6 +269,13 @@ def _query_error(exc: BaseException, request: SearchRequest, secrets: Sequence[s
         return SearchError(
             "Lost the connection to Weaviate during the search.",
             hint="Check that the server is running; the next search reconnects.",
+        )
+    mismatch = re.search(r"(\d+) vs (\d+): vector lengths don't match", message)
+    if mismatch:
+        return SearchError(
+            f"The query vector has {mismatch.group(2)} dimensions but this collection's vectors have "
+            f"{mismatch.group(1)}.",
+            hint="The query must be embedded by the model that made the stored vectors: pick that embedder.",
         )
     if "vectorize" in lowered or "vectorizer" in lowered:
         return SearchError(

@@ -16,6 +16,7 @@ from rerank_playground.errors import (
     GrpcUnreachable,
     InvalidInput,
     RerankError,
+    SearchError,
     TlsMismatch,
     WeaviateUnreachable,
 )
@@ -220,3 +221,16 @@ def test_connect_errors_are_typed_and_fast(weaviate_server):
             connect(spec)
         assert time.monotonic() - started < 10
         assert "Traceback" not in str(info.value)
+
+
+class _TinyEmbedder:
+    name = "three-dimensional"
+
+    def embed_query(self, text):
+        return [0.1, 0.2, 0.3]
+
+
+def test_query_vector_of_the_wrong_size_says_which_sizes(client, collection):
+    info = describe_collection(client, collection)
+    with pytest.raises(SearchError, match="query vector has 3 dimensions but this collection's vectors have 256"):
+        search(client, SearchRequest(collection, "cat", mode=SearchMode.VECTOR), info, embedder=_TinyEmbedder())
