@@ -36,6 +36,31 @@ def collections_table(infos: list[CollectionInfo]) -> pd.DataFrame:
     )
 
 
+# Fixed widths that add up to the page's content width at a 1440 px window (about 970 px), so the last
+# column is not cut off; wider windows spread the rest over all columns. Long text-property lists are cut
+# with an ellipsis (the details below list every property).
+COLLECTION_COLUMN_WIDTHS = {
+    "name": 118,
+    "objects": 64,
+    "text properties": 240,
+    "vectorizer": 72,
+    "named vectors": 96,
+    "reranker module": 110,
+    "reranker model": 218,
+    "demo": 50,
+}
+
+
+def collections_columns() -> dict[str, object]:
+    config: dict[str, object] = {
+        name: st.column_config.Column(name, width=width) for name, width in COLLECTION_COLUMN_WIDTHS.items()
+    }
+    config["objects"] = st.column_config.NumberColumn("objects", width=COLLECTION_COLUMN_WIDTHS["objects"], format="%d")
+    config["demo"] = st.column_config.CheckboxColumn("demo", width=COLLECTION_COLUMN_WIDTHS["demo"],
+                                                     help="Loaded by this app's demo loader")
+    return config
+
+
 def collection_details(info: CollectionInfo, key_prefix: str) -> None:
     cols = st.columns(4)
     cols[0].metric("Objects", f"{info.count:,}")
@@ -137,7 +162,9 @@ def render_collections(pg: Playground, key_prefix: str) -> None:
     if not infos:
         st.info("This Weaviate has no collections yet.")
         return
-    st.dataframe(collections_table(infos), hide_index=True, key=f"{key_prefix}.table")
+    st.dataframe(
+        collections_table(infos), hide_index=True, key=f"{key_prefix}.table", column_config=collections_columns()
+    )
     by_name = {info.name: info for info in infos}
     names = list(by_name)
     preferred = session.inputs().get("collection") or session.default_collection(names)
