@@ -88,7 +88,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     elif values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
         _apply_collection_defaults(values, infos[values["collection"]], values["collection"])
 
-    top = st.columns([2.2, 2.6, 4.2])  # the mode column fits its three segments from a 1280 px window
+    top = st.columns([2.0, 2.9, 4.1])  # the mode column fits its three segments from a 1280 px window
     with top[0]:
         session.seed(f"{key_prefix}.collection", values["collection"], names)
         collection = st.selectbox(
