@@ -320,7 +320,8 @@ def slope_chart(
     )
     fig.update_xaxes(
         tickvals=[0, 1],
-        ticktext=["<b>Original</b>", "<b>Reranked</b>"],
+        ticktext=["Original", "Reranked"],
+        tickfont={"weight": "bold"},
         side="top",
         range=x_range,
         showgrid=False,
@@ -527,7 +528,8 @@ def bump_chart(
     fig.update_layout(showlegend=False, margin={"l": 70, "r": 250, "t": top, "b": bottom})
     fig.update_xaxes(
         tickvals=xs,
-        ticktext=[f"<b>{_wrap_name(escape(c), 34 if len(columns) <= 4 else 18)}</b>" for c in columns],
+        ticktext=[_wrap_name(escape(c), 34 if len(columns) <= 4 else 18) for c in columns],
+        tickfont={"weight": "bold"},
         side="top",
         range=[-0.15, len(columns) - 0.85],
         showgrid=False,
