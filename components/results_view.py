@@ -22,7 +22,7 @@ from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.rerankers import LABELS
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
-TEXT_COLUMN = st.column_config.TextColumn("text", width="large", alignment="left")
+TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
 SCORE_FORMAT = "%.4f"
 
 
@@ -88,8 +88,8 @@ def after_table(run: RerankRun) -> pd.DataFrame:
 
 
 # Narrow columns get fixed widths; the text column gets what is left of a half-width table at a 1440 px wide
-# window (Streamlit spreads any extra room over all columns). Left-aligned so right-to-left text (Arabic,
-# Hebrew) starts at the visible edge instead of hiding behind the table's right border.
+# window (Streamlit spreads any extra room over all columns). The whole cell is then in view, so right-to-left
+# text (Arabic, Hebrew), which the grid aligns right, shows instead of hiding past the table's right border.
 NARROW_COLUMNS = {
     "rank": 48, "move": 60, "now at": 56, "was": 48, "top-N": 66, "original rank": 70, "new rank": 70, "delta": 56,
 }
@@ -105,7 +105,7 @@ def _column_config(text_width: int | str = "large") -> dict[str, Any]:
         config[name] = st.column_config.NumberColumn(
             name.replace(" score", ""), format=SCORE_FORMAT, width=SCORE_WIDTH, help=f"{name}"
         )
-    config["text"] = st.column_config.TextColumn("text", width=text_width, alignment="left")
+    config["text"] = st.column_config.TextColumn("text", width=text_width)
     return config
 
 
