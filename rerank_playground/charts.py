@@ -55,6 +55,12 @@ def safe_snippet(text: str | None, max_chars: int) -> str:
     return escape(snippet(text, max_chars))
 
 
+def isolate(text: str) -> str:
+    """Wrap ``text`` in Unicode first-strong isolates, so a right-to-left snippet (Arabic, Hebrew) does not
+    pull the rank number or arrow next to it into its own reading order."""
+    return f"\u2068{text}\u2069"
+
+
 def chart_height(n: int, per_row: int = 24, base: int = 220) -> int:
     """Grows with the number of documents, between ``MIN_HEIGHT`` and ``MAX_HEIGHT`` pixels."""
     return max(MIN_HEIGHT, min(MAX_HEIGHT, base + per_row * n))
@@ -110,10 +116,7 @@ def _fmt(value: float | None) -> str:
 
 def _hover_row(move: Move) -> list[str]:
     """customdata for one document: the hover template reads these by position."""
-    if move.rerank_score is None:
-        rerank = "not scored (outside the reranker's top N)"
-    else:
-        rerank = _fmt(move.rerank_score)
+    rerank = "not scored (outside the reranker's top N)" if move.rerank_score is None else _fmt(move.rerank_score)
     note = ""
     if move.entered_top_n:
         note = "<br>★ entered the top N"
@@ -200,13 +203,13 @@ def _side_labels(
             right.append(str(rank))
             continue
         before, after = by_original.get(rank), by_new.get(rank)
-        left.append(f"{safe_snippet(before.text, SIDE_LABEL_SNIPPET)}  {rank}" if before else str(rank))
+        left.append(f"{isolate(safe_snippet(before.text, SIDE_LABEL_SNIPPET))}  {rank}" if before else str(rank))
         if after is None:
             right.append(str(rank))
         else:
             cls = move_class(after)
             glyph = f'<span style="color:{CLASS_COLORS[cls]}">{ARROWS[cls]}</span>'
-            right.append(f"{rank} {glyph} {safe_snippet(after.text, SIDE_LABEL_SNIPPET)}")
+            right.append(f"{rank} {glyph} {isolate(safe_snippet(after.text, SIDE_LABEL_SNIPPET))}")
     return (
         {"tickvals": ticks, "ticktext": left},
         {"tickvals": ticks, "ticktext": right},
@@ -504,7 +507,7 @@ def bump_chart(
             y=math.log10(last) if log else last,  # annotations on a log axis take log10 positions
             xref="x",
             yref="y",
-            text=f"#{key_ranks[i]} {safe_snippet(texts[i], LABEL_SNIPPET)}",
+            text=f"#{key_ranks[i]} {isolate(safe_snippet(texts[i], LABEL_SNIPPET))}",
             showarrow=True,
             arrowhead=0,
             arrowwidth=1,
@@ -579,7 +582,7 @@ def delta_bars(movement: Movement) -> go.Figure:
     y_axis: dict[str, Any] = {"title_text": "Reranked position", **rank_axis(n, log=False)}
     if labels:
         y_axis["tickvals"] = [m.new_rank for m in moves]
-        y_axis["ticktext"] = [f"{safe_snippet(m.text, LABEL_SNIPPET)} #{m.new_rank}" for m in moves]
+        y_axis["ticktext"] = [f"{isolate(safe_snippet(m.text, LABEL_SNIPPET))} #{m.new_rank}" for m in moves]
         y_axis["title_text"] = ""
         fig.update_layout(margin={"l": 220})
     fig.update_yaxes(**y_axis)

@@ -139,9 +139,10 @@ def test_slope_chart_hover_escapes_text() -> None:
     # Side labels (tick text of the left and right rank axes) are drawn at n = 10 and are escaped too:
     # d0 is rank 1 on the left (original) and rank 2 on the right (reranked, ▼ in red).
     left, right = fig.layout.yaxis, fig.layout.yaxis2
-    assert left.ticktext[0] == charts.safe_snippet(NASTY, charts.SIDE_LABEL_SNIPPET) + "  1"
-    assert left.ticktext[0].startswith("A &lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;")
-    assert right.ticktext[1].startswith(f'2 <span style="color:{RED}">▼</span> A &lt;b&gt;')
+    # The text sits in a Unicode isolate (U+2068 ... U+2069), so right-to-left text keeps the rank beside it.
+    assert left.ticktext[0] == "\u2068" + charts.safe_snippet(NASTY, charts.SIDE_LABEL_SNIPPET) + "\u2069  1"
+    assert left.ticktext[0].startswith("\u2068A &lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;")
+    assert right.ticktext[1].startswith(f'2 <span style="color:{RED}">▼</span> \u2068A &lt;b&gt;')
 
 
 def test_slope_chart_layout() -> None:
@@ -235,7 +236,7 @@ def test_bump_chart_small() -> None:
     assert fig.layout.showlegend is False
     labels = {a.text: a for a in fig.layout.annotations}
     assert len(labels) == 10
-    label = next(a for text, a in labels.items() if text.startswith("#2 A &lt;b&gt;"))
+    label = next(a for text, a in labels.items() if text.startswith("#2 \u2068A &lt;b&gt;"))
     assert label.x == 2 and label.y == 10 and label.font.color == nasty.line.color
     assert "<script>" not in str(fig.to_dict())
     assert reversed_axis(fig.layout.yaxis)
