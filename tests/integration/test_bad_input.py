@@ -99,14 +99,22 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture
-def pg(weaviate_server: WeaviateEndpoint, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
+@pytest.fixture(scope="module")
+def one_session(weaviate_server: WeaviateEndpoint, jina_server: JinaStandIn) -> Iterator[Playground]:
     session = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
                                         grpc_port=weaviate_server.grpc_port, jina_api_key=TEST_JINA_KEY),
-                         jina_base_url=jina_stand_in.url)
+                         jina_base_url=jina_server.url)
     session.connect()
     yield session
     session.close()
+
+
+@pytest.fixture
+def pg(one_session: Playground, jina_stand_in: JinaStandIn) -> Playground:
+    """One user's session for the whole module (connecting per test costs more than the tests), with its
+    rerank cache emptied so every test's Jina calls are its own."""
+    one_session.cache.clear()
+    return one_session
 
 
 def keyword(collection: str, query: str, **kw: Any) -> SearchRequest:

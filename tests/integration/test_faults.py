@@ -108,16 +108,25 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture
-def pg(weaviate_server: WeaviateEndpoint, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
-    """One user's session, with a short Jina read timeout so the timeout fault is quick."""
+@pytest.fixture(scope="module")
+def one_session(weaviate_server: WeaviateEndpoint, jina_server: JinaStandIn) -> Iterator[Playground]:
+    """One user's session for the module, with a short Jina read timeout so the timeout fault is quick."""
     http = make_client(timeout=READ_TIMEOUT, connect_timeout=READ_TIMEOUT)
-    session = Playground(spec_of(weaviate_server, jina_api_key=TEST_JINA_KEY), jina_base_url=jina_stand_in.url,
+    session = Playground(spec_of(weaviate_server, jina_api_key=TEST_JINA_KEY), jina_base_url=jina_server.url,
                          http_client=http)
     session.connect()
     yield session
     session.close()
     http.close()
+
+
+@pytest.fixture
+def pg(one_session: Playground, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
+    """The module's session, as a test found it: rerank cache empty, the right key and base URL."""
+    one_session.cache.clear()
+    yield one_session
+    one_session.jina_base_url = jina_stand_in.url
+    one_session.set_jina_key(TEST_JINA_KEY)
 
 
 # -- the Jina API, through Playground.rerank and Playground.compare ----------------------------------------
