@@ -199,6 +199,7 @@ def main() -> int:
                     end_session(pg)
             alone_wall = time.perf_counter() - t0
             jina.reset()
+            jina.latency_s = args.jina_latency_ms / 1000  # reset() clears it
 
             # 2. all sessions together
             sessions = {tag: new_session(server.endpoint, keys[tag], jina.url) for tag in tags}
