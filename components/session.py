@@ -289,8 +289,17 @@ def read_query_params() -> None:
 
 
 def write_query_params(params: dict[str, Any]) -> None:
-    """Mirror the current view in the URL (only when it changed). Never pass a key here."""
-    clean = {k: str(v) for k, v in params.items() if v is not None and str(v) != ""}
+    """Mirror the current view in the URL (only when it changed). Never pass a key here.
+
+    A key pasted into the wrong box (it happens in live demos) must not reach the address bar, the
+    history or a shared link: any value that contains one of this session's keys is left out.
+    """
+    keys = [k for k in secrets_of(get_playground()) if k]
+    clean = {
+        k: str(v)
+        for k, v in params.items()
+        if v is not None and str(v) != "" and not any(key in str(v) for key in keys)
+    }
     if {k: st.query_params.get(k) for k in st.query_params} != clean:
         st.query_params.from_dict(clean)
 
@@ -332,8 +341,28 @@ def log_unexpected(exc: BaseException, where: str) -> None:
     log.error("Unexpected error in %s: %s", where, scrub(text, *keys))
 
 
+def ensure_app_shell() -> None:
+    """Run pages inside app.py's ``st.navigation``, also on a server's very first request.
+
+    Because this project has a ``pages/`` folder, Streamlit starts in its legacy multipage mode: if the
+    first request after a start names a sub-page (a shared ``/compare?...`` link), it runs that page file
+    alone, without app.py's navigation, sidebar and layout, until someone loads ``/``. Leaving that mode
+    and rerunning once makes Streamlit run app.py, which routes to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Only on a session's first run: a rerun later would swallow the click that triggered that run.
+    if st.session_state.get("_shell_checked"):
+        return
+    st.session_state["_shell_checked"] = True
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def guarded(body: Callable[[], None], where: str) -> None:
     """Run a page body: a PlaygroundError becomes an inline message, anything else a generic one."""
+    ensure_app_shell()
     try:
         body()
     except PlaygroundError as err:

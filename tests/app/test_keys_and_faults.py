@@ -253,7 +253,6 @@ def test_a_collection_deleted_mid_session_is_an_inline_message(app_env: AppEnv) 
         client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="UI bug, reported: write_query_params mirrors a pasted key into the URL")
 def test_a_key_pasted_into_the_query_box_is_not_mirrored_into_the_url(canary_jina: AppEnv) -> None:
     """A key pasted into the wrong box (it happens in live demos) must not land in the address bar, the
     browser history or a shared link."""
