@@ -12,11 +12,15 @@ from typing import Any
 import streamlit as st
 
 from components import session
-from rerank_playground.models import CollectionInfo, Fusion, SearchMode, SearchRequest
+from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground
 
 MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
 FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
+EMBEDDER_LABELS = {
+    "local": "Local WordLlama (offline)",
+    "jina:jina-embeddings-v3": "Jina embeddings API (jina-embeddings-v3, needs a key)",
+}
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,24 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
                     key=f"{key_prefix}.properties",
                 )
                 values["properties"] = list(properties)
+                operators = {"or": "Any word (OR)", "and": "All words (AND)"}
+                session.seed(f"{key_prefix}.operator", values.get("operator", "or"), list(operators))
+                operator = st.radio(
+                    "Match", list(operators), format_func=operators.get, horizontal=True,
+                    key=f"{key_prefix}.operator",
+                    help="BM25 ranks documents with any query word (OR) or only those with all of them (AND).",
+                )
+                values["operator"] = operator or "or"
+        if mode != "keyword" and not info.has_server_vectorizer:
+            with st.popover("Vector options", width="stretch"):
+                embedders = dict(EMBEDDER_LABELS)
+                session.seed(f"{key_prefix}.embedder", values.get("embedder", "local"), list(embedders))
+                embedder = st.selectbox(
+                    "Query vector from", list(embedders), format_func=embedders.get, key=f"{key_prefix}.embedder",
+                    help="This collection has no server-side vectorizer, so the app embeds the query. Pick the "
+                    "model that made the stored vectors (the demo collections use the local WordLlama model).",
+                )
+                values["embedder"] = embedder or "local"
 
     hybrid = values["mode"] == "hybrid"
     request = SearchRequest(
@@ -214,6 +236,8 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
         text_property=values["prop"],
         alpha=float(values["alpha"]) if hybrid else 0.5,
         fusion=Fusion(values["fusion"]) if hybrid else Fusion.RANKED,
+        operator=Operator(values.get("operator") or "or"),
+        embedder=(values.get("embedder") or "local") if not info.has_server_vectorizer else "auto",
     )
     return SearchForm(request=request, info=info, n=int(values["n"]))
 

@@ -63,6 +63,8 @@ DEFAULT_INPUTS: dict[str, Any] = {
     "n": 10,
     "prop": None,  # text property shown and reranked (None = the collection's default)
     "properties": None,  # keyword/hybrid properties (None = the collection's default)
+    "operator": "or",  # keyword matching: any word (or) / all words (and)
+    "embedder": "local",  # where the query vector comes from when the collection has no vectorizer
     "reranker": None,  # None = automatic: Jina API with a key, else the local baseline
     "model": DEFAULT_MODEL,
     "models": None,  # compare page: list of choice ids (None = default set)
