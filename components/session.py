@@ -113,7 +113,7 @@ def spec_from_config(config: dict[str, str] | None = None) -> ConnectionSpec:
 
 def _release(playground: Playground) -> None:
     try:
-        playground.close()
+        playground.shutdown()
     except Exception:  # noqa: BLE001 - closing on session end must never raise
         log.warning("Could not close a session's Weaviate client cleanly.")
 

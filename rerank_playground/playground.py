@@ -91,6 +91,7 @@ class Playground:
     ) -> None:
         self.spec = spec
         self.jina_base_url = resolve_base_url(jina_base_url)
+        self._owns_http = http_client is None
         self._http = http_client or make_client()
         self.cache = rerank_cache or RerankCache()
         self._client: weaviate.WeaviateClient | None = None
@@ -160,6 +161,12 @@ class Playground:
             if self._client is not None:
                 self._client.close()
             self._client, self.server = None, None
+
+    def shutdown(self) -> None:
+        """End of the session: close the Weaviate client and the HTTP client this playground made."""
+        self.close()
+        if self._owns_http:
+            self._http.close()
 
     @property
     def client(self) -> weaviate.WeaviateClient:
