@@ -28,9 +28,7 @@ SERVER_STATS: dict[str, str] = {}
 
 def connect(endpoint: WeaviateEndpoint, **kwargs: object) -> weaviate.WeaviateClient:
     """A client for ``endpoint`` without the best-effort call to the package index."""
-    kwargs.setdefault(
-        "additional_config", AdditionalConfig(timeout=Timeout(init=10, query=60, insert=120))
-    )
+    kwargs.setdefault("additional_config", AdditionalConfig(timeout=Timeout(init=10, query=60, insert=120)))
     return weaviate.connect_to_local(
         host=endpoint.host,
         port=endpoint.http_port,

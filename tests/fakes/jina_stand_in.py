@@ -120,7 +120,8 @@ def stand_in_score(query: str, text: str, model: str) -> float:
     ``0.9 * coverage + 0.1 * tie_break`` where coverage is the fraction of distinct lower-cased query
     terms (``\\w+``) found in ``text`` and ``tie_break`` is a model-dependent signal in [0, 1] (v1-tiny
     prefers shorter documents, v1-turbo longer ones, v1-base an early first match, colbert in-order query
-    bigrams, m0 repetitions, v3 query terms close together, the others query-term density). An empty query or text scores 0 coverage.
+    bigrams, m0 repetitions, v3 query terms close together, the others query-term density). An empty
+    query or text scores 0 coverage.
     """
     query_terms = stand_in_tokens(query)
     doc = stand_in_tokens(text)
