@@ -44,7 +44,7 @@ demo: $(STAMP) weaviate-build
 	@$(PY) scripts/demo.py
 
 # The whole suite: core, integration (real Weaviate + Jina stand-in), AppTest, browser.
-test: $(STAMP) chromium weaviate-build
+test: $(STAMP) chromium weaviate-build lint
 	@$(PY) -m pytest
 
 test-fast: $(STAMP)
