@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
+    # Explicit SIGINT too: Python ignores Ctrl-C when it was started with SIGINT ignored (e.g. from `&`).
     signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     weaviate_proc = None
     app_proc: subprocess.Popen[bytes] | None = None
     code = 0
@@ -129,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             http_port=args.http_port, grpc_port=args.grpc_port, progress=lambda m: say(f"  {m}")
         )
         signal.signal(signal.SIGTERM, _on_signal)  # the launcher may have chained its own handler
+        signal.signal(signal.SIGINT, _on_signal)
         owner = "started by this script" if weaviate_proc else "already running; it will be left running"
         say(f"  Weaviate at {endpoint.url} (gRPC {endpoint.grpc_port}), {owner}.")
 
