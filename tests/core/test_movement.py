@@ -228,3 +228,23 @@ def test_partial_results_keep_a_full_permutation(order: list[int], data: st.Data
     assert sum(m.rerank_score is not None for m in mv.moves) == kept
     unreturned = [m.original_rank for m in mv.moves[kept:]]
     assert unreturned == sorted(unreturned)
+
+
+@given(st.permutations(list(range(12))), st.permutations(list(range(12))))
+def test_fast_paths_equal_scipy_on_rankings_without_ties(a, b):
+    from scipy import stats as scipy_stats
+
+    from rerank_playground.movement import kendall_tau, spearman_rho
+
+    assert kendall_tau(a, b) == pytest.approx(scipy_stats.kendalltau(a, b).statistic, abs=1e-12)
+    assert spearman_rho(a, b) == pytest.approx(scipy_stats.spearmanr(a, b).statistic, abs=1e-12)
+
+
+def test_rankings_with_ties_fall_back_to_scipy():
+    from scipy import stats as scipy_stats
+
+    from rerank_playground.movement import kendall_tau, spearman_rho
+
+    a, b = [1, 2, 2, 3, 4], [2, 1, 3, 3, 5]
+    assert kendall_tau(a, b) == pytest.approx(scipy_stats.kendalltau(a, b).statistic)
+    assert spearman_rho(a, b) == pytest.approx(scipy_stats.spearmanr(a, b).statistic)
