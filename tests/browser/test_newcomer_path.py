@@ -115,6 +115,8 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
 
     # 2. Search page (the default), a suggested query prefilled.
     expect(page.get_by_role("heading", name="Search & Rerank", exact=True)).to_be_visible()
+    # the prefill can land a render after the first idle moment: wait for it (polling, no sleep)
+    expect(query_box(page)).not_to_have_value("", timeout=20_000)
     prefilled = query_box(page).input_value()
     suggested = {s.query for queries in SUGGESTED_QUERIES.values() for s in queries}
     assert prefilled in suggested, f"the query box holds {prefilled!r}, not a suggested query"
