@@ -362,6 +362,16 @@ def ensure_app_shell() -> None:
         st.rerun()
 
 
+def connected_playground() -> Playground | None:
+    """This session's Playground when it is connected; otherwise a pointer to the Connect page and None."""
+    pg = get_playground()
+    if pg.connected:
+        return pg
+    st.info("Not connected — open the Connect page to choose a Weaviate.")
+    st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+    return None
+
+
 def guarded(body: Callable[[], None], where: str) -> None:
     """Run a page body: a PlaygroundError becomes an inline message, anything else a generic one."""
     ensure_app_shell()

@@ -10,11 +10,9 @@ from components import collections_view, demo_panel, session
 def body() -> None:
     st.title("Collections")
     st.caption("Every collection on the connected Weaviate: size, text properties, vectorizer and reranker.")
-    pg = session.get_playground()
     session.consume_autorun()
-    if not pg.connected:
-        st.info("Not connected — open the Connect page to choose a Weaviate.")
-        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+    pg = session.connected_playground()
+    if pg is None:
         return
     collections_view.render_collections(pg, "collections")
     with st.expander("Demo collections"):

@@ -10,11 +10,9 @@ from components import reranker_picker, results_view, search_form, session
 def body() -> None:
     st.title("Search & Rerank")
     st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")
-    pg = session.get_playground()
     autorun = session.consume_autorun()
-    if not pg.connected:
-        st.info("Not connected — open the Connect page to choose a Weaviate.")
-        st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
+    pg = session.connected_playground()
+    if pg is None:
         return
     form = search_form.search_inputs(pg, "search", show_n=True)
     if form is None:
