@@ -98,7 +98,7 @@ def _apply_reranker(pg: Playground, key_prefix: str, name: str) -> None:
     if info is None:
         session.flash(error or "The reranker was not changed.", "error", "collections")
         return
-    session.forget_collections()
+    pg.forget_collections()
     st.session_state[f"{key_prefix}.changed"] = name
     session.flash(
         f"Collection {md_escape(name)} now reranks with {md_escape(info.reranker_model)} "

@@ -155,7 +155,6 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
         if pg.connected and pg.server is not None:
             st.info(f"Still connected to {pg.server.label} at {md_escape(pg.server.url)}: nothing changed.")
         return
-    session.forget_collections()
     st.session_state.pop("_demo_status", None)
     st.session_state["_connect_note"] = None
     st.session_state.pop(f"{key_prefix}.api_key", None)

@@ -49,7 +49,7 @@ def _load(pg: Playground) -> None:
         box.update(label="Demo collections ready.", state="complete", expanded=False)
     lines = [f"{r.collection}: {r.count:,} objects ({r.action})" for r in reports]
     session.flash("Demo collections ready — " + "; ".join(lines), "success", "demo")
-    session.forget_collections()
+    pg.forget_collections()
     st.session_state.pop("_demo_status", None)
     st.rerun()
 

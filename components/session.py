@@ -175,22 +175,12 @@ def secrets_of(pg: Playground) -> tuple[str | None, ...]:
 
 def collections(pg: Playground, *, refresh: bool = False) -> list[CollectionInfo]:
     """The collection list, fetched once per connection (and on ``refresh``)."""
-    cached = st.session_state.get("_collections")
-    if not refresh and cached is not None and cached[0] is pg.server:
-        return list(cached[1])
-    infos = pg.collections()
-    st.session_state["_collections"] = (pg.server, tuple(infos))
-    return infos
-
-
-def forget_collections() -> None:
-    st.session_state.pop("_collections", None)
+    return pg.collections(cached=not refresh)
 
 
 def cached_collection_count(pg: Playground) -> int | None:
-    cached = st.session_state.get("_collections")
-    if cached is not None and cached[0] is pg.server:
-        return len(cached[1])
+    if pg.listed_count is not None:
+        return pg.listed_count
     return pg.server.collections if pg.server else None
 
 

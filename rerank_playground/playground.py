@@ -98,6 +98,7 @@ class Playground:
         self.server: ServerInfo | None = None
         self._searches: OrderedDict[SearchRequest, SearchResult] = OrderedDict()
         self._infos: dict[str, CollectionInfo] = {}
+        self._listed: list[str] | None = None  # names from the last full listing, in server order
         self._lock = threading.RLock()
         self._stale = False  # the server was found gone: reconnect before the next call
         self._last_ok = time.monotonic()  # last successful server call
@@ -135,6 +136,7 @@ class Playground:
             self._stale, self._last_ok = False, time.monotonic()
             self._searches.clear()
             self._infos.clear()
+            self._listed = None
         if old is not None:
             old.close()
         return info
@@ -176,10 +178,23 @@ class Playground:
 
     # -- catalog ------------------------------------------------------------------------------
 
-    def collections(self) -> list[CollectionInfo]:
+    def collections(self, *, cached: bool = False) -> list[CollectionInfo]:
+        """Every collection, described. ``cached``: reuse the last listing of this connection if there is one."""
+        if cached and self._listed is not None and all(name in self._infos for name in self._listed):
+            return [self._infos[name] for name in self._listed]
         infos = self._with_reconnect(lambda: catalog.list_collections(self.client))
         self._infos = {info.name: info for info in infos}
+        self._listed = [info.name for info in infos]
         return infos
+
+    @property
+    def listed_count(self) -> int | None:
+        """How many collections the last listing of this connection found (None before any)."""
+        return None if self._listed is None else len(self._listed)
+
+    def forget_collections(self) -> None:
+        """The next cached listing asks the server again (after the app itself created or changed collections)."""
+        self._listed = None
 
     def collection(self, name: str, *, refresh: bool = False) -> CollectionInfo:
         if refresh or name not in self._infos:
