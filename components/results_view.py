@@ -70,18 +70,17 @@ def build_figures(run: RerankRun) -> dict[str, go.Figure]:
 # ---------------------------------------------------------------------------------------------- tables
 
 
-def before_table(run: RerankRun) -> pd.DataFrame:
+def before_table(run: RerankRun, moves: pd.DataFrame) -> pd.DataFrame:
     """The original (retrieval) top N, with where each document went: rank, move, now at, text, its score."""
-    frame = tables.movement_table(run.movement).sort_values("original rank")
-    frame = frame.head(run.movement.summary.top_n)
+    frame = moves.sort_values("original rank").head(run.movement.summary.top_n)
     return frame[["original rank", "move", "new rank", "text", "retrieval score"]].rename(
         columns={"original rank": "rank", "new rank": "now at"}
     )
 
 
-def after_table(run: RerankRun) -> pd.DataFrame:
+def after_table(run: RerankRun, moves: pd.DataFrame) -> pd.DataFrame:
     """The reranked top N, with where each document came from: rank, move, was, text, its score."""
-    frame = tables.movement_table(run.movement).head(run.movement.summary.top_n)
+    frame = moves.head(run.movement.summary.top_n)
     return frame[["new rank", "move", "original rank", "text", "rerank score"]].rename(
         columns={"new rank": "rank", "original rank": "was"}
     )
@@ -212,7 +211,8 @@ def full_text_reader(run: RerankRun, key_prefix: str) -> None:
         st.caption(f"uuid {move.uuid}")
 
 
-def downloads(run: RerankRun | None, search: SearchResult, key_prefix: str) -> None:
+def download_files(run: RerankRun | None, search: SearchResult) -> list[tuple[str, bytes, str, str, str]]:
+    """(label, data, file name, mime type, key suffix) for each download: built once per run, not per rerun."""
     request = search.request
     stem = f"{request.collection}-{request.mode.value}".lower()
     results = tables.results_table(search.hits, snippet_chars=None)
@@ -220,17 +220,14 @@ def downloads(run: RerankRun | None, search: SearchResult, key_prefix: str) -> N
         "collection": request.collection, "query": request.query, "mode": request.mode.value,
         "candidates": request.limit, "search_latency_ms": search.latency_ms,
     }
-    cols = st.columns(4)
-    cols[0].download_button(
-        "Download results (CSV)", tables.to_csv_bytes(results), f"{stem}-results.csv", "text/csv",
-        key=f"{key_prefix}.dl_results_csv", on_click="ignore",
-    )
-    cols[1].download_button(
-        "Download results (JSON)", tables.to_json_bytes({**meta, "request": request, "results": results}),
-        f"{stem}-results.json", "application/json", key=f"{key_prefix}.dl_results_json", on_click="ignore",
-    )
+    files = [
+        ("Download results (CSV)", tables.to_csv_bytes(results), f"{stem}-results.csv", "text/csv",
+         "dl_results_csv"),
+        ("Download results (JSON)", tables.to_json_bytes({**meta, "request": request, "results": results}),
+         f"{stem}-results.json", "application/json", "dl_results_json"),
+    ]
     if run is None:
-        return
+        return files
     movements = tables.movement_table(run.movement, snippet_chars=None)
     payload = {
         **meta,
@@ -242,14 +239,27 @@ def downloads(run: RerankRun | None, search: SearchResult, key_prefix: str) -> N
         "summary": tables.summary_table(run.movement.summary),
         "movements": movements,
     }
-    cols[2].download_button(
-        "Download movements (CSV)", tables.to_csv_bytes(movements), f"{stem}-movements.csv", "text/csv",
-        key=f"{key_prefix}.dl_moves_csv", on_click="ignore",
-    )
-    cols[3].download_button(
-        "Download movements (JSON)", tables.to_json_bytes(payload), f"{stem}-movements.json",
-        "application/json", key=f"{key_prefix}.dl_moves_json", on_click="ignore",
-    )
+    files += [
+        ("Download movements (CSV)", tables.to_csv_bytes(movements), f"{stem}-movements.csv", "text/csv",
+         "dl_moves_csv"),
+        ("Download movements (JSON)", tables.to_json_bytes(payload), f"{stem}-movements.json",
+         "application/json", "dl_moves_json"),
+    ]
+    return files
+
+
+def downloads(last: dict[str, Any], key_prefix: str) -> None:
+    files = _derived(last, "downloads", lambda: download_files(last["run"], last["search"]))
+    cols = st.columns(4)
+    for col, (label, data, name, mime, key) in zip(cols, files, strict=False):
+        col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
+
+
+def _derived(last: dict[str, Any], name: str, build: Any) -> Any:
+    """A value computed from the last run, kept with it so reruns of the page do not compute it again."""
+    if last.get(name) is None:
+        last[name] = build()
+    return last[name]
 
 
 # ---------------------------------------------------------------------------------------------- page part
@@ -278,7 +288,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         if search.hits:
             n = last["key"][2] if last.get("key") else 10
             show_table(tables.results_table(search.hits[:n]), key=f"{key_prefix}.plain_results")
-            downloads(None, search, key_prefix)
+            downloads(last, key_prefix)
         return
 
     st.subheader(f"Reranked with {md_escape(run.choice.label)}")
@@ -294,13 +304,14 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
 
+    moves = _derived(last, "moves", lambda: tables.movement_table(run.movement))
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
-        show_table(before_table(run), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
+        show_table(before_table(run, moves), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
     with right:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
-        show_table(after_table(run), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
+        show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
 
     figures: dict[str, go.Figure] = last.get("figures")
     if figures is None:
@@ -326,8 +337,8 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         if "scatter" in figures:
             st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
     with tab_all:
-        show_table(tables.movement_table(run.movement), key=f"{key_prefix}.all_moves", height=400)
+        show_table(moves, key=f"{key_prefix}.all_moves", height=400)
     with tab_summary:
         st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
 
-    downloads(run, search, key_prefix)
+    downloads(last, key_prefix)
