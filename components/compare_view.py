@@ -210,8 +210,9 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     )
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {err}")
+    models = session.derived(last, "models", lambda: model_table(run, last["choices"]))
     st.dataframe(
-        model_display_table(model_table(run, last["choices"])), hide_index=True, key=f"{key_prefix}.models_table",
+        model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
         column_config={
             "latency ms": st.column_config.TextColumn("latency ms", alignment="right"),
             "tokens": st.column_config.TextColumn("tokens", alignment="right"),
@@ -222,8 +223,12 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     if not run.results:
         return
     texts = [hit.text for hit in run.search.hits]
-    figure, error = session.call_safely(
-        lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
+    figure, error = session.derived(
+        last,
+        f"bump@{n}",
+        lambda: session.call_safely(
+            lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
+        ),
     )
     if figure is not None:
         st.plotly_chart(figure, key=f"{key_prefix}.bump", theme=None, config=PLOTLY_CONFIG)
@@ -243,6 +248,15 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         matrix.insert(0, "text", texts)
         st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
+    files = session.derived(last, "downloads", lambda: compare_downloads(run, models, texts))
+    cols = st.columns(3)
+    for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
+        col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
+
+
+def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tuple[str, bytes, str, str, str]]:
+    """(label, data, file name, mime type, key suffix) for each download, built once per comparison."""
+    request = run.search.request
     stem = f"{request.collection}-compare".lower()
     matrix = run.rank_matrix.copy()
     matrix.insert(0, "uuid", [hit.uuid for hit in run.search.hits])
@@ -252,21 +266,13 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         "query": request.query,
         "mode": request.mode.value,
         "candidates": request.limit,
-        "models": model_table(run, last["choices"]),
+        "models": models,
         "agreement": run.agreement,
         "ranks": matrix,
     }
-    cols = st.columns(3)
-    cols[0].download_button(
-        "Download ranks (CSV)", tables.to_csv_bytes(matrix), f"{stem}-ranks.csv", "text/csv",
-        key=f"{key_prefix}.dl_ranks", on_click="ignore",
-    )
-    cols[1].download_button(
-        "Download agreement (CSV)", tables.to_csv_bytes(run.agreement), f"{stem}-agreement.csv", "text/csv",
-        key=f"{key_prefix}.dl_agreement", on_click="ignore",
-    )
-    cols[2].download_button(
-        "Download comparison (JSON)", tables.to_json_bytes(payload), f"{stem}.json", "application/json",
-        key=f"{key_prefix}.dl_json", on_click="ignore",
-    )
-
+    return [
+        ("Download ranks (CSV)", tables.to_csv_bytes(matrix), f"{stem}-ranks.csv", "text/csv", "dl_ranks"),
+        ("Download agreement (CSV)", tables.to_csv_bytes(run.agreement), f"{stem}-agreement.csv", "text/csv",
+         "dl_agreement"),
+        ("Download comparison (JSON)", tables.to_json_bytes(payload), f"{stem}.json", "application/json", "dl_json"),
+    ]

@@ -249,17 +249,10 @@ def download_files(run: RerankRun | None, search: SearchResult) -> list[tuple[st
 
 
 def downloads(last: dict[str, Any], key_prefix: str) -> None:
-    files = _derived(last, "downloads", lambda: download_files(last["run"], last["search"]))
+    files = session.derived(last, "downloads", lambda: download_files(last["run"], last["search"]))
     cols = st.columns(4)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=False):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
-
-
-def _derived(last: dict[str, Any], name: str, build: Any) -> Any:
-    """A value computed from the last run, kept with it so reruns of the page do not compute it again."""
-    if last.get(name) is None:
-        last[name] = build()
-    return last[name]
 
 
 # ---------------------------------------------------------------------------------------------- page part
@@ -304,7 +297,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
 
-    moves = _derived(last, "moves", lambda: tables.movement_table(run.movement))
+    moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")

@@ -352,6 +352,13 @@ def ensure_app_shell() -> None:
         st.rerun()
 
 
+def derived(last: dict[str, Any], name: str, build: Callable[[], Any]) -> Any:
+    """A value computed from a stored run, kept with it so that reruns of the page do not compute it again."""
+    if last.get(name) is None:
+        last[name] = build()
+    return last[name]
+
+
 def connected_playground() -> Playground | None:
     """This session's Playground when it is connected; otherwise a pointer to the Connect page and None."""
     pg = get_playground()
