@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
@@ -35,7 +35,7 @@ from rerank_playground.jina_http import KEYS_URL, make_client, resolve_base_url
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import get_reranker_class
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model
+from rerank_playground.rerankers.catalog import get_model
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -346,13 +346,3 @@ class Playground:
         except Exception:  # noqa: BLE001 - any failure here means "not connected"
             return False
 
-
-def default_choices(has_key: bool) -> list[RerankChoice]:
-    """What the search page offers first: Jina's default model when a key is there, else the local baseline."""
-    if has_key:
-        return [RerankChoice("jina", "jina-reranker-v2-base-multilingual")]
-    return [RerankChoice("local", LOCAL_MODEL)]
-
-
-def with_limit(request: SearchRequest, limit: int) -> SearchRequest:
-    return replace(request, limit=limit)

@@ -285,6 +285,3 @@ def _query_error(exc: BaseException, request: SearchRequest, secrets: Sequence[s
     first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
     return SearchError(f"Weaviate rejected the search: {first[:300]}")
 
-
-def hits_by_uuid(hits: Sequence[Hit]) -> dict[str, int]:
-    return {hit.uuid: index for index, hit in enumerate(hits)}
