@@ -15,8 +15,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-# scripts/ holds a weaviate.py of its own: take this folder off the path so it cannot shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.demo import JUDGEMENTS_FILE, JUDGEMENTS_SEED, build_judgements, judgements_json  # noqa: E402

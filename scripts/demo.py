@@ -14,36 +14,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
-# scripts/ holds a weaviate.py of its own: take this folder off the path so it cannot shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _sibling(name: str) -> ModuleType:
-    """Import scripts/<name>.py by path (putting scripts/ on sys.path would shadow the weaviate package)."""
-    spec = importlib.util.spec_from_file_location(f"_demo_{name}", Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_load_demo_script = _sibling("load_demo")
-connect, print_reports, tqdm_progress = (
-    _load_demo_script.connect,
-    _load_demo_script.print_reports,
-    _load_demo_script.tqdm_progress,
-)
+from load_demo import connect, print_reports, tqdm_progress  # noqa: E402  (scripts/load_demo.py, a sibling)
 
 from rerank_playground.demo import load_demo  # noqa: E402
 from rerank_playground.errors import PlaygroundError  # noqa: E402

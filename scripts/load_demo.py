@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# scripts/ holds a weaviate.py of its own: take this folder off the path so it cannot shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.demo import DemoLoadReport, load_demo  # noqa: E402
