@@ -90,7 +90,7 @@ def _to_url(location: str) -> sa.URL:
         return sa.make_url(f"sqlite:///{Path(location).expanduser().resolve()}")
     try:
         url = sa.make_url(location)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         raise StoreUnavailable(
             f"{ENV_VAR} is neither a file path nor a database URL.",
             hint="Use a path such as ~/judgments.sqlite3 or a URL such as postgresql://user@host:5432/dbname.",
@@ -104,7 +104,7 @@ def _to_url(location: str) -> sa.URL:
                 "An in-memory SQLite store would forget every judgment and cannot be shared between sessions.",
                 hint="Give a file path (sqlite:////absolute/path.sqlite3) instead.",
             )
-        return url.set(drivername="sqlite")
+        return url.set(drivername="sqlite", database=str(Path(url.database).expanduser().resolve()))
     raise StoreUnavailable(
         f"The store supports SQLite and PostgreSQL, not {backend!r}.",
         hint="Use a file path, sqlite:///path or postgresql://user@host:5432/dbname.",

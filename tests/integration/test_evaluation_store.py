@@ -21,6 +21,7 @@ from rerank_playground.errors import InvalidInput, QuerySetNotFound, StoreUnavai
 from rerank_playground.evaluation.migrations import Migration, discover_migrations
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, default_store_url, metadata, open_store
+from tests.fixtures_postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -321,6 +322,13 @@ def test_default_location_is_the_per_user_data_folder(monkeypatch: pytest.Monkey
         store.set_grade("C", "q", "d", 1)
     mode = sqlite3.connect(tmp_path / "mine.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+    monkeypatch.chdir(tmp_path)  # relative paths and sqlite URLs are made absolute, so the message says where
+    monkeypatch.setenv("RERANK_PLAYGROUND_DB", "sqlite:///rel/x.sqlite3")
+    with open_store() as store:
+        assert store.location == f"SQLite file {tmp_path / 'rel' / 'x.sqlite3'}"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with open_store("~/judged.sqlite3") as store:
+        assert store.location == f"SQLite file {Path.home() / 'judged.sqlite3'}"
 
 
 def test_a_read_only_disk_gives_a_clear_message(tmp_path: Path) -> None:
@@ -380,6 +388,8 @@ def test_a_read_only_disk_gives_a_clear_message(tmp_path: Path) -> None:
     [
         ("mysql://user@host/db", "SQLite and PostgreSQL"),
         ("sqlite://", "in-memory"),
+        ("postgresql://user@host:port/db", "neither a file path nor a database URL"),
+        ("postgresql://user@nonexistent.invalid/db", "failed to resolve host"),
         ("postgresql://nobody:s3cret-pw@127.0.0.1:1/none", "Cannot open the judgments store"),
     ],
 )
@@ -402,3 +412,22 @@ def test_postgres_sessions_cut_mid_session_are_replaced(postgres_database_url: s
         # pre_ping replaces dead pooled connections: the store carries on
         store.set_grade("C", "q", "d2", 2)
         assert store.grades("C", "q") == {"d": 1, "d2": 2}
+
+
+def test_postgres_down_mid_session_is_store_unavailable_and_recovers(own_postgres: ThrowawayPostgres) -> None:
+    with open_store(own_postgres.url) as store:
+        store.set_grade("C", "q", "d", 1)
+        own_postgres.stop()
+        with pytest.raises(StoreUnavailable) as caught:
+            store.set_grade("C", "q", "d2", 2)
+        assert str(caught.value).startswith(
+            f"The judgments store (PostgreSQL database postgres at 127.0.0.1:{own_postgres.port}) is unavailable:"
+        )
+        assert "Nothing was saved by this action." in str(caught.value)
+        with pytest.raises(StoreUnavailable):
+            store.grades("C", "q")
+        with pytest.raises(StoreUnavailable, match="Cannot open the judgments store"):
+            open_store(own_postgres.url)
+        own_postgres.start()  # back on the same port: the same store object carries on
+        store.set_grade("C", "q", "d3", 3)
+        assert store.grades("C", "q") == {"d": 1, "d3": 3}
