@@ -231,7 +231,11 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """One write transaction (on SQLite: BEGIN IMMEDIATE, queued behind other writers by the busy timeout)."""
+        """One write transaction (on SQLite: BEGIN IMMEDIATE, queued behind other writers by the busy timeout).
+
+        For modules that add tables through a migration (e.g. batch runs): ``with store.write() as connection:``
+        commits on exit, rolls back on an exception, and turns database trouble into StoreUnavailable.
+        """
         with self._guard(), self.engine.connect() as connection:
             connection.execution_options(write=True)
             with connection.begin():
@@ -239,10 +243,13 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
+        """One read transaction (a consistent snapshot on both engines)."""
         with self._guard(), self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def _insert(self, table: sa.Table) -> Any:
+    def insert(self, table: sa.Table) -> Any:
+        """``table``'s dialect-specific INSERT, which has ``on_conflict_do_update`` / ``_do_nothing`` on both
+        engines (the way to write an upsert that loses nothing under concurrency)."""
         return (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
 
     def schema_version(self) -> int:
@@ -325,7 +332,7 @@ class Store:
         }
 
     def _upsert_judgments(self, *, keep_person_grades: bool = False) -> Any:
-        insert = self._insert(judgments_table)
+        insert = self.insert(judgments_table)
         excluded = insert.excluded
         return insert.on_conflict_do_update(
             index_elements=["collection", "id_property", "query", "doc_id"],
@@ -398,7 +405,7 @@ class Store:
                 )
             seen_ids.add(query.query_id)
             seen_texts[norm] = query.query_id
-        insert = self._insert(query_sets_table)
+        insert = self.insert(query_sets_table)
         set_id = connection.execute(
             insert.on_conflict_do_update(
                 index_elements=["name"],

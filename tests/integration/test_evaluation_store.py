@@ -210,6 +210,31 @@ def test_a_database_made_by_this_version_opens_unchanged_after_an_upgrade(store_
         open_store(store_url)  # the older code refuses a newer schema instead of corrupting it
 
 
+def test_a_v1_database_from_disk_opens_with_its_data(tmp_path: Path) -> None:
+    """A schema-version-1 SQLite store as users have it (tests/integration/data/store_v1.sql, never regenerated)
+    opens with the current code, later migrations applied, every grade and set intact."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.executescript((Path(__file__).parent / "data" / "store_v1.sql").read_text(encoding="utf-8"))
+    with open_store(str(path)) as store:
+        assert store.schema_version() == len(discover_migrations())
+        assert store.query_set("golden set") == QuerySet(
+            "golden set", "DemoWiki", (SetQuery("q1", "Animal behaviour"), SetQuery("q2", "Writing history")), None
+        )
+        assert store.grades("DemoWiki", "animal behaviour") == {
+            "7b1d3c47-2f4e-5d3a-9d0e-0d5b6a1f2c31": 3,
+            "0c9e0a43-6c1c-5e1f-8f7a-1e3c2b9d4a10": 0,
+        }
+        [ana] = [j for j in store.judgments("DemoWiki") if j.judge]
+        assert (ana.judge, ana.source, ana.judged_at) == (
+            "ana",
+            "person",
+            datetime(2026, 11, 30, 10, 21, 0, 75255, tzinfo=UTC),
+        )
+        assert store.grades("DemoWiki", "Writing history", id_property="article_id") == {"wiki100:Writing": 2}
+        store.set_grade("DemoWiki", "animal behaviour", "new", 1)  # and it takes new writes
+
+
 def test_a_failing_migration_is_rolled_back_whole(store_url: str) -> None:
     with open_store(store_url) as v1:
         v1.set_grade("C", "q", "d", 2)
@@ -252,6 +277,31 @@ def test_concurrent_threads_lose_no_write(store: Store) -> None:
     grades = store.grades("C", "shared query")
     assert grades == {f"w{w}-d{i}": (w + i) % 4 for w in range(threads) for i in range(per_thread)}
     assert list(store.grades("C", "contended")) == ["same-doc"]
+
+
+def test_concurrent_query_set_edits_lose_nothing(store: Store) -> None:
+    """Threads adding queries to one set and re-saving another at once: every added query is there, once."""
+    store.save_query_set(QuerySet("shared", "C", (), None))
+    errors: list[BaseException] = []
+
+    def add(worker: int) -> None:
+        try:
+            for i in range(6):
+                store.add_query("shared", f"worker {worker} question {i}")
+                store.save_query_set(QuerySet("resaved", "C", (SetQuery("a", f"from {worker}"),), None))
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    workers = [threading.Thread(target=add, args=(w,)) for w in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    queries = store.query_set("shared").queries
+    assert sorted(q.text for q in queries) == sorted(f"worker {w} question {i}" for w in range(6) for i in range(6))
+    assert sorted(q.query_id for q in queries) == sorted(f"q{n}" for n in range(1, 37))
+    assert len(store.query_set("resaved").queries) == 1
 
 
 def _process_writer(url: str, worker: int, count: int) -> None:
