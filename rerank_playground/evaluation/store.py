@@ -223,7 +223,7 @@ class Store:
         """Database trouble (server down, disk read-only, lock timeout) becomes a StoreUnavailable."""
         try:
             yield
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as err:
             raise StoreUnavailable(
                 f"The judgments store ({self.location}) is unavailable: {_driver_message(err)}.",
                 hint=f"Nothing was saved by this action. Check the database, or set {ENV_VAR}.",
