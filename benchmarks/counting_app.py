@@ -1,0 +1,47 @@
+"""``streamlit run`` with every Weaviate call of every session's Playground counted (for benchmarks/latency.py).
+
+    python benchmarks/counting_app.py <streamlit run arguments...>
+
+The count file (``RERANK_BENCH_WEAVIATE_CALLS``) gets one line per call that reached the Weaviate server
+through a Playground: searches, collection descriptions and listings (``_with_reconnect``) and connects.
+Cached answers never get there, so a rerun that changes nothing must leave the file as it was. Streamlit runs
+in this interpreter, so the app's pages use the wrapped class.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rerank_playground.playground import Playground  # noqa: E402
+
+COUNT_FILE = Path(os.environ["RERANK_BENCH_WEAVIATE_CALLS"])
+_lock = threading.Lock()
+
+
+def _counted(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _lock, COUNT_FILE.open("a") as out:
+            out.write(f"{name}\n")
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+Playground._with_reconnect = _counted("server call", Playground._with_reconnect)  # type: ignore[method-assign]
+Playground.connect = _counted("connect", Playground.connect)  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", *sys.argv[1:]]
+    sys.exit(cli.main())

@@ -1,0 +1,515 @@
+"""Click -> chart latency in a real browser, against the framework's and the pipeline's floors (issue 12).
+
+    .venv/bin/python benchmarks/latency.py [--rounds 5] [--k 10 50 200 1000] [--json PATH]
+
+One run starts everything it measures: a Weaviate (the launcher) with the demo collections (``load_demo``,
+as ``make demo`` does), the Jina stand-in at zero latency (tests/fakes), the app (``app.py``, run through
+``benchmarks/counting_app.py`` so that every Weaviate call a Playground makes is counted) and the minimal
+app ``benchmarks/floor_app.py`` (a text box and a button that draw a 10-line plotly chart), each its own
+``streamlit run``; then Debian chromium through Playwright.
+
+What is measured (times are the page's own clock, ``performance.now()``):
+
+- **click -> chart**: from the click on the run button to the moment the new figure's data is on its plotly
+  graph div (a figure different from the one before) *and* the app is idle: the script run that the click
+  started has ended (``data-test-script-state`` back to ``notRunning`` after a run was seen) and Streamlit's
+  status widget ("Running...") is gone. Each click uses a fresh query (typed and committed with Enter, a run
+  of its own, before the timed click) in an already open page, so no cache can answer it.
+  Search & Rerank with the local baseline and with the Jina stand-in; Compare with three models (local
+  baseline, jina-reranker-v2-base-multilingual, jina-reranker-v3); K = 10, 50, 200, 1,000 on DemoWiki,
+  hybrid search.
+- **framework floor**: the same click -> chart on the minimal app.
+- **pipeline floor**: in this process, through a ``Playground`` of its own with nothing cached (a fresh
+  query, its rerank cache cleared): search + rerank + movement, or search + compare of the same three models.
+- **no-change reruns** on a Search page holding a run: picking another document to read (a script run;
+  done when the reader shows the new document and the app is idle) and switching the chart tab (done when the
+  tab's chart is visible with its data and the app is idle). Each must make no Weaviate call (counted in the
+  app process) and no Jina call (counted by the stand-in); the benchmark fails if one does.
+
+Every variant gets one measurement per round, in a shuffled order, so the load of a busy machine hits all
+of them alike; the table reports medians and the ratios the issue's targets are written in:
+click -> chart / (framework floor + pipeline floor) and no-change rerun / framework floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rerank_playground.connection import ConnectionSpec  # noqa: E402
+from rerank_playground.demo import get_spec, load_demo  # noqa: E402
+from rerank_playground.launcher import free_port, start_weaviate  # noqa: E402
+from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
+from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
+from rerank_playground.rerankers.catalog import LOCAL_MODEL  # noqa: E402
+from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+
+COLLECTION = "DemoWiki"
+KEY = "bench-jina-key"
+JINA_MODEL = "jina-reranker-v2-base-multilingual"
+LOCAL = RerankChoice("local", LOCAL_MODEL)
+JINA = RerankChoice("jina", JINA_MODEL)
+COMPARE = (LOCAL, JINA, RerankChoice("jina", "jina-reranker-v3"))
+SHOWN_N = 10
+NO_CHANGE_K = 50
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]  # fmt: skip
+VIEWPORT = {"width": 1440, "height": 1000}
+TIMEOUT_MS = 240_000  # one K=1,000 run on a machine that other work keeps busy
+
+# Words for fresh queries: topics the Wikipedia sample talks about, combined so no query repeats.
+WORDS = [
+    "history", "war", "river", "city", "music", "language", "science", "king", "empire", "art", "film", "church",
+    "island", "mountain", "religion", "economy", "trade", "army", "ancient", "modern", "famous", "population",
+    "government", "culture", "sport", "team", "painting", "novel", "poetry", "philosophy", "physics", "chemistry",
+    "medicine", "disease", "ocean", "climate", "animal", "plant", "bridge", "railway", "architecture", "emperor",
+    "revolution", "treaty", "battle", "composer", "album", "museum", "festival",
+]
+
+# Installed before any page script: counts script runs (so a run that starts and ends between two polls is
+# still seen) and remembers when the last click happened, on the page's clock.
+WATCH = """(() => {
+  window.__stRuns = 0;
+  window.__clickAt = null;
+  document.addEventListener('click', () => { window.__clickAt = performance.now(); }, true);
+  const seen = (v) => v === 'running' || v === 'rerunRequested';
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (seen(r.oldValue) || seen(r.target.getAttribute('data-test-script-state'))) window.__stRuns++;
+    }
+  }).observe(document, {
+    subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state'],
+  });
+})();"""
+
+JS_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector('[data-testid="stStatusWidget"]') === null;
+}"""
+
+# A figure's identity: enough of its traces to tell two runs apart, cheap enough to poll every frame.
+JS_SIGNATURE = """(gd) => (gd && gd.data && gd.data.length)
+  ? JSON.stringify([gd.data.length, gd.data.slice(0, 2), gd.data.slice(-1)]) : ''"""
+
+JS_CHART_DONE = f"""([selector, previous]) => {{
+  const idle = ({JS_IDLE})();
+  if (!(window.__stRuns > 0 && idle)) return false;
+  const signature = ({JS_SIGNATURE})(document.querySelector(selector));
+  return signature !== '' && signature !== previous ? performance.now() : false;
+}}"""
+
+JS_VISIBLE_DONE = f"""(selector) => {{
+  if (!({JS_IDLE})()) return false;
+  const gd = document.querySelector(selector);
+  if (!gd || !gd.data || !gd.data.length) return false;
+  const box = gd.getBoundingClientRect();
+  return box.width > 0 && box.height > 0 ? performance.now() : false;
+}}"""
+
+JS_RAN_AND_IDLE = f"() => window.__stRuns > 0 && ({JS_IDLE})()"
+
+# The reader's caption ("uuid ..."): which document is being read.
+JS_READER = """() => {
+  const captions = document.querySelectorAll('[data-testid="stMain"] [data-testid="stCaptionContainer"]');
+  const found = [...captions].find((e) => e.innerText.startsWith('uuid '));
+  return found ? found.innerText : '';
+}"""
+
+JS_READER_DONE = f"""(previous) => {{
+  if (!(window.__stRuns > 0 && ({JS_IDLE})())) return false;
+  const text = ({JS_READER})();
+  return text !== '' && text !== previous ? performance.now() : false;
+}}"""
+
+
+# ------------------------------------------------------------------------------------------------ servers
+
+
+def streamlit_args(script: Path, port: int) -> list[str]:
+    return [
+        str(script), "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def streamlit_server(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run a Streamlit server in its own process group until the block ends; yields its URL."""
+    port = int(command[command.index("--server.port") + 1])
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        with httpx.Client(trust_env=False, timeout=2.0) as http:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{command[1]} exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{url}/_stcore/health").status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[1]} did not answer {url} in 120 s:\n{log.read_text()[-3000:]}")
+                time.sleep(0.1)  # readiness probe interval
+        yield url
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------------------------------------ queries
+
+
+class FreshQueries:
+    """Queries never used before in this run (a new query is never in any cache)."""
+
+    def __init__(self, seed: int = 12) -> None:
+        self._rng = random.Random(seed)
+        self._used: set[str] = set()
+
+    def __call__(self) -> str:
+        while True:
+            query = " ".join(self._rng.sample(WORDS, 3))
+            if query not in self._used:
+                self._used.add(query)
+                return query
+
+
+def request_for(query: str, k: int) -> SearchRequest:
+    """What the app's Search and Compare pages send for DemoWiki in hybrid mode with their defaults."""
+    spec = get_spec(COLLECTION)
+    return SearchRequest(
+        COLLECTION, query, mode=SearchMode.HYBRID, limit=k, properties=tuple(spec.keyword_properties),
+        text_property=spec.text_property, embedder="local",
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ browser
+
+
+def choice_id(choice: RerankChoice) -> str:
+    return f"{choice.reranker}:{choice.model}"
+
+
+def plot_selector(key: str) -> str:
+    """The plotly graph div of the chart drawn with Streamlit key ``key`` (``st-key-<key>`` class)."""
+    return f'[data-testid="stMain"] .st-key-{key.replace(".", "-")} .js-plotly-plot'
+
+
+@dataclass
+class AppPage:
+    """One browser tab (its own Streamlit session) kept open for one variant."""
+
+    page: Page
+    button: str  # the run button's label
+    chart: str  # selector of the graph div that the click must redraw
+
+    def wait_run(self, action: Callable[[], object]) -> None:
+        self.page.evaluate("() => { window.__stRuns = 0; }")
+        action()
+        self.page.wait_for_function(JS_RAN_AND_IDLE, timeout=TIMEOUT_MS)
+
+    def main(self) -> Any:
+        return self.page.locator('[data-testid="stMain"]')
+
+    def set_query(self, query: str) -> None:
+        box = self.main().get_by_role("textbox", name="Query", exact=True)
+        box.fill(query)
+        self.wait_run(lambda: box.press("Enter"))
+
+    def signature(self, selector: str) -> str:
+        return self.page.evaluate(f"(s) => ({JS_SIGNATURE})(document.querySelector(s))", selector)
+
+    def timed(self, action: Callable[[], object], done_js: str, arg: Any) -> float:
+        """Seconds from the click ``action`` makes to the moment ``done_js`` first holds (page clock)."""
+        self.page.evaluate("() => { window.__stRuns = 0; window.__clickAt = null; }")
+        action()
+        done = self.page.wait_for_function(done_js, arg=arg, polling="raf", timeout=TIMEOUT_MS).json_value()
+        clicked = self.page.evaluate("() => window.__clickAt")
+        if clicked is None:
+            raise RuntimeError("the click was not seen by the page")
+        return (float(done) - float(clicked)) / 1000.0
+
+    def click_to_chart(self, query: str) -> float:
+        self.set_query(query)
+        previous = self.signature(self.chart)
+        button = self.main().get_by_role("button", name=self.button, exact=True)
+        seconds = self.timed(button.click, JS_CHART_DONE, [self.chart, previous])
+        errors = self.page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        if errors.count():
+            raise RuntimeError(f"the page shows an error after the click: {errors.first.inner_text()[:500]}")
+        return seconds
+
+
+def open_app_page(browser: Browser, url: str, button: str, chart: str) -> AppPage:
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function(JS_RAN_AND_IDLE, timeout=TIMEOUT_MS)
+    app = AppPage(page, button, chart)
+    if button != "Draw":
+        mode = page.get_by_role("radiogroup", name="Search mode", exact=True).get_by_role(
+            "radio", name="Hybrid", exact=True
+        )
+        mode.wait_for()
+        if not mode.is_checked():
+            app.wait_run(mode.click)
+    return app
+
+
+# ------------------------------------------------------------------------------------------------ counters
+
+
+@dataclass
+class Calls:
+    """Weaviate calls made by the app's Playgrounds (count file) and requests the Jina stand-in received."""
+
+    count_file: Path
+    jina: JinaStandIn
+
+    def now(self) -> tuple[int, int]:
+        weaviate_calls = len(self.count_file.read_text().splitlines()) if self.count_file.exists() else 0
+        return weaviate_calls, len(self.jina.requests)
+
+
+@dataclass
+class Samples:
+    values: dict[str, list[float]] = field(default_factory=dict)
+    calls: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float, calls: tuple[int, int] | None = None) -> None:
+        self.values.setdefault(name, []).append(seconds)
+        if calls is not None:
+            self.calls.setdefault(name, []).append(calls)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.values[name])
+
+
+# ------------------------------------------------------------------------------------------------ the run
+
+
+def pipeline_once(pg: Playground, query: str, k: int, choices: tuple[RerankChoice, ...]) -> float:
+    pg.cache.clear()
+    started = time.perf_counter()
+    search = pg.search(request_for(query, k), force=True)
+    if len(choices) == 1:
+        pg.rerank(search, choices[0], SHOWN_N)
+    else:
+        run = pg.compare(search, list(choices))
+        if run.errors:
+            raise RuntimeError(f"compare failed: {run.errors}")
+    return time.perf_counter() - started
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min, {os.cpu_count()} cores)"
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    fresh = FreshQueries()
+    samples = Samples()
+    ks: list[int] = args.k
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="latency-bench-")))
+        print("starting Weaviate and loading the demo collections...", flush=True)
+        server = stack.enter_context(start_weaviate(data_dir=tmp / "weaviate", progress=lambda m: None))
+        endpoint = server.endpoint
+        jina = stack.enter_context(JinaStandIn(api_key=KEY))
+        spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                              jina_api_key=KEY)
+        pg = Playground(spec, jina_base_url=jina.url)
+        stack.callback(pg.shutdown)
+        pg.connect()
+        load_demo(pg.client, collections=(COLLECTION,))
+        count_file = tmp / "weaviate-calls.txt"
+        calls = Calls(count_file, jina)
+        env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT", "JINA_API_KEY", "JINAAI_API_KEY")}
+        env.update(
+            WEAVIATE_URL=endpoint.url, WEAVIATE_GRPC_PORT=str(endpoint.grpc_port), RERANK_PLAYGROUND_DEMO="1",
+            JINA_BASE_URL=jina.url, JINAAI_APIKEY=KEY, RERANK_BENCH_WEAVIATE_CALLS=str(count_file),
+            RERANK_PLAYGROUND_DB=str(tmp / "store.sqlite"), PYTHONPATH=str(ROOT), NO_PROXY="127.0.0.1,localhost",
+        )  # fmt: skip
+        env.pop("WEAVIATE_API_KEY", None)
+        print("starting the app and the minimal app...", flush=True)
+        app_url = stack.enter_context(streamlit_server(
+            [sys.executable, str(ROOT / "benchmarks" / "counting_app.py"), *streamlit_args(ROOT / "app.py",
+             free_port())], env, tmp / "app.log"))  # fmt: skip
+        floor_url = stack.enter_context(streamlit_server(
+            [sys.executable, "-m", "streamlit", "run", *streamlit_args(ROOT / "benchmarks" / "floor_app.py",
+             free_port())], env, tmp / "floor.log"))  # fmt: skip
+
+        pw = stack.enter_context(sync_playwright())
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        stack.callback(browser.close)
+        print("opening one browser session per variant...", flush=True)
+        base = f"collection={COLLECTION}&mode=hybrid&n={SHOWN_N}"
+        floor = open_app_page(browser, floor_url, "Draw", '[data-testid="stMain"] .js-plotly-plot')
+        pages: dict[str, AppPage] = {}
+        for k in ks:
+            for name, choice in (("search local", LOCAL), ("search jina", JINA)):
+                pages[f"{name} K={k}"] = open_app_page(
+                    browser, f"{app_url}/?{base}&k={k}&reranker={choice.reranker}&model={choice.model}",
+                    "Search & rerank", plot_selector("search.slope"))
+            models = ",".join(choice_id(c) for c in COMPARE)
+            pages[f"compare K={k}"] = open_app_page(
+                browser, f"{app_url}/compare?{base}&k={k}&models={models}", "Compare models",
+                plot_selector("compare.bump"))  # fmt: skip
+        still = open_app_page(browser, f"{app_url}/?{base}&k={NO_CHANGE_K}&reranker=local", "Search & rerank",
+                              plot_selector("search.slope"))
+        still.click_to_chart(fresh())  # the run the no-change reruns look at
+
+        tasks: dict[str, Callable[[], float]] = {"framework floor": lambda: floor.click_to_chart(fresh())}
+        for k in ks:
+            for name, choices in (("local", (LOCAL,)), ("jina", (JINA,)), ("compare", COMPARE)):
+                tasks[f"pipeline {name} K={k}"] = lambda k=k, c=choices: pipeline_once(pg, fresh(), k, c)
+        for name, app in pages.items():
+            tasks[name] = lambda app=app: app.click_to_chart(fresh())
+        doc_turn = [0]
+
+        def pick_document() -> float:
+            doc_turn[0] += 1
+            previous = still.page.evaluate(JS_READER)
+            documents = still.main().locator('[data-testid="stSelectbox"]').filter(
+                has=still.page.get_by_text("Document (reranked top N)", exact=True))
+            documents.locator('[role="combobox"], input').first.click()
+            option = still.page.get_by_role("option").nth(doc_turn[0] % SHOWN_N)
+            return still.timed(option.click, JS_READER_DONE, previous)
+
+        tab_turn = [0]
+
+        def switch_tab() -> float:
+            tab_turn[0] += 1
+            label, key = (("Retrieval vs rerank score", "search.scatter") if tab_turn[0] % 2
+                          else ("How far each document moved", "search.delta"))
+            tab = still.main().get_by_role("tab", name=label, exact=True)
+            return still.timed(tab.click, JS_VISIBLE_DONE, plot_selector(key))
+
+        no_change = {"no-change: pick a document to read": pick_document, "no-change: switch the chart tab": switch_tab}
+
+        print(f"load average before: {load_average()}", flush=True)
+        # One warm-up pass (imports, first plotly draw of each page), not recorded.
+        for task in [*tasks.values(), *no_change.values()]:
+            task()
+        order_rng = random.Random(5)
+        for round_no in range(1, args.rounds + 1):
+            names = list(tasks) + list(no_change)
+            order_rng.shuffle(names)
+            for name in names:
+                before = calls.now()
+                seconds = (tasks.get(name) or no_change[name])()
+                after = calls.now()
+                samples.add(name, seconds, (after[0] - before[0], after[1] - before[1]))
+            print(f"  round {round_no}/{args.rounds} done, load average {load_average()}", flush=True)
+        load_after = load_average()
+    return {"samples": samples, "ks": ks, "load_after": load_after, "rounds": args.rounds}
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def report(result: dict[str, Any]) -> dict[str, Any]:
+    samples: Samples = result["samples"]
+    med = samples.median
+    floor = med("framework floor")
+    out: dict[str, Any] = {"framework_floor_s": floor, "rows": [], "no_change": [], "load_after": result["load_after"]}
+    print(f"\nclick -> chart latency, {result['rounds']} rounds, medians; load average at the end: "
+          f"{result['load_after']}")
+    print(f"framework floor (minimal app: text box + button -> 10-line plotly chart): {floor * 1000:.0f} ms")
+    sections = (("Search & Rerank, local baseline", "search local", "local", 1.3),
+                ("Search & Rerank, Jina stand-in (0 ms)", "search jina", "jina", 1.3),
+                ("Compare, 3 models (local + 2 Jina)", "compare", "compare", 1.3))
+    for title, app_name, pipe_name, _ in sections:
+        print(f"\n{title}")
+        print(f"{'K':>6} | {'pipeline':>9} | {'click->chart':>12} | {'ratio':>6} | target | "
+              f"{'Weaviate/Jina calls per click':>29}")
+        for k in result["ks"]:
+            pipe = med(f"pipeline {pipe_name} K={k}")
+            click = med(f"{app_name} K={k}")
+            ratio = click / (floor + pipe)
+            target = 1.5 if k > 200 else 1.3
+            per_click = samples.calls.get(f"{app_name} K={k}", [])
+            weaviate_calls = statistics.median(c[0] for c in per_click) if per_click else float("nan")
+            jina_calls = statistics.median(c[1] for c in per_click) if per_click else float("nan")
+            verdict = "met" if ratio <= target else "NOT met"
+            print(f"{k:>6,} | {pipe * 1000:>6.0f} ms | {click * 1000:>9.0f} ms | {ratio:>6.2f} | <= {target} "
+                  f"{verdict:<7} | {weaviate_calls:>6.0f} / {jina_calls:.0f}")
+            out["rows"].append({"page": app_name, "k": k, "pipeline_s": pipe, "click_s": click, "ratio": ratio,
+                                "target": target, "samples": samples.values[f"{app_name} K={k}"]})
+    print("\nno-change reruns (must make no Weaviate and no Jina call)")
+    print(f"{'action':<40} | {'median':>8} | {'ratio to framework floor':>24} | target | calls (Weaviate/Jina)")
+    failures = []
+    for name in ("no-change: pick a document to read", "no-change: switch the chart tab"):
+        value = med(name)
+        ratio = value / floor
+        weaviate_calls = sum(c[0] for c in samples.calls[name])
+        jina_calls = sum(c[1] for c in samples.calls[name])
+        verdict = "met" if ratio <= 1.2 else "NOT met"
+        print(f"{name.removeprefix('no-change: '):<40} | {value * 1000:>5.0f} ms | {ratio:>24.2f} | <= 1.2 "
+              f"{verdict} | {weaviate_calls} / {jina_calls}")
+        out["no_change"].append({"action": name, "s": value, "ratio": ratio, "weaviate_calls": weaviate_calls,
+                                 "jina_calls": jina_calls, "samples": samples.values[name]})
+        if weaviate_calls or jina_calls:
+            failures.append(f"{name}: {weaviate_calls} Weaviate and {jina_calls} Jina calls")
+    out["all_samples"] = samples.values
+    if failures:
+        print("\nFAILED: a rerun that changes nothing called a server: " + "; ".join(failures))
+        out["failures"] = failures
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--k", type=int, nargs="+", default=[10, 50, 200, 1000])
+    parser.add_argument("--json", type=Path, help="also write the figures (and every sample) to this file")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: install Debian's chromium (make chromium).")
+        return 2
+    result = measure(args)
+    out = report(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1))
+    return 1 if out.get("failures") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
