@@ -61,8 +61,10 @@ lint: $(STAMP)
 	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks
 	@$(VENV)/bin/mypy
 
-bench: $(STAMP) weaviate-build
+# Pipeline overhead (benchmarks/pipeline.py), then click -> chart in chromium against its floors (benchmarks/latency.py).
+bench: $(STAMP) weaviate-build chromium
 	@$(PY) benchmarks/pipeline.py
+	@$(PY) benchmarks/latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -6,6 +6,9 @@ The count file (``RERANK_BENCH_WEAVIATE_CALLS``) gets one line per call that rea
 through a Playground: searches, collection descriptions and listings (``_with_reconnect``) and connects.
 Cached answers never get there, so a rerun that changes nothing must leave the file as it was. Streamlit runs
 in this interpreter, so the app's pages use the wrapped class.
+
+With ``RERANK_BENCH_PROFILE=<folder>`` every script run is also profiled (cProfile) into
+``<folder>/run-<n>-<page>.prof``, to see where a click's time goes.
 """
 
 from __future__ import annotations
@@ -39,6 +42,34 @@ def _counted(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
 
 Playground._with_reconnect = _counted("server call", Playground._with_reconnect)  # type: ignore[method-assign]
 Playground.connect = _counted("connect", Playground.connect)  # type: ignore[method-assign]
+
+
+
+def _profile_script_runs(folder: Path) -> None:
+    import cProfile
+    import itertools
+
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    folder.mkdir(parents=True, exist_ok=True)
+    numbers = itertools.count(1)
+    original = ScriptRunner._run_script
+
+    def profiled(self: ScriptRunner, rerun_data: Any) -> None:
+        page = (getattr(rerun_data, "page_name", None) or getattr(rerun_data, "page_script_hash", "") or "page")[:12]
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            original(self, rerun_data)
+        finally:
+            profile.disable()
+            profile.dump_stats(folder / f"run-{next(numbers):04d}-{page}.prof")
+
+    ScriptRunner._run_script = profiled  # type: ignore[method-assign]
+
+
+if os.environ.get("RERANK_BENCH_PROFILE"):
+    _profile_script_runs(Path(os.environ["RERANK_BENCH_PROFILE"]))
 
 if __name__ == "__main__":
     from streamlit.web import cli

@@ -51,6 +51,7 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -366,6 +367,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             JINA_BASE_URL=jina.url, JINAAI_APIKEY=KEY, RERANK_BENCH_WEAVIATE_CALLS=str(count_file),
             RERANK_PLAYGROUND_DB=str(tmp / "store.sqlite"), PYTHONPATH=str(ROOT), NO_PROXY="127.0.0.1,localhost",
         )  # fmt: skip
+        if args.profile:
+            env["RERANK_BENCH_PROFILE"] = str(args.profile.resolve())
         env.pop("WEAVIATE_API_KEY", None)
         print("starting the app and the minimal app...", flush=True)
         app_url = stack.enter_context(streamlit_server(
@@ -408,8 +411,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             previous = still.page.evaluate(JS_READER)
             documents = still.main().locator('[data-testid="stSelectbox"]').filter(
                 has=still.page.get_by_text("Document (reranked top N)", exact=True))
-            documents.locator('[role="combobox"], input').first.click()
             option = still.page.get_by_role("option").nth(doc_turn[0] % SHOWN_N)
+            for attempt in range(3):  # under heavy load the list sometimes does not open on the first click
+                documents.locator('[role="combobox"], input').first.click()
+                try:
+                    option.wait_for(state="visible", timeout=20_000)
+                    break
+                except PlaywrightTimeout:
+                    if attempt == 2:
+                        raise
+                    still.page.keyboard.press("Escape")
             return still.timed(option.click, JS_READER_DONE, previous)
 
         tab_turn = [0]
@@ -423,20 +434,31 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
         no_change = {"no-change: pick a document to read": pick_document, "no-change: switch the chart tab": switch_tab}
 
+        def save_screenshots() -> None:
+            folder = ROOT / "artifacts" / "bench"
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, app in {"floor": floor, "still": still, **pages}.items():
+                with contextlib.suppress(Exception):
+                    app.page.screenshot(path=str(folder / f"failed-{name.replace(' ', '_')}.png"))
+
         print(f"load average before: {load_average()}", flush=True)
-        # One warm-up pass (imports, first plotly draw of each page), not recorded.
-        for task in [*tasks.values(), *no_change.values()]:
-            task()
-        order_rng = random.Random(5)
-        for round_no in range(1, args.rounds + 1):
-            names = list(tasks) + list(no_change)
-            order_rng.shuffle(names)
-            for name in names:
-                before = calls.now()
-                seconds = (tasks.get(name) or no_change[name])()
-                after = calls.now()
-                samples.add(name, seconds, (after[0] - before[0], after[1] - before[1]))
-            print(f"  round {round_no}/{args.rounds} done, load average {load_average()}", flush=True)
+        try:
+            # One warm-up pass (imports, first plotly draw of each page), not recorded.
+            for task in [*no_change.values(), *tasks.values()]:
+                task()
+            order_rng = random.Random(5)
+            for round_no in range(1, args.rounds + 1):
+                names = list(tasks) + list(no_change)
+                order_rng.shuffle(names)
+                for name in names:
+                    before = calls.now()
+                    seconds = (tasks.get(name) or no_change[name])()
+                    after = calls.now()
+                    samples.add(name, seconds, (after[0] - before[0], after[1] - before[1]))
+                print(f"  round {round_no}/{args.rounds} done, load average {load_average()}", flush=True)
+        except Exception:
+            save_screenshots()
+            raise
         load_after = load_average()
     return {"samples": samples, "ks": ks, "load_after": load_after, "rounds": args.rounds}
 
@@ -499,6 +521,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--k", type=int, nargs="+", default=[10, 50, 200, 1000])
     parser.add_argument("--json", type=Path, help="also write the figures (and every sample) to this file")
+    parser.add_argument("--profile", type=Path, help="cProfile every script run of the app into this folder "
+                        "(slows the app down: for finding where the time goes, not for the figures)")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: install Debian's chromium (make chromium).")
