@@ -195,8 +195,8 @@ def post_json(
         )
     api_key = api_key.strip()
     policy = retry or RetryPolicy()
-    url = resolve_base_url(base_url) + "/" + path.lstrip("/")
-    safe_base = _safe_url(resolve_base_url(base_url))
+    base = resolve_base_url(base_url)
+    url = base + "/" + path.lstrip("/")
     headers = {
         "Authorization": f"Bearer {api_key}",
         "Content-Type": "application/json",
@@ -243,7 +243,7 @@ def post_json(
     except httpx.TimeoutException as exc:
         if isinstance(exc, httpx.ConnectTimeout):
             failure = JinaUnreachable(
-                f"Could not connect to the Jina API at {safe_base} in time (tried {attempts}x).",
+                f"Could not connect to the Jina API at {_safe_url(base)} in time (tried {attempts}x).",
                 hint=f"Check the network, a proxy, or {BASE_URL_ENV}.",
                 model=model,
             )
@@ -257,19 +257,19 @@ def post_json(
             )
     except httpx.RemoteProtocolError:
         failure = JinaBadResponse(
-            f"The Jina API at {safe_base} dropped the connection for {model} (tried {attempts}x).",
+            f"The Jina API at {_safe_url(base)} dropped the connection for {model} (tried {attempts}x).",
             hint="Try again; if it persists, check any proxy in between.",
             model=model,
         )
     except httpx.InvalidURL:
         failure = JinaUnreachable(
-            f"The Jina base URL {safe_base!r} is not a valid URL.",
+            f"The Jina base URL {_safe_url(base)!r} is not a valid URL.",
             hint=f"Fix {BASE_URL_ENV}, e.g. {DEFAULT_BASE_URL}.",
             model=model,
         )
     except httpx.TransportError:
         failure = JinaUnreachable(
-            f"Could not connect to the Jina API at {safe_base} (tried {attempts}x).",
+            f"Could not connect to the Jina API at {_safe_url(base)} (tried {attempts}x).",
             hint=f"Check the network, a proxy, or {BASE_URL_ENV}.",
             model=model,
         )
@@ -282,7 +282,7 @@ def post_json(
         model=model,
         api_key=api_key,
         attempts=attempts,
-        safe_base=safe_base,
+        base_url=base,
         path=path,
         keys_url=keys_url,
     )
@@ -312,7 +312,7 @@ def _raise_for_status(
     model: str,
     api_key: str,
     attempts: int,
-    safe_base: str,
+    base_url: str,
     path: str,
     keys_url: str,
 ) -> None:
@@ -341,7 +341,7 @@ def _raise_for_status(
         )
     if status == 404:
         raise JinaBadResponse(
-            f"No Jina API found at {safe_base}/{path.lstrip('/')} (HTTP 404).",
+            f"No Jina API found at {_safe_url(base_url)}/{path.lstrip('/')} (HTTP 404).",
             hint=f"Check {BASE_URL_ENV}: it should be the API's base URL, e.g. {DEFAULT_BASE_URL}.",
             model=model,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from itertools import combinations
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from rerank_playground.models import Hit, Move, Movement, MovementSummary, Reran
 
 OVERLAP_KS: tuple[int, ...] = (1, 3, 5, 10)
 RETRIEVAL = "retrieval"
-_PAIRWISE_MAX = 2000  # above this the n x n sign matrix gets large: let scipy count
+_PAIRWISE_MAX = 300  # above this the n x n sign matrix costs more than scipy (12 ms vs 0.6 ms at n = 1,000)
 
 
 def retrieval_score(hit: Hit) -> float | None:
@@ -133,20 +134,24 @@ def compute_movement(candidates: Sequence[Hit], rerank: RerankResult, top_n: int
     scores = {doc.index: float(doc.score) for doc in rerank.ranked}
 
     moves: list[Move] = []
-    for position, index in enumerate(order, start=1):
+    for position, index in enumerate(order, start=1):  # every candidate of every rerank: positional, inline
         hit = candidates[index]
         original = index + 1
+        if hit.score is not None:
+            before_score: float | None = float(hit.score)
+        else:
+            before_score = None if hit.distance is None else 1.0 - float(hit.distance)
         moves.append(
             Move(
-                uuid=hit.uuid,
-                text=hit.text,
-                original_rank=original,
-                new_rank=position,
-                delta=original - position,
-                retrieval_score=retrieval_score(hit),
-                rerank_score=scores.get(index),
-                entered_top_n=position <= top_n < original,
-                left_top_n=original <= top_n < position,
+                hit.uuid,
+                hit.text,
+                original,
+                position,
+                original - position,
+                before_score,  # retrieval_score(hit)
+                scores.get(index),
+                position <= top_n < original,  # entered the top N
+                original <= top_n < position,  # left it
             )
         )
     return Movement(moves=tuple(moves), summary=summarize(moves, top_n))
@@ -158,10 +163,10 @@ def summarize(moves: Sequence[Move], top_n: int) -> MovementSummary:
     n = len(moves)
     originals = [m.original_rank for m in moves]
     news = [m.new_rank for m in moves]
-    before = [m.original_rank for m in sorted(moves, key=lambda m: m.original_rank)]
-    after = [m.original_rank for m in sorted(moves, key=lambda m: m.new_rank)]
+    in_new_order = sorted(moves, key=attrgetter("new_rank"))
+    before = sorted(originals)
+    after = [m.original_rank for m in in_new_order]
 
-    in_new_order = sorted(moves, key=lambda m: m.new_rank)
     climbers = [m for m in in_new_order if m.delta > 0]
     fallers = [m for m in in_new_order if m.delta < 0]
     # max()/min() keep the first of equals, i.e. the one ranked higher after reranking.

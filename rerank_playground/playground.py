@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pandas as pd
@@ -98,6 +98,7 @@ class Playground:
         self.server: ServerInfo | None = None
         self._searches: OrderedDict[SearchRequest, SearchResult] = OrderedDict()
         self._infos: dict[str, CollectionInfo] = {}
+        self._handles: dict[str, Any] = {}  # collection name -> the client's handle (per connection)
         self._listed: list[str] | None = None  # names from the last full listing, in server order
         self._lock = threading.RLock()
         self._stale = False  # the server was found gone: reconnect before the next call
@@ -136,6 +137,7 @@ class Playground:
             self._stale, self._last_ok = False, time.monotonic()
             self._searches.clear()
             self._infos.clear()
+            self._handles.clear()
             self._listed = None
         if old is not None:
             old.close()
@@ -163,6 +165,7 @@ class Playground:
             if self._client is not None:
                 self._client.close()
             self._client, self.server = None, None
+            self._handles.clear()
 
     def shutdown(self) -> None:
         """End of the session: close the Weaviate client and the HTTP client this playground made."""
@@ -230,8 +233,12 @@ class Playground:
         info = self.collection(request.collection)
 
         def run() -> SearchResult:
-            return run_search(self.client, request, info, embedder=self.embedder_for(request, info),
-                              secrets=self._secrets)
+            client = self.client
+            handle = self._handles.get(request.collection)
+            if handle is None:
+                handle = self._handles[request.collection] = client.collections.use(request.collection)
+            return run_search(client, request, info, embedder=self.embedder_for(request, info),
+                              secrets=self._secrets, collection=handle)
 
         result = self._with_reconnect(run)
         self._searches[request] = result

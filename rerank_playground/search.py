@@ -140,8 +140,12 @@ def search(
     embedder: QueryEmbedder | None = None,
     rerank_prop: str | None = None,
     secrets: Sequence[str | None] = (),
+    collection: Any = None,
 ) -> SearchResult:
     """Run ``request`` on the server and return its hits in server order.
+
+    ``collection``: the client's handle of ``request.collection`` when the caller keeps one (building it
+    costs more than a few candidates' conversion); by default a new one.
 
     ``secrets`` (the session's keys) are removed from any server text quoted in an error: a server-side
     module may echo the key it was sent. Errors are raised outside the ``except`` blocks so the raw
@@ -160,7 +164,8 @@ def search(
             )
         vector = embedder.embed_query(request.query)
         notes.append(f"Query vector computed with {embedder.name}.")
-    collection = client.collections.use(request.collection)
+    if collection is None:
+        collection = client.collections.use(request.collection)
     rerank = Rerank(prop=rerank_prop, query=request.query) if rerank_prop else None
     metadata = MetadataQuery(score=True, explain_score=True, distance=True)
     common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank}
@@ -214,20 +219,21 @@ def search(
 
 
 def _to_hit(rank: int, obj: Any, text_property: str, mode: SearchMode) -> Hit:
+    # Runs for every candidate of every search (up to 1,000): kept to plain lookups (benchmarks/pipeline.py).
     properties: Mapping[str, Any] = obj.properties or {}
     meta = obj.metadata
-    if getattr(meta, "rerank_score", None) is not None:
-        score = meta.rerank_score
-    else:  # vector search has no score, only a distance (the server reports score 0)
-        score = None if mode == SearchMode.VECTOR else meta.score
+    score = getattr(meta, "rerank_score", None)
+    if score is None and mode != SearchMode.VECTOR:  # vector search has no score, only a distance
+        score = meta.score
+    text = properties.get(text_property)
     return Hit(
-        rank=rank,
-        uuid=str(obj.uuid),
-        text=text_of(properties.get(text_property)),
-        properties={k: _plain(v) for k, v in properties.items()},
-        score=score,
-        distance=meta.distance,
-        explain_score=(meta.explain_score or None),
+        rank,
+        str(obj.uuid),
+        text if type(text) is str else text_of(text),
+        {k: v if type(v) in _SCALARS else _plain(v) for k, v in properties.items()},
+        score,
+        meta.distance,
+        meta.explain_score or None,
     )
 
 

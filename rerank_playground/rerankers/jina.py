@@ -217,19 +217,24 @@ def parse_rerank_response(
         raise bad(f"it ranked {len(results)} documents, expected {expected}")
     seen: set[int] = set()
     ranked: list[RankedDoc] = []
-    for item in results:
-        if not isinstance(item, dict):
+    isfinite = math.isfinite
+    for item in results:  # every candidate of every call: exact type checks keep it cheap (no bools)
+        if type(item) is not dict and not isinstance(item, dict):
             raise bad("a result is not an object")
         index = item.get("index")
         score = item.get("relevance_score")
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise bad("a result has no whole-number 'index'")
+        if type(index) is not int:
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise bad("a result has no whole-number 'index'")
+            index = int(index)
         if not 0 <= index < n:
             raise bad(f"index {index} is outside the {n} documents sent")
         if index in seen:
             raise bad(f"index {index} appears twice")
-        if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        if type(score) is not float and (isinstance(score, bool) or not isinstance(score, int | float)):
+            raise bad(f"document {index} has no numeric 'relevance_score'")
+        if not isfinite(score):
             raise bad(f"document {index} has no numeric 'relevance_score'")
         seen.add(index)
-        ranked.append(RankedDoc(index=index, score=float(score)))
+        ranked.append(RankedDoc(index, float(score)))
     return tuple(ranked)
