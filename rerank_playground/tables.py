@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from rerank_playground.models import Hit, Move, Movement, MovementSummary
 
 SNIPPET_CHARS = 120
-_WHITESPACE = re.compile(r"\s+")
 # Spreadsheet apps run cells that start with these as formulas (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def snippet(text: str | None, max_chars: int | None = SNIPPET_CHARS) -> str:
     """Whitespace collapsed to single spaces, cut to ``max_chars`` (ellipsis included); None = no cut."""
-    flat = _WHITESPACE.sub(" ", text or "").strip()
+    # str.split() splits on exactly the characters \s matches (str.isspace), ~10x faster than re.sub on the
+    # long passages every table, hover label and export runs through.
+    flat = " ".join((text or "").split())
     if max_chars is None or len(flat) <= max_chars:
         return flat
     if max_chars <= 1:
@@ -203,5 +203,9 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def to_json_bytes(obj: Any) -> bytes:
-    """UTF-8 JSON (indented, non-ASCII kept) of anything ``to_jsonable`` understands."""
-    return json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2).encode("utf-8")
+    """UTF-8 JSON (indented, non-ASCII kept) of anything ``to_jsonable`` understands.
+
+    orjson: the standard library's encoder falls back to pure Python when asked to indent (a K = 1,000 export
+    took a third of a second).
+    """
+    return orjson.dumps(to_jsonable(obj), option=orjson.OPT_INDENT_2)
