@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import httpx
@@ -80,6 +80,8 @@ class Playground:
     # After this many seconds without a server call, check the server answers before calling it (see
     # ``_with_reconnect``): one REST round trip, only after idle time.
     liveness_check_after_s: float = 5.0
+    # The node status in ``server`` is asked again after this many seconds (see ``check_nodes``).
+    node_check_interval_s: float = 15.0
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class Playground:
         self._lock = threading.RLock()
         self._stale = False  # the server was found gone: reconnect before the next call
         self._last_ok = time.monotonic()  # last successful server call
+        self._nodes_checked = time.monotonic()  # when ``server.nodes`` was read
 
     def __repr__(self) -> str:
         return f"Playground({self.spec!r}, jina_key={'set' if self.has_jina_key else 'missing'})"
@@ -134,12 +137,28 @@ class Playground:
             old, self._client = self._client, client
             self.spec, self.server = spec, info
             self._stale, self._last_ok = False, time.monotonic()
+            self._nodes_checked = self._last_ok
             self._searches.clear()
             self._infos.clear()
             self._listed = None
         if old is not None:
             old.close()
         return info
+
+    def check_nodes(self, *, max_age_s: float | None = None) -> ServerInfo | None:
+        """The server info with each node's status at most ``max_age_s`` old (default
+        ``node_check_interval_s``); asks the server again only when it is older. None when not connected.
+
+        A multi-node Weaviate keeps answering with a node down; ``server.cluster_note`` then says which.
+        """
+        max_age = self.node_check_interval_s if max_age_s is None else max_age_s
+        with self._lock:
+            client, server = self._client, self.server
+            if client is None or server is None or time.monotonic() - self._nodes_checked < max_age:
+                return server
+            self.server = replace(server, nodes=connection.cluster_nodes(client))
+            self._nodes_checked = time.monotonic()
+            return self.server
 
     def set_jina_key(self, key: str | None) -> None:
         """Use ``key`` from now on (None clears it). The Weaviate client is rebuilt so the module path sees it."""

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures_weaviate",  # a real weaviate-server for the session (started, waited on, stopped)
     "tests.fakes.fixtures",  # the local Jina-compatible stand-in
+    "tests.fixtures_cluster",  # a 3-node weaviate-server cluster, one per test module that asks for it
 ]
