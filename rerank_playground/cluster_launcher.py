@@ -249,17 +249,24 @@ class WeaviateCluster:
         statuses = node_statuses(url, timeout=5.0)
         return all(statuses.get(name) == HEALTHY for name in expected)
 
-    def wait_reported_down(self, name: str, *, via: str | None = None, timeout: float = 120.0) -> float:
-        """Until ``via`` (default: the first running node) no longer reports ``name`` as ``HEALTHY``.
-
-        Returns the seconds it took. A node missing from the list counts as reported down.
+    def wait_reported_down(
+        self, name: str, *, via: str | None = None, gone: bool = False, timeout: float = 120.0
+    ) -> float:
+        """Until ``via`` (default: the first running node) no longer reports ``name`` as ``HEALTHY`` — or,
+        with ``gone``, no longer lists it at all (gossip declared it dead). Returns the seconds it took.
         """
         witness = self.node(via) if via else next(n for n in self.nodes if n.name != name and self.is_running(n.name))
         started = time.monotonic()
         delay = 0.05
-        while node_statuses(witness.endpoint.url).get(name) == HEALTHY:
+
+        def still_there() -> bool:
+            statuses = node_statuses(witness.endpoint.url)
+            return name in statuses if gone else statuses.get(name) == HEALTHY
+
+        while still_there():
             if time.monotonic() - started >= timeout:
-                raise LauncherError(f"{witness.name} still reports {name} healthy after {timeout:.0f}s.")
+                raise LauncherError(f"{witness.name} still lists {name} as {'a member' if gone else 'healthy'} "
+                                    f"after {timeout:.0f}s.")
             time.sleep(delay)  # polling the node status the server reports
             delay = min(delay * 1.5, 0.5)
         return time.monotonic() - started

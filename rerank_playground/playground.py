@@ -160,6 +160,14 @@ class Playground:
             self._nodes_checked = time.monotonic()
             return self.server
 
+    def _a_node_is_down(self) -> bool:
+        """On a multi-node server, ask the node status now (two quick REST calls) and say if a node is down;
+        catalog reads then count from one replica instead of waiting for the missing node."""
+        if self.server is None or len(self.server.nodes) < 2:
+            return False
+        server = self.check_nodes(max_age_s=0)
+        return bool(server and server.nodes_down)
+
     def set_jina_key(self, key: str | None) -> None:
         """Use ``key`` from now on (None clears it). The Weaviate client is rebuilt so the module path sees it."""
         key = (key or "").strip() or None
@@ -201,7 +209,9 @@ class Playground:
         """Every collection, described. ``cached``: reuse the last listing of this connection if there is one."""
         if cached and self._listed is not None and all(name in self._infos for name in self._listed):
             return [self._infos[name] for name in self._listed]
-        infos = self._with_reconnect(lambda: catalog.list_collections(self.client))
+        infos = self._with_reconnect(
+            lambda: catalog.list_collections(self.client, any_replica=self._a_node_is_down())
+        )
         self._infos = {info.name: info for info in infos}
         self._listed = [info.name for info in infos]
         return infos
@@ -217,7 +227,9 @@ class Playground:
 
     def collection(self, name: str, *, refresh: bool = False) -> CollectionInfo:
         if refresh or name not in self._infos:
-            self._infos[name] = self._with_reconnect(lambda: catalog.describe_collection(self.client, name))
+            self._infos[name] = self._with_reconnect(
+                lambda: catalog.describe_collection(self.client, name, any_replica=self._a_node_is_down())
+            )
         return self._infos[name]
 
     def set_reranker_model(self, name: str, model: str) -> CollectionInfo:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import weaviate
 import weaviate.classes.config as wc
@@ -77,12 +78,22 @@ def expected_order(result: SearchResult, model: str) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
-def shard_counts(client: weaviate.WeaviateClient, name: str) -> dict[str, int]:
-    """Objects each node holds of ``name``, as the nodes report it (verbose node status)."""
-    return {
-        node.name: sum(shard.object_count for shard in node.shards if shard.collection == name)
-        for node in client.cluster.nodes(name, output="verbose")
-    }
+def object_ids(name: str) -> list[str]:
+    return [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}")) for i in range(len(BODIES))]
+
+
+def held_by_each_node(cluster: ClusterWithJina, name: str) -> dict[str, int]:
+    """How many of the collection's objects each node holds in its own storage: every object is fetched with
+    ``node_name=<node>`` (``GET /v1/objects/{class}/{id}``), which makes that node answer from its replica."""
+    url = cluster.cluster.endpoint.url
+    with httpx.Client(timeout=10.0, trust_env=False) as http:
+        return {
+            node: sum(
+                http.get(f"{url}/v1/objects/{name}/{object_id}", params={"node_name": node}).status_code == 200
+                for object_id in object_ids(name)
+            )
+            for node in cluster.cluster.names
+        }
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +124,8 @@ def collection(admin: weaviate.WeaviateClient) -> str:
         replication_config=wc.Configure.replication(factor=3),
     )
     vectors = get_local_embedder().embed(BODIES)
-    objects = [DataObject(properties={"body": body, "n": i}, uuid=uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}"),
-                          vector=vectors[i].tolist()) for i, body in enumerate(BODIES)]
+    objects = [DataObject(properties={"body": body, "n": i}, uuid=object_id, vector=vectors[i].tolist())
+               for i, (body, object_id) in enumerate(zip(BODIES, object_ids(name), strict=True))]
     assert not admin.collections.use(name).data.insert_many(objects).has_errors
     return name
 
@@ -147,17 +158,16 @@ def test_the_app_connects_and_sees_every_node_healthy(
     finally:
         pg.shutdown()
     assert admin.collections.use(collection).config.get().replication_config.factor == 3
-    assert shard_counts(admin, collection) == {name: len(BODIES) for name in cluster.cluster.names}
+    assert held_by_each_node(cluster, collection) == {name: len(BODIES) for name in cluster.cluster.names}
 
 
 def test_every_node_answers_the_three_search_modes_alike(
     cluster: ClusterWithJina, collection: str, jina_server: JinaStandIn, before: dict[SearchMode, list[str]]
 ) -> None:
     assert len(before[SearchMode.VECTOR]) == 10  # vector search ranks every object: K of them
-    assert 0 < len(before[SearchMode.KEYWORD]) < len(BODIES)  # BM25 only finds documents with the words
+    with_words = {object_ids(collection)[i] for i, body in enumerate(BODIES) if {"cat", "food"} & set(body.split())}
+    assert set(before[SearchMode.KEYWORD]) == with_words  # BM25 finds exactly the documents with a query word
     assert len(before[SearchMode.HYBRID]) == 10
-    keyword_top = BODIES.index("cat food brands compared by price and protein")
-    assert before[SearchMode.KEYWORD][0] == str(uuid.uuid5(uuid.NAMESPACE_URL, f"{collection}/{keyword_top}"))
     for node in cluster.cluster.nodes:
         pg = open_playground(node.endpoint, jina_server)
         try:
@@ -204,16 +214,15 @@ def test_with_a_node_killed_searches_answer_and_the_app_says_a_node_is_down(
     pg = open_playground(cluster.cluster.endpoint, jina_server)
     try:
         cluster.cluster.kill(VICTIM)
-        # at once, before the cluster has even noticed: every mode answers with the same results
+        # at once, while the node is still a cluster member: every mode answers with the same results...
         assert {mode: uuids(pg.search(request(collection, mode), force=True)) for mode in MODES} == before
-
-        cluster.cluster.wait_reported_down(VICTIM, via="node1")
-        info = pg.check_nodes(max_age_s=0)
+        # ...and the collection list with its counts (read from one replica, not waiting for the dead node)
+        assert {c.name: c.count for c in pg.collections()}[collection] == len(BODIES)
+        info = pg.server
         assert info is not None and [n.name for n in info.nodes_down] == [VICTIM]
         assert info.cluster_note is not None and VICTIM in info.cluster_note and "1 of 3" in info.cluster_note
 
-        # the catalog, both rerank paths and compare still work with the node down
-        assert {c.name: c.count for c in pg.collections()}[collection] == len(BODIES)
+        # both rerank paths and compare still work with the node down
         search = pg.search(request(collection, SearchMode.HYBRID), force=True)
         assert uuids(search) == before[SearchMode.HYBRID]
         assert list(pg.rerank(search, RerankChoice("jina", V3), 5).result.order) == expected_order(search, V3)
@@ -221,13 +230,20 @@ def test_with_a_node_killed_searches_answer_and_the_app_says_a_node_is_down(
         assert list(module.result.order) == expected_order(search, TINY)
         compared = pg.compare(search, [RerankChoice("jina", TINY), LOCAL])
         assert not compared.errors and len(compared.results) == 2
+
+        # once gossip declares the node dead, /v1/nodes drops it; the raft membership still names it
+        cluster.cluster.wait_reported_down(VICTIM, via="node1", gone=True)
+        info = pg.check_nodes(max_age_s=0)
+        assert info is not None and [(n.name, n.status) for n in info.nodes_down] == [(VICTIM, "MISSING")]
+        assert info.cluster_note is not None and VICTIM in info.cluster_note and "1 of 3" in info.cluster_note
+        assert {mode: uuids(pg.search(request(collection, mode), force=True)) for mode in MODES} == before
+        assert {c.name: c.count for c in pg.collections()}[collection] == len(BODIES)
     finally:
         pg.shutdown()
 
 
-def test_after_the_node_comes_back_nothing_is_lost(
-    cluster: ClusterWithJina, collection: str, jina_server: JinaStandIn, admin: weaviate.WeaviateClient,
-    before: dict[SearchMode, list[str]],
+def test_after_the_killed_node_comes_back_nothing_is_lost(
+    cluster: ClusterWithJina, collection: str, jina_server: JinaStandIn, before: dict[SearchMode, list[str]]
 ) -> None:
     assert not cluster.cluster.is_running(VICTIM)  # the previous test killed it
     pg = open_playground(cluster.cluster.endpoint, jina_server)
@@ -236,22 +252,33 @@ def test_after_the_node_comes_back_nothing_is_lost(
         cluster.cluster.restart(VICTIM)  # same data folder, same ports; returns once all nodes see all HEALTHY
         info = pg.check_nodes(max_age_s=0)
         assert info is not None and info.cluster_note is None
-        assert all(n.status == "HEALTHY" for n in info.nodes) and len(info.nodes) == 3
+        assert [(n.name, n.status) for n in info.nodes] == [(n, "HEALTHY") for n in cluster.cluster.names]
+        assert {c.name: c.count for c in pg.collections()}[collection] == len(BODIES)
+        assert {mode: uuids(pg.search(request(collection, mode), force=True)) for mode in MODES} == before
+        search = pg.search(request(collection, SearchMode.KEYWORD))
+        module = pg.rerank(search, RerankChoice("weaviate_module", TINY), 5)
+        assert list(module.result.order) == expected_order(search, TINY)
     finally:
         pg.shutdown()
-    # the restarted node still holds every object, from its own data folder
-    assert shard_counts(admin, collection) == {name: len(BODIES) for name in cluster.cluster.names}
-    # and answers every search exactly as the healthy cluster did
-    back = open_playground(cluster.cluster.node(VICTIM).endpoint, jina_server)
+    # the restarted node still holds every object in its own storage
+    assert held_by_each_node(cluster, collection) == {name: len(BODIES) for name in cluster.cluster.names}
+
+
+def test_a_node_stopped_cleanly_comes_back_and_answers_every_search_itself(
+    cluster: ClusterWithJina, collection: str, jina_server: JinaStandIn, before: dict[SearchMode, list[str]]
+) -> None:
+    """A clean stop (SIGTERM: the node flushes its indexes) and a restart: searches coordinated by that very
+    node give the healthy cluster's results. (After a SIGKILL, Weaviate 1.38.11 restarts without the vector
+    index entries of writes made seconds before the crash, although it holds the objects; see the report.)"""
+    cluster.cluster.stop_node("node2")
+    cluster.cluster.restart("node2")
+    pg = open_playground(cluster.cluster.node("node2").endpoint, jina_server)
     try:
-        assert {c.name: c.count for c in back.collections()}[collection] == len(BODIES)
-        assert {mode: uuids(back.search(request(collection, mode))) for mode in MODES} == before
-        search = back.search(request(collection, SearchMode.KEYWORD))
-        assert list(back.rerank(search, RerankChoice("weaviate_module", TINY), 5).result.order) == expected_order(
-            search, TINY
-        )
+        assert pg.server is not None and pg.server.cluster_note is None
+        assert {c.name: c.count for c in pg.collections()}[collection] == len(BODIES)
+        assert {mode: uuids(pg.search(request(collection, mode))) for mode in MODES} == before
     finally:
-        back.shutdown()
+        pg.shutdown()
 
 
 def test_check_nodes_reuses_a_fresh_answer_and_asks_again_when_it_is_old(
