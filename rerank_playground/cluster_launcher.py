@@ -1,9 +1,11 @@
 """Run an N-node cluster of the pinned ``weaviate-server`` on 127.0.0.1 (for the tests and the benchmarks).
 
-Reuses :mod:`rerank_playground.launcher` for the binary, the ports, the single-node environment and the
-process handling; adds what a cluster needs on one machine. The variable names and their meaning were
-checked against ``usecases/config/environment.go`` and ``adapters/handlers/rest/configure_api.go`` of
-Weaviate v1.38.11:
+Reuses :mod:`rerank_playground.launcher` for the binary, the port layout (:class:`ServerPorts`), the
+single-node environment and the process handling; adds what a cluster needs on one machine. Ports are
+picked outside the ephemeral range, so a node can always get its own back when it restarts.
+
+The variable names and their meaning were checked against ``usecases/config/environment.go`` and
+``adapters/handlers/rest/configure_api.go`` of Weaviate v1.38.11:
 
 - ``CLUSTER_HOSTNAME`` — the node's name (memberlist and raft id).
 - ``CLUSTER_GOSSIP_BIND_PORT`` / ``CLUSTER_DATA_BIND_PORT`` — memberlist and node-to-node data ports; each
@@ -24,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,7 +56,6 @@ from rerank_playground.launcher import (
     _install_hooks,
     build_server_env,
     find_binary,
-    pick_ports,
     port_is_open,
     server_command,
 )
@@ -314,14 +317,49 @@ class WeaviateCluster:
         return f"WeaviateCluster({self.endpoint.url}, {states})"
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The range the OS takes source ports of outgoing connections from (Linux default 32768-60999)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def _pick_cluster_ports(size: int) -> list[ServerPorts]:
-    """Free ports for every node, no port shared between nodes (each node's ports are picked while held)."""
-    for _ in range(20):
-        picked = [pick_ports() for _ in range(size)]
-        used = [p for ports in picked for p in ports.all()]
-        if len(used) == len(set(used)):
-            return picked
-    raise LauncherError(f"Could not find {size * 6} distinct free TCP ports on 127.0.0.1.")
+    """Distinct free ports for every node, all outside the OS's ephemeral range.
+
+    A node keeps its ports across a restart (the other nodes know them from RAFT_JOIN and gossip). While it is
+    down, a port from the ephemeral range can be taken as the source port of any outgoing connection (the
+    other nodes dial it constantly), and the restart then fails with "address already in use"; ports outside
+    that range are never handed out that way. Each port is held (bound) until all are chosen.
+    """
+    low, high = _ephemeral_range()
+    pool = range(10000, low - 1) if low - 10000 >= 2000 else range(high + 1, 65535)
+    rng = random.SystemRandom()
+    with contextlib.ExitStack() as held:
+
+        def hold(port: int) -> bool:
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            try:
+                sock.bind(("0.0.0.0", port))  # gRPC and the data port listen on all interfaces
+            except OSError:
+                return False
+            return True
+
+        taken: set[int] = set()
+
+        def pick(pair: bool) -> int:
+            for _ in range(200):
+                port = rng.choice(pool)
+                wanted = (port, port + 1) if pair else (port,)
+                if not taken.intersection(wanted) and all(hold(p) for p in wanted):
+                    taken.update(wanted)
+                    return port
+            raise LauncherError(f"Could not find free TCP ports between {pool.start} and {pool.stop} on 127.0.0.1.")
+
+        return [ServerPorts(http=pick(False), grpc=pick(False), gossip=pick(True), raft=pick(True))
+                for _ in range(size)]
 
 
 def start_cluster(
