@@ -16,8 +16,9 @@ def connection_status(pg: Playground) -> None:
         count = session.cached_collection_count(pg)
         noun = "collection" if count == 1 else "collections"
         st.success(f"Connected: {server.label} {md_escape(server.version, 40)}, {count} {noun}")
-        if server.cluster_note:
-            st.warning(md_escape(server.cluster_note, 600), icon=":material/dns:")
+        if server.cluster_summary:
+            st.warning(md_escape(server.cluster_summary, 300), icon=":material/dns:")
+            st.page_link("pages/connect.py", label="What this means", icon=":material/info:")
     else:
         st.warning("Not connected — open the Connect page")
         st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")

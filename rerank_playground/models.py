@@ -165,17 +165,24 @@ class ServerInfo:
         return tuple(node for node in self.nodes if not node.serving)
 
     @property
-    def cluster_note(self) -> str | None:
-        """What to tell the user when the server reports nodes down (None when all serve or it does not say)."""
+    def cluster_summary(self) -> str | None:
+        """One line for the sidebar when the server reports nodes down (None when all serve or it does not say)."""
         down = self.nodes_down
         if not down:
             return None
         which = ", ".join(f"{node.name} ({node.status.lower()})" for node in down)
-        verb = "is" if len(down) == 1 else "are"
+        return f"{len(down)} of {len(self.nodes)} Weaviate nodes {'is' if len(down) == 1 else 'are'} down: {which}."
+
+    @property
+    def cluster_note(self) -> str | None:
+        """The summary and what it means for searches (the Connect page shows it)."""
+        summary = self.cluster_summary
+        if summary is None:
+            return None
+        plural = "" if len(self.nodes_down) == 1 else "s"
         return (
-            f"{len(down)} of {len(self.nodes)} Weaviate nodes {verb} down: {which}. Searches keep answering on "
-            "collections whose shards have enough replicas on the other nodes; collections kept only on the "
-            f"missing node{'' if len(down) == 1 else 's'} fail until it is back."
+            f"{summary} Searches keep answering on collections whose shards have enough replicas on the other "
+            f"nodes; collections kept only on the missing node{plural} fail until it is back."
         )
 
 
