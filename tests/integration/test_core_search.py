@@ -38,7 +38,7 @@ DOCS = [
 @pytest.fixture(scope="module")
 def spec(weaviate_server):
     return ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                          grpc_port=weaviate_server.grpc_port)
+                          grpc_port=weaviate_server.grpc_port, weaviate_api_key=weaviate_server.api_key)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,43 @@
+"""A reranker wrapper that checks the token budgets before a paid call and counts the spend after it.
+
+Wrap it *inside* the cache (``CachedReranker(MeteredReranker(...))``): an answer from the cache costs nothing
+and is never counted or refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rerank_playground.deployment import SpendGuard, estimate_rerank_tokens
+from rerank_playground.models import Hit, RerankResult
+from rerank_playground.rerankers.base import Reranker
+
+
+class MeteredReranker:
+    def __init__(self, inner: Reranker, guard: SpendGuard, *, operator_key: bool, max_chars: int = 4096) -> None:
+        self.inner = inner
+        self.guard = guard
+        self.operator_key = operator_key
+        self.max_chars = max_chars
+        self.name = inner.name
+
+    def __repr__(self) -> str:
+        return f"MeteredReranker({self.inner!r}, operator_key={self.operator_key})"
+
+    @property
+    def cache_scope(self) -> str:
+        return str(getattr(self.inner, "cache_scope", ""))
+
+    def rerank(
+        self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None
+    ) -> RerankResult:
+        estimate = estimate_rerank_tokens(query, [h.text for h in candidates], self.max_chars)
+        reservation = self.guard.reserve(estimate, operator_key=self.operator_key)  # raises before any call
+        try:
+            result = self.inner.rerank(query, candidates, model, top_n)
+        except BaseException:
+            self.guard.settle(reservation, None)
+            raise
+        reported = result.tokens is not None
+        self.guard.settle(reservation, result.tokens if reported else estimate, estimated=not reported)
+        return result
