@@ -120,7 +120,8 @@ def main() -> None:
         load(client, args.objects)
         print(f"loaded {args.objects:,} objects in {time.perf_counter() - started:.1f} s")
         http = httpx.Client(timeout=30)
-        spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key,
+        spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                              weaviate_api_key=endpoint.api_key,
                               jina_api_key=KEY)
         play = Playground(spec, jina_base_url=jina.url, rerank_cache=RerankCache())
         play.connect()

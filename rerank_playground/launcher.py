@@ -14,7 +14,8 @@ port), and as a last resort downloads the release binary the way weaviate-client
 
 :func:`start_weaviate` runs the server on 127.0.0.1 with its own data folder, free ports for everything
 it listens on, a log file, API-key authentication on and anonymous access off (the key is made once per
-install, see :func:`local_api_key`: gRPC and the cluster data port listen on all interfaces), and waits (by polling ``/v1/.well-known/ready``) until it answers. The server
+install, see :func:`local_api_key`: gRPC and the cluster data port listen on all interfaces), and waits
+(by polling ``/v1/.well-known/ready``) until it answers. The server
 runs in its own process group, which :meth:`WeaviateProcess.stop` terminates (then kills); an ``atexit``
 hook and a SIGTERM handler stop every server still running when the interpreter goes away.
 
@@ -122,7 +123,9 @@ def local_api_key() -> str:
         existing = read_local_api_key()
         if existing:
             return existing
-        raise LauncherError(f"{path} is empty or unreadable.", hint="Delete it: a new key is made on the next start.")
+        raise LauncherError(
+            f"{path} is empty or unreadable.", hint="Delete it: a new key is made on the next start."
+        ) from None
     key = "rp-" + secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")

@@ -1,10 +1,10 @@
 """pytest fixtures for a real weaviate-server (never a mock).
 
 - ``weaviate_server`` (session): ``WEAVIATE_TEST_URL`` if set (gRPC port from ``WEAVIATE_TEST_GRPC_PORT``,
-  default 50051; key from ``WEAVIATE_TEST_API_KEY``, else the per-install key for a loopback URL), else the
-  pinned server started on free ports with a temporary data folder, API-key auth on (the per-install key,
-  as ``endpoint.api_key``), and stopped at the end of the session, also when tests fail. A missing server is a failure with the
-  launcher's message, never a skip.
+  default 50051; key from ``WEAVIATE_TEST_API_KEY``, else the per-install key for a loopback URL), else
+  the pinned server started on free ports with a temporary data folder, API-key auth on (the per-install
+  key, as ``endpoint.api_key``), and stopped at the end of the session, also when tests fail. A missing
+  server is a failure with the launcher's message, never a skip.
 - ``weaviate_client`` (function): a connected ``weaviate.WeaviateClient``, closed afterwards.
 - ``fresh_collection_name`` (function): a unique collection name, the collection deleted afterwards.
 """

@@ -115,7 +115,9 @@ def test_unlocked_by_default() -> None:
     ],
     ids=["locked", "allow-list"],
 )
-def test_a_locked_deployment_refuses_other_hosts(settings: dict[str, str], allowed: list[str], refused: list[str]) -> None:
+def test_a_locked_deployment_refuses_other_hosts(
+    settings: dict[str, str], allowed: list[str], refused: list[str]
+) -> None:
     dep = deployment_from_settings({**SETTINGS, **settings})
     assert dep.policy.restricted
     for url in allowed:
@@ -264,7 +266,9 @@ def test_ordinary_text_is_not_a_key(text: str) -> None:
 # ------------------------------------------------------------------------------------ the local key
 
 
-def test_the_local_key_is_random_per_install_private_and_stable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_key_is_random_per_install_private_and_stable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "one"))
     assert read_local_api_key() is None
     first = local_api_key()

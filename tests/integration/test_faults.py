@@ -85,7 +85,8 @@ def make_collection(client: weaviate.WeaviateClient, prefix: str = "Faults") -> 
 
 
 def spec_of(endpoint: Any, **kw: Any) -> ConnectionSpec:
-    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key, **kw)
+    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                          weaviate_api_key=endpoint.api_key, **kw)
 
 
 def keyword(collection: str, query: str) -> SearchRequest:
