@@ -104,6 +104,13 @@ class ConnectionSpec:
         return key.value_for(*self.endpoints) if key else None
 
     @property
+    def rest_probe_secret(self) -> str | None:
+        """The Weaviate key for the REST probe alone: it goes to the REST endpoint only, so that endpoint being
+        the bound one is enough (a wrong gRPC port is then reported as such, not as a missing key)."""
+        key = self.weaviate_key
+        return key.value_for(self.endpoints[0]) if key else None
+
+    @property
     def jina_header_secret(self) -> str | None:
         """The Jina key for the ``X-JinaAI-Api-Key`` header to this spec's server, or None."""
         key = self.jina_key
@@ -177,7 +184,7 @@ def _probe_http(spec: ConnectionSpec) -> None:
     secrets = spec.secrets
     if not spec.url:
         raise WeaviateUnreachable("No Weaviate address given.", hint="Enter a host and port, or a cluster URL.")
-    key = spec.weaviate_secret
+    key = spec.rest_probe_secret
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         with httpx.Client(timeout=spec.init_timeout, verify=True) as http:

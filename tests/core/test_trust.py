@@ -64,6 +64,10 @@ def test_operator_keys_go_to_the_configured_endpoints_only() -> None:
         assert spec.withheld == ("WEAVIATE_API_KEY", "JINAAI_APIKEY")
         assert WV_KEY not in repr(spec) and JINA_KEY not in repr(spec) and JINA_KEY not in repr(jina)
     assert jina.value_for("http://attacker:80") is None
+    # the REST probe alone goes to the REST endpoint: the bound one is enough for it, not for the client
+    grpc_elsewhere = replace(dep.spec, grpc_port=50052)
+    assert grpc_elsewhere.rest_probe_secret == WV_KEY and grpc_elsewhere.weaviate_secret is None
+    assert replace(dep.spec, http_port=8081).rest_probe_secret is None
 
 
 def test_keys_the_user_typed_go_where_the_user_says() -> None:
