@@ -116,5 +116,11 @@ def render_sidebar(key_prefix: str = "sidebar") -> Playground:
         connection_status(pg)
         reranking_status(pg)
         jina_key_field(pg, key_prefix)
-        spend_status(pg)
     return pg
+
+
+def render_sidebar_footer() -> None:
+    """What the page just did: drawn after it ran, so a call made by this run is already counted."""
+    pg = session.get_playground()
+    with st.sidebar:
+        spend_status(pg)

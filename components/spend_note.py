@@ -14,15 +14,17 @@ from rerank_playground.playground import Playground, RerankChoice
 def expected_tokens(pg: Playground, request: SearchRequest, choices: Sequence[RerankChoice]) -> None:
     """A caption with the expected Jina tokens (a warning when the request is large or over the budget)."""
     estimate = pg.estimate_tokens(request, choices)
-    paid = len([c for c in dict.fromkeys(choices) if c.paid])
-    if estimate is None or not paid:
+    if estimate is None:
         return
-    tokens, known = estimate
-    basis = "these" if known else "about"
-    models = f"{paid} paid model{'s' if paid != 1 else ''}"
+    if estimate.models == 0:
+        st.caption("Expected Jina tokens: none — the paid results for these inputs are in this session's cache.")
+        return
+    tokens = estimate.tokens
+    basis = "these" if estimate.known else "about"
+    models = f"{estimate.models} paid model{'s' if estimate.models != 1 else ''}"
     text = (
-        f"Expected Jina tokens: about {tokens:,} ({basis} {request.limit} candidates × {models}; an estimate "
-        "from text length, Jina counts the real figure)."
+        f"Expected Jina tokens: about {tokens:,} ({basis} {estimate.candidates} candidates × {models}; an "
+        "estimate from text length, Jina counts the real figure)."
     )
     left = pg.spend.remaining() if pg.jina_key_is_operator else None
     if left is not None and tokens > left:

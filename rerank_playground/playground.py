@@ -67,6 +67,17 @@ class RerankChoice:
 
 
 @dataclass(frozen=True)
+class TokenEstimate:
+    """Expected Jina tokens for a click: ``candidates`` x ``models`` (the paid ones not answered from the cache).
+    ``known``: the candidates are those of the same search; otherwise scaled from an earlier one to K."""
+
+    tokens: int
+    candidates: int
+    models: int
+    known: bool
+
+
+@dataclass(frozen=True)
 class RerankRun:
     search: SearchResult
     choice: RerankChoice
@@ -317,23 +328,31 @@ class Playground:
         moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
         return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
 
-    def estimate_tokens(self, request: SearchRequest, choices: Sequence[RerankChoice]) -> tuple[int, bool] | None:
-        """Expected Jina tokens for reranking ``request``'s candidates with the paid ``choices``, and whether the
-        candidates are known (the same search ran already) or scaled from an earlier search of the collection.
-        None when there is nothing to go on yet. Always an estimate from text length."""
+    def estimate_tokens(self, request: SearchRequest, choices: Sequence[RerankChoice]) -> TokenEstimate | None:
+        """Expected Jina tokens for reranking ``request``'s candidates with the paid ``choices`` not already in
+        this session's cache. The candidates are known when the same search ran already, else scaled from an
+        earlier search of the collection to K; None when there is nothing to go on. Always an estimate."""
         paid = [c for c in dict.fromkeys(choices) if c.paid]
         if not paid:
             return None
         search = self._searches.get(request)
         if search is not None:
-            return estimate_rerank_tokens(request.query, [h.text for h in search.hits]) * len(paid), True
+            uncached = [c for c in paid if not self._is_cached(c, search)]
+            per_model = estimate_rerank_tokens(request.query, [h.text for h in search.hits])
+            return TokenEstimate(per_model * len(uncached), len(search.hits), len(uncached), known=True)
         similar = [s for r, s in self._searches.items()
                    if r.collection == request.collection and r.text_property == request.text_property and s.hits]
         if not similar:
             return None
         texts = [h.text for h in similar[-1].hits]
         per_doc = estimate_rerank_tokens(request.query, texts) / len(texts)
-        return round(per_doc * request.limit) * len(paid), False
+        return TokenEstimate(round(per_doc * request.limit) * len(paid), request.limit, len(paid), known=False)
+
+    def _is_cached(self, choice: RerankChoice, search: SearchResult) -> bool:
+        try:
+            return self.reranker(choice, search).is_cached(search.request.query, search.hits, choice.model, None)
+        except PlaygroundError:
+            return False  # it cannot run as it stands (no key, no module): the click will say why
 
     def compare(
         self,

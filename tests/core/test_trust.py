@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import stat
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInp
 from rerank_playground.keys import ApiKey, http_endpoint, looks_like_key
 from rerank_playground.launcher import api_key_path, local_api_key, read_local_api_key
 from rerank_playground.models import Hit
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground, RerankChoice, TokenEstimate
 from rerank_playground.rerankers.jina import JinaReranker
 from rerank_playground.rerankers.metered import MeteredReranker
 
@@ -184,14 +185,7 @@ def _hits(n: int, text: str = "a cat on a mat " * 4) -> list[Hit]:
 
 def test_a_budget_stops_the_call_before_it_is_made_and_counts_what_jina_reports() -> None:
     calls: list[httpx.Request] = []
-
-    def jina(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        docs = len(__import__("json").loads(request.content)["documents"])
-        return httpx.Response(200, json={"results": [{"index": i, "relevance_score": 1 - i / 100} for i in range(docs)],
-                                         "usage": {"total_tokens": 70}})
-
-    client = httpx.Client(transport=httpx.MockTransport(jina))
+    client = _mock_jina(calls)
     hits = _hits(5)
     estimate = estimate_rerank_tokens("cat", [h.text for h in hits])  # 5 * ceil((3 + 60) / 4) = 80
     guard = SpendGuard(budgets=Budgets(session=140, deployment=None), deployment=TokenMeter("deployment's"))
@@ -227,18 +221,32 @@ def test_the_deployment_budget_is_shared_and_concurrent_calls_cannot_overshoot_t
     assert sum(done) == 10 and shared.spent == 1000 and shared.reserved == 0
 
 
+def _mock_jina(calls: list[httpx.Request] | None = None) -> httpx.Client:
+    def jina(request: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(request)
+        docs = len(json.loads(request.content)["documents"])
+        return httpx.Response(200, json={"results": [{"index": i, "relevance_score": 1 - i / 100} for i in range(docs)],
+                                         "usage": {"total_tokens": 70}})
+
+    return httpx.Client(transport=httpx.MockTransport(jina))
+
+
 def test_estimates_before_the_search_ran_scale_an_earlier_search_and_say_so() -> None:
-    pg = Playground(ConnectionSpec())
+    pg = Playground(ConnectionSpec(jina_api_key="jina_user_key_0123456789abcdef"), jina_base_url="https://jina.test",
+                    http_client=_mock_jina())
     from rerank_playground.models import SearchRequest, SearchResult
 
     earlier = SearchRequest("Docs", "cat", limit=5, text_property="body")
     pg._searches[earlier] = SearchResult(request=earlier, hits=tuple(_hits(5)), latency_ms=1.0)
     paid = [RerankChoice("jina", "jina-reranker-v3"), RerankChoice("jina", "jina-reranker-m0")]
-    assert pg.estimate_tokens(earlier, paid) == (2 * estimate_rerank_tokens("cat", [h.text for h in _hits(5)]), True)
+    per_model = estimate_rerank_tokens("cat", [h.text for h in _hits(5)])
+    assert pg.estimate_tokens(earlier, paid) == TokenEstimate(2 * per_model, 5, 2, known=True)
     bigger = replace(earlier, limit=50)
-    tokens, known = pg.estimate_tokens(bigger, paid) or (0, True)
-    assert not known and tokens == 2 * 10 * estimate_rerank_tokens("cat", [h.text for h in _hits(5)])
+    assert pg.estimate_tokens(bigger, paid) == TokenEstimate(2 * 10 * per_model, 50, 2, known=False)
     assert pg.estimate_tokens(bigger, [RerankChoice("local", "local-wordllama")]) is None  # nothing paid
+    pg.rerank(pg._searches[earlier], paid[0], 5)  # now in this session's cache: the next click costs nothing
+    assert pg.estimate_tokens(earlier, paid) == TokenEstimate(per_model, 5, 1, known=True)
     assert pg.estimate_tokens(replace(earlier, collection="Other"), paid) is None  # nothing to go on
 
 
