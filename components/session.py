@@ -11,6 +11,7 @@ Session state (non-widget keys, so they survive page switches):
 - ``_collections``  (server info, list of CollectionInfo): the collection list, fetched once per connection
 - ``_autorun``      the URL carried a query when the session started: the first page shows its results
 - ``_flash``        a message to show once after an ``st.rerun()``
+- ``_typed_secrets`` values typed in this session's password fields: never mirrored into the URL
 
 The Playground is built by a session-scoped ``st.cache_resource`` keyed by a random token kept in this
 session's state (so it is never shared, even where session ids are not unique, as in AppTest); the cache's
@@ -30,7 +31,14 @@ import streamlit as st
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, get_spec
-from rerank_playground.deployment import SETTING_NAMES, Deployment, SpendGuard, deployment_from_settings
+from rerank_playground.deployment import (
+    DEPLOYMENT_BUDGET_ENV,
+    SESSION_BUDGET_ENV,
+    SETTING_NAMES,
+    Deployment,
+    SpendGuard,
+    deployment_from_settings,
+)
 from rerank_playground.errors import InvalidInput, PlaygroundError, scrub
 from rerank_playground.keys import ApiKey, looks_like_key
 from rerank_playground.launcher import read_local_api_key
@@ -51,6 +59,8 @@ CONFIG_NAMES = (
     *SETTING_NAMES,
 )
 PASSWORD_WIDGETS = ("sidebar.jina_key", "connect.api_key")
+# Settings that fall back to their default when malformed (everything else must be right or the app says so).
+DEFAULTABLE_SETTINGS = ("WEAVIATE_GRPC_PORT", SESSION_BUDGET_ENV, DEPLOYMENT_BUDGET_ENV)
 MAX_K = 1000
 MAX_QUERY_PARAM_CHARS = 4000
 GENERIC_ERROR = (
@@ -103,25 +113,31 @@ def server_jina_key() -> str | None:
 def server_weaviate_key() -> str | None:
     """The operator's Weaviate key: WEAVIATE_API_KEY, or for a Weaviate on this machine the key of the local
     demo server (made per install by the launcher); either way bound to the configured Weaviate only."""
-    return deployment().spec.weaviate_key.value if deployment().spec.weaviate_key else None
+    key = deployment().spec.weaviate_key
+    return key.value if key else None
 
 
 def deployment(config: dict[str, str] | None = None) -> Deployment:
-    """The operator's settings, keys bound to the operator's endpoints. A malformed setting is logged and
-    left at its default (budgets stay finite)."""
+    """The operator's settings, keys bound to the operator's endpoints. A malformed budget or gRPC port is
+    logged and left at its default (budgets stay finite; locked mode is never dropped)."""
     config = dict(server_config() if config is None else config)
     if not config.get("WEAVIATE_API_KEY") and _is_loopback_url(config.get("WEAVIATE_URL", "http://127.0.0.1:8080")):
-        local_key = read_local_api_key()
+        local_key = read_local_api_key()  # the local demo server's per-install key
         if local_key:
             config["WEAVIATE_API_KEY"] = local_key
-    for _ in range(len(config) + 1):
+    while True:
         try:
             return deployment_from_settings(config)
-        except (InvalidInput, ValueError) as err:  # ValueError: e.g. a non-numeric WEAVIATE_GRPC_PORT
-            bad = next((n for n in CONFIG_NAMES if n in str(err)), "WEAVIATE_GRPC_PORT")
-            log.warning("Ignoring the setting %s (%s); using its default.", bad, scrub(str(err)))
-            config.pop(bad, None)
-    return deployment_from_settings({})
+        except InvalidInput as err:  # a malformed budget: the message names it
+            bad = next((n for n in DEFAULTABLE_SETTINGS if n in err.message and n in config), None)
+            if bad is None:
+                raise
+        except ValueError:  # a non-numeric WEAVIATE_GRPC_PORT (anything else: shown on the page)
+            if "WEAVIATE_GRPC_PORT" not in config:
+                raise InvalidInput("WEAVIATE_URL is not a valid URL.", hint="Use e.g. http://127.0.0.1:8080.") from None
+            bad = "WEAVIATE_GRPC_PORT"
+        log.warning("Ignoring the setting %s (not valid); using its default.", bad)
+        config.pop(bad)
 
 
 def _is_loopback_url(url: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rerank_playground.deployment import deployment_from_settings, deployment_meter
+from rerank_playground.deployment import DEFAULT_SESSION_BUDGET, deployment_from_settings, deployment_meter
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, frame_with, values
 from tests.recording_listener import RecordingListener
@@ -251,3 +251,13 @@ def test_a_link_carrying_a_key_in_any_field_does_not_use_it_or_keep_it(app_env: 
     assert_healthy(at)
     assert KEY_IN_QUERY not in json.dumps(dict(at.query_params)), field
     assert KEY_IN_QUERY not in all_text(at)
+
+
+def test_a_malformed_budget_setting_falls_back_to_the_finite_default(team: AppEnv) -> None:
+    team.monkeypatch.setenv("RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET", "lots")
+    team.monkeypatch.setenv("RERANK_PLAYGROUND_LOCKED", "true")
+    at = team.new_app().run()
+    assert_healthy(at)
+    pg = at.session_state["_pg"]
+    assert pg.spend.budgets.session == DEFAULT_SESSION_BUDGET  # not "no limit"
+    assert pg.policy.locked and pg.connected  # the other settings still apply
