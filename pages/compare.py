@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import compare_view, search_form, session, spend_note
+from rerank_playground.search import search_spends_tokens
 
 
 def body() -> None:
@@ -25,7 +26,11 @@ def body() -> None:
     suggested = st.session_state.pop("compare.autorun", False)
     current = compare_view.compare_key(form.request, choices)
     paid = [c for c in choices if c.paid]
-    if autorun and not (clicked or suggested) and paid:
+    if autorun and not (clicked or suggested) and search_spends_tokens(form.request, form.info):
+        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
+                "or the Jina embeddings API), so it waits for "
+                "your click on **Compare models**.")
+    elif autorun and not (clicked or suggested) and paid:
         # A shared link never spends anyone's Jina tokens by itself: the free models run, the paid ones wait.
         free = [c for c in choices if not c.paid]
         if free:

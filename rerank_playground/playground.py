@@ -38,7 +38,7 @@ from rerank_playground.models import CollectionInfo, Movement, RerankResult, Sea
 from rerank_playground.rerankers import PAID, get_reranker_class
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import get_model
-from rerank_playground.rerankers.metered import MeteredReranker
+from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -275,8 +275,9 @@ class Playground:
                     "The Jina embeddings API needs a Jina API key.",
                     hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
                 )
-            return JinaEmbedder(self._http, self._jina_api_secret, self.jina_base_url,
-                                model=request.embedder.removeprefix("jina:"))
+            embedder = JinaEmbedder(self._http, self._jina_api_secret, self.jina_base_url,
+                                    model=request.embedder.removeprefix("jina:"))
+            return MeteredEmbedder(embedder, self.spend, operator_key=self.jina_key_is_operator)
         return get_local_embedder()
 
     def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:

@@ -261,3 +261,39 @@ def test_a_malformed_budget_setting_falls_back_to_the_finite_default(team: AppEn
     pg = at.session_state["_pg"]
     assert pg.spend.budgets.session == DEFAULT_SESSION_BUDGET  # not "no limit"
     assert pg.policy.locked and pg.connected  # the other settings still apply
+
+
+def test_a_link_to_a_search_that_embeds_with_jina_waits_for_the_click(team: AppEnv) -> None:
+    """A text2vec-jinaai collection: its hybrid search embeds the query with Jina (inside Weaviate, on the key
+    the app sends), so a link runs nothing paid, not even the search."""
+    import weaviate.classes.config as wc
+    from weaviate.classes.data import DataObject
+
+    from tests.fakes.jina_stand_in import stand_in_embedding
+    from tests.fixtures_weaviate import connect
+
+    name = "TrustServerVec"
+    client = connect(team.weaviate)
+    try:
+        client.collections.delete(name)
+        client.collections.create(
+            name, properties=[wc.Property(name="body", data_type=wc.DataType.TEXT)],
+            vector_config=wc.Configure.Vectors.text2vec_jinaai(base_url=team.jina.url, model="jina-embeddings-v3",
+                                                               vectorize_collection_name=False),
+        )
+        docs = ["volcanoes erupt lava", "glaciers carve valleys", "lava cools into basalt"]
+        assert not client.collections.use(name).data.insert_many(
+            [DataObject(properties={"body": d}, vector=stand_in_embedding(d)) for d in docs]).errors
+        at = team.new_app()
+        at.query_params.update({"collection": name, "mode": "hybrid", "query": "lava", "reranker": "local"})
+        at.run()
+        assert_healthy(at)
+        assert any("embedded by a paid API" in i for i in values(at.info)), values(at.info)
+        assert team.jina.requests == []  # neither the app nor Weaviate called Jina
+        at.button(key="search.run").click().run()
+        assert_healthy(at)
+        assert not at.error, values(at.error)
+        assert len(team.jina.embedding_requests()) == 1  # the click did (through Weaviate, the operator's key)
+    finally:
+        client.collections.delete(name)
+        client.close()

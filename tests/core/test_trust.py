@@ -288,3 +288,39 @@ def test_the_local_key_is_random_per_install_private_and_stable(
     assert stat.S_IMODE(api_key_path().stat().st_mode) == 0o600
     monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "two"))
     assert local_api_key() != first  # another install, another key
+
+
+def test_which_searches_spend_tokens() -> None:
+    from rerank_playground.models import CollectionInfo, SearchMode, SearchRequest
+    from rerank_playground.search import search_spends_tokens
+
+    def info(vectorizer: str | None) -> CollectionInfo:
+        return CollectionInfo("C", 1, (), vectorizer, (), None, None)
+
+    hybrid = SearchRequest("C", "q", mode=SearchMode.HYBRID)
+    assert search_spends_tokens(hybrid, info("text2vec-jinaai"))  # Weaviate embeds the query with Jina
+    assert not search_spends_tokens(replace(hybrid, mode=SearchMode.KEYWORD), info("text2vec-jinaai"))
+    assert search_spends_tokens(hybrid, info("text2vec-openai"))  # the server's own OpenAI key pays
+    assert not search_spends_tokens(hybrid, info("text2vec-transformers"))  # runs beside Weaviate, no API
+    assert not search_spends_tokens(replace(hybrid, embedder="local"), info("none"))
+    assert search_spends_tokens(replace(hybrid, embedder="jina:jina-embeddings-v3"), info("none"))
+
+
+def test_query_embeddings_on_the_operators_key_count_against_the_budget() -> None:
+    from rerank_playground.jina_embeddings import JinaEmbedder
+    from rerank_playground.rerankers.metered import MeteredEmbedder
+
+    calls: list[httpx.Request] = []
+
+    def embeddings(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"data": [{"index": 0, "embedding": [0.1, 0.2]}], "usage": {"total_tokens": 3}})
+
+    client = httpx.Client(transport=httpx.MockTransport(embeddings))
+    guard = SpendGuard(budgets=Budgets(session=5, deployment=None), deployment=TokenMeter("deployment's"))
+    embedder = MeteredEmbedder(JinaEmbedder(client, "k", "https://jina.test"), guard, operator_key=True)
+    assert embedder.embed_query("lava") == [0.1, 0.2]
+    assert guard.session.spent == 3 and len(calls) == 1  # Jina's count
+    with pytest.raises(BudgetExhausted):
+        embedder.embed_query("a much longer query about volcanoes")  # 3 + ceil(35 / 4) > 5
+    assert len(calls) == 1
