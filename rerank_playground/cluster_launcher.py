@@ -55,8 +55,8 @@ from rerank_playground.launcher import (
     _die_with_parent,
     _install_hooks,
     build_server_env,
-    local_api_key,
     find_binary,
+    local_api_key,
     port_is_open,
     server_command,
 )
