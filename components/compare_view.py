@@ -245,28 +245,15 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     st.markdown("**Agreement between orderings** (1 = identical order)")
     agreement = agreement_table(run)
     st.dataframe(agreement, hide_index=True, key=f"{key_prefix}.agreement")
-    every_rank(key_prefix)
+    with st.expander("Rank of every candidate under each ordering"):
+        matrix = run.rank_matrix.copy()
+        matrix.insert(0, "text", texts)
+        st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
     files = session.derived(last, "downloads", lambda: compare_downloads(run, models, texts))
     cols = st.columns(3)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
-
-
-@st.fragment
-def every_rank(key_prefix: str) -> None:
-    """The rank of every candidate (K rows) is built and sent only while its expander is open; opening it
-    reruns this fragment alone."""
-    last = st.session_state.get(f"{key_prefix}.last")
-    run: CompareRun | None = None if last is None else last.get("run")
-    if run is None:
-        return
-    box = st.expander("Rank of every candidate under each ordering", key=f"{key_prefix}.every", on_change="rerun")
-    with box:
-        if box.open:
-            matrix = run.rank_matrix.copy()
-            matrix.insert(0, "text", [hit.text for hit in run.search.hits])
-            st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
 
 def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tuple[str, bytes, str, str, str]]:

@@ -48,9 +48,8 @@ def run_search_and_rerank(
             run, error = session.call_safely(lambda: pg.rerank(search, choice, n), "rerank")
             last["run"], last["error"] = run, error
             if run is not None:
-                # Only the chart always in view; the tabs' charts are built when their tab opens.
-                figures, error = session.call_safely(lambda: build_figures(run, ("slope",)), "charts")
-                last["figures"], last["error"] = figures or {"slope": None}, error  # None = failed: not retried
+                figures, error = session.call_safely(lambda: build_figures(run), "charts")
+                last["figures"], last["error"] = figures or {}, error  # {} = failed: not retried
     st.session_state[f"{key_prefix}.last"] = last
 
 
@@ -69,36 +68,15 @@ def run_search_only(
 MAX_SLOPE_HEIGHT = 900
 
 
-FIGURES = ("slope", "delta", "scatter")
-
-
-def build_figures(run: RerankRun, names: tuple[str, ...] = FIGURES) -> dict[str, go.Figure]:
-    """The run's figures named in ``names`` (plotly validates every point: at K = 1,000 each costs a lot)."""
-    figures: dict[str, go.Figure] = {}
-    if "slope" in names:
-        slope = charts.slope_chart(run.movement)
-        if (slope.layout.height or 0) > MAX_SLOPE_HEIGHT:
-            slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it full width, above the reader
-        figures["slope"] = slope
-    if "delta" in names:
-        figures["delta"] = charts.delta_bars(run.movement)
-    if "scatter" in names:
-        figures["scatter"] = charts.score_scatter(run.movement)
-    return figures
-
-
-def run_figure(last: dict[str, Any], name: str) -> go.Figure | None:
-    """The last run's figure ``name``, built the first time it is shown and kept with the run (None = it
-    failed; the message is shown once and it is not retried)."""
-    figures = last.get("figures")
-    if figures is None:
-        figures = last["figures"] = {}
-    if name not in figures:
-        built, error = session.call_safely(lambda: build_figures(last["run"], (name,)), f"{name} chart")
-        figures[name] = (built or {}).get(name)
-        if error:
-            st.error(error)
-    return figures[name]
+def build_figures(run: RerankRun) -> dict[str, go.Figure]:
+    slope = charts.slope_chart(run.movement)
+    if (slope.layout.height or 0) > MAX_SLOPE_HEIGHT:
+        slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it full width, above the reader
+    return {
+        "slope": slope,
+        "delta": charts.delta_bars(run.movement),
+        "scatter": charts.score_scatter(run.movement),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -245,32 +223,6 @@ def full_text_reader(run: RerankRun, key_prefix: str) -> None:
         st.caption(f"uuid {move.uuid}")
 
 
-DETAIL_TABS = ("How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table")
-
-
-@st.fragment
-def detail_tabs(key_prefix: str) -> None:
-    """The detail tabs. Only the open one is built and sent (at K = 1,000 the other two charts and the
-    1,000-row table cost every click otherwise); switching tabs reruns this fragment alone."""
-    last = last_run(key_prefix)
-    run: RerankRun | None = None if last is None else last.get("run")
-    if last is None or run is None:
-        return
-    delta, scatter, every, summary = st.tabs(list(DETAIL_TABS), key=f"{key_prefix}.tab", on_change="rerun")
-    for tab, name in ((delta, "delta"), (scatter, "scatter")):
-        with tab:
-            figure = run_figure(last, name) if tab.open else None
-            if figure is not None:
-                st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG)
-    with every:
-        if every.open:
-            moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
-            show_table(moves, key=f"{key_prefix}.all_moves", height=400)
-    with summary:
-        if summary.open:
-            st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
-
-
 @st.fragment
 def reader_fragment(run: RerankRun, key_prefix: str) -> None:
     """The reader reruns on its own: picking another document redraws only this box (no charts, tables or
@@ -373,14 +325,32 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
         show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
 
-    slope = run_figure(last, "slope")
-    if slope is not None:
-        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+    figures: dict[str, go.Figure] = last.get("figures")
+    if figures is None:
+        figures, error = session.call_safely(lambda: build_figures(run), "charts")
+        figures = figures or {}
+        last["figures"] = figures
+        if error:
+            st.error(error)
+    if "slope" in figures:
+        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         reader_fragment(run, key_prefix)
     with side:
         notes(run, search)
-    detail_tabs(key_prefix)
+    tab_delta, tab_scatter, tab_all, tab_summary = st.tabs(
+        ["How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table"]
+    )
+    with tab_delta:
+        if "delta" in figures:
+            st.plotly_chart(figures["delta"], key=f"{key_prefix}.delta", theme=None, config=PLOTLY_CONFIG)
+    with tab_scatter:
+        if "scatter" in figures:
+            st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
+    with tab_all:
+        show_table(moves, key=f"{key_prefix}.all_moves", height=400)
+    with tab_summary:
+        st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
 
     downloads(last, key_prefix)

@@ -54,15 +54,10 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert list(before.columns) == ["rank", "move", "now at", "text", "retrieval score"]
     assert all(m[0] in "▲▼●" for m in after["move"])
     titles = plotly_titles(at)
-    assert len(titles) == 2  # the slope chart and the open tab's chart; the other tabs are built when opened
+    assert len(titles) == 3
     assert titles[0].startswith("Rank movement")
     assert "How far each document moved" in titles
-    at.session_state["search.tab"] = "Retrieval vs rerank score"  # open that tab (a rerun of its fragment)
-    at.run()
-    assert "Retrieval score vs rerank score" in plotly_titles(at)
-    at.session_state["search.tab"] = "All candidates"
-    at.run()
-    assert len(frame_with(at, "new rank", "original rank", "delta", "uuid")) == 50
+    assert "Retrieval score vs rerank score" in titles
     metrics = {m.label: m.value for m in at.metric}
     for label in ("Kendall τ", "Overlap@10", "Promoted ▲", "Demoted ▼", "Unchanged ●", "Search latency",
                   "Rerank latency", "Tokens used", "Biggest climb", "Biggest fall"):
@@ -94,7 +89,7 @@ def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) ->
     assert requests[0].headers["authorization"] == f"Bearer {TEST_JINA_KEY}"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tokens used"] != "—"
-    assert len(at.get("plotly_chart")) == 2  # slope + the open tab's chart
+    assert len(at.get("plotly_chart")) == 3
 
     at.button(key="search.run").click().run()  # same inputs: served from the session's caches
     assert_healthy(at)
@@ -144,7 +139,7 @@ def test_jina_fault_is_an_inline_error_and_the_page_still_works(
     at.button(key="search.run").click().run()  # a failure is not cached: the same click now works
     assert_healthy(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 2  # slope + the open tab's chart
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_empty_query_is_an_inline_message(app_env: AppEnv) -> None:
@@ -163,7 +158,7 @@ def test_suggested_query_is_one_click(app_env: AppEnv) -> None:
     assert_healthy(at)
     assert at.text_input(key="search.query").value == suggestion.query
     assert at.segmented_control(key="search.mode").value == suggestion.mode
-    assert len(at.get("plotly_chart")) == 2  # it ran without pressing the button (slope + the open tab)
+    assert len(at.get("plotly_chart")) == 3  # it ran without pressing the button
     assert any(suggestion.why[:40] in c for c in values(at.caption))
 
 
@@ -213,7 +208,7 @@ def test_query_params_reopen_the_same_view(app_env: AppEnv) -> None:
     assert at.number_input(key="search.n").value == 5
     # the link reopens the view: results without a click
     assert frame_with(at, "was", "rerank score").shape[0] == 5
-    assert len(at.get("plotly_chart")) == 2  # slope + the open tab's chart
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_bad_query_params_are_ignored(app_env: AppEnv) -> None:
