@@ -365,7 +365,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         endpoint = server.endpoint
         jina = stack.enter_context(JinaStandIn(api_key=KEY))
         spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                              jina_api_key=KEY)
+                              weaviate_api_key=endpoint.api_key, jina_api_key=KEY)
         pg = Playground(spec, jina_base_url=jina.url)
         stack.callback(pg.shutdown)
         pg.connect()
@@ -381,6 +381,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             env["RERANK_BENCH_PROFILE"] = str(args.profile.resolve())
         env.pop("WEAVIATE_API_KEY", None)
+        if endpoint.api_key:  # the launcher's server takes the per-install key only
+            env["WEAVIATE_API_KEY"] = endpoint.api_key
         print("starting the app and the minimal app...", flush=True)
         app_url = stack.enter_context(streamlit_server(
             [sys.executable, str(ROOT / "benchmarks" / "counting_app.py"), *streamlit_args(ROOT / "app.py",
