@@ -26,7 +26,9 @@ Hierarchy::
     │   ├── JinaTimeout              no answer in time
     │   ├── JinaUnreachable          connection refused / DNS
     │   └── JinaBadResponse          malformed JSON, missing fields, wrong indices
-    └── LauncherError                could not find, build or start a local Weaviate
+    ├── LauncherError                could not find, build or start a local Weaviate
+    ├── RunRefused                   a batch run would be meaningless (empty/unjudged set, documents missing)
+    └── RunNotFound                  no saved run with that id
 """
 
 from __future__ import annotations
@@ -151,4 +153,20 @@ class JinaBadResponse(RerankError):
 
 
 class LauncherError(PlaygroundError):
+    pass
+
+
+class RunRefused(PlaygroundError):
+    """A batch run was refused before it started: fix the plan first (nothing was spent)."""
+
+
+class RunNotFound(PlaygroundError):
+    pass
+
+
+class StoreError(PlaygroundError):  # the store helper's definition (branch store); kept identical for the merge
+    pass
+
+
+class StoreUnavailable(StoreError):
     pass

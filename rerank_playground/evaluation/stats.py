@@ -94,10 +94,12 @@ def mean_ci(
         return MeanCI(measure, ordering, mean, None, None, n)
     if np.all(data == data[0]):  # BCa is undefined without spread; the interval is the point itself
         return MeanCI(measure, ordering, mean, mean, mean, n)
-    result = stats.bootstrap(
-        (data,), np.mean, confidence_level=confidence, n_resamples=n_resamples, method="BCa",
-        rng=np.random.default_rng(seed),
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # handled below: percentile instead
+        result = stats.bootstrap(
+            (data,), np.mean, confidence_level=confidence, n_resamples=n_resamples, method="BCa",
+            rng=np.random.default_rng(seed),
+        )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if math.isnan(low) or math.isnan(high):  # degenerate resamples (e.g. one value differs): percentile
         result = stats.bootstrap(
