@@ -158,16 +158,13 @@ def _read(path: Path) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from rerank_playground.errors import InvalidInput
     from rerank_playground.evaluation import batch
 
     spec = spec_from_url(args.url, args.grpc_port, kind="local",
                          weaviate_api_key=os.environ.get("WEAVIATE_API_KEY") or None).with_jina_key(key_from_env())
-    try:
-        options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
-                                      request_timeout_s=args.timeout)
-    except InvalidInput:
-        raise
+    options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
+                                  request_timeout_s=args.timeout)
+    choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))  # cheap checks first
     store = _open_store(args)
     try:
         if args.resume:
@@ -183,7 +180,6 @@ def _eval(args: argparse.Namespace) -> int:
             )
             modes = tuple(SearchMode(m) for m in (args.mode or []))
             settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,))
-            choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name)
             handle = batch.start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=args.jina_base_url,
                                      options=options)
