@@ -19,11 +19,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rerank_playground.connection import spec_from_url
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.jina_http import key_from_env
 from rerank_playground.models import Fusion, Operator, SearchMode
+
+if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
+    from rerank_playground.evaluation.analysis import RunSummary
+    from rerank_playground.evaluation.batch import BatchRun, Progress
+    from rerank_playground.evaluation.models import QuerySet
+    from rerank_playground.evaluation.store import Store
 
 EXIT_OK, EXIT_WORSE, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -103,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
-def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_store(args: argparse.Namespace) -> Store:
     from rerank_playground.evaluation.store import open_store
 
     return open_store(args.db)
@@ -121,7 +128,7 @@ def _list_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _query_set(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+def _query_set(args: argparse.Namespace, store: Store) -> QuerySet:
     from rerank_playground.errors import InvalidInput
     from rerank_playground.evaluation import io
 
@@ -202,7 +209,7 @@ def _eval(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _watch(handle, show: bool | None) -> bool:  # type: ignore[no-untyped-def]
+def _watch(handle: BatchRun, show: bool | None) -> bool:
     """Follow the run with a tqdm bar on a terminal; Ctrl-C cancels it cleanly. True when interrupted."""
     from tqdm import tqdm
 
@@ -222,13 +229,13 @@ def _watch(handle, show: bool | None) -> bool:  # type: ignore[no-untyped-def]
     return interrupted
 
 
-def _update(bar, progress) -> None:  # type: ignore[no-untyped-def]
+def _update(bar: Any, progress: Progress) -> None:
     bar.n = progress.done + progress.failed
     bar.set_postfix(failed=progress.failed, tokens=progress.tokens, refresh=False)
     bar.refresh()
 
 
-def _write_outputs(args: argparse.Namespace, run_id: str, store=None) -> int:  # type: ignore[no-untyped-def]
+def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = None) -> int:
     from rerank_playground.evaluation import analysis, report, runs
 
     own = store is None
@@ -263,7 +270,7 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store=None) -> int:  #
             store.close()
 
 
-def _text_summary(summary) -> str:  # type: ignore[no-untyped-def]
+def _text_summary(summary: RunSummary) -> str:
     from rerank_playground.evaluation.batch import BASELINE
 
     lines = [f"{summary.record.name}  ({summary.record.run_id})"]

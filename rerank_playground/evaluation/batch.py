@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ from rerank_playground.errors import (
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
-from rerank_playground.models import Fusion, Hit, Operator, SearchMode, SearchRequest
+from rerank_playground.models import Fusion, Hit, Operator, RerankResult, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers.cache import RerankCache
 from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model, models_for
@@ -377,10 +377,12 @@ class BatchRun:
             if self._stopping():
                 return
             choice = choices[ordering]
+
+            def rerank(choice: RerankChoice = choice) -> RerankResult:
+                return self._pg.reranker(choice, search).rerank(task.query.text, search.hits, choice.model, None)
+
             try:
-                result, attempts = self._retrying(
-                    lambda c=choice: self._pg.reranker(c, search).rerank(task.query.text, search.hits, c.model, None)
-                )
+                result, attempts = self._retrying(rerank)
             except PlaygroundError as exc:
                 self._save(self._failure(task, ordering, exc, self._options.max_attempts))
                 continue
@@ -419,8 +421,8 @@ class BatchRun:
         values = evaluate_run({query_id: grades}, {query_id: [doc for doc, _ in ranking]}, measures_for(self._plan.k))
         return {name: float(value) for name, value in values.get(query_id, {}).items()}
 
-    def _success(self, task: _Task, ordering: str, ranking: tuple[tuple[str, float | None], ...],
-                 latency_ms: float, tokens: int | None, api_calls: int, cached: bool, attempts: int) -> runs.QueryResult:
+    def _success(self, task: _Task, ordering: str, ranking: tuple[tuple[str, float | None], ...], latency_ms: float,
+                 tokens: int | None, api_calls: int, cached: bool, attempts: int) -> runs.QueryResult:
         return runs.QueryResult(
             setting=task.setting, query_id=task.query.query_id, query=task.query.text, ordering=ordering,
             status="done", ranking=ranking, metrics=self._metrics(task.query.query_id, ranking),

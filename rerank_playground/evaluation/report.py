@@ -165,7 +165,7 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
 
 
 def _figure(fig: go.Figure, *, first: bool) -> str:
-    return str(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+    return str(fig.to_html(full_html=False, include_plotlyjs=first))
 
 
 def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str:

@@ -215,7 +215,9 @@ def load_results(store: RunStore, run_id: str) -> list[QueryResult]:
     return [
         QueryResult(
             setting=row.setting, query_id=row.query_id, query=row.query, ordering=row.ordering, status=row.status,
-            ranking=tuple((str(doc), None if score is None else float(score)) for doc, score in json.loads(row.ranking)),
+            ranking=tuple(
+                (str(doc), None if score is None else float(score)) for doc, score in json.loads(row.ranking)
+            ),
             metrics=json.loads(row.metrics), latency_ms=row.latency_ms, tokens=row.tokens, api_calls=row.api_calls,
             cached=bool(row.cached), attempts=row.attempts, error=row.error,
             finished_at=_utc(row.finished_at) or datetime.now(UTC),

@@ -17,6 +17,7 @@ from rerank_playground.cli import main
 from rerank_playground.demo import DEMO_WIKI
 from rerank_playground.evaluation import analysis, io, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
+from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
 from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.launcher import WeaviateEndpoint
@@ -46,7 +47,8 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
     db = tmp_path / "store.sqlite3"
     store = open_store(str(db))
     try:
-        qs = demo_query_set(store)
+        load_demo_query_sets(store)  # what `make demo` loads: the demo's judged sets
+        qs = store.query_set(demo_set_name(DEMO_WIKI.name))
         engine = start_run(store, RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10),
                            spec_of(weaviate_server), qrels=store.qrels(qs))
         assert engine.wait(timeout=240).state == "finished"
