@@ -20,7 +20,8 @@ class OrderingCost:
     ordering: str
     queries: int  # orderings computed (done)
     failed: int
-    mean_latency_ms: float | None  # baseline: the search; rerankers: the rerank call (cached: the original call's)
+    mean_latency_ms: float | None  # to get this ordering: the search, plus the rerank call for a reranker
+    mean_rerank_ms: float | None  # the rerank call alone (cached: the original call's); None for the baseline
     mean_tokens: float | None  # per query; None when the provider reports none (local, Weaviate module)
     total_tokens: int
     cached: int  # answered from the rerank cache
@@ -83,6 +84,8 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
         for r in rows:
             if r.status == "done" and r.ordering in values:
                 values[r.ordering][r.query_id] = dict(r.metrics)
+        search_ms = {r.query_id: r.latency_ms for r in rows
+                     if r.ordering == BASELINE and r.status == "done" and r.latency_ms is not None}
         cis = tuple(
             mean_ci({q: m.get(measure) for q, m in values[o].items()}, measure=measure, ordering=o,
                     n_resamples=n_resamples)
@@ -94,7 +97,7 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
             tests.extend(compare_orderings(per, baseline=BASELINE, measure=measure, n_resamples=n_resamples))
         summaries.append(SettingSummary(
             setting=index, label=setting.label, orderings=plan.orderings, cis=cis, tests=tuple(tests),
-            costs=tuple(_cost(o, [r for r in rows if r.ordering == o]) for o in plan.orderings),
+            costs=tuple(_cost(o, [r for r in rows if r.ordering == o], search_ms) for o in plan.orderings),
             values=values, queries=queries, failures=tuple(r for r in rows if r.status == "failed"),
         ))
     expected = len(plan.settings) * len(queries) * len(plan.orderings)
@@ -105,13 +108,23 @@ def load_summary(store: runs.RunStore, run_id: str, *, n_resamples: int = N_RESA
     return summarise(runs.get_run(store, run_id), runs.load_results(store, run_id), n_resamples=n_resamples)
 
 
-def _cost(ordering: str, rows: Sequence[runs.QueryResult]) -> OrderingCost:
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _cost(ordering: str, rows: Sequence[runs.QueryResult], search_ms: Mapping[str, float]) -> OrderingCost:
     done = [r for r in rows if r.status == "done"]
-    latencies = [r.latency_ms for r in done if r.latency_ms is not None]
+    own = [r.latency_ms for r in done if r.latency_ms is not None]
     tokens = [r.tokens for r in done if r.tokens is not None]
+    if ordering == BASELINE:
+        total, rerank = own, []
+    else:  # what it takes to get the reranked list: the search, then the rerank call
+        total = [search_ms[r.query_id] + r.latency_ms for r in done
+                 if r.latency_ms is not None and r.query_id in search_ms]
+        rerank = own
     return OrderingCost(
         ordering=ordering, queries=len(done), failed=len(rows) - len(done),
-        mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
+        mean_latency_ms=_mean(total), mean_rerank_ms=_mean(rerank),
         mean_tokens=sum(tokens) / len(tokens) if tokens else None,
         total_tokens=sum(r.tokens for r in done if r.tokens and not r.cached),
         cached=sum(1 for r in done if r.cached),
@@ -130,7 +143,8 @@ def metrics_table(summary: SettingSummary) -> pd.DataFrame:
             row[ci.measure] = ci.mean
             row[f"{ci.measure} 95% CI"] = _interval(ci)
         cost = next(c for c in summary.costs if c.ordering == ordering)
-        row.update({"queries": cost.queries, "failed": cost.failed, "mean latency (ms)": cost.mean_latency_ms,
+        row.update({"queries": cost.queries, "failed": cost.failed,
+                    "mean latency (ms, search + rerank)": cost.mean_latency_ms, "mean rerank (ms)": cost.mean_rerank_ms,
                     "mean tokens / query": cost.mean_tokens, "tokens spent": cost.total_tokens,
                     "from cache": cost.cached})
         rows.append(row)

@@ -63,15 +63,16 @@ def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
         tokens = "no tokens reported" if cost.mean_tokens is None else f"{cost.mean_tokens:,.0f} tokens/query"
         fig.add_trace(go.Scatter(
             x=[cost.mean_latency_ms], y=[ci.mean], error_y=error, mode="markers+text", name=escape(cost.ordering),
-            text=[escape(cost.ordering)], textposition="top center", marker={"size": 12},
+            text=[escape(cost.ordering)], textposition="top right", marker={"size": 12},
             hovertemplate=f"{escape(cost.ordering)}<br>{escape(measure)} %{{y:.3f}}<br>%{{x:.0f}} ms/query<br>"
                           f"{tokens}<extra></extra>",
         ))
     fig.update_layout(
         title=f"Quality vs cost ({escape(summary.label)}): mean {escape(measure)} with 95% CI against mean latency",
-        xaxis_title="mean latency per query (ms; baseline: search, rerankers: rerank call)",
+        xaxis_title="mean latency per query (ms): the search, plus the rerank call for a reranker",
         yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
     )
+    fig.update_xaxes(rangemode="tozero")
     return fig
 
 
