@@ -49,6 +49,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
                                 key=f"{key_prefix}.alphas")
         c1, c2, c3 = st.columns(3)
         limit = c1.number_input("K candidates", 1, 1000, 50, key=f"{key_prefix}.limit")
+        sweep = st.multiselect("Depth sweep: also run these K (optional)", [10, 25, 50, 100, 200, 400],
+                               key=f"{key_prefix}.sweep")
         depth = c2.number_input("Metric depth k", 1, 100, 10, key=f"{key_prefix}.k")
         workers = c3.number_input("Concurrency", 1, 32, 4, key=f"{key_prefix}.concurrency")
     running = _handle()
@@ -58,7 +60,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
         return
     base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5)
-    settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID])
+    settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
+                                   limits=[int(limit), *sweep] if sweep else ())
     plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip())
     try:
         handle = batch.start_run(

@@ -99,6 +99,11 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
                 st.markdown("Failed (retry them on the Evaluate page)")
                 st.dataframe(pd.DataFrame([{"query": f.query, "ordering": f.ordering, "attempts": f.attempts,
                                             "error": f.error} for f in setting.failures]), hide_index=True)
+    sweep = analysis.depth_sweep(summary)
+    if sweep is not None:
+        st.markdown("**Depth sweep**: where more candidates stop paying (★ the knee: within 0.01 of the best K)")
+        for i, fig in enumerate(report.depth_sweep_charts(sweep)):
+            st.plotly_chart(fig, key=f"{key_prefix}.sweep{i}.{record.run_id}")
     st.download_button("Download the HTML report (opens offline)", report.html_report(summary),
                        file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")

@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="search mode; repeat for a grid (default hybrid)")
     what.add_argument("--alpha", action="append", type=float, help="hybrid alpha; repeat for a grid (default 0.5)")
     what.add_argument("--fusion", choices=[f.value for f in Fusion], default=Fusion.RANKED.value)
-    what.add_argument("-K", "--candidates", type=int, default=50, help="candidates retrieved and reranked (K)")
+    what.add_argument("-K", "--candidates", type=int, action="append",
+                      help="candidates retrieved and reranked (K, default 50); repeat for a depth sweep "
+                           "(e.g. -K 10 -K 25 -K 50 -K 100 -K 200: nDCG, latency and tokens as K grows, knee marked)")
     what.add_argument("--properties", default="", help="comma-separated properties BM25 searches (default all)")
     what.add_argument("--text-property", help="property sent to the rerankers (default: the first text property)")
     what.add_argument("--operator", choices=[o.value for o in Operator], default=Operator.OR.value)
@@ -180,13 +182,14 @@ def _eval(args: argparse.Namespace) -> int:
         else:
             qs = _query_set(args, store)
             base = batch.SearchSetting(
-                limit=args.candidates, fusion=Fusion(args.fusion),
+                limit=(args.candidates or [50])[0], fusion=Fusion(args.fusion),
                 properties=tuple(p.strip() for p in args.properties.split(",") if p.strip()),
                 text_property=args.text_property, operator=Operator(args.operator), embedder=args.embedder,
                 alpha=(args.alpha or [0.5])[0],
             )
             modes = tuple(SearchMode(m) for m in (args.mode or []))
-            settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,))
+            settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
+                                           limits=args.candidates or ())
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name)
             handle = batch.start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=args.jina_base_url,
                                      options=options)

@@ -220,3 +220,47 @@ def diff_runs(a: RunSummary, b: RunSummary, *, measure: str | None = None, order
     test = paired_test(va, vb, measure=measure, a_name=name_a, b_name=name_b)
     return RunDiff(measure, name_a, name_b, table, better=sum(d > 0 for d in deltas),
                    worse=sum(d < 0 for d in deltas), same=sum(d == 0 for d in deltas), test=test)
+
+
+# ------------------------------------------------------------------------------------------- depth sweep
+
+
+@dataclass(frozen=True)
+class DepthPoint:
+    k: int  # candidates retrieved (and reranked)
+    ordering: str
+    mean: float | None  # of the run's primary measure (nDCG@k)
+    low: float | None
+    high: float | None
+    mean_latency_ms: float | None
+    mean_tokens: float | None
+
+
+@dataclass(frozen=True)
+class DepthSweep:
+    measure: str
+    points: tuple[DepthPoint, ...]
+    knee: Mapping[str, int | None] = field(hash=False)  # ordering -> the K where more candidates stop paying
+
+
+def depth_sweep(summary: RunSummary, *, tolerance: float = 0.01) -> DepthSweep | None:
+    """For a run whose settings differ only in K: the primary measure, latency and tokens per K and ordering, and
+    the knee: the smallest K whose mean is within ``tolerance`` of the best mean over all K (beyond it, more
+    candidates buy at most ``tolerance``). None when the run is not a depth sweep."""
+    settings = summary.plan.settings
+    if len(settings) < 2 or len({(s.mode, s.alpha, s.fusion, s.properties) for s in settings}) != 1:
+        return None
+    points = []
+    for index, setting in enumerate(settings):
+        for ordering in summary.settings[index].orderings:
+            ci = summary.settings[index].ci(ordering, summary.primary)
+            cost = next(c for c in summary.settings[index].costs if c.ordering == ordering)
+            points.append(DepthPoint(setting.limit, ordering, ci.mean, ci.low, ci.high, cost.mean_latency_ms,
+                                     cost.mean_tokens))
+    knee: dict[str, int | None] = {}
+    for ordering in summary.plan.orderings:
+        mine = sorted((p for p in points if p.ordering == ordering and p.mean is not None), key=lambda p: p.k)
+        best = max((p.mean for p in mine if p.mean is not None), default=None)
+        knee[ordering] = None if best is None else next(p.k for p in mine if p.mean is not None
+                                                        and p.mean >= best - tolerance)
+    return DepthSweep(summary.primary, tuple(points), knee)

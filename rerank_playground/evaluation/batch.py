@@ -115,15 +115,18 @@ class SearchSetting:
 
 
 def settings_grid(
-    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = ()
+    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = (),
+    limits: Sequence[int] = (),
 ) -> tuple[SearchSetting, ...]:
-    """``base`` varied over ``modes`` and, for hybrid, over ``alphas`` (each list empty = keep ``base``'s)."""
+    """``base`` varied over ``modes``, for hybrid over ``alphas``, and over candidate depths ``limits`` (a depth
+    sweep); each list empty = keep ``base``'s value."""
     out: list[SearchSetting] = []
     for mode in modes or (base.mode,):
         for alpha in (alphas or (base.alpha,)) if mode is SearchMode.HYBRID else (base.alpha,):
-            setting = replace(base, mode=mode, alpha=float(alpha))
-            if setting not in out:
-                out.append(setting)
+            for limit in sorted(set(limits)) or (base.limit,):
+                setting = replace(base, mode=mode, alpha=float(alpha), limit=int(limit))
+                if setting not in out:
+                    out.append(setting)
     return tuple(out)
 
 

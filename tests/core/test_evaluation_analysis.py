@@ -97,3 +97,36 @@ def test_html_report_escapes_untrusted_text_and_inlines_plotly_once() -> None:
     assert page.count("Plotly.newPlot") == 2
     assert not re.search(r"<(script|link|img)[^>]*\b(src|href)=", page)
     assert page.count("window.PlotlyConfig") == 1 and len(page) > 3_000_000  # plotly.js inlined, exactly once
+
+
+def test_depth_sweep_marks_the_knee() -> None:
+    from rerank_playground.evaluation.batch import settings_grid
+
+    settings = settings_grid(SearchSetting(), limits=[50, 10, 25, 100])
+    assert [s.limit for s in settings] == [10, 25, 50, 100]
+    plan = RunPlan(query_set=QS, settings=settings, rerankers=(LOCAL,), k=10)
+    record = runs.RunRecord(run_id="s", name="sweep", collection="C", query_set=QS.name, status="finished",
+                            plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 1} for q in QS.queries})
+    # reranked means by K: 0.5, 0.8, 0.805, 0.81 -> within 0.01 of the best from K=25 on; baseline flat
+    means = {10: 0.5, 25: 0.8, 50: 0.805, 100: 0.81}
+    rows = []
+    for index, setting in enumerate(settings):
+        for q in QS.queries:
+            for ordering, value in ((BASELINE, 0.4), (LOCAL.label, means[setting.limit])):
+                rows.append(runs.QueryResult(
+                    setting=index, query_id=q.query_id, query=q.text, ordering=ordering, status="done",
+                    ranking=(("d1", 1.0),), metrics={m: value for m in record.plan["measures"]},
+                    latency_ms=float(setting.limit), tokens=None if ordering == BASELINE else setting.limit * 10,
+                ))
+    summary = analysis.summarise(record, rows, n_resamples=999)
+    sweep = analysis.depth_sweep(summary)
+    assert sweep is not None and sweep.measure == "nDCG@10"
+    assert sweep.knee == {BASELINE: 10, LOCAL.label: 25}
+    local = sorted((p for p in sweep.points if p.ordering == LOCAL.label), key=lambda p: p.k)
+    assert [p.mean for p in local] == pytest.approx([0.5, 0.8, 0.805, 0.81])
+    assert [p.mean_tokens for p in local] == [100, 250, 500, 1000]
+    assert [p.mean_latency_ms for p in local] == [20.0, 50.0, 100.0, 200.0]  # search + rerank
+    page = report.html_report(summary)
+    assert "Depth sweep" in page and "knee K=25" in page
+    # a grid over alpha is not a depth sweep
+    assert analysis.depth_sweep(analysis.summarise(*make_run(), n_resamples=999)) is None
