@@ -205,3 +205,23 @@ def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: Weavia
     assert main(cli_args(weaviate_server, dbs[LOCAL.label], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 0
     assert "WORSE" not in capsys.readouterr().err
+
+
+def test_depth_sweep_from_the_cli(demo_loaded: None, weaviate_server: WeaviateEndpoint,  # noqa: F811
+                                  tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "store.sqlite3"
+    with open_store(str(db)) as store:
+        qs = demo_query_set(store, n=5)
+    report = tmp_path / "sweep.html"
+    args = [a for a in cli_args(weaviate_server, db, "--query-set", qs.name, "--rerank", "local", "--report",
+                                str(report)) if a not in ("-K", str(SETTING.limit))]
+    assert main([*args, "-K", "20", "-K", "5", "-K", "10"]) == 0, capsys.readouterr().err
+    with open_store(str(db)) as store:
+        summary = analysis.load_summary(store, runs.list_runs(store)[0].run_id)
+    assert [s.limit for s in summary.plan.settings] == [5, 10, 20]
+    assert summary.saved == summary.expected == 3 * 5 * 2
+    sweep = analysis.depth_sweep(summary)
+    assert sweep is not None and set(sweep.knee) == {BASELINE, LOCAL.label}
+    assert all(k in (5, 10, 20) for k in sweep.knee.values())
+    page = report.read_text(encoding="utf-8")
+    assert "Depth sweep" in page and page.count("window.PlotlyConfig") == 1
