@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import tempfile
 import threading
@@ -110,6 +111,11 @@ def main() -> int:
                     connection.exec_driver_sql("CREATE DATABASE bench")
                 admin.dispose()
                 engines["postgresql"] = sa.make_url(cluster.url).set(database="bench").render_as_string(False)
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"machine: {os.cpu_count()} cores, load average {load} at the start; {args.grades} grades per writer")
+            print(f"sqlite: {engines['sqlite']} (WAL, synchronous=FULL)")
+            where = "--postgres-url" if args.postgres_url else "throwaway local cluster, fsync=off: an upper bound"
+            print(f"postgresql: {where}")
             print(f"{'engine':<11} {'writers':<16} {'grades':>7} {'seconds':>8} {'grades/s':>9}")
             for engine, url in engines.items():
                 for kind in ("threads", "processes"):

@@ -5,7 +5,6 @@
   the end of the session, also when tests fail. ``POSTGRES_TEST_URL`` (an existing server where the tests may
   create databases) is used instead when set. A missing PostgreSQL is a failure with a clear message, never a skip.
 - ``postgres_database_url`` (function): a fresh, empty database on that server (dropped afterwards).
-- ``store_url`` (function, parametrized "sqlite" / "postgresql"): a URL for a brand-new store on either engine.
 """
 
 from __future__ import annotations
@@ -170,14 +169,6 @@ def postgres_database_url(postgres_server: str) -> Iterator[str]:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A brand-new store on each engine: the same tests run against SQLite and a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    return str(request.getfixturevalue("postgres_database_url"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
