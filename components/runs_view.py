@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components import session
 from components.safe import md_escape
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, plan_from_record
@@ -95,6 +96,7 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
             table = analysis.per_query_table(setting, summary.primary)
             st.markdown(f"Per query: {summary.primary}")
             st.dataframe(table, hide_index=True, width="stretch")
+            open_in_search(summary, setting.setting, key_prefix=f"{key_prefix}.drill.{record.run_id}.{setting.setting}")
             if setting.failures:
                 st.markdown("Failed (retry them on the Evaluate page)")
                 st.dataframe(pd.DataFrame([{"query": f.query, "ordering": f.ordering, "attempts": f.attempts,
@@ -144,3 +146,24 @@ def render_diff(store: Store, key_prefix: str) -> None:
     cols[3].metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
                    help=None if p is None else f"paired randomization p = {p:.3g} over {diff.test.n} queries")
     st.dataframe(diff.table, hide_index=True, width="stretch")
+
+
+def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix: str) -> None:
+    """Drill down: one query of the run, with the run's search setting and a reranker, on the Search page (slope
+    chart, grades) — a fresh search there, so it shows today's collection, not the saved ranking."""
+    setting = summary.plan.settings[setting_index]
+    queries = summary.settings[setting_index].queries
+    left, mid, right = st.columns([4, 3, 1.4], vertical_alignment="bottom")
+    qid = left.selectbox("Open a query in Search", list(queries), format_func=lambda q: f"{q}: {queries[q]}",
+                         key=f"{key_prefix}.query")
+    choices = {c.label: c for c in summary.plan.rerankers}
+    label = mid.selectbox("with", list(choices), key=f"{key_prefix}.choice") if choices else None
+    if right.button("Open", key=f"{key_prefix}.open"):
+        values = session.inputs()
+        values.update(collection=summary.record.collection, query=queries[qid], mode=setting.mode.value,
+                      alpha=setting.alpha, fusion=setting.fusion.value, k=setting.limit,
+                      operator=setting.operator.value)
+        if label is not None:
+            values.update(reranker=choices[label].reranker, model=choices[label].model)
+        st.session_state["search.autorun"] = True
+        st.switch_page("pages/search.py")

@@ -86,6 +86,15 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     assert not any("<b>ui run</b>" in m for m in markdown)
     assert at.get("download_button")
 
+    # drill down: a query of the run opens on the Search page, searched and reranked there
+    prefix = f"runs.drill.{handle.run_id}.0"
+    at.switch_page("pages/runs.py").run()  # AppTest keeps its own page: name it before using the page's widgets
+    at.selectbox(key=f"{prefix}.query").set_value("q3").run()
+    at.button(key=f"{prefix}.open").click().run()
+    assert_healthy(at)
+    assert at.text_input(key="search.query").value == setting.queries["q3"]
+    assert at.get("plotly_chart")  # the slope chart of that query
+
 
 def test_refused_plans_are_messages(app_env: AppEnv, store_path: Path) -> None:
     at = open_page(app_env, "pages/evaluate.py")
