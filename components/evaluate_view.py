@@ -104,7 +104,7 @@ def progress_panel(key_prefix: str) -> None:
                 st.caption("Cancelling: queries in flight finish and are saved.")
             return
         state_note = {"finished": st.success, "paused": st.warning}.get(progress.state, st.info)
-        state_note(f"{progress.state.capitalize()}. {progress.message}")
+        state_note(progress.message or progress.state.capitalize())
         if st.button("Open the results", key=f"{key_prefix}.open"):
             st.session_state[OPEN_RUN] = handle.run_id
             st.switch_page("pages/runs.py")

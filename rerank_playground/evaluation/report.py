@@ -74,7 +74,9 @@ def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
         xaxis_title="mean latency per query (ms): the search, plus the rerank call for a reranker",
         yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
     )
-    fig.update_xaxes(rangemode="tozero")
+    latencies = [c.mean_latency_ms for c in summary.costs if c.mean_latency_ms is not None]
+    if latencies:  # from zero, with room on the right for the last point's label
+        fig.update_xaxes(range=[0, max(latencies) * 1.3])
     return fig
 
 
