@@ -94,6 +94,16 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
     first = lines[0].split()
     assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
 
+    # the saved run is listed, and its report can be written again later from the store alone
+    assert main(["runs", "--db", str(db)]) == 0
+    listed = capsys.readouterr().out
+    assert cli_run_id in listed and engine.run_id in listed
+    again = tmp_path / "again.html"
+    assert main(["report", cli_run_id, "--db", str(db), "--report", str(again)]) == 0
+    assert f"{ci.mean:.3f}" in again.read_text(encoding="utf-8")
+    assert main(["report", "nope", "--db", str(db)]) == 2
+    assert "No saved run 'nope'" in capsys.readouterr().err
+
     # a query set from a file (CSV) runs too, under the name of the file
     code = main(cli_args(weaviate_server, db, "--queries", str(csv_path), "--collection", DEMO_WIKI.name,
                          "--rerank", "local"))
