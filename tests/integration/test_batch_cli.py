@@ -37,6 +37,13 @@ pytestmark = pytest.mark.weaviate
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def weaviate_key_in_env(weaviate_server: WeaviateEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI takes the Weaviate key from the environment only, like a user's shell."""
+    if weaviate_server.api_key:
+        monkeypatch.setenv("WEAVIATE_API_KEY", weaviate_server.api_key)
+
+
 def cli_args(endpoint: WeaviateEndpoint, db: Path, *extra: str) -> list[str]:
     return ["eval", "--url", endpoint.url, "--grpc-port", str(endpoint.grpc_port), "--db", str(db),
             "-K", str(SETTING.limit), "--mode", "hybrid", "--no-progress", *extra]
