@@ -28,7 +28,8 @@ def test_orderings_retrieval_first_then_each_reranker() -> None:
 
 
 def dcg(gains: list[int]) -> float:
-    return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+    """trec_eval's DCG: the grade itself is the gain, discounted by log2(rank + 1)."""
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
 
 
 def test_ordering_metrics_and_table() -> None:
