@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session, store_access
+from components import session
 from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput

@@ -281,7 +281,8 @@ def import_form(
         return
     assert imported is not None
     session.flash(
-        f"Imported “{md_escape(imported.name)}”: {len(imported.queries)} queries into {md_escape(imported.collection)}.",
+        f"Imported “{md_escape(imported.name)}”: {len(imported.queries)} queries into "
+        f"{md_escape(imported.collection)}.",
         channel="sets",
     )
     st.session_state[f"{key_prefix}.choose_next"] = imported.name

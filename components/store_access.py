@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+
 import streamlit as st
 
 from components import session

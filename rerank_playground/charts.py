@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import Move, Movement
-from rerank_playground.tables import ARROWS, GRADE_GLYPHS, arrow, grade_badge, move_class, snippet
+from rerank_playground.tables import ARROWS, arrow, grade_badge, move_class, snippet
 
 GREEN = "#2e7d32"
 RED = "#c62828"

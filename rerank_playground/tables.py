@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from rerank_playground.evaluation.models import GRADES
 from rerank_playground.models import Hit, Move, Movement, MovementSummary
 
 SNIPPET_CHARS = 120
@@ -58,7 +59,7 @@ def arrow(delta: int) -> str:
 # One glyph per TREC grade, the same shapes the charts mark documents with (charts.GRADE_MARKERS), so a
 # badge in a table and a marker on a line read alike. ``None`` = no judgment: shown as unjudged, never as 0.
 GRADE_GLYPHS: dict[int | None, str] = {3: "◆", 2: "■", 1: "□", 0: "—", None: "○"}
-GRADE_NAMES: dict[int | None, str] = {3: "perfect", 2: "relevant", 1: "related", 0: "not relevant", None: "unjudged"}
+GRADE_NAMES: dict[int | None, str] = {**{grade: name for grade, name in GRADES.items()}, None: "unjudged"}
 
 
 def grade_badge(grade: int | None) -> str:
