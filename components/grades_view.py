@@ -132,6 +132,22 @@ def ordering_label(name: str, mode: str | None = None) -> str:
     return name
 
 
+def display_table(frame: pd.DataFrame, mode: str | None) -> pd.DataFrame:
+    """:func:`metrics_table` as shown: 3 decimals, signed changes, "—" where a value is undefined or is the
+    baseline's own change (never a bare "None" or "nan")."""
+    shown = frame.copy()
+    shown["ordering"] = [ordering_label(name, mode) for name in shown["ordering"]]
+    for column in shown.columns:
+        if column == "ordering" or column.startswith("judged"):
+            continue
+        pattern = "{:+.3f}" if column.startswith("Δ") else "{:d}" if column == "relevant" else "{:.3f}"
+        shown[column] = [
+            "—" if value is None or pd.isna(value) else pattern.format(int(value) if column == "relevant" else value)
+            for value in shown[column]
+        ]
+    return shown
+
+
 def metrics_panel(
     grades: Mapping[str, int],
     ranked: Mapping[str, Sequence[str]],
@@ -161,13 +177,17 @@ def metrics_panel(
     for column, name in zip(cards, names, strict=True):
         m = metrics[name]
         value = "—" if m.ndcg is None else f"{m.ndcg:.3f}"
-        delta = None
-        if name != RETRIEVAL and base is not None and m.ndcg is not None and base.ndcg is not None:
-            delta = f"{m.ndcg - base.ndcg:+.3f} vs retrieval"
+        delta, arrow, colour = "baseline", "off", "off"  # the retrieval card: same height as the others
+        if name != RETRIEVAL:
+            delta, arrow, colour = "not comparable (undefined)", "off", "off"
+            if base is not None and m.ndcg is not None and base.ndcg is not None:
+                delta, arrow, colour = f"{m.ndcg - base.ndcg:+.3f} vs retrieval", "auto", "normal"
         column.metric(
             f"nDCG@{k} · {ordering_label(name, mode)}",
             value,
             delta,
+            delta_color=colour,  # type: ignore[arg-type]
+            delta_arrow=arrow,  # type: ignore[arg-type]
             help=(
                 f"Normalised discounted cumulative gain of this ordering's top {k} against the grades stored "
                 "for this query (ir-measures). Unjudged documents count as not relevant: judged@k says how "
@@ -175,23 +195,21 @@ def metrics_panel(
             ),
         )
         column.caption(f"judged@{k} = {m.judged}/{m.judged_of}")
-    frame = metrics_table(metrics)
-    frame["ordering"] = [ordering_label(n, mode) for n in frame["ordering"]]
-    config: dict[str, Any] = {"ordering": st.column_config.TextColumn("ordering", width="medium")}
-    for column_name in frame.columns:
-        if column_name.startswith("Δ"):
-            config[column_name] = st.column_config.NumberColumn(column_name, format="%+.3f")
-        elif column_name not in ("ordering", "relevant") and not column_name.startswith("judged"):
-            config[column_name] = st.column_config.NumberColumn(column_name, format="%.3f")
-    config["relevant"] = st.column_config.NumberColumn(
-        "relevant known", help="Documents graded 1 or more for this query (R@k's denominator), ranked or not."
+    frame = display_table(metrics_table(metrics), mode)
+    config: dict[str, Any] = {
+        column: st.column_config.TextColumn(column, alignment="right") for column in frame.columns[1:]
+    }
+    config["ordering"] = st.column_config.TextColumn("ordering", width="medium")
+    config["relevant"] = st.column_config.TextColumn(
+        "relevant known", alignment="right",
+        help="Documents graded 1 or more for this query (R@k's denominator), ranked or not.",
     )
     st.dataframe(frame, hide_index=True, column_config=config, key=f"{key_prefix}.relevance")
     st.caption(
         f"Scope: this query only (“{md_escape(query)}” in {md_escape(collection)}), the top {k} of each "
         f"ordering, against the {len(grades)} grade{'s' if len(grades) != 1 else ''} stored for it. "
         "Unjudged documents count as not relevant in these numbers; judged@k stands beside them. "
-        "Δ = change against the retrieval order; empty = undefined (e.g. recall with nothing relevant known)."
+        "Δ = change against the retrieval order; — = undefined (e.g. recall with nothing relevant known)."
     )
 
 

@@ -188,14 +188,15 @@ def render(key_prefix: str = "judge") -> None:
     position = queue.index(doc)
     current = grades.get(doc)
 
-    buttons = st.columns([1.2, 1.4, 1, 1, 1, 1.2])
+    buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
     buttons[0].button(
         "Previous", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
         disabled=position == 0, on_click=_step, args=(scope, queue, doc, -1),
     )
     for column, grade in zip(buttons[1:5], GRADE_KEYS, strict=True):
-        column.button(
-            f"{tables.grade_badge(grade)}", key=f"{key_prefix}.grade.{grade}", shortcut=str(grade),
+        column.button(  # the label is the badge without its digit: the shortcut hint shows the key
+            f"{tables.GRADE_GLYPHS[grade]} {tables.GRADE_NAMES[grade]}", key=f"{key_prefix}.grade.{grade}",
+            shortcut=str(grade), help=f"Grade {grade}: {tables.GRADE_NAMES[grade]} (key {grade})",
             type="primary" if current == grade else "secondary", width="stretch",
             on_click=_grade, args=(store, run, scope, queue, doc, grade),
         )

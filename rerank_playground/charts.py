@@ -49,10 +49,10 @@ GRADE_OFFSET = 0.055  # slope chart: grade markers sit just outside each end of 
 
 
 def _grade_trace(
-    grade: int | None, xs: list[float | None], ys: list[int | None], texts: list[str], **extra: Any
+    grade: int | None, count: int, xs: list[float | None], ys: list[int | None], texts: list[str], **extra: Any
 ) -> go.Scatter:
+    """One trace of grade markers; ``count`` documents (the legend says how many)."""
     style = GRADE_MARKERS[grade]
-    count = sum(1 for y in ys if y is not None)
     return go.Scatter(
         x=xs,
         y=ys,
@@ -349,16 +349,20 @@ def slope_chart(
         x_range = [-0.04 - GRADE_OFFSET - 0.03, 1.04 + GRADE_OFFSET + 0.03]
         for grade in GRADE_ORDER:
             marked = [m for m in moves if grades.get(m.uuid) == grade]
-            if not marked:
-                continue
             xs: list[float | None] = []
             ys: list[int | None] = []
             texts: list[str] = []
             for m in marked:
-                xs += [-GRADE_OFFSET, 1 + GRADE_OFFSET]
-                ys += [m.original_rank, m.new_rank]
-                texts += [safe_snippet(m.text, HOVER_SNIPPET)] * 2
-            fig.add_trace(_grade_trace(grade, xs, ys, texts))
+                for x, rank in ((-GRADE_OFFSET, m.original_rank), (1 + GRADE_OFFSET, m.new_rank)):
+                    # Unjudged ends only within the top N (what the metrics count): below it, a column of
+                    # open circles would bury the judged documents.
+                    if grade is not None or rank <= top_n:
+                        xs.append(x)
+                        ys.append(rank)
+                        texts.append(safe_snippet(m.text, HOVER_SNIPPET))
+            if xs:
+                count = len({m.uuid for m in marked if grade is not None or min(m.original_rank, m.new_rank) <= top_n})
+                fig.add_trace(_grade_trace(grade, count, xs, ys, texts))
 
     s = movement.summary
     overlap_k = 10 if 10 in s.overlap_at_k else (max(s.overlap_at_k) if s.overlap_at_k else None)
@@ -371,7 +375,7 @@ def slope_chart(
         parts.append("rank axis is logarithmic")
     if grades is not None:
         judged = sum(1 for m in moves if m.uuid in grades)
-        parts.append(f"grade markers: {judged} of {n} candidates judged for this query")
+        parts.append(f"grade markers: {judged} of {n} candidates judged for this query (○ unjudged in the top {top_n})")
     top, bottom = 120, 70
     height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     _base_layout(
@@ -605,7 +609,7 @@ def bump_chart(
                 mx += [*xs, None]
                 my += [*ranks, None]
                 mt += [safe_snippet(texts[i], HOVER_SNIPPET)] * len(xs) + [""]
-            fig.add_trace(_grade_trace(grade, mx, my, mt, showlegend=True))
+            fig.add_trace(_grade_trace(grade, len(rows), mx, my, mt, showlegend=True))
 
     subtitle = f"{n} candidates · 1 = best"
     if k:

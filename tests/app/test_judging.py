@@ -197,6 +197,11 @@ def test_compare_shows_metrics_badges_and_grade_markers(app_env: AppEnv, store: 
         assert shown[f"nDCG@10 · {label}"] == f"{expected.ndcg:.3f}"
     relevance = frame_with(at, "nDCG@10", "judged@10")
     assert list(relevance["judged@10"])[0] == "2/10"
+    retrieval_metrics = query_metrics({hits[1].uuid: 3, hits[4].uuid: 0}, ranked["retrieval"], 10)
+    assert relevance["ordering"][0] == "retrieval order (hybrid search)"
+    assert relevance["nDCG@10"][0] == f"{retrieval_metrics.ndcg:.3f}"
+    assert relevance["Δ nDCG@10"][0] == "—"  # the baseline's own change: shown as a dash, never "None"/"nan"
+    assert relevance["relevant"][0] == "1"
     top = frame_with(at, "rank", "retrieval")
     assert top["retrieval"][1].startswith("◆ 3 perfect · ")
     assert top["retrieval"][4].startswith("— 0 not relevant · ")

@@ -344,13 +344,16 @@ def test_slope_chart_marks_documents_by_grade() -> None:
     assert points(marks[3]) == [(-charts.GRADE_OFFSET, 4), (1 + charts.GRADE_OFFSET, 1)]  # both ends of its line
     assert points(marks[0]) == [(-charts.GRADE_OFFSET, 1), (1 + charts.GRADE_OFFSET, 2)]
     assert points(marks[1]) == [(-charts.GRADE_OFFSET, 10), (1 + charts.GRADE_OFFSET, 8)]
-    assert len(points(marks["unjudged"])) == 2 * 7  # unjudged are marked as unjudged, not as 0
+    # Unjudged are marked as unjudged, not as 0, within the top 3 on each side: left d1 d2 (d0 is judged),
+    # right d1 (rank 3); d2 falls to 4.
+    assert points(marks["unjudged"]) == [(-charts.GRADE_OFFSET, 2), (1 + charts.GRADE_OFFSET, 3),
+                                         (-charts.GRADE_OFFSET, 3)]
     # Shape and size carry the grade (colour is not the only cue), and the legend names it.
     assert marks[3].marker.symbol == "diamond" and marks["unjudged"].marker.symbol == "circle-open"
     assert marks[3].marker.size > marks[1].marker.size
     assert len({t.marker.symbol for t in marks.values()}) == 4
-    assert marks[3].name == "◆ 3 perfect (2)"  # two points: one document, both ends
-    assert marks["unjudged"].name.startswith("○ unjudged")
+    assert marks[3].name == "◆ 3 perfect (1)"  # one document (marked at both ends)
+    assert marks["unjudged"].name == "○ unjudged (2)"
     assert "3 of 10 candidates judged for this query" in fig.layout.title.subtitle.text
     # The markers sit outside the lines' ends, inside the x range.
     assert fig.layout.xaxis.range[0] < -charts.GRADE_OFFSET and fig.layout.xaxis.range[1] > 1 + charts.GRADE_OFFSET
