@@ -190,7 +190,7 @@ def render(key_prefix: str = "judge") -> None:
 
     buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
     buttons[0].button(
-        "Previous", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
+        "Back", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
         disabled=position == 0, on_click=_step, args=(scope, queue, doc, -1),
     )
     for column, grade in zip(buttons[1:5], GRADE_KEYS, strict=True):

@@ -129,8 +129,17 @@ def test_judge_by_keyboard_then_ndcg_survives_a_restart(
         assert len(judged) == 2
         expect(main(page).get_by_text(re.compile(r"^Scope: this query only"))).to_be_visible()
         assert_no_errors(page, "search with grades")
+        main(page).get_by_text("Relevance of the top 10").scroll_into_view_if_needed()
         shots(page, "judge-search-metrics")
         screenshot(page, "judge-search-full")
+
+        # Compare: the same metrics per model, grade badges in the top-N table, grade markers on the bump chart.
+        goto_page(page, "Compare models")
+        rerun_and_wait(page, main(page).get_by_role("button", name="Compare models", exact=True).click)
+        page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+        assert metric(page, RETRIEVAL_CARD) == retrieval and metric(page, BASELINE_CARD) == baseline
+        assert_no_errors(page, "compare with grades")
+        screenshot(page, "judge-compare-full")
     finally:
         stop_streamlit(first)
 
