@@ -211,6 +211,31 @@ def test_compare_shows_metrics_badges_and_grade_markers(app_env: AppEnv, store: 
     grades_in_chart = {t["meta"]["grade"] for t in bump["data"] if "grade" in (t.get("meta") or {})}
     assert {3, 0} <= grades_in_chart
 
+    # The Judge view pools the comparison's orders (the only run of this session).
+    at.switch_page("pages/judge.py").run()
+    assert_healthy(at)
+    pool = judge_queue(list(ranked.values()), (), 10)
+    assert f"Judged 2 of {len(pool)}" in all_text(at)
+    first_unjudged = next(doc for doc in pool if doc not in (hits[1].uuid, hits[4].uuid))
+    assert f"uuid {first_unjudged}" in values(at.caption)
+
+
+def test_judge_view_chooses_between_the_search_and_the_compare_run(app_env: AppEnv, store: Store) -> None:
+    at = searched(app_env)
+    at.switch_page("pages/compare.py").run()
+    at.button(key="compare.run").click().run()
+    at.switch_page("pages/judge.py").run()
+    assert_healthy(at)
+    choice = at.segmented_control(key="judge.run")
+    assert choice.options == ["Search page", "Compare page"] and choice.value == "search"
+    choice.set_value("compare").run()
+    assert_healthy(at)
+    crun = at.session_state["compare.last"]["run"]
+    pool = judge_queue(list(orderings(crun.search.hits, crun.results).values()), (), 10)
+    assert f"uuid {pool[0]}" in values(at.caption)
+    at.button(key="judge.grade.3").click().run()
+    assert store.grades(crun.search.request.collection, normalise_query(crun.search.request.query)) == {pool[0]: 3}
+
 
 # ----------------------------------------------------------------------------------------- query sets
 
