@@ -5,7 +5,6 @@
   the end of the session, also when tests fail. ``POSTGRES_TEST_URL`` (an existing server where the tests may
   create databases) is used instead when set. A missing PostgreSQL is a failure with a clear message, never a skip.
 - ``postgres_database_url`` (function): a fresh, empty database on that server (dropped afterwards).
-- ``store_url`` (function, parametrized "sqlite" / "postgresql"): a URL for a brand-new store on either engine.
 """
 
 from __future__ import annotations
@@ -60,36 +59,42 @@ def _run(command: list[str], what: str) -> None:
         pytest.fail(f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A URL (``postgresql+psycopg://postgres@127.0.0.1:PORT/postgres``) of a running server."""
-    external = os.environ.get("POSTGRES_TEST_URL")
-    if external:
-        STARTED["postgresql"] = "external (POSTGRES_TEST_URL)"
-        yield external
-        return
-    bin_dir = _find_bin_dir()
-    root = Path(tempfile.mkdtemp(prefix="rp-postgres-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    started = False
-    try:
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a temporary folder on a free loopback port; ``stop()`` keeps the data for a
+    ``start()`` again, ``remove()`` stops it and deletes everything."""
+
+    def __init__(self) -> None:
+        self.bin_dir = _find_bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="rp-postgres-"))
+        self.data = self.root / "data"
+        self.port = 0
+        self.running = False
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
         _run(
-            _as_owner([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
+            _as_owner(
+                [str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
+            ),
             "initdb",
         )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        problem = ""
         for _attempt in range(3):  # another process may take the free port between the check and the start
-            port = _free_port()
-            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+            port = self.port or _free_port()
+            options = f"-p {port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
             done = subprocess.run(
                 _as_owner(
                     [
-                        str(bin_dir / "pg_ctl"),
+                        str(self.bin_dir / "pg_ctl"),
                         "-D",
-                        str(data),
+                        str(self.data),
                         "-l",
-                        str(root / "server.log"),
+                        str(self.root / "server.log"),
                         "-o",
                         options,
                         "-w",
@@ -103,21 +108,53 @@ def postgres_server() -> Iterator[str]:
                 timeout=120,
             )
             if done.returncode == 0:
-                started = True
-                break
-        if not started:
-            log = (root / "server.log").read_text(errors="replace")[-2000:] if (root / "server.log").exists() else ""
-            pytest.fail(f"PostgreSQL did not start: {done.stderr.strip()}\n{log}", pytrace=False)
-        STARTED["postgresql"] = f"throwaway cluster on 127.0.0.1:{port} ({bin_dir.parent.name}), data {data}"
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        if started:
+                self.port, self.running = port, True
+                return
+            problem = done.stderr.strip()
+        log_file = self.root / "server.log"
+        log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        pytest.fail(f"PostgreSQL did not start: {problem}\n{log}", pytrace=False)
+
+    def stop(self) -> None:
+        if self.running:
             subprocess.run(
-                _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                _as_owner([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
                 capture_output=True,
                 timeout=120,
             )
-        shutil.rmtree(root, ignore_errors=True)
+            self.running = False
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A URL (``postgresql+psycopg://postgres@127.0.0.1:PORT/postgres``) of a running server."""
+    external = os.environ.get("POSTGRES_TEST_URL")
+    if external:
+        STARTED["postgresql"] = "external (POSTGRES_TEST_URL)"
+        yield external
+        return
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+        STARTED["postgresql"] = f"throwaway cluster on 127.0.0.1:{cluster.port} ({cluster.bin_dir.parent.name})"
+        yield cluster.url
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[ThrowawayPostgres]:
+    """A cluster of the test's own, to stop and start (the session one is shared)."""
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 @pytest.fixture
@@ -132,14 +169,6 @@ def postgres_database_url(postgres_server: str) -> Iterator[str]:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A brand-new store on each engine: the same tests run against SQLite and a real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    return str(request.getfixturevalue("postgres_database_url"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -8,7 +8,8 @@ Formats
 - CSV: header ``query_id,query,doc_id,grade`` (any column order, extra columns ignored); one judged document per
   row; a row with empty ``doc_id`` and ``grade`` lists a query without judgments.
 - JSON: a list of objects with the same fields (``query_id`` optional: queries are numbered q1, q2, ... in order of
-  first appearance), or an object ``{"name", "collection", "id_property", "rows": [...]}`` as ``to_json`` writes.
+  first appearance; ``collection`` optional, the same on every row), or an object
+  ``{"name", "collection", "id_property", "rows": [...]}`` as ``to_json`` writes.
 - TREC: topics either as ``<top><num> Number: 401 <title> text</top>`` blocks or as ``query_id<TAB>text`` lines;
   qrels as ``query_id iteration doc_id grade`` lines.
 """
@@ -227,10 +228,21 @@ def parse_json(text: str) -> ParsedJudgments:
         raise BadImportFile(line=1, problem='expected a list of rows, or an object with a "rows" list.')
     collector = _Collector()
     generated: dict[str, str] = {}  # normalised text -> generated id, for rows without query_id
+    first_collection: tuple[str, int] | None = None  # rows may say their collection (the demo file does)
     for row in rows:
         line = row.line if isinstance(row, _Located) else 0
         if not isinstance(row, dict):
             raise BadImportFile(line=line, problem=f"a row must be an object, not {json.dumps(row)[:40]}.")
+        collection = row.get("collection")
+        if isinstance(collection, str) and collection.strip():
+            if first_collection is None:
+                first_collection = (collection, line)
+            elif collection != first_collection[0]:
+                raise BadImportFile(
+                    line=line,
+                    problem=f"this row is for collection {collection!r}, line {first_collection[1]} for "
+                    f"{first_collection[0]!r}; a query set belongs to one collection: split the file.",
+                )
         query_text = row.get("query")
         if not isinstance(query_text, str) or not query_text.strip():
             raise BadImportFile(line=line, problem='the row has no "query" text.')
@@ -246,6 +258,8 @@ def parse_json(text: str) -> ParsedJudgments:
         if not isinstance(doc_id, str):
             raise BadImportFile(line=line, problem='"doc_id" must be a string next to a "grade".')
         collector.judgment(line, str(query_id), doc_id, "" if grade is None else grade)
+    if first_collection is not None and about.get("collection") is None:
+        about["collection"] = first_collection[0]
     return collector.result(**about)
 
 

@@ -16,6 +16,7 @@ import ir_measures
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.models import Hit
 
 _QUERY = "q"
 
@@ -26,6 +27,16 @@ def rank_scores(ranking: Sequence[str]) -> dict[str, float]:
     for rank, doc_id in enumerate(ranking):
         scores.setdefault(doc_id, float(len(ranking) - rank))
     return scores
+
+
+def ranking_ids(hits: Sequence[Hit], id_property: str | None = None) -> list[str]:
+    """The doc ids of ``hits`` in their order, in a query set's id space: the uuid, or the value of
+    ``id_property`` (e.g. the demo's ``article_id``; the search must return that property). Several hits with
+    one value (passages of one article) all appear; the metrics count the first. A hit without the property
+    keeps its uuid, so it matches no judgment of the set: unjudged, not wrongly relevant."""
+    if not id_property:
+        return [hit.uuid for hit in hits]
+    return [str(hit.properties.get(id_property) or hit.uuid) for hit in hits]
 
 
 def evaluate_run(
@@ -55,6 +66,9 @@ def evaluate_run(
 
 def query_metrics(grades: Mapping[str, int], ranking: Sequence[str], k: int) -> QueryMetrics:
     """nDCG@k, RR@k, P@k, R@k and judged@k of one ranking (doc ids, best first) against one query's grades.
+
+    A doc id that repeats (passages of one article, see :func:`ranking_ids`) counts once, at its first rank;
+    k counts distinct documents.
 
     Undefined values are None: with no judgment at all every metric; with judgments but no relevant document,
     nDCG, RR and recall (there is nothing to find), while P@k is 0.

@@ -90,7 +90,7 @@ def _to_url(location: str) -> sa.URL:
         return sa.make_url(f"sqlite:///{Path(location).expanduser().resolve()}")
     try:
         url = sa.make_url(location)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         raise StoreUnavailable(
             f"{ENV_VAR} is neither a file path nor a database URL.",
             hint="Use a path such as ~/judgments.sqlite3 or a URL such as postgresql://user@host:5432/dbname.",
@@ -104,7 +104,7 @@ def _to_url(location: str) -> sa.URL:
                 "An in-memory SQLite store would forget every judgment and cannot be shared between sessions.",
                 hint="Give a file path (sqlite:////absolute/path.sqlite3) instead.",
             )
-        return url.set(drivername="sqlite")
+        return url.set(drivername="sqlite", database=str(Path(url.database).expanduser().resolve()))
     raise StoreUnavailable(
         f"The store supports SQLite and PostgreSQL, not {backend!r}.",
         hint="Use a file path, sqlite:///path or postgresql://user@host:5432/dbname.",
@@ -223,15 +223,19 @@ class Store:
         """Database trouble (server down, disk read-only, lock timeout) becomes a StoreUnavailable."""
         try:
             yield
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as err:
             raise StoreUnavailable(
                 f"The judgments store ({self.location}) is unavailable: {_driver_message(err)}.",
-                hint=f"Nothing was saved by this action. Check the database, or set {ENV_VAR}.",
+                hint=f"If this was a change, it was not saved. Check the database, or set {ENV_VAR}.",
             ) from None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """One write transaction (on SQLite: BEGIN IMMEDIATE, queued behind other writers by the busy timeout)."""
+        """One write transaction (on SQLite: BEGIN IMMEDIATE, queued behind other writers by the busy timeout).
+
+        For modules that add tables through a migration (e.g. batch runs): ``with store.write() as connection:``
+        commits on exit, rolls back on an exception, and turns database trouble into StoreUnavailable.
+        """
         with self._guard(), self.engine.connect() as connection:
             connection.execution_options(write=True)
             with connection.begin():
@@ -239,10 +243,13 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
+        """One read-only transaction."""
         with self._guard(), self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def _insert(self, table: sa.Table) -> Any:
+    def insert(self, table: sa.Table) -> Any:
+        """``table``'s dialect-specific INSERT, which has ``on_conflict_do_update`` / ``_do_nothing`` on both
+        engines (the way to write an upsert that loses nothing under concurrency)."""
         return (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
 
     def schema_version(self) -> int:
@@ -325,7 +332,7 @@ class Store:
         }
 
     def _upsert_judgments(self, *, keep_person_grades: bool = False) -> Any:
-        insert = self._insert(judgments_table)
+        insert = self.insert(judgments_table)
         excluded = insert.excluded
         return insert.on_conflict_do_update(
             index_elements=["collection", "id_property", "query", "doc_id"],
@@ -398,7 +405,7 @@ class Store:
                 )
             seen_ids.add(query.query_id)
             seen_texts[norm] = query.query_id
-        insert = self._insert(query_sets_table)
+        insert = self.insert(query_sets_table)
         set_id = connection.execute(
             insert.on_conflict_do_update(
                 index_elements=["name"],

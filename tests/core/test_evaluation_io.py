@@ -98,7 +98,20 @@ def test_parse_json_rows_with_generated_query_ids_like_the_demo_file() -> None:
     parsed = parse_json(text)
     assert parsed.queries == (SetQuery("q1", "Alpha"), SetQuery("q2", "Beta"), SetQuery("q3", "Gamma"))
     assert parsed.qrels() == {"q1": {"u1": 3, "u2": 1}, "q2": {"u3": 2}, "q3": {}}
-    assert parsed.name is None
+    assert (parsed.name, parsed.collection) == (None, "C")
+
+
+def test_the_demo_file_holds_two_collections_and_says_where_they_meet() -> None:
+    from rerank_playground.demo import JUDGEMENTS_FILE, load_judgements
+
+    first_jeopardy = 2 + next(i for i, r in enumerate(load_judgements()) if r.collection == "DemoJeopardy")
+    with pytest.raises(BadImportFile) as caught:
+        parse_json(JUDGEMENTS_FILE.read_text(encoding="utf-8"))
+    assert caught.value.line == first_jeopardy
+    assert caught.value.problem == (
+        "this row is for collection 'DemoJeopardy', line 2 for 'DemoWiki'; a query set belongs to one collection: "
+        "split the file."
+    )
 
 
 @pytest.mark.parametrize(

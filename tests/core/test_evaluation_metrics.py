@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.metrics import evaluate_run, query_metrics, rank_scores
+from rerank_playground.evaluation.metrics import evaluate_run, query_metrics, rank_scores, ranking_ids
 from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.models import Hit
 
 TREC = {"nDCG@10": "ndcg_cut_10", "RR": "recip_rank", "P@10": "P_10", "R@10": "recall_10", "AP": "map"}
 
@@ -133,3 +134,18 @@ def test_query_metrics_match_pytrec_eval_on_the_first_k(grades: dict[str, int], 
     assert metrics.rr == pytest.approx(expected["recip_rank"])
     assert metrics.precision == pytest.approx(expected[f"P_{k}"])
     assert metrics.recall == pytest.approx(expected[f"recall_{k}"])
+
+
+def test_ranking_ids_map_hits_into_the_sets_id_space() -> None:
+    hits = [
+        Hit(rank=1, uuid="u1", text="", properties={"article_id": "wiki100:Ant"}),
+        Hit(rank=2, uuid="u2", text="", properties={"article_id": "wiki100:Animal"}),
+        Hit(rank=3, uuid="u3", text="", properties={"article_id": "wiki100:Ant"}),
+        Hit(rank=4, uuid="u4", text="", properties={}),
+    ]
+    assert ranking_ids(hits) == ["u1", "u2", "u3", "u4"]
+    by_article = ranking_ids(hits, "article_id")
+    assert by_article == ["wiki100:Ant", "wiki100:Animal", "wiki100:Ant", "u4"]
+    # passages of one article count once, at the first one's rank
+    metrics = query_metrics({"wiki100:Animal": 3, "wiki100:Ant": 0}, by_article, 3)
+    assert (metrics.rr, metrics.judged, metrics.judged_of) == (0.5, 2, 3)

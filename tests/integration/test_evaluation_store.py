@@ -21,6 +21,7 @@ from rerank_playground.errors import InvalidInput, QuerySetNotFound, StoreUnavai
 from rerank_playground.evaluation.migrations import Migration, discover_migrations
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, default_store_url, metadata, open_store
+from tests.fixtures_postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -209,6 +210,31 @@ def test_a_database_made_by_this_version_opens_unchanged_after_an_upgrade(store_
         open_store(store_url)  # the older code refuses a newer schema instead of corrupting it
 
 
+def test_a_v1_database_from_disk_opens_with_its_data(tmp_path: Path) -> None:
+    """A schema-version-1 SQLite store as users have it (tests/integration/data/store_v1.sql, never regenerated)
+    opens with the current code, later migrations applied, every grade and set intact."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.executescript((Path(__file__).parent / "data" / "store_v1.sql").read_text(encoding="utf-8"))
+    with open_store(str(path)) as store:
+        assert store.schema_version() == len(discover_migrations())
+        assert store.query_set("golden set") == QuerySet(
+            "golden set", "DemoWiki", (SetQuery("q1", "Animal behaviour"), SetQuery("q2", "Writing history")), None
+        )
+        assert store.grades("DemoWiki", "animal behaviour") == {
+            "7b1d3c47-2f4e-5d3a-9d0e-0d5b6a1f2c31": 3,
+            "0c9e0a43-6c1c-5e1f-8f7a-1e3c2b9d4a10": 0,
+        }
+        [ana] = [j for j in store.judgments("DemoWiki") if j.judge]
+        assert (ana.judge, ana.source, ana.judged_at) == (
+            "ana",
+            "person",
+            datetime(2026, 11, 30, 10, 21, 0, 75255, tzinfo=UTC),
+        )
+        assert store.grades("DemoWiki", "Writing history", id_property="article_id") == {"wiki100:Writing": 2}
+        store.set_grade("DemoWiki", "animal behaviour", "new", 1)  # and it takes new writes
+
+
 def test_a_failing_migration_is_rolled_back_whole(store_url: str) -> None:
     with open_store(store_url) as v1:
         v1.set_grade("C", "q", "d", 2)
@@ -251,6 +277,31 @@ def test_concurrent_threads_lose_no_write(store: Store) -> None:
     grades = store.grades("C", "shared query")
     assert grades == {f"w{w}-d{i}": (w + i) % 4 for w in range(threads) for i in range(per_thread)}
     assert list(store.grades("C", "contended")) == ["same-doc"]
+
+
+def test_concurrent_query_set_edits_lose_nothing(store: Store) -> None:
+    """Threads adding queries to one set and re-saving another at once: every added query is there, once."""
+    store.save_query_set(QuerySet("shared", "C", (), None))
+    errors: list[BaseException] = []
+
+    def add(worker: int) -> None:
+        try:
+            for i in range(6):
+                store.add_query("shared", f"worker {worker} question {i}")
+                store.save_query_set(QuerySet("resaved", "C", (SetQuery("a", f"from {worker}"),), None))
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    workers = [threading.Thread(target=add, args=(w,)) for w in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    queries = store.query_set("shared").queries
+    assert sorted(q.text for q in queries) == sorted(f"worker {w} question {i}" for w in range(6) for i in range(6))
+    assert sorted(q.query_id for q in queries) == sorted(f"q{n}" for n in range(1, 37))
+    assert len(store.query_set("resaved").queries) == 1
 
 
 def _process_writer(url: str, worker: int, count: int) -> None:
@@ -321,6 +372,13 @@ def test_default_location_is_the_per_user_data_folder(monkeypatch: pytest.Monkey
         store.set_grade("C", "q", "d", 1)
     mode = sqlite3.connect(tmp_path / "mine.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+    monkeypatch.chdir(tmp_path)  # relative paths and sqlite URLs are made absolute, so the message says where
+    monkeypatch.setenv("RERANK_PLAYGROUND_DB", "sqlite:///rel/x.sqlite3")
+    with open_store() as store:
+        assert store.location == f"SQLite file {tmp_path / 'rel' / 'x.sqlite3'}"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with open_store("~/judged.sqlite3") as store:
+        assert store.location == f"SQLite file {Path.home() / 'judged.sqlite3'}"
 
 
 def test_a_read_only_disk_gives_a_clear_message(tmp_path: Path) -> None:
@@ -380,6 +438,8 @@ def test_a_read_only_disk_gives_a_clear_message(tmp_path: Path) -> None:
     [
         ("mysql://user@host/db", "SQLite and PostgreSQL"),
         ("sqlite://", "in-memory"),
+        ("postgresql://user@host:port/db", "neither a file path nor a database URL"),
+        ("postgresql://user@nonexistent.invalid/db", "failed to resolve host"),
         ("postgresql://nobody:s3cret-pw@127.0.0.1:1/none", "Cannot open the judgments store"),
     ],
 )
@@ -402,3 +462,22 @@ def test_postgres_sessions_cut_mid_session_are_replaced(postgres_database_url: s
         # pre_ping replaces dead pooled connections: the store carries on
         store.set_grade("C", "q", "d2", 2)
         assert store.grades("C", "q") == {"d": 1, "d2": 2}
+
+
+def test_postgres_down_mid_session_is_store_unavailable_and_recovers(own_postgres: ThrowawayPostgres) -> None:
+    with open_store(own_postgres.url) as store:
+        store.set_grade("C", "q", "d", 1)
+        own_postgres.stop()
+        with pytest.raises(StoreUnavailable) as caught:
+            store.set_grade("C", "q", "d2", 2)
+        assert str(caught.value).startswith(
+            f"The judgments store (PostgreSQL database postgres at 127.0.0.1:{own_postgres.port}) is unavailable:"
+        )
+        assert "If this was a change, it was not saved." in str(caught.value)
+        with pytest.raises(StoreUnavailable):
+            store.grades("C", "q")
+        with pytest.raises(StoreUnavailable, match="Cannot open the judgments store"):
+            open_store(own_postgres.url)
+        own_postgres.start()  # back on the same port: the same store object carries on
+        store.set_grade("C", "q", "d3", 3)
+        assert store.grades("C", "q") == {"d": 1, "d3": 3}
