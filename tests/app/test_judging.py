@@ -310,6 +310,16 @@ def test_query_sets_import_export_bad_file_and_delete(
     assert downloads["writing.qrels.txt"].decode() == qrels_text
     assert io.parse_csv(downloads["writing.csv"].decode()).qrels() == qrels  # round trip
 
+    # A JSON file that names another collection than the one chosen: refused, nothing imported.
+    at.radio(key="sets.format").set_value("json").run()
+    other = json.dumps([{"collection": "DemoJeopardy", "query": "who wrote hamlet", "doc_id": "x", "grade": 2}])
+    at.file_uploader(key="sets.file").set_value(("other.json", other.encode(), "application/json"))
+    at.text_input(key="sets.import_name").set_value("jeopardy")
+    at.button(key="sets.import").click().run()
+    assert any("The file is for collection “DemoJeopardy”, not “DemoWiki”" in e for e in values(at.error))
+    assert [s.name for s in store.query_sets()] == ["writing"]
+    at.radio(key="sets.format").set_value("csv").run()
+
     # Importing the same name again needs "replace".
     import_file(at, "good.csv", GOOD_CSV.encode(), "writing")
     assert any("already exists" in e for e in values(at.error))
