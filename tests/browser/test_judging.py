@@ -24,6 +24,7 @@ from rerank_playground.evaluation.store import open_store
 from rerank_playground.launcher import WeaviateEndpoint
 from tests.browser.conftest import (
     VIEWPORT,
+    StreamlitApp,
     assert_no_errors,
     goto_page,
     open_app,
@@ -210,3 +211,23 @@ def test_judge_by_keyboard_then_ndcg_survives_a_restart(
         shots(page, "judge-query-sets")
     finally:
         stop_streamlit(second)
+
+
+def test_a_grade_picked_in_the_results_table_is_saved(page: Page, streamlit_app: StreamlitApp) -> None:
+    """The inline grade control, driven as a person does: double-click a grade cell, pick a badge."""
+    open_app(page, streamlit_app.url)
+    run_search(page)
+    grid = main(page).locator('[data-testid="stDataFrame"]').first  # "Before: retrieval order"
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    # The grid is a canvas: its header and rows are 35 px high, the rank column 48 px wide, grade comes next.
+    page.mouse.dblclick(box["x"] + 48 + 50, box["y"] + 35 + 35 + 17)  # row 2's grade cell
+    option = page.get_by_text("◆ 3 perfect", exact=True).last
+    expect(option).to_be_visible()
+    rerun_and_wait(page, option.click)
+    expect(main(page).get_by_text("judged@10 = 1/10").first).to_be_visible()
+    with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as store:
+        judgments = store.judgments("DemoWiki", normalise_query(QUERY))
+    assert [(j.grade, j.source) for j in judgments] == [(3, "person")]
+    assert_no_errors(page, "inline grade")
