@@ -379,3 +379,28 @@ def test_a_store_that_cannot_open_leaves_the_app_working(
     at.switch_page("pages/query_sets.py").run()
     assert_healthy(at)
     assert any("Query sets are unavailable" in n for n in values(at.info))
+
+
+def test_query_sets_trec_import_names_the_bad_line_then_imports(app_env: AppEnv, store: Store) -> None:
+    at = app_env.new_app().run()
+    at.switch_page("pages/query_sets.py").run()
+    at.radio(key="sets.format").set_value("trec").run()
+    topics = b"401\thow did writing begin\n402\twhy did the dinosaurs disappear\n"
+    bad_qrels = b"401 0 11111111-1111-1111-1111-111111111111 2\n402 0 33333333-3333-3333-3333-333333333333\n"
+    at.file_uploader(key="sets.topics").set_value(("topics.tsv", topics, "text/plain"))
+    at.file_uploader(key="sets.qrels").set_value(("qrels.txt", bad_qrels, "text/plain"))
+    at.text_input(key="sets.import_name").set_value("trec set")
+    at.button(key="sets.import").click().run()
+    assert_healthy(at)
+    assert any("Line 2" in e and "qrels" in e and "Nothing was imported" in e for e in values(at.error))
+    assert store.query_sets() == []
+
+    good_qrels = b"401 0 11111111-1111-1111-1111-111111111111 2\n402 0 33333333-3333-3333-3333-333333333333 0\n"
+    at.file_uploader(key="sets.qrels").set_value(("qrels.txt", good_qrels, "text/plain"))
+    at.button(key="sets.import").click().run()
+    assert_healthy(at)
+    saved = store.query_set("trec set")
+    assert [(q.query_id, q.text) for q in saved.queries] == [
+        ("401", "how did writing begin"), ("402", "why did the dinosaurs disappear")]
+    assert store.qrels(saved) == {"401": {"11111111-1111-1111-1111-111111111111": 2},
+                                  "402": {"33333333-3333-3333-3333-333333333333": 0}}
