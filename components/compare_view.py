@@ -16,7 +16,7 @@ from components import session
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
-from rerank_playground import charts, tables
+from rerank_playground import charts, movement, tables
 from rerank_playground.errors import RerankError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
@@ -184,10 +184,23 @@ def top_n_table(run: CompareRun, n: int) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def agreement_table(run: CompareRun) -> pd.DataFrame:
-    frame = run.agreement.copy()
-    return frame.rename(columns={"a": "ordering A", "b": "ordering B", "kendall_tau": "Kendall τ",
-                                 "spearman_rho": "Spearman ρ"})
+def agreement_at(run: CompareRun, n: int) -> pd.DataFrame:
+    """Agreement of every pair of orderings: correlations over all K candidates, overlap over the shown
+    top N (the same N as the top-N table beside it), so the two tables on the page speak of the same list."""
+    shown = max(1, min(n, len(run.search.hits)))
+    return movement.pairwise_agreement(run.results, run.search.hits, k=shown)
+
+
+def agreement_table(agreement: pd.DataFrame, candidates: int) -> pd.DataFrame:
+    frame = agreement.copy()
+    for column in ("kendall_tau", "spearman_rho"):
+        frame[column] = [tables.fmt_correlation(None if pd.isna(v) else float(v), 3) for v in frame[column]]
+    overlap = next(c for c in frame.columns if str(c).startswith("overlap@"))
+    top = overlap.removeprefix("overlap@")
+    return frame.rename(columns={"a": "ordering A", "b": "ordering B",
+                                 "kendall_tau": f"Kendall τ (all {candidates})",
+                                 "spearman_rho": f"Spearman ρ (all {candidates})",
+                                 overlap: f"overlap (top {top})"})
 
 
 def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) -> None:
@@ -240,22 +253,29 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         top, hide_index=True, key=f"{key_prefix}.top_table",
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
     )
-    st.markdown("**Agreement between orderings** (1 = identical order)")
-    agreement = agreement_table(run)
-    st.dataframe(agreement, hide_index=True, key=f"{key_prefix}.agreement")
+    shown = min(n, len(texts))
+    agreement = session.derived(last, f"agreement@{shown}", lambda: agreement_at(run, shown))
+    st.markdown(
+        f"**Agreement between orderings** (1 = identical order; correlations over all {len(texts)} candidates, "
+        f"overlap over the top {shown} shown above)"
+    )
+    st.dataframe(agreement_table(agreement, len(texts)), hide_index=True, key=f"{key_prefix}.agreement")
     with st.expander("Rank of every candidate under each ordering"):
         matrix = run.rank_matrix.copy()
         matrix.insert(0, "text", texts)
         st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
-    files = session.derived(last, "downloads", lambda: compare_downloads(run, models, texts))
+    files = session.derived(last, f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
     cols = st.columns(3)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
 
 
-def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tuple[str, bytes, str, str, str]]:
-    """(label, data, file name, mime type, key suffix) for each download, built once per comparison."""
+def compare_downloads(
+    run: CompareRun, models: Any, texts: list[str], agreement: pd.DataFrame
+) -> list[tuple[str, bytes, str, str, str]]:
+    """(label, data, file name, mime type, key suffix) for each download, built once per comparison and N.
+    ``agreement`` is the one on the page (overlap at the shown N), so the file and the screen agree."""
     request = run.search.request
     stem = f"{request.collection}-compare".lower()
     matrix = run.rank_matrix.copy()
@@ -267,12 +287,13 @@ def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tu
         "mode": request.mode.value,
         "candidates": request.limit,
         "models": models,
-        "agreement": run.agreement,
+        "agreement_scope": "kendall_tau and spearman_rho over all candidates; overlap over the shown top N",
+        "agreement": agreement,
         "ranks": matrix,
     }
     return [
         ("Download ranks (CSV)", tables.to_csv_bytes(matrix), f"{stem}-ranks.csv", "text/csv", "dl_ranks"),
-        ("Download agreement (CSV)", tables.to_csv_bytes(run.agreement), f"{stem}-agreement.csv", "text/csv",
+        ("Download agreement (CSV)", tables.to_csv_bytes(agreement), f"{stem}-agreement.csv", "text/csv",
          "dl_agreement"),
         ("Download comparison (JSON)", tables.to_json_bytes(payload), f"{stem}.json", "application/json", "dl_json"),
     ]

@@ -130,23 +130,24 @@ def _fmt_ms(value: float | None) -> str:
 
 def summary_metrics(run: RerankRun) -> None:
     s = run.movement.summary
-    k = max((k for k in s.overlap_at_k if k <= max(s.top_n, 1)), default=None)
-    if k is None and s.overlap_at_k:
-        k = min(s.overlap_at_k)
+    st.caption(
+        f"Scope: Kendall τ, promoted / demoted / unchanged and the biggest moves are over all {s.n} candidates "
+        f"(K); the overlap is over the shown top {s.shown} (N). Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
+    )
     row = st.columns(5)
     row[0].metric(
-        "Kendall τ", f"{s.kendall_tau:.2f}",
-        help="Rank correlation of the two orders over all candidates: 1 = unchanged, 0 = unrelated, −1 = reversed.",
+        f"Kendall τ · all {s.n}", tables.fmt_correlation(s.kendall_tau),
+        help="Rank correlation of the two orders over all K candidates: 1 = unchanged, 0 = unrelated, "
+        "−1 = reversed; undefined with fewer than two candidates.",
     )
-    if k is not None:
-        shown = min(k, s.n)
-        row[1].metric(
-            f"Overlap@{k}", f"{round(s.overlap_at_k[k] * shown)}/{shown}",
-            help=f"How many of the original top {k} are still in the reranked top {k}.",
-        )
-    row[2].metric("Promoted ▲", s.promoted, help="Candidates that climbed.")
-    row[3].metric("Demoted ▼", s.demoted, help="Candidates that fell.")
-    row[4].metric("Unchanged ●", s.unchanged, help="Candidates that kept their rank.")
+    row[1].metric(
+        f"Overlap · top {s.shown}", f"{round(s.overlap_at_n * s.shown)}/{s.shown}",
+        help=f"How many of the original top {s.shown} are still in the reranked top {s.shown} (the shown N).",
+    )
+    row[2].metric(f"Promoted ▲ · all {s.n}", s.promoted, help="Candidates that climbed.")
+    row[3].metric(f"Demoted ▼ · all {s.n}", s.demoted, help="Candidates that fell.")
+    row[4].metric(f"Unchanged ● · all {s.n}", s.unchanged, help="Candidates that kept their rank.")
     result, search = run.result, run.search
     row = st.columns(5)
     row[0].metric("Search latency", _fmt_ms(search.latency_ms), help="Weaviate search, as measured by the app.")
@@ -157,8 +158,8 @@ def summary_metrics(run: RerankRun) -> None:
         help="As reported by the Jina API (none for the local baseline or Weaviate's module).",
     )
     for column, label, move in (
-        (row[3], "Biggest climb", s.biggest_climb),
-        (row[4], "Biggest fall", s.biggest_fall),
+        (row[3], f"Biggest climb · all {s.n}", s.biggest_climb),
+        (row[4], f"Biggest fall · all {s.n}", s.biggest_fall),
     ):
         with column:
             if move is None or move.delta == 0:

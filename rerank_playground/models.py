@@ -114,16 +114,32 @@ class Move:
 
 @dataclass(frozen=True)
 class MovementSummary:
+    """Scope rule (said on every screen and export that shows these): correlations, promoted / demoted /
+    unchanged and the biggest moves are over all ``n`` candidates (K); ``overlap_at_n`` is over the shown top
+    ``top_n`` (capped at ``n``); the ``*_in_top_n`` counts are the reranked top N's documents only.
+    ``overlap_at_k`` keeps fixed cut-offs for tables and exports, each labelled with its k.
+    A correlation is None when it is undefined (fewer than two documents, or a constant ranking)."""
+
     n: int
     top_n: int
-    kendall_tau: float
-    spearman_rho: float
+    kendall_tau: float | None
+    spearman_rho: float | None
     overlap_at_k: dict[int, float] = field(hash=False)
     promoted: int = 0
     demoted: int = 0
     unchanged: int = 0
     biggest_climb: Move | None = None
     biggest_fall: Move | None = None
+    overlap_at_n: float = 1.0
+    promoted_in_top_n: int = 0
+    demoted_in_top_n: int = 0
+    unchanged_in_top_n: int = 0
+    tied: int = 0  # returned documents sharing their score with another (kept in retrieval order)
+
+    @property
+    def shown(self) -> int:
+        """How many documents the top-N figures cover: N, or all of them when there are fewer."""
+        return min(self.top_n, self.n)
 
 
 @dataclass(frozen=True)

@@ -325,3 +325,14 @@ def test_score_scatter() -> None:
     assert len(big.data) == 3
     assert sum(len(t.x) for t in big.data) == 150
     assert "50 without one" in big.layout.title.subtitle.text
+
+
+def test_slope_chart_subtitle_states_each_figures_scope() -> None:
+    """With N = 3 the overlap is the shown top 3 (the page's figure), not a fixed top 10; τ names all K."""
+    mv = movement_10(top_n=3)
+    subtitle = charts.slope_chart(mv).layout.title.subtitle.text
+    s = mv.summary
+    assert f"top-3 overlap {round(s.overlap_at_n * 3)}/3 (shown N)" in subtitle
+    assert "Kendall τ = " in subtitle and "(all 10)" in subtitle
+    assert "top-10 overlap" not in subtitle
+    assert "all 10 candidates" in charts.slope_chart(mv).layout.title.text
