@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import results_view, session
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
@@ -21,7 +21,7 @@ from rerank_playground.errors import RerankError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, models_for
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL, models_for
 
 MAX_MODELS = 5
 LOCAL_ID = f"local:{LOCAL_MODEL}"
@@ -38,7 +38,7 @@ def available_choices(pg: Playground, info: CollectionInfo) -> list[RerankChoice
 
 def default_ids(pg: Playground) -> list[str]:
     if pg.has_jina_key:
-        return [LOCAL_ID, "jina:jina-reranker-v2-base-multilingual", "jina:jina-reranker-v3"]
+        return [LOCAL_ID, f"jina:{DEFAULT_MODEL}", f"jina:{WEAVIATE_DEFAULT_MODEL}"]  # newest vs Weaviate's default
     return [LOCAL_ID]
 
 
@@ -85,7 +85,24 @@ def compare_key(request: SearchRequest, choices: list[RerankChoice]) -> tuple[An
     return (request, tuple(choices))
 
 
-def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str) -> None:
+def _ask_run_again(key_prefix: str) -> None:
+    st.session_state[f"{key_prefix}.run_again"] = True
+
+
+def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
+    """The "Run again" button under a cached comparison: the same inputs, asked again for real."""
+    if not st.session_state.pop(f"{key_prefix}.run_again", False):
+        return False
+    last = st.session_state.get(f"{key_prefix}.last")
+    if last is None:
+        return False
+    run_compare(pg, last["key"][0], list(last["choices"]), key_prefix, force=True)
+    return True
+
+
+def run_compare(
+    pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str, *, force: bool = False
+) -> None:
     last: dict[str, Any] = {
         "key": compare_key(request, choices), "search": None, "run": None, "error": None, "choices": choices
     }
@@ -93,7 +110,7 @@ def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoi
     if not choices:
         last["error"] = "Pick at least one model to compare."
         return
-    search, error = session.call_safely(lambda: pg.search(request), "compare search")
+    search, error = session.call_safely(lambda: pg.search(request, force=force), "compare search")
     last["search"], last["error"] = search, error
     if search is None:
         return
@@ -114,7 +131,7 @@ def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoi
                 st.text(f"✔ {choice.label}: {_fmt_ms(outcome.latency_ms)}{extra}")
             bar.progress(len(done) / total, text=f"{len(done)} of {total} models done")
 
-        run, error = session.call_safely(lambda: pg.compare(search, choices, on_done=on_done), "compare")
+        run, error = session.call_safely(lambda: pg.compare(search, choices, on_done=on_done, force=force), "compare")
         last["run"], last["error"] = run, error
         if run is None:
             status.update(label="The comparison failed.", state="error", expanded=False)
@@ -146,6 +163,7 @@ def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
                 "tokens": None if result is None else result.tokens,
                 "API calls": None if result is None else result.api_calls,
                 "from cache": None if result is None else result.cached,
+                "answered at": None if result is None else results_view.clock(result.computed_at),
                 "error": "" if error is None else str(error),
             }
         )
@@ -167,9 +185,14 @@ def model_display_table(models: pd.DataFrame) -> pd.DataFrame:
     def number(value: Any) -> str:
         return "—" if value is None or pd.isna(value) else f"{int(value):,}"
 
+    def tokens(row: pd.Series) -> str:
+        cached = row["from cache"]
+        text = number(row["tokens"])
+        return f"{text} (cached)" if text != "—" and cached is not None and not pd.isna(cached) and cached else text
+
     shown["latency ms"] = shown.apply(latency, axis=1) if len(shown) else shown["latency ms"]
-    for column in ("tokens", "API calls"):
-        shown[column] = shown[column].map(number)
+    shown["tokens"] = shown.apply(tokens, axis=1) if len(shown) else shown["tokens"]
+    shown["API calls"] = shown["API calls"].map(number)
     return shown
 
 
@@ -206,7 +229,7 @@ def agreement_table(agreement: pd.DataFrame, candidates: int) -> pd.DataFrame:
 def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) -> None:
     last = st.session_state.get(f"{key_prefix}.last")
     if last is None:
-        st.info("Pick two to five models and click **Compare models**.")
+        st.info("Pick one to five models and click **Compare models**.")
         return
     if current_key is not None and last["key"] != current_key:
         st.caption("These results are from your last comparison. Inputs changed since: click Compare models to update.")
@@ -221,6 +244,15 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
         f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
     )
+    cached = [r for r in run.results.values() if r.cached]
+    if run.search.cached or cached:
+        parts = [f"search from {results_view.clock(run.search.computed_at)}"] if run.search.cached else []
+        parts += [f"{md_escape(r.model)} from {results_view.clock(r.computed_at)}" for r in cached]
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.info("Served from this session's cache, nothing was asked again: " + "; ".join(parts)
+                  + ". Their latency and tokens are those of that earlier run.", icon=":material/history:")
+        button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again,
+                      args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {err}")
     models = session.derived(last, "models", lambda: model_table(run, last["choices"]))

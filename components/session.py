@@ -31,7 +31,7 @@ import streamlit as st
 from rerank_playground.connection import ConnectionSpec, spec_from_env
 from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, get_spec
 from rerank_playground.errors import PlaygroundError, scrub
-from rerank_playground.models import CollectionInfo, Fusion, SearchMode
+from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, model_names
@@ -47,6 +47,7 @@ CONFIG_NAMES = (
     "RERANK_PLAYGROUND_DEMO",
 )
 MAX_K = 1000
+EMBEDDERS = ("local", "jina:jina-embeddings-v3")  # where a query vector can come from (search_form labels them)
 MAX_QUERY_PARAM_CHARS = 4000
 GENERIC_ERROR = (
     "Something unexpected went wrong on this page. Your inputs are kept: try again, or reload the page. "
@@ -244,17 +245,30 @@ def _int_param(raw: str, low: int, high: int) -> int | None:
 
 
 def read_query_params() -> None:
-    """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs."""
+    """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs.
+
+    Nothing in a link is ignored silently: a value that cannot be used leaves a note (``link_notes``) that the
+    Search and Compare pages show, saying what was used instead. ``properties=*`` means "all text properties".
+    """
     params = {k: st.query_params.get(k) for k in st.query_params}
     values = inputs()
+    notes: list[str] = []
+
+    def refuse(name: str, raw: str, instead: str) -> None:
+        notes.append(f"The link's {name} “{raw[:80]}” cannot be used here; {instead}.")
+
     if params.get("collection"):
         values["collection"] = params["collection"][:200]
     if params.get("mode") in {m.value for m in SearchMode}:
         values["mode"] = params["mode"]
+    elif params.get("mode"):
+        refuse("search mode", params["mode"], f"using {values['mode']}")
     if params.get("query"):
         values["query"] = params["query"][:MAX_QUERY_PARAM_CHARS]
     if params.get("fusion") in {f.value for f in Fusion}:
         values["fusion"] = params["fusion"]
+    elif params.get("fusion"):
+        refuse("fusion", params["fusion"], f"using {values['fusion']}")
     if params.get("alpha"):
         try:
             alpha = float(params["alpha"])
@@ -262,22 +276,57 @@ def read_query_params() -> None:
             alpha = -1.0
         if 0.0 <= alpha <= 1.0:
             values["alpha"] = round(alpha, 2)
-    for name in ("k", "n"):
+        else:
+            refuse("alpha", params["alpha"], f"alpha must be between 0 and 1, using {values['alpha']:g}")
+    for name, label in (("k", "Candidates K"), ("n", "Shown N")):
         if params.get(name):
             value = _int_param(params[name], 1, MAX_K)
             if value is not None:
                 values[name] = value
+            else:
+                refuse(label, params[name], f"it must be a whole number from 1 to {MAX_K}, using {values[name]}")
     if params.get("prop"):
         values["prop"] = params["prop"][:200]
+    if params.get("properties"):
+        raw = params["properties"]
+        values["properties"] = [] if raw == "*" else [p for p in raw[:2000].split(",") if p][:50]
+    if params.get("operator") in {o.value for o in Operator}:
+        values["operator"] = params["operator"]
+    elif params.get("operator"):
+        refuse("keyword match", params["operator"], "using any word (or)")
+    if params.get("embedder") in EMBEDDERS:
+        values["embedder"] = params["embedder"]
+    elif params.get("embedder"):
+        refuse("query-vector source", params["embedder"], "using the local embedder")
     if params.get("reranker") in LABELS:
         values["reranker"] = params["reranker"]
+    elif params.get("reranker"):
+        refuse("reranker", params["reranker"], "choosing one automatically")
     if params.get("model") in model_names():
         values["model"] = params["model"]
+    elif params.get("model"):
+        refuse("reranker model", params["model"], f"this app does not know it, using {values['model']}")
     if params.get("models"):
-        chosen = [c for c in (parse_choice(p) for p in params["models"].split(",")) if c is not None]
+        parsed = [(p, parse_choice(p)) for p in params["models"].split(",")[:20]]
+        chosen = [c for _, c in parsed if c is not None]
+        for raw, choice in parsed:
+            if choice is None:
+                refuse("model to compare", raw, "it was left out")
         if chosen:
             values["models"] = list(dict.fromkeys(choice_id(c) for c in chosen))[:5]
+    st.session_state["_link_notes"] = notes
+    st.session_state["_link_check"] = True  # collection and properties are checked once the server is known
     st.session_state["_autorun"] = bool(params.get("query"))
+
+
+def link_notes() -> list[str]:
+    """What a link asked for that could not be used (once; see ``read_query_params``)."""
+    return list(st.session_state.pop("_link_notes", None) or [])
+
+
+def consume_link_check() -> bool:
+    """True once after a link was read: the page checks its collection and properties against the server."""
+    return bool(st.session_state.pop("_link_check", False))
 
 
 def write_query_params(params: dict[str, Any]) -> None:

@@ -26,6 +26,8 @@ def body() -> None:
     current = compare_view.compare_key(form.request, choices)
     if clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+    else:
+        compare_view.run_again_if_asked(pg, "compare")
     st.divider()
     compare_view.render_last("compare", form.n, current)
 

@@ -26,6 +26,8 @@ def body() -> None:
     current = results_view.run_key(form.request, choice, form.n)
     if clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+    else:
+        results_view.run_again_if_asked(pg, "search")
     st.divider()
     results_view.render_last("search", current)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -57,6 +58,8 @@ class SearchResult:
     hits: tuple[Hit, ...]
     latency_ms: float
     notes: tuple[str, ...] = ()  # e.g. "query vector computed locally with WordLlama"
+    cached: bool = False  # served from the session's cache: latency_ms is the original run's
+    computed_at: float = field(default_factory=time.time, compare=False)  # when Weaviate really answered
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class RerankResult:
     cached: bool = False
     truncated: int = 0  # how many documents were cut to fit max_chars
     notes: tuple[str, ...] = ()  # limits the user should know about, in plain words
+    computed_at: float = field(default_factory=time.time, compare=False)  # when the reranker really answered
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -91,10 +95,15 @@ class ModelInfo:
     kind: str  # "cross-encoder", "late interaction", "listwise", "multimodal", "local baseline"
     languages: str
     context: str
-    status: str  # "current", "deprecated", "local baseline"
+    status: str  # "current", "being deprecated", "deprecated", "local baseline"
     needs_key: bool = True
     weaviate_default: bool = False
     beir_ndcg10: float | None = None
+    max_docs_per_call: int | None = None  # listwise models: all candidates must be in one call; None = no limit
+
+    @property
+    def listwise(self) -> bool:
+        return self.kind == "listwise"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ sessions; the keys it holds never appear in its repr, its errors or its caches' 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -224,9 +225,10 @@ class Playground:
         return get_local_embedder()
 
     def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:
-        """Search, or return the identical earlier search without calling Weaviate again."""
+        """Search, or return the identical earlier search (marked ``cached``) without calling Weaviate again;
+        ``force`` asks Weaviate again and replaces the cached one."""
         if not force and request in self._searches:
-            return self._searches[request]
+            return dataclasses.replace(self._searches[request], cached=True)
         info = self.collection(request.collection)
 
         def run() -> SearchResult:
@@ -251,22 +253,25 @@ class Playground:
                 )
             inner = cls(self._http, self.spec.jina_api_key, self.jina_base_url)
         elif choice.reranker == "weaviate_module":
-            info = self.collection(search.request.collection)
+            # Read at query time: another session may have changed the collection's reranker model since.
+            info = self.collection(search.request.collection, refresh=True)
             inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info),
                         secrets=self._secrets)
         else:
             inner = cls()
         return CachedReranker(inner, self.cache)
 
-    def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int) -> RerankRun:
+    def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int, *, force: bool = False) -> RerankRun:
         """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:  # checked before any paid call
             raise InvalidInput(f"Shown N must be at least 1 (a whole number), not {top_n!r}.")
-        result = self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+        result = self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None,
+                                                      force=force)
         moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
-        return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
+        actual = RerankChoice(choice.reranker, result.model)  # the model that really ranked (module: read now)
+        return RerankRun(search=search, choice=actual, result=result, movement=moved, top_n=top_n)
 
     def compare(
         self,
@@ -274,6 +279,7 @@ class Playground:
         choices: Sequence[RerankChoice],
         *,
         on_done: Callable[[RerankChoice, RerankResult | RerankError], None] | None = None,
+        force: bool = False,
     ) -> CompareRun:
         """Several models on the same candidates, concurrently. One failing leaves the others."""
         choices = list(dict.fromkeys(choices))  # the same model twice is one column
@@ -287,7 +293,8 @@ class Playground:
         errors: dict[str, RerankError] = {}
 
         def one(choice: RerankChoice) -> RerankResult:
-            return self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+            return self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None,
+                                                        force=force)
 
         with ThreadPoolExecutor(max_workers=len(choices)) as pool:
             futures = {pool.submit(one, choice): choice for choice in choices}

@@ -51,6 +51,7 @@ KNOWN_RERANK_MODELS: tuple[str, ...] = (
     "jina-colbert-v1-en",
     "jina-colbert-v2",
     "jina-reranker-v3",
+    "jina-reranker-v3.5",
     "jina-reranker-m0",
 )
 
@@ -105,7 +106,7 @@ def _tie_break(model: str, query_terms: list[str], doc: list[str]) -> float:
         return len(qb & db) / len(qb)
     if model == "jina-reranker-m0":  # prefers many repetitions of query terms
         return hits / (hits + 2.0)
-    if model == "jina-reranker-v3":  # prefers documents where the query terms sit close together
+    if model in ("jina-reranker-v3", "jina-reranker-v3.5"):  # prefers query terms that sit close together
         positions = [i for i, t in enumerate(doc) if t in q]
         if len(positions) < 2:
             return 0.5 * hits / n if n else 0.0
