@@ -8,6 +8,7 @@ import streamlit as st
 from components import session
 from components.reranker_picker import MODULE, model_caption
 from components.safe import md_escape
+from components.search_form import EMBEDDER_LABELS
 from rerank_playground.demo import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
@@ -76,7 +77,9 @@ def collection_details(info: CollectionInfo, key_prefix: str) -> None:
             {
                 "setting": "query vectors",
                 "value": "computed by the server" if info.has_server_vectorizer
-                else "computed by the app (local WordLlama embedder)",
+                else "computed by the app: " + EMBEDDER_LABELS.get(
+                    session.inputs().get("embedder") or "local", EMBEDDER_LABELS["local"]
+                ) + " (the Vector options of Search and Compare choose)",
             },
         ]
     )

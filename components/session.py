@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 import uuid
 from collections.abc import Callable
@@ -75,15 +76,47 @@ DEFAULT_INPUTS: dict[str, Any] = {
 # ------------------------------------------------------------------------------------------ config
 
 
+def _secrets_problem(exc: Exception) -> str | None:
+    """None when there is simply no secrets file; otherwise what is wrong with it (never its contents)."""
+    text = str(exc)
+    if "No secrets found" in text:
+        return None
+    where = re.search(r"at line \d+, column \d+", text)
+    return (
+        "The server's secrets file (.streamlit/secrets.toml) could not be read"
+        + (f": it is not valid TOML ({where.group(0)})" if where else "")
+        + ". Its settings (Weaviate URL, keys) are not used until it is fixed; the environment's still are."
+    )
+
+
+def config_problems() -> list[str]:
+    """Settings the operator gave that cannot be used, in words to show on every page (not only in a log)."""
+    problems: list[str] = []
+    try:
+        _ = "WEAVIATE_URL" in st.secrets
+    except Exception as exc:  # noqa: BLE001 - Streamlit raises its own error type for every secrets failure
+        problem = _secrets_problem(exc)
+        if problem:
+            problems.append(problem)
+    port = server_config().get("WEAVIATE_GRPC_PORT")
+    if port is not None and _int_param(port, 1, 65535) is None:
+        problems.append(
+            f"WEAVIATE_GRPC_PORT is “{port[:20]}”, not a port number (1–65535): the default gRPC port is used "
+            "instead. Fix it in the environment or the secrets file."
+        )
+    return problems
+
+
 def server_config() -> dict[str, str]:
-    """Settings from ``.streamlit/secrets.toml`` (if there is one), overridden by the environment."""
+    """Settings from ``.streamlit/secrets.toml`` (if there is one), overridden by the environment.
+    A secrets file that cannot be read is reported by ``config_problems``, not here."""
     merged: dict[str, str] = {}
     try:
         secrets = st.secrets
         for name in CONFIG_NAMES:
             if name in secrets and str(secrets[name]).strip():
                 merged[name] = str(secrets[name]).strip()
-    except Exception:  # noqa: BLE001 - no secrets file (or an unreadable one) means "no secrets"
+    except Exception:  # noqa: BLE001 - no secrets file, or a broken one (which config_problems reports)
         pass
     for name in CONFIG_NAMES:
         value = os.environ.get(name, "").strip()
@@ -102,11 +135,11 @@ def server_weaviate_key() -> str | None:
 
 def spec_from_config(config: dict[str, str] | None = None) -> ConnectionSpec:
     config = server_config() if config is None else config
-    try:
-        return spec_from_env(config)
-    except ValueError:  # e.g. a non-numeric WEAVIATE_GRPC_PORT
+    port = config.get("WEAVIATE_GRPC_PORT")
+    if port is not None and _int_param(port, 1, 65535) is None:  # shown on screen by config_problems
         log.warning("Ignoring an invalid WEAVIATE_GRPC_PORT; using the default.")
-        return spec_from_env({k: v for k, v in config.items() if k != "WEAVIATE_GRPC_PORT"})
+        config = {k: v for k, v in config.items() if k != "WEAVIATE_GRPC_PORT"}
+    return spec_from_env(config)
 
 
 # ------------------------------------------------------------------------------------------ playground

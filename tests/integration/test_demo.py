@@ -340,3 +340,43 @@ def test_demo_script_stops_the_weaviate_it_started(stub_app: Path, tmp_path: Pat
     assert "started by this script" in output and "Weaviate stopped" in output
     assert f"{DEMO_WIKI.name}: {EXPECTED[DEMO_WIKI.name]:,} objects, loaded" in output
     assert not is_ready(f"http://127.0.0.1:{http_port}")
+
+
+def test_closing_the_terminal_of_make_demo_stops_everything(stub_app: Path, tmp_path: Path) -> None:
+    """SIGHUP to the terminal's process group (make and the script, as when the terminal window closes) stops
+    the app and the Weaviate the script started, like Ctrl-C. Run through `make demo`, with the install step
+    satisfied by a fresh stamp file (nothing is installed) and this interpreter as PY."""
+    binary = find_binary(progress=lambda _: None, build=False)
+    http_port, grpc_port, app_port = free_port(), free_port(), free_port()
+    stamp = tmp_path / "installed"
+    stamp.touch()  # newer than pyproject.toml: make has nothing to install
+    env = _script_env(RERANK_PLAYGROUND_CACHE=str(tmp_path / "cache"), WEAVIATE_BINARY=str(binary))
+    demo_args = f"--port {app_port} --http-port {http_port} --grpc-port {grpc_port} --app {stub_app}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-C", str(ROOT), "demo", f"PY={sys.executable}", f"STAMP={stamp}",
+             f"DEMO_ARGS={demo_args}"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # its own "terminal" group
+        )
+    app_url = f"http://127.0.0.1:{app_port}/_stcore/health"
+    deadline = time.monotonic() + 240
+    while "is running:" not in log.read_text(errors="replace"):
+        if make.poll() is not None or time.monotonic() > deadline:
+            os.killpg(make.pid, signal.SIGKILL)
+            pytest.fail(f"make demo did not get ready:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)  # polling the script's own output
+    assert is_ready(f"http://127.0.0.1:{http_port}")
+    assert httpx.get(app_url, timeout=5).status_code == 200
+
+    os.killpg(make.pid, signal.SIGHUP)  # what closing the terminal does
+    make.wait(timeout=30)
+    deadline = time.monotonic() + 90
+    while "Weaviate stopped" not in log.read_text(errors="replace"):  # the script goes on after make has gone
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+        time.sleep(0.2)  # polling the script's own output
+    output = log.read_text(errors="replace")
+    assert "App stopped." in output and "started by this script" in output
+    assert not is_ready(f"http://127.0.0.1:{http_port}")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(app_url, timeout=2)
