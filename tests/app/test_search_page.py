@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from weaviate.classes.config import DataType, Property
 
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.app.conftest import AppEnv
@@ -59,12 +60,23 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert "How far each document moved" in titles
     assert "Retrieval score vs rerank score" in titles
     metrics = {m.label: m.value for m in at.metric}
-    for label in ("Kendall τ", "Overlap@10", "Promoted ▲", "Demoted ▼", "Unchanged ●", "Search latency",
-                  "Rerank latency", "Tokens used", "Biggest climb", "Biggest fall"):
+    # every figure names its scope: all K = 50 candidates, or the shown top N = 10
+    for label in ("Kendall τ · all 50", "Overlap · top 10", "Promoted ▲ · all 50", "Demoted ▼ · all 50",
+                  "Unchanged ● · all 50", "Search latency", "Rerank latency", "Tokens used", "Biggest climb · all 50",
+                  "Biggest fall · all 50"):
         assert label in metrics, label
-    assert -1.0 <= float(metrics["Kendall τ"]) <= 1.0
-    assert int(metrics["Promoted ▲"]) + int(metrics["Demoted ▼"]) + int(metrics["Unchanged ●"]) == 50
+    assert -1.0 <= float(metrics["Kendall τ · all 50"]) <= 1.0
+    assert (int(metrics["Promoted ▲ · all 50"]) + int(metrics["Demoted ▼ · all 50"])
+            + int(metrics["Unchanged ● · all 50"])) == 50
     assert metrics["Tokens used"] == "—"
+    # the page, the chart subtitle and the export agree on the top-N overlap
+    overlap = metrics["Overlap · top 10"]
+    slope = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
+    assert f"top-10 overlap {overlap} (shown N)" in slope
+    files = {label: data for label, data, *_ in at.session_state["search.last"]["downloads"]}
+    exported = json.loads(files["Download movements (JSON)"])
+    summary = {row["metric"]: row["value"] for row in exported["summary"]}
+    assert summary["overlap (shown top 10)"].endswith(f"({overlap})")
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download results (CSV)", "Download results (JSON)", "Download movements (CSV)",
                       "Download movements (JSON)"]
@@ -77,14 +89,14 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
 def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) -> None:
     jina = with_jina_key.jina
     at = with_jina_key.new_app().run()
-    assert at.segmented_control(key="search.reranker").value == "jina"  # key present: Jina v2 by default
-    assert at.selectbox(key="search.model").value == "jina-reranker-v2-base-multilingual"
+    assert at.segmented_control(key="search.reranker").value == "jina"  # key present: Jina, newest model
+    assert at.selectbox(key="search.model").value == "jina-reranker-v3.5"
     at.button(key="search.run").click().run()
     assert_healthy(at)
     assert not at.error
     requests = jina.rerank_requests()
     assert len(requests) == 1
-    assert requests[0].json["model"] == "jina-reranker-v2-base-multilingual"
+    assert requests[0].json["model"] == "jina-reranker-v3.5"
     assert len(requests[0].json["documents"]) == 50
     assert requests[0].headers["authorization"] == f"Bearer {TEST_JINA_KEY}"
     metrics = {m.label: m.value for m in at.metric}
@@ -95,12 +107,22 @@ def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) ->
     assert_healthy(at)
     assert len(jina.rerank_requests()) == 1
     assert any("from this session's cache" in t for t in values(at.text))
+    # ...and the page says so, with the time of the real run, and labels the figures as cached
+    banner = [i for i in values(at.info) if "Served from this session's cache" in i]
+    assert len(banner) == 1 and "search cached (from " in banner[0] and "rerank cached (from " in banner[0]
+    labels = {m.label for m in at.metric}
+    assert {"Search latency · cached", "Rerank latency · cached", "Tokens used · cached"} <= labels
+    at.button(key="search.run_again_button").click().run()  # one click: really asked again
+    assert_healthy(at)
+    assert len(jina.rerank_requests()) == 2
+    assert not [i for i in values(at.info) if "Served from this session's cache" in i]
+    assert {"Search latency", "Rerank latency", "Tokens used"} <= {m.label for m in at.metric}
 
     at.switch_page("pages/collections.py").run()
     at.switch_page("pages/search.py").run()  # results still there, nothing recomputed
     assert_healthy(at)
     assert frame_with(at, "was", "rerank score").shape[0] == 10
-    assert len(jina.rerank_requests()) == 1
+    assert len(jina.rerank_requests()) == 2
     assert TEST_JINA_KEY not in json.dumps(at.query_params)
 
 
@@ -121,7 +143,7 @@ def test_jina_model_without_key_explains_and_does_not_call(app_env: AppEnv) -> N
     assert app_env.jina.rerank_requests() == []
 
 
-@pytest.mark.parametrize(("status", "expected"), [(429, "rate"), (500, "")])
+@pytest.mark.parametrize(("status", "expected"), [(429, "rate"), (500, "jina's server failed")])
 def test_jina_fault_is_an_inline_error_and_the_page_still_works(
     with_jina_key: AppEnv, status: int, expected: str
 ) -> None:
@@ -193,33 +215,87 @@ def test_hybrid_controls_and_inputs_survive_page_switches(app_env: AppEnv) -> No
     assert at.slider(key="search.alpha").value == 0.8
 
 
-def test_query_params_reopen_the_same_view(app_env: AppEnv) -> None:
-    at = app_env.new_app()
-    at.query_params.update(
-        {"collection": "DemoJeopardy", "mode": "keyword", "query": "largest planet", "k": "30", "n": "5",
-         "prop": "question", "reranker": "local"}
-    )
-    at.run()
+SEARCH_WIDGETS = ("collection", "mode", "query", "k", "n", "prop", "alpha", "fusion", "properties", "operator",
+                  "embedder", "reranker", "model")
+
+
+def widget_values(at, prefix: str, names: tuple[str, ...]) -> dict[str, object]:
+    found = {}
+    for name in names:
+        matches = [w for w in _all_widgets(at) if getattr(w, "key", None) == f"{prefix}.{name}"]
+        assert len(matches) == 1, f"{prefix}.{name} is not on the page"
+        found[name] = matches[0].value
+    return found
+
+
+def _all_widgets(at):
+    from tests.app.helpers import _walk
+
+    return [node for node in _walk(at._tree) if getattr(node, "key", None)]
+
+
+def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) -> None:
+    """Change every input that changes the result, copy the URL, open it in a new session: the same inputs,
+    and the same results, without a click."""
+    at = with_jina_key.new_app().run()
+    at.selectbox(key="search.collection").set_value("DemoJeopardy").run()
+    at.segmented_control(key="search.mode").set_value("hybrid").run()
+    at.text_input(key="search.query").set_value("largest planet").run()
+    at.number_input(key="search.k").set_value(30).run()
+    at.number_input(key="search.n").set_value(5).run()
+    at.selectbox(key="search.prop").set_value("question").run()
+    at.slider(key="search.alpha").set_value(0.3).run()
+    at.selectbox(key="search.fusion").set_value("relative_score").run()
+    at.multiselect(key="search.properties").set_value(["question"]).run()
+    at.radio(key="search.operator").set_value("and").run()
+    at.selectbox(key="search.embedder").set_value("jina:jina-embeddings-v3").run()
+    at.segmented_control(key="search.reranker").set_value("jina").run()
+    at.selectbox(key="search.model").set_value("jina-reranker-v3").run()
     assert_healthy(at)
-    assert at.selectbox(key="search.collection").value == "DemoJeopardy"
-    assert at.segmented_control(key="search.mode").value == "keyword"
-    assert at.text_input(key="search.query").value == "largest planet"
-    assert at.number_input(key="search.k").value == 30
-    assert at.number_input(key="search.n").value == 5
-    # the link reopens the view: results without a click
-    assert frame_with(at, "was", "rerank score").shape[0] == 5
-    assert len(at.get("plotly_chart")) == 3
+    chosen = widget_values(at, "search", SEARCH_WIDGETS)
+    assert chosen["properties"] == ["question"] and chosen["operator"] == "and"
+    link = dict(at.query_params)
+    at.button(key="search.run").click().run()
+    ran_with = at.session_state["search.last"]["key"]  # (request, reranker choice, N): all the result depends on
+
+    reopened = with_jina_key.new_app()
+    reopened.query_params.update(link)
+    reopened.run()
+    assert_healthy(reopened)
+    assert not reopened.warning, values(reopened.warning)
+    assert widget_values(reopened, "search", SEARCH_WIDGETS) == chosen
+    assert reopened.session_state["search.last"]["key"] == ran_with  # the same run, without a click
 
 
-def test_bad_query_params_are_ignored(app_env: AppEnv) -> None:
+def test_bad_query_params_say_what_was_not_used(app_env: AppEnv) -> None:
     at = app_env.new_app()
-    at.query_params.update({"collection": "NoSuchCollection", "mode": "telepathy", "k": "-4", "alpha": "x"})
+    at.query_params.update({"collection": "NoSuchCollection", "mode": "telepathy", "k": "5000", "alpha": "x",
+                            "model": "jina-reranker-v9"})
     at.run()
     assert_healthy(at)
     assert at.selectbox(key="search.collection").value == "DemoWiki"
     assert at.segmented_control(key="search.mode").value == "hybrid"
     assert at.number_input(key="search.k").value == 50
-    assert any("not on this server" in w for w in values(at.warning))
+    warnings = values(at.warning)
+    for expected in ("NoSuchCollection” is not on this server", "search mode “telepathy”", "Candidates K “5000”",
+                     "alpha “x”", "reranker model “jina-reranker-v9”"):
+        assert any(expected in w for w in warnings), (expected, warnings)
+
+
+def test_refresh_collections_finds_one_created_after_the_page_listed_them(
+    app_env: AppEnv, weaviate_client
+) -> None:
+    at = app_env.new_app().run()
+    assert "FreshlyMade" not in at.selectbox(key="search.collection").options
+    weaviate_client.collections.create("FreshlyMade", properties=[Property(name="body", data_type=DataType.TEXT)])
+    try:
+        at.run()
+        assert "FreshlyMade" not in at.selectbox(key="search.collection").options  # listed once per connection
+        at.button(key="search.refresh_collections").click().run()
+        assert_healthy(at)
+        assert "FreshlyMade" in [o.split(" · ")[0] for o in at.selectbox(key="search.collection").options]
+    finally:
+        weaviate_client.collections.delete("FreshlyMade")
 
 
 def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> None:

@@ -207,7 +207,7 @@ def test_module_reranker_refuses_a_model_the_collection_is_not_set_to(client, co
         reranker.rerank("cat", hits, "jina-reranker-v3")
 
 
-def test_connect_errors_are_typed_and_fast(weaviate_server):
+def test_connect_errors_are_typed(weaviate_server):
     closed = free_port()
     cases = [
         (ConnectionSpec(http_port=closed, grpc_port=weaviate_server.grpc_port), WeaviateUnreachable),
@@ -216,10 +216,8 @@ def test_connect_errors_are_typed_and_fast(weaviate_server):
                         http_secure=True), TlsMismatch),
     ]
     for spec, error in cases:
-        started = time.monotonic()
         with pytest.raises(error) as info:
             connect(spec)
-        assert time.monotonic() - started < 10
         assert "Traceback" not in str(info.value)
 
 

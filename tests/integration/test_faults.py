@@ -432,8 +432,10 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
     weaviate_server: WeaviateEndpoint, collection: str
 ) -> None:
     """With 1 ms per query any step may time out (collection info, the search, the reconnect); whichever
-    does must say it was time, and a sane timeout then works in the same session."""
-    session = Playground(replace(spec_of(weaviate_server), query_timeout=0.001))
+    does must say it was time, and a sane timeout then works in the same session. The gRPC link is stalled
+    while each search runs, so a timeout is certain: every attempt must fail, and say so."""
+    relay = TcpRelay(weaviate_server.grpc_port)
+    session = Playground(replace(spec_of(weaviate_server), grpc_port=relay.port, query_timeout=0.001))
     failures: list[PlaygroundError] = []
     try:
         for i in range(3):
@@ -442,16 +444,22 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
             try:
                 if not session.connected:
                     session.connect()
+                relay.pause()  # nothing can answer this search in 1 ms now
                 session.search(request)
             except PlaygroundError as err:
                 failures.append(err)
+            finally:
+                relay.resume()
+        assert len(failures) == 3, "a search over a stalled link returned instead of timing out"
         for err in failures:
             assert re.search(r"in time|timed out", str(err)), f"{type(err).__name__}: {err}"
             assert "Traceback" not in str(err) and "_InactiveRpcError" not in str(err)
         session.connect(spec_of(weaviate_server))
         assert session.search(keyword(collection, "cat")).hits
     finally:
+        relay.resume()
         session.close()
+        relay.close()
 
 
 # -- the server-side module ----------------------------------------------------------------------------------
