@@ -510,3 +510,33 @@ def test_a_jina_fault_behind_the_weaviate_module_is_a_typed_error(
     server_side_jina_stand_in.clear_faults()
     run = session.rerank(search, MODULE, 5)
     assert run.result.order == expected_order("cat cats food", [h.text for h in search.hits], TINY)
+
+
+@pytest.mark.namespace
+def test_the_module_path_labels_results_with_the_model_the_server_uses_now(
+    module_session: tuple[Playground, str], server_side_jina_stand_in: JinaStandIn, weaviate_with_jina_module: Any
+) -> None:
+    """Another session changes the collection's reranker model after this one read it: the result is labelled
+    with the model Weaviate really used (read at query time), and no cached result carries the wrong name."""
+    session, name = module_session
+    session.cache.clear()
+    search = session.search(keyword(name, "cat cats food"))
+    texts = [h.text for h in search.hits]
+    first = session.rerank(search, MODULE, 5)
+    assert (first.result.model, first.choice.model) == (TINY, TINY)
+    other = Playground(spec_of(weaviate_with_jina_module.endpoint))
+    other.connect()
+    try:
+        other.set_reranker_model(name, V3)
+        again = session.rerank(search, MODULE, 5)  # the page still offers the model it read before
+        assert (again.result.model, again.choice.model) == (V3, V3)
+        assert not again.result.cached
+        assert server_side_jina_stand_in.rerank_requests()[-1].json["model"] == V3
+        assert again.result.order == expected_order("cat cats food", texts, V3)
+        assert any("changed since this page read it" in note for note in again.result.notes)
+        other.set_reranker_model(name, TINY)
+        back = session.rerank(search, MODULE, 5)
+        assert back.result.model == TINY and back.result.cached  # TINY's own earlier answer, under its own name
+    finally:
+        other.set_reranker_model(name, TINY)
+        other.close()
