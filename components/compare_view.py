@@ -152,11 +152,12 @@ def run_compare(
 def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
     rows = []
     for choice in choices:
-        result = run.results.get(choice.label)
+        label = run.shown_as.get(choice.label, choice.label)  # the model that really ranked
+        result = run.results.get(label)
         error = run.errors.get(choice.label)
         rows.append(
             {
-                "model": choice.label,
+                "model": label,
                 "path": LABELS.get(choice.reranker, choice.reranker),
                 "status": "ok" if result is not None else "failed",
                 "latency ms": None if result is None else round(result.latency_ms, 1),

@@ -71,10 +71,14 @@ class RerankRun:
 @dataclass(frozen=True)
 class CompareRun:
     search: SearchResult
-    results: dict[str, RerankResult] = field(hash=False)  # label -> result
-    errors: dict[str, RerankError] = field(hash=False)  # label -> what went wrong, for that model only
+    results: dict[str, RerankResult] = field(hash=False)  # label of the model that really ranked -> result
+    errors: dict[str, RerankError] = field(hash=False)  # label picked -> what went wrong, for that model only
     rank_matrix: pd.DataFrame = field(hash=False, compare=False)
-    agreement: pd.DataFrame = field(hash=False, compare=False)
+    # label picked -> label of the model that really ranked; they differ when the Weaviate module's model was
+    # changed (e.g. by another session) after the page listed it
+    shown_as: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # Agreement between the orderings depends on the shown N (its overlap): the page computes it with
+    # movement.pairwise_agreement(results, hits, k=N), so the table, its top-N neighbour and the export agree.
 
 
 class Playground:
@@ -312,10 +316,11 @@ class Playground:
                     results[choice.label] = outcome
                 if on_done is not None:
                     on_done(choice, outcome)
-        ordered = {c.label: results[c.label] for c in choices if c.label in results}
+        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
+                    if c.label in results}
+        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
         matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
-        agreement = movement.pairwise_agreement(ordered, search.hits) if ordered else pd.DataFrame()
-        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, agreement=agreement)
+        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -534,6 +534,9 @@ def test_the_module_path_labels_results_with_the_model_the_server_uses_now(
         assert server_side_jina_stand_in.rerank_requests()[-1].json["model"] == V3
         assert again.result.order == expected_order("cat cats food", texts, V3)
         assert any("changed since this page read it" in note for note in again.result.notes)
+        compared = session.compare(search, [MODULE, LOCAL])  # the Compare page's path says the same
+        assert list(compared.results) == [f"{V3} · Weaviate module", LOCAL.label]
+        assert compared.results[f"{V3} · Weaviate module"].model == V3
         other.set_reranker_model(name, TINY)
         back = session.rerank(search, MODULE, 5)
         assert back.result.model == TINY and back.result.cached  # TINY's own earlier answer, under its own name
