@@ -117,14 +117,20 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
 
     top = st.columns([2.0, 2.9, 4.1])  # the mode column fits its three segments from a 1280 px window
     with top[0]:
+        pick, refresh = st.columns([5, 1], gap="small", vertical_alignment="bottom")
         session.seed(f"{key_prefix}.collection", values["collection"], names)
-        collection = st.selectbox(
+        collection = pick.selectbox(
             "Collection",
             names,
             key=f"{key_prefix}.collection",
             format_func=lambda n: f"{n} · {infos[n].count:,} objects",
             on_change=_on_collection_change,
             args=(key_prefix, infos),
+        )
+        refresh.button(
+            "", key=f"{key_prefix}.refresh_collections", icon=":material/refresh:", width="stretch",
+            on_click=pg.forget_collections,
+            help="Refresh the collection list: ask the server again (it is listed once per connection).",
         )
     info = infos[collection]
     values["collection"] = collection
@@ -249,11 +255,6 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
                 )
                 values["embedder"] = embedder or "local"
 
-        st.button(
-            "Refresh collections", key=f"{key_prefix}.refresh_collections", icon=":material/refresh:",
-            width="stretch", on_click=pg.forget_collections,
-            help="Ask the server for its collections again (they are listed once per connection).",
-        )
 
     hybrid = values["mode"] == "hybrid"
     request = SearchRequest(
