@@ -256,6 +256,12 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
                       args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {err}")
+    model_notes = list(dict.fromkeys(f"{label}: {note}" for label, r in run.results.items() for note in r.notes))
+    if model_notes:
+        with st.container(border=True):
+            st.markdown("**Notes** (limits of each model's run)")
+            for note in model_notes:
+                st.text(f"• {note}")
     models = session.derived(last, "models", lambda: model_table(run, last["choices"]))
     st.dataframe(
         model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
