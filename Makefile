@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install chromium weaviate-build weaviate weaviate-up weaviate-status weaviate-stop demo test test-fast lint bench clean
+.PHONY: install chromium postgres weaviate-build weaviate weaviate-up weaviate-status weaviate-stop demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the Python environment in $(VENV) and installing dependencies"
@@ -22,6 +22,13 @@ chromium:
 	else echo "==> Installing Debian chromium and fonts for emoji/CJK/RTL screenshots (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji >/dev/null; fi
+
+# Debian's PostgreSQL server binaries: the store tests start a throwaway cluster with them (tests/fixtures_postgres.py).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "==> postgresql present: $$(ls -d /usr/lib/postgresql/*/bin/initdb | head -1)"; \
+	else echo "==> Installing Debian postgresql for the store tests (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
 
 # Build (or find) the pinned weaviate-server; the first build takes a few minutes.
 weaviate-build: $(STAMP)
@@ -44,8 +51,8 @@ weaviate-stop: $(STAMP)
 demo: $(STAMP) weaviate-build
 	@$(PY) scripts/demo.py $(DEMO_ARGS)
 
-# The whole suite: core, integration (real Weaviate + Jina stand-in), AppTest, browser.
-test: $(STAMP) chromium weaviate-build lint
+# The whole suite: core, integration (real Weaviate + Jina stand-in + PostgreSQL), AppTest, browser.
+test: $(STAMP) chromium postgres weaviate-build lint
 	@$(PY) -m pytest
 
 test-fast: $(STAMP)

@@ -26,7 +26,11 @@ Hierarchy::
     │   ├── JinaTimeout              no answer in time
     │   ├── JinaUnreachable          connection refused / DNS
     │   └── JinaBadResponse          malformed JSON, missing fields, wrong indices
-    └── LauncherError                could not find, build or start a local Weaviate
+    ├── LauncherError                could not find, build or start a local Weaviate
+    ├── StoreError                   the judgments store (SQLite / PostgreSQL)
+    │   ├── StoreUnavailable         cannot open or reach the store (read-only folder, bad URL, server down)
+    │   └── QuerySetNotFound         no query set of that name
+    └── BadImportFile                a judgments file is malformed; ``line`` and ``problem`` say where and what
 """
 
 from __future__ import annotations
@@ -152,3 +156,29 @@ class JinaBadResponse(RerankError):
 
 class LauncherError(PlaygroundError):
     pass
+
+
+class StoreError(PlaygroundError):
+    pass
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+class QuerySetNotFound(StoreError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"There is no query set named {name!r}.", hint="Pick one from the list, or import a file.")
+
+
+class BadImportFile(PlaygroundError):
+    """``line`` is 1-based (0 when the problem is the file as a whole); ``problem`` says what is wrong there."""
+
+    def __init__(
+        self, *, line: int, problem: str, hint: str = "Nothing was imported; fix the file and try again."
+    ) -> None:
+        self.line = line
+        self.problem = problem
+        where = f"Line {line}: " if line else ""
+        super().__init__(f"{where}{problem}", hint=hint)

@@ -93,6 +93,22 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> 
         proc.wait(timeout=5)
 
 
+def load_judged_sets() -> None:
+    """The demo's judged query sets into the judgments store; without a store the app still runs."""
+    from rerank_playground.errors import StoreUnavailable
+    from rerank_playground.evaluation.demo_sets import load_demo_query_sets
+    from rerank_playground.evaluation.store import open_store
+
+    try:
+        with open_store() as store:
+            for report in load_demo_query_sets(store):
+                state = "loaded" if report.loaded else "already there"
+                say(f"  {report.name}: {report.queries} queries, {report.judgments} judgements ({state}).")
+            say(f"  Judgements are kept in the {store.location} (RERANK_PLAYGROUND_DB overrides).")
+    except StoreUnavailable as err:
+        say(f"  warning: the judged query sets were not loaded: {err}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("RERANK_PLAYGROUND_PORT", "8501")))
@@ -138,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             close_bars()
             client.close()
         print_reports(reports, time.perf_counter() - started)
+        load_judged_sets()
 
         if args.no_app:
             say("Ready (--no-app: not starting the app).")

@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures_weaviate",  # a real weaviate-server for the session (started, waited on, stopped)
     "tests.fakes.fixtures",  # the local Jina-compatible stand-in
+    "tests.fixtures_postgres",  # a throwaway PostgreSQL cluster for the store tests
+    "tests.fixtures_store",  # the judgments store: isolated from ~/.local/share; store_url over both engines
 ]

@@ -1,0 +1,97 @@
+"""Relevance metrics through ir-measures (trec_eval's definitions via its pytrec_eval backend), never by hand.
+
+Our rankings are lists, best first. trec_eval ranks by score and breaks score ties by document id, which would
+silently reorder a list whose scores tie (two documents with the same retrieval score). So scores handed to the
+library are derived from the rank (``n - rank``): the order evaluated is exactly the order shown.
+
+Binary measures (P, R, RR) count grade >= 1 as relevant (trec_eval's default relevance level); nDCG uses the grade
+as the gain. Unjudged documents count as not relevant in the numbers, which is why judged@k is always shown beside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ir_measures
+
+from rerank_playground.errors import InvalidInput
+from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.models import Hit
+
+_QUERY = "q"
+
+
+def rank_scores(ranking: Sequence[str]) -> dict[str, float]:
+    """doc_id -> a score reproducing the ranking exactly (distinct, descending); a duplicate keeps its first rank."""
+    scores: dict[str, float] = {}
+    for rank, doc_id in enumerate(ranking):
+        scores.setdefault(doc_id, float(len(ranking) - rank))
+    return scores
+
+
+def ranking_ids(hits: Sequence[Hit], id_property: str | None = None) -> list[str]:
+    """The doc ids of ``hits`` in their order, in a query set's id space: the uuid, or the value of
+    ``id_property`` (e.g. the demo's ``article_id``; the search must return that property). Several hits with
+    one value (passages of one article) all appear; the metrics count the first. A hit without the property
+    keeps its uuid, so it matches no judgment of the set: unjudged, not wrongly relevant."""
+    if not id_property:
+        return [hit.uuid for hit in hits]
+    return [str(hit.properties.get(id_property) or hit.uuid) for hit in hits]
+
+
+def evaluate_run(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Sequence[str]], measures: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """query_id -> measure name -> value, for every query that has judgments (an entry in ``qrels``) and a ranking.
+
+    ``measures`` use ir-measures names (``"nDCG@10"``, ``"RR"``, ``"P@10"``, ``"R@10"``, ``"AP"``, ``"Judged@10"``).
+    ``run`` maps query id -> doc ids, best first. Queries of the run with no judgments at all are left out (as
+    trec_eval does); a query with judgments but an empty ranking gets zeros.
+    """
+    try:
+        parsed = [ir_measures.parse_measure(name) for name in measures]
+    except (ValueError, NameError, SyntaxError, TypeError) as err:
+        raise InvalidInput(f"Unknown measure in {list(measures)!r}: {err}") from None
+    names = {measure: name for measure, name in zip(parsed, measures, strict=True)}
+    qrels_dict = {qid: {doc: int(grade) for doc, grade in docs.items()} for qid, docs in qrels.items() if docs}
+    run_dict = {qid: rank_scores(ranking) for qid, ranking in run.items() if qid in qrels_dict}
+    result: dict[str, dict[str, float]] = {qid: {} for qid in run_dict}
+    for metric in ir_measures.iter_calc(parsed, qrels_dict, {q: r for q, r in run_dict.items() if r}):
+        result[metric.query_id][names[metric.measure]] = float(metric.value)
+    for qid, values in result.items():  # an empty ranking finds nothing (trec_eval skips it: make it explicit)
+        if not run_dict[qid]:
+            values.update({name: 0.0 for name in names.values()})
+    return result
+
+
+def query_metrics(grades: Mapping[str, int], ranking: Sequence[str], k: int) -> QueryMetrics:
+    """nDCG@k, RR@k, P@k, R@k and judged@k of one ranking (doc ids, best first) against one query's grades.
+
+    A doc id that repeats (passages of one article, see :func:`ranking_ids`) counts once, at its first rank;
+    k counts distinct documents.
+
+    Undefined values are None: with no judgment at all every metric; with judgments but no relevant document,
+    nDCG, RR and recall (there is nothing to find), while P@k is 0.
+    """
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1 (got {k}).")
+    top = list(dict.fromkeys(ranking))[:k]
+    judged = sum(1 for doc_id in top if doc_id in grades)
+    relevant_total = sum(1 for grade in grades.values() if grade >= 1)
+    empty = QueryMetrics(k, None, None, None, None, judged, len(top), relevant_total)
+    if not grades:
+        return empty
+    measures = [f"nDCG@{k}", "RR", f"P@{k}", f"R@{k}"]
+    # RR over the first k documents is RR@k (trec_eval's recip_rank has no cut-off of its own).
+    values = evaluate_run({_QUERY: grades}, {_QUERY: top}, measures)[_QUERY]
+    has_relevant = relevant_total > 0
+    return QueryMetrics(
+        k=k,
+        ndcg=values[f"nDCG@{k}"] if has_relevant else None,
+        rr=values["RR"] if has_relevant else None,
+        precision=values[f"P@{k}"],
+        recall=values[f"R@{k}"] if has_relevant else None,
+        judged=judged,
+        judged_of=len(top),
+        relevant_total=relevant_total,
+    )

@@ -1,0 +1,59 @@
+"""Frozen dataclasses of the evaluation wing: judgments, query sets and per-query metrics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+GRADES: Final[dict[int, str]] = {0: "not relevant", 1: "related", 2: "relevant", 3: "perfect"}
+"""The TREC 0-3 scale. Binary measures (P, R, RR) count grade >= 1 as relevant, as trec_eval does."""
+
+SOURCES: Final[frozenset[str]] = frozenset({"person", "imported"})
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalise_query(text: str) -> str:
+    """A query's identity within a collection or set: stripped, whitespace collapsed, casefolded."""
+    return _WHITESPACE.sub(" ", text).strip().casefold()
+
+
+@dataclass(frozen=True)
+class Judgment:
+    collection: str
+    query: str  # normalised text (see normalise_query)
+    doc_id: str  # a Weaviate uuid, or a value of the query set's id_property
+    grade: int  # 0..3, see GRADES
+    judge: str | None
+    source: str  # "person" or "imported"
+    judged_at: datetime  # timezone-aware, UTC
+
+
+@dataclass(frozen=True)
+class SetQuery:
+    query_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    name: str
+    collection: str
+    queries: tuple[SetQuery, ...]
+    id_property: str | None = None  # when set (the demo's "article_id"), doc ids are values of it, not uuids
+
+
+@dataclass(frozen=True)
+class QueryMetrics:
+    """Metrics of one ranking for one query at depth ``k``; None where undefined (nothing relevant to find)."""
+
+    k: int
+    ndcg: float | None
+    rr: float | None
+    precision: float | None
+    recall: float | None
+    judged: int  # judged documents among the first min(k, len(ranking))
+    judged_of: int  # min(k, len(ranking)): "judged@10 = 6/10"
+    relevant_total: int  # judged relevant (grade >= 1) for the query, ranked or not
