@@ -333,3 +333,21 @@ def test_unexpected_error_is_a_generic_message_logged_without_keys(
     assert TEST_JINA_KEY not in logged  # ...without the key
     # the tables still show what the reranker did
     assert frame_with(at, "was", "rerank score").shape[0] == 10
+
+
+def test_the_module_path_says_when_it_uses_weaviates_own_default(app_env: AppEnv, weaviate_client) -> None:
+    from weaviate.classes.config import Configure
+
+    weaviate_client.collections.create("NoModelSet", properties=[Property(name="body", data_type=DataType.TEXT)],
+                                       reranker_config=Configure.Reranker.jinaai())
+    try:
+        at = app_env.new_app()
+        at.query_params.update({"collection": "NoModelSet", "mode": "keyword", "reranker": "weaviate_module"})
+        at.run()
+        assert_healthy(at)
+        captions = [c.replace("\\", "") for c in values(at.caption)]
+        assert any("jina-reranker-v2-base-multilingual (no model in the collection's config: Weaviate's own default"
+                   in c for c in captions), captions
+        assert at.selectbox(key="search.collection").value == "NoModelSet"
+    finally:
+        weaviate_client.collections.delete("NoModelSet")
