@@ -3,6 +3,7 @@ and the evidence behind each suggested query. Also the two scripts (load_demo.py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -347,12 +348,14 @@ def test_demo_script_stops_the_weaviate_it_started(stub_app: Path, tmp_path: Pat
     assert not is_ready(f"http://127.0.0.1:{http_port}")
 
 
-def test_closing_the_terminal_of_make_demo_stops_everything(stub_app: Path, tmp_path: Path) -> None:
+def test_closing_the_terminal_of_make_demo_stops_everything(tmp_path: Path) -> None:
     """SIGHUP to the terminal's process group (make and the script, as when the terminal window closes) stops
     the app and the Weaviate the script started, like Ctrl-C. Run through `make demo`, with the install step
     satisfied by a fresh stamp file (nothing is installed) and this interpreter as PY."""
     binary = find_binary(progress=lambda _: None, build=False)
     http_port, grpc_port, app_port = free_port(), free_port(), free_port()
+    stub_app = tmp_path / "app.py"
+    stub_app.write_text("import streamlit as st\nst.write('stub')\n")
     stamp = tmp_path / "installed"
     stamp.touch()  # newer than pyproject.toml: make has nothing to install
     env = _script_env(RERANK_PLAYGROUND_CACHE=str(tmp_path / "cache"), WEAVIATE_BINARY=str(binary))
@@ -365,6 +368,28 @@ def test_closing_the_terminal_of_make_demo_stops_everything(stub_app: Path, tmp_
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # its own "terminal" group
         )
     app_url = f"http://127.0.0.1:{app_port}/_stcore/health"
+    try:
+        _hang_up_make_demo(make, log, app_url, http_port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+        for pid in _pids_running(str(stub_app)):  # a failed run must leave nothing: the app has its own session
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _pids_running(argument: str) -> list[int]:
+    """Processes whose command line holds ``argument`` (here a path unique to one test)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if argument in (proc / "cmdline").read_bytes().decode(errors="replace").split("\0"):
+                    found.append(int(proc.name))
+    return found
+
+
+def _hang_up_make_demo(make: subprocess.Popen[bytes], log: Path, app_url: str, http_port: int) -> None:
     deadline = time.monotonic() + 240
     while "is running:" not in log.read_text(errors="replace"):
         if make.poll() is not None or time.monotonic() > deadline:
