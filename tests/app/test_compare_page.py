@@ -7,8 +7,7 @@ import json
 import pytest
 
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with, values
-from tests.app.test_search_page import widget_values
+from tests.app.helpers import assert_healthy, frame_with, values, widget_values
 from tests.fakes.jina_stand_in import Fault
 
 pytestmark = pytest.mark.weaviate

@@ -9,7 +9,7 @@ from weaviate.classes.config import DataType, Property
 
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with, values
+from tests.app.helpers import assert_healthy, frame_with, values, widget_values
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import Fault
 
@@ -217,21 +217,6 @@ def test_hybrid_controls_and_inputs_survive_page_switches(app_env: AppEnv) -> No
 
 SEARCH_WIDGETS = ("collection", "mode", "query", "k", "n", "prop", "alpha", "fusion", "properties", "operator",
                   "embedder", "reranker", "model")
-
-
-def widget_values(at, prefix: str, names: tuple[str, ...]) -> dict[str, object]:
-    found = {}
-    for name in names:
-        matches = [w for w in _all_widgets(at) if getattr(w, "key", None) == f"{prefix}.{name}"]
-        assert len(matches) == 1, f"{prefix}.{name} is not on the page"
-        found[name] = matches[0].value
-    return found
-
-
-def _all_widgets(at):
-    from tests.app.helpers import _walk
-
-    return [node for node in _walk(at._tree) if getattr(node, "key", None)]
 
 
 def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) -> None:
