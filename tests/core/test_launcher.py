@@ -28,6 +28,7 @@ from rerank_playground.launcher import (
     ensure_weaviate,
     find_binary,
     go_install_command,
+    local_api_key,
     pick_ports,
     server_command,
     start_weaviate,
@@ -151,7 +152,7 @@ def test_failed_build_shows_the_log_tail(cache: Path, fake_go: Path, monkeypatch
 PORTS = ServerPorts(http=18080, grpc=15051, gossip=17100, raft=18300)
 
 
-def test_server_env_and_command_make_a_loopback_single_node(tmp_path: Path) -> None:
+def test_server_env_and_command_make_a_loopback_single_node(tmp_path: Path, cache: Path) -> None:
     base = {"PATH": "/usr/bin", "HOST": "0.0.0.0", "PORT": "1", "TLS_PORT": "2", "KEEP": "me"}
     env = build_server_env(PORTS, tmp_path / "data", base=base)
     for stray in ("HOST", "PORT", "TLS_PORT"):  # HOST=0.0.0.0 would override the loopback --host
@@ -161,7 +162,10 @@ def test_server_env_and_command_make_a_loopback_single_node(tmp_path: Path) -> N
     assert command[command.index("--host") + 1] == "127.0.0.1"  # the REST API listens on loopback only
     assert env["PATH"] == "/usr/bin" and env["KEEP"] == "me"
     assert env["PERSISTENCE_DATA_PATH"] == str(tmp_path / "data")
-    assert env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] == "true"
+    # the local server lets no one else in: anonymous access off, the per-install key required
+    assert env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] == "false"
+    assert env["AUTHENTICATION_APIKEY_ENABLED"] == "true"
+    assert env["AUTHENTICATION_APIKEY_ALLOWED_KEYS"] == local_api_key()
     assert env["DEFAULT_VECTORIZER_MODULE"] == "none"
     assert set(env["ENABLE_MODULES"].split(",")) >= {"reranker-jinaai", "text2vec-jinaai"}
     assert env["GRPC_PORT"] == "15051"
