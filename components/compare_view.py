@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import results_view, session, spend_note
+from components import grades_view, results_view, session, spend_note
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
@@ -199,15 +199,38 @@ def model_display_table(models: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def top_n_table(run: CompareRun, n: int) -> pd.DataFrame:
-    """Rank 1..n; one column per ordering (retrieval first), each cell the text snippet at that rank."""
+def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -> pd.DataFrame:
+    """Rank 1..n; one column per ordering (retrieval first), each cell the text snippet at that rank.
+
+    With ``grades`` (this query's judgments) each cell starts with the document's grade badge.
+    """
     hits = run.search.hits
     n = min(n, len(hits))
     columns: dict[str, list[str]] = {"rank": [str(i) for i in range(1, n + 1)]}
     for name in run.rank_matrix.columns:
         order = run.rank_matrix[name].sort_values(kind="stable").index[:n]
-        columns[str(name)] = [tables.snippet(hits[i].text, 80) for i in order]
+        columns[str(name)] = [
+            tables.snippet(hits[i].text, 80) if grades is None
+            else f"{tables.grade_badge(grades.get(hits[i].uuid))} · {tables.snippet(hits[i].text, 80)}"
+            for i in order
+        ]
     return pd.DataFrame(columns)
+
+
+def graded_bump(last: dict[str, Any], run: CompareRun, n: int, grades: dict[str, int]) -> Any:
+    """The bump chart with grade markers, rebuilt only when the grades or N changed (the latest one is kept)."""
+    signature = (n, tuple(sorted(grades.items())))
+    kept = last.get("graded_bump")
+    if kept is None or kept[0] != signature:
+        texts = [hit.text for hit in run.search.hits]
+        row_grades = [grades.get(hit.uuid) for hit in run.search.hits]
+        built = session.call_safely(
+            lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts)), grades=row_grades),
+            "bump chart",
+        )
+        kept = (signature, built)
+        last["graded_bump"] = kept
+    return kept[1]
 
 
 def agreement_at(run: CompareRun, n: int) -> pd.DataFrame:
@@ -276,20 +299,24 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     )
     if not run.results:
         return
+    grades = grades_view.relevance_section(last, run.search, run.results, min(n, len(run.search.hits)), key_prefix)
     texts = [hit.text for hit in run.search.hits]
-    figure, error = session.derived(
-        last,
-        f"bump@{n}",
-        lambda: session.call_safely(
-            lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
-        ),
-    )
+    if grades:
+        figure, error = graded_bump(last, run, n, grades)
+    else:
+        figure, error = session.derived(
+            last,
+            f"bump@{n}",
+            lambda: session.call_safely(
+                lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
+            ),
+        )
     if figure is not None:
         st.plotly_chart(figure, key=f"{key_prefix}.bump", theme=None, config=PLOTLY_CONFIG)
     elif error:
         st.error(error)
     st.markdown(f"**Top {min(n, len(texts))} under each ordering**")
-    top = top_n_table(run, n)
+    top = top_n_table(run, n, grades or None)
     st.dataframe(
         top, hide_index=True, key=f"{key_prefix}.top_table",
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import session
+from components import grades_view, session
 from components.safe import md_escape
 from rerank_playground import charts, tables
 from rerank_playground.models import Hit, SearchRequest, SearchResult
@@ -178,6 +178,44 @@ def show_table(
         frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
         row_height=row_height, placeholder="",
     )
+
+
+def before_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
+    """The documents of :func:`before_table`'s rows, in its order."""
+    return list(moves.sort_values("original rank").head(run.movement.summary.top_n)["uuid"])
+
+
+def after_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
+    """The documents of :func:`after_table`'s rows, in its order."""
+    return list(moves.head(run.movement.summary.top_n)["uuid"])
+
+
+# ---------------------------------------------------------------------------------------------- relevance
+
+
+def results_table(
+    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str
+) -> None:
+    """A before/after table: with a grade column to edit when the store is there, read-only otherwise."""
+    if grades is None:
+        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH)
+    else:
+        grades_view.grade_table(
+            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH)
+        )
+
+
+def graded_slope(last: dict[str, Any], run: RerankRun, grades: dict[str, int]) -> go.Figure:
+    """The slope chart with grade markers, rebuilt only when the grades changed (the latest one is kept)."""
+    signature = tuple(sorted(grades.items()))
+    kept = last.get("graded_slope")
+    if kept is None or kept[0] != signature:
+        figure = charts.slope_chart(run.movement, grades=grades)
+        if (figure.layout.height or 0) > MAX_SLOPE_HEIGHT:
+            figure.update_layout(height=MAX_SLOPE_HEIGHT)
+        kept = (signature, figure)
+        last["graded_slope"] = kept
+    return kept[1]
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -373,13 +411,17 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         )
 
     moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
+    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
+    grades = grades_view.relevance_section(
+        last, run.search, {run.choice.label: run.result}, run.movement.summary.top_n, key_prefix, editors
+    )
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
-        show_table(before_table(run, moves), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
+        results_table(before_table(run, moves), editors["before"], grades, key_prefix, "before")
     with right:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
-        show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
+        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
 
     figures: dict[str, go.Figure] = last.get("figures")
     if figures is None:
@@ -389,7 +431,8 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         if error:
             st.error(error)
     if "slope" in figures:
-        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        slope = graded_slope(last, run, grades) if grades else figures["slope"]
+        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         full_text_reader(run, key_prefix)
