@@ -42,6 +42,8 @@ def body() -> None:
                 "they wait for your click on **Compare models**.")
     elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+    else:
+        compare_view.run_again_if_asked(pg, "compare")
     spend_note.expected_tokens(pg, form.request, choices)
     st.divider()
     compare_view.render_last("compare", form.n, current)

@@ -36,6 +36,8 @@ def body() -> None:
                 "waits for your click on **Search & rerank**.")
     elif clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+    else:
+        results_view.run_again_if_asked(pg, "search")
     spend_note.expected_tokens(pg, form.request, [choice])
     st.divider()
     results_view.render_last("search", current)

@@ -15,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.browser.conftest import (
     assert_no_errors,
+    commit_field,
     goto_page,
     open_app,
     rerun_and_wait,
@@ -43,6 +44,8 @@ def query_box(page: Page) -> Locator:
 def choose_option(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label`` (opens the list, clicks the option)."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
+    if box.get_by_text(option, exact=True).count():
+        return  # already chosen: clicking it again starts no run, so there would be none to wait for
     box.locator('[role="combobox"], input').first.click()
     rerun_and_wait(page, page.get_by_role("option", name=option, exact=True).click)
 
@@ -198,8 +201,7 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
 
 def set_candidates(page: Page, k: int) -> None:
     k_field = page.locator('[data-testid="stMain"]').get_by_role("spinbutton", name="Candidates K")
-    k_field.fill(str(k))
-    rerun_and_wait(page, lambda: k_field.press("Enter"))
+    commit_field(page, k_field, "k", str(k))
     assert k_field.input_value() == str(k)
 
 
