@@ -30,7 +30,9 @@ Hierarchy::
     ├── StoreError                   the judgments store (SQLite / PostgreSQL)
     │   ├── StoreUnavailable         cannot open or reach the store (read-only folder, bad URL, server down)
     │   └── QuerySetNotFound         no query set of that name
-    └── BadImportFile                a judgments file is malformed; ``line`` and ``problem`` say where and what
+    ├── BadImportFile                a judgments file is malformed; ``line`` and ``problem`` say where and what
+    ├── RunRefused                   a batch run would be meaningless (empty/unjudged set, documents missing)
+    └── RunNotFound                  no saved run with that id
 """
 
 from __future__ import annotations
@@ -182,3 +184,11 @@ class BadImportFile(PlaygroundError):
         self.problem = problem
         where = f"Line {line}: " if line else ""
         super().__init__(f"{where}{problem}", hint=hint)
+
+
+class RunRefused(PlaygroundError):
+    """A batch run was refused before it started: fix the plan first (nothing was spent)."""
+
+
+class RunNotFound(PlaygroundError):
+    pass

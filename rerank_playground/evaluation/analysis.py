@@ -1,0 +1,208 @@
+"""A saved run turned into the figures every screen shows: per ordering means with CIs, paired tests, cost, the
+per-query table, and the diff of two runs. The Runs page, the HTML report and the CLI all call ``summarise``, so
+one run gives the same numbers everywhere."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rerank_playground.evaluation import runs
+from rerank_playground.evaluation.batch import BASELINE, RunPlan, plan_from_record
+from rerank_playground.evaluation.stats import N_RESAMPLES, MeanCI, PairedTest, compare_orderings, mean_ci, paired_test
+
+
+@dataclass(frozen=True)
+class OrderingCost:
+    ordering: str
+    queries: int  # orderings computed (done)
+    failed: int
+    mean_latency_ms: float | None  # baseline: the search; rerankers: the rerank call (cached: the original call's)
+    mean_tokens: float | None  # per query; None when the provider reports none (local, Weaviate module)
+    total_tokens: int
+    cached: int  # answered from the rerank cache
+
+
+@dataclass(frozen=True)
+class SettingSummary:
+    setting: int
+    label: str
+    orderings: tuple[str, ...]
+    cis: tuple[MeanCI, ...]  # per ordering and measure
+    tests: tuple[PairedTest, ...]  # per measure (Judged@k excluded): each reranker vs baseline, then pairs
+    costs: tuple[OrderingCost, ...]
+    values: Mapping[str, Mapping[str, Mapping[str, float]]] = field(hash=False)  # ordering -> query -> measure -> v
+    queries: Mapping[str, str] = field(hash=False)  # query id -> text
+    failures: tuple[runs.QueryResult, ...] = ()
+
+    def ci(self, ordering: str, measure: str) -> MeanCI:
+        return next(c for c in self.cis if c.ordering == ordering and c.measure == measure)
+
+    def per_measure(self, measure: str) -> dict[str, dict[str, float | None]]:
+        """ordering -> query id -> value of ``measure`` (queries without a done row are absent)."""
+        return {o: {q: m.get(measure) for q, m in self.values.get(o, {}).items()} for o in self.orderings}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    record: runs.RunRecord
+    plan: RunPlan
+    measures: tuple[str, ...]
+    settings: tuple[SettingSummary, ...]
+    expected: int  # orderings the plan asks for
+    saved: int  # rows saved (done or failed)
+
+    @property
+    def primary(self) -> str:
+        return self.measures[0]  # nDCG@k
+
+    @property
+    def complete(self) -> bool:
+        return self.saved >= self.expected
+
+    def worse_than_baseline(self, alpha: float = 0.05, measure: str | None = None) -> list[PairedTest]:
+        """Rerankers significantly worse than the baseline (Holm-adjusted randomization test) on ``measure``."""
+        measure = measure or self.primary
+        return [t for s in self.settings for t in s.tests
+                if t.measure == measure and t.b == BASELINE and t.significantly_worse(alpha)]
+
+
+def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
+              n_resamples: int = N_RESAMPLES) -> RunSummary:
+    plan = plan_from_record(record)
+    measures = tuple(record.plan["measures"])
+    tested = [m for m in measures if not m.startswith("Judged@")]
+    queries = {q.query_id: q.text for q in plan.query_set.queries if q.query_id in record.qrels}
+    summaries = []
+    for index, setting in enumerate(plan.settings):
+        rows = [r for r in results if r.setting == index]
+        values: dict[str, dict[str, dict[str, float]]] = {o: {} for o in plan.orderings}
+        for r in rows:
+            if r.status == "done" and r.ordering in values:
+                values[r.ordering][r.query_id] = dict(r.metrics)
+        cis = tuple(
+            mean_ci({q: m.get(measure) for q, m in values[o].items()}, measure=measure, ordering=o,
+                    n_resamples=n_resamples)
+            for o in plan.orderings for measure in measures
+        )
+        tests: list[PairedTest] = []
+        for measure in tested:
+            per = {o: {q: m.get(measure) for q, m in values[o].items()} for o in plan.orderings}
+            tests.extend(compare_orderings(per, baseline=BASELINE, measure=measure, n_resamples=n_resamples))
+        summaries.append(SettingSummary(
+            setting=index, label=setting.label, orderings=plan.orderings, cis=cis, tests=tuple(tests),
+            costs=tuple(_cost(o, [r for r in rows if r.ordering == o]) for o in plan.orderings),
+            values=values, queries=queries, failures=tuple(r for r in rows if r.status == "failed"),
+        ))
+    expected = len(plan.settings) * len(queries) * len(plan.orderings)
+    return RunSummary(record, plan, measures, tuple(summaries), expected, len(results))
+
+
+def load_summary(store: runs.RunStore, run_id: str, *, n_resamples: int = N_RESAMPLES) -> RunSummary:
+    return summarise(runs.get_run(store, run_id), runs.load_results(store, run_id), n_resamples=n_resamples)
+
+
+def _cost(ordering: str, rows: Sequence[runs.QueryResult]) -> OrderingCost:
+    done = [r for r in rows if r.status == "done"]
+    latencies = [r.latency_ms for r in done if r.latency_ms is not None]
+    tokens = [r.tokens for r in done if r.tokens is not None]
+    return OrderingCost(
+        ordering=ordering, queries=len(done), failed=len(rows) - len(done),
+        mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
+        mean_tokens=sum(tokens) / len(tokens) if tokens else None,
+        total_tokens=sum(r.tokens for r in done if r.tokens and not r.cached),
+        cached=sum(1 for r in done if r.cached),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+
+def metrics_table(summary: SettingSummary) -> pd.DataFrame:
+    """One row per ordering: each measure as mean [low, high] columns, then cost. Same numbers as the report."""
+    rows = []
+    for ordering in summary.orderings:
+        row: dict[str, object] = {"ordering": ordering}
+        for ci in (c for c in summary.cis if c.ordering == ordering):
+            row[ci.measure] = ci.mean
+            row[f"{ci.measure} 95% CI"] = _interval(ci)
+        cost = next(c for c in summary.costs if c.ordering == ordering)
+        row.update({"queries": cost.queries, "failed": cost.failed, "mean latency (ms)": cost.mean_latency_ms,
+                    "mean tokens / query": cost.mean_tokens, "tokens spent": cost.total_tokens,
+                    "from cache": cost.cached})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def tests_table(summary: SettingSummary) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"measure": t.measure, "ordering": t.a, "against": t.b, "queries paired": t.n, "mean delta": t.mean_delta,
+         "wins": t.wins, "ties": t.ties, "losses": t.losses, "randomization p": t.randomization_p,
+         "randomization p (Holm)": t.randomization_p_holm, "t-test p": t.t_p, "t-test p (Holm)": t.t_p_holm,
+         "effect size (d_z)": t.effect_size}
+        for t in summary.tests
+    ])
+
+
+def per_query_table(summary: SettingSummary, measure: str) -> pd.DataFrame:
+    """One row per query: the measure per ordering and each reranker's delta against the baseline."""
+    per = summary.per_measure(measure)
+    rows = []
+    for qid, text in summary.queries.items():
+        row: dict[str, object] = {"query_id": qid, "query": text}
+        base = per.get(BASELINE, {}).get(qid)
+        for ordering in summary.orderings:
+            value = per[ordering].get(qid)
+            row[ordering] = value
+            if ordering != BASELINE:
+                row[f"Δ {ordering}"] = None if value is None or base is None else value - base
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(ci: MeanCI) -> str:
+    if ci.low is None or ci.high is None:
+        return "n/a"
+    return f"[{ci.low:.3f}, {ci.high:.3f}]"
+
+
+# --------------------------------------------------------------------------------------------------- diffs
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    measure: str
+    a: str  # "run name · ordering"
+    b: str
+    table: pd.DataFrame = field(hash=False, compare=False)  # query_id, query, a, b, delta (a - b), sorted by delta
+    better: int
+    worse: int
+    same: int
+    test: PairedTest
+
+
+def diff_runs(a: RunSummary, b: RunSummary, *, measure: str | None = None, ordering_a: str = BASELINE,
+              ordering_b: str = BASELINE, setting_a: int = 0, setting_b: int = 0) -> RunDiff:
+    """Per-query deltas of one ordering of run ``a`` against one of run ``b`` (queries matched by query id and
+    text; across days, settings or collections alike). Positive delta: ``a`` is better on that query."""
+    measure = measure or a.primary
+    va = a.settings[setting_a].per_measure(measure)[ordering_a]
+    vb = b.settings[setting_b].per_measure(measure)[ordering_b]
+    texts = {**b.settings[setting_b].queries, **a.settings[setting_a].queries}
+    rows = []
+    for qid in sorted(set(va) | set(vb)):
+        x, y = va.get(qid), vb.get(qid)
+        rows.append({"query_id": qid, "query": texts.get(qid, ""), "a": x, "b": y,
+                     "delta": None if x is None or y is None else x - y})
+    table = pd.DataFrame(rows, columns=["query_id", "query", "a", "b", "delta"])
+    if not table.empty:
+        table = table.sort_values("delta", na_position="last", kind="stable").reset_index(drop=True)
+    deltas = [d for d in table["delta"] if d is not None and not (isinstance(d, float) and math.isnan(d))]
+    name_a = f"{a.record.name} · {ordering_a}"
+    name_b = f"{b.record.name} · {ordering_b}"
+    test = paired_test(va, vb, measure=measure, a_name=name_a, b_name=name_b)
+    return RunDiff(measure, name_a, name_b, table, better=sum(d > 0 for d in deltas),
+                   worse=sum(d < 0 for d in deltas), same=sum(d == 0 for d in deltas), test=test)

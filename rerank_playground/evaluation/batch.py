@@ -1,0 +1,697 @@
+"""Batch evaluation: a query set x search settings x rerank choices, run in the background, saved as it goes.
+
+``start_run`` checks the plan (refusing an empty or unjudged set, a collection without the set's documents, a Jina
+model without a key) before anything is spent, saves the run and starts a worker thread that is not tied to any
+page: a pool of ``concurrency`` workers, each taking one (setting, query), searching once through the Playground and
+reranking the candidates with every choice (through the Playground's rerank cache). Every finished ordering is
+written to the store as its own transaction, so ``resume_run`` after a cancel, a crash or a restart runs exactly the
+orderings that have no ``done`` row: none twice, none lost. A failed ordering is saved with its error and is retried
+by ``resume_run(retry_failed=True)`` (optionally for chosen queries only).
+
+All workers share one ``SharedRateLimiter``: it sits in the HTTP client of the run's Playground, so every request
+to Jina waits while any worker's 429 ``Retry-After`` (or backoff) is pending, and an optional requests-per-second
+cap spaces requests across workers. Transient failures (429, 5xx, timeouts, a dropped connection) are retried with
+tenacity; a failure that persists is recorded for that ordering only.
+
+If the store goes away mid-run the run pauses (state ``paused``, with a message); resume when it is back.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from weaviate.classes.query import Filter
+
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.errors import (
+    EmbeddingError,
+    InvalidInput,
+    JinaBadResponse,
+    JinaRateLimited,
+    JinaServerError,
+    JinaTimeout,
+    JinaUnreachable,
+    KeyRequired,
+    PlaygroundError,
+    RunRefused,
+    SearchError,
+    StoreUnavailable,
+)
+from rerank_playground.evaluation import runs
+from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
+from rerank_playground.models import Fusion, Hit, Operator, SearchMode, SearchRequest
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers.cache import RerankCache
+from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model, models_for
+
+BASELINE = "no rerank"
+MAX_RERANKERS = 5
+TRANSIENT = (JinaRateLimited, JinaServerError, JinaTimeout, JinaUnreachable, JinaBadResponse, SearchError,
+             EmbeddingError)
+
+
+def measures_for(k: int) -> tuple[str, ...]:
+    """The measures every run records, in ir-measures syntax."""
+    return (f"nDCG@{k}", "RR", f"P@{k}", f"R@{k}", "AP", f"Judged@{k}")
+
+
+# --------------------------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class SearchSetting:
+    """One search configuration of a run (everything of a ``SearchRequest`` but the collection and query)."""
+
+    mode: SearchMode = SearchMode.HYBRID
+    limit: int = 50  # K: candidates retrieved and reranked
+    alpha: float = 0.5
+    fusion: Fusion = Fusion.RANKED
+    properties: tuple[str, ...] = ()
+    text_property: str | None = None
+    operator: Operator = Operator.OR
+    target_vector: str | None = None
+    embedder: str = "auto"
+
+    def request(self, collection: str, query: str) -> SearchRequest:
+        return SearchRequest(
+            collection=collection, query=query, mode=self.mode, limit=self.limit, properties=self.properties,
+            text_property=self.text_property, operator=self.operator, alpha=self.alpha, fusion=self.fusion,
+            target_vector=self.target_vector, embedder=self.embedder,
+        )
+
+    @property
+    def label(self) -> str:
+        parts = [self.mode.value]
+        if self.mode is SearchMode.HYBRID:
+            parts.append(f"α={self.alpha:g}")
+        parts.append(f"K={self.limit}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(mode=self.mode.value, fusion=self.fusion.value, operator=self.operator.value,
+                    properties=list(self.properties))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchSetting:
+        return cls(
+            mode=SearchMode(data["mode"]), limit=int(data["limit"]), alpha=float(data["alpha"]),
+            fusion=Fusion(data["fusion"]), properties=tuple(data.get("properties", ())),
+            text_property=data.get("text_property"), operator=Operator(data.get("operator", "or")),
+            target_vector=data.get("target_vector"), embedder=data.get("embedder", "auto"),
+        )
+
+
+def settings_grid(
+    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = ()
+) -> tuple[SearchSetting, ...]:
+    """``base`` varied over ``modes`` and, for hybrid, over ``alphas`` (each list empty = keep ``base``'s)."""
+    out: list[SearchSetting] = []
+    for mode in modes or (base.mode,):
+        for alpha in (alphas or (base.alpha,)) if mode is SearchMode.HYBRID else (base.alpha,):
+            setting = replace(base, mode=mode, alpha=float(alpha))
+            if setting not in out:
+                out.append(setting)
+    return tuple(out)
+
+
+def parse_rerank_choice(text: str) -> RerankChoice:
+    """``local``, ``jina:<model>``, ``weaviate_module:<model>`` or a bare Jina model name -> a ``RerankChoice``;
+    anything else is ``InvalidInput`` naming the known forms."""
+    text = text.strip()
+    reranker, sep, model = text.partition(":")
+    if not sep:
+        reranker, model = ("local", LOCAL_MODEL) if text in ("local", LOCAL_MODEL) else ("jina", text)
+    if reranker == "local":
+        model = model or LOCAL_MODEL
+    try:
+        known = {m.name for m in models_for(reranker)}
+    except InvalidInput:
+        raise InvalidInput(f"Unknown reranker in {text!r}.",
+                           hint="Use local, jina:<model> or weaviate_module:<model>.") from None
+    if model not in known:
+        raise InvalidInput(f"Unknown model {model!r} for {reranker}.", hint="Known: " + ", ".join(sorted(known)) + ".")
+    return RerankChoice(reranker, model)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    query_set: QuerySet
+    settings: tuple[SearchSetting, ...] = (SearchSetting(),)
+    rerankers: tuple[RerankChoice, ...] = ()
+    k: int = 10  # depth of the metrics (nDCG@k, P@k, ...)
+    name: str = ""
+
+    @property
+    def orderings(self) -> tuple[str, ...]:
+        return (BASELINE, *(choice.label for choice in self.rerankers))
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    concurrency: int = 4
+    max_attempts: int = 4  # per ordering, on top of the Jina client's own retries
+    requests_per_second: float | None = None  # shared by every worker (None = only 429s slow it down)
+    request_timeout_s: float = 30.0
+    backoff_s: float = 0.5  # first wait after a transient failure without Retry-After (doubles, max 8 s)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.max_attempts < 1 or self.request_timeout_s <= 0:
+            raise InvalidInput("Concurrency and attempts must be at least 1, the timeout above 0.")
+        if self.requests_per_second is not None and self.requests_per_second <= 0:
+            raise InvalidInput("The request rate must be above 0 (or unset).")
+
+
+# ------------------------------------------------------------------------------------------ rate limiter
+
+
+class SharedRateLimiter:
+    """One gate for every worker of a run.
+
+    ``acquire`` blocks while a pause is pending (set by any worker's 429 through ``pause`` or ``observe``) and
+    spaces requests to at most ``requests_per_second``. Used as httpx event hooks (``hooks``) so the Jina client's
+    own retries pass through it too.
+    """
+
+    def __init__(self, requests_per_second: float | None = None, *, default_pause_s: float = 1.0) -> None:
+        self.interval = 1.0 / requests_per_second if requests_per_second else 0.0
+        self.default_pause_s = default_pause_s
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._cond = threading.Condition()
+        self.rate_limited = 0  # 429s seen
+        self.waited_s = 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self._cond:
+            self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
+            self._cond.notify_all()
+
+    def acquire(self) -> None:
+        with self._cond:
+            started = time.monotonic()
+            while True:
+                now = time.monotonic()
+                wake = max(self._paused_until, self._next_slot)
+                if now >= wake:
+                    self._next_slot = max(now, self._next_slot) + self.interval
+                    self.waited_s += now - started
+                    return
+                self._cond.wait(timeout=wake - now)
+
+    def observe(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self.rate_limited += 1
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            self.pause(self.default_pause_s if wait is None else wait)
+
+    def hooks(self) -> dict[str, list[Callable[[Any], None]]]:
+        return {"request": [lambda _request: self.acquire()], "response": [self.observe]}
+
+
+def limited_http_client(limiter: SharedRateLimiter, timeout_s: float) -> httpx.Client:
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        event_hooks=limiter.hooks(),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ progress
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: str
+    state: str  # "running" | "finished" | "cancelled" | "paused" | "interrupted"
+    total: int  # orderings to compute: settings x queries x (1 + rerankers)
+    done: int
+    failed: int
+    tokens: int  # tokens spent by this run's uncached Jina calls so far
+    elapsed_s: float
+    eta_s: float | None
+    message: str = ""
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.failed
+
+    @property
+    def fraction(self) -> float:
+        return (self.done + self.failed) / self.total if self.total else 1.0
+
+    @property
+    def active(self) -> bool:
+        return self.state == "running"
+
+
+# ------------------------------------------------------------------------------------------- the engine
+
+
+@dataclass(frozen=True)
+class _Task:
+    setting: int
+    query: SetQuery
+    orderings: tuple[str, ...]  # the ones still to compute
+
+
+class BatchRun:
+    """A run being computed in a background thread. Thread-safe; pages poll ``progress()``."""
+
+    def __init__(self, store: runs.RunStore, record: runs.RunRecord, playground: Playground,
+                 options: EngineOptions, limiter: SharedRateLimiter, tasks: list[_Task], already: tuple[int, int],
+                 on_result: Callable[[runs.QueryResult], None] | None = None) -> None:
+        self.run_id = record.run_id
+        self.record = record
+        self._store = store
+        self._pg = playground
+        self._options = options
+        self.limiter = limiter
+        self._tasks = tasks
+        self._plan = plan_from_record(record)
+        self._qrels = record.qrels
+        self._on_result = on_result
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._store_gone = threading.Event()
+        self._done, self._failed = already
+        self._total = already[0] + already[1] + sum(len(t.orderings) for t in tasks)
+        self._finished_now = 0
+        self._tokens = 0
+        self._state = "running"
+        self._message = ""
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name=f"batch-run-{self.run_id[:8]}", daemon=True)
+
+    # -- public --------------------------------------------------------------------------------------------
+
+    def progress(self) -> Progress:
+        with self._lock:
+            elapsed = time.monotonic() - self._started
+            remaining = self._total - self._done - self._failed
+            eta = elapsed / self._finished_now * remaining if self._finished_now and self._state == "running" else None
+            return Progress(self.run_id, self._state, self._total, self._done, self._failed, self._tokens, elapsed,
+                            eta, self._message)
+
+    def cancel(self) -> None:
+        """Stop taking new work; orderings in flight finish and are saved. Resume continues from there."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> Progress:
+        self._thread.join(timeout)
+        return self.progress()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the worker ----------------------------------------------------------------------------------------
+
+    def _start(self) -> BatchRun:
+        self._thread.start()
+        return self
+
+    def _main(self) -> None:
+        try:
+            with ThreadPoolExecutor(max_workers=self._options.concurrency, thread_name_prefix="batch") as pool:
+                for future in [pool.submit(self._run_task, task) for task in self._tasks]:
+                    future.result()
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the run looking "running" forever
+            self._finish("interrupted", f"The run stopped unexpectedly ({type(exc).__name__}); resume it.")
+        else:
+            if self._store_gone.is_set():
+                self._finish("paused", self._message)
+            elif self._cancel.is_set():
+                self._finish("cancelled", "Cancelled; resume to finish the remaining queries.")
+            else:
+                failed = f" {self._failed} failed (retry them alone)." if self._failed else ""
+                self._finish("finished", f"Finished.{failed}")
+        finally:
+            _close(self._pg)
+
+    def _finish(self, state: str, message: str) -> None:
+        with self._lock:
+            self._state, self._message = state, message
+        if state != "paused":
+            try:
+                runs.set_status(self._store, self.run_id, state, message=message, ended=state == "finished")
+            except StoreUnavailable as exc:
+                with self._lock:
+                    self._state, self._message = "paused", f"Paused: {exc}"
+
+    def _stopping(self) -> bool:
+        return self._cancel.is_set() or self._store_gone.is_set()
+
+    def _run_task(self, task: _Task) -> None:
+        if self._stopping():
+            return
+        setting = self._plan.settings[task.setting]
+        request = setting.request(self._plan.query_set.collection, task.query.text)
+        try:
+            search, attempts = self._retrying(lambda: self._pg.search(request))
+        except PlaygroundError as exc:
+            for ordering in task.orderings:
+                self._save(self._failure(task, ordering, exc, self._options.max_attempts))
+            return
+        doc_ids = ranking_ids(search.hits, self._plan.query_set.id_property)
+        if BASELINE in task.orderings:
+            ranking = tuple((doc, hit.score) for doc, hit in doc_ids)
+            self._save(self._success(task, BASELINE, ranking, search.latency_ms, None, 0, False, attempts))
+        choices = {choice.label: choice for choice in self._plan.rerankers}
+        for ordering in task.orderings:
+            if ordering == BASELINE:
+                continue
+            if self._stopping():
+                return
+            choice = choices[ordering]
+            try:
+                result, attempts = self._retrying(
+                    lambda c=choice: self._pg.reranker(c, search).rerank(task.query.text, search.hits, c.model, None)
+                )
+            except PlaygroundError as exc:
+                self._save(self._failure(task, ordering, exc, self._options.max_attempts))
+                continue
+            by_index = dict(enumerate(search.hits))
+            reranked = ranking_ids([by_index[doc.index] for doc in result.ranked], self._plan.query_set.id_property)
+            scores = {doc.index: doc.score for doc in result.ranked}
+            index_of = {hit.uuid: i for i, hit in by_index.items()}
+            ranking = tuple((doc, scores[index_of[hit.uuid]]) for doc, hit in reranked)
+            tokens = None if result.tokens is None else int(result.tokens)
+            self._save(self._success(task, ordering, ranking, result.latency_ms, tokens, result.api_calls,
+                                     result.cached, attempts))
+
+    def _retrying(self, action: Callable[[], Any]) -> tuple[Any, int]:
+        limiter, options = self.limiter, self._options
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(exc, JinaRateLimited):
+                limiter.pause(exc.retry_after if exc.retry_after is not None else options.backoff_s)
+                return 0.0  # the limiter holds every worker until the pause is over
+            return float(min(8.0, options.backoff_s * 2 ** (state.attempt_number - 1)))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(options.max_attempts), wait=wait, retry=retry_if_exception_type(TRANSIENT),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                value = action()
+        return value, attempt.retry_state.attempt_number
+
+    def _metrics(self, query_id: str, ranking: Sequence[tuple[str, float | None]]) -> dict[str, float]:
+        from rerank_playground.evaluation.metrics import evaluate_run
+
+        grades = self._qrels.get(query_id, {})
+        values = evaluate_run({query_id: grades}, {query_id: [doc for doc, _ in ranking]}, measures_for(self._plan.k))
+        return {name: float(value) for name, value in values.get(query_id, {}).items()}
+
+    def _success(self, task: _Task, ordering: str, ranking: tuple[tuple[str, float | None], ...],
+                 latency_ms: float, tokens: int | None, api_calls: int, cached: bool, attempts: int) -> runs.QueryResult:
+        return runs.QueryResult(
+            setting=task.setting, query_id=task.query.query_id, query=task.query.text, ordering=ordering,
+            status="done", ranking=ranking, metrics=self._metrics(task.query.query_id, ranking),
+            latency_ms=latency_ms, tokens=tokens, api_calls=api_calls, cached=cached, attempts=attempts,
+        )
+
+    @staticmethod
+    def _failure(task: _Task, ordering: str, exc: PlaygroundError, attempts: int) -> runs.QueryResult:
+        return runs.QueryResult(
+            setting=task.setting, query_id=task.query.query_id, query=task.query.text, ordering=ordering,
+            status="failed", attempts=attempts, error=str(exc),
+        )
+
+    def _save(self, result: runs.QueryResult) -> None:
+        if self._store_gone.is_set():
+            return
+        try:
+            runs.save_result(self._store, self.run_id, result)
+        except StoreUnavailable as exc:
+            with self._lock:
+                self._message = (f"Paused: {exc.message} The finished queries are saved; resume the run when the "
+                                 "store is back.")
+            self._store_gone.set()
+            return
+        with self._lock:
+            self._finished_now += 1
+            if result.status == "done":
+                self._done += 1
+                if not result.cached and result.tokens:
+                    self._tokens += result.tokens
+            else:
+                self._failed += 1
+        if self._on_result is not None:
+            self._on_result(result)
+
+
+def ranking_ids(hits: Iterable[Hit], id_property: str | None) -> list[tuple[str, Hit]]:
+    """Doc ids as the qrels name them (the uuid, or ``id_property``'s value), best first. Several hits with the
+    same id (chunks of one article) count once, at the best rank: a document is found once."""
+    seen: set[str] = set()
+    out: list[tuple[str, Hit]] = []
+    for hit in hits:
+        value = hit.uuid if id_property is None else hit.properties.get(id_property)
+        if value is None:
+            continue
+        doc = str(value)
+        if doc not in seen:
+            seen.add(doc)
+            out.append((doc, hit))
+    return out
+
+
+# ------------------------------------------------------------------------------------- starting a run
+
+
+def app_version() -> str:
+    try:
+        return importlib.metadata.version("rerank-playground")
+    except importlib.metadata.PackageNotFoundError:  # running from a checkout without an install
+        return "unknown"
+
+
+def batch_playground(spec: ConnectionSpec, *, jina_base_url: str | None, limiter: SharedRateLimiter,
+                     timeout_s: float, rerank_cache: RerankCache | None = None) -> Playground:
+    """A Playground of its own for the run (its own Weaviate client, HTTP client behind the shared limiter), that
+    shares the session's rerank cache so work already done in the UI is not paid twice."""
+    http = limited_http_client(limiter, timeout_s)
+    pg = Playground(spec, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache)
+    try:
+        pg.connect()
+    except BaseException:
+        http.close()
+        raise
+    return pg
+
+
+def _close(pg: Playground) -> None:
+    """Close the run's Playground and the HTTP client made for it (a Playground leaves injected clients open)."""
+    pg.shutdown()
+    pg._http.close()  # noqa: SLF001 - made by batch_playground for this run only
+
+
+def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Refuse a plan that cannot give a meaningful result, before anything is spent. Returns notes (partial
+    coverage) to keep with the run."""
+    if not plan.query_set.queries:
+        raise RunRefused(f"The query set {plan.query_set.name!r} has no queries.",
+                         hint="Add queries to it (Search page: 'add this query to a set') or import a file.")
+    if not plan.settings:
+        raise RunRefused("Choose at least one search setting.")
+    if not 1 <= plan.k <= 1000:
+        raise RunRefused(f"The metric depth k must be between 1 and 1000, not {plan.k}.")
+    if len(plan.rerankers) > MAX_RERANKERS:
+        raise RunRefused(f"Choose at most {MAX_RERANKERS} rerankers (plus the no-rerank baseline).")
+    labels = [c.label for c in plan.rerankers]
+    if len(set(labels)) != len(labels) or BASELINE in labels:
+        raise RunRefused("Each reranker can be chosen once.")
+    for choice in plan.rerankers:
+        if choice.reranker == "jina" and get_model(choice.model).needs_key and not pg.has_jina_key:
+            raise KeyRequired(f"{choice.model} needs a Jina API key, and none is set.",
+                              hint=f"Paste one in the sidebar or set JINAAI_APIKEY, or drop that model. Free keys: "
+                                   f"{KEYS_URL}", model=choice.model)
+    judged = [q for q in plan.query_set.queries if qrels.get(q.query_id)]
+    if not judged:
+        raise RunRefused(f"No query of the set {plan.query_set.name!r} has judgments, so nothing can be scored.",
+                         hint="Grade some results (Judge view) or import judgments first.")
+    info = pg.collection(plan.query_set.collection)  # CollectionNotFound names the collection
+    for setting in plan.settings:
+        if setting.limit < 1:
+            raise RunRefused("K (candidates per query) must be at least 1.")
+        if setting.text_property and setting.text_property not in info.text_properties:
+            raise RunRefused(f"The collection {info.name!r} has no text property {setting.text_property!r}.")
+    doc_ids = {doc for q in judged for doc in qrels[q.query_id]}
+    present = existing_documents(pg, info.name, doc_ids, plan.query_set.id_property)
+    notes = []
+    if not present:
+        raise RunRefused(f"The collection {info.name!r} holds none of the {len(doc_ids)} documents judged in the set "
+                         f"{plan.query_set.name!r}.",
+                         hint="Pick the collection the set was judged on (or reload it), then start again.")
+    if len(present) < len(doc_ids):
+        notes.append(f"{len(doc_ids) - len(present)} of {len(doc_ids)} judged documents are not in the collection.")
+    if len(judged) < len(plan.query_set.queries):
+        notes.append(f"{len(plan.query_set.queries) - len(judged)} of {len(plan.query_set.queries)} queries have no "
+                     "judgments and are left out.")
+    return notes
+
+
+def existing_documents(pg: Playground, collection: str, doc_ids: Collection[str], id_property: str | None) -> set[str]:
+    """Which of ``doc_ids`` exist in ``collection`` (by uuid, or by ``id_property``'s value)."""
+    coll = pg.client.collections.get(collection)
+    found: set[str] = set()
+    ids = sorted(doc_ids)
+    for lo in range(0, len(ids), 200):
+        chunk = ids[lo : lo + 200]
+        if id_property is None:
+            valid = [d for d in chunk if _is_uuid(d)]
+            if not valid:
+                continue
+            reply = coll.query.fetch_objects(filters=Filter.by_id().contains_any(valid), limit=len(valid),
+                                             return_properties=[])
+            found.update(str(obj.uuid) for obj in reply.objects)
+        else:
+            reply = coll.query.fetch_objects(filters=Filter.by_property(id_property).contains_any(chunk),
+                                             limit=10_000, return_properties=[id_property])
+            found.update(str(obj.properties.get(id_property)) for obj in reply.objects)
+    return found & set(doc_ids)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def plan_to_dict(plan: RunPlan, notes: Sequence[str] = ()) -> dict[str, Any]:
+    qs = plan.query_set
+    return {
+        "name": plan.name,
+        "query_set": {"name": qs.name, "collection": qs.collection, "id_property": qs.id_property,
+                      "queries": [[q.query_id, q.text] for q in qs.queries]},
+        "settings": [s.to_dict() for s in plan.settings],
+        "rerankers": [{"reranker": c.reranker, "model": c.model, "label": c.label} for c in plan.rerankers],
+        "k": plan.k,
+        "measures": list(measures_for(plan.k)),
+        "notes": list(notes),
+    }
+
+
+def plan_from_record(record: runs.RunRecord) -> RunPlan:
+    data = record.plan
+    qs = data["query_set"]
+    return RunPlan(
+        query_set=QuerySet(name=qs["name"], collection=qs["collection"],
+                           queries=tuple(SetQuery(qid, text) for qid, text in qs["queries"]),
+                           id_property=qs.get("id_property")),
+        settings=tuple(SearchSetting.from_dict(s) for s in data["settings"]),
+        rerankers=tuple(RerankChoice(c["reranker"], c["model"]) for c in data["rerankers"]),
+        k=int(data["k"]),
+        name=data.get("name", ""),
+    )
+
+
+def _tasks(plan: RunPlan, qrels: Mapping[str, Mapping[str, int]], have: Mapping[tuple[int, str, str], str], *,
+           retry_failed: bool, only_queries: Collection[str] | None) -> list[_Task]:
+    tasks = []
+    for setting in range(len(plan.settings)):
+        for query in plan.query_set.queries:
+            if not qrels.get(query.query_id):
+                continue
+            if only_queries is not None and query.query_id not in only_queries:
+                continue
+            todo = tuple(
+                o for o in plan.orderings
+                if (state := have.get((setting, query.query_id, o))) is None or (retry_failed and state == "failed")
+            )
+            if todo:
+                tasks.append(_Task(setting, query, todo))
+    return tasks
+
+
+def start_run(
+    store: runs.RunStore,
+    plan: RunPlan,
+    spec: ConnectionSpec,
+    *,
+    qrels: Mapping[str, Mapping[str, int]],
+    jina_base_url: str | None = None,
+    rerank_cache: RerankCache | None = None,
+    options: EngineOptions | None = None,
+    on_result: Callable[[runs.QueryResult], None] | None = None,
+) -> BatchRun:
+    """Check the plan, save the run and start computing it in the background. ``qrels`` (query id -> doc id ->
+    grade; ``store.qrels(query_set)``) is kept with the run as a snapshot."""
+    options = options or EngineOptions()
+    limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
+    pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
+                          rerank_cache=rerank_cache)
+    try:
+        notes = check_plan(pg, plan, qrels)
+        info = pg.collection(plan.query_set.collection)
+        judged = {q.query_id for q in plan.query_set.queries}
+        record = runs.RunRecord(
+            run_id=uuid.uuid4().hex, name=plan.name or f"{plan.query_set.name} · {datetime.now(UTC):%Y-%m-%d %H:%M}",
+            collection=info.name, query_set=plan.query_set.name, status="running",
+            plan=plan_to_dict(plan, notes),
+            qrels={qid: dict(grades) for qid, grades in qrels.items() if qid in judged and grades},
+            app_version=app_version(), server_version=pg.server.version if pg.server else "unknown",
+            object_count=info.count,
+        )
+        runs.create_run(store, record)
+    except BaseException:
+        _close(pg)
+        raise
+    tasks = _tasks(plan, record.qrels, {}, retry_failed=False, only_queries=None)
+    return BatchRun(store, record, pg, options, limiter, tasks, (0, 0), on_result)._start()
+
+
+def resume_run(
+    store: runs.RunStore,
+    run_id: str,
+    spec: ConnectionSpec,
+    *,
+    jina_base_url: str | None = None,
+    rerank_cache: RerankCache | None = None,
+    options: EngineOptions | None = None,
+    retry_failed: bool = False,
+    only_queries: Collection[str] | None = None,
+    on_result: Callable[[runs.QueryResult], None] | None = None,
+) -> BatchRun:
+    """Continue a saved run: compute every ordering without a saved row (and, with ``retry_failed``, the failed
+    ones; ``only_queries`` limits that to some query ids). Uses the plan and qrels saved with the run."""
+    options = options or EngineOptions()
+    record = runs.get_run(store, run_id)
+    plan = plan_from_record(record)
+    have = {r.key: r.status for r in runs.load_results(store, run_id)}
+    limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
+    pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
+                          rerank_cache=rerank_cache)
+    try:
+        for choice in plan.rerankers:
+            if choice.reranker == "jina" and get_model(choice.model).needs_key and not pg.has_jina_key:
+                raise KeyRequired(f"{choice.model} needs a Jina API key to resume this run.",
+                                  hint="Paste one in the sidebar or set JINAAI_APIKEY.", model=choice.model)
+        tasks = _tasks(plan, record.qrels, have, retry_failed=retry_failed, only_queries=only_queries)
+        retried = {(t.setting, t.query.query_id, o) for t in tasks for o in t.orderings}
+        done = sum(1 for key, state in have.items() if state == "done")
+        failed = sum(1 for key, state in have.items() if state == "failed" and key not in retried)
+        runs.set_status(store, run_id, "running", message="Resumed.")
+    except BaseException:
+        _close(pg)
+        raise
+    return BatchRun(store, record, pg, options, limiter, tasks, (done, failed), on_result)._start()

@@ -1,0 +1,187 @@
+"""Figures, the self-contained HTML report and TREC run files of a saved run (pure: data in, text/figures out).
+
+The report opens offline: plotly's JavaScript is inlined once (``include_plotlyjs=True`` on the first figure) and
+nothing else is fetched. Every text that came from the database or the user (queries, run names, model names) is
+HTML-escaped, in the page and in the chart labels.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from rerank_playground.charts import escape, isolate
+from rerank_playground.evaluation.analysis import (
+    RunSummary,
+    SettingSummary,
+    metrics_table,
+    per_query_table,
+    tests_table,
+)
+from rerank_playground.evaluation.batch import BASELINE
+from rerank_playground.evaluation.runs import QueryResult
+
+UP, DOWN, SAME = "#2e7d32", "#c62828", "#9e9e9e"
+
+
+def win_loss_chart(summary: SettingSummary, ordering: str, measure: str) -> go.Figure:
+    """Per-query delta of ``ordering`` against the baseline on ``measure``, sorted: losses left, wins right."""
+    table = per_query_table(summary, measure)
+    column = f"Δ {ordering}"
+    rows = table[["query_id", "query", column]].dropna().sort_values(column, kind="stable")
+    deltas = rows[column].tolist()
+    colours = [UP if d > 0 else DOWN if d < 0 else SAME for d in deltas]
+    wins, losses = sum(d > 0 for d in deltas), sum(d < 0 for d in deltas)
+    fig = go.Figure(go.Bar(
+        x=[isolate(escape(q))[:60] for q in rows["query"]], y=deltas, marker_color=colours,
+        customdata=[escape(q) for q in rows["query"]],
+        hovertemplate="%{customdata}<br>Δ " + escape(measure) + " %{y:+.3f}<extra></extra>",
+    ))
+    fig.update_layout(
+        title=f"{escape(ordering)} vs {BASELINE}: Δ {escape(measure)} per query "
+              f"({wins} better, {len(deltas) - wins - losses} tied, {losses} worse; {escape(summary.label)})",
+        yaxis_title=f"Δ {escape(measure)} (reranked − {BASELINE})", xaxis={"showticklabels": len(deltas) <= 40},
+        height=380, margin={"t": 60, "b": 40}, template="plotly_white",
+    )
+    return fig
+
+
+def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
+    """Mean ``measure`` (with its 95% CI) against mean latency per query; marker text gives tokens per query."""
+    fig = go.Figure()
+    for cost in summary.costs:
+        ci = summary.ci(cost.ordering, measure)
+        if ci.mean is None or cost.mean_latency_ms is None:
+            continue
+        error = None
+        if ci.low is not None and ci.high is not None:
+            error = {"type": "data", "symmetric": False, "array": [ci.high - ci.mean],
+                     "arrayminus": [ci.mean - ci.low]}
+        tokens = "no tokens reported" if cost.mean_tokens is None else f"{cost.mean_tokens:,.0f} tokens/query"
+        fig.add_trace(go.Scatter(
+            x=[cost.mean_latency_ms], y=[ci.mean], error_y=error, mode="markers+text", name=escape(cost.ordering),
+            text=[escape(cost.ordering)], textposition="top center", marker={"size": 12},
+            hovertemplate=f"{escape(cost.ordering)}<br>{escape(measure)} %{{y:.3f}}<br>%{{x:.0f}} ms/query<br>"
+                          f"{tokens}<extra></extra>",
+        ))
+    fig.update_layout(
+        title=f"Quality vs cost ({escape(summary.label)}): mean {escape(measure)} with 95% CI against mean latency",
+        xaxis_title="mean latency per query (ms; baseline: search, rerankers: rerank call)",
+        yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+def _fmt(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 and value != 0 else f"{value:.3f}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1400px}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}
+"""
+
+
+def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
+    """The whole run as one offline HTML page."""
+    record = summary.record
+    figures_done = 0
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(record.name)} – Rerank Playground run</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(record.name)}</h1>",
+        f"<p class='note'>Run {html.escape(record.run_id)} · state {html.escape(record.status)} · "
+        f"{summary.saved} of {summary.expected} orderings saved · started {record.started_at:%Y-%m-%d %H:%M:%S %Z}"
+        + (f" · ended {record.ended_at:%Y-%m-%d %H:%M:%S %Z}" if record.ended_at else "") + "</p>",
+    ]
+    if not summary.complete:
+        parts.append("<p class='bad'>This run is incomplete: the figures cover only the saved queries.</p>")
+    worse = summary.worse_than_baseline(alpha)
+    for t in worse:
+        parts.append(f"<p class='bad'>{html.escape(t.a)} is significantly worse than {BASELINE} on "
+                     f"{html.escape(t.measure)} (Δ {t.mean_delta:+.3f}, Holm-adjusted randomization p = "
+                     f"{_fmt(t.randomization_p_holm)}).</p>")
+    for setting in summary.settings:
+        parts.append(f"<h2>Setting: {html.escape(setting.label)}</h2>")
+        parts.append("<h3>Metrics per ordering (mean over judged queries, 95% bootstrap CI)</h3>")
+        parts.append(_table(metrics_table(setting)))
+        parts.append("<h3>Paired significance (randomization test and paired t-test, Holm-corrected; effect size "
+                     "Cohen's d_z)</h3>")
+        parts.append(_table(tests_table(setting)))
+        for ordering in setting.orderings:
+            if ordering == BASELINE:
+                continue
+            parts.append(_figure(win_loss_chart(setting, ordering, summary.primary), first=figures_done == 0))
+            figures_done += 1
+        parts.append(_figure(quality_cost_chart(setting, summary.primary), first=figures_done == 0))
+        figures_done += 1
+        parts.append(f"<h3>Per query: {html.escape(summary.primary)}</h3>")
+        parts.append(_table(per_query_table(setting, summary.primary)))
+        if setting.failures:
+            parts.append("<h3>Failed</h3>")
+            parts.append(_table(pd.DataFrame([
+                {"query_id": f.query_id, "query": f.query, "ordering": f.ordering, "attempts": f.attempts,
+                 "error": f.error} for f in setting.failures
+            ])))
+    parts.append("<h2>Settings</h2>")
+    plan = summary.plan
+    facts = {
+        "collection": f"{record.collection} ({record.object_count:,} objects)",
+        "query set": f"{plan.query_set.name} ({len(record.qrels)} judged queries)",
+        "search settings": "; ".join(s.label for s in plan.settings),
+        "rerankers": ", ".join(c.label for c in plan.rerankers) or "none (baseline only)",
+        "metric depth k": str(plan.k),
+        "measures": ", ".join(summary.measures),
+        "app version": record.app_version,
+        "Weaviate version": record.server_version,
+        "notes": " ".join(record.plan.get("notes", [])) or "–",
+    }
+    parts.append(_table(pd.DataFrame({"setting": list(facts), "value": list(facts.values())})))
+    parts.append("<p class='note'>Unjudged documents count as not relevant in nDCG, P, R, RR and AP; Judged@k shows "
+                 "how much of the top k was judged.</p></body></html>")
+    return "".join(parts)
+
+
+def _figure(fig: go.Figure, *, first: bool) -> str:
+    return str(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+
+
+def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str:
+    """``query_id Q0 doc_id rank score tag`` lines of one ordering. trec_eval orders by score, so a query whose
+    scores are missing or not strictly decreasing gets rank-derived scores (n, n-1, ...) to keep the saved order."""
+    tag = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ordering) or "run"
+    lines = []
+    for result in results:
+        if result.setting != setting or result.ordering != ordering or result.status != "done":
+            continue
+        scores = [score for _, score in result.ranking]
+        usable = all(s is not None for s in scores) and all(
+            a > b for a, b in zip(scores, scores[1:], strict=False)  # type: ignore[operator]
+        )
+        n = len(result.ranking)
+        for rank, (doc, score) in enumerate(result.ranking, start=1):
+            value = score if usable and score is not None else float(n - rank + 1)
+            lines.append(f"{result.query_id} Q0 {doc} {rank} {value:.6f} {tag}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,205 @@
+"""The ``rerank-playground eval`` CLI against the real Weaviate and the Jina stand-in: the demo's judged set end to end
+with no key, the same numbers as the engine called directly, a self-contained report and TREC files, a run killed with
+SIGKILL and resumed equals an uninterrupted one, and --fail-if-worse."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rerank_playground.cli import main
+from rerank_playground.demo import DEMO_WIKI
+from rerank_playground.evaluation import analysis, io, runs
+from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
+from rerank_playground.evaluation.models import QuerySet
+from rerank_playground.evaluation.store import Store, open_store
+from rerank_playground.launcher import WeaviateEndpoint
+from tests.fakes.fixtures import TEST_JINA_KEY
+from tests.fakes.jina_stand_in import JinaStandIn
+from tests.integration.test_batch_runs import (
+    JINA,
+    LOCAL,
+    SETTING,
+    comparable,
+    demo_loaded,  # noqa: F401 - fixture
+    demo_query_set,
+    spec_of,
+)
+
+pytestmark = pytest.mark.weaviate
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli_args(endpoint: WeaviateEndpoint, db: Path, *extra: str) -> list[str]:
+    return ["eval", "--url", endpoint.url, "--grpc-port", str(endpoint.grpc_port), "--db", str(db),
+            "-K", str(SETTING.limit), "--mode", "hybrid", "--no-progress", *extra]
+
+
+def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_server: WeaviateEndpoint,  # noqa: F811
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "store.sqlite3"
+    store = open_store(str(db))
+    try:
+        qs = demo_query_set(store)
+        engine = start_run(store, RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10),
+                           spec_of(weaviate_server), qrels=store.qrels(qs))
+        assert engine.wait(timeout=240).state == "finished"
+        csv_path = tmp_path / "demo-set.csv"
+        csv_path.write_text(io.to_csv(qs, store.qrels(qs)), encoding="utf-8")
+    finally:
+        store.close()
+
+    report, trec = tmp_path / "out" / "report.html", tmp_path / "trec"
+    env_key = os.environ.pop("JINAAI_APIKEY", None)
+    try:
+        code = main(cli_args(weaviate_server, db, "--query-set", qs.name, "--rerank", "local", "--report",
+                             str(report), "--trec-dir", str(trec)))
+    finally:
+        if env_key is not None:
+            os.environ["JINAAI_APIKEY"] = env_key
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    cli_run_id = re.search(r"run ([0-9a-f]{32})", out.err).group(1)  # type: ignore[union-attr]
+
+    store = open_store(str(db))
+    try:
+        a, b = analysis.load_summary(store, engine.run_id), analysis.load_summary(store, cli_run_id)
+        assert comparable(runs.load_results(store, engine.run_id)) == comparable(runs.load_results(store, cli_run_id))
+        results = runs.load_results(store, cli_run_id)
+    finally:
+        store.close()
+    sa, sb = a.settings[0], b.settings[0]
+    assert sa.cis == sb.cis and sa.tests == sb.tests  # identical figures, CIs and p-values included
+    ci = sb.ci(LOCAL.label, "nDCG@10")
+    assert f"{ci.mean:.4f} [{ci.low:.4f}, {ci.high:.4f}]" in out.out
+
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img)[^>]*\b(src|href)=", page)  # nothing loaded from elsewhere
+    assert page.count("Plotly.newPlot") == 2  # win/loss + quality vs cost
+    assert len(page) > 3_000_000  # plotly.js itself is inlined (once)
+    assert f"{ci.mean:.3f}" in page
+    files = sorted(p.name for p in trec.iterdir())
+    assert len(files) == 2
+    baseline_file = next(trec.glob("*no_rerank.run"))
+    lines = baseline_file.read_text().splitlines()
+    assert len(lines) == sum(len(r.ranking) for r in results if r.ordering == BASELINE)
+    first = lines[0].split()
+    assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
+
+    # a query set from a file (CSV) runs too, under the name of the file
+    code = main(cli_args(weaviate_server, db, "--queries", str(csv_path), "--collection", DEMO_WIKI.name,
+                         "--rerank", "local"))
+    assert code == 0, capsys.readouterr().err
+
+
+def test_bad_cli_input_is_a_message_not_a_traceback(demo_loaded: None, weaviate_server: WeaviateEndpoint,  # noqa: F811
+                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "store.sqlite3"
+    assert main(cli_args(weaviate_server, db, "--query-set", "nope")) == 2
+    assert "no query set named 'nope'" in capsys.readouterr().err
+    assert main(cli_args(weaviate_server, db, "--queries", str(tmp_path / "missing.csv"), "--collection", "X")) == 2
+    assert "Could not read" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("query_id,query,doc_id,grade\nq1,hello,abc,7\n", encoding="utf-8")
+    assert main(cli_args(weaviate_server, db, "--queries", str(bad), "--collection", DEMO_WIKI.name)) == 2
+    assert "Line 2" in capsys.readouterr().err
+    assert main(cli_args(weaviate_server, db, "--query-set", "x", "--rerank", "nonsense:model")) == 2
+    assert "Unknown reranker" in capsys.readouterr().err
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "rerank_playground.cli", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_killed_cli_run_resumes_to_the_uninterrupted_result(demo_loaded: None,  # noqa: F811
+                                                             weaviate_server: WeaviateEndpoint, tmp_path: Path,
+                                                             jina_stand_in: JinaStandIn) -> None:
+    db = tmp_path / "store.sqlite3"
+    store = open_store(str(db))
+    qs = demo_query_set(store)
+    env = {**os.environ, "JINAAI_APIKEY": TEST_JINA_KEY, "PYTHONPATH": str(ROOT)}
+    args = cli_args(weaviate_server, db, "--query-set", qs.name, "--rerank", f"jina:{JINA.model}",
+                    "--jina-base-url", jina_stand_in.url, "--concurrency", "2")
+    try:
+        whole = _run_cli(args, env)
+        assert whole.wait(timeout=240) == 0, whole.stderr.read() if whole.stderr else ""
+        expected_run = runs.list_runs(store)[0]
+        expected = comparable(runs.load_results(store, expected_run.run_id))
+
+        jina_stand_in.reset()
+        jina_stand_in.latency_s = 0.1
+        victim = _run_cli(args, env)
+        run_id = _wait_for_rows(store, exclude=expected_run.run_id, at_least=6)
+        victim.kill()  # SIGKILL: no cleanup, no final status
+        victim.wait(timeout=30)
+        saved_at_kill = {r.key for r in runs.load_results(store, run_id)}
+        assert 6 <= len(saved_at_kill) < len(expected)
+        assert runs.get_run(store, run_id).status == "running"  # nobody told the store
+        requests_at_kill = len(jina_stand_in.rerank_requests())
+
+        jina_stand_in.latency_s = 0.0
+        resumed = _run_cli(["eval", "--db", str(db), "--url", weaviate_server.url, "--grpc-port",
+                            str(weaviate_server.grpc_port), "--jina-base-url", jina_stand_in.url, "--no-progress",
+                            "--resume", run_id], env)
+        assert resumed.wait(timeout=240) == 0, resumed.stderr.read() if resumed.stderr else ""
+        assert comparable(runs.load_results(store, run_id)) == expected
+        assert runs.get_run(store, run_id).status == "finished"
+        # no query finished before the kill was sent to Jina again
+        texts = {q.query_id: q.text for q in qs.queries}
+        finished_jina = {texts[qid] for (_, qid, ordering) in saved_at_kill if ordering == JINA.label}
+        again = [r.json["query"] for r in jina_stand_in.rerank_requests()[requests_at_kill:]]
+        assert not finished_jina & set(again)
+        assert len(again) == len(qs.queries) - len(finished_jina)
+    finally:
+        store.close()
+
+
+def _wait_for_rows(store: Store, *, exclude: str, at_least: int) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for record in runs.list_runs(store):
+            if record.run_id != exclude and len(runs.load_results(store, record.run_id)) >= at_least:
+                return record.run_id
+        time.sleep(0.05)
+    raise AssertionError("the CLI run saved nothing within 120 s")
+
+
+def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: WeaviateEndpoint,  # noqa: F811
+                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Judgments made to favour one side (each in a store of its own, since judgments belong to the collection and
+    query): grading the five candidates the local reranker puts last makes it significantly worse than the baseline
+    (exit 1); grading its own top five makes it better (exit 0)."""
+    store = open_store(str(tmp_path / "probe.sqlite3"))
+    try:
+        qs = demo_query_set(store, n=25)
+        probe = start_run(store, RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10),
+                          spec_of(weaviate_server), qrels=store.qrels(qs))
+        assert probe.wait(timeout=240).state == "finished"
+        rankings = {(r.ordering, r.query_id): r.doc_ids for r in runs.load_results(store, probe.run_id)}
+    finally:
+        store.close()
+    texts = {q.query_id: q.text for q in qs.queries}
+    dbs = {}
+    for favoured in (BASELINE, LOCAL.label):
+        dbs[favoured] = tmp_path / f"{favoured.split()[0]}.sqlite3"
+        with open_store(str(dbs[favoured])) as favouring:
+            local = {qid: rankings[(LOCAL.label, qid)] for qid in texts}
+            picked = {qid: docs[-5:] if favoured == BASELINE else docs[:5] for qid, docs in local.items()}
+            grades = [(texts[qid], doc, 3) for qid, docs in picked.items() for doc in docs]
+            favouring.import_query_set(QuerySet(name="favoured", collection=DEMO_WIKI.name, queries=qs.queries),
+                                       grades)
+    capsys.readouterr()
+
+    assert main(cli_args(weaviate_server, dbs[BASELINE], "--query-set", "favoured", "--rerank", "local",
+                         "--fail-if-worse")) == 1
+    assert f"WORSE: {LOCAL.label} vs {BASELINE} on nDCG@10" in capsys.readouterr().err
+    assert main(cli_args(weaviate_server, dbs[LOCAL.label], "--query-set", "favoured", "--rerank", "local",
+                         "--fail-if-worse")) == 0
+    assert "WORSE" not in capsys.readouterr().err
