@@ -12,11 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import grades_view, session, store_access
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
-from rerank_playground import charts, tables
+from rerank_playground import charts, judging, tables
 from rerank_playground.errors import RerankError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
@@ -173,15 +173,58 @@ def model_display_table(models: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def top_n_table(run: CompareRun, n: int) -> pd.DataFrame:
-    """Rank 1..n; one column per ordering (retrieval first), each cell the text snippet at that rank."""
+def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -> pd.DataFrame:
+    """Rank 1..n; one column per ordering (retrieval first), each cell the text snippet at that rank.
+
+    With ``grades`` (this query's judgments) each cell starts with the document's grade badge.
+    """
     hits = run.search.hits
     n = min(n, len(hits))
     columns: dict[str, list[str]] = {"rank": [str(i) for i in range(1, n + 1)]}
     for name in run.rank_matrix.columns:
         order = run.rank_matrix[name].sort_values(kind="stable").index[:n]
-        columns[str(name)] = [tables.snippet(hits[i].text, 80) for i in order]
+        columns[str(name)] = [
+            tables.snippet(hits[i].text, 80) if grades is None
+            else f"{tables.grade_badge(grades.get(hits[i].uuid))} · {tables.snippet(hits[i].text, 80)}"
+            for i in order
+        ]
     return pd.DataFrame(columns)
+
+
+def relevance(last: dict[str, Any], run: CompareRun, n: int, key_prefix: str) -> dict[str, int] | None:
+    """This query's metrics for every ordering; its grades, or None when the store is unavailable."""
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note()
+        return None
+    request = run.search.request
+    grades = grades_view.grades_for(store, request.collection, request.query)
+    if grades is None:
+        return None
+    ranked = session.derived(last, "orderings", lambda: judging.orderings(run.search.hits, run.results))
+    with st.container(border=True):
+        grades_view.metrics_panel(
+            grades, ranked, min(n, len(run.search.hits)), collection=request.collection, query=request.query,
+            mode=request.mode.value, key_prefix=key_prefix,
+        )
+        grades_view.add_to_set(store, request.collection, request.query, key_prefix)
+    return grades
+
+
+def graded_bump(last: dict[str, Any], run: CompareRun, n: int, grades: dict[str, int]) -> Any:
+    """The bump chart with grade markers, rebuilt only when the grades or N changed (the latest one is kept)."""
+    signature = (n, tuple(sorted(grades.items())))
+    kept = last.get("graded_bump")
+    if kept is None or kept[0] != signature:
+        texts = [hit.text for hit in run.search.hits]
+        row_grades = [grades.get(hit.uuid) for hit in run.search.hits]
+        built = session.call_safely(
+            lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts)), grades=row_grades),
+            "bump chart",
+        )
+        kept = (signature, built)
+        last["graded_bump"] = kept
+    return kept[1]
 
 
 def agreement_table(run: CompareRun) -> pd.DataFrame:
@@ -222,20 +265,24 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     )
     if not run.results:
         return
+    grades = relevance(last, run, n, key_prefix)
     texts = [hit.text for hit in run.search.hits]
-    figure, error = session.derived(
-        last,
-        f"bump@{n}",
-        lambda: session.call_safely(
-            lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
-        ),
-    )
+    if grades:
+        figure, error = graded_bump(last, run, n, grades)
+    else:
+        figure, error = session.derived(
+            last,
+            f"bump@{n}",
+            lambda: session.call_safely(
+                lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
+            ),
+        )
     if figure is not None:
         st.plotly_chart(figure, key=f"{key_prefix}.bump", theme=None, config=PLOTLY_CONFIG)
     elif error:
         st.error(error)
     st.markdown(f"**Top {min(n, len(texts))} under each ordering**")
-    top = top_n_table(run, n)
+    top = top_n_table(run, n, grades or None)
     st.dataframe(
         top, hide_index=True, key=f"{key_prefix}.top_table",
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},

@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import session
+from components import grades_view, session, store_access
 from components.safe import md_escape
-from rerank_playground import charts, tables
+from rerank_playground import charts, judging, tables
 from rerank_playground.models import Hit, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.rerankers import LABELS
@@ -119,6 +119,57 @@ def show_table(
         frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
         row_height=row_height, placeholder="",
     )
+
+
+def before_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
+    """The documents of :func:`before_table`'s rows, in its order."""
+    return list(moves.sort_values("original rank").head(run.movement.summary.top_n)["uuid"])
+
+
+def after_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
+    """The documents of :func:`after_table`'s rows, in its order."""
+    return list(moves.head(run.movement.summary.top_n)["uuid"])
+
+
+# ---------------------------------------------------------------------------------------------- relevance
+
+
+def relevance(last: dict[str, Any], run: RerankRun, moves: pd.DataFrame, key_prefix: str) -> dict[str, int] | None:
+    """Save grades edited in the tables, then show this query's metrics; the query's grades, or None when the
+    store is unavailable (the tables then have no grade column)."""
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note()
+        return None
+    request = run.search.request
+    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
+    grades_view.apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
+    grades = grades_view.grades_for(store, request.collection, request.query)
+    if grades is None:
+        return None
+    ranked = session.derived(
+        last, "orderings", lambda: judging.orderings(run.search.hits, {run.choice.label: run.result})
+    )
+    with st.container(border=True):
+        grades_view.metrics_panel(
+            grades, ranked, run.movement.summary.top_n, collection=request.collection, query=request.query,
+            mode=request.mode.value, key_prefix=key_prefix,
+        )
+        grades_view.add_to_set(store, request.collection, request.query, key_prefix)
+    return grades
+
+
+def graded_slope(last: dict[str, Any], run: RerankRun, grades: dict[str, int]) -> go.Figure:
+    """The slope chart with grade markers, rebuilt only when the grades changed (the latest one is kept)."""
+    signature = tuple(sorted(grades.items()))
+    kept = last.get("graded_slope")
+    if kept is None or kept[0] != signature:
+        figure = charts.slope_chart(run.movement, grades=grades)
+        if (figure.layout.height or 0) > MAX_SLOPE_HEIGHT:
+            figure.update_layout(height=MAX_SLOPE_HEIGHT)
+        kept = (signature, figure)
+        last["graded_slope"] = kept
+    return kept[1]
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -298,13 +349,26 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         )
 
     moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
+    grades = relevance(last, run, moves, key_prefix)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
-        show_table(before_table(run, moves), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
+        if grades is None:
+            show_table(before_table(run, moves), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
+        else:
+            grades_view.grade_table(
+                before_table(run, moves), before_uuids(run, moves), grades,
+                grades_view.editor_key(key_prefix, "before"), _column_config(TEXT_WIDTH),
+            )
     with right:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
-        show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
+        if grades is None:
+            show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
+        else:
+            grades_view.grade_table(
+                after_table(run, moves), after_uuids(run, moves), grades,
+                grades_view.editor_key(key_prefix, "after"), _column_config(TEXT_WIDTH),
+            )
 
     figures: dict[str, go.Figure] = last.get("figures")
     if figures is None:
@@ -314,7 +378,8 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         if error:
             st.error(error)
     if "slope" in figures:
-        st.plotly_chart(figures["slope"], key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        slope = graded_slope(last, run, grades) if grades else figures["slope"]
+        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         full_text_reader(run, key_prefix)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import Move, Movement
-from rerank_playground.tables import ARROWS, arrow, move_class, snippet
+from rerank_playground.tables import ARROWS, arrow, grade_badge, move_class, snippet
 
 GREEN = "#2e7d32"
 RED = "#c62828"
@@ -34,6 +34,43 @@ CLASS_NAMES = {"up": "▲ moved up", "down": "▼ moved down", "same": "● unch
 CLASSES = ("up", "down", "same")
 ENTERED_SYMBOL = "star"
 LEFT_SYMBOL = "x"
+
+# Documents are marked by their grade with a shape and a size (colour is only a third cue): best first, and
+# unjudged drawn as unjudged (an open circle), never as "not relevant". The glyphs are the tables' badges.
+GRADE_MARKERS: dict[int | None, dict[str, Any]] = {
+    3: {"symbol": "diamond", "size": 17, "color": "#1a237e"},
+    2: {"symbol": "square", "size": 13, "color": "#3949ab"},
+    1: {"symbol": "square-open", "size": 12, "color": "#5c6bc0"},
+    0: {"symbol": "line-ew-open", "size": 12, "color": "#424242"},
+    None: {"symbol": "circle-open", "size": 9, "color": "#757575"},
+}
+GRADE_ORDER: tuple[int | None, ...] = (3, 2, 1, 0, None)
+GRADE_OFFSET = 0.055  # slope chart: grade markers sit just outside each end of the lines
+
+
+def _grade_trace(
+    grade: int | None, count: int, xs: list[float | None], ys: list[int | None], texts: list[str], **extra: Any
+) -> go.Scatter:
+    """One trace of grade markers; ``count`` documents (the legend says how many)."""
+    style = GRADE_MARKERS[grade]
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="markers",
+        name=f"{grade_badge(grade)} ({count})",
+        legendgroup="grades",
+        marker={
+            "symbol": style["symbol"],
+            "size": style["size"],
+            "color": style["color"],
+            "line": {"color": style["color"], "width": 2},
+        },
+        customdata=[[t] for t in texts],
+        hovertemplate="<b>%{customdata[0]}</b><br>" + f"{escape(grade_badge(grade))}<extra></extra>",
+        meta={"grade": "unjudged" if grade is None else grade},
+        **extra,
+    )
+
 
 LABEL_LIMIT = 20  # every document gets a text label up to this many documents (beyond: the top N only)
 TOP_LABELS = 10  # beyond LABEL_LIMIT, at most this many top ranks are labelled on each side
@@ -217,7 +254,12 @@ def _side_labels(
 
 
 def slope_chart(
-    movement: Movement, top_n: int | None = None, *, title: str | None = None, log_ranks: bool | None = None
+    movement: Movement,
+    top_n: int | None = None,
+    *,
+    title: str | None = None,
+    log_ranks: bool | None = None,
+    grades: Mapping[str, int] | None = None,
 ) -> go.Figure:
     """Original rank (left) joined to reranked rank (right), one line per document.
 
@@ -232,6 +274,10 @@ def slope_chart(
     order). Above ``LOG_FROM`` documents the axis is logarithmic (unless ``log_ranks`` says otherwise), so
     the top of the list gets most of the height, and only the top ``min(top_n, TOP_LABELS)`` ranks carry
     text. The legend sits under the plot.
+
+    With ``grades`` (document uuid -> TREC grade, this query's judgments) each document is also marked by its
+    grade at both ends of its line (``GRADE_MARKERS``: one trace per grade, unjudged included), so a relevant
+    document climbing or falling shows at a glance.
     """
     moves = sorted(movement.moves, key=lambda m: m.new_rank)
     n = len(moves)
@@ -299,6 +345,25 @@ def slope_chart(
             )
         )
 
+    if grades is not None:
+        x_range = [-0.04 - GRADE_OFFSET - 0.03, 1.04 + GRADE_OFFSET + 0.03]
+        for grade in GRADE_ORDER:
+            marked = [m for m in moves if grades.get(m.uuid) == grade]
+            xs: list[float | None] = []
+            ys: list[int | None] = []
+            texts: list[str] = []
+            for m in marked:
+                for x, rank in ((-GRADE_OFFSET, m.original_rank), (1 + GRADE_OFFSET, m.new_rank)):
+                    # Unjudged ends only within the top N (what the metrics count): below it, a column of
+                    # open circles would bury the judged documents.
+                    if grade is not None or rank <= top_n:
+                        xs.append(x)
+                        ys.append(rank)
+                        texts.append(safe_snippet(m.text, HOVER_SNIPPET))
+            if xs:
+                count = len({m.uuid for m in marked if grade is not None or min(m.original_rank, m.new_rank) <= top_n})
+                fig.add_trace(_grade_trace(grade, count, xs, ys, texts))
+
     s = movement.summary
     overlap_k = 10 if 10 in s.overlap_at_k else (max(s.overlap_at_k) if s.overlap_at_k else None)
     parts = [f"Kendall τ = {s.kendall_tau:.2f}"]
@@ -308,6 +373,9 @@ def slope_chart(
     parts.append(f"{len(entered)} entered / {len(left)} left the top {top_n}")
     if log:
         parts.append("rank axis is logarithmic")
+    if grades is not None:
+        judged = sum(1 for m in moves if m.uuid in grades)
+        parts.append(f"grade markers: {judged} of {n} candidates judged for this query (○ unjudged in the top {top_n})")
     top, bottom = 120, 70
     height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     _base_layout(
@@ -419,6 +487,7 @@ def bump_chart(
     highlight: int = 10,
     log_ranks: bool | None = None,
     by: str | None = None,
+    grades: Sequence[int | None] | None = None,
 ) -> go.Figure:
     """Rank of each document under retrieval and each model (``rank_matrix`` columns), one line per document.
 
@@ -427,10 +496,16 @@ def bump_chart(
     their own colour and a label at the right end of their line, in rank order; every other document is a
     thin grey line in one shared trace. So there are at most ``MAX_HIGHLIGHT + 1`` traces and no legend.
     The rank axis is logarithmic above ``LOG_FROM`` documents unless ``log_ranks`` says otherwise.
+
+    With ``grades`` (``grades[i]`` the TREC grade of row ``i`` for this query, ``None`` = unjudged) every judged
+    document is marked by its grade at each of its points (``GRADE_MARKERS``, one trace per grade, with a
+    legend under the plot), and so are the unjudged coloured lines, as unjudged.
     """
     n = len(rank_matrix)
     if len(texts) != n:
         raise InvalidInput(f"bump chart: {len(texts)} texts for {n} documents.")
+    if grades is not None and len(grades) != n:
+        raise InvalidInput(f"bump chart: {len(grades)} grades for {n} documents.")
     columns = [str(c) for c in rank_matrix.columns]
     if not columns:
         raise InvalidInput("bump chart: no orderings to compare.")
@@ -474,7 +549,7 @@ def bump_chart(
             )
         )
 
-    top, bottom = 120, 40
+    top, bottom = 120, 40 if grades is None else 80  # room for the grade legend under the plot
     height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     plot_px = height - top - bottom
     ends: list[float] = []
@@ -520,6 +595,22 @@ def bump_chart(
             font={"size": 11, "color": colour},
         )
 
+    if grades is not None:
+        for grade in GRADE_ORDER:
+            # Unjudged markers only on the coloured lines: on 200 grey lines they would bury the judged ones.
+            rows = [i for i in range(n) if grades[i] == grade and (grade is not None or i in own_set)]
+            if not rows:
+                continue
+            mx: list[float | None] = []
+            my: list[int | None] = []
+            mt: list[str] = []
+            for i in rows:
+                ranks = [int(v) for v in rank_matrix.iloc[i].tolist()]
+                mx += [*xs, None]
+                my += [*ranks, None]
+                mt += [safe_snippet(texts[i], HOVER_SNIPPET)] * len(xs) + [""]
+            fig.add_trace(_grade_trace(grade, len(rows), mx, my, mt, showlegend=True))
+
     subtitle = f"{n} candidates · 1 = best"
     if k:
         subtitle += f" · in colour: the top {k} under {escape(by)}, labelled with their rank there"
@@ -527,8 +618,16 @@ def bump_chart(
             subtitle += f" · grey: the other {len(rest)}"
     if log:
         subtitle += " · rank axis is logarithmic"
+    if grades is not None:
+        judged = sum(1 for g in grades if g is not None)
+        subtitle += f" · grade markers: {judged} of {n} candidates judged for this query"
     _base_layout(fig, "Rank of each document under each model", subtitle, height, top=top)
     fig.update_layout(showlegend=False, margin={"l": 70, "r": 250, "t": top, "b": bottom})
+    if grades is not None:
+        fig.update_layout(
+            showlegend=True,
+            legend={"orientation": "h", "yanchor": "top", "y": -0.02, "xanchor": "left", "x": 0},
+        )
     fig.update_xaxes(
         tickvals=xs,
         ticktext=[_wrap_name(escape(c), 34 if len(columns) <= 4 else 18) for c in columns],

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from rerank_playground.evaluation.models import GRADES
 from rerank_playground.models import Hit, Move, Movement, MovementSummary
 
 SNIPPET_CHARS = 120
@@ -53,6 +54,34 @@ def arrow(delta: int) -> str:
     if delta < 0:
         return f"▼ {-delta}"
     return "● 0"
+
+
+# One glyph per TREC grade, the same shapes the charts mark documents with (charts.GRADE_MARKERS), so a
+# badge in a table and a marker on a line read alike. ``None`` = no judgment: shown as unjudged, never as 0.
+GRADE_GLYPHS: dict[int | None, str] = {3: "◆", 2: "■", 1: "□", 0: "—", None: "○"}
+GRADE_NAMES: dict[int | None, str] = {**{grade: name for grade, name in GRADES.items()}, None: "unjudged"}
+
+
+def grade_badge(grade: int | None) -> str:
+    """``"◆ 3 perfect"``, ``"— 0 not relevant"``, ``"○ unjudged"``."""
+    if grade is None:
+        return f"{GRADE_GLYPHS[None]} {GRADE_NAMES[None]}"
+    if grade not in GRADE_GLYPHS:
+        raise ValueError(f"A grade is 0, 1, 2 or 3, not {grade!r}.")
+    return f"{GRADE_GLYPHS[grade]} {grade} {GRADE_NAMES[grade]}"
+
+
+GRADE_BADGES: tuple[str, ...] = tuple(grade_badge(g) for g in (3, 2, 1, 0, None))  # best first
+
+
+def grade_of_badge(badge: str | None) -> int | None:
+    """The grade a badge (or an empty cell) stands for; ``None`` = unjudged."""
+    for grade in (3, 2, 1, 0):
+        if badge == grade_badge(grade):
+            return grade
+    if badge in (None, "", grade_badge(None)):
+        return None
+    raise ValueError(f"Not a grade: {badge!r}.")
 
 
 def top_n_change(move: Move) -> str:

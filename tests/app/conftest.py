@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -46,6 +47,14 @@ def demo_server(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
     finally:
         client.close()
     return weaviate_server
+
+
+@pytest.fixture(autouse=True)
+def private_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every app test gets its own judgments store: nothing touches the real per-user data folder."""
+    path = tmp_path / "store.sqlite3"
+    monkeypatch.setenv("RERANK_PLAYGROUND_DB", str(path))
+    return path
 
 
 @pytest.fixture

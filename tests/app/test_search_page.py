@@ -49,9 +49,10 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     after = frame_with(at, "was", "rerank score")
     assert list(before["rank"]) == list(range(1, 11))
     assert list(after["rank"]) == list(range(1, 11))
-    # rank, move, where it was, the text, then its own score (the other side's score is in the other table)
-    assert list(after.columns) == ["rank", "move", "was", "text", "rerank score"]
-    assert list(before.columns) == ["rank", "move", "now at", "text", "retrieval score"]
+    # rank, its grade (a badge, editable), move, where it was, the text, then its own score (the other side's
+    # score is in the other table)
+    assert list(after.columns) == ["rank", "grade", "move", "was", "text", "rerank score"]
+    assert list(before.columns) == ["rank", "grade", "move", "now at", "text", "retrieval score"]
     assert all(m[0] in "▲▼●" for m in after["move"])
     titles = plotly_titles(at)
     assert len(titles) == 3

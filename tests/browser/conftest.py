@@ -3,9 +3,10 @@
 - ``demo_weaviate`` (session): ``weaviate_server`` with the demo collections loaded (``load_demo``).
 - ``app_url`` (session): one headless Streamlit server for the whole browser session, started as a
   subprocess in its own process group with ``WEAVIATE_URL`` / ``WEAVIATE_GRPC_PORT`` /
-  ``RERANK_PLAYGROUND_DEMO=1`` / ``JINA_BASE_URL=<stand-in>`` and *no* Jina key (the newcomer's zero-key
-  path; a test pastes the key into the sidebar). Waited on through ``/_stcore/health``; the process group
-  is killed at the end, also when a test or the start itself fails.
+  ``RERANK_PLAYGROUND_DEMO=1`` / ``JINA_BASE_URL=<stand-in>`` / ``RERANK_PLAYGROUND_DB=<a temp file>`` and *no*
+  Jina key (the newcomer's zero-key path; a test pastes the key into the sidebar). :func:`start_streamlit`
+  starts another one (e.g. to restart the app on the same store file). Waited on through
+  ``/_stcore/health``; the process group is killed at the end, also when a test or the start itself fails.
 - ``browser`` (session) / ``page`` (function): chromium through Playwright; each test gets its own
   context (= its own Streamlit session). On failure the page is saved to
   ``artifacts/screenshots/failed-<test>.png``.
@@ -130,23 +131,28 @@ def _wait_healthy(app: StreamlitApp, timeout_s: float) -> None:
             time.sleep(0.1)  # poll interval of the readiness probe, not a wait for readiness
 
 
-@pytest.fixture(scope="session")
-def streamlit_app(
-    demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StreamlitApp]:
+def start_streamlit(
+    root: Path, weaviate: WeaviateEndpoint, jina: JinaStandIn, store_file: Path
+) -> StreamlitApp:
+    """Start ``streamlit run app.py`` in ``root`` (its log, an empty secrets file) and wait until it is healthy.
+
+    ``store_file`` is the judgments store (``RERANK_PLAYGROUND_DB``): always a temporary file, never the real
+    per-user folder. The caller stops it with :func:`stop_streamlit`; a start that fails is stopped here.
+    """
     if not (REPO / "app.py").exists():
         pytest.fail("app.py is missing: the browser suite drives the real app.", pytrace=False)
-    root = tmp_path_factory.mktemp("streamlit")
+    root.mkdir(parents=True, exist_ok=True)
     # An empty secrets file replaces ~/.streamlit/secrets.toml and .streamlit/secrets.toml: the environment
     # below is the app's only configuration, so a developer's own key cannot leak into the zero-key path.
     secrets = root / "secrets.toml"
     secrets.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in KEY_ENV and k not in ("HOST", "PORT")}
     env.update(
-        WEAVIATE_URL=demo_weaviate.url,
-        WEAVIATE_GRPC_PORT=str(demo_weaviate.grpc_port),
+        WEAVIATE_URL=weaviate.url,
+        WEAVIATE_GRPC_PORT=str(weaviate.grpc_port),
         RERANK_PLAYGROUND_DEMO="1",
-        JINA_BASE_URL=jina_server.url,
+        RERANK_PLAYGROUND_DB=str(store_file),
+        JINA_BASE_URL=jina.url,
         PYTHONUNBUFFERED="1",
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
@@ -173,11 +179,29 @@ def streamlit_app(
     app = StreamlitApp(url=f"http://127.0.0.1:{port}", log_path=log_path, proc=proc, env=env)
     try:
         _wait_healthy(app, STARTUP_TIMEOUT_S)
-        yield app
     except RuntimeError as err:
-        pytest.fail(str(err), pytrace=False)
-    finally:
         _kill_group(proc)
+        pytest.fail(str(err), pytrace=False)
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return app
+
+
+def stop_streamlit(app: StreamlitApp) -> None:
+    _kill_group(app.proc)
+
+
+@pytest.fixture(scope="session")
+def streamlit_app(
+    demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitApp]:
+    root = tmp_path_factory.mktemp("streamlit")
+    app = start_streamlit(root, demo_weaviate, jina_server, root / "store.sqlite3")
+    try:
+        yield app
+    finally:
+        stop_streamlit(app)
 
 
 @pytest.fixture(scope="session")

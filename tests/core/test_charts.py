@@ -325,3 +325,55 @@ def test_score_scatter() -> None:
     assert len(big.data) == 3
     assert sum(len(t.x) for t in big.data) == 150
     assert "50 without one" in big.layout.title.subtitle.text
+
+
+# ----------------------------------------------------------------------------------------- grade markers
+
+
+def grade_traces(fig: go.Figure) -> dict[object, go.Scatter]:
+    return {trace.meta["grade"]: trace for trace in fig.data if trace.meta and "grade" in trace.meta}
+
+
+def test_slope_chart_marks_documents_by_grade() -> None:
+    plain = slope_chart(movement_10())
+    assert not grade_traces(plain)  # no grades given: the chart is as before
+    # d3 (4 -> 1) perfect, d0 (1 -> 2) not relevant, d9 (10 -> 8) related; the other 7 unjudged.
+    fig = slope_chart(movement_10(), grades={"u3": 3, "u0": 0, "u9": 1})
+    marks = grade_traces(fig)
+    assert set(marks) == {3, 0, 1, "unjudged"}  # no trace for a grade nobody has (2)
+    assert points(marks[3]) == [(-charts.GRADE_OFFSET, 4), (1 + charts.GRADE_OFFSET, 1)]  # both ends of its line
+    assert points(marks[0]) == [(-charts.GRADE_OFFSET, 1), (1 + charts.GRADE_OFFSET, 2)]
+    assert points(marks[1]) == [(-charts.GRADE_OFFSET, 10), (1 + charts.GRADE_OFFSET, 8)]
+    # Unjudged are marked as unjudged, not as 0, within the top 3 on each side: left d1 d2 (d0 is judged),
+    # right d1 (rank 3); d2 falls to 4.
+    assert points(marks["unjudged"]) == [(-charts.GRADE_OFFSET, 2), (1 + charts.GRADE_OFFSET, 3),
+                                         (-charts.GRADE_OFFSET, 3)]
+    # Shape and size carry the grade (colour is not the only cue), and the legend names it.
+    assert marks[3].marker.symbol == "diamond" and marks["unjudged"].marker.symbol == "circle-open"
+    assert marks[3].marker.size > marks[1].marker.size
+    assert len({t.marker.symbol for t in marks.values()}) == 4
+    assert marks[3].name == "◆ 3 perfect (1)"  # one document (marked at both ends)
+    assert marks["unjudged"].name == "○ unjudged (2)"
+    assert "3 of 10 candidates judged for this query" in fig.layout.title.subtitle.text
+    # The markers sit outside the lines' ends, inside the x range.
+    assert fig.layout.xaxis.range[0] < -charts.GRADE_OFFSET and fig.layout.xaxis.range[1] > 1 + charts.GRADE_OFFSET
+    # The hover text of a marker is the escaped document text.
+    assert marks[0].customdata[0][0] == NASTY_ESCAPED
+
+
+def test_bump_chart_marks_documents_by_grade() -> None:
+    cands = hits(10)
+    matrix = rank_matrix(cands, {"a": result(ORDER_10, "a")})
+    grades: list[int | None] = [None] * 10
+    grades[3], grades[0] = 2, 0
+    fig = bump_chart(matrix, [h.text for h in cands], highlight=3, grades=grades)
+    marks = grade_traces(fig)
+    assert set(marks) == {2, 0, "unjudged"}
+    assert [y for y in marks[2].y if y is not None] == [4, 1]  # d3: retrieval 4, a 1, a marker on each
+    assert [y for y in marks[0].y if y is not None] == [1, 2]
+    # Unjudged markers only on the coloured lines (the top 3 under "a" are d3, d0, d1: only d1 is unjudged).
+    assert [y for y in marks["unjudged"].y if y is not None] == [2, 3]
+    assert fig.layout.showlegend is True and all(t.showlegend for t in marks.values())
+    assert "2 of 10 candidates judged" in fig.layout.title.subtitle.text
+    with pytest.raises(InvalidInput):
+        bump_chart(matrix, [h.text for h in cands], grades=[None])

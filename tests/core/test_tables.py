@@ -12,8 +12,11 @@ import pytest
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode
 from rerank_playground.movement import compute_movement
 from rerank_playground.tables import (
+    GRADE_BADGES,
     MOVEMENT_COLUMNS,
     arrow,
+    grade_badge,
+    grade_of_badge,
     movement_table,
     results_table,
     snippet,
@@ -113,3 +116,17 @@ def test_json_of_dataclasses_and_frames() -> None:
     records = json.loads(to_json_bytes(movement_table(movement())))
     assert records[2]["rerank score"] is None  # NaN -> null, valid JSON
     assert records[0]["move"] == "▲ 2"
+
+
+def test_grade_badges() -> None:
+    assert grade_badge(3) == "◆ 3 perfect"
+    assert grade_badge(0) == "— 0 not relevant"
+    assert grade_badge(None) == "○ unjudged"  # unjudged is its own badge, never "0"
+    assert GRADE_BADGES == ("◆ 3 perfect", "■ 2 relevant", "□ 1 related", "— 0 not relevant", "○ unjudged")
+    for grade in (0, 1, 2, 3, None):
+        assert grade_of_badge(grade_badge(grade)) == grade
+    assert grade_of_badge(None) is None and grade_of_badge("") is None  # an emptied cell = unjudged
+    with pytest.raises(ValueError):
+        grade_badge(4)
+    with pytest.raises(ValueError):
+        grade_of_badge("5 amazing")

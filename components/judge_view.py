@@ -1,0 +1,229 @@
+"""The Judge view: grade the documents of the current Search or Compare run one at a time, by keyboard.
+
+The pool is the top N of the retrieval order and of every reranked order of that run, the documents the
+orderings disagree on most first (:func:`rerank_playground.evaluation.pooling.judge_queue`). Keys ``0``–``3`` grade the
+document in view and move on to the next unjudged one; ``←``/``→`` step back and forth through the pool.
+Grades are written to the store at once (in the buttons' callbacks, before the page is drawn again).
+
+Session state: ``judge.at`` = ``(scope, uuid)``, the document in view for a scope (collection, normalised
+query, run, depth); ``_judge_name`` the optional name saved with each grade (kept across pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import grades_view, session, store_access
+from components.safe import md_escape
+from rerank_playground import judging, tables
+from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.pooling import judge_queue
+from rerank_playground.evaluation.store import Store
+from rerank_playground.models import Hit, SearchResult
+
+RUNS = {"search": "Search page", "compare": "Compare page"}
+GRADE_KEYS = (0, 1, 2, 3)
+MAX_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class JudgeRun:
+    """A run to judge: its search and the orderings it produced (name -> uuids, retrieval first)."""
+
+    page: str  # "search" or "compare"
+    search: SearchResult
+    ranked: dict[str, list[str]] = field(hash=False)
+    n: int  # the shown N of that page: the default pool depth
+
+    @property
+    def collection(self) -> str:
+        return self.search.request.collection
+
+    @property
+    def query(self) -> str:
+        return self.search.request.query
+
+
+def runs() -> dict[str, JudgeRun]:
+    """The runs of this session that can be judged: the last search + rerank, the last comparison."""
+    out: dict[str, JudgeRun] = {}
+    last = st.session_state.get("search.last")
+    if last and last.get("run") is not None:
+        run = last["run"]
+        ranked = session.derived(
+            last, "orderings", lambda: judging.orderings(run.search.hits, {run.choice.label: run.result})
+        )
+        out["search"] = JudgeRun("search", run.search, ranked, run.movement.summary.top_n)
+    last = st.session_state.get("compare.last")
+    if last and last.get("run") is not None and last["run"].results:
+        crun = last["run"]
+        ranked = session.derived(last, "orderings", lambda: judging.orderings(crun.search.hits, crun.results))
+        n = int(session.inputs().get("n") or 10)
+        out["compare"] = JudgeRun("compare", crun.search, ranked, min(n, len(crun.search.hits)))
+    return out
+
+
+def _label(name: str, run: JudgeRun) -> str:
+    return grades_view.ordering_label(name, run.search.request.mode.value)
+
+
+def _next_unjudged(queue: Sequence[str], grades: dict[str, int], after: int) -> int | None:
+    """Index of the first unjudged document after ``after`` (wrapping round), or None when all are judged."""
+    for step in range(1, len(queue) + 1):
+        i = (after + step) % len(queue)
+        if queue[i] not in grades:
+            return i
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- callbacks
+
+
+def _grade(store: Store, run: JudgeRun, scope: tuple[Any, ...], queue: list[str], doc: str, grade: int) -> None:
+    query = normalise_query(run.query)
+
+    def save() -> dict[str, int]:
+        store.set_grade(run.collection, query, doc, grade, judge=grades_view.judge_name())
+        return store.grades(run.collection, query)
+
+    grades, error = session.call_safely(save, "saving a grade")
+    if error or grades is None:
+        session.flash(f"The grade was not saved: {error}", "error", channel="judge")
+        return
+    following = _next_unjudged(queue, grades, queue.index(doc))
+    st.session_state["judge.at"] = (scope, doc if following is None else queue[following])
+
+
+def _step(scope: tuple[Any, ...], queue: list[str], doc: str, delta: int) -> None:
+    i = min(max(queue.index(doc) + delta, 0), len(queue) - 1)
+    st.session_state["judge.at"] = (scope, queue[i])
+
+
+def _keep_name() -> None:
+    st.session_state["_judge_name"] = str(st.session_state.get("judge.name") or "")[:100]
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def render(key_prefix: str = "judge") -> None:
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note("Judging and relevance metrics")
+        return
+    available = runs()
+    if not available:
+        st.info(
+            "Nothing to judge yet. Run a search on the Search page (or a comparison on the Compare page): "
+            "this view then walks its results one by one."
+        )
+        st.page_link("pages/search.py", label="Open the Search page", icon=":material/search:")
+        return
+    pages = list(available)
+    session.seed(f"{key_prefix}.run", pages[0], pages)
+    if len(pages) > 1:
+        chosen = st.segmented_control(
+            "Judge the results of", pages, key=f"{key_prefix}.run", format_func=RUNS.__getitem__
+        )
+        run = available[chosen or pages[0]]
+    else:
+        run = available[pages[0]]
+    hits = run.search.hits
+    top, side = st.columns([3, 2])
+    with side:
+        most = min(MAX_DEPTH, max(len(hits), 1))
+        session.seed(f"{key_prefix}.depth", min(run.n, most))
+        if st.session_state[f"{key_prefix}.depth"] > most:  # a deeper pool than this run has
+            st.session_state[f"{key_prefix}.depth"] = most
+        depth = int(
+            st.number_input(
+                "Pool: top N of each ordering", min_value=1, max_value=most,
+                key=f"{key_prefix}.depth",
+                help="The documents to judge: the top N of the retrieval order and of every reranked order.",
+            )
+        )
+        session.seed(f"{key_prefix}.name", st.session_state.get("_judge_name", ""))
+        st.text_input(
+            "Your name (optional)", key=f"{key_prefix}.name", max_chars=100, on_change=_keep_name,
+            help="Saved with each grade you give, so a team can tell its judges apart.",
+        )
+    query = normalise_query(run.query)
+    queue = judge_queue(list(run.ranked.values()), (), depth)  # () = the whole pool, judged or not
+    grades, error = session.call_safely(lambda: store.grades(run.collection, query), "reading grades")
+    if error or grades is None:
+        st.warning(f"Could not read the grades: {error}")
+        return
+    orderings = " and ".join(_label(name, run) for name in run.ranked)
+    with top:
+        st.markdown(f"**“{md_escape(run.query)}”** in {md_escape(run.collection)}")
+        st.caption(
+            f"Pool: the top {depth} of the {orderings} ({len(queue)} documents), those the orderings disagree on "
+            "most first: their grades decide the comparison. Keys 0–3 grade and move on; ← → step back and forth."
+        )
+    session.show_flash("judge")
+    if not queue:
+        st.info("The run found no documents to judge.")
+        return
+    judged = sum(1 for doc in queue if doc in grades)
+    st.progress(judged / len(queue), text=f"Judged {judged} of {len(queue)}")
+    if judged == len(queue):
+        st.success(
+            f"All {len(queue)} documents of the pool are judged. nDCG@{run.n} of each ordering is on the "
+            f"{RUNS[run.page]}; ← → still step through them to change a grade."
+        )
+        st.page_link(f"pages/{run.page}.py", label=f"Back to the {RUNS[run.page]}", icon=":material/arrow_back:")
+
+    scope = (run.collection, query, run.page, depth, tuple(queue))
+    at = st.session_state.get("judge.at")
+    if at is None or at[0] != scope or at[1] not in queue:
+        first = _next_unjudged(queue, grades, len(queue) - 1)
+        at = (scope, queue[first if first is not None else 0])
+        st.session_state["judge.at"] = at
+    doc = at[1]
+    position = queue.index(doc)
+    current = grades.get(doc)
+
+    buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
+    buttons[0].button(
+        "Previous", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
+        disabled=position == 0, on_click=_step, args=(scope, queue, doc, -1),
+    )
+    for column, grade in zip(buttons[1:5], GRADE_KEYS, strict=True):
+        column.button(  # the label is the badge without its digit: the shortcut hint shows the key
+            f"{tables.GRADE_GLYPHS[grade]} {tables.GRADE_NAMES[grade]}", key=f"{key_prefix}.grade.{grade}",
+            shortcut=str(grade), help=f"Grade {grade}: {tables.GRADE_NAMES[grade]} (key {grade})",
+            type="primary" if current == grade else "secondary", width="stretch",
+            on_click=_grade, args=(store, run, scope, queue, doc, grade),
+        )
+    buttons[5].button(
+        "Next", key=f"{key_prefix}.next", shortcut="Right", icon=":material/arrow_forward:", width="stretch",
+        disabled=position == len(queue) - 1, on_click=_step, args=(scope, queue, doc, 1),
+    )
+    document_card(run, doc, position, len(queue), current)
+
+
+def document_card(run: JudgeRun, doc: str, position: int, total: int, grade: int | None) -> None:
+    """The document in view, as plain text (database text is untrusted), with its rank in every ordering."""
+    hit: Hit | None = next((h for h in run.search.hits if h.uuid == doc), None)
+    with st.container(border=True):
+        st.markdown(f"**Document {position + 1} of {total}** · your grade: {tables.grade_badge(grade)}")
+        ranks = " · ".join(
+            f"{_label(name, run)}: #{order.index(doc) + 1}" for name, order in run.ranked.items() if doc in order
+        )
+        st.caption(md_escape(ranks, max_chars=500))
+        if hit is None:
+            st.text("(this document is not among the run's candidates)")
+            return
+        st.text(hit.text or "(no text in this property)")
+        shown = {k: v for k, v in hit.properties.items() if tables.snippet(str(v), None) != tables.snippet(hit.text)}
+        if shown:
+            props = pd.DataFrame(
+                [{"property": str(k), "value": tables.snippet(str(v), 300)} for k, v in shown.items()]
+            )
+            st.dataframe(props, hide_index=True, key="judge.doc_props")
+        st.caption(f"uuid {doc}")

@@ -1,0 +1,289 @@
+"""Query sets: list, create, import (CSV, JSON, TREC topics + qrels), export and delete.
+
+Imports go through :mod:`rerank_playground.evaluation.io`: the whole file is checked first and stored in one
+transaction, so a bad file names its line and what is wrong, and nothing is imported. Deleting asks first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import session
+from components.safe import md_escape
+from rerank_playground.errors import BadImportFile, InvalidInput
+from rerank_playground.evaluation import io
+from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.store import Store
+from rerank_playground.playground import Playground
+
+FORMATS = {"csv": "CSV (query_id,query,doc_id,grade)", "json": "JSON", "trec": "TREC topics + qrels"}
+UUID_IDS = "Weaviate uuid"
+MAX_UPLOAD_MB = 20
+
+
+def collection_names(pg: Playground) -> list[str] | None:
+    """The connected server's collections, or None when not connected (or the list failed)."""
+    if not pg.connected:
+        return None
+    infos, error = session.call_safely(lambda: session.collections(pg), "listing collections")
+    if error:
+        st.warning(f"Could not list the collections: {error}")
+        return None
+    return [info.name for info in infos or []]
+
+
+def sets_table(store: Store, sets: list[QuerySet]) -> pd.DataFrame:
+    rows = []
+    for query_set in sets:
+        qrels = store.qrels(query_set)
+        rows.append(
+            {
+                "name": query_set.name,
+                "collection": query_set.collection,
+                "queries": len(query_set.queries),
+                "judged queries": sum(1 for grades in qrels.values() if grades),
+                "judgments": sum(len(grades) for grades in qrels.values()),
+                "document ids": query_set.id_property or UUID_IDS,
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "collection", "queries", "judged queries", "judgments", "document ids"])
+
+
+def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
+    session.show_flash("sets")
+    names = collection_names(pg)
+    all_sets, error = session.call_safely(store.query_sets, "listing query sets")
+    if error:
+        st.error(error)
+        return
+    sets = [s for s in all_sets or [] if names is None or s.collection in names]
+    if names is None:
+        st.caption("Not connected to a Weaviate: showing the query sets of every collection.")
+    else:
+        hidden = len(all_sets or []) - len(sets)
+        st.caption(
+            f"The query sets of this server's {len(names)} collection{'s' if len(names) != 1 else ''}"
+            + (f" ({hidden} more belong to collections not on this server)." if hidden else ".")
+        )
+    if sets:
+        table, error = session.call_safely(lambda: sets_table(store, sets), "query set table")
+        if table is not None:
+            st.dataframe(table, hide_index=True, key=f"{key_prefix}.table")
+        elif error:
+            st.error(error)
+        one_set(store, sets, key_prefix)
+    else:
+        st.info("No query sets yet: create one below, import a file, or add a query from the Search page.")
+    create_tab, import_tab = st.tabs(["Create a set", "Import a file"])
+    with create_tab:
+        create_form(store, names, all_sets or [], key_prefix)
+    with import_tab:
+        import_form(store, pg, names, all_sets or [], key_prefix)
+
+
+# ---------------------------------------------------------------------------------------------- one set
+
+
+def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
+    by_name = {s.name: s for s in sets}
+    wanted = st.session_state.pop(f"{key_prefix}.choose_next", None)  # set by create/import/delete
+    if wanted in by_name:
+        st.session_state[f"{key_prefix}.chosen"] = wanted
+    session.seed(f"{key_prefix}.chosen", sets[0].name, list(by_name))
+    name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.chosen")
+    query_set = by_name[name]
+    qrels = store.qrels(query_set)
+    with st.container(border=True):
+        st.markdown(f"**{md_escape(query_set.name)}** · collection {md_escape(query_set.collection)}")
+        queries = pd.DataFrame(
+            [
+                {"query id": q.query_id, "query": q.text, "judged documents": len(qrels.get(q.query_id, {}))}
+                for q in query_set.queries
+            ],
+            columns=["query id", "query", "judged documents"],
+        )
+        st.dataframe(
+            queries, hide_index=True, key=f"{key_prefix}.queries", height=min(400, 38 + 35 * max(len(queries), 1)),
+            column_config={"query": st.column_config.TextColumn("query", width="large")},
+        )
+        export_buttons(query_set, qrels, key_prefix)
+        delete_with_confirmation(store, query_set, key_prefix)
+
+
+def _stem(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip()).strip("-")
+    return safe.lower() or "query-set"
+
+
+def export_buttons(query_set: QuerySet, qrels: dict[str, dict[str, int]], key_prefix: str) -> None:
+    stem = _stem(query_set.name)
+    topics, qrels_text = io.to_trec(query_set, qrels)
+    files = [
+        ("CSV", io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
+        ("JSON", io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
+        ("TREC topics", topics, f"{stem}.topics.txt", "text/plain"),
+        ("TREC qrels", qrels_text, f"{stem}.qrels.txt", "text/plain"),
+    ]
+    columns = st.columns(len(files))
+    for column, (label, text, file_name, mime) in zip(columns, files, strict=True):
+        column.download_button(
+            f"Download {label}", text.encode("utf-8"), file_name, mime, key=f"{key_prefix}.dl.{label}",
+            on_click="ignore", icon=":material/download:",
+        )
+
+
+def delete_with_confirmation(store: Store, query_set: QuerySet, key_prefix: str) -> None:
+    asking = f"{key_prefix}.delete_asked"
+    if st.session_state.get(asking) != query_set.name:
+        if st.button("Delete this set…", key=f"{key_prefix}.delete", icon=":material/delete:"):
+            st.session_state[asking] = query_set.name
+            st.rerun()
+        return
+    st.warning(
+        f"Delete the query set “{md_escape(query_set.name)}” ({len(query_set.queries)} queries)? The grades stay "
+        "in the store (they belong to the collection's queries); only the set goes."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete it", key=f"{key_prefix}.delete_yes", type="primary"):
+        _, error = session.call_safely(lambda: store.delete_query_set(query_set.name), "deleting a query set")
+        st.session_state.pop(asking, None)
+        if error:
+            session.flash(error, "error", channel="sets")
+        else:
+            session.flash(f"Deleted the query set “{md_escape(query_set.name)}”.", channel="sets")
+        st.rerun()
+    if no.button("Keep it", key=f"{key_prefix}.delete_no"):
+        st.session_state.pop(asking, None)
+        st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------- create
+
+
+def _collection_picker(names: list[str] | None, key: str) -> str:
+    if names:
+        session.seed(key, session.inputs().get("collection") or names[0], names)
+        return str(st.selectbox("Collection", names, key=key))
+    return st.text_input("Collection", key=key, max_chars=200).strip()
+
+
+def create_form(store: Store, names: list[str] | None, existing: list[QuerySet], key_prefix: str) -> None:
+    with st.form(f"{key_prefix}.create_form", border=False):
+        name = st.text_input("Name", key=f"{key_prefix}.new_name", max_chars=100)
+        collection = _collection_picker(names, f"{key_prefix}.new_collection")
+        text = st.text_area(
+            "Queries (one per line, optional)", key=f"{key_prefix}.new_queries", height=120,
+            help="Queries get ids q1, q2, ... in this order. Add more later from the Search page.",
+        )
+        submitted = st.form_submit_button("Create set", type="primary")
+    if not submitted:
+        return
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+
+    def create() -> QuerySet:
+        if not name.strip():
+            raise InvalidInput("Give the set a name.")
+        if not collection:
+            raise InvalidInput("Choose the collection the set belongs to.")
+        if name.strip() in {s.name for s in existing}:
+            raise InvalidInput(
+                f"A query set named “{name.strip()}” already exists.", hint="Choose another name, or delete it first."
+            )
+        unique = list(dict.fromkeys(lines))
+        query_set = QuerySet(
+            name.strip(), collection, tuple(SetQuery(f"q{i}", q) for i, q in enumerate(unique, start=1)), None
+        )
+        store.save_query_set(query_set)
+        return query_set
+
+    created, error = session.call_safely(create, "creating a query set")
+    if error:
+        st.error(error)
+        return
+    assert created is not None
+    session.flash(f"Created “{md_escape(created.name)}” with {len(created.queries)} queries.", channel="sets")
+    st.session_state[f"{key_prefix}.choose_next"] = created.name
+    st.rerun()
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def _read(upload: Any, label: str) -> str:
+    data = upload.getvalue()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadImportFile(line=0, problem=f"{label} is not UTF-8 text (byte {err.start}).") from None
+
+
+def import_form(
+    store: Store, pg: Playground, names: list[str] | None, existing: list[QuerySet], key_prefix: str
+) -> None:
+    kind = st.radio(
+        "Format", list(FORMATS), format_func=FORMATS.__getitem__, horizontal=True, key=f"{key_prefix}.format"
+    )
+    if kind == "trec":
+        left, right = st.columns(2)
+        topics = left.file_uploader("Topics file", key=f"{key_prefix}.topics")
+        qrels = right.file_uploader("Qrels file", key=f"{key_prefix}.qrels")
+        uploads = [topics, qrels]
+    else:
+        uploads = [st.file_uploader(f"{kind.upper()} file", type=[kind], key=f"{key_prefix}.file")]
+    name = st.text_input(
+        "Name of the set", key=f"{key_prefix}.import_name", max_chars=100,
+        help="A JSON export names its own set: leave this empty to use that name.",
+    )
+    collection = _collection_picker(names, f"{key_prefix}.import_collection")
+    id_choices = [UUID_IDS]
+    if pg.connected and collection and names and collection in names:
+        info, _ = session.call_safely(lambda: pg.collection(collection), "collection properties")
+        if info is not None:
+            id_choices += list(info.text_properties)
+    id_choice = st.selectbox(
+        "Document ids in the file are", id_choices, key=f"{key_prefix}.id_property",
+        help="Weaviate uuids, or the values of a property (e.g. the demo's article_id).",
+    )
+    replace = st.checkbox("Replace a set of the same name", key=f"{key_prefix}.replace")
+    if not st.button("Import", key=f"{key_prefix}.import", type="primary"):
+        return
+    if any(upload is None for upload in uploads):
+        st.error("Choose the file" + ("s (topics and qrels)" if kind == "trec" else "") + " to import first.")
+        return
+
+    def run_import() -> QuerySet:
+        if kind == "csv":
+            parsed = io.parse_csv(_read(uploads[0], "The file"))
+        elif kind == "json":
+            parsed = io.parse_json(_read(uploads[0], "The file"))
+        else:
+            parsed = io.parse_trec(_read(uploads[0], "The topics file"), _read(uploads[1], "The qrels file"))
+        set_name = name.strip() or (parsed.name or "").strip()
+        if not set_name:
+            raise InvalidInput("Give the set a name.")
+        target = collection or (parsed.collection or "")
+        if not target:
+            raise InvalidInput("Choose the collection the set belongs to.")
+        if not replace and set_name in {s.name for s in existing}:
+            raise InvalidInput(
+                f"A query set named “{set_name}” already exists.",
+                hint="Tick “Replace a set of the same name”, or choose another name.",
+            )
+        id_property = None if id_choice == UUID_IDS else str(id_choice)
+        return io.import_judgments(store, target, set_name, parsed, id_property=id_property)
+
+    imported, error = session.call_safely(run_import, "importing a query set")
+    if error:
+        st.error(f"Nothing was imported. {error}" if "Nothing was imported" not in error else error)
+        return
+    assert imported is not None
+    session.flash(
+        f"Imported “{md_escape(imported.name)}”: {len(imported.queries)} queries into "
+        f"{md_escape(imported.collection)}.",
+        channel="sets",
+    )
+    st.session_state[f"{key_prefix}.choose_next"] = imported.name
+    st.rerun()

@@ -1,0 +1,20 @@
+"""Judge: grade the current run's documents one by one with the keyboard (0–3, ← →)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import judge_view, session
+
+
+def body() -> None:
+    st.title("Judge")
+    st.caption(
+        "Grade the documents of your last search one at a time: 0 not relevant, 1 related, 2 relevant, "
+        "3 perfect. Grades are saved at once and count in nDCG on the Search and Compare pages."
+    )
+    session.consume_autorun()
+    judge_view.render("judge")
+
+
+session.guarded(body, "judge page")

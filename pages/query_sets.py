@@ -1,0 +1,25 @@
+"""Query sets: named sets of queries of a collection, with their judgments; import, export, delete."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import query_sets_view, session, store_access
+
+
+def body() -> None:
+    st.title("Query sets")
+    st.caption(
+        "Named sets of queries tied to a collection, with the grades given to their results. Import CSV, JSON "
+        "or TREC files (a bad file names its line, and nothing is imported), export them, or delete them."
+    )
+    session.consume_autorun()
+    pg = session.get_playground()
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note("Query sets")
+        return
+    query_sets_view.render(store, pg, "sets")
+
+
+session.guarded(body, "query sets page")

@@ -1,0 +1,154 @@
+"""Issue 13's done-when, in a real browser: on the demo data with no key, run a suggested query, grade its
+results in the Judge view with the keyboard, see nDCG@10 of the retrieval order against the local baseline,
+and find the judgments still there after the app restarts (a new streamlit process on the same store file).
+
+The test starts its own app on a temporary store file, so the restart is a real one. It prints how long
+judging 20 documents by keyboard took (for the issue's closing note; no assertion on time). Screenshots at
+1280x720 and 1920x1080: ``artifacts/screenshots/judge-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from rerank_playground.demo import SUGGESTED_QUERIES
+from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.store import open_store
+from rerank_playground.launcher import WeaviateEndpoint
+from tests.browser.conftest import (
+    VIEWPORT,
+    assert_no_errors,
+    goto_page,
+    open_app,
+    rerun_and_wait,
+    screenshot,
+    start_streamlit,
+    stop_streamlit,
+)
+from tests.fakes.jina_stand_in import JinaStandIn
+
+pytestmark = pytest.mark.browser
+
+QUERY = SUGGESTED_QUERIES["DemoWiki"][0].query
+TO_JUDGE = 20
+GRADES = [2, 0, 3, 1, 0]  # the keys pressed, in turn: a judge's mix of relevant and not
+SIZES = {"1280x720": {"width": 1280, "height": 720}, "1920x1080": {"width": 1920, "height": 1080}}
+RETRIEVAL_CARD = "nDCG@10 · retrieval order (hybrid search)"
+BASELINE_CARD = "nDCG@10 · local baseline (WordLlama)"
+
+
+def main(page: Page) -> Locator:
+    return page.locator('[data-testid="stMain"]')
+
+
+def run_search(page: Page) -> None:
+    expect(main(page).get_by_role("textbox", name="Query", exact=True)).to_have_value(QUERY, timeout=20_000)
+    rerun_and_wait(page, main(page).get_by_role("button", name="Search & rerank", exact=True).click)
+    page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+
+
+def metric(page: Page, label: str) -> str:
+    """The value of the metric card labelled ``label``."""
+    card = main(page).locator('[data-testid="stMetric"]').filter(has_text=label)
+    expect(card).to_have_count(1)
+    return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def judged_captions(page: Page) -> list[str]:
+    return main(page).get_by_text(re.compile(r"^judged@10 = \d+/10$")).all_inner_texts()
+
+
+def shots(page: Page, name: str) -> None:
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        screenshot(page, f"{name}-{size}", full_page=False)
+    page.set_viewport_size(VIEWPORT)
+
+
+def test_judge_by_keyboard_then_ndcg_survives_a_restart(
+    page: Page, demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_path: Path
+) -> None:
+    store_file = tmp_path / "store.sqlite3"
+    first = start_streamlit(tmp_path / "first", demo_weaviate, jina_server, store_file)
+    try:
+        open_app(page, first.url)
+        run_search(page)
+        expect(main(page).get_by_text("Reranked with local baseline (WordLlama)")).to_be_visible()
+        expect(main(page).get_by_text(re.compile(r"^No grades for this query yet"))).to_be_visible()
+
+        goto_page(page, "Judge")
+        expect(page.get_by_role("heading", name="Judge", exact=True)).to_be_visible()
+        depth = main(page).get_by_role("spinbutton", name="Pool: top N of each ordering")
+        depth.fill(str(TO_JUDGE))
+        rerun_and_wait(page, lambda: depth.press("Enter"))
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # keys go to the page
+        progress = main(page).get_by_text(re.compile(r"^Judged \d+ of \d+$"))
+        expect(progress).to_have_text(re.compile(r"^Judged 0 of \d+$"))
+        pool = int(progress.inner_text().split(" of ")[1])
+        assert pool >= TO_JUDGE
+        shots(page, "judge-start")
+
+        # 20 documents, one key press each: the grade is saved and the next unjudged document comes up.
+        seen: list[str] = []
+        started = time.perf_counter()
+        for i in range(TO_JUDGE):
+            seen.append(main(page).get_by_text(re.compile(r"^uuid ")).inner_text())
+            rerun_and_wait(page, lambda i=i: page.keyboard.press(str(GRADES[i % len(GRADES)])))
+            expect(progress).to_have_text(f"Judged {i + 1} of {pool}")
+        elapsed = time.perf_counter() - started
+        print(
+            f"\njudging {TO_JUDGE} documents by keyboard took {elapsed:.1f} s "
+            f"({elapsed / TO_JUDGE:.2f} s per document, key press to the next document shown)"
+        )
+        assert len(set(seen)) == TO_JUDGE  # each press moved on to a new document
+        # ← steps back to the last graded document, → forward again.
+        rerun_and_wait(page, lambda: page.keyboard.press("ArrowLeft"))
+        expect(main(page).get_by_text(re.compile(r"^uuid "))).to_have_text(seen[-1])
+        last_grade = GRADES[(TO_JUDGE - 1) % len(GRADES)]
+        expect(main(page).get_by_text(re.compile(r"your grade: "))).to_contain_text(f"{last_grade} ")
+        rerun_and_wait(page, lambda: page.keyboard.press("ArrowRight"))
+        assert_no_errors(page, "judge view")
+        shots(page, "judge-after-20")
+
+        with open_store(str(store_file)) as store:
+            saved = store.grades("DemoWiki", normalise_query(QUERY))
+        assert saved == {uuid.removeprefix("uuid "): GRADES[i % len(GRADES)] for i, uuid in enumerate(seen)}
+
+        # Back on Search: nDCG@10 of the retrieval order against the local baseline, judged@10 beside each.
+        goto_page(page, "Search & Rerank")
+        page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
+        retrieval, baseline = metric(page, RETRIEVAL_CARD), metric(page, BASELINE_CARD)
+        assert 0.0 <= float(retrieval) <= 1.0 and 0.0 <= float(baseline) <= 1.0
+        judged = judged_captions(page)
+        assert len(judged) == 2
+        expect(main(page).get_by_text(re.compile(r"^Scope: this query only"))).to_be_visible()
+        assert_no_errors(page, "search with grades")
+        shots(page, "judge-search-metrics")
+        screenshot(page, "judge-search-full")
+    finally:
+        stop_streamlit(first)
+
+    # A new app process on the same store file: the judgments are still there.
+    second = start_streamlit(tmp_path / "second", demo_weaviate, jina_server, store_file)
+    try:
+        open_app(page, second.url)
+        run_search(page)
+        assert metric(page, RETRIEVAL_CARD) == retrieval
+        assert metric(page, BASELINE_CARD) == baseline
+        assert judged_captions(page) == judged
+        goto_page(page, "Judge")
+        depth = main(page).get_by_role("spinbutton", name="Pool: top N of each ordering")
+        depth.fill(str(TO_JUDGE))
+        rerun_and_wait(page, lambda: depth.press("Enter"))
+        expect(main(page).get_by_text(re.compile(r"^Judged \d+ of \d+$"))).to_have_text(
+            f"Judged {TO_JUDGE} of {pool}"
+        )
+        assert_no_errors(page, "after the restart")
+    finally:
+        stop_streamlit(second)
