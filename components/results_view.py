@@ -180,6 +180,12 @@ def _fmt_ms(value: float | None) -> str:
 
 
 def summary_metrics(run: RerankRun) -> None:
+    headline_metrics(run)
+    detail_metrics(run)
+
+
+def headline_metrics(run: RerankRun) -> None:
+    """The first row (order agreement and how many moved): above the chart, so both are in view."""
     s = run.movement.summary
     k = max((k for k in s.overlap_at_k if k <= max(s.top_n, 1)), default=None)
     if k is None and s.overlap_at_k:
@@ -198,6 +204,11 @@ def summary_metrics(run: RerankRun) -> None:
     row[2].metric("Promoted ▲", s.promoted, help="Candidates that climbed.")
     row[3].metric("Demoted ▼", s.demoted, help="Candidates that fell.")
     row[4].metric("Unchanged ●", s.unchanged, help="Candidates that kept their rank.")
+
+
+def detail_metrics(run: RerankRun) -> None:
+    """Latency, tokens and the biggest moves (with their text): under the chart."""
+    s = run.movement.summary
     result, search = run.result, run.search
     row = st.columns(5)
     row[0].metric("Search latency", _fmt_ms(search.latency_ms), help="Weaviate search, as measured by the app.")
@@ -341,7 +352,9 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
         f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
     )
-    summary_metrics(run)
+    headline_metrics(run)
+    chart_slot = st.container()  # filled below, once the grades that mark the chart are known
+    detail_metrics(run)
     if run.movement.summary.n and run.movement.summary.top_n >= run.movement.summary.n:
         st.caption(
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
@@ -379,7 +392,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             st.error(error)
     if "slope" in figures:
         slope = graded_slope(last, run, grades) if grades else figures["slope"]
-        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        chart_slot.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         full_text_reader(run, key_prefix)

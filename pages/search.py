@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import reranker_picker, results_view, search_form, session
+from components import fold, reranker_picker, results_view, search_form, session, view_actions
 
 
 def body() -> None:
     st.title("Search & Rerank")
-    st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")
+    if fold.last_summary("search") is None and not fold.will_run("search"):
+        st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")
     autorun = session.consume_autorun()
     pg = session.connected_playground()
     if pg is None:
         return
-    form = search_form.search_inputs(pg, "search", show_n=True)
-    if form is None:
-        return
-    choice, button_slot = reranker_picker.reranker_choice(pg, form.info, "search")
+    with fold.folded_inputs("search", running=autorun):
+        form = search_form.search_inputs(pg, "search", show_n=True)
+        if form is None:
+            return
+        choice, button_slot = reranker_picker.reranker_choice(pg, form.info, "search")
     params = search_form.url_params(form)
     params.update(reranker=choice.reranker, model=choice.model)
     session.write_query_params(params)
@@ -26,7 +28,7 @@ def body() -> None:
     current = results_view.run_key(form.request, choice, form.n)
     if clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
-    st.divider()
+    view_actions.search_actions(pg, "search")
     results_view.render_last("search", current)
 
 
