@@ -98,8 +98,11 @@ def manage(pg: Playground, store: Store) -> None:
     with top[0]:
         if names:
             default = stories.DEMO_STORY if stories.DEMO_STORY in names else names[0]
-            session.seed(_key("story"), st.session_state.get(_key("story"), default), names)
-            name = st.selectbox("Story", names, key=_key("story"))
+            # The widget's own state goes when the widget is not drawn (while presenting): the choice is kept
+            # under a plain key too.
+            session.seed(_key("story_select"), st.session_state.get(_key("story"), default), names)
+            name = st.selectbox("Story", names, key=_key("story_select"))
+            st.session_state[_key("story")] = name
             story = _load(store, name) if name else None
         else:
             st.info("No story yet. Add a view from the Search or Compare page, or import a story file below.")
@@ -109,9 +112,12 @@ def manage(pg: Playground, store: Store) -> None:
             st.session_state[_key("on")] = True
             st.session_state[_key("index")] = 0
             st.rerun()
-        top[2].toggle("Prepare the next view ahead", value=True, key=_key("prefetch"),
-                      help="Search and rerank the next view in the background while you talk (free rerankers "
-                      "only: a paid one runs when you step onto its view).")
+        st.session_state[_key("prefetch")] = top[2].toggle(
+            "Prepare the next view ahead", value=st.session_state.get(_key("prefetch"), True),
+            key=_key("prefetch_toggle"),
+            help="Search and rerank the next view in the background while you talk (free rerankers only: a paid "
+            "one runs when you step onto its view).",
+        )
         _views_editor(store, story)
         _story_files(pg, store, story)
     _import(store)
@@ -154,6 +160,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                     st.error(f"{err.message} {err.hint}".strip())
                 else:
                     st.session_state[_key("story")] = new_name.strip()
+                    st.session_state.pop(_key("story_select"), None)
                     session.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
                     st.rerun()
         with cols[1]:
@@ -165,6 +172,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                     st.error(err.message)
                 else:
                     st.session_state.pop(_key("story"), None)
+                    st.session_state.pop(_key("story_select"), None)
                     session.flash(f"Deleted “{story.name}”.", "success", "present")
                     st.rerun()
         data = stories.story_to_json(story).encode("utf-8")
@@ -209,6 +217,7 @@ def _import(store: Store) -> None:
         if st.button(label, key=_key("do_import"), type="primary"):
             _save(store, story, f"Imported “{story.name}” with {len(story.views)} views.")
             st.session_state[_key("story")] = story.name
+            st.session_state.pop(_key("story_select"), None)
             st.rerun()
 
 
@@ -240,21 +249,26 @@ def present(pg: Playground, store: Store, story: Story) -> None:
     _stylesheet()
     count = len(story.views)
     index = max(0, min(int(st.session_state.get(_key("index"), 0)), count - 1))
-    nav = st.columns([1, 1, 5, 1, 1, 1], vertical_alignment="center")
-    if nav[0].button("Previous", icon=":material/arrow_back:", shortcut="Left", key=_key("prev"),
-                     disabled=index == 0, width="stretch"):
+    nav = st.container(horizontal=True, vertical_alignment="center")
+    if nav.button("Previous", icon=":material/arrow_back:", shortcut="Left", key=_key("prev"), disabled=index == 0):
         index = max(0, index - 1)
-    if nav[1].button("Next", icon=":material/arrow_forward:", shortcut="Right", key=_key("next"),
-                     disabled=index == count - 1, width="stretch"):
+    if nav.button("Next", icon=":material/arrow_forward:", shortcut="Right", key=_key("next"),
+                  disabled=index == count - 1):
         index = min(count - 1, index + 1)
     # A clicker sends PageUp / PageDown: the same steps, as two small buttons.
-    if nav[3].button("PgUp", shortcut="PageUp", key=_key("pgup"), disabled=index == 0, width="stretch",
-                     help="Previous (a clicker's back key)"):
+    if nav.button("Back", shortcut="PageUp", key=_key("pgup"), disabled=index == 0, type="tertiary",
+                  help="Previous view (a clicker's back key)"):
         index = max(0, index - 1)
-    if nav[4].button("PgDn", shortcut="PageDown", key=_key("pgdn"), disabled=index == count - 1,
-                     width="stretch", help="Next (a clicker's forward key)"):
+    if nav.button("Forward", shortcut="PageDown", key=_key("pgdn"), disabled=index == count - 1, type="tertiary",
+                  help="Next view (a clicker's forward key)"):
         index = min(count - 1, index + 1)
-    if nav[5].button("Exit", icon=":material/close:", shortcut="Esc", key=_key("exit"), width="stretch"):
+    if nav.button("Settings", key=_key("settings_btn"), shortcut="S", icon=":material/tune:", type="tertiary",
+                  help="Show or hide this view's settings (key S)"):
+        st.session_state[_key("settings")] = not st.session_state.get(_key("settings"), False)
+    if nav.button("Blind A/B", key=_key("blind_btn"), shortcut="V", icon=":material/compare:", type="tertiary",
+                  help="Show two orderings as A and B; the room picks with A, B or T (tie). Key V toggles."):
+        st.session_state[_key("blind_on")] = not st.session_state.get(_key("blind_on"), False)
+    if nav.button("Exit", icon=":material/close:", shortcut="Esc", key=_key("exit"), type="tertiary"):
         st.session_state[_key("on")] = False
         st.rerun()
     st.session_state[_key("index")] = index
@@ -265,22 +279,33 @@ def present(pg: Playground, store: Store, story: Story) -> None:
     if st.session_state.get(_key("prefetch"), True):
         for other in prefetch_order(count, index):
             work.prefetch(story.views[other])
-    nav[2].caption(f"{story.name} · view {index + 1} of {count}")
-    _next_state(work, story, index)
+    with nav:
+        _next_state(work, story, index, f"{story.name} · view {index + 1} of {count}")
     _view(pg, store, story, index, prepared)
 
 
-@st.fragment
-def _next_state(work: Presenter, story: Story, index: int) -> None:
-    """The next view's preparation, said as it is; polled (once a second) only while it is being prepared."""
+def _next_state(work: Presenter, story: Story, index: int, where: str) -> None:
+    """Where we are, and the next view's preparation said as it is (checked again every second while it is
+    being prepared; a fragment, so only this line reruns)."""
     if index + 1 >= len(story.views):
-        st.caption("Last view.")
+        st.caption(f"{where} · last view")
         return
     if not st.session_state.get(_key("prefetch"), True):
-        st.caption("Next view: not prepared ahead (preparing ahead is off).")
+        st.caption(f"{where} · next view not prepared ahead (preparing ahead is off)")
         return
-    state = work.status(story.views[index + 1])
-    st.caption(f"Next view: {state}", help="Prepared views appear without waiting on the network.")
+    view = story.views[index + 1]
+    if work.status(view) == "preparing":
+        _watch_next(work, view, where)
+    else:
+        st.caption(f"{where} · next view {work.status(view)}")
+
+
+@st.fragment(run_every=1.0)
+def _watch_next(work: Presenter, view: StoryView, where: str) -> None:
+    state = work.status(view)
+    st.caption(f"{where} · next view {state}")
+    if state != "preparing":
+        st.rerun(scope="app")  # stop polling: the next full run draws the line without a timer
 
 
 def _settings_line(view: StoryView) -> str:
@@ -300,13 +325,6 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
     if prepared.errors and st.button("Try this step again", key=_key(f"retry{index}")):
         presenter(pg).forget(view)
         st.rerun()
-    row = st.columns([1, 1, 1, 4], vertical_alignment="center")
-    if row[0].button("Settings", key=_key("settings_btn"), shortcut="S", icon=":material/tune:",
-                     help="Show or hide this view's settings (key S)"):
-        st.session_state[_key("settings")] = not st.session_state.get(_key("settings"), False)
-    if row[1].button("Blind A/B", key=_key("blind_btn"), shortcut="V", icon=":material/compare:",
-                     help="Show two orderings as A and B, the room picks (key V; then A, B or T for a tie)"):
-        st.session_state[_key("blind_on")] = not st.session_state.get(_key("blind_on"), False)
     if st.session_state.get(_key("settings"), False):
         with st.container(border=True):
             st.text(_settings_line(view))

@@ -105,6 +105,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
             st.error(f"{err.message} {err.hint}".strip())
             return
         st.session_state["present.story"] = story.name
+        st.session_state.pop("present.story_select", None)
         st.success(f"Added as view {len(story.views)} of “{story.name}”. Present it on the Present page.")
 
 

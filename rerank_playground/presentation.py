@@ -136,6 +136,9 @@ class Presenter:
 
     def prefetch(self, view: StoryView) -> None:
         """Prepare ``view`` in the background: the search and the free rerankers, never a paid call."""
+        with self._lock:
+            if (view, True) in self._jobs:  # already shown in full: nothing to prepare
+                return
         self._submit(view, allow_paid=False)
 
     def status(self, view: StoryView) -> str:
