@@ -20,6 +20,7 @@ from components import session, store_access
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import charts, codegen, tables
+from rerank_playground.demo import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store
@@ -106,6 +107,16 @@ def manage(pg: Playground, store: Store) -> None:
             story = _load(store, name) if name else None
         else:
             st.info("No story yet. Add a view from the Search or Compare page, or import a story file below.")
+    offer_demo = stories.DEMO_STORY not in names and _has_demo_collections(pg)
+    if offer_demo and st.button(f"Load the demo story “{stories.DEMO_STORY}”", key=_key("load_demo")):
+        try:
+            stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
+        except PlaygroundError as err:
+            st.error(f"{err.message} {err.hint}".strip())
+        else:
+            st.session_state[_key("story")] = stories.DEMO_STORY
+            st.session_state.pop(_key("story_select"), None)
+            st.rerun()
     if story is not None:
         if top[1].button("Present", type="primary", icon=":material/slideshow:", key=_key("start"),
                          disabled=not story.views, width="stretch"):
@@ -121,6 +132,11 @@ def manage(pg: Playground, store: Store) -> None:
         _views_editor(store, story)
         _story_files(pg, store, story)
     _import(store)
+
+
+def _has_demo_collections(pg: Playground) -> bool:
+    names = {info.name for info in session.collections(pg)}
+    return any(spec.name in names for spec in DEMO_COLLECTIONS)
 
 
 def _views_editor(store: Store, story: Story) -> None:
