@@ -13,13 +13,12 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from components import session, store_access
 from components.safe import md_escape
 from components.view_actions import versions
-from rerank_playground import charts, codegen, tables
+from rerank_playground import codegen, tables
 from rerank_playground.demo import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
@@ -27,12 +26,11 @@ from rerank_playground.evaluation.store import Store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.playground import Playground
-from rerank_playground.presentation import PreparedView, Presenter, headline, prefetch_order
+from rerank_playground.presentation import PreparedView, Presenter, headline, prefetch_order, present_chart
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import snapshot_html
 
 STYLESHEET = Path(__file__).with_name("present.css")
-CHART_HEIGHT = 430
 STATE = "present"
 PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False}
 
@@ -47,7 +45,8 @@ def presenter(pg: Playground) -> Presenter:
     if current is None or current.pg is not pg:
         if current is not None:
             current.close()
-        current = Presenter(pg)
+        store = store_access.get_store()
+        current = Presenter(pg, grades_for=(lambda view: _grades(store, view)) if store is not None else None)
         st.session_state[_key("presenter")] = current
     return current
 
@@ -292,12 +291,15 @@ def present(pg: Playground, store: Store, story: Story) -> None:
     work = presenter(pg)
     with st.spinner("Preparing this view…"):
         prepared = work.show(view, allow_paid=True)
-    if st.session_state.get(_key("prefetch"), True):
-        for other in prefetch_order(count, index):
-            work.prefetch(story.views[other])
+    prefetch = bool(st.session_state.get(_key("prefetch"), True))
+    if prefetch and index + 1 < count:
+        work.prefetch(story.views[index + 1])  # started before drawing: the room reads this view meanwhile
     with nav:
         _next_state(work, story, index, f"{story.name} · view {index + 1} of {count}")
     _view(pg, store, story, index, prepared)
+    if prefetch:
+        for other in prefetch_order(count, index):
+            work.prefetch(story.views[other])
 
 
 def _next_state(work: Presenter, story: Story, index: int, where: str) -> None:
@@ -356,7 +358,6 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
                         st.code(code, language="python")
                 elif error:
                     st.info(error)
-    grades = _grades(store, view)
     if st.session_state.get(_key("blind_on"), False) and prepared.search is not None and prepared.runs:
         _blind(store, story, index, prepared)
         return
@@ -368,7 +369,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
     containers = st.tabs([label for label, _ in runs]) if len(runs) > 1 else [st.container()]
     for (label, run), box in zip(runs, containers, strict=True):
         with box:
-            numbers = headline(run, grades)
+            numbers = prepared.headlines.get(label) or headline(run, prepared.grades)
             cols = st.columns(4 if numbers.ndcg_before is not None else 3)
             cols[0].metric("Kendall τ", f"{numbers.kendall_tau:.2f}",
                            help="1 = order unchanged, 0 = unrelated, −1 = reversed (all candidates).")
@@ -379,7 +380,8 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
                 before = "—" if numbers.ndcg_before is None else f"{numbers.ndcg_before:.2f}"
                 after = "—" if numbers.ndcg_after is None else f"{numbers.ndcg_after:.2f}"
                 cols[3].metric(f"nDCG@{view.top_n}", f"{before} → {after}", help=numbers.judged)
-            st.plotly_chart(_chart(prepared, label, grades), key=_key(f"chart{index}-{label}"), theme=None,
+            figure = prepared.figures.get(label) or present_chart(run, prepared.grades)
+            st.plotly_chart(figure, key=_key(f"chart{index}-{label}"), theme=None,
                             config=PLOTLY_CONFIG)
             st.caption(f"“{view.request.query}” · {label} · top {view.top_n} of {len(run.search.hits)} candidates"
                        + (" · rerank from this session's cache" if run.result.cached else ""))
@@ -387,13 +389,6 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
 
 def _html_text(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def _chart(prepared: PreparedView, label: str, grades: dict[str, int] | None) -> go.Figure:
-    run = prepared.runs[label]
-    fig = charts.slope_chart(run.movement, grades=grades or None)
-    fig.update_layout(height=CHART_HEIGHT, title=None, margin={"t": 30, "b": 10})
-    return fig
 
 
 # ---------------------------------------------------------------------------------------------- blind A/B

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import plotly.graph_objects as go
+
+from rerank_playground import charts
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.metrics import query_metrics
 from rerank_playground.evaluation.models import QueryMetrics
@@ -54,6 +57,10 @@ class PreparedView:
     errors: Mapping[str, str] = field(hash=False)  # choice label (or "search") -> one calm line
     waiting: tuple[RerankChoice, ...] = ()  # paid rerankers not run yet: they wait for a key press
     elapsed_ms: float = 0.0
+    grades: Mapping[str, int] | None = field(default=None, hash=False)  # the query's judgments, when any
+    # Built with the results (off the page thread when prefetched), so showing the view only draws them.
+    headlines: Mapping[str, Headline] = field(default_factory=dict, hash=False)
+    figures: Mapping[str, go.Figure] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def primary(self) -> RerankRun | None:
@@ -68,8 +75,24 @@ def _calm(err: PlaygroundError) -> str:
     return err.message.strip().splitlines()[0] if err.message else "It did not work this time."
 
 
-def prepare_view(pg: Playground, view: StoryView, *, allow_paid: bool) -> PreparedView:
-    """Search and rerank ``view``; paid rerankers only when ``allow_paid``. Never raises PlaygroundError."""
+PRESENT_CHART_HEIGHT = 430  # fits under the headline numbers at 1280x720
+
+
+def present_chart(run: RerankRun, grades: Mapping[str, int] | None) -> go.Figure:
+    """The slope chart sized for a presentation: no title (the page's heading says it), fixed height."""
+    fig = charts.slope_chart(run.movement, grades=grades or None)
+    fig.update_layout(height=PRESENT_CHART_HEIGHT, title=None, margin={"t": 30, "b": 10})
+    return fig
+
+
+GradesFor = Callable[[StoryView], Mapping[str, int] | None]
+
+
+def prepare_view(
+    pg: Playground, view: StoryView, *, allow_paid: bool, grades_for: GradesFor | None = None
+) -> PreparedView:
+    """Search and rerank ``view``, then its headline numbers and chart; paid rerankers only when
+    ``allow_paid``. Never raises PlaygroundError (what failed is a one-line note on the view)."""
     started = time.perf_counter()
     errors: dict[str, str] = {}
     runs: dict[str, RerankRun] = {}
@@ -88,9 +111,17 @@ def prepare_view(pg: Playground, view: StoryView, *, allow_paid: bool) -> Prepar
                 runs[choice.label] = pg.rerank(search, choice, view.top_n)
             except PlaygroundError as err:
                 errors[choice.label] = f"{choice.label} did not rerank this step: {_calm(err)}"
+    grades = None
+    if runs and grades_for is not None:
+        try:
+            grades = grades_for(view)
+        except PlaygroundError:  # no judgments store: the view shows without nDCG
+            grades = None
     return PreparedView(
         view=view, search=search, runs=runs, errors=errors, waiting=tuple(waiting),
-        elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        elapsed_ms=(time.perf_counter() - started) * 1000.0, grades=grades,
+        headlines={label: headline(run, grades) for label, run in runs.items()},
+        figures={label: present_chart(run, grades) for label, run in runs.items()},
     )
 
 
@@ -120,8 +151,9 @@ def headline(run: RerankRun, grades: Mapping[str, int] | None = None) -> Headlin
 class Presenter:
     """One session's prepared views of a story, and the background preparation of the next one."""
 
-    def __init__(self, pg: Playground) -> None:
+    def __init__(self, pg: Playground, grades_for: GradesFor | None = None) -> None:
         self.pg = pg
+        self._grades_for = grades_for
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="present-prefetch")
         self._lock = threading.Lock()
         self._jobs: dict[tuple[StoryView, bool], Future[PreparedView]] = {}
@@ -130,7 +162,8 @@ class Presenter:
         with self._lock:
             job = self._jobs.get((view, allow_paid))
             if job is None:
-                job = self._pool.submit(prepare_view, self.pg, view, allow_paid=allow_paid)
+                job = self._pool.submit(prepare_view, self.pg, view, allow_paid=allow_paid,
+                                        grades_for=self._grades_for)
                 self._jobs[(view, allow_paid)] = job
             return job
 

@@ -20,7 +20,7 @@ from rerank_playground.evaluation.stories import StoryView, demo_story
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.presentation import Presenter, prepare_view
+from rerank_playground.presentation import PRESENT_CHART_HEIGHT, Presenter, headline, prepare_view
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, snapshot_html
 from tests.fakes.fixtures import TEST_JINA_KEY
@@ -152,3 +152,17 @@ def test_copied_code_returns_the_order_the_page_shows(
         assert 'os.environ["JINAAI_APIKEY"]' in code
     shown = [m.uuid for m in sorted(run.movement.moves, key=lambda m: m.new_rank)]
     assert _run_code(code, tmp_path, pg, jina_stand_in) == shown
+
+
+def test_a_prepared_view_carries_its_numbers_chart_and_ndcg_where_judged(pg: Playground) -> None:
+    view = views()[0]
+    search = pg.search(view.request)
+    judged = {search.hits[0].uuid: 0, search.hits[6].uuid: 3}  # the retrieval top is not relevant, rank 7 is
+    prepared = prepare_view(pg, view, allow_paid=True, grades_for=lambda v: judged if v == view else None)
+    numbers = prepared.headlines[LOCAL.label]
+    expected = headline(prepared.runs[LOCAL.label], judged)
+    assert numbers == expected and numbers.ndcg_before is not None and numbers.ndcg_after is not None
+    assert numbers.judged.startswith(f"judged@{view.top_n} = 2/{view.top_n} before")
+    assert prepared.figures[LOCAL.label].layout.height == PRESENT_CHART_HEIGHT
+    plain = prepare_view(pg, views()[1], allow_paid=True, grades_for=lambda v: None)
+    assert plain.headlines[LOCAL.label].ndcg_before is None
