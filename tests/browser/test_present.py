@@ -172,7 +172,7 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
     page: Page, browser: Browser, app_url: str, store: Store, tmp_path: Path
 ) -> None:
     open_app(page, app_url)
-    key_box = page.get_by_label("Jina API key")
+    key_box = page.locator('input[aria-label="Jina API key"]')
     key_box.fill(TEST_JINA_KEY)  # a key typed in this session: it must not reach any file
     rerun_and_wait(page, page.get_by_role("button", name="Use this key").click)
     goto_page(page, "Present")
