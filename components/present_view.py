@@ -420,10 +420,11 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
     left, right = st.columns(2)
     for column, side, label in ((left, "A", pair.a), (right, "B", pair.b)):
         with column:
-            st.markdown(f"### {side}")
-            frame = {"rank": list(range(1, view.top_n + 1)),
-                     "text": [tables.snippet(texts.get(u, ""), 160) for u in ranked[label][: view.top_n]]}
-            st.dataframe(frame, hide_index=True, key=_key(f"blind{index}{side}"), height=300)
+            st.subheader(side, anchor=False)
+            # Escaped text (never HTML or markdown from the database), one numbered line per document.
+            lines = [f"{rank}. {md_escape(tables.snippet(texts.get(uuid, ''), 140), 160)}"
+                     for rank, uuid in enumerate(ranked[label][: view.top_n], 1)]
+            st.markdown("\n".join(lines))
     buttons = st.columns([1, 1, 1, 3])
     chosen = None
     if buttons[0].button("A is better", key=_key("pick_a"), shortcut="A"):
