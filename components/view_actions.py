@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components import session, store_access
-from rerank_playground import codegen, movement
+from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.stories import StoryView
@@ -21,7 +21,7 @@ from rerank_playground.models import SearchResult
 from rerank_playground.playground import CompareRun, Playground, RerankChoice, RerankRun
 from rerank_playground.presentation import PreparedView
 from rerank_playground.search import needs_query_vector
-from rerank_playground.snapshot import Versions, app_version, snapshot_html
+from rerank_playground.snapshot import Versions, app_version, chart_png, snapshot_html
 
 NEW_STORY = "➕ New story…"
 
@@ -126,6 +126,32 @@ def snapshot_button(pg: Playground, prepared: PreparedView, key_prefix: str) -> 
     )
 
 
+def png_buttons(prepared: PreparedView, key_prefix: str) -> None:
+    """Each chart as PNG: made on request (a few seconds: kaleido drives Chromium), then downloaded."""
+    made: dict[tuple[Any, str], bytes] = st.session_state.setdefault(f"{key_prefix}.png", {})
+    grades = _grades(prepared)
+    for number, (label, run) in enumerate(prepared.runs.items()):
+        key = (prepared.view, label)
+        if key not in made and st.button(f"Make a PNG of the {label} chart", key=f"{key_prefix}.png_make{number}"):
+            with st.spinner("Drawing the chart…"):
+                data, error = session.call_safely(
+                    lambda run=run: chart_png(charts.slope_chart(run.movement, grades=grades)), "chart png"
+                )
+            if error:
+                st.info(error)
+                continue
+            made.clear()  # keep only the latest view's images in the session
+            made[key] = data
+        if key in made:
+            st.download_button(f"Download the {label} chart (PNG)", made[key], file_name=f"{_slug(label)}.png",
+                               mime="image/png", key=f"{key_prefix}.png_get{number}", on_click="ignore",
+                               icon=":material/image:")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "chart"
+
+
 def _grades(prepared: PreparedView) -> dict[str, int] | None:
     store = store_access.get_store()
     if store is None:
@@ -172,6 +198,9 @@ def action_row(pg: Playground, prepared: PreparedView | None, key_prefix: str, s
         add_to_story(prepared, key_prefix)
     with snap_slot:
         snapshot_button(pg, prepared, key_prefix)
+    if prepared.runs:
+        with snap_slot.popover("Charts (PNG)", icon=":material/image:"):
+            png_buttons(prepared, key_prefix)
     if prepared.search is not None:
         with code_slot.popover("Copy as code", icon=":material/code:"):
             copy_as_code(pg, prepared, key_prefix)

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from rerank_playground import charts, tables
+from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.stories import StoryView, view_to_dict
 from rerank_playground.presentation import PreparedView, headline
 from rerank_playground.rerankers import LABELS
@@ -170,8 +171,16 @@ def snapshot_html(
     )
 
 
-def chart_png(fig: go.Figure, width: int = 1200) -> bytes:
-    """A chart as PNG through kaleido (which drives the local Chromium); raises ImportError without it."""
-    import kaleido  # noqa: F401 - fail early with ImportError when the optional export is not installed
+class PngUnavailable(PlaygroundError):
+    """The chart could not be made into a PNG here (kaleido or a Chromium it can drive is missing)."""
 
-    return bytes(fig.to_image(format="png", width=width))
+
+def chart_png(fig: go.Figure, width: int = 1200) -> bytes:
+    """A chart as PNG through kaleido, which drives the local Chromium (no network needed)."""
+    try:
+        return bytes(fig.to_image(format="png", width=width))
+    except Exception as exc:  # noqa: BLE001 - kaleido raises many kinds (no Chrome, no kaleido, a crash)
+        raise PngUnavailable(
+            "The chart could not be saved as PNG on this machine.",
+            hint="PNG export needs the 'kaleido' package and Chromium; the HTML snapshot has the same chart.",
+        ) from exc

@@ -168,6 +168,26 @@ def test_search_results_are_in_view_after_a_run(page: Page, app_url: str) -> Non
     assert page.get_by_label("Query").input_value() == DEMO_VIEWS[0].request.query
 
 
+def test_add_a_search_view_to_a_new_story(page: Page, app_url: str, store: Store) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_app(page, app_url)
+    rerun_and_wait(page, page.get_by_role("button", name="Search & rerank").click)
+    page.get_by_role("button", name="Add to story").click()
+    popover = page.locator('[data-testid="stPopoverBody"]')
+    popover.locator('[data-testid="stSelectbox"]').click()
+    rerun_and_wait(page, page.get_by_role("option", name=re.compile("New story")).click)
+    popover.get_by_label("New story name").fill("From search")
+    rerun_and_wait(page, lambda: popover.get_by_label("New story name").press("Enter"))
+    rerun_and_wait(page, popover.get_by_role("button", name="Add this view").click)
+    assert "Added as view 1 of “From search”" in popover.inner_text()
+    saved = stories.load_story(store, "From search")
+    assert [(v.request.query, v.choices, v.top_n) for v in saved.views] == [
+        (DEMO_VIEWS[0].request.query, DEMO_VIEWS[0].choices, 10)
+    ]
+    assert saved.views[0].note == DEMO_VIEWS[0].note  # the suggested query's "what to look for"
+    stories.delete_story(store, "From search")
+
+
 def test_story_snapshot_opens_offline_with_charts_and_no_key(
     page: Page, browser: Browser, app_url: str, store: Store, tmp_path: Path
 ) -> None:

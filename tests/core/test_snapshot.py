@@ -55,3 +55,14 @@ def test_snapshot_is_one_offline_file_with_plotly_once_and_inert_text() -> None:
 
 def hits_uuid(i: int) -> str:
     return f"00000000-0000-0000-0000-00000000000{i}"
+
+
+def test_a_chart_becomes_a_png_offline() -> None:
+    """kaleido drives the local Chromium; nothing is downloaded (the suite's machine has no way out)."""
+    from rerank_playground import charts
+    from rerank_playground.snapshot import chart_png
+
+    run = prepared().primary
+    assert run is not None
+    data = chart_png(charts.slope_chart(run.movement), width=800)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
