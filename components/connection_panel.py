@@ -29,8 +29,10 @@ KIND_HELP = {
 
 def current_connection(pg: Playground) -> None:
     if pg.connected and pg.server is not None:
-        server = pg.server
+        server = pg.check_nodes() or pg.server
         st.success(f"Connected to {server.label} {md_escape(server.version, 40)} at {md_escape(server.url)}.")
+        if server.cluster_note:
+            st.warning(md_escape(server.cluster_note, 600), icon=":material/dns:")
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
         cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
@@ -41,6 +43,11 @@ def current_connection(pg: Playground) -> None:
                 "Without the reranker-jinaai module the Weaviate module path is off; the Jina API path and the "
                 "local baseline still work."
             )
+        if len(server.nodes) > 1:
+            with st.expander(f"Nodes in this cluster ({len(server.nodes)})"):
+                st.dataframe(pd.DataFrame({"node": [n.name for n in server.nodes],
+                                           "status": [n.status for n in server.nodes]}),
+                             hide_index=True, key="connect.nodes")
         with st.expander(f"Modules enabled on this server ({len(server.modules)})"):
             st.dataframe(pd.DataFrame({"module": list(server.modules)}), hide_index=True, key="connect.modules")
     else:

@@ -12,9 +12,13 @@ from rerank_playground.playground import Playground
 
 def connection_status(pg: Playground) -> None:
     if pg.connected and pg.server is not None:
+        server = pg.check_nodes() or pg.server  # node status re-read at most every node_check_interval_s
         count = session.cached_collection_count(pg)
         noun = "collection" if count == 1 else "collections"
-        st.success(f"Connected: {pg.server.label} {md_escape(pg.server.version, 40)}, {count} {noun}")
+        st.success(f"Connected: {server.label} {md_escape(server.version, 40)}, {count} {noun}")
+        if server.cluster_summary:
+            st.warning(md_escape(server.cluster_summary, 300), icon=":material/dns:")
+            st.page_link("pages/connect.py", label="What this means", icon=":material/info:")
     else:
         st.warning("Not connected — open the Connect page")
         st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")

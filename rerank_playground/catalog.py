@@ -6,6 +6,7 @@ from typing import Any
 
 import weaviate
 from weaviate.classes.config import Reconfigure
+from weaviate.classes.query import Metrics
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError, WeaviateTimeoutError
 
 from rerank_playground.errors import CatalogError, CollectionNotFound, InvalidInput
@@ -23,8 +24,14 @@ def list_collection_names(client: weaviate.WeaviateClient) -> list[str]:
         raise _read_error(exc, "list the collections") from None
 
 
-def describe_collection(client: weaviate.WeaviateClient, name: str) -> CollectionInfo:
-    """Config and object count of one collection; ``CollectionNotFound`` if it is not there."""
+def describe_collection(client: weaviate.WeaviateClient, name: str, *, any_replica: bool = False) -> CollectionInfo:
+    """Config and object count of one collection; ``CollectionNotFound`` if it is not there.
+
+    ``any_replica``: count from one replica of each shard. Weaviate 1.38 counts a plain ``total_count`` with
+    consistency ALL (``Index.aggregateCount``), so while a crashed node is still a cluster member the count
+    waits for it until the query times out; with a metric requested the count takes the ONE-replica path
+    (the objects bucket of whichever replica answers). The Playground asks for it when a node is down.
+    """
     if not name:
         raise InvalidInput("Choose a collection.")
     try:
@@ -35,7 +42,12 @@ def describe_collection(client: weaviate.WeaviateClient, name: str) -> Collectio
             )
         collection = client.collections.use(name)
         config = collection.config.get()
-        count = collection.aggregate.over_all(total_count=True).total_count or 0
+        metric_on = next((p.name for p in config.properties if _enum_value(p.data_type) == "text"), None)
+        if any_replica and metric_on is not None:
+            metrics = Metrics(metric_on).text(count=True)
+            count = collection.aggregate.over_all(total_count=True, return_metrics=metrics).total_count or 0
+        else:
+            count = collection.aggregate.over_all(total_count=True).total_count or 0
     except CollectionNotFound:
         raise
     except UnexpectedStatusCodeError as exc:
@@ -64,12 +76,12 @@ def describe_collection(client: weaviate.WeaviateClient, name: str) -> Collectio
     )
 
 
-def list_collections(client: weaviate.WeaviateClient) -> list[CollectionInfo]:
+def list_collections(client: weaviate.WeaviateClient, *, any_replica: bool = False) -> list[CollectionInfo]:
     """Every collection, described. A collection deleted while listing is simply left out."""
     infos = []
     for name in list_collection_names(client):
         try:
-            infos.append(describe_collection(client, name))
+            infos.append(describe_collection(client, name, any_replica=any_replica))
         except CollectionNotFound:
             continue
     return infos

@@ -32,7 +32,7 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
     scrub,
 )
-from rerank_playground.models import ServerInfo
+from rerank_playground.models import NodeState, ServerInfo
 
 ConnectionKind = Literal["local", "custom", "cloud", "demo"]
 MIN_SERVER_VERSION = (1, 27, 0)  # weaviate-client 4.24 refuses older servers
@@ -250,4 +250,26 @@ def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec) -> Server
         jina_reranker_available="reranker-jinaai" in modules,
         jina_vectorizer_available="text2vec-jinaai" in modules,
         label=spec.label,
+        nodes=cluster_nodes(client),
     )
+
+
+def cluster_nodes(client: weaviate.WeaviateClient) -> tuple[NodeState, ...]:
+    """Every node's status as the server reports it, by name; ``()`` when the server does not say.
+
+    ``/v1/nodes`` lists the nodes gossip currently knows: a crashed node shows as UNAVAILABLE until gossip
+    declares it dead, then disappears. The raft configuration (``/v1/cluster/statistics``) still names it,
+    so a member missing from ``/v1/nodes`` is reported as MISSING. Best effort: a key that may not read
+    node status, or a server without these endpoints, gives ``()`` rather than failing the connection.
+    """
+    try:
+        reported = {node.name: str(node.status) for node in client.cluster.nodes()}
+    except (WeaviateBaseError, KeyError, TypeError, ValueError):
+        return ()
+    try:  # fails while a node is unreachable (the server asks every node): /v1/nodes already says so then
+        stats = client.cluster.statistics().statistics
+        members = {m.node_id for node in stats for m in node.raft.latest_configuration}
+    except (WeaviateBaseError, KeyError, TypeError, ValueError):
+        members = set()
+    states = {**{name: "MISSING" for name in members}, **reported}
+    return tuple(NodeState(name, status) for name, status in sorted(states.items()))

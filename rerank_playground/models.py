@@ -132,6 +132,23 @@ class Movement:
     summary: MovementSummary
 
 
+# Node states that still serve queries; anything else (UNHEALTHY, UNAVAILABLE, TIMEOUT, MISSING) counts as down.
+SERVING_NODE_STATES = frozenset({"HEALTHY", "INDEXING"})
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One Weaviate node as the server reports it. ``status`` is Weaviate's word (HEALTHY, UNHEALTHY,
+    UNAVAILABLE, TIMEOUT, INDEXING), or MISSING for a raft member that ``/v1/nodes`` no longer lists."""
+
+    name: str
+    status: str
+
+    @property
+    def serving(self) -> bool:
+        return self.status in SERVING_NODE_STATES
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     url: str
@@ -141,6 +158,32 @@ class ServerInfo:
     jina_reranker_available: bool
     jina_vectorizer_available: bool
     label: str = ""  # "local Weaviate", "Weaviate Cloud", ...
+    nodes: tuple[NodeState, ...] = ()  # () when the server does not say (e.g. the key may not read node status)
+
+    @property
+    def nodes_down(self) -> tuple[NodeState, ...]:
+        return tuple(node for node in self.nodes if not node.serving)
+
+    @property
+    def cluster_summary(self) -> str | None:
+        """One line for the sidebar when the server reports nodes down (None when all serve or it does not say)."""
+        down = self.nodes_down
+        if not down:
+            return None
+        which = ", ".join(f"{node.name} ({node.status.lower()})" for node in down)
+        return f"{len(down)} of {len(self.nodes)} Weaviate nodes {'is' if len(down) == 1 else 'are'} down: {which}."
+
+    @property
+    def cluster_note(self) -> str | None:
+        """The summary and what it means for searches (the Connect page shows it)."""
+        summary = self.cluster_summary
+        if summary is None:
+            return None
+        plural = "" if len(self.nodes_down) == 1 else "s"
+        return (
+            f"{summary} Searches keep answering on collections whose shards have enough replicas on the other "
+            f"nodes; collections kept only on the missing node{plural} fail until it is back."
+        )
 
 
 @dataclass(frozen=True)

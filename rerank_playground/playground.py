@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import httpx
@@ -80,6 +80,8 @@ class Playground:
     # After this many seconds without a server call, check the server answers before calling it (see
     # ``_with_reconnect``): one REST round trip, only after idle time.
     liveness_check_after_s: float = 5.0
+    # The node status in ``server`` is asked again after this many seconds (see ``check_nodes``).
+    node_check_interval_s: float = 15.0
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class Playground:
         self._lock = threading.RLock()
         self._stale = False  # the server was found gone: reconnect before the next call
         self._last_ok = time.monotonic()  # last successful server call
+        self._nodes_checked = time.monotonic()  # when ``server.nodes`` was read
 
     def __repr__(self) -> str:
         return f"Playground({self.spec!r}, jina_key={'set' if self.has_jina_key else 'missing'})"
@@ -134,12 +137,36 @@ class Playground:
             old, self._client = self._client, client
             self.spec, self.server = spec, info
             self._stale, self._last_ok = False, time.monotonic()
+            self._nodes_checked = self._last_ok
             self._searches.clear()
             self._infos.clear()
             self._listed = None
         if old is not None:
             old.close()
         return info
+
+    def check_nodes(self, *, max_age_s: float | None = None) -> ServerInfo | None:
+        """The server info with each node's status at most ``max_age_s`` old (default
+        ``node_check_interval_s``); asks the server again only when it is older. None when not connected.
+
+        A multi-node Weaviate keeps answering with a node down; ``server.cluster_note`` then says which.
+        """
+        max_age = self.node_check_interval_s if max_age_s is None else max_age_s
+        with self._lock:
+            client, server = self._client, self.server
+            if client is None or server is None or time.monotonic() - self._nodes_checked < max_age:
+                return server
+            self.server = replace(server, nodes=connection.cluster_nodes(client))
+            self._nodes_checked = time.monotonic()
+            return self.server
+
+    def _a_node_is_down(self) -> bool:
+        """On a multi-node server, ask the node status now (two quick REST calls) and say if a node is down;
+        catalog reads then count from one replica instead of waiting for the missing node."""
+        if self.server is None or len(self.server.nodes) < 2:
+            return False
+        server = self.check_nodes(max_age_s=0)
+        return bool(server and server.nodes_down)
 
     def set_jina_key(self, key: str | None) -> None:
         """Use ``key`` from now on (None clears it). The Weaviate client is rebuilt so the module path sees it."""
@@ -182,7 +209,9 @@ class Playground:
         """Every collection, described. ``cached``: reuse the last listing of this connection if there is one."""
         if cached and self._listed is not None and all(name in self._infos for name in self._listed):
             return [self._infos[name] for name in self._listed]
-        infos = self._with_reconnect(lambda: catalog.list_collections(self.client))
+        infos = self._with_reconnect(
+            lambda: catalog.list_collections(self.client, any_replica=self._a_node_is_down())
+        )
         self._infos = {info.name: info for info in infos}
         self._listed = [info.name for info in infos]
         return infos
@@ -198,7 +227,9 @@ class Playground:
 
     def collection(self, name: str, *, refresh: bool = False) -> CollectionInfo:
         if refresh or name not in self._infos:
-            self._infos[name] = self._with_reconnect(lambda: catalog.describe_collection(self.client, name))
+            self._infos[name] = self._with_reconnect(
+                lambda: catalog.describe_collection(self.client, name, any_replica=self._a_node_is_down())
+            )
         return self._infos[name]
 
     def set_reranker_model(self, name: str, model: str) -> CollectionInfo:

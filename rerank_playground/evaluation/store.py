@@ -226,7 +226,7 @@ class Store:
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as err:
             raise StoreUnavailable(
                 f"The judgments store ({self.location}) is unavailable: {_driver_message(err)}.",
-                hint=f"Nothing was saved by this action. Check the database, or set {ENV_VAR}.",
+                hint=f"If this was a change, it was not saved. Check the database, or set {ENV_VAR}.",
             ) from None
 
     @contextlib.contextmanager
@@ -243,7 +243,7 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """One read transaction (a consistent snapshot on both engines)."""
+        """One read-only transaction."""
         with self._guard(), self.engine.connect() as connection, connection.begin():
             yield connection
 

@@ -12,6 +12,9 @@ that path end to end, :func:`server_side_jina`:
    its own mount namespace) sees the override, and with ``SSL_CERT_FILE``/``SSL_CERT_DIR`` pointing at the
    test CA only, proxy variables removed and ``JINAAI_APIKEY`` empty (so the request header's key is used).
 
+:func:`jina_override` does steps 1–3 alone and yields the command prefix and environment, for starting
+several server processes that way (the nodes of a cluster, ``tests/fixtures_cluster.py``).
+
 Needs root (``unshare --mount`` and binding port 443). Raises :class:`NamespaceUnavailable` with the reason
 otherwise; nothing is silently skipped.
 """
@@ -112,26 +115,27 @@ def _hosts_file(path: Path, address: str) -> None:
     path.write_text("\n".join([*kept, f"{address} {JINA_HOST}", ""]))
 
 
+class JinaOverride(NamedTuple):
+    """What :func:`jina_override` yields: how to start a server process whose ``api.jina.ai`` is the stand-in."""
+
+    wrapper: list[str]  # command prefix: own mount namespace with the hosts file bound over /etc/hosts
+    env: dict[str, str]  # test CA only, no proxies, empty JINAAI_APIKEY, short module timeout
+    stand_in: JinaStandIn
+    ca_pem: Path
+
+
 @contextlib.contextmanager
-def server_side_jina(
+def jina_override(
     stand_in_key: str = "test-jina-key",
     *,
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
-    log_path: str | os.PathLike[str] | None = None,
-    progress: Callable[[str], object] = lambda _msg: None,
-    ready_timeout: float = 180.0,
-) -> Iterator[ServerSideJina]:
-    """Run a fresh Weaviate (own data dir, free ports) whose ``api.jina.ai`` is the local stand-in.
-
-    Yields ``ServerSideJina(endpoint, stand_in, ca_pem)``; stops both on exit. The module client timeout is
-    short (``modules_client_timeout``) so hang faults fail within a test's patience.
-    """
+) -> Iterator[JinaOverride]:
+    """Steps 1–3 above: a running HTTPS stand-in for ``api.jina.ai`` and the wrapper + env that make a
+    server process (or several, e.g. every node of a cluster) reach it. Stops the stand-in on exit."""
     import trustme
 
-    from rerank_playground.launcher import start_weaviate
-
-    with tempfile.TemporaryDirectory(prefix="rp-server-side-jina-") as tmp_str:
+    with tempfile.TemporaryDirectory(prefix="rp-jina-override-") as tmp_str:
         tmp = Path(tmp_str)
         check_namespace_support(tmp)
 
@@ -158,14 +162,38 @@ def server_side_jina(
                 **{name: "" for name in _PROXY_VARS},
                 **dict(extra_env or {}),
             }
-            with start_weaviate(
-                data_dir=tmp / "data",
-                env=env,
-                wrapper=_namespace_command(hosts),
-                log_path=log_path,
-                progress=progress,
-                ready_timeout=ready_timeout,
-            ) as proc:
-                yield ServerSideJina(proc.endpoint, stand_in, ca_pem)
+            yield JinaOverride(_namespace_command(hosts), env, stand_in, ca_pem)
         finally:
             stand_in.stop()
+
+
+@contextlib.contextmanager
+def server_side_jina(
+    stand_in_key: str = "test-jina-key",
+    *,
+    modules_client_timeout: str = "10s",
+    extra_env: Mapping[str, str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], object] = lambda _msg: None,
+    ready_timeout: float = 180.0,
+) -> Iterator[ServerSideJina]:
+    """Run a fresh Weaviate (own data dir, free ports) whose ``api.jina.ai`` is the local stand-in.
+
+    Yields ``ServerSideJina(endpoint, stand_in, ca_pem)``; stops both on exit. The module client timeout is
+    short (``modules_client_timeout``) so hang faults fail within a test's patience.
+    """
+    from rerank_playground.launcher import start_weaviate
+
+    with (
+        jina_override(stand_in_key, modules_client_timeout=modules_client_timeout, extra_env=extra_env) as override,
+        tempfile.TemporaryDirectory(prefix="rp-server-side-jina-") as tmp,
+        start_weaviate(
+            data_dir=Path(tmp) / "data",
+            env=override.env,
+            wrapper=override.wrapper,
+            log_path=Path(log_path) if log_path is not None else None,
+            progress=progress,
+            ready_timeout=ready_timeout,
+        ) as proc,
+    ):
+        yield ServerSideJina(proc.endpoint, override.stand_in, override.ca_pem)

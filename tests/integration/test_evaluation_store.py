@@ -473,7 +473,7 @@ def test_postgres_down_mid_session_is_store_unavailable_and_recovers(own_postgre
         assert str(caught.value).startswith(
             f"The judgments store (PostgreSQL database postgres at 127.0.0.1:{own_postgres.port}) is unavailable:"
         )
-        assert "Nothing was saved by this action." in str(caught.value)
+        assert "If this was a change, it was not saved." in str(caught.value)
         with pytest.raises(StoreUnavailable):
             store.grades("C", "q")
         with pytest.raises(StoreUnavailable, match="Cannot open the judgments store"):

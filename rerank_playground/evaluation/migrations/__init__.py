@@ -17,7 +17,9 @@ To add a migration (e.g. the runs tables of batch evaluation), add ONE new file,
     MIGRATION = Migration(version=2, description="runs tables", upgrade=upgrade)
 
 and declare the same tables for queries on ``rerank_playground.evaluation.store.metadata`` (e.g. in
-``evaluation/runs.py``). Never edit a migration that has shipped: databases made with it exist. Write DDL that
+``evaluation/runs.py``). If the migration itself lives in ``evaluation/runs.py``, the file here is one line,
+``from rerank_playground.evaluation.runs import MIGRATION  # noqa: F401``: the file's number orders it.
+Never edit a migration that has shipped: databases made with it exist. Write DDL that
 works on both SQLite and PostgreSQL (SQLAlchemy Core types, no raw dialect SQL), and test it on both.
 """
 
