@@ -12,11 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import grades_view, session, store_access
+from components import grades_view, session
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
-from rerank_playground import charts, judging, tables
+from rerank_playground import charts, tables
 from rerank_playground.errors import RerankError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
@@ -191,26 +191,6 @@ def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -
     return pd.DataFrame(columns)
 
 
-def relevance(last: dict[str, Any], run: CompareRun, n: int, key_prefix: str) -> dict[str, int] | None:
-    """This query's metrics for every ordering; its grades, or None when the store is unavailable."""
-    store = store_access.get_store()
-    if store is None:
-        store_access.unavailable_note()
-        return None
-    request = run.search.request
-    grades = grades_view.grades_for(store, request.collection, request.query)
-    if grades is None:
-        return None
-    ranked = session.derived(last, "orderings", lambda: judging.orderings(run.search.hits, run.results))
-    with st.container(border=True):
-        grades_view.metrics_panel(
-            grades, ranked, min(n, len(run.search.hits)), collection=request.collection, query=request.query,
-            mode=request.mode.value, key_prefix=key_prefix,
-        )
-        grades_view.add_to_set(store, request.collection, request.query, key_prefix)
-    return grades
-
-
 def graded_bump(last: dict[str, Any], run: CompareRun, n: int, grades: dict[str, int]) -> Any:
     """The bump chart with grade markers, rebuilt only when the grades or N changed (the latest one is kept)."""
     signature = (n, tuple(sorted(grades.items())))
@@ -265,7 +245,7 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     )
     if not run.results:
         return
-    grades = relevance(last, run, n, key_prefix)
+    grades = grades_view.relevance_section(last, run.search, run.results, min(n, len(run.search.hits)), key_prefix)
     texts = [hit.text for hit in run.search.hits]
     if grades:
         figure, error = graded_bump(last, run, n, grades)

@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import session, store_access
 from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.models import QuerySet, normalise_query
 from rerank_playground.evaluation.store import Store
-from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics
+from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics, orderings
+from rerank_playground.models import RerankResult, SearchResult
 
 GRADE_HELP = (
     "Your grade for this document and this query, saved at once: ◆ 3 perfect, ■ 2 relevant, □ 1 related, "
@@ -211,6 +212,37 @@ def metrics_panel(
         "Unjudged documents count as not relevant in these numbers; judged@k stands beside them. "
         "Δ = change against the retrieval order; — = undefined (e.g. recall with nothing relevant known)."
     )
+
+
+def relevance_section(
+    last: dict[str, Any],
+    search: SearchResult,
+    results: Mapping[str, RerankResult],
+    k: int,
+    key_prefix: str,
+    editors: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, int] | None:
+    """The relevance box of a Search or Compare run: grades edited in its tables saved first (``editors``:
+    table name -> uuid per row), then each ordering's metrics and "add to a set". Returns the query's grades,
+    or None when the store is unavailable (a calm note is shown; the rest of the page works as before)."""
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note()
+        return None
+    request = search.request
+    if editors:
+        apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
+    grades = grades_for(store, request.collection, request.query)
+    if grades is None:
+        return None
+    ranked = session.derived(last, "orderings", lambda: orderings(search.hits, results))
+    with st.container(border=True):
+        metrics_panel(
+            grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
+            key_prefix=key_prefix,
+        )
+        add_to_set(store, request.collection, request.query, key_prefix)
+    return grades
 
 
 # ---------------------------------------------------------------------------------------------- query sets

@@ -162,8 +162,8 @@ def render(key_prefix: str = "judge") -> None:
     with top:
         st.markdown(f"**“{md_escape(run.query)}”** in {md_escape(run.collection)}")
         st.caption(
-            f"Pool: the top {depth} of the {orderings} ({len(queue)} documents), those the orderings disagree on "
-            "most first: their grades decide the comparison. Keys 0–3 grade and move on; ← → step back and forth."
+            f"Pool: the top {depth} of the {orderings}: {len(queue)} documents, the ones the orderings disagree "
+            "on first (their grades decide the comparison). Keys 0–3 grade and move on, ← → step."
         )
     session.show_flash("judge")
     if not queue:
@@ -190,7 +190,7 @@ def render(key_prefix: str = "judge") -> None:
 
     buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
     buttons[0].button(
-        "Previous", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
+        "Back", key=f"{key_prefix}.prev", shortcut="Left", icon=":material/arrow_back:", width="stretch",
         disabled=position == 0, on_click=_step, args=(scope, queue, doc, -1),
     )
     for column, grade in zip(buttons[1:5], GRADE_KEYS, strict=True):

@@ -267,6 +267,11 @@ def import_form(
         target = collection or (parsed.collection or "")
         if not target:
             raise InvalidInput("Choose the collection the set belongs to.")
+        if parsed.collection and parsed.collection != target:
+            raise InvalidInput(
+                f"The file is for collection “{parsed.collection}”, not “{target}”. Nothing was imported.",
+                hint=f"Choose {parsed.collection} above, or fix the file.",
+            )
         if not replace and set_name in {s.name for s in existing}:
             raise InvalidInput(
                 f"A query set named “{set_name}” already exists.",

@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import grades_view, session, store_access
+from components import grades_view, session
 from components.safe import md_escape
-from rerank_playground import charts, judging, tables
+from rerank_playground import charts, tables
 from rerank_playground.models import Hit, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.rerankers import LABELS
@@ -134,29 +134,16 @@ def after_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
 # ---------------------------------------------------------------------------------------------- relevance
 
 
-def relevance(last: dict[str, Any], run: RerankRun, moves: pd.DataFrame, key_prefix: str) -> dict[str, int] | None:
-    """Save grades edited in the tables, then show this query's metrics; the query's grades, or None when the
-    store is unavailable (the tables then have no grade column)."""
-    store = store_access.get_store()
-    if store is None:
-        store_access.unavailable_note()
-        return None
-    request = run.search.request
-    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
-    grades_view.apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
-    grades = grades_view.grades_for(store, request.collection, request.query)
+def results_table(
+    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str
+) -> None:
+    """A before/after table: with a grade column to edit when the store is there, read-only otherwise."""
     if grades is None:
-        return None
-    ranked = session.derived(
-        last, "orderings", lambda: judging.orderings(run.search.hits, {run.choice.label: run.result})
-    )
-    with st.container(border=True):
-        grades_view.metrics_panel(
-            grades, ranked, run.movement.summary.top_n, collection=request.collection, query=request.query,
-            mode=request.mode.value, key_prefix=key_prefix,
+        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH)
+    else:
+        grades_view.grade_table(
+            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH)
         )
-        grades_view.add_to_set(store, request.collection, request.query, key_prefix)
-    return grades
 
 
 def graded_slope(last: dict[str, Any], run: RerankRun, grades: dict[str, int]) -> go.Figure:
@@ -362,26 +349,17 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         )
 
     moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
-    grades = relevance(last, run, moves, key_prefix)
+    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
+    grades = grades_view.relevance_section(
+        last, run.search, {run.choice.label: run.result}, run.movement.summary.top_n, key_prefix, editors
+    )
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
-        if grades is None:
-            show_table(before_table(run, moves), key=f"{key_prefix}.before", text_width=TEXT_WIDTH)
-        else:
-            grades_view.grade_table(
-                before_table(run, moves), before_uuids(run, moves), grades,
-                grades_view.editor_key(key_prefix, "before"), _column_config(TEXT_WIDTH),
-            )
+        results_table(before_table(run, moves), editors["before"], grades, key_prefix, "before")
     with right:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
-        if grades is None:
-            show_table(after_table(run, moves), key=f"{key_prefix}.after", text_width=TEXT_WIDTH)
-        else:
-            grades_view.grade_table(
-                after_table(run, moves), after_uuids(run, moves), grades,
-                grades_view.editor_key(key_prefix, "after"), _column_config(TEXT_WIDTH),
-            )
+        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
 
     figures: dict[str, go.Figure] = last.get("figures")
     if figures is None:

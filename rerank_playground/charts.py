@@ -375,7 +375,7 @@ def slope_chart(
         parts.append("rank axis is logarithmic")
     if grades is not None:
         judged = sum(1 for m in moves if m.uuid in grades)
-        parts.append(f"grade markers: {judged} of {n} candidates judged for this query (○ unjudged in the top {top_n})")
+        parts.append(f"grades: {judged}/{n} judged (○ unjudged, top {top_n})")
     top, bottom = 120, 70
     height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     _base_layout(
@@ -620,7 +620,7 @@ def bump_chart(
         subtitle += " · rank axis is logarithmic"
     if grades is not None:
         judged = sum(1 for g in grades if g is not None)
-        subtitle += f" · grade markers: {judged} of {n} candidates judged for this query"
+        subtitle += f" · grades: {judged}/{n} judged"
     _base_layout(fig, "Rank of each document under each model", subtitle, height, top=top)
     fig.update_layout(showlegend=False, margin={"l": 70, "r": 250, "t": top, "b": bottom})
     if grades is not None:

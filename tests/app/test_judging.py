@@ -97,7 +97,8 @@ def test_grades_in_the_tables_are_saved_at_once_and_counted(app_env: AppEnv, sto
     assert list(before["grade"][:3]) == ["◆ 3 perfect", "○ unjudged", "— 0 not relevant"]
     slope = json.loads(at.get("plotly_chart")[0].proto.spec)
     grade_names = [t["name"] for t in slope["data"] if "grade" in (t.get("meta") or {})]
-    assert "◆ 3 perfect (2)" in grade_names and any(n.startswith("○ unjudged") for n in grade_names)
+    assert "◆ 3 perfect (1)" in grade_names and "— 0 not relevant (1)" in grade_names
+    assert any(n.startswith("○ unjudged") for n in grade_names)
 
     # Grading in the reranked table, and clearing a grade back to unjudged.
     reranked_first = ranked[run.choice.label][0]
@@ -210,6 +211,31 @@ def test_compare_shows_metrics_badges_and_grade_markers(app_env: AppEnv, store: 
     grades_in_chart = {t["meta"]["grade"] for t in bump["data"] if "grade" in (t.get("meta") or {})}
     assert {3, 0} <= grades_in_chart
 
+    # The Judge view pools the comparison's orders (the only run of this session).
+    at.switch_page("pages/judge.py").run()
+    assert_healthy(at)
+    pool = judge_queue(list(ranked.values()), (), 10)
+    assert f"Judged 2 of {len(pool)}" in all_text(at)
+    first_unjudged = next(doc for doc in pool if doc not in (hits[1].uuid, hits[4].uuid))
+    assert f"uuid {first_unjudged}" in values(at.caption)
+
+
+def test_judge_view_chooses_between_the_search_and_the_compare_run(app_env: AppEnv, store: Store) -> None:
+    at = searched(app_env)
+    at.switch_page("pages/compare.py").run()
+    at.button(key="compare.run").click().run()
+    at.switch_page("pages/judge.py").run()
+    assert_healthy(at)
+    choice = at.segmented_control(key="judge.run")
+    assert choice.options == ["Search page", "Compare page"] and choice.value == "search"
+    choice.set_value("compare").run()
+    assert_healthy(at)
+    crun = at.session_state["compare.last"]["run"]
+    pool = judge_queue(list(orderings(crun.search.hits, crun.results).values()), (), 10)
+    assert f"uuid {pool[0]}" in values(at.caption)
+    at.button(key="judge.grade.3").click().run()
+    assert store.grades(crun.search.request.collection, normalise_query(crun.search.request.query)) == {pool[0]: 3}
+
 
 # ----------------------------------------------------------------------------------------- query sets
 
@@ -284,6 +310,16 @@ def test_query_sets_import_export_bad_file_and_delete(
     assert downloads["writing.qrels.txt"].decode() == qrels_text
     assert io.parse_csv(downloads["writing.csv"].decode()).qrels() == qrels  # round trip
 
+    # A JSON file that names another collection than the one chosen: refused, nothing imported.
+    at.radio(key="sets.format").set_value("json").run()
+    other = json.dumps([{"collection": "DemoJeopardy", "query": "who wrote hamlet", "doc_id": "x", "grade": 2}])
+    at.file_uploader(key="sets.file").set_value(("other.json", other.encode(), "application/json"))
+    at.text_input(key="sets.import_name").set_value("jeopardy")
+    at.button(key="sets.import").click().run()
+    assert any("The file is for collection “DemoJeopardy”, not “DemoWiki”" in e for e in values(at.error))
+    assert [s.name for s in store.query_sets()] == ["writing"]
+    at.radio(key="sets.format").set_value("csv").run()
+
     # Importing the same name again needs "replace".
     import_file(at, "good.csv", GOOD_CSV.encode(), "writing")
     assert any("already exists" in e for e in values(at.error))
@@ -343,3 +379,28 @@ def test_a_store_that_cannot_open_leaves_the_app_working(
     at.switch_page("pages/query_sets.py").run()
     assert_healthy(at)
     assert any("Query sets are unavailable" in n for n in values(at.info))
+
+
+def test_query_sets_trec_import_names_the_bad_line_then_imports(app_env: AppEnv, store: Store) -> None:
+    at = app_env.new_app().run()
+    at.switch_page("pages/query_sets.py").run()
+    at.radio(key="sets.format").set_value("trec").run()
+    topics = b"401\thow did writing begin\n402\twhy did the dinosaurs disappear\n"
+    bad_qrels = b"401 0 11111111-1111-1111-1111-111111111111 2\n402 0 33333333-3333-3333-3333-333333333333\n"
+    at.file_uploader(key="sets.topics").set_value(("topics.tsv", topics, "text/plain"))
+    at.file_uploader(key="sets.qrels").set_value(("qrels.txt", bad_qrels, "text/plain"))
+    at.text_input(key="sets.import_name").set_value("trec set")
+    at.button(key="sets.import").click().run()
+    assert_healthy(at)
+    assert any("Line 2" in e and "qrels" in e and "Nothing was imported" in e for e in values(at.error))
+    assert store.query_sets() == []
+
+    good_qrels = b"401 0 11111111-1111-1111-1111-111111111111 2\n402 0 33333333-3333-3333-3333-333333333333 0\n"
+    at.file_uploader(key="sets.qrels").set_value(("qrels.txt", good_qrels, "text/plain"))
+    at.button(key="sets.import").click().run()
+    assert_healthy(at)
+    saved = store.query_set("trec set")
+    assert [(q.query_id, q.text) for q in saved.queries] == [
+        ("401", "how did writing begin"), ("402", "why did the dinosaurs disappear")]
+    assert store.qrels(saved) == {"401": {"11111111-1111-1111-1111-111111111111": 2},
+                                  "402": {"33333333-3333-3333-3333-333333333333": 0}}

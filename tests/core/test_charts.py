@@ -354,7 +354,7 @@ def test_slope_chart_marks_documents_by_grade() -> None:
     assert len({t.marker.symbol for t in marks.values()}) == 4
     assert marks[3].name == "◆ 3 perfect (1)"  # one document (marked at both ends)
     assert marks["unjudged"].name == "○ unjudged (2)"
-    assert "3 of 10 candidates judged for this query" in fig.layout.title.subtitle.text
+    assert "grades: 3/10 judged (○ unjudged, top 3)" in fig.layout.title.subtitle.text
     # The markers sit outside the lines' ends, inside the x range.
     assert fig.layout.xaxis.range[0] < -charts.GRADE_OFFSET and fig.layout.xaxis.range[1] > 1 + charts.GRADE_OFFSET
     # The hover text of a marker is the escaped document text.
@@ -374,6 +374,6 @@ def test_bump_chart_marks_documents_by_grade() -> None:
     # Unjudged markers only on the coloured lines (the top 3 under "a" are d3, d0, d1: only d1 is unjudged).
     assert [y for y in marks["unjudged"].y if y is not None] == [2, 3]
     assert fig.layout.showlegend is True and all(t.showlegend for t in marks.values())
-    assert "2 of 10 candidates judged" in fig.layout.title.subtitle.text
+    assert "grades: 2/10 judged" in fig.layout.title.subtitle.text
     with pytest.raises(InvalidInput):
         bump_chart(matrix, [h.text for h in cands], grades=[None])
