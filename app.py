@@ -12,6 +12,8 @@ navigation = st.navigation(
         st.Page("pages/judge.py", title="Judge"),
         st.Page("pages/present.py", title="Present"),
         st.Page("pages/query_sets.py", title="Query sets"),
+        st.Page("pages/evaluate.py", title="Evaluate"),
+        st.Page("pages/runs.py", title="Runs"),
         st.Page("pages/collections.py", title="Collections"),
         st.Page("pages/connect.py", title="Connect"),
     ]

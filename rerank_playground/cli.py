@@ -19,11 +19,18 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rerank_playground.connection import spec_from_url
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.jina_http import key_from_env
 from rerank_playground.models import Fusion, Operator, SearchMode
+
+if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
+    from rerank_playground.evaluation.analysis import RunSummary
+    from rerank_playground.evaluation.batch import BatchRun, Progress
+    from rerank_playground.evaluation.models import QuerySet
+    from rerank_playground.evaluation.store import Store
 
 EXIT_OK, EXIT_WORSE, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -54,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="search mode; repeat for a grid (default hybrid)")
     what.add_argument("--alpha", action="append", type=float, help="hybrid alpha; repeat for a grid (default 0.5)")
     what.add_argument("--fusion", choices=[f.value for f in Fusion], default=Fusion.RANKED.value)
-    what.add_argument("-K", "--candidates", type=int, default=50, help="candidates retrieved and reranked (K)")
+    what.add_argument("-K", "--candidates", type=int, action="append",
+                      help="candidates retrieved and reranked (K, default 50); repeat for a depth sweep "
+                           "(e.g. -K 10 -K 25 -K 50 -K 100 -K 200: nDCG, latency and tokens as K grows, knee marked)")
     what.add_argument("--properties", default="", help="comma-separated properties BM25 searches (default all)")
     what.add_argument("--text-property", help="property sent to the rerankers (default: the first text property)")
     what.add_argument("--operator", choices=[o.value for o in Operator], default=Operator.OR.value)
@@ -103,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
-def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_store(args: argparse.Namespace) -> Store:
     from rerank_playground.evaluation.store import open_store
 
     return open_store(args.db)
@@ -121,7 +130,7 @@ def _list_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _query_set(args: argparse.Namespace, store):  # type: ignore[no-untyped-def]
+def _query_set(args: argparse.Namespace, store: Store) -> QuerySet:
     from rerank_playground.errors import InvalidInput
     from rerank_playground.evaluation import io
 
@@ -173,13 +182,14 @@ def _eval(args: argparse.Namespace) -> int:
         else:
             qs = _query_set(args, store)
             base = batch.SearchSetting(
-                limit=args.candidates, fusion=Fusion(args.fusion),
+                limit=(args.candidates or [50])[0], fusion=Fusion(args.fusion),
                 properties=tuple(p.strip() for p in args.properties.split(",") if p.strip()),
                 text_property=args.text_property, operator=Operator(args.operator), embedder=args.embedder,
                 alpha=(args.alpha or [0.5])[0],
             )
             modes = tuple(SearchMode(m) for m in (args.mode or []))
-            settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,))
+            settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
+                                           limits=args.candidates or ())
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name)
             handle = batch.start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=args.jina_base_url,
                                      options=options)
@@ -202,7 +212,7 @@ def _eval(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _watch(handle, show: bool | None) -> bool:  # type: ignore[no-untyped-def]
+def _watch(handle: BatchRun, show: bool | None) -> bool:
     """Follow the run with a tqdm bar on a terminal; Ctrl-C cancels it cleanly. True when interrupted."""
     from tqdm import tqdm
 
@@ -222,13 +232,13 @@ def _watch(handle, show: bool | None) -> bool:  # type: ignore[no-untyped-def]
     return interrupted
 
 
-def _update(bar, progress) -> None:  # type: ignore[no-untyped-def]
+def _update(bar: Any, progress: Progress) -> None:
     bar.n = progress.done + progress.failed
     bar.set_postfix(failed=progress.failed, tokens=progress.tokens, refresh=False)
     bar.refresh()
 
 
-def _write_outputs(args: argparse.Namespace, run_id: str, store=None) -> int:  # type: ignore[no-untyped-def]
+def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = None) -> int:
     from rerank_playground.evaluation import analysis, report, runs
 
     own = store is None
@@ -263,7 +273,7 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store=None) -> int:  #
             store.close()
 
 
-def _text_summary(summary) -> str:  # type: ignore[no-untyped-def]
+def _text_summary(summary: RunSummary) -> str:
     from rerank_playground.evaluation.batch import BASELINE
 
     lines = [f"{summary.record.name}  ({summary.record.run_id})"]

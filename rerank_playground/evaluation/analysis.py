@@ -20,7 +20,8 @@ class OrderingCost:
     ordering: str
     queries: int  # orderings computed (done)
     failed: int
-    mean_latency_ms: float | None  # baseline: the search; rerankers: the rerank call (cached: the original call's)
+    mean_latency_ms: float | None  # to get this ordering: the search, plus the rerank call for a reranker
+    mean_rerank_ms: float | None  # the rerank call alone (cached: the original call's); None for the baseline
     mean_tokens: float | None  # per query; None when the provider reports none (local, Weaviate module)
     total_tokens: int
     cached: int  # answered from the rerank cache
@@ -83,6 +84,8 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
         for r in rows:
             if r.status == "done" and r.ordering in values:
                 values[r.ordering][r.query_id] = dict(r.metrics)
+        search_ms = {r.query_id: r.latency_ms for r in rows
+                     if r.ordering == BASELINE and r.status == "done" and r.latency_ms is not None}
         cis = tuple(
             mean_ci({q: m.get(measure) for q, m in values[o].items()}, measure=measure, ordering=o,
                     n_resamples=n_resamples)
@@ -94,7 +97,7 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
             tests.extend(compare_orderings(per, baseline=BASELINE, measure=measure, n_resamples=n_resamples))
         summaries.append(SettingSummary(
             setting=index, label=setting.label, orderings=plan.orderings, cis=cis, tests=tuple(tests),
-            costs=tuple(_cost(o, [r for r in rows if r.ordering == o]) for o in plan.orderings),
+            costs=tuple(_cost(o, [r for r in rows if r.ordering == o], search_ms) for o in plan.orderings),
             values=values, queries=queries, failures=tuple(r for r in rows if r.status == "failed"),
         ))
     expected = len(plan.settings) * len(queries) * len(plan.orderings)
@@ -105,13 +108,23 @@ def load_summary(store: runs.RunStore, run_id: str, *, n_resamples: int = N_RESA
     return summarise(runs.get_run(store, run_id), runs.load_results(store, run_id), n_resamples=n_resamples)
 
 
-def _cost(ordering: str, rows: Sequence[runs.QueryResult]) -> OrderingCost:
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _cost(ordering: str, rows: Sequence[runs.QueryResult], search_ms: Mapping[str, float]) -> OrderingCost:
     done = [r for r in rows if r.status == "done"]
-    latencies = [r.latency_ms for r in done if r.latency_ms is not None]
+    own = [r.latency_ms for r in done if r.latency_ms is not None]
     tokens = [r.tokens for r in done if r.tokens is not None]
+    if ordering == BASELINE:
+        total, rerank = own, []
+    else:  # what it takes to get the reranked list: the search, then the rerank call
+        total = [search_ms[r.query_id] + r.latency_ms for r in done
+                 if r.latency_ms is not None and r.query_id in search_ms]
+        rerank = own
     return OrderingCost(
         ordering=ordering, queries=len(done), failed=len(rows) - len(done),
-        mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
+        mean_latency_ms=_mean(total), mean_rerank_ms=_mean(rerank),
         mean_tokens=sum(tokens) / len(tokens) if tokens else None,
         total_tokens=sum(r.tokens for r in done if r.tokens and not r.cached),
         cached=sum(1 for r in done if r.cached),
@@ -130,7 +143,8 @@ def metrics_table(summary: SettingSummary) -> pd.DataFrame:
             row[ci.measure] = ci.mean
             row[f"{ci.measure} 95% CI"] = _interval(ci)
         cost = next(c for c in summary.costs if c.ordering == ordering)
-        row.update({"queries": cost.queries, "failed": cost.failed, "mean latency (ms)": cost.mean_latency_ms,
+        row.update({"queries": cost.queries, "failed": cost.failed,
+                    "mean latency (ms, search + rerank)": cost.mean_latency_ms, "mean rerank (ms)": cost.mean_rerank_ms,
                     "mean tokens / query": cost.mean_tokens, "tokens spent": cost.total_tokens,
                     "from cache": cost.cached})
         rows.append(row)
@@ -206,3 +220,47 @@ def diff_runs(a: RunSummary, b: RunSummary, *, measure: str | None = None, order
     test = paired_test(va, vb, measure=measure, a_name=name_a, b_name=name_b)
     return RunDiff(measure, name_a, name_b, table, better=sum(d > 0 for d in deltas),
                    worse=sum(d < 0 for d in deltas), same=sum(d == 0 for d in deltas), test=test)
+
+
+# ------------------------------------------------------------------------------------------- depth sweep
+
+
+@dataclass(frozen=True)
+class DepthPoint:
+    k: int  # candidates retrieved (and reranked)
+    ordering: str
+    mean: float | None  # of the run's primary measure (nDCG@k)
+    low: float | None
+    high: float | None
+    mean_latency_ms: float | None
+    mean_tokens: float | None
+
+
+@dataclass(frozen=True)
+class DepthSweep:
+    measure: str
+    points: tuple[DepthPoint, ...]
+    knee: Mapping[str, int | None] = field(hash=False)  # ordering -> the K where more candidates stop paying
+
+
+def depth_sweep(summary: RunSummary, *, tolerance: float = 0.01) -> DepthSweep | None:
+    """For a run whose settings differ only in K: the primary measure, latency and tokens per K and ordering, and
+    the knee: the smallest K whose mean is within ``tolerance`` of the best mean over all K (beyond it, more
+    candidates buy at most ``tolerance``). None when the run is not a depth sweep."""
+    settings = summary.plan.settings
+    if len(settings) < 2 or len({(s.mode, s.alpha, s.fusion, s.properties) for s in settings}) != 1:
+        return None
+    points = []
+    for index, setting in enumerate(settings):
+        for ordering in summary.settings[index].orderings:
+            ci = summary.settings[index].ci(ordering, summary.primary)
+            cost = next(c for c in summary.settings[index].costs if c.ordering == ordering)
+            points.append(DepthPoint(setting.limit, ordering, ci.mean, ci.low, ci.high, cost.mean_latency_ms,
+                                     cost.mean_tokens))
+    knee: dict[str, int | None] = {}
+    for ordering in summary.plan.orderings:
+        mine = sorted((p for p in points if p.ordering == ordering and p.mean is not None), key=lambda p: p.k)
+        best = max((p.mean for p in mine if p.mean is not None), default=None)
+        knee[ordering] = None if best is None else next(p.k for p in mine if p.mean is not None
+                                                        and p.mean >= best - tolerance)
+    return DepthSweep(summary.primary, tuple(points), knee)

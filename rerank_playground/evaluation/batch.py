@@ -19,10 +19,11 @@ If the store goes away mid-run the run pauses (state ``paused``, with a message)
 from __future__ import annotations
 
 import importlib.metadata
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -48,9 +49,10 @@ from rerank_playground.errors import (
     StoreUnavailable,
 )
 from rerank_playground.evaluation import runs
+from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
-from rerank_playground.models import Fusion, Hit, Operator, SearchMode, SearchRequest
+from rerank_playground.models import Fusion, Operator, RerankResult, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers.cache import RerankCache
 from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model, models_for
@@ -115,15 +117,18 @@ class SearchSetting:
 
 
 def settings_grid(
-    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = ()
+    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = (),
+    limits: Sequence[int] = (),
 ) -> tuple[SearchSetting, ...]:
-    """``base`` varied over ``modes`` and, for hybrid, over ``alphas`` (each list empty = keep ``base``'s)."""
+    """``base`` varied over ``modes``, for hybrid over ``alphas``, and over candidate depths ``limits`` (a depth
+    sweep); each list empty = keep ``base``'s value."""
     out: list[SearchSetting] = []
     for mode in modes or (base.mode,):
         for alpha in (alphas or (base.alpha,)) if mode is SearchMode.HYBRID else (base.alpha,):
-            setting = replace(base, mode=mode, alpha=float(alpha))
-            if setting not in out:
-                out.append(setting)
+            for limit in sorted(set(limits)) or (base.limit,):
+                setting = replace(base, mode=mode, alpha=float(alpha), limit=int(limit))
+                if setting not in out:
+                    out.append(setting)
     return tuple(out)
 
 
@@ -294,6 +299,7 @@ class BatchRun:
         self._state = "running"
         self._message = ""
         self._started = time.monotonic()
+        self._queue: queue.Queue[runs.QueryResult | None] = queue.Queue()
         self._thread = threading.Thread(target=self._main, name=f"batch-run-{self.run_id[:8]}", daemon=True)
 
     # -- public --------------------------------------------------------------------------------------------
@@ -325,10 +331,16 @@ class BatchRun:
         return self
 
     def _main(self) -> None:
+        writer = threading.Thread(target=self._write_loop, name=f"batch-writer-{self.run_id[:8]}", daemon=True)
+        writer.start()
         try:
-            with ThreadPoolExecutor(max_workers=self._options.concurrency, thread_name_prefix="batch") as pool:
-                for future in [pool.submit(self._run_task, task) for task in self._tasks]:
-                    future.result()
+            try:
+                with ThreadPoolExecutor(max_workers=self._options.concurrency, thread_name_prefix="batch") as pool:
+                    for future in [pool.submit(self._run_task, task) for task in self._tasks]:
+                        future.result()
+            finally:
+                self._queue.put(None)  # everything computed is queued: the writer saves it and stops
+                writer.join()
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the run looking "running" forever
             self._finish("interrupted", f"The run stopped unexpectedly ({type(exc).__name__}); resume it.")
         else:
@@ -366,9 +378,10 @@ class BatchRun:
             for ordering in task.orderings:
                 self._save(self._failure(task, ordering, exc, self._options.max_attempts))
             return
-        doc_ids = ranking_ids(search.hits, self._plan.query_set.id_property)
+        id_property = self._plan.query_set.id_property
         if BASELINE in task.orderings:
-            ranking = tuple((doc, hit.score) for doc, hit in doc_ids)
+            ranking = tuple(zip(ranking_ids(search.hits, id_property), (hit.score for hit in search.hits),
+                                strict=True))
             self._save(self._success(task, BASELINE, ranking, search.latency_ms, None, 0, False, attempts))
         choices = {choice.label: choice for choice in self._plan.rerankers}
         for ordering in task.orderings:
@@ -377,18 +390,18 @@ class BatchRun:
             if self._stopping():
                 return
             choice = choices[ordering]
+
+            def rerank(choice: RerankChoice = choice) -> RerankResult:
+                return self._pg.reranker(choice, search).rerank(task.query.text, search.hits, choice.model, None)
+
             try:
-                result, attempts = self._retrying(
-                    lambda c=choice: self._pg.reranker(c, search).rerank(task.query.text, search.hits, c.model, None)
-                )
+                result, attempts = self._retrying(rerank)
             except PlaygroundError as exc:
                 self._save(self._failure(task, ordering, exc, self._options.max_attempts))
                 continue
-            by_index = dict(enumerate(search.hits))
-            reranked = ranking_ids([by_index[doc.index] for doc in result.ranked], self._plan.query_set.id_property)
-            scores = {doc.index: doc.score for doc in result.ranked}
-            index_of = {hit.uuid: i for i, hit in by_index.items()}
-            ranking = tuple((doc, scores[index_of[hit.uuid]]) for doc, hit in reranked)
+            reranked_hits = [search.hits[doc.index] for doc in result.ranked]
+            ranking = tuple(zip(ranking_ids(reranked_hits, id_property), (doc.score for doc in result.ranked),
+                                strict=True))
             tokens = None if result.tokens is None else int(result.tokens)
             self._save(self._success(task, ordering, ranking, result.latency_ms, tokens, result.api_calls,
                                      result.cached, attempts))
@@ -412,19 +425,14 @@ class BatchRun:
                 value = action()
         return value, attempt.retry_state.attempt_number
 
-    def _metrics(self, query_id: str, ranking: Sequence[tuple[str, float | None]]) -> dict[str, float]:
-        from rerank_playground.evaluation.metrics import evaluate_run
-
-        grades = self._qrels.get(query_id, {})
-        values = evaluate_run({query_id: grades}, {query_id: [doc for doc, _ in ranking]}, measures_for(self._plan.k))
-        return {name: float(value) for name, value in values.get(query_id, {}).items()}
-
-    def _success(self, task: _Task, ordering: str, ranking: tuple[tuple[str, float | None], ...],
-                 latency_ms: float, tokens: int | None, api_calls: int, cached: bool, attempts: int) -> runs.QueryResult:
+    @staticmethod
+    def _success(task: _Task, ordering: str, ranking: tuple[tuple[str, float | None], ...], latency_ms: float,
+                 tokens: int | None, api_calls: int, cached: bool, attempts: int) -> runs.QueryResult:
+        """A computed ordering; its metrics are added by the writer (in batches: far cheaper per query)."""
         return runs.QueryResult(
             setting=task.setting, query_id=task.query.query_id, query=task.query.text, ordering=ordering,
-            status="done", ranking=ranking, metrics=self._metrics(task.query.query_id, ranking),
-            latency_ms=latency_ms, tokens=tokens, api_calls=api_calls, cached=cached, attempts=attempts,
+            status="done", ranking=ranking, latency_ms=latency_ms, tokens=tokens, api_calls=api_calls, cached=cached,
+            attempts=attempts,
         )
 
     @staticmethod
@@ -435,42 +443,64 @@ class BatchRun:
         )
 
     def _save(self, result: runs.QueryResult) -> None:
-        if self._store_gone.is_set():
-            return
-        try:
-            runs.save_result(self._store, self.run_id, result)
-        except StoreUnavailable as exc:
-            with self._lock:
-                self._message = (f"Paused: {exc.message} The finished queries are saved; resume the run when the "
-                                 "store is back.")
-            self._store_gone.set()
-            return
+        """Hand a computed ordering to the writer. It counts as finished only once the store has it."""
+        self._queue.put(result)
+
+    def _write_loop(self) -> None:
+        """The one writer: takes what the workers have computed so far, scores it (one ir-measures call per
+        setting and ordering) and saves it in one transaction (group commit: under load, several orderings share a
+        commit; alone, each is saved at once). A result is counted, and reported, only after its commit."""
+        stop = False
+        while not stop:
+            pending = [self._queue.get()]
+            while len(pending) < 500:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in pending
+            results = [r for r in pending if r is not None]
+            if not results or self._store_gone.is_set():
+                continue
+            try:
+                results = self._with_metrics(results)
+                runs.save_results(self._store, self.run_id, results)
+            except StoreUnavailable as exc:
+                self._pause(f"Paused: {exc.message} The finished queries are saved; resume the run when the store "
+                            "is back.")
+                continue
+            except Exception as exc:  # noqa: BLE001 - never die silently with workers still queueing
+                self._pause(f"Paused: saving results failed unexpectedly ({type(exc).__name__}); resume the run.")
+                continue
+            for result in results:
+                with self._lock:
+                    self._finished_now += 1
+                    if result.status == "done":
+                        self._done += 1
+                        if not result.cached and result.tokens:
+                            self._tokens += result.tokens
+                    else:
+                        self._failed += 1
+                if self._on_result is not None:
+                    self._on_result(result)
+
+    def _pause(self, message: str) -> None:
         with self._lock:
-            self._finished_now += 1
-            if result.status == "done":
-                self._done += 1
-                if not result.cached and result.tokens:
-                    self._tokens += result.tokens
-            else:
-                self._failed += 1
-        if self._on_result is not None:
-            self._on_result(result)
+            self._message = message
+        self._store_gone.set()  # workers stop taking work; _main ends the run as "paused"
 
-
-def ranking_ids(hits: Iterable[Hit], id_property: str | None) -> list[tuple[str, Hit]]:
-    """Doc ids as the qrels name them (the uuid, or ``id_property``'s value), best first. Several hits with the
-    same id (chunks of one article) count once, at the best rank: a document is found once."""
-    seen: set[str] = set()
-    out: list[tuple[str, Hit]] = []
-    for hit in hits:
-        value = hit.uuid if id_property is None else hit.properties.get(id_property)
-        if value is None:
-            continue
-        doc = str(value)
-        if doc not in seen:
-            seen.add(doc)
-            out.append((doc, hit))
-    return out
+    def _with_metrics(self, results: list[runs.QueryResult]) -> list[runs.QueryResult]:
+        groups: dict[tuple[int, str], dict[str, runs.QueryResult]] = {}
+        for r in results:
+            if r.status == "done":
+                groups.setdefault((r.setting, r.ordering), {})[r.query_id] = r
+        scored: dict[tuple[int, str, str], dict[str, float]] = {}
+        for (setting, ordering), by_query in groups.items():
+            values = evaluate_run({q: self._qrels.get(q, {}) for q in by_query},
+                                  {q: list(r.doc_ids) for q, r in by_query.items()}, measures_for(self._plan.k))
+            for q in by_query:
+                scored[(setting, q, ordering)] = {name: float(v) for name, v in values.get(q, {}).items()}
+        return [replace(r, metrics=scored[r.key]) if r.status == "done" else r for r in results]
 
 
 # ------------------------------------------------------------------------------------- starting a run

@@ -15,8 +15,10 @@ import plotly.graph_objects as go
 
 from rerank_playground.charts import escape, isolate
 from rerank_playground.evaluation.analysis import (
+    DepthSweep,
     RunSummary,
     SettingSummary,
+    depth_sweep,
     metrics_table,
     per_query_table,
     tests_table,
@@ -63,16 +65,57 @@ def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
         tokens = "no tokens reported" if cost.mean_tokens is None else f"{cost.mean_tokens:,.0f} tokens/query"
         fig.add_trace(go.Scatter(
             x=[cost.mean_latency_ms], y=[ci.mean], error_y=error, mode="markers+text", name=escape(cost.ordering),
-            text=[escape(cost.ordering)], textposition="top center", marker={"size": 12},
+            text=[escape(cost.ordering)], textposition="top right", marker={"size": 12},
             hovertemplate=f"{escape(cost.ordering)}<br>{escape(measure)} %{{y:.3f}}<br>%{{x:.0f}} ms/query<br>"
                           f"{tokens}<extra></extra>",
         ))
     fig.update_layout(
         title=f"Quality vs cost ({escape(summary.label)}): mean {escape(measure)} with 95% CI against mean latency",
-        xaxis_title="mean latency per query (ms; baseline: search, rerankers: rerank call)",
+        xaxis_title="mean latency per query (ms): the search, plus the rerank call for a reranker",
         yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
     )
+    latencies = [c.mean_latency_ms for c in summary.costs if c.mean_latency_ms is not None]
+    if latencies:  # from zero, with room on the right for the last point's label
+        fig.update_xaxes(range=[0, max(latencies) * 1.3])
     return fig
+
+
+def depth_sweep_charts(sweep: DepthSweep) -> tuple[go.Figure, go.Figure]:
+    """Quality against K per ordering (95% CI bars, the knee marked), and latency / tokens against K."""
+    quality, cost = go.Figure(), go.Figure()
+    orderings = list(dict.fromkeys(p.ordering for p in sweep.points))
+    for ordering in orderings:
+        mine = sorted((p for p in sweep.points if p.ordering == ordering), key=lambda p: p.k)
+        ks = [p.k for p in mine]
+        quality.add_trace(go.Scatter(
+            x=ks, y=[p.mean for p in mine], mode="lines+markers", name=escape(ordering),
+            error_y={"type": "data", "symmetric": False,
+                     "array": [(p.high - p.mean) if p.high is not None and p.mean is not None else 0 for p in mine],
+                     "arrayminus": [(p.mean - p.low) if p.low is not None and p.mean is not None else 0
+                                    for p in mine]},
+        ))
+        knee = sweep.knee.get(ordering)
+        if knee is not None:
+            at = next(p for p in mine if p.k == knee)
+            quality.add_trace(go.Scatter(
+                x=[knee], y=[at.mean], mode="markers+text", marker={"symbol": "star", "size": 16},
+                text=[f"knee K={knee}"], textposition="bottom right", showlegend=False,
+                hovertemplate=f"{escape(ordering)}: more candidates than {knee} stop paying<extra></extra>",
+            ))
+        cost.add_trace(go.Scatter(x=ks, y=[p.mean_latency_ms for p in mine], mode="lines+markers",
+                                  name=f"{escape(ordering)} latency"))
+        if any(p.mean_tokens is not None for p in mine):
+            cost.add_trace(go.Scatter(x=ks, y=[p.mean_tokens for p in mine], mode="lines+markers", yaxis="y2",
+                                      name=f"{escape(ordering)} tokens", line={"dash": "dot"}))
+    quality.update_layout(title=f"Depth sweep: mean {escape(sweep.measure)} as K grows (95% CI; ★ the knee)",
+                          xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                          yaxis_title=f"mean {escape(sweep.measure)}", height=380, template="plotly_white")
+    cost.update_layout(title="Depth sweep: cost as K grows",
+                       xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                       yaxis_title="mean latency per query (ms, search + rerank)",
+                       yaxis2={"title": "tokens per query", "overlaying": "y", "side": "right"},
+                       height=380, template="plotly_white")
+    return quality, cost
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -145,6 +188,18 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
                 {"query_id": f.query_id, "query": f.query, "ordering": f.ordering, "attempts": f.attempts,
                  "error": f.error} for f in setting.failures
             ])))
+    sweep = depth_sweep(summary)
+    if sweep is not None:
+        parts.append("<h2>Depth sweep</h2>")
+        for fig in depth_sweep_charts(sweep):
+            parts.append(_figure(fig, first=figures_done == 0))
+            figures_done += 1
+        parts.append(_table(pd.DataFrame([
+            {"K": p.k, "ordering": p.ordering, f"mean {sweep.measure}": p.mean, "95% CI low": p.low,
+             "95% CI high": p.high, "mean latency (ms)": p.mean_latency_ms, "tokens / query": p.mean_tokens,
+             "knee": "★" if sweep.knee.get(p.ordering) == p.k else ""}
+            for p in sweep.points
+        ])))
     parts.append("<h2>Settings</h2>")
     plan = summary.plan
     facts = {
@@ -165,7 +220,7 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
 
 
 def _figure(fig: go.Figure, *, first: bool) -> str:
-    return str(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+    return str(fig.to_html(full_html=False, include_plotlyjs=first))
 
 
 def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str:

@@ -185,23 +185,34 @@ def delete_run(store: RunStore, run_id: str) -> None:
 
 def save_result(store: RunStore, run_id: str, result: QueryResult) -> None:
     """Write one finished (or failed) ordering, replacing an earlier row for the same key (a retry), atomically."""
-    if result.status not in RESULT_STATES:
-        raise ValueError(f"unknown result state {result.status!r}")
+    save_results(store, run_id, [result])
+
+
+def save_results(store: RunStore, run_id: str, results: list[QueryResult]) -> None:
+    """Write several orderings in ONE transaction (all or none), each replacing an earlier row of its key."""
+    for result in results:
+        if result.status not in RESULT_STATES:
+            raise ValueError(f"unknown result state {result.status!r}")
+    with store.write() as conn:
+        for result in results:
+            _replace_row(conn, run_id, result)
+
+
+def _replace_row(conn: Connection, run_id: str, result: QueryResult) -> None:
     key = (
         (RUN_QUERIES.c.run_id == run_id) & (RUN_QUERIES.c.setting == result.setting)
         & (RUN_QUERIES.c.query_id == result.query_id) & (RUN_QUERIES.c.ordering == result.ordering)
     )
-    with store.write() as conn:
-        conn.execute(RUN_QUERIES.delete().where(key))
-        conn.execute(
-            RUN_QUERIES.insert().values(
-                run_id=run_id, setting=result.setting, query_id=result.query_id, ordering=result.ordering,
-                query=result.query, status=result.status, ranking=json.dumps([list(r) for r in result.ranking]),
-                metrics=json.dumps(dict(result.metrics)), latency_ms=result.latency_ms, tokens=result.tokens,
-                api_calls=result.api_calls, cached=result.cached, attempts=result.attempts, error=result.error,
-                finished_at=result.finished_at,
-            )
+    conn.execute(RUN_QUERIES.delete().where(key))
+    conn.execute(
+        RUN_QUERIES.insert().values(
+            run_id=run_id, setting=result.setting, query_id=result.query_id, ordering=result.ordering,
+            query=result.query, status=result.status, ranking=json.dumps([list(r) for r in result.ranking]),
+            metrics=json.dumps(dict(result.metrics)), latency_ms=result.latency_ms, tokens=result.tokens,
+            api_calls=result.api_calls, cached=result.cached, attempts=result.attempts, error=result.error,
+            finished_at=result.finished_at,
         )
+    )
 
 
 def load_results(store: RunStore, run_id: str) -> list[QueryResult]:
@@ -215,7 +226,9 @@ def load_results(store: RunStore, run_id: str) -> list[QueryResult]:
     return [
         QueryResult(
             setting=row.setting, query_id=row.query_id, query=row.query, ordering=row.ordering, status=row.status,
-            ranking=tuple((str(doc), None if score is None else float(score)) for doc, score in json.loads(row.ranking)),
+            ranking=tuple(
+                (str(doc), None if score is None else float(score)) for doc, score in json.loads(row.ranking)
+            ),
             metrics=json.loads(row.metrics), latency_ms=row.latency_ms, tokens=row.tokens, api_calls=row.api_calls,
             cached=bool(row.cached), attempts=row.attempts, error=row.error,
             finished_at=_utc(row.finished_at) or datetime.now(UTC),

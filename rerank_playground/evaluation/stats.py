@@ -126,10 +126,10 @@ def paired_test(
 ) -> PairedTest:
     """Paired randomization test (``permutation_test``, ``permutation_type="samples"``, statistic: mean
     difference, two-sided) and paired t-test (``ttest_rel``) of ``a`` against ``b`` on their common queries."""
-    common = [q for q in a if q in b and a[q] is not None and b[q] is not None]
-    x = np.array([float(a[q]) for q in common], dtype=float)  # type: ignore[arg-type]
-    y = np.array([float(b[q]) for q in common], dtype=float)  # type: ignore[arg-type]
-    n = len(common)
+    pairs = [(av, bv) for q, av in a.items() if av is not None and (bv := b.get(q)) is not None]
+    x = np.asarray([float(av) for av, _ in pairs], dtype=np.float64)
+    y = np.asarray([float(bv) for _, bv in pairs], dtype=np.float64)
+    n = len(pairs)
     deltas = x - y
     wins, losses = int(np.sum(deltas > 0)), int(np.sum(deltas < 0))
     base = dict(

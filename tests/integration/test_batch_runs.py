@@ -34,6 +34,7 @@ from rerank_playground.models import SearchMode
 from rerank_playground.playground import RerankChoice
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import Fault, JinaStandIn
+from tests.fixtures_postgres import ThrowawayPostgres
 from tests.fixtures_weaviate import connect
 
 pytestmark = pytest.mark.weaviate
@@ -251,3 +252,39 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
         start_run(store, RunPlan(query_set=missing), spec, qrels=store.qrels(qs))
 
     assert runs.list_runs(store) == []
+
+
+def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, weaviate_server: WeaviateEndpoint,
+                                                            own_postgres: ThrowawayPostgres,
+                                                            jina_stand_in: JinaStandIn) -> None:
+    spec = spec_of(weaviate_server, TEST_JINA_KEY)
+    with open_store(own_postgres.url) as store:
+        qs = demo_query_set(store)
+        plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
+        whole = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
+        assert whole.wait(timeout=240).state == "finished"
+        expected = comparable(runs.load_results(store, whole.run_id))
+
+        jina_stand_in.latency_s = 0.1
+        four_saved = threading.Event()
+        counted: list[runs.QueryResult] = []
+
+        def count(result: runs.QueryResult) -> None:
+            counted.append(result)
+            if len(counted) == 4:
+                four_saved.set()
+
+        handle = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
+                           options=EngineOptions(concurrency=2), on_result=count)
+        assert four_saved.wait(timeout=120)
+        own_postgres.stop()
+        progress = handle.wait(timeout=240)
+        assert progress.state == "paused"
+        assert progress.message.startswith("Paused: The judgments store") and "resume the run" in progress.message
+        assert progress.remaining > 0
+
+        own_postgres.start()  # back on the same port
+        resumed = resume_run(store, handle.run_id, spec, jina_base_url=jina_stand_in.url)
+        progress = resumed.wait(timeout=240)
+        assert progress.state == "finished" and progress.failed == 0
+        assert comparable(runs.load_results(store, handle.run_id)) == expected

@@ -1,0 +1,148 @@
+"""Start, watch, cancel and resume batch runs. The work runs in the core's background thread (``BatchRun``); this
+only draws the form and polls ``progress()`` from a fragment that reruns on its own every second."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.safe import md_escape
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation import batch, runs
+from rerank_playground.evaluation.store import Store
+from rerank_playground.models import SearchMode
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers.catalog import LOCAL_MODEL, model_names
+
+HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last
+OPEN_RUN = "runs.selected"  # session state read by the Runs page: which run to open
+
+
+def _choices(pg: Playground) -> list[RerankChoice]:
+    local = RerankChoice("local", LOCAL_MODEL)
+    jina = [RerankChoice("jina", m) for m in model_names() if m != LOCAL_MODEL]
+    return [local, *jina]
+
+
+def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
+    sets = store.query_sets()
+    if not sets:
+        st.info("No query set yet. Make one on the Query sets page (or `make demo` loads the demo's judged sets).")
+        return
+    by_name = {qs.name: qs for qs in sets}
+    left, right = st.columns(2)
+    with left:
+        name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.set")
+        qs = by_name[name]
+        st.caption(f"{len(qs.queries)} queries on the collection {qs.collection}.")
+        options = _choices(pg)
+        default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
+        picked = st.multiselect(
+            "Rerankers (at most 5; 'no rerank' is always the baseline)", options, default=default,
+            format_func=lambda c: c.label + ("" if c.reranker != "jina" or pg.has_jina_key else " — needs a Jina key"),
+            max_selections=batch.MAX_RERANKERS, key=f"{key_prefix}.rerankers",
+        )
+        run_name = st.text_input("Run name (optional)", key=f"{key_prefix}.name", max_chars=200)
+    with right:
+        modes = st.multiselect("Search modes", [m.value for m in SearchMode], default=[SearchMode.HYBRID.value],
+                               key=f"{key_prefix}.modes")
+        alphas = st.multiselect("Hybrid alpha (one or a grid)", [0.0, 0.25, 0.5, 0.75, 1.0], default=[0.5],
+                                key=f"{key_prefix}.alphas")
+        c1, c2, c3 = st.columns(3)
+        limit = c1.number_input("K candidates", 1, 1000, 50, key=f"{key_prefix}.limit")
+        sweep = st.multiselect("Depth sweep: also run these K (optional)", [10, 25, 50, 100, 200, 400],
+                               key=f"{key_prefix}.sweep")
+        depth = c2.number_input("Metric depth k", 1, 100, 10, key=f"{key_prefix}.k")
+        workers = c3.number_input("Concurrency", 1, 32, 4, key=f"{key_prefix}.concurrency")
+    running = _handle()
+    if running is not None and running.running:
+        st.info("A run of this session is in progress: watch it below, or cancel it to start another.")
+        return
+    if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
+        return
+    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5)
+    settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
+                                   limits=[int(limit), *sweep] if sweep else ())
+    plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip())
+    try:
+        handle = batch.start_run(
+            store, plan, pg.spec, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
+            options=batch.EngineOptions(concurrency=int(workers)),
+        )
+    except PlaygroundError as err:
+        st.error(str(err))
+        return
+    st.session_state[HANDLE] = handle
+
+
+def _handle() -> batch.BatchRun | None:
+    value = st.session_state.get(HANDLE)
+    return value if isinstance(value, batch.BatchRun) else None
+
+
+def progress_panel(key_prefix: str) -> None:
+    """The current run's progress; the fragment reruns itself every second while the run is active."""
+    handle = _handle()
+    if handle is None:
+        return
+    every = 1.0 if handle.running else None
+
+    @st.fragment(run_every=every)
+    def panel() -> None:
+        progress = handle.progress()
+        st.subheader(f"Run: {handle.record.name}")
+        st.progress(progress.fraction, text=f"{progress.done + progress.failed} of {progress.total} orderings")
+        cols = st.columns(5)
+        cols[0].metric("Done", progress.done)
+        cols[1].metric("Failed", progress.failed)
+        cols[2].metric("Remaining", progress.remaining)
+        cols[3].metric("ETA", "—" if progress.eta_s is None else f"{progress.eta_s:,.0f} s")
+        cols[4].metric("Tokens spent", f"{progress.tokens:,}")
+        if handle.running:
+            st.caption("Runs in the background: you can open other pages; it keeps going.")
+            if st.button("Cancel", key=f"{key_prefix}.cancel"):
+                handle.cancel()
+                st.caption("Cancelling: queries in flight finish and are saved.")
+            return
+        state_note = {"finished": st.success, "paused": st.warning}.get(progress.state, st.info)
+        state_note(progress.message or progress.state.capitalize())
+        if st.button("Open the results", key=f"{key_prefix}.open"):
+            st.session_state[OPEN_RUN] = handle.run_id
+            st.switch_page("pages/runs.py")
+        if not progress.active and every is not None:
+            st.rerun()  # the run ended: stop the timer (rerun the page once without it)
+
+    panel()
+
+
+def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
+    """Saved runs that did not finish (cancelled, paused, killed) or have failed queries: resume or retry."""
+    active = _handle()
+    busy = active is not None and active.running
+    unfinished = []
+    for record in runs.list_runs(store):
+        failed = sum(1 for r in runs.load_results(store, record.run_id) if r.status == "failed")
+        if record.status != "finished" or failed:
+            unfinished.append((record, failed))
+    if not unfinished:
+        return
+    st.subheader("Unfinished runs")
+    st.caption("A run that says 'running' but is not running in this app was interrupted (the app or machine "
+               "stopped): resume it. Finished queries are never run again.")
+    for record, failed in unfinished[:10]:
+        left, mid, right = st.columns([5, 1.3, 1.3], vertical_alignment="center")
+        left.write(f"**{md_escape(record.name)}** · {record.status} · {failed} failed · started "
+                   f"{record.started_at:%Y-%m-%d %H:%M}")
+        if busy and active is not None and active.run_id == record.run_id:
+            continue
+        resume = mid.button("Resume", key=f"{key_prefix}.resume.{record.run_id}", disabled=busy)
+        retry = right.button("Retry failed", key=f"{key_prefix}.retry.{record.run_id}", disabled=busy or not failed)
+        if resume or retry:
+            try:
+                st.session_state[HANDLE] = batch.resume_run(
+                    store, record.run_id, pg.spec, jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
+                    retry_failed=retry,
+                )
+            except PlaygroundError as err:
+                st.error(str(err))
+                return
+            st.rerun()

@@ -1,0 +1,169 @@
+"""Saved runs: the list, one run's results (the same ``analysis.summarise`` figures as the CLI and the HTML report),
+and the diff of any two runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import session
+from components.safe import md_escape
+from rerank_playground.evaluation import analysis, report, runs
+from rerank_playground.evaluation.batch import BASELINE, plan_from_record
+from rerank_playground.evaluation.store import Store
+
+OPEN_RUN = "runs.selected"
+
+
+def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"name": r.name, "started": r.started_at.strftime("%Y-%m-%d %H:%M"), "state": r.status,
+         "collection": r.collection, "query set": r.query_set,
+         "settings": "; ".join(_setting_labels(r)), "rerankers": ", ".join(c["label"] for c in r.plan["rerankers"]),
+         "k": r.plan["k"], "Weaviate": r.server_version, "run id": r.run_id}
+        for r in records
+    ])
+
+
+def _setting_labels(record: runs.RunRecord) -> list[str]:
+    plan = plan_from_record(record)
+    return [s.label for s in plan.settings]
+
+
+@st.cache_data(show_spinner="Computing confidence intervals and tests…", max_entries=16)
+def _summary(_store: Store, run_id: str, saved: int, status: str) -> analysis.RunSummary:
+    """Cached per (run, rows saved, state): a finished run is summarised once; a running one when it moved on."""
+    return analysis.load_summary(_store, run_id)
+
+
+def summary_of(store: Store, record: runs.RunRecord) -> analysis.RunSummary:
+    saved = len(runs.load_results(store, record.run_id))
+    return _summary(store, record.run_id, saved, record.status)
+
+
+def render_list(store: Store, key_prefix: str) -> runs.RunRecord | None:
+    records = runs.list_runs(store)
+    if not records:
+        st.info("No saved run yet. Start one on the Evaluate page, or with `rerank-playground eval` in a terminal.")
+        return None
+    st.dataframe(runs_table(records), hide_index=True, width="stretch")
+    by_id = {r.run_id: r for r in records}
+    wanted = st.session_state.pop(OPEN_RUN, None)
+    if wanted in by_id:
+        st.session_state[f"{key_prefix}.open"] = wanted
+    run_id = st.selectbox("Open a run", list(by_id), key=f"{key_prefix}.open",
+                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].started_at:%Y-%m-%d %H:%M} · "
+                                                f"{by_id[i].status}")
+    return by_id[run_id]
+
+
+def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
+    summary = summary_of(store, record)
+    st.subheader(md_escape(record.name))
+    st.caption(
+        f"{record.collection} ({record.object_count:,} objects) · query set {md_escape(record.query_set)} · "
+        f"{summary.saved} of {summary.expected} orderings saved · app {record.app_version} · Weaviate "
+        f"{record.server_version} · started {record.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        + (f" · ended {record.ended_at:%H:%M:%S}" if record.ended_at else "")
+    )
+    if not summary.complete:
+        st.warning("This run is incomplete: the figures cover only the saved queries. Resume it on the Evaluate page.")
+    for note in record.plan.get("notes", []):
+        st.caption(md_escape(note, max_chars=400))
+    for test in summary.worse_than_baseline():
+        st.error(f"{md_escape(test.a)} is significantly worse than {BASELINE} on {test.measure} "
+                 f"(Δ {test.mean_delta:+.3f}, Holm-adjusted randomization p = {test.randomization_p_holm:.3g}).")
+    for setting in summary.settings:
+        with st.container(border=True):
+            st.markdown(f"**Setting: {md_escape(setting.label)}**")
+            st.caption("Mean over judged queries with 95% bootstrap CI; unjudged documents count as not relevant, "
+                       "Judged@k says how much of the top k was judged.")
+            st.dataframe(analysis.metrics_table(setting), hide_index=True, width="stretch")
+            st.caption("Paired randomization test and paired t-test per measure, Holm-corrected over each family; "
+                       "effect size is Cohen's d_z.")
+            st.dataframe(analysis.tests_table(setting), hide_index=True, width="stretch")
+            rerankers = [o for o in setting.orderings if o != BASELINE]
+            left, right = st.columns(2)
+            if rerankers:
+                with left:
+                    ordering = st.selectbox("Win / tie / loss of", rerankers,
+                                            key=f"{key_prefix}.wl.{record.run_id}.{setting.setting}")
+                    st.plotly_chart(report.win_loss_chart(setting, ordering, summary.primary),
+                                    key=f"{key_prefix}.wlc.{record.run_id}.{setting.setting}")
+            with right:
+                st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
+                                key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
+            table = analysis.per_query_table(setting, summary.primary)
+            st.markdown(f"Per query: {summary.primary}")
+            st.dataframe(table, hide_index=True, width="stretch")
+            open_in_search(summary, setting.setting, key_prefix=f"{key_prefix}.drill.{record.run_id}.{setting.setting}")
+            if setting.failures:
+                st.markdown("Failed (retry them on the Evaluate page)")
+                st.dataframe(pd.DataFrame([{"query": f.query, "ordering": f.ordering, "attempts": f.attempts,
+                                            "error": f.error} for f in setting.failures]), hide_index=True)
+    sweep = analysis.depth_sweep(summary)
+    if sweep is not None:
+        st.markdown("**Depth sweep**: where more candidates stop paying (★ the knee: within 0.01 of the best K)")
+        for i, fig in enumerate(report.depth_sweep_charts(sweep)):
+            st.plotly_chart(fig, key=f"{key_prefix}.sweep{i}.{record.run_id}")
+    st.download_button("Download the HTML report (opens offline)", report.html_report(summary),
+                       file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
+                       key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
+
+
+def render_diff(store: Store, key_prefix: str) -> None:
+    records = runs.list_runs(store)
+    if len(records) < 1:
+        return
+    st.subheader("Diff two runs")
+    st.caption("Per-query delta of one ordering of run A against one of run B (queries matched by id); positive "
+               "means A is better on that query.")
+    by_id = {r.run_id: r for r in records}
+
+    def label(run_id: str) -> str:
+        return f"{by_id[run_id].name} · {by_id[run_id].started_at:%Y-%m-%d %H:%M}"
+
+    cols = st.columns(2)
+    picks = []
+    for side, col in zip("AB", cols, strict=True):
+        with col:
+            run_id = st.selectbox(f"Run {side}", list(by_id), key=f"{key_prefix}.diff.{side}", format_func=label,
+                                  index=min(1, len(by_id) - 1) if side == "B" else 0)
+            summary = summary_of(store, by_id[run_id])
+            setting = st.selectbox(f"Setting {side}", range(len(summary.settings)),
+                                   format_func=lambda i, s=summary: s.settings[i].label,
+                                   key=f"{key_prefix}.diff.{side}.setting")
+            ordering = st.selectbox(f"Ordering {side}", summary.settings[setting].orderings,
+                                    key=f"{key_prefix}.diff.{side}.ordering")
+            picks.append((summary, setting, ordering))
+    (a, sa, oa), (b, sb, ob) = picks
+    diff = analysis.diff_runs(a, b, ordering_a=oa, ordering_b=ob, setting_a=sa, setting_b=sb)
+    cols = st.columns(4)
+    cols[0].metric("Better in A", diff.better)
+    cols[1].metric("Worse in A", diff.worse)
+    cols[2].metric("Same", diff.same)
+    p = diff.test.randomization_p
+    cols[3].metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
+                   help=None if p is None else f"paired randomization p = {p:.3g} over {diff.test.n} queries")
+    st.dataframe(diff.table, hide_index=True, width="stretch")
+
+
+def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix: str) -> None:
+    """Drill down: one query of the run, with the run's search setting and a reranker, on the Search page (slope
+    chart, grades) — a fresh search there, so it shows today's collection, not the saved ranking."""
+    setting = summary.plan.settings[setting_index]
+    queries = summary.settings[setting_index].queries
+    left, mid, right = st.columns([4, 3, 1.4], vertical_alignment="bottom")
+    qid = left.selectbox("Open a query in Search", list(queries), format_func=lambda q: f"{q}: {queries[q]}",
+                         key=f"{key_prefix}.query")
+    choices = {c.label: c for c in summary.plan.rerankers}
+    label = mid.selectbox("with", list(choices), key=f"{key_prefix}.choice") if choices else None
+    if right.button("Open", key=f"{key_prefix}.open"):
+        values = session.inputs()
+        values.update(collection=summary.record.collection, query=queries[qid], mode=setting.mode.value,
+                      alpha=setting.alpha, fusion=setting.fusion.value, k=setting.limit,
+                      operator=setting.operator.value)
+        if label is not None:
+            values.update(reranker=choices[label].reranker, model=choices[label].model)
+        st.session_state["search.autorun"] = True
+        st.switch_page("pages/search.py")

@@ -1,0 +1,27 @@
+"""Runs: every saved batch run, its results with confidence intervals and significance, and diffs of two runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import runs_view, session, store_access
+
+
+def body() -> None:
+    st.title("Runs")
+    st.caption("Saved batch runs with everything needed to trust them later: settings, versions, per-query "
+               "rankings, metrics, latency, tokens and errors.")
+    session.consume_autorun()
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note("Saved runs")
+        return
+    record = runs_view.render_list(store, "runs")
+    if record is None:
+        return
+    runs_view.render_run(store, record, "runs")
+    st.divider()
+    runs_view.render_diff(store, "runs")
+
+
+session.guarded(body, "runs page")

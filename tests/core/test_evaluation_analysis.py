@@ -1,0 +1,132 @@
+"""A saved run's summary, tables, diff, TREC file and HTML report, from hand-made rows (pure: no servers)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rerank_playground.evaluation import analysis, report, runs
+from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
+from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.stats import mean_ci, paired_test
+from rerank_playground.playground import RerankChoice
+
+LOCAL = RerankChoice("local", "local-wordllama")
+QS = QuerySet("set <script>", "C", (SetQuery("q1", "first <b>query</b>"), SetQuery("q2", "second"),
+                                    SetQuery("q3", "third")))
+NDCG = {BASELINE: {"q1": 0.5, "q2": 0.2, "q3": 1.0}, LOCAL.label: {"q1": 0.9, "q2": 0.1, "q3": 1.0}}
+
+
+def make_run(name: str = "run <i>one</i>") -> tuple[runs.RunRecord, list[runs.QueryResult]]:
+    plan = RunPlan(query_set=QS, settings=(SearchSetting(limit=3),), rerankers=(LOCAL,), k=10)
+    record = runs.RunRecord(run_id="r1", name=name, collection="C", query_set=QS.name, status="finished",
+                            plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 1} for q in QS.queries},
+                            app_version="0.1.0", server_version="1.38.11", object_count=3)
+    rows = []
+    for ordering, values in NDCG.items():
+        for qid, value in values.items():
+            metrics = {m: value for m in record.plan["measures"]}
+            rows.append(runs.QueryResult(
+                setting=0, query_id=qid, query=QS.queries[int(qid[1]) - 1].text, ordering=ordering, status="done",
+                ranking=(("d1", 3.0), ("d2", 2.0), ("d3", None)), metrics=metrics,
+                latency_ms=10.0 if ordering == BASELINE else 5.0, tokens=None if ordering == BASELINE else 7,
+            ))
+    return record, rows
+
+
+def test_summary_figures_are_the_stats_of_the_saved_values() -> None:
+    record, rows = make_run()
+    summary = analysis.summarise(record, rows, n_resamples=999)
+    setting = summary.settings[0]
+    assert summary.complete and (summary.expected, summary.saved) == (6, 6)
+    assert setting.ci(LOCAL.label, "nDCG@10") == mean_ci(NDCG[LOCAL.label], measure="nDCG@10",
+                                                          ordering=LOCAL.label, n_resamples=999)
+    test = next(t for t in setting.tests if t.measure == "nDCG@10")
+    expected = paired_test(NDCG[LOCAL.label], NDCG[BASELINE], measure="nDCG@10", a_name=LOCAL.label, b_name=BASELINE,
+                           n_resamples=999)
+    assert (test.randomization_p, test.t_p, test.wins, test.ties, test.losses) == (
+        expected.randomization_p, expected.t_p, 1, 1, 1)
+    assert not any(t.measure.startswith("Judged@") for t in setting.tests)
+    cost = {c.ordering: c for c in setting.costs}
+    assert cost[BASELINE].mean_latency_ms == 10.0 and cost[BASELINE].mean_rerank_ms is None
+    assert cost[LOCAL.label].mean_latency_ms == 15.0 and cost[LOCAL.label].mean_rerank_ms == 5.0  # search + rerank
+    assert (cost[LOCAL.label].mean_tokens, cost[LOCAL.label].total_tokens) == (7, 21)
+    table = analysis.per_query_table(setting, "nDCG@10")
+    assert table[f"Δ {LOCAL.label}"].tolist() == pytest.approx([0.4, -0.1, 0.0])
+
+
+def test_missing_rows_make_an_incomplete_summary_and_failures_are_listed() -> None:
+    record, rows = make_run()
+    failed = runs.QueryResult(setting=0, query_id="q3", query="third", ordering=LOCAL.label, status="failed",
+                              error="HTTP 500", attempts=4)
+    rows = [r for r in rows if r.key != (0, "q3", LOCAL.label) and r.key != (0, "q2", LOCAL.label)] + [failed]
+    summary = analysis.summarise(record, rows, n_resamples=999)
+    assert not summary.complete
+    setting = summary.settings[0]
+    assert setting.failures == (failed,)
+    assert setting.ci(LOCAL.label, "nDCG@10").n == 1
+    assert "incomplete" in report.html_report(summary)
+
+
+def test_diff_of_two_runs() -> None:
+    a = analysis.summarise(*make_run("A"), n_resamples=999)
+    b = analysis.summarise(*make_run("B"), n_resamples=999)
+    diff = analysis.diff_runs(a, b, ordering_a=LOCAL.label, ordering_b=BASELINE)
+    assert (diff.better, diff.worse, diff.same) == (1, 1, 1)
+    assert diff.table["delta"].tolist() == pytest.approx([-0.1, 0.0, 0.4])  # worst first
+    assert diff.a == f"A · {LOCAL.label}" and diff.b == f"B · {BASELINE}"
+
+
+def test_trec_run_keeps_the_saved_order() -> None:
+    _, rows = make_run()
+    text = report.trec_run(rows, 0, BASELINE)
+    lines = text.splitlines()
+    assert lines[0] == "q1 Q0 d1 1 3.000000 no_rerank"
+    # a missing score: the whole query gets rank-derived scores so trec_eval keeps the order
+    assert lines[:3] == ["q1 Q0 d1 1 3.000000 no_rerank", "q1 Q0 d2 2 2.000000 no_rerank",
+                         "q1 Q0 d3 3 1.000000 no_rerank"]
+    assert len(lines) == 9
+
+
+def test_html_report_escapes_untrusted_text_and_inlines_plotly_once() -> None:
+    record, rows = make_run()
+    page = report.html_report(analysis.summarise(record, rows, n_resamples=999))
+    assert "<i>one</i>" not in page and "&lt;i&gt;one&lt;/i&gt;" in page
+    assert "<b>query</b>" not in page and "set <script>" not in page
+    assert page.count("Plotly.newPlot") == 2
+    assert not re.search(r"<(script|link|img)[^>]*\b(src|href)=", page)
+    assert page.count("window.PlotlyConfig") == 1 and len(page) > 3_000_000  # plotly.js inlined, exactly once
+
+
+def test_depth_sweep_marks_the_knee() -> None:
+    from rerank_playground.evaluation.batch import settings_grid
+
+    settings = settings_grid(SearchSetting(), limits=[50, 10, 25, 100])
+    assert [s.limit for s in settings] == [10, 25, 50, 100]
+    plan = RunPlan(query_set=QS, settings=settings, rerankers=(LOCAL,), k=10)
+    record = runs.RunRecord(run_id="s", name="sweep", collection="C", query_set=QS.name, status="finished",
+                            plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 1} for q in QS.queries})
+    # reranked means by K: 0.5, 0.8, 0.805, 0.81 -> within 0.01 of the best from K=25 on; baseline flat
+    means = {10: 0.5, 25: 0.8, 50: 0.805, 100: 0.81}
+    rows = []
+    for index, setting in enumerate(settings):
+        for q in QS.queries:
+            for ordering, value in ((BASELINE, 0.4), (LOCAL.label, means[setting.limit])):
+                rows.append(runs.QueryResult(
+                    setting=index, query_id=q.query_id, query=q.text, ordering=ordering, status="done",
+                    ranking=(("d1", 1.0),), metrics={m: value for m in record.plan["measures"]},
+                    latency_ms=float(setting.limit), tokens=None if ordering == BASELINE else setting.limit * 10,
+                ))
+    summary = analysis.summarise(record, rows, n_resamples=999)
+    sweep = analysis.depth_sweep(summary)
+    assert sweep is not None and sweep.measure == "nDCG@10"
+    assert sweep.knee == {BASELINE: 10, LOCAL.label: 25}
+    local = sorted((p for p in sweep.points if p.ordering == LOCAL.label), key=lambda p: p.k)
+    assert [p.mean for p in local] == pytest.approx([0.5, 0.8, 0.805, 0.81])
+    assert [p.mean_tokens for p in local] == [100, 250, 500, 1000]
+    assert [p.mean_latency_ms for p in local] == [20.0, 50.0, 100.0, 200.0]  # search + rerank
+    page = report.html_report(summary)
+    assert "Depth sweep" in page and "knee K=25" in page
+    # a grid over alpha is not a depth sweep
+    assert analysis.depth_sweep(analysis.summarise(*make_run(), n_resamples=999)) is None
