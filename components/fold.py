@@ -68,6 +68,11 @@ def compact_style() -> None:
     st.markdown(f"<style>{STYLESHEET.read_text(encoding='utf-8')}</style>", unsafe_allow_html=True)
 
 
+def is_folded(key_prefix: str, *, running: bool = False) -> bool:
+    """Whether :func:`folded_inputs` folds the inputs on this run (there are results, or there will be)."""
+    return last_summary(key_prefix) is not None or running or will_run(key_prefix)
+
+
 @contextlib.contextmanager
 def folded_inputs(key_prefix: str, *, running: bool = False) -> Iterator[None]:
     """Draw the page's inputs inside this block: open until there are results, then folded into one line.
@@ -76,11 +81,11 @@ def folded_inputs(key_prefix: str, *, running: bool = False) -> Iterator[None]:
     results it draws are in view. The expander has a key, so it keeps its state while its label changes;
     a new run folds it again.
     """
-    summary = last_summary(key_prefix)
-    running = running or will_run(key_prefix)
-    if summary is None and not running:
+    if not is_folded(key_prefix, running=running):
         yield
         return
+    summary = last_summary(key_prefix)
+    running = running or will_run(key_prefix)
     compact_style()
     state_key = f"{key_prefix}.settings_open"
     if running:

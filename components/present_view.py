@@ -195,20 +195,27 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                            mime="application/json", key=_key("export"), on_click="ignore",
                            icon=":material/download:")
         tally_lines = _tally(store, story.name)
-        prepared = presenter(pg)
-        versions_now = versions(pg)
-        grades = [_grades(store, v) for v in story.views]
-
-        def build() -> bytes:  # on click, outside the script run: closes over values only
-            shown = [prepared.ready(v) or prepared.show(v, allow_paid=False) for v in story.views]
-            return snapshot_html(story.name, shown, versions=versions_now, created=datetime.now(UTC),
-                                 grades=grades, tally_lines=tally_lines).encode("utf-8")
-
-        st.download_button(
-            "Snapshot of the whole story (HTML)", build, file_name=f"{_slug(story.name)}.html", mime="text/html",
-            key=_key("snapshot"), on_click="ignore", icon=":material/download:",
-            help="Views already shown with a paid reranker keep it; others are prepared with the free paths only.",
-        )
+        made: dict[Story, bytes] = st.session_state.setdefault(_key("snapshots"), {})
+        if story not in made and st.button("Prepare a snapshot of the whole story (HTML)", key=_key("snap_make"),
+                                           help="Views already shown with a paid reranker keep it; the others "
+                                           "are prepared with the free paths only."):
+            work = presenter(pg)
+            shown = []
+            bar = st.progress(0.0, text=f"Preparing view 1 of {len(story.views)}…")
+            for number, view in enumerate(story.views, 1):
+                shown.append(work.ready(view) or work.show(view, allow_paid=False))
+                bar.progress(number / len(story.views), text=f"Prepared {number} of {len(story.views)} views")
+            made.clear()  # only the latest story's file is kept in the session
+            made[story] = snapshot_html(
+                story.name, shown, versions=versions(pg), created=datetime.now(UTC),
+                grades=[p.grades for p in shown], tally_lines=tally_lines,
+            ).encode("utf-8")
+            bar.empty()
+        if story in made:
+            st.download_button(
+                "Snapshot of the whole story (HTML)", made[story], file_name=f"{_slug(story.name)}.html",
+                mime="text/html", key=_key("snapshot"), on_click="ignore", icon=":material/download:",
+            )
         for line in tally_lines:
             st.caption(line)
 

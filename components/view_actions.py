@@ -6,7 +6,6 @@ button's data is a function), from the result already on the page: nothing is se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -190,30 +189,30 @@ def copy_as_code(pg: Playground, prepared: PreparedView, key_prefix: str) -> Non
     st.code(code, language="python", height=360)
 
 
-def action_row(pg: Playground, prepared: PreparedView | None, key_prefix: str, slots: Sequence[Any]) -> None:
+def action_row(pg: Playground, prepared: PreparedView | None, key_prefix: str, row: Any) -> None:
+    """The actions, drawn into ``row`` (a horizontal container)."""
     if prepared is None:
         return
-    story_slot, snap_slot, code_slot = slots
-    with story_slot.popover("Add to story", icon=":material/playlist_add:"):
+    with row.popover("Add to story", icon=":material/playlist_add:"):
         add_to_story(prepared, key_prefix)
-    with snap_slot:
+    with row:
         snapshot_button(pg, prepared, key_prefix)
     if prepared.runs:
-        with snap_slot.popover("Charts (PNG)", icon=":material/image:"):
+        with row.popover("Charts (PNG)", icon=":material/image:"):
             png_buttons(prepared, key_prefix)
     if prepared.search is not None:
-        with code_slot.popover("Copy as code", icon=":material/code:"):
+        with row.popover("Copy as code", icon=":material/code:"):
             copy_as_code(pg, prepared, key_prefix)
 
 
-def search_actions(pg: Playground, key_prefix: str) -> None:
+def search_actions(pg: Playground, key_prefix: str, row: Any | None = None) -> None:
+    """The actions for the Search page's last result, in ``row`` (a new horizontal container when None)."""
     prepared = prepared_from_last(key_prefix)
     if prepared is None:
         return
-    row = st.container(horizontal=True)
-    action_row(pg, prepared, key_prefix, (row, row, row))
+    action_row(pg, prepared, key_prefix, row if row is not None else st.container(horizontal=True))
 
 
-def compare_actions(pg: Playground, key_prefix: str, n: int, slots: Sequence[Any]) -> None:
-    action_row(pg, prepared_from_last(key_prefix, n), key_prefix, slots)
+def compare_actions(pg: Playground, key_prefix: str, n: int, row: Any) -> None:
+    action_row(pg, prepared_from_last(key_prefix, n), key_prefix, row)
 

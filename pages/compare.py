@@ -31,7 +31,7 @@ def body() -> None:
     current = compare_view.compare_key(form.request, choices)
     if clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
-    view_actions.compare_actions(pg, "compare", form.n, (row, row, row))
+    view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current)
 
 

@@ -15,6 +15,7 @@ def body() -> None:
     pg = session.connected_playground()
     if pg is None:
         return
+    folded = fold.is_folded("search", running=autorun)
     with fold.folded_inputs("search", running=autorun):
         form = search_form.search_inputs(pg, "search", show_n=True)
         if form is None:
@@ -23,12 +24,15 @@ def body() -> None:
     params = search_form.url_params(form)
     params.update(reranker=choice.reranker, model=choice.model)
     session.write_query_params(params)
-    clicked = button_slot.button("Search & rerank", type="primary", key="search.run", width="stretch")
+    # Folded, the run button stays in view, in the row of the result's actions; open, it sits by the reranker.
+    row = st.container(horizontal=True, vertical_alignment="center") if folded else None
+    clicked = (row or button_slot).button("Search & rerank", type="primary", key="search.run",
+                                          width="content" if folded else "stretch")
     suggested = st.session_state.pop("search.autorun", False)
     current = results_view.run_key(form.request, choice, form.n)
     if clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
-    view_actions.search_actions(pg, "search")
+    view_actions.search_actions(pg, "search", row)
     results_view.render_last("search", current)
 
 

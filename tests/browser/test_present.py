@@ -197,7 +197,9 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
     rerun_and_wait(page, page.get_by_role("button", name="Use this key").click)
     goto_page(page, "Present")
     page.get_by_text("Rename, delete, export, snapshot").click()
-    with page.expect_download(timeout=180_000) as html_download:
+    rerun_and_wait(page, page.get_by_role("button", name="Prepare a snapshot of the whole story (HTML)").click,
+                   timeout_ms=300_000)
+    with page.expect_download() as html_download:
         page.get_by_role("button", name="Snapshot of the whole story (HTML)").click()
     snapshot = tmp_path / "story.html"
     html_download.value.save_as(snapshot)
