@@ -197,10 +197,14 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
     rerun_and_wait(page, page.get_by_role("button", name="Use this key").click)
     goto_page(page, "Present")
     page.get_by_text("Rename, delete, export, snapshot").click()
-    rerun_and_wait(page, page.get_by_role("button", name="Prepare a snapshot of the whole story (HTML)").click,
-                   timeout_ms=300_000)
+    prepare = page.get_by_role("button", name="Prepare a snapshot of the whole story (HTML)")
+    prepare.wait_for()
+    wait_idle(page)
+    prepare.click()
+    page.get_by_role("button", name="Snapshot of the whole story (HTML)", exact=True).wait_for(timeout=240_000)
+    wait_idle(page)
     with page.expect_download() as html_download:
-        page.get_by_role("button", name="Snapshot of the whole story (HTML)").click()
+        page.get_by_role("button", name="Snapshot of the whole story (HTML)", exact=True).click()
     snapshot = tmp_path / "story.html"
     html_download.value.save_as(snapshot)
     with page.expect_download() as json_download:
