@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.sidebar import render_sidebar
+from components.sidebar import render_sidebar, render_sidebar_footer
 
 st.set_page_config(page_title="Rerank Playground", layout="wide")
 navigation = st.navigation(
@@ -20,3 +20,4 @@ navigation = st.navigation(
 )
 render_sidebar()
 navigation.run()
+render_sidebar_footer()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def known_items(n: int) -> tuple[QuerySet, list[tuple[str, str, int]]]:
 
 def spec_of(endpoint: WeaviateEndpoint) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          jina_api_key=KEY)
+                          weaviate_api_key=endpoint.api_key, jina_api_key=KEY)
 
 
 def engine_run(db: Path, endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, concurrency: int) -> float:
@@ -110,7 +111,8 @@ def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, con
 
 def big_child(args: argparse.Namespace) -> int:
     """Runs in a fresh process: peak memory of one big run."""
-    endpoint = WeaviateEndpoint(args.host, args.http_port, args.grpc_port, managed=False)
+    endpoint = WeaviateEndpoint(args.host, args.http_port, args.grpc_port, managed=False,
+                                api_key=os.environ.get("WEAVIATE_API_KEY") or None)
     # Warm up first (WordLlama's weights for the query vectors, gRPC channels, the demo data in memory), so the
     # figures are the run's own and not the embedder's one-off load.
     engine_run(Path(args.db + ".warm"), endpoint, args.jina_url, 5, 5, args.concurrency)
@@ -169,6 +171,7 @@ def main() -> int:
              "--host", endpoint.host, "--http-port", str(endpoint.http_port), "--grpc-port", str(endpoint.grpc_port),
              "--db", str(Path(tmp) / "big.sqlite3"), "--jina-url", jina.url],
             capture_output=True, text=True, check=True,
+            env={**os.environ, "WEAVIATE_API_KEY": endpoint.api_key or ""},
         )
         big = json.loads(child.stdout.strip().splitlines()[-1])
         print(f"3. {args.big} queries x 5 models ({args.big * 6} orderings): {big['seconds']:.1f} s, peak RSS "

@@ -62,7 +62,8 @@ def texts(n: int, rng: random.Random) -> list[str]:
 
 def load(endpoint: WeaviateEndpoint, bodies: list[str], factor: int) -> None:
     client = weaviate.connect_to_local(host=endpoint.host, port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                                       skip_init_checks=True)
+                                       skip_init_checks=True,
+                                       auth_credentials=weaviate.auth.AuthApiKey(endpoint.api_key or ""))
     try:
         client.collections.create(
             COLLECTION,
@@ -84,7 +85,7 @@ def load(endpoint: WeaviateEndpoint, bodies: list[str], factor: int) -> None:
 
 def playground(endpoint: WeaviateEndpoint) -> Playground:
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
-                                   grpc_port=endpoint.grpc_port))
+                                   grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key))
     pg.connect()
     return pg
 

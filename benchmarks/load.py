@@ -126,7 +126,8 @@ def run_session(pg: Playground, steps: list[Step], start: threading.Barrier | No
 def new_session(endpoint: WeaviateEndpoint, key: str, jina_url: str) -> Playground:
     """A session with its own key, cache and HTTP client (closed by ``end_session``)."""
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
-                                   grpc_port=endpoint.grpc_port, jina_api_key=key), jina_base_url=jina_url,
+                                   grpc_port=endpoint.grpc_port,
+                                   weaviate_api_key=endpoint.api_key, jina_api_key=key), jina_base_url=jina_url,
                     http_client=make_client())
     pg.connect()
     return pg
@@ -180,7 +181,8 @@ def main() -> int:
         with start_weaviate(data_dir=Path(tmp) / "data", log_path=Path(tmp) / "weaviate.log",
                             progress=lambda _: None) as server:
             client = weaviate.connect_to_local(host=server.endpoint.host, port=server.endpoint.http_port,
-                                               grpc_port=server.endpoint.grpc_port, skip_init_checks=True)
+                                               grpc_port=server.endpoint.grpc_port, skip_init_checks=True,
+                                               auth_credentials=weaviate.auth.AuthApiKey(server.endpoint.api_key))
             try:
                 loaded = load_demo(client)
             finally:

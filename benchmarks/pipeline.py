@@ -114,12 +114,14 @@ def main() -> None:
             JinaStandIn(api_key=KEY) as jina:
         endpoint = server.endpoint
         client = weaviate.connect_to_local(endpoint.host, endpoint.http_port, endpoint.grpc_port,
-                                           skip_init_checks=True)
+                                           skip_init_checks=True,
+                                           auth_credentials=weaviate.auth.AuthApiKey(endpoint.api_key))
         started = time.perf_counter()
         load(client, args.objects)
         print(f"loaded {args.objects:,} objects in {time.perf_counter() - started:.1f} s")
         http = httpx.Client(timeout=30)
         spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                              weaviate_api_key=endpoint.api_key,
                               jina_api_key=KEY)
         play = Playground(spec, jina_base_url=jina.url, rerank_cache=RerankCache())
         play.connect()

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import grades_view, session
+from components import grades_view, session, spend_note
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
@@ -78,6 +78,8 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
         values["models"] = list(ids)
     if not pg.has_jina_key:
         st.caption(f"Each Jina model {NEEDS_KEY} (paste it in the sidebar).")
+    if any(by_id[i].reranker == "weaviate_module" for i in ids):
+        st.caption(f"Weaviate module: {spend_note.module_payer(pg)}")
     return [by_id[i] for i in ids]
 
 

@@ -1,7 +1,9 @@
 """Choose a Weaviate (local, custom, Weaviate Cloud, demo), connect, and show what the server can do.
 
 A failed connect keeps the previous connection. A Weaviate key from the server's env/secrets is never put
-into a widget (that would send it to the browser): a blank key field means "use the server's key".
+into a widget (that would send it to the browser): a blank key field means "use the server's key" — which
+the core sends only to the Weaviate the operator configured. Any other address needs the user's own key,
+and the form says so before the click. A locked deployment refuses other hosts (also in the core).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from components.demo_panel import demo_panel
 from components.safe import md_escape
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import PlaygroundError
+from rerank_playground.keys import ApiKey
 from rerank_playground.playground import Playground
 
 KIND_LABELS = {"local": "Local", "custom": "Custom", "cloud": "Weaviate Cloud", "demo": "Demo"}
@@ -73,18 +76,46 @@ def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
         session.seed(f"{key_prefix}.{name}", value)
 
 
-def _weaviate_key_field(key_prefix: str) -> None:
-    if session.server_weaviate_key():
+def _weaviate_key_field(key_prefix: str, preview: ConnectionSpec | None) -> None:
+    operator_key = session.spec_from_config().weaviate_key
+    if operator_key is not None and preview is not None and operator_key.allows(*preview.endpoints):
         st.caption("Using the server's Weaviate key (WEAVIATE_API_KEY). Type another key to override it.")
     st.text_input("Weaviate API key", type="password", key=f"{key_prefix}.api_key",
-                  help="Kept in this browser session only.")
+                  help="Kept in this browser session only; sent only to the address above.")
+
+
+def _withheld_note(pg: Playground, preview: ConnectionSpec | None) -> None:
+    """Say, before the click, which of the server's keys this address will not get, and what to do instead."""
+    if preview is None or not preview.withheld:
+        return
+    configured = session.spec_from_config().url
+    lines = []
+    if "WEAVIATE_API_KEY" in preview.withheld:
+        lines.append("the server's Weaviate key is not sent here: if this Weaviate needs a key, type its own key")
+    if "JINAAI_APIKEY" in preview.withheld:
+        lines.append(
+            "the server's Jina key is not sent to this Weaviate: its reranker-jinaai module uses the Weaviate "
+            "server's own key if it has one, or a Jina key you paste in the sidebar (the Jina API path still works)"
+        )
+    st.info(
+        f"The keys configured on this app's server are only sent to the operator's own endpoints "
+        f"(Weaviate at {md_escape(configured)}), never to an address typed here. So "
+        + "; ".join(lines) + "."
+    )
+
+
+def _preview_spec(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec | None:
+    try:
+        return _spec_from_form(pg, key_prefix, kind)
+    except PlaygroundError:
+        return None
 
 
 def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec:
     state = st.session_state
-    typed = (state.get(f"{key_prefix}.api_key") or "").strip() or None
-    key = typed or session.server_weaviate_key()
-    common = {"jina_api_key": pg.spec.jina_api_key}
+    typed = ApiKey.user(state.get(f"{key_prefix}.api_key"))
+    key = typed or session.spec_from_config().weaviate_key  # an operator key only goes where it is bound
+    common = {"jina_api_key": pg.spec.jina_key}
     if kind == "cloud":
         url = (state.get(f"{key_prefix}.cluster_url") or "").strip()
         if not url:
@@ -92,7 +123,7 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
                 "Enter the cluster URL.", hint="It is on the cluster's page in the Weaviate Cloud console."
             )
         if key is None and pg.spec.kind == "cloud" and pg.spec.cluster_url == url:
-            key = pg.spec.weaviate_api_key
+            key = pg.spec.weaviate_key
         return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key, **common)
     host = (state.get(f"{key_prefix}.host") or "").strip()
     if not host:
@@ -117,11 +148,11 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             http_host=host,
             http_port=http_port,
             grpc_port=grpc_port,
-            weaviate_api_key=session.server_weaviate_key(),
+            weaviate_api_key=key,
             **common,
         )
-    if spec.weaviate_api_key is None and pg.spec.url == spec.url:
-        spec = replace(spec, weaviate_api_key=pg.spec.weaviate_api_key)
+    if typed is None and pg.spec.endpoints == spec.endpoints:
+        spec = replace(spec, weaviate_api_key=pg.spec.weaviate_key)  # reconnecting: the key used before
     return spec
 
 
@@ -133,9 +164,12 @@ def connect_form(pg: Playground, key_prefix: str) -> None:
         "Connection type", kinds, key=f"{key_prefix}.kind", format_func=KIND_LABELS.get, required=True
     ) or "local"
     st.caption(KIND_HELP[kind])
+    policy = pg.policy
+    if policy.restricted:
+        st.caption(f":material/lock: This deployment is locked: it connects to {md_escape(policy.describe())} only.")
     if kind == "cloud":
         st.text_input("Cluster URL", key=f"{key_prefix}.cluster_url", placeholder="https://xyz.weaviate.cloud")
-        _weaviate_key_field(key_prefix)
+        _weaviate_key_field(key_prefix, _preview_spec(pg, key_prefix, kind))
     else:
         cols = st.columns([3, 1, 1])
         cols[0].text_input("Host" if kind != "custom" else "HTTP host", key=f"{key_prefix}.host")
@@ -146,13 +180,17 @@ def connect_form(pg: Playground, key_prefix: str) -> None:
             cols[0].text_input("gRPC host (blank = same as HTTP host)", key=f"{key_prefix}.grpc_host")
             cols[1].checkbox("Use HTTPS", key=f"{key_prefix}.http_secure")
             cols[2].checkbox("gRPC over TLS", key=f"{key_prefix}.grpc_secure")
-            _weaviate_key_field(key_prefix)
+        preview = _preview_spec(pg, key_prefix, kind)
+        if kind == "custom" or (preview is not None and "WEAVIATE_API_KEY" in preview.withheld):
+            _weaviate_key_field(key_prefix, preview)
+    _withheld_note(pg, _preview_spec(pg, key_prefix, kind))
     if st.button("Connect", type="primary", key=f"{key_prefix}.connect"):
         _connect(pg, key_prefix, kind)
     session.show_flash("connect")
 
 
 def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
+    session.remember_typed_secret(st.session_state.get(f"{key_prefix}.api_key"))
     try:
         spec = _spec_from_form(pg, key_prefix, kind)
         with st.spinner(f"Connecting to {spec.url}…"):

@@ -66,7 +66,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     try:
         handle = batch.start_run(
             store, plan, pg.spec, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
-            options=batch.EngineOptions(concurrency=int(workers)),
+            options=batch.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
         )
     except PlaygroundError as err:
         st.error(str(err))
@@ -140,7 +140,7 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
             try:
                 st.session_state[HANDLE] = batch.resume_run(
                     store, record.run_id, pg.spec, jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
-                    retry_failed=retry,
+                    retry_failed=retry, policy=pg.policy, spend=pg.spend,
                 )
             except PlaygroundError as err:
                 st.error(str(err))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import session
+from components import session, spend_note
 from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.models import CollectionInfo, ModelInfo
@@ -106,9 +106,6 @@ def reranker_choice(
         st.warning(
             f"This Jina model {NEEDS_KEY} and paste it in the sidebar. The local baseline works without one."
         )
-    elif path == "weaviate_module" and not pg.has_jina_key:
-        st.info(
-            "The module needs a Jina key: paste one in the sidebar (it is sent to Weaviate as a header), "
-            "unless the Weaviate server itself has JINAAI_APIKEY set."
-        )
+    elif path == "weaviate_module":
+        st.info(spend_note.module_payer(pg))
     return choice, slot

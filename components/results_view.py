@@ -53,6 +53,18 @@ def run_search_and_rerank(
     st.session_state[f"{key_prefix}.last"] = last
 
 
+def run_search_only(
+    pg: Playground, request: SearchRequest, choice: RerankChoice, n: int, key_prefix: str
+) -> None:
+    """Only the (free) search: the last run then shows the results not reranked yet."""
+    last: dict[str, Any] = {
+        "key": run_key(request, choice, n), "search": None, "run": None, "error": None, "figures": None
+    }
+    with st.spinner("Searching…"):
+        last["search"], last["error"] = session.call_safely(lambda: pg.search(request), "search")
+    st.session_state[f"{key_prefix}.last"] = last
+
+
 MAX_SLOPE_HEIGHT = 900
 
 

@@ -11,6 +11,7 @@ Session state (non-widget keys, so they survive page switches):
 - ``_collections``  (server info, list of CollectionInfo): the collection list, fetched once per connection
 - ``_autorun``      the URL carried a query when the session started: the first page shows its results
 - ``_flash``        a message to show once after an ``st.rerun()``
+- ``_typed_secrets`` values typed in this session's password fields: never mirrored into the URL
 
 The Playground is built by a session-scoped ``st.cache_resource`` keyed by a random token kept in this
 session's state (so it is never shared, even where session ids are not unique, as in AppTest); the cache's
@@ -28,9 +29,19 @@ from typing import Any
 
 import streamlit as st
 
-from rerank_playground.connection import ConnectionSpec, spec_from_env
+from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, get_spec
-from rerank_playground.errors import PlaygroundError, scrub
+from rerank_playground.deployment import (
+    DEPLOYMENT_BUDGET_ENV,
+    SESSION_BUDGET_ENV,
+    SETTING_NAMES,
+    Deployment,
+    SpendGuard,
+    deployment_from_settings,
+)
+from rerank_playground.errors import InvalidInput, PlaygroundError, scrub
+from rerank_playground.keys import ApiKey, looks_like_key
+from rerank_playground.launcher import read_local_api_key
 from rerank_playground.models import CollectionInfo, Fusion, SearchMode
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
@@ -45,7 +56,11 @@ CONFIG_NAMES = (
     "JINAAI_APIKEY",
     "JINA_BASE_URL",
     "RERANK_PLAYGROUND_DEMO",
+    *SETTING_NAMES,
 )
+PASSWORD_WIDGETS = ("sidebar.jina_key", "connect.api_key")
+# Settings that fall back to their default when malformed (everything else must be right or the app says so).
+DEFAULTABLE_SETTINGS = ("WEAVIATE_GRPC_PORT", SESSION_BUDGET_ENV, DEPLOYMENT_BUDGET_ENV)
 MAX_K = 1000
 MAX_QUERY_PARAM_CHARS = 4000
 GENERIC_ERROR = (
@@ -96,16 +111,48 @@ def server_jina_key() -> str | None:
 
 
 def server_weaviate_key() -> str | None:
-    return server_config().get("WEAVIATE_API_KEY") or None
+    """The operator's Weaviate key: WEAVIATE_API_KEY, or for a Weaviate on this machine the key of the local
+    demo server (made per install by the launcher); either way bound to the configured Weaviate only."""
+    key = deployment().spec.weaviate_key
+    return key.value if key else None
+
+
+def deployment(config: dict[str, str] | None = None) -> Deployment:
+    """The operator's settings, keys bound to the operator's endpoints. A malformed budget or gRPC port is
+    logged and left at its default (budgets stay finite; locked mode is never dropped)."""
+    config = dict(server_config() if config is None else config)
+    if not config.get("WEAVIATE_API_KEY") and _is_loopback_url(config.get("WEAVIATE_URL", "http://127.0.0.1:8080")):
+        local_key = read_local_api_key()  # the local demo server's per-install key
+        if local_key:
+            config["WEAVIATE_API_KEY"] = local_key
+    while True:
+        try:
+            return deployment_from_settings(config)
+        except InvalidInput as err:  # a malformed budget: the message names it
+            bad = next((n for n in DEFAULTABLE_SETTINGS if n in err.message and n in config), None)
+            if bad is None:
+                raise
+        except ValueError:  # a non-numeric WEAVIATE_GRPC_PORT (anything else: shown on the page)
+            if "WEAVIATE_GRPC_PORT" not in config:
+                raise InvalidInput("WEAVIATE_URL is not a valid URL.", hint="Use e.g. http://127.0.0.1:8080.") from None
+            bad = "WEAVIATE_GRPC_PORT"
+        log.warning("Ignoring the setting %s (not valid); using its default.", bad)
+        config.pop(bad)
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
+    return host in {"127.0.0.1", "localhost", "::1"}
 
 
 def spec_from_config(config: dict[str, str] | None = None) -> ConnectionSpec:
-    config = server_config() if config is None else config
-    try:
-        return spec_from_env(config)
-    except ValueError:  # e.g. a non-numeric WEAVIATE_GRPC_PORT
-        log.warning("Ignoring an invalid WEAVIATE_GRPC_PORT; using the default.")
-        return spec_from_env({k: v for k, v in config.items() if k != "WEAVIATE_GRPC_PORT"})
+    return deployment(config).spec
+
+
+def operator_jina_key() -> ApiKey | None:
+    return deployment().jina_key
 
 
 # ------------------------------------------------------------------------------------------ playground
@@ -121,8 +168,9 @@ def _release(playground: Playground) -> None:
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def _session_playground(token: str) -> Playground:
     """``token`` is a random id kept in this session's state: one Playground per token, never shared."""
-    config = server_config()
-    return Playground(spec_from_config(config), jina_base_url=config.get("JINA_BASE_URL"))
+    settings = deployment()
+    return Playground(settings.spec, jina_base_url=settings.jina_base_url, policy=settings.policy,
+                      spend=SpendGuard(budgets=settings.budgets))
 
 
 def get_playground() -> Playground:
@@ -139,9 +187,9 @@ def get_playground() -> Playground:
 
 
 def _bootstrap(pg: Playground) -> None:
-    key = server_jina_key()
+    key = operator_jina_key()
     if key and not pg.has_jina_key:
-        pg.set_jina_key(key)  # not connected yet: only the spec changes
+        pg.set_jina_key(key)  # not connected yet: only the spec changes (the key stays bound to its endpoints)
         st.session_state["_jina_source"] = "server"
     read_query_params()
     st.session_state["_connect_note"] = None
@@ -161,13 +209,13 @@ def jina_key_source() -> str | None:
     return st.session_state.get("_jina_source")
 
 
-def set_jina_key(pg: Playground, key: str | None, source: str | None) -> None:
+def set_jina_key(pg: Playground, key: ApiKey | str | None, source: str | None) -> None:
     pg.set_jina_key(key)
     st.session_state["_jina_source"] = source
 
 
 def secrets_of(pg: Playground) -> tuple[str | None, ...]:
-    return (pg.spec.jina_api_key, pg.spec.weaviate_api_key, server_jina_key(), server_weaviate_key())
+    return (*pg.spec.secrets, server_jina_key(), server_weaviate_key())
 
 
 # ------------------------------------------------------------------------------------------ collections
@@ -243,9 +291,28 @@ def _int_param(raw: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
+def remember_typed_secret(value: str | None) -> None:
+    """A value typed in a password field: it never goes into the URL, from any field, even after "Clear key"."""
+    value = (value or "").strip()
+    if value:
+        st.session_state.setdefault("_typed_secrets", set()).add(value)
+
+
+def _url_secrets() -> list[str | None]:
+    pg = st.session_state.get("_pg")
+    typed = [st.session_state.get(k) for k in PASSWORD_WIDGETS]
+    return [*(secrets_of(pg) if pg is not None else ()), *st.session_state.get("_typed_secrets", ()), *typed]
+
+
 def read_query_params() -> None:
-    """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs."""
-    params = {k: st.query_params.get(k) for k in st.query_params}
+    """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs: a
+    key-shaped value in a link is not used (and the URL is rewritten without it)."""
+    secrets = _url_secrets()
+    params: dict[str, str] = {}
+    for name in st.query_params:
+        value = st.query_params.get(name) or ""
+        if not looks_like_key(value, secrets):
+            params[name] = value
     values = inputs()
     if params.get("collection"):
         values["collection"] = params["collection"][:200]
@@ -284,14 +351,23 @@ def write_query_params(params: dict[str, Any]) -> None:
     """Mirror the current view in the URL (only when it changed). Never pass a key here.
 
     A key pasted into the wrong box (it happens in live demos) must not reach the address bar, the
-    history or a shared link: any value that contains one of this session's keys is left out.
+    history or a shared link: any value that looks like a Jina key, or contains a key of this session or one
+    typed in a password field, is left out, and the page says so.
     """
-    keys = [k for k in secrets_of(get_playground()) if k]
-    clean = {
-        k: str(v)
-        for k, v in params.items()
-        if v is not None and str(v) != "" and not any(key in str(v) for key in keys)
-    }
+    secrets = _url_secrets()
+    clean, held_back = {}, []
+    for name, value in params.items():
+        if value is None or str(value) == "":
+            continue
+        if looks_like_key(str(value), secrets):
+            held_back.append(name)
+        else:
+            clean[name] = str(value)
+    if held_back:
+        st.warning(
+            f"The {', '.join(held_back)} field looks like an API key, so it is kept out of the page address "
+            "(a copied link would carry it). If it is a key, paste it in the key field in the sidebar instead."
+        )
     if {k: st.query_params.get(k) for k in st.query_params} != clean:
         st.query_params.from_dict(clean)
 

@@ -41,6 +41,7 @@ def reranking_status(pg: Playground) -> None:
 
 def _save_key(pg: Playground, key_prefix: str) -> None:
     raw = (st.session_state.get(f"{key_prefix}.jina_key") or "").strip()
+    session.remember_typed_secret(raw)
     if not raw:
         session.flash("Paste a Jina key first.", "warning", "sidebar")
         return
@@ -54,7 +55,7 @@ def _clear_key(pg: Playground) -> None:
 
 
 def _use_server_key(pg: Playground) -> None:
-    key = session.server_jina_key()
+    key = session.operator_jina_key()  # bound to the operator's endpoints
     _, error = session.call_safely(lambda: session.set_jina_key(pg, key, "server"), "use server key")
     session.flash(error or "Using the server's Jina key again.", "error" if error else "success", "sidebar")
 
@@ -89,6 +90,29 @@ def jina_key_field(pg: Playground, key_prefix: str = "sidebar") -> None:
         )
 
 
+def spend_status(pg: Playground) -> None:
+    """Jina tokens this session spent, and what is left of the operator's budget."""
+    spend = pg.spend
+    text = f"**Jina tokens this session:** {spend.spent:,}"
+    if spend.session.spent and spend.own.spent:
+        text += f" ({spend.session.spent:,} on the server's key, {spend.own.spent:,} on yours)"
+    if spend.estimated_calls:
+        text += " — partly estimated from text length (the Weaviate module does not report tokens)"
+    st.markdown(text)
+    if pg.jina_key_is_operator:
+        left = spend.remaining()
+        budgets = spend.budgets
+        limits = []
+        if budgets.session is not None:
+            limits.append(f"{budgets.session:,} per session")
+        if budgets.deployment is not None:
+            limits.append(f"{budgets.deployment:,} for all sessions since the app started")
+        if limits:
+            st.caption(
+                f"Budget for the server's Jina key: {' and '.join(limits)}; {left:,} tokens left for you now."
+            )
+
+
 def render_sidebar(key_prefix: str = "sidebar") -> Playground:
     """Bootstraps the session's Playground (first run), then draws the sidebar. Returns the Playground."""
     pg = session.get_playground()
@@ -97,3 +121,10 @@ def render_sidebar(key_prefix: str = "sidebar") -> Playground:
         reranking_status(pg)
         jina_key_field(pg, key_prefix)
     return pg
+
+
+def render_sidebar_footer() -> None:
+    """What the page just did: drawn after it ran, so a call made by this run is already counted."""
+    pg = session.get_playground()
+    with st.sidebar:
+        spend_status(pg)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_view, fold, search_form, session, view_actions
+from components import compare_view, fold, search_form, session, spend_note, view_actions
+from rerank_playground.search import search_spends_tokens
 
 
 def body() -> None:
@@ -29,8 +30,24 @@ def body() -> None:
     clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
     current = compare_view.compare_key(form.request, choices)
-    if clicked or suggested or autorun:
+    paid = [c for c in choices if c.paid]
+    if autorun and not (clicked or suggested) and search_spends_tokens(form.request, form.info):
+        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
+                "or the Jina embeddings API), so it waits for "
+                "your click on **Compare models**.")
+    elif autorun and not (clicked or suggested) and paid:
+        # A shared link never spends anyone's Jina tokens by itself: the free models run, the paid ones wait.
+        free = [c for c in choices if not c.paid]
+        if free:
+            compare_view.run_compare(pg, form.request, free, "compare")
+        else:
+            session.call_safely(lambda: pg.search(form.request), "compare search")
+        st.info(f"Opened from a link: the search{' and the free models' if free else ''} ran. "
+                f"{', '.join(c.label for c in paid)} use{'s' if len(paid) == 1 else ''} Jina tokens, so "
+                "they wait for your click on **Compare models**.")
+    elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+    spend_note.expected_tokens(pg, form.request, choices)
     view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current)
 

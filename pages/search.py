@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import fold, reranker_picker, results_view, search_form, session, view_actions
+from components import fold, reranker_picker, results_view, search_form, session, spend_note, view_actions
+from rerank_playground.search import search_spends_tokens
 
 
 def body() -> None:
@@ -30,8 +31,18 @@ def body() -> None:
                                           width="content" if folded else "stretch")
     suggested = st.session_state.pop("search.autorun", False)
     current = results_view.run_key(form.request, choice, form.n)
-    if clicked or suggested or autorun:
+    if autorun and not (clicked or suggested) and search_spends_tokens(form.request, form.info):
+        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
+                "or the Jina embeddings API), so it waits for "
+                "your click on **Search & rerank**.")
+    elif autorun and not (clicked or suggested) and choice.paid:
+        # A shared link never spends anyone's Jina tokens by itself: it runs the free search only.
+        results_view.run_search_only(pg, form.request, choice, form.n, "search")
+        st.info(f"Opened from a link: the search ran. Reranking with {choice.label} uses Jina tokens, so it "
+                "waits for your click on **Search & rerank**.")
+    elif clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+    spend_note.expected_tokens(pg, form.request, [choice])
     view_actions.search_actions(pg, "search", row)
     results_view.render_last("search", current)
 

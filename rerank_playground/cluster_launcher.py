@@ -56,6 +56,7 @@ from rerank_playground.launcher import (
     _install_hooks,
     build_server_env,
     find_binary,
+    local_api_key,
     port_is_open,
     server_command,
 )
@@ -75,7 +76,8 @@ class ClusterNode:
 
     @property
     def endpoint(self) -> WeaviateEndpoint:
-        return WeaviateEndpoint(host=LOOPBACK, http_port=self.ports.http, grpc_port=self.ports.grpc, managed=True)
+        return WeaviateEndpoint(host=LOOPBACK, http_port=self.ports.http, grpc_port=self.ports.grpc, managed=True,
+                                api_key=local_api_key())  # the nodes run with the launcher's API-key auth
 
 
 def cluster_env(nodes: Sequence[ClusterNode], index: int) -> dict[str, str]:
@@ -97,9 +99,10 @@ def cluster_env(nodes: Sequence[ClusterNode], index: int) -> dict[str, str]:
 
 def node_statuses(url: str, timeout: float = 5.0) -> dict[str, str]:
     """``GET <url>/v1/nodes`` as ``{node name: status}``; empty when that node does not answer."""
+    headers = {"Authorization": f"Bearer {local_api_key()}"}  # the nodes require the per-install key
     try:
         with httpx.Client(timeout=timeout, trust_env=False) as client:
-            response = client.get(url.rstrip("/") + NODES_PATH)
+            response = client.get(url.rstrip("/") + NODES_PATH, headers=headers)
         if response.status_code != 200:
             return {}
         return {str(n.get("name")): str(n.get("status")) for n in response.json().get("nodes") or []}

@@ -1,7 +1,9 @@
 """Connection specs -> a connected weaviate client, and what the server can do.
 
 Every failure becomes one typed ``ConnectError`` with a message that says how to fix it. Keys live
-only in the spec (never in its repr) and in the headers handed to weaviate-client.
+only in the spec (never in its repr) and in the headers handed to weaviate-client. They are
+:class:`~rerank_playground.keys.ApiKey` values: an operator key bound to other endpoints is simply not
+sent (not in the REST probe, not as gRPC metadata, not as ``X-JinaAI-Api-Key``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
     scrub,
 )
+from rerank_playground.keys import ApiKey, as_key, grpc_endpoint, http_endpoint
 from rerank_playground.models import NodeState, ServerInfo
 
 ConnectionKind = Literal["local", "custom", "cloud", "demo"]
@@ -41,7 +44,12 @@ JINA_HEADER = "X-JinaAI-Api-Key"
 
 @dataclass(frozen=True)
 class ConnectionSpec:
-    """Where Weaviate is and how to authenticate. Keys are excluded from repr and equality."""
+    """Where Weaviate is and how to authenticate. Keys are excluded from repr and equality.
+
+    ``weaviate_api_key`` and ``jina_api_key`` take an :class:`ApiKey` (a plain string is a key the user
+    typed). What is actually sent comes from :attr:`weaviate_secret` and :attr:`jina_header_secret`, which
+    are ``None`` when an operator key is bound to other endpoints than this spec's.
+    """
 
     kind: ConnectionKind = "local"
     http_host: str = "127.0.0.1"
@@ -51,8 +59,8 @@ class ConnectionSpec:
     grpc_port: int = 50051
     grpc_secure: bool = False
     cluster_url: str = ""  # Weaviate Cloud only
-    weaviate_api_key: str | None = field(default=None, repr=False, compare=False)
-    jina_api_key: str | None = field(default=None, repr=False, compare=False)
+    weaviate_api_key: ApiKey | str | None = field(default=None, repr=False, compare=False)
+    jina_api_key: ApiKey | str | None = field(default=None, repr=False, compare=False)
     init_timeout: float = 4.0
     query_timeout: float = 60.0
 
@@ -75,8 +83,56 @@ class ConnectionSpec:
         return {"local": "local Weaviate", "demo": "local Weaviate (demo)", "custom": "Weaviate",
                 "cloud": "Weaviate Cloud"}[self.kind]
 
-    def with_jina_key(self, key: str | None) -> ConnectionSpec:
-        return replace(self, jina_api_key=key or None)
+    @property
+    def endpoints(self) -> tuple[str, str]:
+        """This spec's REST and gRPC endpoints, normalised (what keys are bound to)."""
+        host, port = self.grpc_target
+        return http_endpoint(self.url), grpc_endpoint(host, port)
+
+    @property
+    def weaviate_key(self) -> ApiKey | None:
+        return as_key(self.weaviate_api_key)
+
+    @property
+    def jina_key(self) -> ApiKey | None:
+        return as_key(self.jina_api_key)
+
+    @property
+    def weaviate_secret(self) -> str | None:
+        """The Weaviate key to send to this spec's server, or None (none given, or bound elsewhere)."""
+        key = self.weaviate_key
+        return key.value_for(*self.endpoints) if key else None
+
+    @property
+    def rest_probe_secret(self) -> str | None:
+        """The Weaviate key for the REST probe alone: it goes to the REST endpoint only, so that endpoint being
+        the bound one is enough (a wrong gRPC port is then reported as such, not as a missing key)."""
+        key = self.weaviate_key
+        return key.value_for(self.endpoints[0]) if key else None
+
+    @property
+    def jina_header_secret(self) -> str | None:
+        """The Jina key for the ``X-JinaAI-Api-Key`` header to this spec's server, or None."""
+        key = self.jina_key
+        return key.value_for(*self.endpoints) if key else None
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """Names of the operator keys this spec holds but will not send to its server (bound elsewhere)."""
+        names = []
+        if self.weaviate_key is not None and self.weaviate_secret is None:
+            names.append("WEAVIATE_API_KEY")
+        if self.jina_key is not None and self.jina_header_secret is None:
+            names.append("JINAAI_APIKEY")
+        return tuple(names)
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every key value this spec holds, sent or not (for scrubbing text shown to a user)."""
+        return tuple(k.value if k else None for k in (self.weaviate_key, self.jina_key))
+
+    def with_jina_key(self, key: ApiKey | str | None) -> ConnectionSpec:
+        return replace(self, jina_api_key=as_key(key))
 
 
 def _cloud_url(cluster_url: str) -> str:
@@ -87,7 +143,7 @@ def _cloud_url(cluster_url: str) -> str:
 
 
 def spec_from_url(url: str, grpc_port: int | None = None, *, kind: ConnectionKind = "local",
-                  weaviate_api_key: str | None = None) -> ConnectionSpec:
+                  weaviate_api_key: ApiKey | str | None = None) -> ConnectionSpec:
     """``http://host:8080`` (+ gRPC port) -> a spec; the gRPC port defaults to 50051."""
     parsed = urlparse(url if "://" in url else f"http://{url}")
     secure = parsed.scheme == "https"
@@ -103,26 +159,33 @@ def spec_from_url(url: str, grpc_port: int | None = None, *, kind: ConnectionKin
 
 
 def spec_from_env(env: dict[str, str] | None = None) -> ConnectionSpec:
-    """The spec the environment describes (``WEAVIATE_URL``, ``WEAVIATE_GRPC_PORT``, ``WEAVIATE_API_KEY``)."""
+    """The spec the environment describes (``WEAVIATE_URL``, ``WEAVIATE_GRPC_PORT``, ``WEAVIATE_API_KEY``).
+
+    ``WEAVIATE_API_KEY`` is the operator's: it is bound to this spec's endpoints and to nothing else.
+    """
     env = dict(os.environ if env is None else env)
     url = env.get("WEAVIATE_URL", "http://127.0.0.1:8080")
     grpc_port = int(env["WEAVIATE_GRPC_PORT"]) if env.get("WEAVIATE_GRPC_PORT") else None
     kind: ConnectionKind = "demo" if env.get("RERANK_PLAYGROUND_DEMO") else "local"
     if ".weaviate.cloud" in url or ".weaviate.network" in url:
-        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=env.get("WEAVIATE_API_KEY"))
-    return spec_from_url(url, grpc_port, kind=kind, weaviate_api_key=env.get("WEAVIATE_API_KEY") or None)
+        spec = ConnectionSpec(kind="cloud", cluster_url=url)
+    else:
+        spec = spec_from_url(url, grpc_port, kind=kind)
+    return replace(spec, weaviate_api_key=ApiKey.operator(env.get("WEAVIATE_API_KEY"), spec.endpoints))
 
 
 def _headers(spec: ConnectionSpec) -> dict[str, str]:
-    return {JINA_HEADER: spec.jina_api_key} if spec.jina_api_key else {}
+    secret = spec.jina_header_secret
+    return {JINA_HEADER: secret} if secret else {}
 
 
 def _probe_http(spec: ConnectionSpec) -> None:
     """Fail fast, with a precise reason, before weaviate-client starts its own retries."""
-    secrets = (spec.weaviate_api_key, spec.jina_api_key)
+    secrets = spec.secrets
     if not spec.url:
         raise WeaviateUnreachable("No Weaviate address given.", hint="Enter a host and port, or a cluster URL.")
-    headers = {"Authorization": f"Bearer {spec.weaviate_api_key}"} if spec.weaviate_api_key else {}
+    key = spec.rest_probe_secret
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         with httpx.Client(timeout=spec.init_timeout, verify=True) as http:
             response = http.get(f"{spec.url}/v1/meta", headers=headers)
@@ -151,8 +214,15 @@ def _probe_http(spec: ConnectionSpec) -> None:
     except httpx.HTTPError as exc:
         raise WeaviateUnreachable(f"Could not reach {spec.url}: {scrub(str(exc), *secrets)}") from None
     if response.status_code in (401, 403):
+        if key:
+            message = "Weaviate rejected the API key."
+        elif "WEAVIATE_API_KEY" in spec.withheld:
+            message = ("This Weaviate needs an API key. The server's WEAVIATE_API_KEY is only sent to the "
+                       "Weaviate the operator configured, not to an address typed here.")
+        else:
+            message = "This Weaviate needs an API key."
         raise WeaviateAuthError(
-            "Weaviate rejected the API key." if spec.weaviate_api_key else "This Weaviate needs an API key.",
+            message,
             hint="Paste a valid Weaviate API key (for Weaviate Cloud: the cluster's admin or read-only key).",
         )
     if response.status_code == 400 and "https" in response.text.lower():
@@ -199,7 +269,8 @@ def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
     _probe_http(spec)
     _probe_grpc(spec)
     config = AdditionalConfig(timeout=Timeout(init=spec.init_timeout, query=spec.query_timeout, insert=120))
-    auth = Auth.api_key(spec.weaviate_api_key) if spec.weaviate_api_key else None
+    key = spec.weaviate_secret
+    auth = Auth.api_key(key) if key else None
     host, grpc_port = spec.grpc_target
     try:
         if spec.kind == "cloud":
@@ -226,7 +297,7 @@ def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
         raise WeaviateUnreachable(f"Could not connect to {spec.url}.", hint="Check host and port.") from None
     except WeaviateBaseError as exc:
         raise ConnectError(
-            f"Could not connect to {spec.url}: {scrub(str(exc), spec.weaviate_api_key, spec.jina_api_key)[:300]}"
+            f"Could not connect to {spec.url}: {scrub(str(exc), *spec.secrets)[:300]}"
         ) from None
     return client
 
@@ -239,7 +310,7 @@ def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec) -> Server
     except WeaviateBaseError as exc:
         raise ConnectError(
             f"Connected to {spec.url}, but could not read the server info.",
-            hint=scrub(str(exc), spec.weaviate_api_key, spec.jina_api_key)[:200],
+            hint=scrub(str(exc), *spec.secrets)[:200],
         ) from None
     modules = tuple(sorted((meta.get("modules") or {}).keys()))
     return ServerInfo(

@@ -12,13 +12,15 @@ Hierarchy::
     │   ├── GrpcUnreachable          HTTP answers but the gRPC port does not
     │   ├── TlsMismatch              https vs http (or a certificate problem)
     │   ├── WeaviateAuthError        missing or wrong Weaviate API key
-    │   └── ServerTooOld             server older than weaviate-client supports
+    │   ├── ServerTooOld             server older than weaviate-client supports
+    │   └── HostNotAllowed           a locked deployment refuses that host (before any network call)
     ├── CatalogError                 a collection or property is missing / cannot be changed
     │   └── CollectionNotFound
     ├── SearchError                  the query failed on the server (timeout, bad config, ...)
     ├── EmbeddingError               could not compute a query vector
     ├── RerankError                  a reranker failed; ``model`` says which one
     │   ├── KeyRequired              a Jina model was asked for without a key
+    │   ├── BudgetExhausted          the operator's token budget would be exceeded (checked before the call)
     │   ├── JinaAuthError            401/403
     │   ├── JinaRateLimited          429 (``retry_after`` seconds when known)
     │   ├── JinaModelError           422/400: unknown model or rejected input
@@ -100,6 +102,10 @@ class ServerTooOld(ConnectError):
     pass
 
 
+class HostNotAllowed(ConnectError):
+    pass
+
+
 class CatalogError(PlaygroundError):
     pass
 
@@ -123,6 +129,10 @@ class RerankError(PlaygroundError):
 
 
 class KeyRequired(RerankError):
+    pass
+
+
+class BudgetExhausted(RerankError):
     pass
 
 

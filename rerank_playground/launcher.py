@@ -13,7 +13,9 @@ The pinned version lives in one place, :data:`WEAVIATE_VERSION`. A binary is fou
 port), and as a last resort downloads the release binary the way weaviate-client's embedded mode does.
 
 :func:`start_weaviate` runs the server on 127.0.0.1 with its own data folder, free ports for everything
-it listens on, a log file, and waits (by polling ``/v1/.well-known/ready``) until it answers. The server
+it listens on, a log file, API-key authentication on and anonymous access off (the key is made once per
+install, see :func:`local_api_key`: gRPC and the cluster data port listen on all interfaces), and waits
+(by polling ``/v1/.well-known/ready``) until it answers. The server
 runs in its own process group, which :meth:`WeaviateProcess.stop` terminates (then kills); an ``atexit``
 hook and a SIGTERM handler stop every server still running when the interpreter goes away.
 
@@ -28,6 +30,7 @@ import ctypes
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -37,7 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -95,6 +98,55 @@ def build_log_path(version: str = WEAVIATE_VERSION) -> Path:
 def demo_data_dir() -> Path:
     """The persistent data folder used by :func:`ensure_weaviate` (survives restarts)."""
     return cache_root() / "weaviate" / "data"
+
+
+def api_key_path() -> Path:
+    """The local servers' API key, one per install (mode 0600)."""
+    return cache_root() / "weaviate" / "api-key"
+
+
+def read_local_api_key() -> str | None:
+    """The per-install key if it was made already (never creates it)."""
+    try:
+        return api_key_path().read_text().strip() or None
+    except OSError:
+        return None
+
+
+def local_api_key() -> str:
+    """The per-install key of the local Weaviate servers, made on first use: random, readable by this user only."""
+    path = api_key_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing = read_local_api_key()
+        if existing:
+            return existing
+        raise LauncherError(
+            f"{path} is empty or unreadable.", hint="Delete it: a new key is made on the next start."
+        ) from None
+    key = "rp-" + secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def auth_env(api_key: str) -> dict[str, str]:
+    """Server settings: only requests bearing ``api_key`` get in (checked against 1.38's usecases/config)."""
+    return {
+        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
+        "AUTHENTICATION_APIKEY_ENABLED": "true",
+        "AUTHENTICATION_APIKEY_ALLOWED_KEYS": api_key,
+        "AUTHENTICATION_APIKEY_USERS": "playground",
+    }
+
+
+def _server_api_key(env: Mapping[str, str]) -> str | None:
+    """The key a client needs for a server started with ``env`` (None when it allows anonymous access)."""
+    if env.get("AUTHENTICATION_APIKEY_ENABLED", "").lower() != "true":
+        return None
+    return env.get("AUTHENTICATION_APIKEY_ALLOWED_KEYS", "").split(",")[0].strip() or None
 
 
 def _is_executable(path: Path) -> bool:
@@ -360,18 +412,20 @@ def build_server_env(
     base: Mapping[str, str] | None = None,
     extra: Mapping[str, str] | None = None,
     node_name: str = NODE_NAME,
+    api_key: str | None = None,
 ) -> dict[str, str]:
     """The environment of a fast single-node server on loopback.
 
     Starts from ``base`` (default ``os.environ``) minus the variables the server would read as its
-    listen address, adds the single-node settings, then ``extra`` (which wins, e.g. SSL_CERT_FILE,
-    JINAAI_APIKEY, ENABLE_MODULES).
+    listen address, adds the single-node settings and API-key auth with ``api_key`` (default: the
+    per-install :func:`local_api_key`), then ``extra`` (which wins, e.g. SSL_CERT_FILE, JINAAI_APIKEY,
+    ENABLE_MODULES).
     """
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in STRIPPED_ENV}
     env.update(
         {
             "PERSISTENCE_DATA_PATH": str(data_dir),
-            "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+            **auth_env(api_key or local_api_key()),
             "DEFAULT_VECTORIZER_MODULE": "none",
             "ENABLE_MODULES": ",".join(ENABLED_MODULES),
             "CLUSTER_HOSTNAME": node_name,
@@ -423,6 +477,7 @@ class WeaviateEndpoint:
     http_port: int
     grpc_port: int
     managed: bool
+    api_key: str | None = field(default=None, repr=False, compare=False)  # None: anonymous access
 
     @property
     def url(self) -> str:
@@ -642,7 +697,9 @@ def _start_once(
         log_path = cache_root() / "weaviate" / "logs" / f"weaviate-{ports.http}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
 
-    endpoint = WeaviateEndpoint(host=LOOPBACK, http_port=ports.http, grpc_port=ports.grpc, managed=True)
+    server_env = build_server_env(ports, data_dir, extra=env)
+    endpoint = WeaviateEndpoint(host=LOOPBACK, http_port=ports.http, grpc_port=ports.grpc, managed=True,
+                                api_key=_server_api_key(server_env))
     cmd = server_command(binary, ports.http, wrapper)
     progress(f"Starting Weaviate {WEAVIATE_VERSION} at {endpoint.url} (gRPC {ports.grpc}); log: {log_path}")
     _install_hooks()
@@ -656,7 +713,7 @@ def _start_once(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=build_server_env(ports, data_dir, extra=env),
+            env=server_env,
             start_new_session=True,
             # PR_SET_PDEATHSIG follows the creating *thread*: only safe from the main thread.
             preexec_fn=_die_with_parent if die_with_parent else None,
@@ -712,14 +769,22 @@ def _wait_ready(proc: WeaviateProcess, timeout: float) -> None:
 # ---------------------------------------------------------------------------------------- ensure
 
 
-def endpoint_from_url(url: str, grpc_port: int, managed: bool = False) -> WeaviateEndpoint:
+def endpoint_from_url(
+    url: str, grpc_port: int, managed: bool = False, api_key: str | None = None
+) -> WeaviateEndpoint:
+    """``api_key`` defaults to ``WEAVIATE_API_KEY``, else (for a Weaviate on this machine) the per-install key."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if not parts.hostname:
         raise LauncherError(
             f"Cannot read a host from WEAVIATE_URL={url!r}.", hint="Use e.g. http://127.0.0.1:8080."
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return WeaviateEndpoint(host=parts.hostname, http_port=port, grpc_port=grpc_port, managed=managed)
+    if api_key is None:
+        api_key = os.environ.get("WEAVIATE_API_KEY") or (
+            read_local_api_key() if parts.hostname in (LOOPBACK, "localhost", "::1") else None
+        )
+    return WeaviateEndpoint(host=parts.hostname, http_port=port, grpc_port=grpc_port, managed=managed,
+                            api_key=api_key)
 
 
 def ensure_weaviate(
@@ -749,7 +814,8 @@ def ensure_weaviate(
             f"WEAVIATE_URL={url} does not answer {READY_PATH}.",
             hint="Start that Weaviate, or unset WEAVIATE_URL to let the playground run its own.",
         )
-    local = WeaviateEndpoint(host=LOOPBACK, http_port=http_port, grpc_port=reuse_grpc, managed=False)
+    local = WeaviateEndpoint(host=LOOPBACK, http_port=http_port, grpc_port=reuse_grpc, managed=False,
+                             api_key=read_local_api_key())
     if port_is_open(LOOPBACK, http_port):
         # Something listens: a Weaviate (maybe still starting) or another program.
         deadline = time.monotonic() + 60.0

@@ -19,6 +19,7 @@ import pandas as pd
 import weaviate
 
 from rerank_playground import catalog, connection, movement
+from rerank_playground.deployment import ConnectPolicy, SpendGuard, estimate_rerank_tokens
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
     CatalogError,
@@ -32,10 +33,12 @@ from rerank_playground.errors import (
 )
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.jina_http import KEYS_URL, make_client, resolve_base_url
+from rerank_playground.keys import ApiKey, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
-from rerank_playground.rerankers import get_reranker_class
+from rerank_playground.rerankers import PAID, get_reranker_class
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import get_model
+from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -51,11 +54,27 @@ class RerankChoice:
     model: str
 
     @property
+    def paid(self) -> bool:
+        """Does this choice spend Jina tokens (on someone's key)?"""
+        return self.reranker in PAID
+
+    @property
     def label(self) -> str:
         if self.reranker == "local":
             return "local baseline (WordLlama)"
         suffix = " · Weaviate module" if self.reranker == "weaviate_module" else ""
         return f"{self.model}{suffix}"
+
+
+@dataclass(frozen=True)
+class TokenEstimate:
+    """Expected Jina tokens for a click: ``candidates`` x ``models`` (the paid ones not answered from the cache).
+    ``known``: the candidates are those of the same search; otherwise scaled from an earlier one to K."""
+
+    tokens: int
+    candidates: int
+    models: int
+    known: bool
 
 
 @dataclass(frozen=True)
@@ -90,9 +109,16 @@ class Playground:
         jina_base_url: str | None = None,
         http_client: httpx.Client | None = None,
         rerank_cache: RerankCache | None = None,
+        policy: ConnectPolicy | None = None,
+        spend: SpendGuard | None = None,
     ) -> None:
         self.spec = spec
         self.jina_base_url = resolve_base_url(jina_base_url)
+        self.policy = policy or ConnectPolicy()
+        self.spend = spend or SpendGuard()
+        # What this server's reranker-jinaai module does without our header: "server" (it has its own
+        # JINAAI_APIKEY), "none" (it has no key), None (not seen yet). Learned from calls, never probed.
+        self.module_key: str | None = None
         self._owns_http = http_client is None
         self._http = http_client or make_client()
         self.cache = rerank_cache or RerankCache()
@@ -118,15 +144,42 @@ class Playground:
     @property
     def _secrets(self) -> tuple[str | None, ...]:
         """This session's keys, for scrubbing server text quoted in errors."""
-        return (self.spec.jina_api_key, self.spec.weaviate_api_key)
+        return self.spec.secrets
+
+    @property
+    def jina_key(self) -> ApiKey | None:
+        return self.spec.jina_key
+
+    @property
+    def _jina_api_secret(self) -> str | None:
+        """The Jina key for calls to the Jina API itself (an operator key only for its configured base URL)."""
+        key = self.spec.jina_key
+        return key.value_for(http_endpoint(self.jina_base_url)) if key else None
 
     @property
     def has_jina_key(self) -> bool:
-        return bool(self.spec.jina_api_key)
+        return bool(self._jina_api_secret)
+
+    @property
+    def jina_key_is_operator(self) -> bool:
+        key = self.spec.jina_key
+        return bool(key and key.is_operator)
+
+    @property
+    def module_header_key(self) -> str | None:
+        """Whose Jina key goes to this Weaviate as ``X-JinaAI-Api-Key``: "operator", "user" or None (none sent)."""
+        key = self.spec.jina_key
+        if key is None or self.spec.jina_header_secret is None:
+            return None
+        return key.origin
 
     def connect(self, spec: connection.ConnectionSpec | None = None) -> ServerInfo:
-        """(Re)connect; on failure the previous connection, if any, is kept."""
+        """(Re)connect; on failure the previous connection, if any, is kept.
+
+        A locked deployment refuses a spec it does not allow before any network call.
+        """
         spec = spec or self.spec
+        self.policy.check(spec)
         client = connection.connect(spec)
         try:
             info = connection.server_info(client, spec)
@@ -134,6 +187,8 @@ class Playground:
             client.close()
             raise
         with self._lock:
+            if spec.endpoints != self.spec.endpoints:
+                self.module_key = None  # another server: what we learned about its module no longer holds
             old, self._client = self._client, client
             self.spec, self.server = spec, info
             self._stale, self._last_ok = False, time.monotonic()
@@ -168,12 +223,13 @@ class Playground:
         server = self.check_nodes(max_age_s=0)
         return bool(server and server.nodes_down)
 
-    def set_jina_key(self, key: str | None) -> None:
-        """Use ``key`` from now on (None clears it). The Weaviate client is rebuilt so the module path sees it."""
-        key = (key or "").strip() or None
-        if key == self.spec.jina_api_key:
+    def set_jina_key(self, key: ApiKey | str | None) -> None:
+        """Use ``key`` from now on (None clears it; a plain string is the user's own key). The Weaviate client
+        is rebuilt so the module path sees it (an operator key bound elsewhere is not sent to it)."""
+        new_key = ApiKey.user(key) if isinstance(key, str) or key is None else key
+        if new_key == self.spec.jina_key:
             return
-        new_spec = self.spec.with_jina_key(key)
+        new_spec = self.spec.with_jina_key(new_key)
         if self._client is None:
             self.spec = new_spec
             return
@@ -250,8 +306,9 @@ class Playground:
                     "The Jina embeddings API needs a Jina API key.",
                     hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
                 )
-            return JinaEmbedder(self._http, self.spec.jina_api_key, self.jina_base_url,
-                                model=request.embedder.removeprefix("jina:"))
+            embedder = JinaEmbedder(self._http, self._jina_api_secret, self.jina_base_url,
+                                    model=request.embedder.removeprefix("jina:"))
+            return MeteredEmbedder(embedder, self.spend, operator_key=self.jina_key_is_operator)
         return get_local_embedder()
 
     def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:
@@ -280,11 +337,15 @@ class Playground:
                     hint=f"Paste one in the sidebar or set JINAAI_APIKEY. Free keys: {KEYS_URL}",
                     model=choice.model,
                 )
-            inner = cls(self._http, self.spec.jina_api_key, self.jina_base_url)
+            inner = MeteredReranker(cls(self._http, self._jina_api_secret, self.jina_base_url), self.spend,
+                                    operator_key=self.jina_key_is_operator)
         elif choice.reranker == "weaviate_module":
             info = self.collection(search.request.collection)
             inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info),
                         secrets=self._secrets)
+            payer = self.module_header_key
+            if payer is not None:  # our header pays (unless the server has its own key): count it, estimated
+                inner = MeteredReranker(inner, self.spend, operator_key=payer == "operator")
         else:
             inner = cls()
         return CachedReranker(inner, self.cache)
@@ -295,9 +356,35 @@ class Playground:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:  # checked before any paid call
             raise InvalidInput(f"Shown N must be at least 1 (a whole number), not {top_n!r}.")
-        result = self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+        result = self._rerank_once(choice, search)
         moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
         return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
+
+    def estimate_tokens(self, request: SearchRequest, choices: Sequence[RerankChoice]) -> TokenEstimate | None:
+        """Expected Jina tokens for reranking ``request``'s candidates with the paid ``choices`` not already in
+        this session's cache. The candidates are known when the same search ran already, else scaled from an
+        earlier search of the collection to K; None when there is nothing to go on. Always an estimate."""
+        paid = [c for c in dict.fromkeys(choices) if c.paid]
+        if not paid:
+            return None
+        search = self._searches.get(request)
+        if search is not None:
+            uncached = [c for c in paid if not self._is_cached(c, search)]
+            per_model = estimate_rerank_tokens(request.query, [h.text for h in search.hits])
+            return TokenEstimate(per_model * len(uncached), len(search.hits), len(uncached), known=True)
+        similar = [s for r, s in self._searches.items()
+                   if r.collection == request.collection and r.text_property == request.text_property and s.hits]
+        if not similar:
+            return None
+        texts = [h.text for h in similar[-1].hits]
+        per_doc = estimate_rerank_tokens(request.query, texts) / len(texts)
+        return TokenEstimate(round(per_doc * request.limit) * len(paid), request.limit, len(paid), known=False)
+
+    def _is_cached(self, choice: RerankChoice, search: SearchResult) -> bool:
+        try:
+            return self.reranker(choice, search).is_cached(search.request.query, search.hits, choice.model, None)
+        except PlaygroundError:
+            return False  # it cannot run as it stands (no key, no module): the click will say why
 
     def compare(
         self,
@@ -318,7 +405,7 @@ class Playground:
         errors: dict[str, RerankError] = {}
 
         def one(choice: RerankChoice) -> RerankResult:
-            return self.reranker(choice, search).rerank(search.request.query, search.hits, choice.model, None)
+            return self._rerank_once(choice, search)
 
         with ThreadPoolExecutor(max_workers=len(choices)) as pool:
             futures = {pool.submit(one, choice): choice for choice in choices}
@@ -340,6 +427,19 @@ class Playground:
         matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
         agreement = movement.pairwise_agreement(ordered, search.hits) if ordered else pd.DataFrame()
         return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, agreement=agreement)
+
+    def _rerank_once(self, choice: RerankChoice, search: SearchResult) -> RerankResult:
+        reranker = self.reranker(choice, search)
+        if choice.reranker != "weaviate_module" or self.module_header_key is not None:
+            return reranker.rerank(search.request.query, search.hits, choice.model, None)
+        try:  # no header of ours went with it: the outcome tells whether the server has its own key
+            result = reranker.rerank(search.request.query, search.hits, choice.model, None)
+        except KeyRequired:
+            self.module_key = "none"
+            raise
+        if not result.cached:
+            self.module_key = "server"
+        return result
 
     # -- plumbing -----------------------------------------------------------------------------
 

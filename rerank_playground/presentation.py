@@ -28,12 +28,10 @@ from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 
-# Rerankers whose calls spend Jina tokens (the trust branch names the same set rerankers.PAID).
-PAID: frozenset[str] = frozenset({"jina", "weaviate_module"})
-
 
 def is_paid(choice: RerankChoice) -> bool:
-    return choice.reranker in PAID
+    """Spends Jina tokens on someone's key (``rerankers.PAID``): never run ahead of time."""
+    return choice.paid
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,24 @@ def _member(kind: type[E], value: str, what: str) -> E:
         raise InvalidInput(f"Unknown {what} {value!r}.", hint=f"Choose one of: {choices}.") from None
 
 
+# Server vectorizers that run on the Weaviate side without a paid API; any other one (text2vec-jinaai,
+# -openai, -cohere, ...) embeds each vector or hybrid query with someone's key.
+LOCAL_VECTORIZERS = frozenset({
+    "none", "text2vec-transformers", "text2vec-contextionary", "text2vec-model2vec", "text2vec-gpt4all",
+    "text2vec-ollama", "multi2vec-clip", "multi2vec-bind", "img2vec-neural", "ref2vec-centroid",
+})
+
+
+def search_spends_tokens(request: SearchRequest, info: CollectionInfo) -> bool:
+    """Does this search itself call a paid API? A query vector from Jina's embeddings API called here, or a
+    vector/hybrid search whose server vectorizer is an API-based module (it embeds the query with a key)."""
+    if request.mode == SearchMode.KEYWORD:
+        return False
+    if needs_query_vector(request, info):
+        return request.embedder.startswith("jina:")
+    return (info.vectorizer or "none") not in LOCAL_VECTORIZERS
+
+
 def needs_query_vector(request: SearchRequest, info: CollectionInfo) -> bool:
     """True when the client must supply the query vector (no server vectorizer, or one was asked for)."""
     if request.mode == SearchMode.KEYWORD:

@@ -54,16 +54,17 @@ def print_reports(reports: list[DemoLoadReport], elapsed: float) -> None:
 
 def connect(url: str, grpc_port: int):  # -> weaviate.WeaviateClient
     import weaviate
-    from weaviate.classes.init import AdditionalConfig, Timeout
+    from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
     from rerank_playground.launcher import endpoint_from_url
 
-    endpoint = endpoint_from_url(url, grpc_port)
+    endpoint = endpoint_from_url(url, grpc_port)  # the key: WEAVIATE_API_KEY, else the local per-install key
     return weaviate.connect_to_local(
         host=endpoint.host,
         port=endpoint.http_port,
         grpc_port=endpoint.grpc_port,
         skip_init_checks=True,
+        auth_credentials=Auth.api_key(endpoint.api_key) if endpoint.api_key else None,
         additional_config=AdditionalConfig(timeout=Timeout(init=10, query=60, insert=120)),
     )
 

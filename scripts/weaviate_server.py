@@ -8,6 +8,10 @@
 
 Environment: WEAVIATE_URL / WEAVIATE_GRPC_PORT (use that Weaviate), WEAVIATE_BINARY (use that binary),
 RERANK_PLAYGROUND_CACHE (cache folder, default ~/.cache/rerank-playground).
+
+The servers started here require an API key (anonymous access off): a random key made once per install in
+<cache>/weaviate/api-key (mode 0600). The scripts and the app read it from there; clients use it as a
+bearer token: `curl -H "Authorization: Bearer $(cat ~/.cache/rerank-playground/weaviate/api-key)" ...`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rerank_playground.launcher import (  # noqa: E402
     WeaviateProcess,
     cached_binary_path,
     demo_data_dir,
+    endpoint_from_url,
     ensure_weaviate,
     find_binary,
     is_ready,
@@ -101,9 +106,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not is_ready(url, timeout=2.0):
         say(f"{url}: not answering /v1/.well-known/ready")
         return 1
+    key = endpoint_from_url(url, args.http_port).api_key  # WEAVIATE_API_KEY, else the per-install key
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         with httpx.Client(timeout=5.0, trust_env=False) as client:
-            meta = client.get(url.rstrip("/") + "/v1/meta").json()
+            response = client.get(url.rstrip("/") + "/v1/meta", headers=headers)
+            if response.status_code in (401, 403):
+                say(f"{url}: ready, but it refused our key (set WEAVIATE_API_KEY for a server you run yourself)")
+                return 1
+            meta = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         say(f"{url}: ready, but /v1/meta failed ({type(exc).__name__})")
         return 1

@@ -1,9 +1,10 @@
 """pytest fixtures for a real weaviate-server (never a mock).
 
 - ``weaviate_server`` (session): ``WEAVIATE_TEST_URL`` if set (gRPC port from ``WEAVIATE_TEST_GRPC_PORT``,
-  default 50051), else the pinned server started on free ports with a temporary data folder and
-  stopped at the end of the session, also when tests fail. A missing server is a failure with the
-  launcher's message, never a skip.
+  default 50051; key from ``WEAVIATE_TEST_API_KEY``, else the per-install key for a loopback URL), else
+  the pinned server started on free ports with a temporary data folder, API-key auth on (the per-install
+  key, as ``endpoint.api_key``), and stopped at the end of the session, also when tests fail. A missing
+  server is a failure with the launcher's message, never a skip.
 - ``weaviate_client`` (function): a connected ``weaviate.WeaviateClient``, closed afterwards.
 - ``fresh_collection_name`` (function): a unique collection name, the collection deleted afterwards.
 """
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 import weaviate
-from weaviate.classes.init import AdditionalConfig, Timeout
+from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
 from rerank_playground.errors import LauncherError
 from rerank_playground.launcher import WeaviateEndpoint, endpoint_from_url, is_ready, start_weaviate
@@ -27,8 +28,10 @@ SERVER_STATS: dict[str, str] = {}
 
 
 def connect(endpoint: WeaviateEndpoint, **kwargs: object) -> weaviate.WeaviateClient:
-    """A client for ``endpoint`` without the best-effort call to the package index."""
+    """A client for ``endpoint`` (with its key) without the best-effort call to the package index."""
     kwargs.setdefault("additional_config", AdditionalConfig(timeout=Timeout(init=10, query=60, insert=120)))
+    if endpoint.api_key:
+        kwargs.setdefault("auth_credentials", Auth.api_key(endpoint.api_key))
     return weaviate.connect_to_local(
         host=endpoint.host,
         port=endpoint.http_port,
@@ -42,7 +45,8 @@ def connect(endpoint: WeaviateEndpoint, **kwargs: object) -> weaviate.WeaviateCl
 def weaviate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeaviateEndpoint]:
     url = os.environ.get("WEAVIATE_TEST_URL")
     if url:
-        endpoint = endpoint_from_url(url, int(os.environ.get("WEAVIATE_TEST_GRPC_PORT", "50051")))
+        endpoint = endpoint_from_url(url, int(os.environ.get("WEAVIATE_TEST_GRPC_PORT", "50051")),
+                                     api_key=os.environ.get("WEAVIATE_TEST_API_KEY") or None)
         if not is_ready(url if "://" in url else f"http://{url}", timeout=5.0):
             pytest.fail(f"WEAVIATE_TEST_URL={url} does not answer /v1/.well-known/ready.", pytrace=False)
         SERVER_STATS["weaviate"] = f"external {endpoint.url} (WEAVIATE_TEST_URL)"

@@ -34,6 +34,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from weaviate.classes.query import Filter
 
 from rerank_playground.connection import ConnectionSpec
+from rerank_playground.deployment import ConnectPolicy, SpendGuard
 from rerank_playground.errors import (
     EmbeddingError,
     InvalidInput,
@@ -514,11 +515,13 @@ def app_version() -> str:
 
 
 def batch_playground(spec: ConnectionSpec, *, jina_base_url: str | None, limiter: SharedRateLimiter,
-                     timeout_s: float, rerank_cache: RerankCache | None = None) -> Playground:
+                     timeout_s: float, rerank_cache: RerankCache | None = None,
+                     policy: ConnectPolicy | None = None, spend: SpendGuard | None = None) -> Playground:
     """A Playground of its own for the run (its own Weaviate client, HTTP client behind the shared limiter), that
     shares the session's rerank cache so work already done in the UI is not paid twice."""
     http = limited_http_client(limiter, timeout_s)
-    pg = Playground(spec, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache)
+    pg = Playground(spec, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache, policy=policy,
+                    spend=spend)
     try:
         pg.connect()
     except BaseException:
@@ -663,13 +666,15 @@ def start_run(
     rerank_cache: RerankCache | None = None,
     options: EngineOptions | None = None,
     on_result: Callable[[runs.QueryResult], None] | None = None,
+    policy: ConnectPolicy | None = None,
+    spend: SpendGuard | None = None,
 ) -> BatchRun:
     """Check the plan, save the run and start computing it in the background. ``qrels`` (query id -> doc id ->
     grade; ``store.qrels(query_set)``) is kept with the run as a snapshot."""
     options = options or EngineOptions()
     limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
     pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache)
+                          rerank_cache=rerank_cache, policy=policy, spend=spend)  # the session's budgets apply
     try:
         notes = check_plan(pg, plan, qrels)
         info = pg.collection(plan.query_set.collection)
@@ -701,6 +706,8 @@ def resume_run(
     retry_failed: bool = False,
     only_queries: Collection[str] | None = None,
     on_result: Callable[[runs.QueryResult], None] | None = None,
+    policy: ConnectPolicy | None = None,
+    spend: SpendGuard | None = None,
 ) -> BatchRun:
     """Continue a saved run: compute every ordering without a saved row (and, with ``retry_failed``, the failed
     ones; ``only_queries`` limits that to some query ids). Uses the plan and qrels saved with the run."""
@@ -710,7 +717,7 @@ def resume_run(
     have = {r.key: r.status for r in runs.load_results(store, run_id)}
     limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
     pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache)
+                          rerank_cache=rerank_cache, policy=policy, spend=spend)  # the session's budgets apply
     try:
         for choice in plan.rerankers:
             if choice.reranker == "jina" and get_model(choice.model).needs_key and not pg.has_jina_key:

@@ -56,7 +56,9 @@ def evaluate_run(
     qrels_dict = {qid: {doc: int(grade) for doc, grade in docs.items()} for qid, docs in qrels.items() if docs}
     run_dict = {qid: rank_scores(ranking) for qid, ranking in run.items() if qid in qrels_dict}
     result: dict[str, dict[str, float]] = {qid: {} for qid in run_dict}
-    for metric in ir_measures.iter_calc(parsed, qrels_dict, {q: r for q, r in run_dict.items() if r}):
+    ranked = {q: r for q, r in run_dict.items() if r}
+    # Only the ranked queries' judgments: some measures report every query of the qrels, ranked or not.
+    for metric in ir_measures.iter_calc(parsed, {q: qrels_dict[q] for q in ranked}, ranked):
         result[metric.query_id][names[metric.measure]] = float(metric.value)
     for qid, values in result.items():  # an empty ranking finds nothing (trec_eval skips it: make it explicit)
         if not run_dict[qid]:

@@ -41,6 +41,10 @@ LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
+# Rerankers whose calls spend Jina tokens (someone's key pays): never run without a click, metered.
+PAID: frozenset[str] = frozenset({"jina", "weaviate_module"})
+
+
 def reranker_names() -> tuple[str, ...]:
     return tuple(RERANKERS)
 
@@ -59,4 +63,4 @@ def get_reranker_class(name: str) -> type[Any]:
     return cls
 
 
-__all__ = ["LABELS", "RERANKERS", "Reranker", "get_reranker_class", "reranker_names"]
+__all__ = ["LABELS", "PAID", "RERANKERS", "Reranker", "get_reranker_class", "reranker_names"]

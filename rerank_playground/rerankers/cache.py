@@ -73,6 +73,11 @@ class RerankCache:
         with self._lock:
             self._data.clear()
 
+    def __contains__(self, key: object) -> bool:
+        """Is ``key`` stored? (A look without counting a hit or a miss.)"""
+        with self._lock:
+            return key in self._data
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)
@@ -92,6 +97,9 @@ class CachedReranker:
     def _key(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None) -> str:
         scope = str(getattr(self.inner, "cache_scope", ""))
         return cache_key(self.name, model, query, top_n, [h.text for h in candidates], scope)
+
+    def is_cached(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None) -> bool:
+        return self._key(query, candidates, model, top_n) in self.cache
 
     @staticmethod
     def _as_hit(result: RerankResult) -> RerankResult:

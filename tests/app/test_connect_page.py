@@ -74,6 +74,9 @@ def test_failed_auto_connect_is_not_an_error_wall(app_env: AppEnv) -> None:
     assert_healthy(at)
     assert any("Nothing answers" in e for e in values(at.error))  # why the startup connect failed
     at.number_input(key="connect.http_port").set_value(app_env.weaviate.http_port).run()
+    # the local server's key is bound to the configured (wrong) address: this one asks for its own key
+    assert any("never to an address typed here" in i for i in values(at.info))
+    at.text_input(key="connect.api_key").input(app_env.weaviate.api_key or "")
     at.button(key="connect.connect").click().run()
     assert_healthy(at)
     assert any(s.startswith("Connected to local Weaviate") for s in values(at.success))

@@ -228,7 +228,7 @@ def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> Non
     at.segmented_control(key="search.reranker").set_value("weaviate_module").run()
     assert_healthy(at)
     assert any("jina-reranker-v2-base-multilingual" in c.replace("\\", "") for c in values(at.caption))
-    assert any("The module needs a Jina key" in i for i in values(at.info))
+    assert any("Who pays" in i and "paste your Jina key in the sidebar" in i for i in values(at.info))
     at.button(key="search.run").click().run()
     assert_healthy(at)
     errors = values(at.error)

@@ -149,3 +149,12 @@ def test_ranking_ids_map_hits_into_the_sets_id_space() -> None:
     # passages of one article count once, at the first one's rank
     metrics = query_metrics({"wiki100:Animal": 3, "wiki100:Ant": 0}, by_article, 3)
     assert (metrics.rr, metrics.judged, metrics.judged_of) == (0.5, 2, 3)
+
+
+def test_evaluate_run_with_judged_queries_missing_from_the_run() -> None:
+    """Judgments for a query the run never ranked: that query is left out, the others are still scored."""
+    qrels = {"q1": {"a": 2, "b": 0}, "q2": {"c": 1}}
+    result = evaluate_run(qrels, {"q1": ["a", "b"]}, ["nDCG@10", "RR", "P@10", "R@10", "AP", "Judged@10"])
+    assert set(result) == {"q1"}
+    assert result["q1"]["RR"] == 1.0
+    assert result["q1"]["R@10"] == 1.0

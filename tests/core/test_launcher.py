@@ -29,6 +29,7 @@ from rerank_playground.launcher import (
     ensure_weaviate,
     find_binary,
     go_install_command,
+    local_api_key,
     pick_ports,
     server_command,
     start_weaviate,
@@ -152,14 +153,17 @@ def test_failed_build_shows_the_log_tail(cache: Path, fake_go: Path, monkeypatch
 PORTS = ServerPorts(http=18080, grpc=15051, gossip=17100, raft=18300)
 
 
-def test_server_env_is_a_loopback_single_node(tmp_path: Path) -> None:
+def test_server_env_is_a_loopback_single_node(tmp_path: Path, cache: Path) -> None:
     base = {"PATH": "/usr/bin", "HOST": "0.0.0.0", "PORT": "1", "TLS_PORT": "2", "KEEP": "me"}
     env = build_server_env(PORTS, tmp_path / "data", base=base)
     for stray in ("HOST", "PORT", "TLS_PORT"):
         assert stray not in env
     assert env["PATH"] == "/usr/bin" and env["KEEP"] == "me"
     assert env["PERSISTENCE_DATA_PATH"] == str(tmp_path / "data")
-    assert env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] == "true"
+    # the local server lets no one else in: anonymous access off, the per-install key required
+    assert env["AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"] == "false"
+    assert env["AUTHENTICATION_APIKEY_ENABLED"] == "true"
+    assert env["AUTHENTICATION_APIKEY_ALLOWED_KEYS"] == local_api_key()
     assert env["DEFAULT_VECTORIZER_MODULE"] == "none"
     assert set(env["ENABLE_MODULES"].split(",")) >= {"reranker-jinaai", "text2vec-jinaai"}
     assert env["GRPC_PORT"] == "15051"

@@ -90,7 +90,8 @@ def create_collection(client: weaviate.WeaviateClient, prefix: str, reranker: bo
 @pytest.fixture(scope="module")
 def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
     client = weaviate.connect_to_local(host=weaviate_server.host, port=weaviate_server.http_port,
-                                       grpc_port=weaviate_server.grpc_port, skip_init_checks=True)
+                                       grpc_port=weaviate_server.grpc_port, skip_init_checks=True,
+                                       auth_credentials=weaviate.auth.AuthApiKey(weaviate_server.api_key))
     try:
         name = create_collection(client, "BadInput", reranker=False)
         yield name
@@ -102,7 +103,8 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def one_session(weaviate_server: WeaviateEndpoint, jina_server: JinaStandIn) -> Iterator[Playground]:
     session = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                                        grpc_port=weaviate_server.grpc_port, jina_api_key=TEST_JINA_KEY),
+                                        grpc_port=weaviate_server.grpc_port,
+                                        weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
                          jina_base_url=jina_server.url)
     session.connect()
     yield session
@@ -326,7 +328,8 @@ def test_the_jina_path_reranks_a_number_array_or_sometimes_missing_property_as_s
 def module_session(weaviate_with_jina_module: Any) -> Iterator[tuple[Playground, str]]:
     endpoint = weaviate_with_jina_module.endpoint
     session = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
-                                        grpc_port=endpoint.grpc_port, jina_api_key=TEST_JINA_KEY))
+                                        grpc_port=endpoint.grpc_port,
+                                        weaviate_api_key=endpoint.api_key, jina_api_key=TEST_JINA_KEY))
     session.connect()
     name = create_collection(session.client, "BadInputModule", reranker=True)
     yield session, name

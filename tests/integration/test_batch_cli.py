@@ -37,6 +37,13 @@ pytestmark = pytest.mark.weaviate
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def weaviate_key_in_env(weaviate_server: WeaviateEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI takes the Weaviate key from the environment only, like a user's shell."""
+    if weaviate_server.api_key:
+        monkeypatch.setenv("WEAVIATE_API_KEY", weaviate_server.api_key)
+
+
 def cli_args(endpoint: WeaviateEndpoint, db: Path, *extra: str) -> list[str]:
     return ["eval", "--url", endpoint.url, "--grpc-port", str(endpoint.grpc_port), "--db", str(db),
             "-K", str(SETTING.limit), "--mode", "hybrid", "--no-progress", *extra]
@@ -93,6 +100,16 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
     assert len(lines) == sum(len(r.ranking) for r in results if r.ordering == BASELINE)
     first = lines[0].split()
     assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
+
+    # the saved run is listed, and its report can be written again later from the store alone
+    assert main(["runs", "--db", str(db)]) == 0
+    listed = capsys.readouterr().out
+    assert cli_run_id in listed and engine.run_id in listed
+    again = tmp_path / "again.html"
+    assert main(["report", cli_run_id, "--db", str(db), "--report", str(again)]) == 0
+    assert f"{ci.mean:.3f}" in again.read_text(encoding="utf-8")
+    assert main(["report", "nope", "--db", str(db)]) == 2
+    assert "No saved run 'nope'" in capsys.readouterr().err
 
     # a query set from a file (CSV) runs too, under the name of the file
     code = main(cli_args(weaviate_server, db, "--queries", str(csv_path), "--collection", DEMO_WIKI.name,

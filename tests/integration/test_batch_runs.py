@@ -47,7 +47,7 @@ SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=20)
 
 def spec_of(endpoint: WeaviateEndpoint, jina_key: str | None = None) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          jina_api_key=jina_key)
+                          weaviate_api_key=endpoint.api_key, jina_api_key=jina_key)
 
 
 @pytest.fixture(scope="module")

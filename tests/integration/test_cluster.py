@@ -55,7 +55,7 @@ MODES = (SearchMode.VECTOR, SearchMode.KEYWORD, SearchMode.HYBRID)
 
 def spec_for(endpoint: WeaviateEndpoint) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          jina_api_key=TEST_JINA_KEY)
+                          weaviate_api_key=endpoint.api_key, jina_api_key=TEST_JINA_KEY)
 
 
 def open_playground(endpoint: WeaviateEndpoint, jina: JinaStandIn) -> Playground:
@@ -86,7 +86,8 @@ def held_by_each_node(cluster: ClusterWithJina, name: str) -> dict[str, int]:
     """How many of the collection's objects each node holds in its own storage: every object is fetched with
     ``node_name=<node>`` (``GET /v1/objects/{class}/{id}``), which makes that node answer from its replica."""
     url = cluster.cluster.endpoint.url
-    with httpx.Client(timeout=10.0, trust_env=False) as http:
+    auth = {"Authorization": f"Bearer {cluster.cluster.endpoint.api_key}"}
+    with httpx.Client(timeout=10.0, trust_env=False, headers=auth) as http:
         return {
             node: sum(
                 http.get(f"{url}/v1/objects/{name}/{object_id}", params={"node_name": node}).status_code == 200
@@ -106,7 +107,8 @@ def admin(cluster: ClusterWithJina) -> Iterator[weaviate.WeaviateClient]:
     """A plain client on node1 for setting up data and reading what each node holds."""
     endpoint = cluster.cluster.endpoint
     client = weaviate.connect_to_local(host=endpoint.host, port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                                       skip_init_checks=True)
+                                       skip_init_checks=True,
+                                       auth_credentials=weaviate.auth.AuthApiKey(endpoint.api_key or ""))
     yield client
     client.close()
 

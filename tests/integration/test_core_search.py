@@ -38,7 +38,7 @@ DOCS = [
 @pytest.fixture(scope="module")
 def spec(weaviate_server):
     return ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                          grpc_port=weaviate_server.grpc_port)
+                          grpc_port=weaviate_server.grpc_port, weaviate_api_key=weaviate_server.api_key)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,8 @@ def test_connect_errors_are_typed_and_fast(weaviate_server):
     closed = free_port()
     cases = [
         (ConnectionSpec(http_port=closed, grpc_port=weaviate_server.grpc_port), WeaviateUnreachable),
-        (ConnectionSpec(http_port=weaviate_server.http_port, grpc_port=closed, init_timeout=1.0), GrpcUnreachable),
+        (ConnectionSpec(http_port=weaviate_server.http_port, grpc_port=closed, init_timeout=1.0,
+                        weaviate_api_key=weaviate_server.api_key), GrpcUnreachable),
         (ConnectionSpec(http_port=weaviate_server.http_port, grpc_port=weaviate_server.grpc_port,
                         http_secure=True), TlsMismatch),
     ]

@@ -3,7 +3,6 @@ failures. Every test here runs once per engine (the ``store_url`` fixture)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import subprocess
@@ -304,22 +303,29 @@ def test_concurrent_query_set_edits_lose_nothing(store: Store) -> None:
     assert len(store.query_set("resaved").queries) == 1
 
 
-def _process_writer(url: str, worker: int, count: int) -> None:
-    with open_store(url) as store:
-        for i in range(count):
-            store.set_grade("C", "shared query", f"p{worker}-d{i}", i % 4, judge=f"p{worker}")
+_PROCESS_WRITER = (
+    "import sys\n"
+    "from rerank_playground.evaluation.store import open_store\n"
+    "url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+    "with open_store(url) as store:\n"
+    "    for i in range(count):\n"
+    "        store.set_grade('C', 'shared query', f'p{worker}-d{i}', i % 4, judge=f'p{worker}')\n"
+)
 
 
 def test_concurrent_processes_lose_no_write(store_url: str) -> None:
-    """Several processes opening the (fresh, unmigrated) store at once and writing: all rows arrive."""
+    """Several processes opening the (fresh, unmigrated) store at once and writing: all rows arrive.
+
+    Plain interpreters, not multiprocessing's spawn: spawn re-imports the parent's ``__main__``, which an
+    AppTest earlier in the same pytest process leaves pointing at ``app.py``.
+    """
     processes, per_process = 4, 40
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_process_writer, args=(store_url, w, per_process)) for w in range(processes)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=240)
-    assert [w.exitcode for w in workers] == [0] * processes
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", _PROCESS_WRITER, store_url, str(w), str(per_process)], env=env)
+        for w in range(processes)
+    ]
+    assert [w.wait(timeout=240) for w in workers] == [0] * processes
     with open_store(store_url) as store:
         grades = store.grades("C", "shared query")
     assert grades == {f"p{w}-d{i}": i % 4 for w in range(processes) for i in range(per_process)}

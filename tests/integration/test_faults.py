@@ -85,7 +85,8 @@ def make_collection(client: weaviate.WeaviateClient, prefix: str = "Faults") -> 
 
 
 def spec_of(endpoint: Any, **kw: Any) -> ConnectionSpec:
-    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port, **kw)
+    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                          weaviate_api_key=endpoint.api_key, **kw)
 
 
 def keyword(collection: str, query: str) -> SearchRequest:
@@ -99,7 +100,8 @@ def expected_order(query: str, texts: list[str], model: str) -> tuple[int, ...]:
 @pytest.fixture(scope="module")
 def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
     client = weaviate.connect_to_local(host=weaviate_server.host, port=weaviate_server.http_port,
-                                       grpc_port=weaviate_server.grpc_port, skip_init_checks=True)
+                                       grpc_port=weaviate_server.grpc_port, skip_init_checks=True,
+                                       auth_credentials=weaviate.auth.AuthApiKey(weaviate_server.api_key))
     try:
         name = make_collection(client)
         yield name
@@ -317,7 +319,8 @@ def test_weaviate_killed_mid_session_and_restarted_the_next_search_reconnects(
     log = tmp_path / "weaviate.log"
     proc = start_weaviate(http_port=http_port, grpc_port=grpc_port, data_dir=data, log_path=log,
                           progress=lambda _: None)
-    session = Playground(ConnectionSpec(http_port=http_port, grpc_port=grpc_port, init_timeout=2.0))
+    session = Playground(ConnectionSpec(http_port=http_port, grpc_port=grpc_port, init_timeout=2.0,
+                                        weaviate_api_key=proc.endpoint.api_key))
     session.liveness_check_after_s = 0.0  # as if the user paused before each click: check before every call
     try:
         session.connect()

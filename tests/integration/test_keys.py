@@ -383,7 +383,7 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
     seen = Exposure()
     name = f"KeysModule_{uuid.uuid4().hex[:10]}"
     spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          jina_api_key=JINA_CANARY)
+                          weaviate_api_key=endpoint.api_key, jina_api_key=JINA_CANARY)
     pg = Playground(spec)
     old_key, module_jina.api_key = module_jina.api_key, JINA_CANARY
     try:
@@ -441,7 +441,8 @@ def test_the_module_path_scrubs_a_key_echoed_in_an_unmapped_error(
     odd_key = "plain-7d6c5b4a39281706f5e4c3b2a1"
     name = f"KeysEcho_{uuid.uuid4().hex[:10]}"
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
-                                   grpc_port=endpoint.grpc_port, jina_api_key=odd_key))
+                                   grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key,
+                                   jina_api_key=odd_key))
     old_key, module_jina.api_key = module_jina.api_key, odd_key
     try:
         pg.connect()

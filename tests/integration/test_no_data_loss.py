@@ -160,7 +160,8 @@ def test_a_whole_session_with_failures_leaves_the_users_data_unchanged(
     all_names = set(weaviate_client.collections.list_all(simple=True))
 
     pg = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                                   grpc_port=weaviate_server.grpc_port, jina_api_key=TEST_JINA_KEY),
+                                   grpc_port=weaviate_server.grpc_port,
+                                   weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
                     jina_base_url=jina_stand_in.url)
     try:
         pg.connect()
@@ -184,7 +185,7 @@ def test_set_reranker_model_changes_only_the_chosen_collections_reranker(
     name, bystander = user_collections
     before = {n: snapshot(weaviate_client, n) for n in user_collections}
     pg = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                                   grpc_port=weaviate_server.grpc_port))
+                                   grpc_port=weaviate_server.grpc_port, weaviate_api_key=weaviate_server.api_key))
     try:
         pg.connect()
         info = pg.set_reranker_model(name, V3)
@@ -217,7 +218,8 @@ def test_a_failed_rerank_or_search_never_writes(
     name, _ = user_collections
     before = snapshot(weaviate_client, name)
     pg = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                                   grpc_port=weaviate_server.grpc_port, jina_api_key=TEST_JINA_KEY),
+                                   grpc_port=weaviate_server.grpc_port,
+                                   weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
                     jina_base_url=jina_stand_in.url)
     try:
         pg.connect()

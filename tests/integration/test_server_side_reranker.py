@@ -47,6 +47,7 @@ def connect(endpoint: object, key: str | None) -> weaviate.WeaviateClient:
         grpc_port=endpoint.grpc_port,  # type: ignore[attr-defined]
         headers=headers,
         skip_init_checks=True,
+        auth_credentials=weaviate.auth.AuthApiKey(endpoint.api_key),  # type: ignore[attr-defined]
     )
 
 

@@ -26,7 +26,8 @@ DOCS = [
 @pytest.fixture
 def vectorized(weaviate_server, jina_stand_in):
     spec = ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                          grpc_port=weaviate_server.grpc_port, jina_api_key=TEST_JINA_KEY)
+                          grpc_port=weaviate_server.grpc_port,
+                          weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY)
     play = Playground(spec, jina_base_url=jina_stand_in.url)
     play.connect()
     name = "ServerVec" + str(int(time.time() * 1000))

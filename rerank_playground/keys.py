@@ -1,0 +1,103 @@
+"""API keys that know where they may be sent, and the test for key-shaped text.
+
+Two kinds of key reach the playground:
+
+- **operator keys** come from the server's environment or ``secrets.toml`` (``WEAVIATE_API_KEY``,
+  ``JINAAI_APIKEY``). They belong to whoever runs the app and are *bound* to the endpoints that operator
+  configured (``WEAVIATE_URL`` with its gRPC port, ``JINA_BASE_URL``). Asked for any other endpoint, they
+  answer ``None``: a host typed in the browser never receives them.
+- **user keys** were typed in this browser session. They belong to that person and go where they say.
+
+Endpoints are compared as normalised strings (``http://127.0.0.1:8080``, ``grpc://127.0.0.1:50051``):
+scheme, lower-cased host and explicit port. ``localhost`` and ``127.0.0.1`` are different endpoints on
+purpose: the binding is to what the operator wrote, never to what it might resolve to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+KeyOrigin = Literal["operator", "user"]
+
+# A Jina key: "jina_" and a long token (real ones are ~60 characters). Loose on purpose: a false positive
+# costs a query that is not mirrored in the address bar; a false negative leaks a key into links.
+_JINA_KEY_SHAPE = re.compile(r"jina_[A-Za-z0-9_\-]{16,}")
+MIN_CONTAINED_SECRET = 6  # shorter secrets only count when the whole text equals them
+
+
+def http_endpoint(url: str) -> str:
+    """``http(s)://host:port`` of a REST URL (default ports made explicit), or ``""`` when it has no host."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    scheme = (parts.scheme or "http").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.hostname:
+        return ""
+    return f"{scheme}://{parts.hostname.lower()}:{port or (443 if scheme == 'https' else 80)}"
+
+
+def grpc_endpoint(host: str, port: int) -> str:
+    return f"grpc://{host.strip().lower()}:{int(port)}"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key value and who it belongs to. The value never shows in ``repr``.
+
+    ``endpoints`` matters for operator keys only: the normalised endpoints (see :func:`http_endpoint`,
+    :func:`grpc_endpoint`) the operator configured it for.
+    """
+
+    value: str = field(repr=False)
+    origin: KeyOrigin = "user"
+    endpoints: frozenset[str] = frozenset()
+
+    @classmethod
+    def user(cls, value: str | None) -> ApiKey | None:
+        value = (value or "").strip()
+        return cls(value, "user") if value else None
+
+    @classmethod
+    def operator(cls, value: str | None, endpoints: Iterable[str]) -> ApiKey | None:
+        value = (value or "").strip()
+        bound = frozenset(e for e in endpoints if e)
+        return cls(value, "operator", bound) if value else None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.origin == "operator"
+
+    def allows(self, *endpoints: str) -> bool:
+        """May this key be sent to every one of ``endpoints``?"""
+        if not self.is_operator:
+            return True
+        return bool(endpoints) and all(e in self.endpoints for e in endpoints)
+
+    def value_for(self, *endpoints: str) -> str | None:
+        """The key, if it may go to all of ``endpoints``; otherwise ``None``."""
+        return self.value if self.allows(*endpoints) else None
+
+
+def as_key(key: ApiKey | str | None) -> ApiKey | None:
+    """A plain string is a key the user typed (it goes where they say)."""
+    if key is None or isinstance(key, ApiKey):
+        return key
+    return ApiKey.user(key)
+
+
+def looks_like_key(text: str, secrets: Iterable[str | None] = ()) -> bool:
+    """True when ``text`` holds a Jina-shaped key, or contains (or equals) one of ``secrets``."""
+    if _JINA_KEY_SHAPE.search(text):
+        return True
+    stripped = text.strip()
+    for secret in secrets:
+        secret = (secret or "").strip()
+        if secret and (secret == stripped or (len(secret) >= MIN_CONTAINED_SECRET and secret in text)):
+            return True
+    return False
