@@ -44,7 +44,7 @@ def demo(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
 @pytest.fixture
 def pg(demo: WeaviateEndpoint, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
     spec = ConnectionSpec(http_host=demo.host, http_port=demo.http_port, grpc_port=demo.grpc_port,
-                          jina_api_key=TEST_JINA_KEY)
+                          weaviate_api_key=demo.api_key, jina_api_key=TEST_JINA_KEY)
     session = Playground(spec, jina_base_url=jina_stand_in.url)
     session.connect()
     yield session
@@ -122,6 +122,9 @@ def _run_code(code: str, tmp_path: Path, pg: Playground, jina: JinaStandIn) -> l
     script.write_text(code)
     env = {k: v for k, v in os.environ.items() if k not in ("JINAAI_APIKEY", "WEAVIATE_URL", "WEAVIATE_GRPC_PORT")}
     env.update(JINAAI_APIKEY=TEST_JINA_KEY, JINA_BASE_URL=jina.url, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    env.pop("WEAVIATE_API_KEY", None)
+    if pg.spec.weaviate_api_key:  # the test server's per-install key, read from the environment like any key
+        env["WEAVIATE_API_KEY"] = pg.spec.weaviate_api_key
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -148,6 +151,7 @@ def test_copied_code_returns_the_order_the_page_shows(
         jina_base_url=pg.jina_base_url,
     )
     assert TEST_JINA_KEY not in code
+    assert not pg.spec.weaviate_api_key or pg.spec.weaviate_api_key not in code
     if choice is JINA:
         assert 'os.environ["JINAAI_APIKEY"]' in code
     shown = [m.uuid for m in sorted(run.movement.moves, key=lambda m: m.new_rank)]
