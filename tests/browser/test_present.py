@@ -231,7 +231,9 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
 
 def test_blind_pick_is_stored_and_revealed(page: Page, app_url: str, store: Store) -> None:
     start_presenting(page, app_url)
+    wait_next_prepared(page)  # no poll of the next view's state is running: the next run is the key press's
     rerun_and_wait(page, lambda: page.keyboard.press("v"))
+    page.get_by_text("Which list answers the query better?").wait_for()
     assert "Which list answers the query better?" in main_text(page)
     assert "retrieval" not in main_text(page).split("Which list answers")[1].split("A is better")[0]
     screenshot(page, "present-blind-ab", full_page=False)
