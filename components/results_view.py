@@ -225,7 +225,8 @@ def _fmt_ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def summary_metrics(run: RerankRun) -> None:
+def headline_metrics(run: RerankRun) -> None:
+    """The first row (order agreement and how many moved): above the chart, so both are in view."""
     s = run.movement.summary
     st.caption(
         f"Scope: Kendall τ, promoted / demoted / unchanged and the biggest moves are over all {s.n} candidates "
@@ -245,6 +246,11 @@ def summary_metrics(run: RerankRun) -> None:
     row[2].metric(f"Promoted ▲ · all {s.n}", s.promoted, help="Candidates that climbed.")
     row[3].metric(f"Demoted ▼ · all {s.n}", s.demoted, help="Candidates that fell.")
     row[4].metric(f"Unchanged ● · all {s.n}", s.unchanged, help="Candidates that kept their rank.")
+
+
+def detail_metrics(run: RerankRun) -> None:
+    """Latency, tokens and the biggest moves (with their text): under the chart."""
+    s = run.movement.summary
     result, search = run.result, run.search
     row = st.columns(5)
     search_cached = f" (cached, from {clock(search.computed_at)})" if search.cached else ""
@@ -403,7 +409,9 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
     )
     cache_banner(search, run, key_prefix)
-    summary_metrics(run)
+    headline_metrics(run)
+    chart_slot = st.container()  # filled below, once the grades that mark the chart are known
+    detail_metrics(run)
     if run.movement.summary.n and run.movement.summary.top_n >= run.movement.summary.n:
         st.caption(
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
@@ -432,7 +440,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             st.error(error)
     if "slope" in figures:
         slope = graded_slope(last, run, grades) if grades else figures["slope"]
-        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        chart_slot.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         full_text_reader(run, key_prefix)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -105,8 +106,21 @@ def load_judged_sets() -> None:
                 state = "loaded" if report.loaded else "already there"
                 say(f"  {report.name}: {report.queries} queries, {report.judgments} judgements ({state}).")
             say(f"  Judgements are kept in the {store.location} (RERANK_PLAYGROUND_DB overrides).")
+            load_story(store)
     except StoreUnavailable as err:
         say(f"  warning: the judged query sets were not loaded: {err}")
+
+
+def load_story(store: Any) -> None:
+    """The demo story for the Present page (zero key: the local baseline; with a key: a Jina model beside it)."""
+    from rerank_playground.evaluation.stories import DEMO_STORY, load_demo_story
+
+    with_key = bool(os.environ.get("JINAAI_APIKEY"))
+    if load_demo_story(store, jina_key_present=with_key):
+        kind = "a Jina model with the local baseline beside it" if with_key else "the local baseline (no key)"
+        say(f"  Story “{DEMO_STORY}” loaded for the Present page: {kind}.")
+    else:
+        say(f"  Story “{DEMO_STORY}” already there (kept as it is).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,8 +79,8 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     summary = {row["metric"]: row["value"] for row in exported["summary"]}
     assert summary["overlap (shown top 10)"].endswith(f"({overlap})")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download results (CSV)", "Download results (JSON)", "Download movements (CSV)",
-                      "Download movements (JSON)"]
+    assert labels == ["Snapshot (HTML)", "Download results (CSV)", "Download results (JSON)",
+                      "Download movements (CSV)", "Download movements (JSON)"]
     assert any("Not a Jina reranker" in t for t in values(at.text))
     # the URL now describes this view (and never a key)
     assert at.query_params["query"] == FIRST_WIKI_QUERY
