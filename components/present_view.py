@@ -378,10 +378,11 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
         with box:
             numbers = prepared.headlines.get(label) or headline(run, prepared.grades)
             cols = st.columns(4 if numbers.ndcg_before is not None else 3)
-            cols[0].metric("Kendall τ", f"{numbers.kendall_tau:.2f}",
-                           help="1 = order unchanged, 0 = unrelated, −1 = reversed (all candidates).")
-            cols[1].metric(f"Overlap@{numbers.overlap_k}", numbers.overlap,
-                           help=f"How many of the original top {numbers.overlap_k} stay in the reranked top.")
+            cols[0].metric(f"Kendall τ · all {len(run.search.hits)}", tables.fmt_correlation(numbers.kendall_tau),
+                           help="1 = order unchanged, 0 = unrelated, −1 = reversed (all K candidates).")
+            cols[1].metric(f"Overlap · top {numbers.overlap_k}", numbers.overlap,
+                           help=f"How many of the original top {numbers.overlap_k} stay in the reranked top "
+                           f"{numbers.overlap_k} (the shown N).")
             cols[2].metric("Biggest climb", numbers.biggest_climb)
             if numbers.ndcg_before is not None:
                 before = "—" if numbers.ndcg_before is None else f"{numbers.ndcg_before:.2f}"

@@ -38,9 +38,9 @@ def is_paid(choice: RerankChoice) -> bool:
 class Headline:
     """The three numbers the room reads, plus nDCG before/after when the query has judgments."""
 
-    kendall_tau: float
-    overlap: str  # "7/10"
-    overlap_k: int
+    kendall_tau: float | None  # None: undefined (fewer than two candidates, or a constant ranking)
+    overlap: str  # "7/10", over the shown top N
+    overlap_k: int  # the shown N
     biggest_climb: str  # "#9 → #2" or "—"
     ndcg_before: float | None = None
     ndcg_after: float | None = None
@@ -125,10 +125,9 @@ def prepare_view(
 
 def headline(run: RerankRun, grades: Mapping[str, int] | None = None) -> Headline:
     s = run.movement.summary
-    ks = [k for k in s.overlap_at_k if k <= max(s.top_n, 1)]
-    k = max(ks) if ks else (min(s.overlap_at_k) if s.overlap_at_k else s.top_n)
-    shown = min(k, s.n)
-    overlap = f"{round(s.overlap_at_k.get(k, 0.0) * shown)}/{shown}"
+    # The same scopes as the Search page: Kendall τ over all K candidates, the overlap over the shown top N.
+    k = s.shown
+    overlap = f"{round(s.overlap_at_n * k)}/{k}"
     climb = s.biggest_climb
     climb_text = "—" if climb is None or climb.delta <= 0 else f"#{climb.original_rank} → #{climb.new_rank}"
     ndcg_before = ndcg_after = None

@@ -116,8 +116,9 @@ def view_section(
     for index, (label, run) in enumerate(prepared.runs.items()):
         numbers = headline(run, grades)
         out.append(f"<h3>Reranked with {_e(label)}</h3>\n<div class=\"numbers\">")
-        out.append(f"<div>Kendall τ<b>{numbers.kendall_tau:.2f}</b></div>")
-        out.append(f"<div>Overlap@{numbers.overlap_k}<b>{_e(numbers.overlap)}</b></div>")
+        tau = tables.fmt_correlation(numbers.kendall_tau)
+        out.append(f"<div>Kendall τ · all {len(run.search.hits)}<b>{tau}</b></div>")
+        out.append(f"<div>Overlap · top {numbers.overlap_k}<b>{_e(numbers.overlap)}</b></div>")
         out.append(f"<div>Biggest climb<b>{_e(numbers.biggest_climb)}</b></div>")
         if numbers.ndcg_before is not None or numbers.ndcg_after is not None:
             out.append(f"<div>nDCG@{view.top_n} before → after<b>{_fmt(numbers.ndcg_before)} → "

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from rerank_playground import movement
+from rerank_playground import movement, tables
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode, SearchRequest, SearchResult
 from rerank_playground.playground import RerankChoice, RerankRun
@@ -48,7 +48,7 @@ def test_snapshot_is_one_offline_file_with_plotly_once_and_inert_text() -> None:
     assert figure["data"] and "<img" not in json.dumps(figure)  # hover text is escaped by the chart builder
     assert "Weaviate 1.38.11" in page and "Rerank Playground 0.1.0" in page and "2026-11-30 10:00" in page
     numbers = headline(prepared().primary)  # type: ignore[arg-type]
-    assert f"<b>{numbers.kendall_tau:.2f}</b>" in page and f"<b>{numbers.overlap}</b>" in page
+    assert f"<b>{tables.fmt_correlation(numbers.kendall_tau)}</b>" in page and f"<b>{numbers.overlap}</b>" in page
     assert "nDCG@3 before → after" in page  # the first view has a grade
     assert CANARY not in page
 
