@@ -47,8 +47,9 @@ weaviate-stop: $(STAMP)
 	@$(PY) scripts/weaviate_server.py stop
 
 # The app on a local Weaviate with demo data, no key needed: http://127.0.0.1:8501
+# (DEMO_ARGS passes options through, e.g. DEMO_ARGS="--port 8502"; Ctrl-C or closing the terminal stops it all.)
 demo: $(STAMP) weaviate-build
-	@$(PY) scripts/demo.py
+	@$(PY) scripts/demo.py $(DEMO_ARGS)
 
 # The whole suite: core, integration (real Weaviate + Jina stand-in + PostgreSQL), AppTest, browser.
 test: $(STAMP) chromium postgres weaviate-build lint

@@ -10,6 +10,7 @@ navigation = st.navigation(
         st.Page("pages/search.py", title="Search & Rerank", default=True),
         st.Page("pages/compare.py", title="Compare models"),
         st.Page("pages/judge.py", title="Judge"),
+        st.Page("pages/present.py", title="Present"),
         st.Page("pages/query_sets.py", title="Query sets"),
         st.Page("pages/evaluate.py", title="Evaluate"),
         st.Page("pages/runs.py", title="Runs"),

@@ -8,10 +8,11 @@ import streamlit as st
 from components import session
 from components.reranker_picker import MODULE, model_caption
 from components.safe import md_escape
+from components.search_form import EMBEDDER_LABELS
 from rerank_playground.demo import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, models_for
+from rerank_playground.rerankers.catalog import WEAVIATE_DEFAULT_MODEL, models_for
 
 CONFIRM_LABEL = "I understand this changes the collection's config on the server"
 
@@ -76,7 +77,9 @@ def collection_details(info: CollectionInfo, key_prefix: str) -> None:
             {
                 "setting": "query vectors",
                 "value": "computed by the server" if info.has_server_vectorizer
-                else "computed by the app (local WordLlama embedder)",
+                else "computed by the app: " + EMBEDDER_LABELS.get(
+                    session.inputs().get("embedder") or "local", EMBEDDER_LABELS["local"]
+                ) + " (the Vector options of Search and Compare choose)",
             },
         ]
     )
@@ -119,10 +122,11 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
             "to another reranker module."
         )
         return
-    current = info.reranker_model or (DEFAULT_MODEL if info.reranker_module else None)
+    current = info.reranker_model or (WEAVIATE_DEFAULT_MODEL if info.reranker_module else None)
     st.caption(
         f"Weaviate's reranker-jinaai module reranks {md_escape(info.name)} with "
-        f"{md_escape(current) if current else 'no model (no reranker configured)'}. "
+        f"{md_escape(current) if current else 'no model (no reranker configured)'}"
+        f"{' (no model in its config: Weaviate’s own default)' if current and not info.reranker_model else ''}. "
         "This is the model the Weaviate module path uses on the Search and Compare pages."
     )
     session.show_flash("collections")
@@ -138,7 +142,7 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
         )
     models = {m.name: m for m in models_for("weaviate_module")}
     options = list(models)
-    session.seed(f"{key_prefix}.new_model", current if current in models else DEFAULT_MODEL, options)
+    session.seed(f"{key_prefix}.new_model", current if current in models else WEAVIATE_DEFAULT_MODEL, options)
     model = st.selectbox("New reranker model", options, key=f"{key_prefix}.new_model")
     st.caption(model_caption(models[model]))
     confirmed = st.checkbox(CONFIRM_LABEL, key=f"{key_prefix}.confirm")

@@ -12,16 +12,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import grades_view, session, spend_note
+from components import grades_view, results_view, session, spend_note
 from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
-from rerank_playground import charts, tables
+from rerank_playground import charts, movement, tables
 from rerank_playground.errors import RerankError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, models_for
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL, models_for
 
 MAX_MODELS = 5
 LOCAL_ID = f"local:{LOCAL_MODEL}"
@@ -38,7 +38,7 @@ def available_choices(pg: Playground, info: CollectionInfo) -> list[RerankChoice
 
 def default_ids(pg: Playground) -> list[str]:
     if pg.has_jina_key:
-        return [LOCAL_ID, "jina:jina-reranker-v2-base-multilingual", "jina:jina-reranker-v3"]
+        return [LOCAL_ID, f"jina:{DEFAULT_MODEL}", f"jina:{WEAVIATE_DEFAULT_MODEL}"]  # newest vs Weaviate's default
     return [LOCAL_ID]
 
 
@@ -87,7 +87,24 @@ def compare_key(request: SearchRequest, choices: list[RerankChoice]) -> tuple[An
     return (request, tuple(choices))
 
 
-def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str) -> None:
+def _ask_run_again(key_prefix: str) -> None:
+    st.session_state[f"{key_prefix}.run_again"] = True
+
+
+def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
+    """The "Run again" button under a cached comparison: the same inputs, asked again for real."""
+    if not st.session_state.pop(f"{key_prefix}.run_again", False):
+        return False
+    last = st.session_state.get(f"{key_prefix}.last")
+    if last is None:
+        return False
+    run_compare(pg, last["key"][0], list(last["choices"]), key_prefix, force=True)
+    return True
+
+
+def run_compare(
+    pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str, *, force: bool = False
+) -> None:
     last: dict[str, Any] = {
         "key": compare_key(request, choices), "search": None, "run": None, "error": None, "choices": choices
     }
@@ -95,7 +112,7 @@ def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoi
     if not choices:
         last["error"] = "Pick at least one model to compare."
         return
-    search, error = session.call_safely(lambda: pg.search(request), "compare search")
+    search, error = session.call_safely(lambda: pg.search(request, force=force), "compare search")
     last["search"], last["error"] = search, error
     if search is None:
         return
@@ -116,7 +133,7 @@ def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoi
                 st.text(f"✔ {choice.label}: {_fmt_ms(outcome.latency_ms)}{extra}")
             bar.progress(len(done) / total, text=f"{len(done)} of {total} models done")
 
-        run, error = session.call_safely(lambda: pg.compare(search, choices, on_done=on_done), "compare")
+        run, error = session.call_safely(lambda: pg.compare(search, choices, on_done=on_done, force=force), "compare")
         last["run"], last["error"] = run, error
         if run is None:
             status.update(label="The comparison failed.", state="error", expanded=False)
@@ -137,17 +154,19 @@ def run_compare(pg: Playground, request: SearchRequest, choices: list[RerankChoi
 def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
     rows = []
     for choice in choices:
-        result = run.results.get(choice.label)
+        label = run.shown_as.get(choice.label, choice.label)  # the model that really ranked
+        result = run.results.get(label)
         error = run.errors.get(choice.label)
         rows.append(
             {
-                "model": choice.label,
+                "model": label,
                 "path": LABELS.get(choice.reranker, choice.reranker),
                 "status": "ok" if result is not None else "failed",
                 "latency ms": None if result is None else round(result.latency_ms, 1),
                 "tokens": None if result is None else result.tokens,
                 "API calls": None if result is None else result.api_calls,
                 "from cache": None if result is None else result.cached,
+                "answered at": None if result is None else results_view.clock(result.computed_at),
                 "error": "" if error is None else str(error),
             }
         )
@@ -169,9 +188,14 @@ def model_display_table(models: pd.DataFrame) -> pd.DataFrame:
     def number(value: Any) -> str:
         return "—" if value is None or pd.isna(value) else f"{int(value):,}"
 
+    def tokens(row: pd.Series) -> str:
+        cached = row["from cache"]
+        text = number(row["tokens"])
+        return f"{text} (cached)" if text != "—" and cached is not None and not pd.isna(cached) and cached else text
+
     shown["latency ms"] = shown.apply(latency, axis=1) if len(shown) else shown["latency ms"]
-    for column in ("tokens", "API calls"):
-        shown[column] = shown[column].map(number)
+    shown["tokens"] = shown.apply(tokens, axis=1) if len(shown) else shown["tokens"]
+    shown["API calls"] = shown["API calls"].map(number)
     return shown
 
 
@@ -209,16 +233,29 @@ def graded_bump(last: dict[str, Any], run: CompareRun, n: int, grades: dict[str,
     return kept[1]
 
 
-def agreement_table(run: CompareRun) -> pd.DataFrame:
-    frame = run.agreement.copy()
-    return frame.rename(columns={"a": "ordering A", "b": "ordering B", "kendall_tau": "Kendall τ",
-                                 "spearman_rho": "Spearman ρ"})
+def agreement_at(run: CompareRun, n: int) -> pd.DataFrame:
+    """Agreement of every pair of orderings: correlations over all K candidates, overlap over the shown
+    top N (the same N as the top-N table beside it), so the two tables on the page speak of the same list."""
+    shown = max(1, min(n, len(run.search.hits)))
+    return movement.pairwise_agreement(run.results, run.search.hits, k=shown)
+
+
+def agreement_table(agreement: pd.DataFrame, candidates: int) -> pd.DataFrame:
+    frame = agreement.copy()
+    for column in ("kendall_tau", "spearman_rho"):
+        frame[column] = [tables.fmt_correlation(None if pd.isna(v) else float(v), 3) for v in frame[column]]
+    overlap = next(c for c in frame.columns if str(c).startswith("overlap@"))
+    top = overlap.removeprefix("overlap@")
+    return frame.rename(columns={"a": "ordering A", "b": "ordering B",
+                                 "kendall_tau": f"Kendall τ (all {candidates})",
+                                 "spearman_rho": f"Spearman ρ (all {candidates})",
+                                 overlap: f"overlap (top {top})"})
 
 
 def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) -> None:
     last = st.session_state.get(f"{key_prefix}.last")
     if last is None:
-        st.info("Pick two to five models and click **Compare models**.")
+        st.info("Pick one to five models and click **Compare models**.")
         return
     if current_key is not None and last["key"] != current_key:
         st.caption("These results are from your last comparison. Inputs changed since: click Compare models to update.")
@@ -233,8 +270,23 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
         f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
     )
+    cached = [r for r in run.results.values() if r.cached]
+    if run.search.cached or cached:
+        parts = [f"search from {results_view.clock(run.search.computed_at)}"] if run.search.cached else []
+        parts += [f"{md_escape(r.model)} from {results_view.clock(r.computed_at)}" for r in cached]
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.info("Served from this session's cache, nothing was asked again: " + "; ".join(parts)
+                  + ". Their latency and tokens are those of that earlier run.", icon=":material/history:")
+        button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again,
+                      args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {err}")
+    model_notes = list(dict.fromkeys(f"{label}: {note}" for label, r in run.results.items() for note in r.notes))
+    if model_notes:
+        with st.container(border=True):
+            st.markdown("**Notes** (limits of each model's run)")
+            for note in model_notes:
+                st.text(f"• {note}")
     models = session.derived(last, "models", lambda: model_table(run, last["choices"]))
     st.dataframe(
         model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
@@ -269,22 +321,29 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         top, hide_index=True, key=f"{key_prefix}.top_table",
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
     )
-    st.markdown("**Agreement between orderings** (1 = identical order)")
-    agreement = agreement_table(run)
-    st.dataframe(agreement, hide_index=True, key=f"{key_prefix}.agreement")
+    shown = min(n, len(texts))
+    agreement = session.derived(last, f"agreement@{shown}", lambda: agreement_at(run, shown))
+    st.markdown(
+        f"**Agreement between orderings** (1 = identical order; correlations over all {len(texts)} candidates, "
+        f"overlap over the top {shown} shown above)"
+    )
+    st.dataframe(agreement_table(agreement, len(texts)), hide_index=True, key=f"{key_prefix}.agreement")
     with st.expander("Rank of every candidate under each ordering"):
         matrix = run.rank_matrix.copy()
         matrix.insert(0, "text", texts)
         st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
-    files = session.derived(last, "downloads", lambda: compare_downloads(run, models, texts))
+    files = session.derived(last, f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
     cols = st.columns(3)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
 
 
-def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tuple[str, bytes, str, str, str]]:
-    """(label, data, file name, mime type, key suffix) for each download, built once per comparison."""
+def compare_downloads(
+    run: CompareRun, models: Any, texts: list[str], agreement: pd.DataFrame
+) -> list[tuple[str, bytes, str, str, str]]:
+    """(label, data, file name, mime type, key suffix) for each download, built once per comparison and N.
+    ``agreement`` is the one on the page (overlap at the shown N), so the file and the screen agree."""
     request = run.search.request
     stem = f"{request.collection}-compare".lower()
     matrix = run.rank_matrix.copy()
@@ -296,12 +355,13 @@ def compare_downloads(run: CompareRun, models: Any, texts: list[str]) -> list[tu
         "mode": request.mode.value,
         "candidates": request.limit,
         "models": models,
-        "agreement": run.agreement,
+        "agreement_scope": "kendall_tau and spearman_rho over all candidates; overlap over the shown top N",
+        "agreement": agreement,
         "ranks": matrix,
     }
     return [
         ("Download ranks (CSV)", tables.to_csv_bytes(matrix), f"{stem}-ranks.csv", "text/csv", "dl_ranks"),
-        ("Download agreement (CSV)", tables.to_csv_bytes(run.agreement), f"{stem}-agreement.csv", "text/csv",
+        ("Download agreement (CSV)", tables.to_csv_bytes(agreement), f"{stem}-agreement.csv", "text/csv",
          "dl_agreement"),
         ("Download comparison (JSON)", tables.to_json_bytes(payload), f"{stem}.json", "application/json", "dl_json"),
     ]

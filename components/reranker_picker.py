@@ -11,7 +11,13 @@ from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.models import CollectionInfo, ModelInfo
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_BASELINE, LOCAL_MODEL, models_for
+from rerank_playground.rerankers.catalog import (
+    DEFAULT_MODEL,
+    LOCAL_BASELINE,
+    LOCAL_MODEL,
+    WEAVIATE_DEFAULT_MODEL,
+    models_for,
+)
 
 PATH_LABELS = {"jina": "Jina API", "weaviate_module": "Weaviate module", "local": "Local baseline"}
 MODULE = "reranker-jinaai"
@@ -26,10 +32,11 @@ def model_caption(model: ModelInfo) -> str:
 
 
 def module_model(info: CollectionInfo) -> str | None:
-    """The model Weaviate's reranker-jinaai module uses for this collection (None = no such module)."""
+    """The model Weaviate's reranker-jinaai module uses for this collection (None = no such module): the one
+    in its config, else Weaviate's own default (not this app's client-side default)."""
     if info.reranker_module != MODULE:
         return None
-    return info.reranker_model or DEFAULT_MODEL
+    return info.reranker_model or WEAVIATE_DEFAULT_MODEL
 
 
 def _mark_explicit(widget_key: str) -> None:
@@ -92,12 +99,16 @@ def reranker_choice(
                     "Use the Jina API path, or configure the module on the Collections page."
                 )
             else:
-                st.caption(
-                    f"Weaviate reranks {md_escape(info.name)} with {md_escape(configured)} (set in the "
-                    "collection's config; change it on the Collections page). It reranks the K objects "
-                    "the query fetched, on the server."
+                source = (
+                    "set in the collection's config" if info.reranker_model
+                    else "no model in the collection's config: Weaviate's own default, not this app's"
                 )
-            choice = RerankChoice("weaviate_module", configured or DEFAULT_MODEL)
+                st.caption(
+                    f"Weaviate reranks {md_escape(info.name)} with {md_escape(configured)} ({source}; change "
+                    "it on the Collections page). It reranks the K objects the query fetched, on the server; "
+                    "results are labelled with the model the server had set when the query ran."
+                )
+            choice = RerankChoice("weaviate_module", configured or WEAVIATE_DEFAULT_MODEL)
         else:
             st.caption(LOCAL_BASELINE.label)
             choice = RerankChoice("local", LOCAL_MODEL)

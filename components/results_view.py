@@ -8,6 +8,7 @@ without calling Weaviate or Jina; clicking again with the same inputs is served 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -35,22 +36,68 @@ def last_run(key_prefix: str) -> dict[str, Any] | None:
 
 
 def run_search_and_rerank(
-    pg: Playground, request: SearchRequest, choice: RerankChoice, n: int, key_prefix: str
+    pg: Playground, request: SearchRequest, choice: RerankChoice, n: int, key_prefix: str, *, force: bool = False
 ) -> None:
-    """Search, then rerank every candidate; store the outcome (or the first error) as the last run."""
+    """Search, then rerank every candidate; store the outcome (or the first error) as the last run.
+    ``force``: ask Weaviate and the reranker again instead of the session's caches."""
     last: dict[str, Any] = {
         "key": run_key(request, choice, n), "search": None, "run": None, "error": None, "figures": None
     }
     with st.spinner("Searching and reranking…"):
-        search, error = session.call_safely(lambda: pg.search(request), "search")
+        search, error = session.call_safely(lambda: pg.search(request, force=force), "search")
         last["search"], last["error"] = search, error
         if search is not None:
-            run, error = session.call_safely(lambda: pg.rerank(search, choice, n), "rerank")
+            run, error = session.call_safely(lambda: pg.rerank(search, choice, n, force=force), "rerank")
             last["run"], last["error"] = run, error
             if run is not None:
                 figures, error = session.call_safely(lambda: build_figures(run), "charts")
                 last["figures"], last["error"] = figures or {}, error  # {} = failed: not retried
     st.session_state[f"{key_prefix}.last"] = last
+
+
+def _ask_run_again(key_prefix: str) -> None:
+    st.session_state[f"{key_prefix}.run_again"] = True
+
+
+def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
+    """The "Run again" button under a cached result: re-run the shown run's own inputs, bypassing the caches."""
+    if not st.session_state.pop(f"{key_prefix}.run_again", False):
+        return False
+    last = last_run(key_prefix)
+    if last is None:
+        return False
+    request, choice, n = last["key"]
+    run_search_and_rerank(pg, request, choice, n, key_prefix, force=True)
+    return True
+
+
+def clock(timestamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(timestamp))
+
+
+def cached_note(search: SearchResult, run: RerankRun | None) -> str | None:
+    """What on screen came from the session's cache, and from when (None when everything is fresh)."""
+    parts = []
+    if search.cached:
+        parts.append(f"search cached (from {clock(search.computed_at)})")
+    if run is not None and run.result.cached:
+        parts.append(f"rerank cached (from {clock(run.result.computed_at)})")
+    if not parts:
+        return None
+    return (
+        "Served from this session's cache, nothing was asked again: " + "; ".join(parts) + ". Latency and "
+        "tokens shown are those of that earlier run."
+    )
+
+
+def cache_banner(search: SearchResult, run: RerankRun | None, key_prefix: str) -> None:
+    note = cached_note(search, run)
+    if note is None:
+        return
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.info(note, icon=":material/history:")
+    button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again, args=(key_prefix,),
+                  help="Ask Weaviate and the reranker again, for real, with these same inputs.")
 
 
 def run_search_only(
@@ -178,37 +225,52 @@ def _fmt_ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def summary_metrics(run: RerankRun) -> None:
+def headline_metrics(run: RerankRun) -> None:
+    """The first row (order agreement and how many moved): above the chart, so both are in view."""
     s = run.movement.summary
-    k = max((k for k in s.overlap_at_k if k <= max(s.top_n, 1)), default=None)
-    if k is None and s.overlap_at_k:
-        k = min(s.overlap_at_k)
+    st.caption(
+        f"Scope: Kendall τ, promoted / demoted / unchanged and the biggest moves are over all {s.n} candidates "
+        f"(K); the overlap is over the shown top {s.shown} (N). Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
+    )
     row = st.columns(5)
     row[0].metric(
-        "Kendall τ", f"{s.kendall_tau:.2f}",
-        help="Rank correlation of the two orders over all candidates: 1 = unchanged, 0 = unrelated, −1 = reversed.",
+        f"Kendall τ · all {s.n}", tables.fmt_correlation(s.kendall_tau),
+        help="Rank correlation of the two orders over all K candidates: 1 = unchanged, 0 = unrelated, "
+        "−1 = reversed; undefined with fewer than two candidates.",
     )
-    if k is not None:
-        shown = min(k, s.n)
-        row[1].metric(
-            f"Overlap@{k}", f"{round(s.overlap_at_k[k] * shown)}/{shown}",
-            help=f"How many of the original top {k} are still in the reranked top {k}.",
-        )
-    row[2].metric("Promoted ▲", s.promoted, help="Candidates that climbed.")
-    row[3].metric("Demoted ▼", s.demoted, help="Candidates that fell.")
-    row[4].metric("Unchanged ●", s.unchanged, help="Candidates that kept their rank.")
+    row[1].metric(
+        f"Overlap · top {s.shown}", f"{round(s.overlap_at_n * s.shown)}/{s.shown}",
+        help=f"How many of the original top {s.shown} are still in the reranked top {s.shown} (the shown N).",
+    )
+    row[2].metric(f"Promoted ▲ · all {s.n}", s.promoted, help="Candidates that climbed.")
+    row[3].metric(f"Demoted ▼ · all {s.n}", s.demoted, help="Candidates that fell.")
+    row[4].metric(f"Unchanged ● · all {s.n}", s.unchanged, help="Candidates that kept their rank.")
+
+
+def detail_metrics(run: RerankRun) -> None:
+    """Latency, tokens and the biggest moves (with their text): under the chart."""
+    s = run.movement.summary
     result, search = run.result, run.search
     row = st.columns(5)
-    row[0].metric("Search latency", _fmt_ms(search.latency_ms), help="Weaviate search, as measured by the app.")
-    rerank_help = "Served from this session's cache: no new API call." if result.cached else "Time of the rerank call."
-    row[1].metric("Rerank latency", _fmt_ms(result.latency_ms), help=rerank_help)
+    search_cached = f" (cached, from {clock(search.computed_at)})" if search.cached else ""
+    rerank_cached = f" (cached, from {clock(result.computed_at)})" if result.cached else ""
+    row[0].metric(
+        "Search latency" + (" · cached" if search.cached else ""), _fmt_ms(search.latency_ms),
+        help="Weaviate search, as measured by the app" + search_cached + ".",
+    )
+    row[1].metric(
+        "Rerank latency" + (" · cached" if result.cached else ""), _fmt_ms(result.latency_ms),
+        help="Time of the rerank call" + rerank_cached + ".",
+    )
     row[2].metric(
-        "Tokens used", "—" if result.tokens is None else f"{result.tokens:,}",
-        help="As reported by the Jina API (none for the local baseline or Weaviate's module).",
+        "Tokens used" + (" · cached" if result.cached else ""), "—" if result.tokens is None else f"{result.tokens:,}",
+        help="As reported by the Jina API (none for the local baseline or Weaviate's module)" + rerank_cached
+        + (": this run used none" if result.cached else "") + ".",
     )
     for column, label, move in (
-        (row[3], "Biggest climb", s.biggest_climb),
-        (row[4], "Biggest fall", s.biggest_fall),
+        (row[3], f"Biggest climb · all {s.n}", s.biggest_climb),
+        (row[4], f"Biggest fall · all {s.n}", s.biggest_fall),
     ):
         with column:
             if move is None or move.delta == 0:
@@ -227,6 +289,11 @@ def notes(run: RerankRun | None, search: SearchResult | None) -> None:
         items += list(result.notes)
         if result.cached:
             items.append("Rerank served from this session's cache: no new API call, no new tokens.")
+        if run.movement.summary.tied:
+            items.append(
+                f"{run.movement.summary.tied} documents share their rerank score with another; among equal "
+                "scores the retrieval order is kept (the API's order of ties is not the model's decision)."
+            )
         if result.truncated and not any("cut" in note or "truncat" in note for note in result.notes):
             items.append(f"{result.truncated} candidate texts were truncated before reranking.")
     if items:
@@ -335,6 +402,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
             f"({request.mode.value}), {_fmt_ms(search.latency_ms)}."
         )
+        cache_banner(search, None, key_prefix)
         if search.hits:
             n = last["key"][2] if last.get("key") else 10
             show_table(tables.results_table(search.hits[:n]), key=f"{key_prefix}.plain_results")
@@ -347,7 +415,10 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
         f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
     )
-    summary_metrics(run)
+    cache_banner(search, run, key_prefix)
+    headline_metrics(run)
+    chart_slot = st.container()  # filled below, once the grades that mark the chart are known
+    detail_metrics(run)
     if run.movement.summary.n and run.movement.summary.top_n >= run.movement.summary.n:
         st.caption(
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
@@ -376,7 +447,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             st.error(error)
     if "slope" in figures:
         slope = graded_slope(last, run, grades) if grades else figures["slope"]
-        st.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+        chart_slot.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
     reader, side = st.columns([3, 2])
     with reader:
         reader_fragment(run, key_prefix)

@@ -17,10 +17,10 @@ from rerank_playground.playground import Playground
 
 MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
 FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
-EMBEDDER_LABELS = {
-    "local": "Local WordLlama (offline)",
-    "jina:jina-embeddings-v3": "Jina embeddings API (jina-embeddings-v3, needs a key)",
-}
+EMBEDDER_LABELS = dict(zip(session.EMBEDDERS, (
+    "Local WordLlama (offline)",
+    "Jina embeddings API (jina-embeddings-v3, needs a key)",
+), strict=True))
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,19 @@ def _apply_collection_defaults(values: dict[str, Any], info: CollectionInfo, pre
     if previous != info.name or values.get("properties") is None:
         values["properties"] = session.default_keyword_properties(info)
     values["collection"] = info.name
+
+
+def _check_link_properties(values: dict[str, Any], info: CollectionInfo) -> None:
+    """A link's text and keyword properties that the collection does not have: say so, then use its defaults."""
+    if values.get("prop") is not None and values["prop"] not in info.text_properties:
+        st.warning(f"The link's text property “{values['prop']}” is not a text property of {info.name}; "
+                   "showing its default one.")
+        values["prop"] = None
+    unknown = [p for p in values.get("properties") or [] if p not in info.text_properties]
+    if unknown:
+        st.warning(f"The link's keyword properties {', '.join(unknown)} are not text properties of {info.name}; "
+                   "they were left out.")
+        values["properties"] = [p for p in values["properties"] if p in info.text_properties]
 
 
 def _on_collection_change(key_prefix: str, infos: dict[str, CollectionInfo]) -> None:
@@ -85,23 +98,39 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
         return None
     names = list(infos)
     values = session.inputs()
+    for note in session.link_notes():
+        st.warning(note)
+    from_link = session.consume_link_check()
     if values.get("collection") not in infos:
         if values.get("collection"):
-            st.warning("The collection in the link is not on this server; showing another one.")
+            st.warning(
+                f"The collection “{str(values['collection'])[:200]}” is not on this server (any more?); showing "
+                "another one. Refresh collections if it was just created."
+            )
         _apply_collection_defaults(values, infos[session.default_collection(names) or names[0]], None)
-    elif values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
-        _apply_collection_defaults(values, infos[values["collection"]], values["collection"])
+    else:
+        info = infos[values["collection"]]
+        if from_link:
+            _check_link_properties(values, info)
+        if values.get("query") is None or values.get("prop") is None or values.get("properties") is None:
+            _apply_collection_defaults(values, info, values["collection"])
 
     top = st.columns([2.0, 2.9, 4.1])  # the mode column fits its three segments from a 1280 px window
     with top[0]:
+        pick, refresh = st.columns([5, 1], gap="small", vertical_alignment="bottom")
         session.seed(f"{key_prefix}.collection", values["collection"], names)
-        collection = st.selectbox(
+        collection = pick.selectbox(
             "Collection",
             names,
             key=f"{key_prefix}.collection",
             format_func=lambda n: f"{n} · {infos[n].count:,} objects",
             on_change=_on_collection_change,
             args=(key_prefix, infos),
+        )
+        refresh.button(
+            "", key=f"{key_prefix}.refresh_collections", icon=":material/refresh:", width="stretch",
+            on_click=pg.forget_collections,
+            help="Refresh the collection list: ask the server again (it is listed once per connection).",
         )
     info = infos[collection]
     values["collection"] = collection
@@ -226,6 +255,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
                 )
                 values["embedder"] = embedder or "local"
 
+
     hybrid = values["mode"] == "hybrid"
     request = SearchRequest(
         collection=collection,
@@ -256,4 +286,9 @@ def url_params(form: SearchForm) -> dict[str, Any]:
     if request.mode == SearchMode.HYBRID:
         params["alpha"] = f"{request.alpha:g}"
         params["fusion"] = request.fusion.value
+    if request.mode != SearchMode.VECTOR:
+        params["properties"] = ",".join(request.properties) or "*"  # "*": all text properties
+        params["operator"] = request.operator.value
+    if request.embedder in session.EMBEDDERS and request.mode != SearchMode.KEYWORD:
+        params["embedder"] = request.embedder  # only when the app embeds the query (no server vectorizer)
     return params

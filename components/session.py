@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from rerank_playground.deployment import (
 from rerank_playground.errors import InvalidInput, PlaygroundError, scrub
 from rerank_playground.keys import ApiKey, looks_like_key
 from rerank_playground.launcher import read_local_api_key
-from rerank_playground.models import CollectionInfo, Fusion, SearchMode
+from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import LABELS
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, model_names
@@ -62,6 +63,7 @@ PASSWORD_WIDGETS = ("sidebar.jina_key", "connect.api_key")
 # Settings that fall back to their default when malformed (everything else must be right or the app says so).
 DEFAULTABLE_SETTINGS = ("WEAVIATE_GRPC_PORT", SESSION_BUDGET_ENV, DEPLOYMENT_BUDGET_ENV)
 MAX_K = 1000
+EMBEDDERS = ("local", "jina:jina-embeddings-v3")  # where a query vector can come from (search_form labels them)
 MAX_QUERY_PARAM_CHARS = 4000
 GENERIC_ERROR = (
     "Something unexpected went wrong on this page. Your inputs are kept: try again, or reload the page. "
@@ -89,15 +91,47 @@ DEFAULT_INPUTS: dict[str, Any] = {
 # ------------------------------------------------------------------------------------------ config
 
 
+def _secrets_problem(exc: Exception) -> str | None:
+    """None when there is simply no secrets file; otherwise what is wrong with it (never its contents)."""
+    text = str(exc)
+    if "No secrets found" in text:
+        return None
+    where = re.search(r"at line \d+, column \d+", text)
+    return (
+        "The server's secrets file (.streamlit/secrets.toml) could not be read"
+        + (f": it is not valid TOML ({where.group(0)})" if where else "")
+        + ". Its settings (Weaviate URL, keys) are not used until it is fixed; the environment's still are."
+    )
+
+
+def config_problems() -> list[str]:
+    """Settings the operator gave that cannot be used, in words to show on every page (not only in a log)."""
+    problems: list[str] = []
+    try:
+        _ = "WEAVIATE_URL" in st.secrets
+    except Exception as exc:  # noqa: BLE001 - Streamlit raises its own error type for every secrets failure
+        problem = _secrets_problem(exc)
+        if problem:
+            problems.append(problem)
+    port = server_config().get("WEAVIATE_GRPC_PORT")
+    if port is not None and _int_param(port, 1, 65535) is None:
+        problems.append(
+            f"WEAVIATE_GRPC_PORT is “{port[:20]}”, not a port number (1–65535): the default gRPC port is used "
+            "instead. Fix it in the environment or the secrets file."
+        )
+    return problems
+
+
 def server_config() -> dict[str, str]:
-    """Settings from ``.streamlit/secrets.toml`` (if there is one), overridden by the environment."""
+    """Settings from ``.streamlit/secrets.toml`` (if there is one), overridden by the environment.
+    A secrets file that cannot be read is reported by ``config_problems``, not here."""
     merged: dict[str, str] = {}
     try:
         secrets = st.secrets
         for name in CONFIG_NAMES:
             if name in secrets and str(secrets[name]).strip():
                 merged[name] = str(secrets[name]).strip()
-    except Exception:  # noqa: BLE001 - no secrets file (or an unreadable one) means "no secrets"
+    except Exception:  # noqa: BLE001 - no secrets file, or a broken one (which config_problems reports)
         pass
     for name in CONFIG_NAMES:
         value = os.environ.get(name, "").strip()
@@ -125,6 +159,10 @@ def deployment(config: dict[str, str] | None = None) -> Deployment:
         local_key = read_local_api_key()  # the local demo server's per-install key
         if local_key:
             config["WEAVIATE_API_KEY"] = local_key
+    port = config.get("WEAVIATE_GRPC_PORT")
+    if port is not None and _int_param(port, 1, 65535) is None:  # said on screen by config_problems
+        log.warning("Ignoring the setting WEAVIATE_GRPC_PORT (not a port number); using its default.")
+        config.pop("WEAVIATE_GRPC_PORT")
     while True:
         try:
             return deployment_from_settings(config)
@@ -306,7 +344,11 @@ def _url_secrets() -> list[str | None]:
 
 def read_query_params() -> None:
     """Prefill the inputs from the URL (once, at the session's first run). Keys never travel in URLs: a
-    key-shaped value in a link is not used (and the URL is rewritten without it)."""
+    key-shaped value in a link is not used (and the URL is rewritten without it).
+
+    Nothing else in a link is ignored silently: a value that cannot be used leaves a note (``link_notes``) that
+    the Search and Compare pages show, saying what was used instead. ``properties=*`` means "all text properties".
+    """
     secrets = _url_secrets()
     params: dict[str, str] = {}
     for name in st.query_params:
@@ -314,14 +356,23 @@ def read_query_params() -> None:
         if not looks_like_key(value, secrets):
             params[name] = value
     values = inputs()
+    notes: list[str] = []
+
+    def refuse(name: str, raw: str, instead: str) -> None:
+        notes.append(f"The link's {name} “{raw[:80]}” cannot be used here; {instead}.")
+
     if params.get("collection"):
         values["collection"] = params["collection"][:200]
     if params.get("mode") in {m.value for m in SearchMode}:
         values["mode"] = params["mode"]
+    elif params.get("mode"):
+        refuse("search mode", params["mode"], f"using {values['mode']}")
     if params.get("query"):
         values["query"] = params["query"][:MAX_QUERY_PARAM_CHARS]
     if params.get("fusion") in {f.value for f in Fusion}:
         values["fusion"] = params["fusion"]
+    elif params.get("fusion"):
+        refuse("fusion", params["fusion"], f"using {values['fusion']}")
     if params.get("alpha"):
         try:
             alpha = float(params["alpha"])
@@ -329,22 +380,57 @@ def read_query_params() -> None:
             alpha = -1.0
         if 0.0 <= alpha <= 1.0:
             values["alpha"] = round(alpha, 2)
-    for name in ("k", "n"):
+        else:
+            refuse("alpha", params["alpha"], f"alpha must be between 0 and 1, using {values['alpha']:g}")
+    for name, label in (("k", "Candidates K"), ("n", "Shown N")):
         if params.get(name):
             value = _int_param(params[name], 1, MAX_K)
             if value is not None:
                 values[name] = value
+            else:
+                refuse(label, params[name], f"it must be a whole number from 1 to {MAX_K}, using {values[name]}")
     if params.get("prop"):
         values["prop"] = params["prop"][:200]
+    if params.get("properties"):
+        raw = params["properties"]
+        values["properties"] = [] if raw == "*" else [p for p in raw[:2000].split(",") if p][:50]
+    if params.get("operator") in {o.value for o in Operator}:
+        values["operator"] = params["operator"]
+    elif params.get("operator"):
+        refuse("keyword match", params["operator"], "using any word (or)")
+    if params.get("embedder") in EMBEDDERS:
+        values["embedder"] = params["embedder"]
+    elif params.get("embedder"):
+        refuse("query-vector source", params["embedder"], "using the local embedder")
     if params.get("reranker") in LABELS:
         values["reranker"] = params["reranker"]
+    elif params.get("reranker"):
+        refuse("reranker", params["reranker"], "choosing one automatically")
     if params.get("model") in model_names():
         values["model"] = params["model"]
+    elif params.get("model"):
+        refuse("reranker model", params["model"], f"this app does not know it, using {values['model']}")
     if params.get("models"):
-        chosen = [c for c in (parse_choice(p) for p in params["models"].split(",")) if c is not None]
+        parsed = [(p, parse_choice(p)) for p in params["models"].split(",")[:20]]
+        chosen = [c for _, c in parsed if c is not None]
+        for raw, choice in parsed:
+            if choice is None:
+                refuse("model to compare", raw, "it was left out")
         if chosen:
             values["models"] = list(dict.fromkeys(choice_id(c) for c in chosen))[:5]
+    st.session_state["_link_notes"] = notes
+    st.session_state["_link_check"] = True  # collection and properties are checked once the server is known
     st.session_state["_autorun"] = bool(params.get("query"))
+
+
+def link_notes() -> list[str]:
+    """What a link asked for that could not be used (once; see ``read_query_params``)."""
+    return list(st.session_state.pop("_link_notes", None) or [])
+
+
+def consume_link_check() -> bool:
+    """True once after a link was read: the page checks its collection and properties against the server."""
+    return bool(st.session_state.pop("_link_check", False))
 
 
 def write_query_params(params: dict[str, Any]) -> None:

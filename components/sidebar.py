@@ -117,6 +117,8 @@ def render_sidebar(key_prefix: str = "sidebar") -> Playground:
     """Bootstraps the session's Playground (first run), then draws the sidebar. Returns the Playground."""
     pg = session.get_playground()
     with st.sidebar:
+        for problem in session.config_problems():
+            st.error(problem, icon=":material/settings_alert:")
         connection_status(pg)
         reranking_status(pg)
         jina_key_field(pg, key_prefix)

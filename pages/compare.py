@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_view, search_form, session, spend_note
+from components import compare_view, fold, search_form, session, spend_note, view_actions
 from rerank_playground.search import search_spends_tokens
 
 
 def body() -> None:
     st.title("Compare models")
-    st.caption("The same search, reranked by several models side by side. The search is shared with the Search page.")
+    if fold.last_summary("compare") is None and not fold.will_run("compare"):
+        st.caption(
+            "The same search, reranked by several models side by side. The search is shared with the Search page."
+        )
     autorun = session.consume_autorun()
     pg = session.connected_playground()
     if pg is None:
         return
-    form = search_form.search_inputs(pg, "compare", show_n=True)
-    if form is None:
-        return
-    choices = compare_view.model_picker(pg, form.info, "compare")
+    with fold.folded_inputs("compare", running=autorun):
+        form = search_form.search_inputs(pg, "compare", show_n=True)
+        if form is None:
+            return
+        choices = compare_view.model_picker(pg, form.info, "compare")
     params = search_form.url_params(form)
     params["models"] = ",".join(session.choice_id(c) for c in choices)
     session.write_query_params(params)
-    clicked = st.button("Compare models", type="primary", key="compare.run")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
     current = compare_view.compare_key(form.request, choices)
     paid = [c for c in choices if c.paid]
@@ -42,8 +47,10 @@ def body() -> None:
                 "they wait for your click on **Compare models**.")
     elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+    else:
+        compare_view.run_again_if_asked(pg, "compare")
     spend_note.expected_tokens(pg, form.request, choices)
-    st.divider()
+    view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current)
 
 

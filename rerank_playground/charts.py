@@ -153,7 +153,8 @@ def _fmt(value: float | None) -> str:
 
 def _hover_row(move: Move) -> list[str]:
     """customdata for one document: the hover template reads these by position."""
-    rerank = "not scored (outside the reranker's top N)" if move.rerank_score is None else _fmt(move.rerank_score)
+    unscored = "not returned by the reranker (placed after the scored ones)"
+    rerank = unscored if move.rerank_score is None else _fmt(move.rerank_score)
     note = ""
     if move.entered_top_n:
         note = "<br>★ entered the top N"
@@ -365,11 +366,10 @@ def slope_chart(
                 fig.add_trace(_grade_trace(grade, count, xs, ys, texts))
 
     s = movement.summary
-    overlap_k = 10 if 10 in s.overlap_at_k else (max(s.overlap_at_k) if s.overlap_at_k else None)
-    parts = [f"Kendall τ = {s.kendall_tau:.2f}"]
-    if overlap_k is not None and n:
-        shown = min(overlap_k, n)
-        parts.append(f"top-{shown} overlap {round(s.overlap_at_k[overlap_k] * shown)}/{shown}")
+    tau = "undefined" if s.kendall_tau is None else f"{s.kendall_tau:.2f}"
+    parts = [f"Kendall τ = {tau} (all {n})"]
+    if n:
+        parts.append(f"top-{s.shown} overlap {round(s.overlap_at_n * s.shown)}/{s.shown} (shown N)")
     parts.append(f"{len(entered)} entered / {len(left)} left the top {top_n}")
     if log:
         parts.append("rank axis is logarithmic")
@@ -380,7 +380,8 @@ def slope_chart(
     height = LOG_HEIGHT if log else max(MIN_HEIGHT, min(MAX_HEIGHT, top + bottom + ROW_PX * max(n, 1)))
     _base_layout(
         fig,
-        title or f"Rank movement: {counts['up']} ▲ up, {counts['down']} ▼ down, {counts['same']} ● unchanged",
+        title or f"Rank movement of all {n} candidates: {counts['up']} ▲ up, {counts['down']} ▼ down, "
+        f"{counts['same']} ● unchanged",
         " · ".join(parts),
         height,
         top=top,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -57,6 +58,8 @@ class SearchResult:
     hits: tuple[Hit, ...]
     latency_ms: float
     notes: tuple[str, ...] = ()  # e.g. "query vector computed locally with WordLlama"
+    cached: bool = False  # served from the session's cache: latency_ms is the original run's
+    computed_at: float = field(default_factory=time.time, compare=False)  # when Weaviate really answered
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class RerankResult:
     cached: bool = False
     truncated: int = 0  # how many documents were cut to fit max_chars
     notes: tuple[str, ...] = ()  # limits the user should know about, in plain words
+    computed_at: float = field(default_factory=time.time, compare=False)  # when the reranker really answered
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -91,10 +95,15 @@ class ModelInfo:
     kind: str  # "cross-encoder", "late interaction", "listwise", "multimodal", "local baseline"
     languages: str
     context: str
-    status: str  # "current", "deprecated", "local baseline"
+    status: str  # "current", "being deprecated", "deprecated", "local baseline"
     needs_key: bool = True
     weaviate_default: bool = False
     beir_ndcg10: float | None = None
+    max_docs_per_call: int | None = None  # listwise models: all candidates must be in one call; None = no limit
+
+    @property
+    def listwise(self) -> bool:
+        return self.kind == "listwise"
 
 
 @dataclass(frozen=True)
@@ -114,16 +123,32 @@ class Move:
 
 @dataclass(frozen=True)
 class MovementSummary:
+    """Scope rule (said on every screen and export that shows these): correlations, promoted / demoted /
+    unchanged and the biggest moves are over all ``n`` candidates (K); ``overlap_at_n`` is over the shown top
+    ``top_n`` (capped at ``n``); the ``*_in_top_n`` counts are the reranked top N's documents only.
+    ``overlap_at_k`` keeps fixed cut-offs for tables and exports, each labelled with its k.
+    A correlation is None when it is undefined (fewer than two documents, or a constant ranking)."""
+
     n: int
     top_n: int
-    kendall_tau: float
-    spearman_rho: float
+    kendall_tau: float | None
+    spearman_rho: float | None
     overlap_at_k: dict[int, float] = field(hash=False)
     promoted: int = 0
     demoted: int = 0
     unchanged: int = 0
     biggest_climb: Move | None = None
     biggest_fall: Move | None = None
+    overlap_at_n: float = 1.0
+    promoted_in_top_n: int = 0
+    demoted_in_top_n: int = 0
+    unchanged_in_top_n: int = 0
+    tied: int = 0  # returned documents sharing their score with another (kept in retrieval order)
+
+    @property
+    def shown(self) -> int:
+        """How many documents the top-N figures cover: N, or all of them when there are fewer."""
+        return min(self.top_n, self.n)
 
 
 @dataclass(frozen=True)

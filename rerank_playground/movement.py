@@ -6,13 +6,18 @@ dataclasses or pandas DataFrames out. Ranks are 1-based everywhere.
 A reranker may return fewer documents than it was given (``top_n``). Those it did not return are placed
 *after* the returned ones, in their original order, so every candidate keeps an integer ``new_rank`` and
 the before/after lists are always full permutations of the same documents. Their ``rerank_score`` is None.
+
+Documents the reranker gave exactly the same score are kept in retrieval order among themselves: the order an
+API happens to list ties in is not a decision of the model, so it must not show as movement.
+
+Rank correlations are ``None`` ("undefined") when they are: fewer than two documents, or one ranking constant.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import combinations
+from itertools import combinations, groupby
 from operator import attrgetter
 
 import numpy as np
@@ -53,8 +58,19 @@ def full_order(n: int, rerank: RerankResult) -> tuple[int, ...]:
                 f"The reranker '{rerank.model}' returned document index {doc.index} more than once."
             )
         seen.add(doc.index)
-    returned = tuple(doc.index for doc in rerank.ranked)
+    returned = tuple(
+        index
+        for _, tied in groupby(rerank.ranked, key=lambda doc: doc.score)
+        for index in sorted(doc.index for doc in tied)  # equal scores: retrieval order, not the API's tie order
+    )
     return returned + tuple(i for i in range(n) if i not in seen)
+
+
+def tied_count(rerank: RerankResult) -> int:
+    """How many returned documents share their score with a neighbour (their order among themselves is
+    retrieval order, not a decision of the model)."""
+    return sum(len(group) for group in (list(g) for _, g in groupby(rerank.ranked, key=lambda d: d.score))
+               if len(group) > 1)
 
 
 def new_ranks(n: int, rerank: RerankResult) -> list[int]:
@@ -65,12 +81,17 @@ def new_ranks(n: int, rerank: RerankResult) -> list[int]:
     return ranks
 
 
-def kendall_tau(a: Sequence[int], b: Sequence[int]) -> float:
-    """Kendall tau-b between two rankings of the same items; 1.0 when there are fewer than two items."""
+def _undefined(a: Sequence[float], b: Sequence[float]) -> bool:
+    """A rank correlation is undefined for fewer than two items or when either ranking is constant."""
     if len(a) != len(b):
         raise InvalidInput("Both rankings must cover the same documents.")
-    if len(a) < 2:
-        return 1.0
+    return len(a) < 2 or len(set(a)) == 1 or len(set(b)) == 1
+
+
+def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Kendall tau-b between two rankings of the same items; None (undefined) when ``_undefined``."""
+    if _undefined(a, b):
+        return None
     n = len(a)
     if n <= _PAIRWISE_MAX and len(set(a)) == n and len(set(b)) == n:
         # Without ties tau-b is (concordant - discordant) / pairs; counting the pairs with numpy equals
@@ -80,23 +101,23 @@ def kendall_tau(a: Sequence[int], b: Sequence[int]) -> float:
         signs = np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])
         return float(signs.sum()) / (n * (n - 1))
     value = float(stats.kendalltau(a, b).statistic)
-    return 1.0 if math.isnan(value) else value
+    return None if math.isnan(value) else value
 
 
-def spearman_rho(a: Sequence[int], b: Sequence[int]) -> float:
-    """Spearman rank correlation; 1.0 when there are fewer than two items."""
-    if len(a) != len(b):
-        raise InvalidInput("Both rankings must cover the same documents.")
-    if len(a) < 2:
-        return 1.0
-    if len(set(a)) == len(a) and len(set(b)) == len(b):
-        # Two rankings without ties: the closed form equals scipy.stats.spearmanr exactly and is ~25x
-        # faster, which matters because every rerank computes it (see benchmarks/pipeline.py).
-        n = len(a)
-        d2 = sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+def spearman_rho(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman rank correlation of any two sequences of values; None (undefined) when ``_undefined``."""
+    if _undefined(a, b):
+        return None
+    n = len(a)
+    if len(set(a)) == n and len(set(b)) == n:
+        # Without ties, the closed form over the values' ranks (not the values themselves: [1, 2, 10] ranks
+        # as [1, 2, 3]) equals scipy.stats.spearmanr and is ~25x faster; every rerank computes it.
+        ra = np.argsort(np.argsort(np.asarray(a)))
+        rb = np.argsort(np.argsort(np.asarray(b)))
+        d2 = float(((ra - rb) ** 2).sum())
         return 1.0 - 6.0 * d2 / (n * (n * n - 1))
     value = float(stats.spearmanr(a, b).statistic)
-    return 1.0 if math.isnan(value) else value
+    return None if math.isnan(value) else value
 
 
 def overlap_at_k(before: Sequence[int], after: Sequence[int], k: int) -> float:
@@ -154,11 +175,11 @@ def compute_movement(candidates: Sequence[Hit], rerank: RerankResult, top_n: int
                 original <= top_n < position,  # left it
             )
         )
-    return Movement(moves=tuple(moves), summary=summarize(moves, top_n))
+    return Movement(moves=tuple(moves), summary=summarize(moves, top_n, tied=tied_count(rerank)))
 
 
-def summarize(moves: Sequence[Move], top_n: int) -> MovementSummary:
-    """Summary statistics of a full permutation of moves (any order)."""
+def summarize(moves: Sequence[Move], top_n: int, *, tied: int = 0) -> MovementSummary:
+    """Summary statistics of a full permutation of moves (any order); scopes as ``MovementSummary`` says."""
     _check_top_n(top_n)
     n = len(moves)
     originals = [m.original_rank for m in moves]
@@ -184,6 +205,11 @@ def summarize(moves: Sequence[Move], top_n: int) -> MovementSummary:
         unchanged=n - len(climbers) - len(fallers),
         biggest_climb=biggest_climb,
         biggest_fall=biggest_fall,
+        overlap_at_n=overlap_at_k(before, after, top_n),
+        promoted_in_top_n=sum(1 for m in in_new_order[:top_n] if m.delta > 0),
+        demoted_in_top_n=sum(1 for m in in_new_order[:top_n] if m.delta < 0),
+        unchanged_in_top_n=sum(1 for m in in_new_order[:top_n] if m.delta == 0),
+        tied=tied,
     )
 
 

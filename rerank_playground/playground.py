@@ -6,6 +6,7 @@ sessions; the keys it holds never appear in its repr, its errors or its caches' 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -89,10 +90,14 @@ class RerankRun:
 @dataclass(frozen=True)
 class CompareRun:
     search: SearchResult
-    results: dict[str, RerankResult] = field(hash=False)  # label -> result
-    errors: dict[str, RerankError] = field(hash=False)  # label -> what went wrong, for that model only
+    results: dict[str, RerankResult] = field(hash=False)  # label of the model that really ranked -> result
+    errors: dict[str, RerankError] = field(hash=False)  # label picked -> what went wrong, for that model only
     rank_matrix: pd.DataFrame = field(hash=False, compare=False)
-    agreement: pd.DataFrame = field(hash=False, compare=False)
+    # label picked -> label of the model that really ranked; they differ when the Weaviate module's model was
+    # changed (e.g. by another session) after the page listed it
+    shown_as: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # Agreement between the orderings depends on the shown N (its overlap): the page computes it with
+    # movement.pairwise_agreement(results, hits, k=N), so the table, its top-N neighbour and the export agree.
 
 
 class Playground:
@@ -315,9 +320,10 @@ class Playground:
         return get_local_embedder()
 
     def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:
-        """Search, or return the identical earlier search without calling Weaviate again."""
+        """Search, or return the identical earlier search (marked ``cached``) without calling Weaviate again;
+        ``force`` asks Weaviate again and replaces the cached one."""
         if not force and request in self._searches:
-            return self._searches[request]
+            return dataclasses.replace(self._searches[request], cached=True)
         info = self.collection(request.collection)
 
         def run() -> SearchResult:
@@ -347,7 +353,8 @@ class Playground:
             inner = MeteredReranker(cls(self._http, self._jina_api_secret, self.jina_base_url), self.spend,
                                     operator_key=self.jina_key_is_operator)
         elif choice.reranker == "weaviate_module":
-            info = self.collection(search.request.collection)
+            # Read at query time: another session may have changed the collection's reranker model since.
+            info = self.collection(search.request.collection, refresh=True)
             inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info),
                         secrets=self._secrets)
             payer = self.module_header_key
@@ -357,15 +364,16 @@ class Playground:
             inner = cls()
         return CachedReranker(inner, self.cache)
 
-    def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int) -> RerankRun:
+    def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int, *, force: bool = False) -> RerankRun:
         """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:  # checked before any paid call
             raise InvalidInput(f"Shown N must be at least 1 (a whole number), not {top_n!r}.")
-        result = self._rerank_once(choice, search)
+        result = self._rerank_once(choice, search, force=force)
         moved = movement.compute_movement(search.hits, result, min(top_n, len(search.hits)))
-        return RerankRun(search=search, choice=choice, result=result, movement=moved, top_n=top_n)
+        actual = RerankChoice(choice.reranker, result.model)  # the model that really ranked (module: read now)
+        return RerankRun(search=search, choice=actual, result=result, movement=moved, top_n=top_n)
 
     def estimate_tokens(self, request: SearchRequest, choices: Sequence[RerankChoice]) -> TokenEstimate | None:
         """Expected Jina tokens for reranking ``request``'s candidates with the paid ``choices`` not already in
@@ -399,6 +407,7 @@ class Playground:
         choices: Sequence[RerankChoice],
         *,
         on_done: Callable[[RerankChoice, RerankResult | RerankError], None] | None = None,
+        force: bool = False,
     ) -> CompareRun:
         """Several models on the same candidates, concurrently. One failing leaves the others."""
         choices = list(dict.fromkeys(choices))  # the same model twice is one column
@@ -412,7 +421,7 @@ class Playground:
         errors: dict[str, RerankError] = {}
 
         def one(choice: RerankChoice) -> RerankResult:
-            return self._rerank_once(choice, search)
+            return self._rerank_once(choice, search, force=force)
 
         with ThreadPoolExecutor(max_workers=len(choices)) as pool:
             futures = {pool.submit(one, choice): choice for choice in choices}
@@ -430,17 +439,19 @@ class Playground:
                     results[choice.label] = outcome
                 if on_done is not None:
                     on_done(choice, outcome)
-        ordered = {c.label: results[c.label] for c in choices if c.label in results}
+        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
+                    if c.label in results}
+        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
         matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
-        agreement = movement.pairwise_agreement(ordered, search.hits) if ordered else pd.DataFrame()
-        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, agreement=agreement)
+        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
 
-    def _rerank_once(self, choice: RerankChoice, search: SearchResult) -> RerankResult:
+    def _rerank_once(self, choice: RerankChoice, search: SearchResult, *, force: bool = False) -> RerankResult:
+        """``force``: ask the reranker again even when this session's cache has the answer."""
         reranker = self.reranker(choice, search)
         if choice.reranker != "weaviate_module" or self.module_header_key is not None:
-            return reranker.rerank(search.request.query, search.hits, choice.model, None)
+            return reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
         try:  # no header of ours went with it: the outcome tells whether the server has its own key
-            result = reranker.rerank(search.request.query, search.hits, choice.model, None)
+            result = reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
         except KeyRequired:
             self.module_key = "none"
             raise

@@ -158,23 +158,37 @@ def _describe(move: Move | None) -> str:
     return f"{arrow(move.delta)}: #{move.original_rank} → #{move.new_rank} {snippet(move.text, 60)}"
 
 
+def fmt_correlation(value: float | None, digits: int = 2) -> str:
+    """A rank correlation as shown everywhere: ``undefined`` when it is (see ``movement._undefined``)."""
+    return "undefined" if value is None else f"{value:.{digits}f}"
+
+
 def summary_table(summary: MovementSummary) -> pd.DataFrame:
-    """Two string columns, ``metric`` and ``value`` (strings so mixed values display and export cleanly)."""
+    """Two string columns, ``metric`` and ``value`` (strings so mixed values display and export cleanly).
+    Every metric names its scope: all K candidates, the shown top N, or a fixed top k."""
+    all_k = f"all {summary.n} candidates"
+    top = f"shown top {summary.shown}"
     rows: list[tuple[str, str]] = [
         ("documents", str(summary.n)),
         ("top N", str(summary.top_n)),
-        ("Kendall tau", f"{summary.kendall_tau:.3f}"),
-        ("Spearman rho", f"{summary.spearman_rho:.3f}"),
+        (f"Kendall tau ({all_k})", fmt_correlation(summary.kendall_tau, 3)),
+        (f"Spearman rho ({all_k})", fmt_correlation(summary.spearman_rho, 3)),
+        (f"overlap ({top})", f"{summary.overlap_at_n:.2f} ({round(summary.overlap_at_n * summary.shown)}/"
+                             f"{summary.shown})"),
     ]
     for k, value in sorted(summary.overlap_at_k.items()):
         shown = min(k, summary.n)
-        rows.append((f"overlap@{k}", f"{value:.2f} ({round(value * shown)}/{shown})"))
+        rows.append((f"overlap@{k} (top {k})", f"{value:.2f} ({round(value * shown)}/{shown})"))
     rows += [
-        ("promoted ▲", str(summary.promoted)),
-        ("demoted ▼", str(summary.demoted)),
-        ("unchanged ●", str(summary.unchanged)),
-        ("biggest climb", _describe(summary.biggest_climb)),
-        ("biggest fall", _describe(summary.biggest_fall)),
+        (f"promoted ▲ ({all_k})", str(summary.promoted)),
+        (f"demoted ▼ ({all_k})", str(summary.demoted)),
+        (f"unchanged ● ({all_k})", str(summary.unchanged)),
+        (f"promoted ▲ ({top})", str(summary.promoted_in_top_n)),
+        (f"demoted ▼ ({top})", str(summary.demoted_in_top_n)),
+        (f"unchanged ● ({top})", str(summary.unchanged_in_top_n)),
+        (f"biggest climb ({all_k})", _describe(summary.biggest_climb)),
+        (f"biggest fall ({all_k})", _describe(summary.biggest_fall)),
+        ("tied rerank scores (kept in retrieval order)", str(summary.tied)),
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])
 

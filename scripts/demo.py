@@ -5,7 +5,8 @@
 3. Run the Streamlit app, already pointed at that Weaviate (WEAVIATE_URL, WEAVIATE_GRPC_PORT,
    RERANK_PLAYGROUND_DEMO=1).
 
-Ctrl-C (or SIGTERM) stops the app, and the Weaviate too if this script started it (never one it reused).
+Ctrl-C, SIGTERM or SIGHUP (the terminal was closed, also when run through `make demo`) stops the app, and
+the Weaviate too if this script started it (never one it reused).
 
     python scripts/demo.py [--port 8501] [--http-port 8080] [--grpc-port 50051] [--no-app]
 """
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,13 +32,17 @@ from rerank_playground.demo import load_demo  # noqa: E402
 from rerank_playground.errors import PlaygroundError  # noqa: E402
 from rerank_playground.launcher import ensure_weaviate, port_is_open  # noqa: E402
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
 
 def say(message: str) -> None:
-    print(f"[demo] {message}", flush=True)
+    # After SIGHUP the terminal is gone and writing to it fails: the cleanup must go on regardless.
+    with contextlib.suppress(OSError):
+        print(f"[demo] {message}", flush=True)
 
 
 class Stop(Exception):
-    """Raised from the SIGTERM handler so that cleanup runs the same way as for Ctrl-C."""
+    """Raised from the SIGTERM / SIGHUP handler so that cleanup runs the same way as for Ctrl-C."""
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -100,8 +106,21 @@ def load_judged_sets() -> None:
                 state = "loaded" if report.loaded else "already there"
                 say(f"  {report.name}: {report.queries} queries, {report.judgments} judgements ({state}).")
             say(f"  Judgements are kept in the {store.location} (RERANK_PLAYGROUND_DB overrides).")
+            load_story(store)
     except StoreUnavailable as err:
         say(f"  warning: the judged query sets were not loaded: {err}")
+
+
+def load_story(store: Any) -> None:
+    """The demo story for the Present page (zero key: the local baseline; with a key: a Jina model beside it)."""
+    from rerank_playground.evaluation.stories import DEMO_STORY, load_demo_story
+
+    with_key = bool(os.environ.get("JINAAI_APIKEY"))
+    if load_demo_story(store, jina_key_present=with_key):
+        kind = "a Jina model with the local baseline beside it" if with_key else "the local baseline (no key)"
+        say(f"  Story “{DEMO_STORY}” loaded for the Present page: {kind}.")
+    else:
+        say(f"  Story “{DEMO_STORY}” already there (kept as it is).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     # Explicit SIGINT too: Python ignores Ctrl-C when it was started with SIGINT ignored (e.g. from `&`).
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    # SIGHUP: closing the terminal sends it to make and to this script; its default would kill this script
+    # without stopping the app and Weaviate, which run in sessions of their own.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _on_signal)
     weaviate_proc = None
     app_proc: subprocess.Popen[bytes] | None = None
     code = 0
@@ -127,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         endpoint, weaviate_proc = ensure_weaviate(
             http_port=args.http_port, grpc_port=args.grpc_port, progress=lambda m: say(f"  {m}")
         )
-        signal.signal(signal.SIGTERM, _on_signal)  # the launcher may have chained its own handler
-        signal.signal(signal.SIGINT, _on_signal)
+        for stop_signal in STOP_SIGNALS:  # the launcher may have chained its own handler
+            signal.signal(stop_signal, _on_signal)
         owner = "started by this script" if weaviate_proc else "already running; it will be left running"
         say(f"  Weaviate at {endpoint.url} (gRPC {endpoint.grpc_port}), {owner}.")
 
@@ -178,14 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             say(f"Streamlit exited with code {code}.")
     except (KeyboardInterrupt, Stop):
-        print()
         say("Stopping...")
     except PlaygroundError as err:
         say(f"error: {err}")
         code = 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for stop_signal in STOP_SIGNALS:  # a second signal must not interrupt the cleanup
+            signal.signal(stop_signal, signal.SIG_IGN)
         if app_proc is not None:
             stop_process_group(app_proc)
             say("App stopped.")

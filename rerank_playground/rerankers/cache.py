@@ -2,7 +2,8 @@
 
 Keys are a sha256 over (reranker name, its cache scope, model, query, top_n, candidate texts): no key
 material goes in. Only successful results are stored. A hit is returned with ``cached=True`` and
-``api_calls=0``; ``latency_ms`` and ``tokens`` stay those of the original call.
+``api_calls=0``; ``latency_ms``, ``tokens`` and ``computed_at`` stay those of the original call (the page
+labels them as cached, with that time).
 
 Keep one cache per user session: a shared cache would let a session without a key see results that
 another session paid for.
@@ -106,10 +107,11 @@ class CachedReranker:
         return dataclasses.replace(result, cached=True, api_calls=0)
 
     def rerank(
-        self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None
+        self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None, *, force: bool = False
     ) -> RerankResult:
+        """``force``: call the reranker even when the cache has the answer (and keep the fresh one)."""
         key = self._key(query, candidates, model, top_n)
-        stored = self.cache.get(key)
+        stored = None if force else self.cache.get(key)
         if stored is not None:
             return self._as_hit(stored)
         result = self.inner.rerank(query, candidates, model, top_n)

@@ -1,9 +1,17 @@
 """The reranker models the playground knows about, with the facts a user needs to pick one.
 
 Sources: Jina's model pages and Weaviate's ``reranker-jinaai`` docs (see ``reference.md``). BEIR nDCG@10
-figures are the vendor's published numbers, not measured here. ``status`` is one of ``"current"``
-(Jina lists it as current), ``"deprecated"`` (Jina marks it deprecated; it may still answer),
-``"available"`` (offered, no status published) and ``"local baseline"``.
+figures are the vendor's published numbers, not measured here. ``status`` is as Jina lists the model in
+late 2026: ``"current"``, ``"being deprecated"`` (v3, for its drop-in successor v3.5), ``"deprecated"``
+(the whole v1 and v2 families, ColBERT included: "deprecated by newer models"; they may still answer),
+or ``"local baseline"``.
+
+``DEFAULT_MODEL`` is the client-side default (a current model). Weaviate's ``reranker-jinaai`` module has
+a default of its own, ``WEAVIATE_DEFAULT_MODEL``, used when a collection's config names no model.
+
+``max_docs_per_call``: listwise models score each document against the others in the same call, so scores
+from separate calls cannot be merged; they get as many candidates as one call takes (v3: up to 64 per pass;
+v3.5 is a drop-in successor "with no API changes", so the same) and the rest keep their retrieval order.
 """
 
 from __future__ import annotations
@@ -11,10 +19,22 @@ from __future__ import annotations
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import ModelInfo
 
-DEFAULT_MODEL = "jina-reranker-v2-base-multilingual"
+DEFAULT_MODEL = "jina-reranker-v3.5"
+WEAVIATE_DEFAULT_MODEL = "jina-reranker-v2-base-multilingual"
+LISTWISE_MAX_DOCS = 64
 LOCAL_MODEL = "local-wordllama"
 
 JINA_MODELS: tuple[ModelInfo, ...] = (
+    ModelInfo(
+        name="jina-reranker-v3.5",
+        label="Jina Reranker v3.5 (0.6B, listwise, newest)",
+        kind="listwise",
+        languages="multilingual",
+        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        status="current",
+        beir_ndcg10=None,
+        max_docs_per_call=LISTWISE_MAX_DOCS,
+    ),
     ModelInfo(
         name="jina-reranker-v2-base-multilingual",
         label="Jina Reranker v2 Base Multilingual (278M, Weaviate's default)",
@@ -31,7 +51,7 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         kind="cross-encoder",
         languages="English",
         context="8K tokens",
-        status="available",
+        status="deprecated",
         beir_ndcg10=52.5,
     ),
     ModelInfo(
@@ -49,7 +69,7 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         kind="cross-encoder",
         languages="English",
         context="8K tokens",
-        status="available",
+        status="deprecated",
         beir_ndcg10=48.5,
     ),
     ModelInfo(
@@ -58,7 +78,7 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         kind="late interaction",
         languages="English",
         context="8K tokens (query 32 tokens)",
-        status="available",
+        status="deprecated",
         beir_ndcg10=49.4,
     ),
     ModelInfo(
@@ -66,9 +86,10 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         label="Jina Reranker v3 (0.6B, listwise)",
         kind="listwise",
         languages="multilingual",
-        context="131K tokens, up to 64 documents per pass",
-        status="current",
+        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        status="being deprecated",
         beir_ndcg10=61.9,
+        max_docs_per_call=LISTWISE_MAX_DOCS,
     ),
     ModelInfo(
         name="jina-reranker-m0",
@@ -85,7 +106,7 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         kind="late interaction",
         languages="89 languages",
         context="8K tokens",
-        status="available",
+        status="deprecated",
         beir_ndcg10=52.1,
     ),
 )
@@ -127,6 +148,11 @@ def get_model(name: str) -> ModelInfo:
             f"Unknown reranker model {name!r}.",
             hint="Known models: " + ", ".join(_BY_NAME) + ".",
         ) from None
+
+
+def find_model(name: str) -> ModelInfo | None:
+    """The catalog entry for ``name``, or None for a name the catalog does not know (a newer model)."""
+    return _BY_NAME.get(name) if isinstance(name, str) else None
 
 
 def models_for(reranker: str) -> tuple[ModelInfo, ...]:

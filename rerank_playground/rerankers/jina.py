@@ -13,6 +13,7 @@ import httpx
 from rerank_playground.errors import InvalidInput, JinaBadResponse, RerankError
 from rerank_playground.jina_http import RetryPolicy, post_json, resolve_base_url
 from rerank_playground.models import Hit, RankedDoc, RerankResult
+from rerank_playground.rerankers.catalog import find_model
 
 RERANK_PATH = "/v1/rerank"
 
@@ -36,8 +37,11 @@ class JinaReranker:
     """Calls Jina's rerank API directly (the "client-side" path, as opposed to Weaviate's module).
 
     Texts longer than ``max_chars`` are cut to their first ``max_chars`` characters (counted in
-    ``RerankResult.truncated``). More than ``max_docs_per_call`` candidates are sent in chunks, run
-    concurrently, and merged by score. ``return_documents`` is always ``false``: only indices and scores
+    ``RerankResult.truncated``). For pointwise models, more than ``max_docs_per_call`` candidates are sent
+    in chunks, run concurrently, and merged by score. Listwise models (v3, v3.5) score documents against
+    each other, so scores of separate calls are not comparable: they are never chunked; the first
+    candidates, as many as the model takes in one call, are reranked together and a note says so.
+    ``return_documents`` is always ``false``: only indices and scores
     come back.
     """
 
@@ -93,7 +97,19 @@ class JinaReranker:
         if n == 0:
             return RerankResult(self.name, model, (), 0.0, tokens=None, api_calls=0, notes=tuple(notes))
 
-        chunks = [(lo, texts[lo : lo + self.max_docs_per_call]) for lo in range(0, n, self.max_docs_per_call)]
+        info = find_model(model)
+        if info is not None and info.listwise:
+            sent = min(n, info.max_docs_per_call or n)
+            if sent < n:
+                notes.append(
+                    f"{model} is listwise: it scores documents against each other in one call, which takes up "
+                    f"to {sent}. Only the top {sent} of the {n:,} candidates were reranked (together); the "
+                    f"other {n - sent:,} were not sent and keep their retrieval order below them."
+                )
+            chunks = [(0, texts[:sent])]
+            want = min(want, sent)
+        else:
+            chunks = [(lo, texts[lo : lo + self.max_docs_per_call]) for lo in range(0, n, self.max_docs_per_call)]
         if len(chunks) == 1:
             ranked, tokens, calls = self._call(query, chunks[0][1], 0, model, want)
         else:

@@ -27,6 +27,7 @@ from rerank_playground.errors import (
     SearchError,
 )
 from rerank_playground.models import CollectionInfo, Hit, RankedDoc, RerankResult, SearchRequest
+from rerank_playground.rerankers.catalog import WEAVIATE_DEFAULT_MODEL
 from rerank_playground.search import QueryEmbedder, search
 
 MODULE = "reranker-jinaai"
@@ -54,6 +55,16 @@ class WeaviateModuleReranker:
             info.text_properties[0] if info.text_properties else ""
         )
 
+    @property
+    def configured_model(self) -> str:
+        """The model the server uses for this collection, as its config said when this reranker was built."""
+        return self._info.reranker_model or WEAVIATE_DEFAULT_MODEL
+
+    @property
+    def cache_scope(self) -> str:
+        """For ``RerankCache`` keys: the model the server will actually use, and what it reranks."""
+        return f"{self._info.name}|{self.configured_model}|{self._property}"
+
     def rerank(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None) -> RerankResult:
         info = self._info
         if info.reranker_module != MODULE:
@@ -63,18 +74,18 @@ class WeaviateModuleReranker:
                 hint="Use the Jina API path instead, or configure the module on the Collections page.",
                 model=model,
             )
-        configured = info.reranker_model or "jina-reranker-v2-base-multilingual"
-        if model and model != configured:
-            raise RerankError(
-                f"Weaviate reranks '{info.name}' with {configured}, not {model}.",
-                hint="Switch the collection's reranker model on the Collections page (it asks first), "
-                "or choose the Jina API path to try other models.",
-                model=model,
-            )
+        configured = self.configured_model
         notes = [
             f"Weaviate reranked only the {len(candidates)} objects this query fetched (limit K), "
             "then returned them in the new order.",
         ]
+        if model and model != configured:
+            # The collection's config (read just before this query) names another model than the one asked
+            # for, e.g. another session changed it: the result is labelled with the model the server used.
+            notes.append(
+                f"You picked {model}, but the collection's reranker is now {configured} (changed since this page "
+                f"read it): Weaviate reranked with {configured}, and the result says so."
+            )
         prop_type = next((p.data_type for p in info.properties if p.name == self._property), None)
         if prop_type is None:
             raise RerankError(f"Collection '{info.name}' has no property '{self._property}'.", model=model)

@@ -53,3 +53,14 @@ def frame_with(at: AppTest, *columns: str) -> Any:
         if all(c in frame.columns for c in columns):
             return frame
     raise AssertionError(f"no dataframe with columns {columns}; shown: {[list(e.value.columns) for e in at.dataframe]}")
+
+
+def widget_values(at: AppTest, prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """The value of each widget ``<prefix>.<name>`` on the page (popovers included); each must be there once."""
+    widgets = [node for node in _walk(at._tree) if getattr(node, "key", None)]
+    found = {}
+    for name in names:
+        matches = [w for w in widgets if w.key == f"{prefix}.{name}"]
+        assert len(matches) == 1, f"{prefix}.{name} is not on the page"
+        found[name] = matches[0].value
+    return found

@@ -67,3 +67,13 @@ def test_demo_status_is_shown(app_env: AppEnv) -> None:
     assert "DemoWiki: ready" in lines
     assert "DemoJeopardy: ready" in lines
     assert not any(b.label == "Load demo collections" for b in at.button)
+
+
+def test_details_name_the_query_vector_source_chosen_on_the_search_page(app_env: AppEnv) -> None:
+    at = app_env.new_app().run()
+    at.selectbox(key="search.embedder").set_value("jina:jina-embeddings-v3").run()
+    at.switch_page("pages/collections.py").run()
+    assert_healthy(at)
+    settings = frame_with(at, "setting", "value").set_index("setting")
+    source = settings.loc["query vectors", "value"]
+    assert "Jina embeddings API (jina-embeddings-v3" in source and "WordLlama" not in source

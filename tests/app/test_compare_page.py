@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with, values
+from tests.app.helpers import assert_healthy, frame_with, values, widget_values
 from tests.fakes.jina_stand_in import Fault
 
 pytestmark = pytest.mark.weaviate
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.weaviate
 LOCAL = "local:local-wordllama"
 V2 = "jina:jina-reranker-v2-base-multilingual"
 V3 = "jina:jina-reranker-v3"
+V35 = "jina:jina-reranker-v3.5"
 TINY = "jina:jina-reranker-v1-tiny-en"
 
 
@@ -27,7 +28,8 @@ def open_compare(env: AppEnv):
 
 def test_compare_three_models_with_a_key(with_jina_key: AppEnv) -> None:
     at = open_compare(with_jina_key)
-    assert at.multiselect(key="compare.models").value == [LOCAL, V2, V3]  # the default set with a key
+    # the default set with a key: the newest model beside Weaviate's default
+    assert at.multiselect(key="compare.models").value == [LOCAL, V35, V2]
     at.button(key="compare.run").click().run()
     assert_healthy(at)
     assert not at.error
@@ -36,13 +38,13 @@ def test_compare_three_models_with_a_key(with_jina_key: AppEnv) -> None:
     assert list(models["status"]) == ["ok", "ok", "ok"]
     top = frame_with(at, "rank", "retrieval")
     assert top.shape == (10, 5)  # rank, retrieval and the three models
-    agreement = frame_with(at, "ordering A", "ordering B", "Kendall τ")
+    agreement = frame_with(at, "ordering A", "ordering B", "Kendall τ (all 50)", "overlap (top 10)")
     assert len(agreement) == 6  # 4 orderings -> 6 pairs
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     assert json.loads(charts[0].proto.spec)["layout"]["title"]["text"] == "Rank of each document under each model"
     assert len(with_jina_key.jina.rerank_requests()) == 2  # the two Jina models, one call each
-    assert at.query_params["models"] == ",".join([LOCAL, V2, V3])
+    assert at.query_params["models"] == ",".join([LOCAL, V35, V2])
 
     assert models.loc[models["model"] == "local baseline (WordLlama)", "tokens"].item() == "—"  # not "None"
 
@@ -51,6 +53,31 @@ def test_compare_three_models_with_a_key(with_jina_key: AppEnv) -> None:
     assert len(with_jina_key.jina.rerank_requests()) == 2
     models = frame_with(at, "model", "status", "latency ms")
     assert list(models["latency ms"]) == ["— (cache)"] * 3  # no new call, so no latency of its own
+    assert all(t == "—" or t.endswith(" (cached)") for t in models["tokens"])
+    banner = [i for i in values(at.info) if "Served from this session's cache" in i]
+    assert len(banner) == 1 and "search from " in banner[0]
+    at.button(key="compare.run_again_button").click().run()  # one click: every model really asked again
+    assert_healthy(at)
+    assert len(with_jina_key.jina.rerank_requests()) == 4
+    models = frame_with(at, "model", "status", "latency ms")
+    assert "— (cache)" not in list(models["latency ms"])
+    assert not [i for i in values(at.info) if "Served from this session's cache" in i]
+
+
+def test_overlap_in_the_agreement_table_follows_the_shown_n(app_env: AppEnv) -> None:
+    at = open_compare(app_env)
+    at.number_input(key="compare.n").set_value(5).run()
+    at.button(key="compare.run").click().run()
+    assert_healthy(at)
+    top = frame_with(at, "rank", "retrieval")
+    assert len(top) == 5
+    agreement = frame_with(at, "ordering A", "ordering B", "overlap (top 5)")
+    assert len(agreement) == 1  # retrieval vs the local baseline
+    # the export says the same as the screen
+    files = {label: data for label, data, *_ in at.session_state["compare.last"]["downloads@5"]}
+    exported = json.loads(files["Download comparison (JSON)"])
+    assert [row["overlap@5"] for row in exported["agreement"]] == list(agreement["overlap (top 5)"])
+    assert "overlap over the shown top N" in exported["agreement_scope"]
 
 
 def test_one_failing_model_leaves_the_others(with_jina_key: AppEnv) -> None:
@@ -97,11 +124,45 @@ def test_search_inputs_are_shared_with_the_search_page(app_env: AppEnv) -> None:
     assert_healthy(at)
 
 
-def test_compare_link_reopens_the_comparison(app_env: AppEnv) -> None:
+def test_a_compare_link_reopens_the_same_comparison(with_jina_key: AppEnv) -> None:
+    """Every Compare input through the URL into a new session: the same inputs, the same run, no click."""
+    at = open_compare(with_jina_key)
+    at.selectbox(key="compare.collection").set_value("DemoJeopardy").run()
+    at.segmented_control(key="compare.mode").set_value("hybrid").run()
+    at.text_input(key="compare.query").set_value("largest planet").run()
+    at.number_input(key="compare.k").set_value(20).run()
+    at.number_input(key="compare.n").set_value(4).run()
+    at.selectbox(key="compare.prop").set_value("question").run()
+    at.slider(key="compare.alpha").set_value(0.7).run()
+    at.selectbox(key="compare.fusion").set_value("relative_score").run()
+    at.multiselect(key="compare.properties").set_value(["question", "answer"]).run()
+    at.radio(key="compare.operator").set_value("and").run()
+    at.selectbox(key="compare.embedder").set_value("jina:jina-embeddings-v3").run()
+    at.multiselect(key="compare.models").set_value([LOCAL, V3]).run()
+    assert_healthy(at)
+    names = ("collection", "mode", "query", "k", "n", "prop", "alpha", "fusion", "properties", "operator",
+             "embedder", "models")
+    chosen = widget_values(at, "compare", names)
+    link = dict(at.query_params)
+    at.button(key="compare.run").click().run()
+    ran_with = at.session_state["compare.last"]["key"]
+
+    reopened = with_jina_key.new_app()
+    reopened.query_params.update(link)
+    reopened.run()
+    reopened.switch_page("pages/compare.py").run()
+    assert_healthy(reopened)
+    assert widget_values(reopened, "compare", names) == chosen
+    reopened.button(key="compare.run").click().run()
+    assert reopened.session_state["compare.last"]["key"] == ran_with  # the same request and models
+
+
+def test_a_compare_link_drops_an_unknown_model_and_says_so(app_env: AppEnv) -> None:
     at = app_env.new_app()
     at.query_params.update({"collection": "DemoWiki", "mode": "keyword", "query": "volcano", "k": "20",
                             "models": f"{LOCAL},bogus:thing"})
     at.run()
+    assert any("model to compare “bogus:thing”" in w for w in values(at.warning))
     at.switch_page("pages/compare.py").run()
     assert_healthy(at)
     assert at.multiselect(key="compare.models").value == [LOCAL]
@@ -109,7 +170,39 @@ def test_compare_link_reopens_the_comparison(app_env: AppEnv) -> None:
     assert at.number_input(key="compare.k").value == 20
 
 
-def test_weaviate_module_option_reflects_the_collection_config(app_env: AppEnv) -> None:
+def test_compare_asks_for_one_to_five_models_and_runs_one(app_env: AppEnv) -> None:
+    at = open_compare(app_env)
+    assert any("Pick one to five models" in i for i in values(at.info))
+    at.multiselect(key="compare.models").set_value([LOCAL]).run()
+    at.button(key="compare.run").click().run()
+    assert_healthy(at)
+    assert [s.label for s in at.status] == ["Compared 1 model: 1 done, 0 failed."]
+
+
+def test_weaviate_module_option_reflects_the_collection_config(
+    app_env: AppEnv, weaviate_client, restore_demo_rerankers: None
+) -> None:
+    """The module option names the model in the collection's config, and follows a change made elsewhere."""
+    from weaviate.classes.config import Reconfigure
+
     at = open_compare(app_env)
     options = at.multiselect(key="compare.models").options
-    assert any("Weaviate module" in o for o in options)
+    module = [o for o in options if "Weaviate module" in o]
+    assert module == ["jina-reranker-v2-base-multilingual · Weaviate module (configured on DemoWiki)"]
+    weaviate_client.collections.use("DemoWiki").config.update(
+        reranker_config=Reconfigure.Reranker.jinaai(model="jina-reranker-v3")
+    )
+    at = open_compare(app_env)  # a new session lists the collection afresh
+    module = [o for o in at.multiselect(key="compare.models").options if "Weaviate module" in o]
+    assert module == ["jina-reranker-v3 · Weaviate module (configured on DemoWiki)"]
+
+
+def test_a_listwise_model_with_more_candidates_than_one_call_takes_says_so(with_jina_key: AppEnv) -> None:
+    at = open_compare(with_jina_key)
+    at.number_input(key="compare.k").set_value(100).run()
+    at.multiselect(key="compare.models").set_value([V35]).run()
+    at.button(key="compare.run").click().run()
+    assert_healthy(at)
+    sent = with_jina_key.jina.rerank_requests()
+    assert [len(r.json["documents"]) for r in sent] == [64]  # one call, never chunks merged by score
+    assert any("listwise" in t and "Only the top 64 of the 100 candidates" in t for t in values(at.text))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from weaviate.classes.config import DataType, Property
 
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with, values
+from tests.app.helpers import assert_healthy, frame_with, values, widget_values
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import Fault
 
@@ -60,15 +61,26 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert "How far each document moved" in titles
     assert "Retrieval score vs rerank score" in titles
     metrics = {m.label: m.value for m in at.metric}
-    for label in ("Kendall τ", "Overlap@10", "Promoted ▲", "Demoted ▼", "Unchanged ●", "Search latency",
-                  "Rerank latency", "Tokens used", "Biggest climb", "Biggest fall"):
+    # every figure names its scope: all K = 50 candidates, or the shown top N = 10
+    for label in ("Kendall τ · all 50", "Overlap · top 10", "Promoted ▲ · all 50", "Demoted ▼ · all 50",
+                  "Unchanged ● · all 50", "Search latency", "Rerank latency", "Tokens used", "Biggest climb · all 50",
+                  "Biggest fall · all 50"):
         assert label in metrics, label
-    assert -1.0 <= float(metrics["Kendall τ"]) <= 1.0
-    assert int(metrics["Promoted ▲"]) + int(metrics["Demoted ▼"]) + int(metrics["Unchanged ●"]) == 50
+    assert -1.0 <= float(metrics["Kendall τ · all 50"]) <= 1.0
+    assert (int(metrics["Promoted ▲ · all 50"]) + int(metrics["Demoted ▼ · all 50"])
+            + int(metrics["Unchanged ● · all 50"])) == 50
     assert metrics["Tokens used"] == "—"
+    # the page, the chart subtitle and the export agree on the top-N overlap
+    overlap = metrics["Overlap · top 10"]
+    slope = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
+    assert f"top-10 overlap {overlap} (shown N)" in slope
+    files = {label: data for label, data, *_ in at.session_state["search.last"]["downloads"]}
+    exported = json.loads(files["Download movements (JSON)"])
+    summary = {row["metric"]: row["value"] for row in exported["summary"]}
+    assert summary["overlap (shown top 10)"].endswith(f"({overlap})")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download results (CSV)", "Download results (JSON)", "Download movements (CSV)",
-                      "Download movements (JSON)"]
+    assert labels == ["Snapshot (HTML)", "Download results (CSV)", "Download results (JSON)",
+                      "Download movements (CSV)", "Download movements (JSON)"]
     assert any("Not a Jina reranker" in t for t in values(at.text))
     # the URL now describes this view (and never a key)
     assert at.query_params["query"] == FIRST_WIKI_QUERY
@@ -78,14 +90,14 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
 def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) -> None:
     jina = with_jina_key.jina
     at = with_jina_key.new_app().run()
-    assert at.segmented_control(key="search.reranker").value == "jina"  # key present: Jina v2 by default
-    assert at.selectbox(key="search.model").value == "jina-reranker-v2-base-multilingual"
+    assert at.segmented_control(key="search.reranker").value == "jina"  # key present: Jina, newest model
+    assert at.selectbox(key="search.model").value == "jina-reranker-v3.5"
     at.button(key="search.run").click().run()
     assert_healthy(at)
     assert not at.error
     requests = jina.rerank_requests()
     assert len(requests) == 1
-    assert requests[0].json["model"] == "jina-reranker-v2-base-multilingual"
+    assert requests[0].json["model"] == "jina-reranker-v3.5"
     assert len(requests[0].json["documents"]) == 50
     assert requests[0].headers["authorization"] == f"Bearer {TEST_JINA_KEY}"
     metrics = {m.label: m.value for m in at.metric}
@@ -96,12 +108,22 @@ def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) ->
     assert_healthy(at)
     assert len(jina.rerank_requests()) == 1
     assert any("from this session's cache" in t for t in values(at.text))
+    # ...and the page says so, with the time of the real run, and labels the figures as cached
+    banner = [i for i in values(at.info) if "Served from this session's cache" in i]
+    assert len(banner) == 1 and "search cached (from " in banner[0] and "rerank cached (from " in banner[0]
+    labels = {m.label for m in at.metric}
+    assert {"Search latency · cached", "Rerank latency · cached", "Tokens used · cached"} <= labels
+    at.button(key="search.run_again_button").click().run()  # one click: really asked again
+    assert_healthy(at)
+    assert len(jina.rerank_requests()) == 2
+    assert not [i for i in values(at.info) if "Served from this session's cache" in i]
+    assert {"Search latency", "Rerank latency", "Tokens used"} <= {m.label for m in at.metric}
 
     at.switch_page("pages/collections.py").run()
     at.switch_page("pages/search.py").run()  # results still there, nothing recomputed
     assert_healthy(at)
     assert frame_with(at, "was", "rerank score").shape[0] == 10
-    assert len(jina.rerank_requests()) == 1
+    assert len(jina.rerank_requests()) == 2
     assert TEST_JINA_KEY not in json.dumps(at.query_params)
 
 
@@ -122,7 +144,7 @@ def test_jina_model_without_key_explains_and_does_not_call(app_env: AppEnv) -> N
     assert app_env.jina.rerank_requests() == []
 
 
-@pytest.mark.parametrize(("status", "expected"), [(429, "rate"), (500, "")])
+@pytest.mark.parametrize(("status", "expected"), [(429, "rate"), (500, "jina's server failed")])
 def test_jina_fault_is_an_inline_error_and_the_page_still_works(
     with_jina_key: AppEnv, status: int, expected: str
 ) -> None:
@@ -194,33 +216,74 @@ def test_hybrid_controls_and_inputs_survive_page_switches(app_env: AppEnv) -> No
     assert at.slider(key="search.alpha").value == 0.8
 
 
-def test_query_params_reopen_the_same_view(app_env: AppEnv) -> None:
-    at = app_env.new_app()
-    at.query_params.update(
-        {"collection": "DemoJeopardy", "mode": "keyword", "query": "largest planet", "k": "30", "n": "5",
-         "prop": "question", "reranker": "local"}
-    )
-    at.run()
+SEARCH_WIDGETS = ("collection", "mode", "query", "k", "n", "prop", "alpha", "fusion", "properties", "operator",
+                  "embedder", "reranker", "model")
+
+
+def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) -> None:
+    """Change every input that changes the result, copy the URL, open it in a new session: the same inputs,
+    and the same run."""
+    at = with_jina_key.new_app().run()
+    at.selectbox(key="search.collection").set_value("DemoJeopardy").run()
+    at.segmented_control(key="search.mode").set_value("hybrid").run()
+    at.text_input(key="search.query").set_value("largest planet").run()
+    at.number_input(key="search.k").set_value(30).run()
+    at.number_input(key="search.n").set_value(5).run()
+    at.selectbox(key="search.prop").set_value("question").run()
+    at.slider(key="search.alpha").set_value(0.3).run()
+    at.selectbox(key="search.fusion").set_value("relative_score").run()
+    at.multiselect(key="search.properties").set_value(["question"]).run()
+    at.radio(key="search.operator").set_value("and").run()
+    at.selectbox(key="search.embedder").set_value("jina:jina-embeddings-v3").run()
+    at.segmented_control(key="search.reranker").set_value("jina").run()
+    at.selectbox(key="search.model").set_value("jina-reranker-v3").run()
     assert_healthy(at)
-    assert at.selectbox(key="search.collection").value == "DemoJeopardy"
-    assert at.segmented_control(key="search.mode").value == "keyword"
-    assert at.text_input(key="search.query").value == "largest planet"
-    assert at.number_input(key="search.k").value == 30
-    assert at.number_input(key="search.n").value == 5
-    # the link reopens the view: results without a click
-    assert frame_with(at, "was", "rerank score").shape[0] == 5
-    assert len(at.get("plotly_chart")) == 3
+    chosen = widget_values(at, "search", SEARCH_WIDGETS)
+    assert chosen["properties"] == ["question"] and chosen["operator"] == "and"
+    link = dict(at.query_params)
+    at.button(key="search.run").click().run()
+    ran_with = at.session_state["search.last"]["key"]  # (request, reranker choice, N): all the result depends on
+
+    reopened = with_jina_key.new_app()
+    reopened.query_params.update(link)
+    reopened.run()
+    assert_healthy(reopened)
+    assert not reopened.warning, values(reopened.warning)
+    assert widget_values(reopened, "search", SEARCH_WIDGETS) == chosen
+    # a link with paid embeddings and reranking runs nothing by itself (it waits for a click): then the same run
+    reopened.button(key="search.run").click().run()
+    assert reopened.session_state["search.last"]["key"] == ran_with
 
 
-def test_bad_query_params_are_ignored(app_env: AppEnv) -> None:
+def test_bad_query_params_say_what_was_not_used(app_env: AppEnv) -> None:
     at = app_env.new_app()
-    at.query_params.update({"collection": "NoSuchCollection", "mode": "telepathy", "k": "-4", "alpha": "x"})
+    at.query_params.update({"collection": "NoSuchCollection", "mode": "telepathy", "k": "5000", "alpha": "x",
+                            "model": "jina-reranker-v9"})
     at.run()
     assert_healthy(at)
     assert at.selectbox(key="search.collection").value == "DemoWiki"
     assert at.segmented_control(key="search.mode").value == "hybrid"
     assert at.number_input(key="search.k").value == 50
-    assert any("not on this server" in w for w in values(at.warning))
+    warnings = values(at.warning)
+    for expected in ("NoSuchCollection” is not on this server", "search mode “telepathy”", "Candidates K “5000”",
+                     "alpha “x”", "reranker model “jina-reranker-v9”"):
+        assert any(expected in w for w in warnings), (expected, warnings)
+
+
+def test_refresh_collections_finds_one_created_after_the_page_listed_them(
+    app_env: AppEnv, weaviate_client
+) -> None:
+    at = app_env.new_app().run()
+    assert "FreshlyMade" not in at.selectbox(key="search.collection").options
+    weaviate_client.collections.create("FreshlyMade", properties=[Property(name="body", data_type=DataType.TEXT)])
+    try:
+        at.run()
+        assert "FreshlyMade" not in at.selectbox(key="search.collection").options  # listed once per connection
+        at.button(key="search.refresh_collections").click().run()
+        assert_healthy(at)
+        assert "FreshlyMade" in [o.split(" · ")[0] for o in at.selectbox(key="search.collection").options]
+    finally:
+        weaviate_client.collections.delete("FreshlyMade")
 
 
 def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> None:
@@ -258,3 +321,21 @@ def test_unexpected_error_is_a_generic_message_logged_without_keys(
     assert TEST_JINA_KEY not in logged  # ...without the key
     # the tables still show what the reranker did
     assert frame_with(at, "was", "rerank score").shape[0] == 10
+
+
+def test_the_module_path_says_when_it_uses_weaviates_own_default(app_env: AppEnv, weaviate_client) -> None:
+    from weaviate.classes.config import Configure
+
+    weaviate_client.collections.create("NoModelSet", properties=[Property(name="body", data_type=DataType.TEXT)],
+                                       reranker_config=Configure.Reranker.jinaai())
+    try:
+        at = app_env.new_app()
+        at.query_params.update({"collection": "NoModelSet", "mode": "keyword", "reranker": "weaviate_module"})
+        at.run()
+        assert_healthy(at)
+        captions = [c.replace("\\", "") for c in values(at.caption)]
+        assert any("jina-reranker-v2-base-multilingual (no model in the collection's config: Weaviate's own default"
+                   in c for c in captions), captions
+        assert at.selectbox(key="search.collection").value == "NoModelSet"
+    finally:
+        weaviate_client.collections.delete("NoModelSet")

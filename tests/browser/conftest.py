@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
 
 from rerank_playground.launcher import WeaviateEndpoint, free_port
 from tests.fakes.jina_stand_in import JinaStandIn
@@ -303,6 +303,19 @@ def rerun_and_wait(page: Page, action: Callable[[], object], timeout_ms: float =
     page.wait_for_function(_RAN_AND_IDLE, timeout=timeout_ms)
 
 
+_PARAM_IS = """([name, value]) => new URLSearchParams(window.location.search).get(name) === value"""
+
+
+def commit_field(page: Page, box: Locator, param: str, value: str, timeout_ms: float = RUN_TIMEOUT_MS) -> None:
+    """Type ``value`` into a text or number field and press Enter, then wait for what that must cause: the
+    URL's ``param`` holds ``value`` (the app mirrors its inputs there) and the app is idle. Enter alone need
+    not start a run (not when the field already held the value), so a wait for a run could wait forever."""
+    box.fill(value)
+    box.press("Enter")
+    page.wait_for_function(_PARAM_IS, arg=[param, value], timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
 def open_app(page: Page, url: str) -> None:
     """Load the app and wait until its first script run is over."""
     page.goto(url, wait_until="domcontentloaded")
@@ -328,9 +341,9 @@ def assert_no_errors(page: Page, where: str) -> None:
     assert boxes.count() == 0, f"{where}: exception box(es) shown:\n" + "\n---\n".join(
         boxes.nth(i).inner_text() for i in range(boxes.count())
     )
-    errors: PageErrors | None = getattr(page, "_rp_errors", None)
-    if errors is not None:
-        assert not errors.uncaught, f"{where}: uncaught JavaScript errors: {errors.uncaught}"
+    errors: PageErrors = page._rp_errors  # type: ignore[attr-defined]  # set by the ``page`` fixture
+    assert not errors.uncaught, f"{where}: uncaught JavaScript errors: {errors.uncaught}"
+    assert not errors.console, f"{where}: errors in the browser console: {errors.console}"
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:

@@ -15,6 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.browser.conftest import (
     assert_no_errors,
+    commit_field,
     goto_page,
     open_app,
     rerun_and_wait,
@@ -42,13 +43,27 @@ def query_box(page: Page) -> Locator:
 
 def choose_option(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label`` (opens the list, clicks the option)."""
+    open_settings(page)
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
+    if box.get_by_text(option, exact=True).count():
+        return  # already chosen: clicking it again starts no run, so there would be none to wait for
     box.locator('[role="combobox"], input').first.click()
     rerun_and_wait(page, page.get_by_role("option", name=option, exact=True).click)
 
 
+def open_settings(page: Page) -> None:
+    """After a run the inputs fold into a "Settings: …" line: open it (one click) before using an input."""
+    details = page.locator('[data-testid="stMain"] [data-testid="stExpander"] details').filter(
+        has=page.get_by_text(re.compile(r"^Settings: "))
+    )
+    if details.count() and details.first.get_attribute("open") is None:
+        details.first.locator("summary").click()
+        details.first.locator('[data-testid="stExpanderDetails"]').wait_for(state="visible")
+
+
 def click_segment(page: Page, group_label: str, segment: str) -> None:
     """Choose ``segment`` in the ``st.segmented_control`` labelled ``group_label`` (a radiogroup)."""
+    open_settings(page)
     radio = page.get_by_role("radiogroup", name=group_label, exact=True).get_by_role("radio", name=segment, exact=True)
     if radio.is_checked():
         return
@@ -197,9 +212,9 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
 
 
 def set_candidates(page: Page, k: int) -> None:
+    open_settings(page)
     k_field = page.locator('[data-testid="stMain"]').get_by_role("spinbutton", name="Candidates K")
-    k_field.fill(str(k))
-    rerun_and_wait(page, lambda: k_field.press("Enter"))
+    commit_field(page, k_field, "k", str(k))
     assert k_field.input_value() == str(k)
 
 

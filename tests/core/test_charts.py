@@ -327,6 +327,29 @@ def test_score_scatter() -> None:
     assert "50 without one" in big.layout.title.subtitle.text
 
 
+def test_slope_chart_subtitle_states_each_figures_scope() -> None:
+    """With N = 3 the overlap is the shown top 3 (the page's figure), not a fixed top 10; τ names all K."""
+    mv = movement_10(top_n=3)
+    subtitle = charts.slope_chart(mv).layout.title.subtitle.text
+    s = mv.summary
+    assert f"top-3 overlap {round(s.overlap_at_n * 3)}/3 (shown N)" in subtitle
+    assert "Kendall τ = " in subtitle and "(all 10)" in subtitle
+    assert "top-10 overlap" not in subtitle
+    assert "all 10 candidates" in charts.slope_chart(mv).layout.title.text
+
+
+def test_hover_of_a_document_the_reranker_did_not_return_says_only_that() -> None:
+    """It may be missing for reasons other than a top-N cut (e.g. it did not come back from the module's
+    re-run search): the hover states the fact, not a guessed reason."""
+    mv = compute_movement(hits(4), result([2, 0]), top_n=2)
+    rows = [row for trace in slope_chart(mv).data if trace.customdata is not None for row in trace.customdata
+            if row[0]]
+    unreturned = {row[0]: row[4] for row in rows if row[0] in ("2", "4")}
+    assert unreturned == {"2": "not returned by the reranker (placed after the scored ones)",
+                          "4": "not returned by the reranker (placed after the scored ones)"}
+    assert "top N" not in str(unreturned)
+
+
 # ----------------------------------------------------------------------------------------- grade markers
 
 

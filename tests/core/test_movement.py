@@ -101,9 +101,9 @@ def test_nothing_moved_has_no_biggest_moves() -> None:
 
 
 @pytest.mark.parametrize("n", [0, 1])
-def test_tiny_lists(n: int) -> None:
+def test_tiny_lists_have_undefined_correlations(n: int) -> None:
     s = compute_movement(hits(n), result(list(range(n))), top_n=3).summary
-    assert s.kendall_tau == 1.0 and s.spearman_rho == 1.0
+    assert s.kendall_tau is None and s.spearman_rho is None  # undefined, not a perfect 1.0
     assert all(v == 1.0 for v in s.overlap_at_k.values())
 
 
@@ -189,9 +189,11 @@ def test_properties_of_full_permutations(order: list[int], top_n: int) -> None:
     assert all(0.0 <= v <= 1.0 for v in s.overlap_at_k.values())
     assert set(s.overlap_at_k) == set(OVERLAP_KS)
     assert sum(m.entered_top_n for m in mv.moves) == sum(m.left_top_n for m in mv.moves)
-    assert -1.0 - 1e-9 <= s.kendall_tau <= 1.0 + 1e-9
-    assert -1.0 - 1e-9 <= s.spearman_rho <= 1.0 + 1e-9
-    assert not math.isnan(s.kendall_tau) and not math.isnan(s.spearman_rho)
+    if n >= 2:
+        assert s.kendall_tau is not None and s.spearman_rho is not None
+        assert -1.0 - 1e-9 <= s.kendall_tau <= 1.0 + 1e-9
+        assert -1.0 - 1e-9 <= s.spearman_rho <= 1.0 + 1e-9
+        assert not math.isnan(s.kendall_tau) and not math.isnan(s.spearman_rho)
     assert full_order(n, result(order)) == tuple(order)
 
 
@@ -199,8 +201,9 @@ def test_properties_of_full_permutations(order: list[int], top_n: int) -> None:
 @given(n=st.integers(min_value=0, max_value=80), top_n=st.integers(min_value=1, max_value=20))
 def test_identity_order(n: int, top_n: int) -> None:
     mv = compute_movement(hits(n), result(list(range(n))), top_n)
-    assert mv.summary.kendall_tau == pytest.approx(1.0)
-    assert mv.summary.spearman_rho == pytest.approx(1.0)
+    if n >= 2:
+        assert mv.summary.kendall_tau == pytest.approx(1.0)
+        assert mv.summary.spearman_rho == pytest.approx(1.0)
     assert all(m.delta == 0 for m in mv.moves)
     assert (mv.summary.promoted, mv.summary.demoted) == (0, 0)
     assert all(v == 1.0 for v in mv.summary.overlap_at_k.values())
@@ -248,3 +251,68 @@ def test_rankings_with_ties_fall_back_to_scipy():
     a, b = [1, 2, 2, 3, 4], [2, 1, 3, 3, 5]
     assert kendall_tau(a, b) == pytest.approx(scipy_stats.kendalltau(a, b).statistic)
     assert spearman_rho(a, b) == pytest.approx(scipy_stats.spearmanr(a, b).statistic)
+
+
+# --- statistics at the edges (issue 10, part 4) -----------------------------------------------------
+
+
+def test_spearman_of_values_that_are_not_a_permutation_matches_scipy() -> None:
+    from rerank_playground.movement import spearman_rho
+
+    assert spearman_rho([1, 2, 10], [10, 2, 1]) == pytest.approx(-1.0)  # the old fast path gave -39.5
+
+
+def test_a_constant_ranking_has_undefined_correlations() -> None:
+    from rerank_playground.movement import kendall_tau, spearman_rho
+
+    assert kendall_tau([1, 1, 1], [1, 2, 3]) is None
+    assert spearman_rho([1, 2, 3], [4, 4, 4]) is None
+
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(st.one_of(st.integers(-5, 5), finite), st.one_of(st.integers(-5, 5), finite)),
+                      min_size=0, max_size=30))
+def test_correlations_equal_scipy_on_arbitrary_inputs(pairs: list[tuple[float, float]]) -> None:
+    """Any values, ties and constants included: our number is scipy's, and undefined where scipy says nan."""
+    import warnings
+
+    from scipy import stats as scipy_stats
+
+    from rerank_playground.movement import kendall_tau, spearman_rho
+
+    a = [p[0] for p in pairs]
+    b = [p[1] for p in pairs]
+    for ours, theirs in ((kendall_tau, scipy_stats.kendalltau), (spearman_rho, scipy_stats.spearmanr)):
+        if len(a) < 2:
+            assert ours(a, b) is None
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns on constant input; it answers nan
+            expected = float(theirs(a, b).statistic)
+        got = ours(a, b)
+        if math.isnan(expected):
+            assert got is None
+        else:
+            assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_tied_rerank_scores_keep_retrieval_order_and_are_counted() -> None:
+    """The API listed d2 before d1 with the very same score: that order is not the model's decision."""
+    ranked = (RankedDoc(0, 0.9), RankedDoc(2, 0.5), RankedDoc(1, 0.5), RankedDoc(3, 0.1))
+    rerank = RerankResult(reranker="test", model="m", ranked=ranked, latency_ms=1.0)
+    mv = compute_movement(hits(4), rerank, top_n=2)
+    assert [m.uuid for m in mv.moves] == ["u0", "u1", "u2", "u3"]
+    assert all(m.delta == 0 for m in mv.moves)
+    assert mv.summary.tied == 2
+
+
+def test_summary_scopes_all_k_and_shown_n() -> None:
+    # ORDER d2, d0, d1, d4, d3 with N = 2: top 2 before {d0, d1}, after {d2, d0} -> overlap 1/2.
+    s = compute_movement(hits(5), result(ORDER), top_n=2).summary
+    assert s.overlap_at_n == pytest.approx(1 / 2)
+    assert (s.promoted, s.demoted, s.unchanged) == (2, 3, 0)  # all 5
+    assert (s.promoted_in_top_n, s.demoted_in_top_n, s.unchanged_in_top_n) == (1, 1, 0)  # d2 up, d0 down
+    assert s.shown == 2

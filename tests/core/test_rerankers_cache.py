@@ -71,8 +71,13 @@ def test_failures_are_not_cached() -> None:
 
 
 def test_key_holds_no_key_material_and_is_a_sha256() -> None:
+    import hashlib
+    import json
+
     key = cache_key("jina", V2, "q", 3, ["a", "b"], "https://jina.test|max_chars=4096")
-    assert len(key) == 64 and int(key, 16) >= 0
+    payload = {"reranker": "jina", "scope": "https://jina.test|max_chars=4096", "model": V2, "query": "q",
+               "top_n": 3, "texts": ["a", "b"]}
+    assert key == hashlib.sha256(json.dumps(payload, separators=(",", ":")).encode()).hexdigest()
     assert CANARY not in key
     # the scope is part of the key: another base URL must not reuse results
     assert key != cache_key("jina", V2, "q", 3, ["a", "b"], "http://127.0.0.1:1|max_chars=4096")
@@ -145,3 +150,50 @@ def test_rerank_many_on_an_inner_without_rerank_many() -> None:
     assert isinstance(out["good"], RerankResult) and isinstance(out["bad"], RerankError)
     r.rerank_many("q", [Hit(1, "u", "t")], ["good", "bad"])
     assert inner.calls == 3  # "good" came from the cache, "bad" was tried again
+
+
+def test_force_asks_again_and_keeps_the_fresh_answer() -> None:
+    fake = FakeJina()
+    r, _ = cached(fake)
+    first = r.rerank("q", hits(5), V2)
+    again = r.rerank("q", hits(5), V2, force=True)
+    assert len(fake.calls) == 2 and not again.cached and again.api_calls == 1
+    assert again.computed_at >= first.computed_at
+    later = r.rerank("q", hits(5), V2)
+    assert later.cached and later.computed_at == again.computed_at  # the fresh one replaced the old
+
+
+def test_a_cached_answer_keeps_the_time_it_was_computed() -> None:
+    fake = FakeJina()
+    r, _ = cached(fake)
+    first = r.rerank("q", hits(5), V2)
+    second = r.rerank("q", hits(5), V2)
+    assert second.cached and second.computed_at == first.computed_at and second.latency_ms == first.latency_ms
+
+
+class ScopedReranker:
+    """Answers with whatever model its ``configured`` says (like Weaviate's module, whose config can change)."""
+
+    name = "weaviate_module"
+
+    def __init__(self, configured: str) -> None:
+        self.configured = configured
+        self.calls = 0
+
+    @property
+    def cache_scope(self) -> str:
+        return f"C|{self.configured}|text"
+
+    def rerank(self, query: str, candidates, model: str, top_n: int | None = None) -> RerankResult:
+        self.calls += 1
+        ranked = tuple(RankedDoc(i, 1.0 - i / 10) for i in range(len(candidates)))
+        return RerankResult(self.name, self.configured, ranked, 1.0, api_calls=1)
+
+
+def test_a_server_side_model_change_is_never_served_under_the_old_name() -> None:
+    cache = RerankCache()
+    before = CachedReranker(ScopedReranker("jina-reranker-v2-base-multilingual"), cache)
+    assert before.rerank("q", hits(3), V2).model == V2
+    after = CachedReranker(ScopedReranker("jina-reranker-v3"), cache)  # another session changed the config
+    result = after.rerank("q", hits(3), V2)
+    assert not result.cached and result.model == "jina-reranker-v3"

@@ -11,6 +11,7 @@ from rerank_playground.rerankers.catalog import (
     JINA_MODELS,
     LOCAL_MODEL,
     MODELS,
+    WEAVIATE_DEFAULT_MODEL,
     get_model,
     models_for,
 )
@@ -29,14 +30,32 @@ WEAVIATE_DOCUMENTED = {
 def test_catalog_holds_the_documented_models_and_the_local_baseline() -> None:
     names = {m.name for m in MODELS}
     assert names >= WEAVIATE_DOCUMENTED
-    assert {"jina-reranker-v3", "jina-reranker-m0", "jina-colbert-v2", LOCAL_MODEL} <= names
-    assert len(names) == len(MODELS) == 9
+    assert {"jina-reranker-v3", "jina-reranker-v3.5", "jina-reranker-m0", "jina-colbert-v2", LOCAL_MODEL} <= names
+    assert len(names) == len(MODELS) == 10
 
 
-def test_default_is_weaviates_default() -> None:
-    assert DEFAULT_MODEL == "jina-reranker-v2-base-multilingual"
+def test_client_default_is_current_and_the_module_keeps_weaviates_default() -> None:
+    assert DEFAULT_MODEL == "jina-reranker-v3.5"
+    assert get_model(DEFAULT_MODEL).status == "current"
+    assert WEAVIATE_DEFAULT_MODEL == "jina-reranker-v2-base-multilingual"
     defaults = [m.name for m in MODELS if m.weaviate_default]
-    assert defaults == [DEFAULT_MODEL]
+    assert defaults == [WEAVIATE_DEFAULT_MODEL]
+
+
+def test_v3_5_is_the_listwise_successor_of_v3() -> None:
+    v35, v3 = get_model("jina-reranker-v3.5"), get_model("jina-reranker-v3")
+    assert (v35.kind, v35.status, v35.listwise) == ("listwise", "current", True)
+    assert "131K" in v35.context and "0.6B" in v35.label
+    assert v3.status == "being deprecated"
+    assert v35.max_docs_per_call == v3.max_docs_per_call == 64
+
+
+@pytest.mark.parametrize("name", [
+    "jina-reranker-v2-base-multilingual", "jina-reranker-v1-base-en", "jina-reranker-v1-turbo-en",
+    "jina-reranker-v1-tiny-en", "jina-colbert-v1-en", "jina-colbert-v2",
+])
+def test_v1_and_v2_families_are_deprecated_as_jina_lists_them(name: str) -> None:
+    assert get_model(name).status == "deprecated"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +83,7 @@ def test_kinds_statuses_and_keys() -> None:
     assert all(m.needs_key for m in JINA_MODELS)
     local = get_model(LOCAL_MODEL)
     assert local.status == "local baseline" and not local.needs_key and "baseline" in local.label.lower()
-    assert {m.status for m in MODELS} <= {"current", "deprecated", "available", "local baseline"}
+    assert {m.status for m in MODELS} <= {"current", "being deprecated", "deprecated", "local baseline"}
 
 
 def test_unknown_model_raises_listing_known_ones() -> None:

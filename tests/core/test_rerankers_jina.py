@@ -387,3 +387,27 @@ def test_canary_key_never_appears_in_any_error(fault: Any, error_cls: type[Reran
     out = r.rerank_many("q", hits(3), [V2])
     assert isinstance(out[V2], error_cls) and CANARY not in repr(out) + str(out[V2])
     assert CANARY not in repr(r)
+
+
+# -- listwise models (issue 10, part 5) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["jina-reranker-v3", "jina-reranker-v3.5"])
+def test_listwise_models_are_never_chunked_and_say_what_was_left_out(model: str) -> None:
+    """Listwise scores of separate calls are not comparable: one call with as many as the model takes (64),
+    never chunks merged by score, even when the pointwise chunk size is smaller; the page is told."""
+    fake = FakeJina()
+    result = reranker(fake, max_docs_per_call=10).rerank("q", hits(100), model)
+    assert [len(c["documents"]) for c in fake.calls] == [64]
+    assert fake.calls[0]["documents"] == [f"doc {i}" for i in range(64)]  # the retrieval top 64
+    assert result.api_calls == 1
+    assert sorted(result.order) == list(range(64))  # the other 36 are not scored, so not merged in
+    assert any("listwise" in n and "top 64 of the 100" in n and "other 36" in n for n in result.notes)
+    assert not any("merged by score" in n for n in result.notes)
+
+
+def test_a_listwise_model_within_its_limit_gets_every_candidate_in_one_call_without_a_note() -> None:
+    fake = FakeJina()
+    result = reranker(fake, max_docs_per_call=10).rerank("q", hits(40), "jina-reranker-v3.5")
+    assert [len(c["documents"]) for c in fake.calls] == [40]
+    assert list(result.order) == expected_order(40) and result.notes == ()

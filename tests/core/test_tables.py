@@ -83,12 +83,22 @@ def test_summary_table() -> None:
     values = dict(zip(df["metric"], df["value"], strict=True))
     assert values["documents"] == "3"
     # pairs (orig,new): (3,1) (1,2) (2,3): discordant d2/d0, d2/d1 -> tau = (1 - 2) / 3
-    assert values["Kendall tau"] == f"{(1 - 2) / 3:.3f}"
-    assert values["overlap@1"] == "0.00 (0/1)"
-    assert values["overlap@10"] == "1.00 (3/3)"
-    assert values["promoted ▲"] == "1" and values["demoted ▼"] == "2"
-    assert values["biggest climb"].startswith("▲ 2: #3 → #1")
+    assert values["Kendall tau (all 3 candidates)"] == f"{(1 - 2) / 3:.3f}"
+    assert values["overlap (shown top 1)"] == "0.00 (0/1)"
+    assert values["overlap@1 (top 1)"] == "0.00 (0/1)"
+    assert values["overlap@10 (top 10)"] == "1.00 (3/3)"
+    assert values["promoted ▲ (all 3 candidates)"] == "1" and values["demoted ▼ (all 3 candidates)"] == "2"
+    assert values["promoted ▲ (shown top 1)"] == "1" and values["demoted ▼ (shown top 1)"] == "0"
+    assert values["biggest climb (all 3 candidates)"].startswith("▲ 2: #3 → #1")
     assert all(isinstance(v, str) for v in df["value"])
+
+
+def test_summary_table_says_undefined_for_an_undefined_correlation() -> None:
+    one = compute_movement(HITS[:1], RerankResult(reranker="test", model="m", ranked=(RankedDoc(0, 0.5),),
+                                                  latency_ms=1.0), top_n=1)
+    values = dict(zip(*(summary_table(one.summary)[c] for c in ("metric", "value")), strict=True))
+    assert values["Kendall tau (all 1 candidates)"] == "undefined"
+    assert values["Spearman rho (all 1 candidates)"] == "undefined"
 
 
 def test_csv_roundtrip_and_formula_escaping() -> None:

@@ -51,6 +51,7 @@ KNOWN_RERANK_MODELS: tuple[str, ...] = (
     "jina-colbert-v1-en",
     "jina-colbert-v2",
     "jina-reranker-v3",
+    "jina-reranker-v3.5",
     "jina-reranker-m0",
 )
 
@@ -105,7 +106,7 @@ def _tie_break(model: str, query_terms: list[str], doc: list[str]) -> float:
         return len(qb & db) / len(qb)
     if model == "jina-reranker-m0":  # prefers many repetitions of query terms
         return hits / (hits + 2.0)
-    if model == "jina-reranker-v3":  # prefers documents where the query terms sit close together
+    if model in ("jina-reranker-v3", "jina-reranker-v3.5"):  # prefers query terms that sit close together
         positions = [i for i, t in enumerate(doc) if t in q]
         if len(positions) < 2:
             return 0.5 * hits / n if n else 0.0
@@ -297,6 +298,13 @@ class JinaStandIn:
         self.latency_s: float = 0.0
         self.document_shape: str = "object"  # how `document` is returned: "object" {"text": ...} or "string"
         self.requests: list[RecordedRequest] = []
+        self._answered_at: dict[int, float] = {}  # id(recorded request) -> when its answer was ready to send
+        # ``gather = n``: each rerank request waits (up to ``gather_timeout_s``) until n of them have arrived,
+        # so concurrent clients are answered only after all n are in, and a sequential one is not.
+        self.gather = 0
+        self.gather_timeout_s = 10.0
+        self._arrived = 0
+        self._gathered = threading.Condition()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -376,6 +384,9 @@ class JinaStandIn:
         """Clear the request log, faults, latency, document shape and rate-limit counters."""
         with self._lock:
             self.requests.clear()
+            self._answered_at.clear()
+            self.gather = 0
+            self._arrived = 0
             self._faults.clear()
             self._requests_used = 0
             self._tokens_used = 0
@@ -404,6 +415,16 @@ class JinaStandIn:
     def rerank_requests(self) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.path == "/v1/rerank"]
+
+    def rerank_spans(self) -> list[tuple[str, float, float]]:
+        """(model, received_at, answered_at) of every answered rerank request, on ``time.monotonic``'s clock:
+        two requests overlapped when each was received before the other was answered."""
+        with self._lock:
+            return [
+                (r.json.get("model", "") if isinstance(r.json, dict) else "", r.received_at, self._answered_at[id(r)])
+                for r in self.requests
+                if r.path == "/v1/rerank" and id(r) in self._answered_at
+            ]
 
     def embedding_requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -458,11 +479,15 @@ class JinaStandIn:
         except ValueError:
             body = None
         headers = {k.lower(): v for k, v in h.headers.items()}
+        record = RecordedRequest(method=method, path=path, headers=headers, json=body, raw=raw)
         with self._lock:
-            self.requests.append(
-                RecordedRequest(method=method, path=path, headers=headers, json=body, raw=raw)
-            )
+            self.requests.append(record)
 
+        if path == "/v1/rerank" and self.gather > 1:
+            with self._gathered:
+                self._arrived += 1
+                self._gathered.notify_all()
+                self._gathered.wait_for(lambda: self._arrived >= self.gather, timeout=self.gather_timeout_s)
         fault = self._take_fault(path)
         self._sleep(self.latency_s + (fault.latency_s if fault else 0.0))
         if fault is not None and fault.hang:
@@ -471,6 +496,8 @@ class JinaStandIn:
             return
 
         reply = self._answer(method, path, headers, raw, body, fault)
+        with self._lock:
+            self._answered_at[id(record)] = time.monotonic()
         self._send(h, reply)
 
     def _answer(

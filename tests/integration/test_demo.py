@@ -3,6 +3,7 @@ and the evidence behind each suggested query. Also the two scripts (load_demo.py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -105,15 +106,19 @@ def test_load_demo_into_a_fresh_server(client: weaviate.WeaviateClient) -> None:
     assert demo_status(client) == {name: "ready" for name in DEMO_COLLECTION_NAMES}
 
 
-def test_loading_again_duplicates_nothing_and_is_fast(loaded: weaviate.WeaviateClient) -> None:
-    started = time.perf_counter()
+def test_loading_again_duplicates_nothing_and_embeds_nothing(
+    loaded: weaviate.WeaviateClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rerank_playground.embedders
+
+    def no_embedding() -> None:
+        raise AssertionError("loading complete demo collections again must not embed anything")
+
+    monkeypatch.setattr(rerank_playground.embedders, "get_local_embedder", no_embedding)
     reports = load_demo(loaded, jina_key_present=True)
-    elapsed = time.perf_counter() - started
-    print(f"\nload_demo again: {elapsed:.2f}s")
     assert [r.action for r in reports] == ["skipped", "skipped"]
     assert {r.collection: r.count for r in reports} == EXPECTED
     assert {name: count(loaded, name) for name in DEMO_COLLECTION_NAMES} == EXPECTED
-    assert elapsed < 15  # nothing is embedded or sent; only the fingerprint is recomputed
     # the stable UUIDs are the ones computed offline
     sample = jeopardy_objects()[0]
     fetched = loaded.collections.get(DEMO_JEOPARDY.name).query.fetch_object_by_id(sample.uuid)
@@ -341,3 +346,67 @@ def test_demo_script_stops_the_weaviate_it_started(stub_app: Path, tmp_path: Pat
     assert "started by this script" in output and "Weaviate stopped" in output
     assert f"{DEMO_WIKI.name}: {EXPECTED[DEMO_WIKI.name]:,} objects, loaded" in output
     assert not is_ready(f"http://127.0.0.1:{http_port}")
+
+
+def test_closing_the_terminal_of_make_demo_stops_everything(tmp_path: Path) -> None:
+    """SIGHUP to the terminal's process group (make and the script, as when the terminal window closes) stops
+    the app and the Weaviate the script started, like Ctrl-C. Run through `make demo`, with the install step
+    satisfied by a fresh stamp file (nothing is installed) and this interpreter as PY."""
+    binary = find_binary(progress=lambda _: None, build=False)
+    http_port, grpc_port, app_port = free_port(), free_port(), free_port()
+    stub_app = tmp_path / "app.py"
+    stub_app.write_text("import streamlit as st\nst.write('stub')\n")
+    stamp = tmp_path / "installed"
+    stamp.touch()  # newer than pyproject.toml: make has nothing to install
+    env = _script_env(RERANK_PLAYGROUND_CACHE=str(tmp_path / "cache"), WEAVIATE_BINARY=str(binary))
+    demo_args = f"--port {app_port} --http-port {http_port} --grpc-port {grpc_port} --app {stub_app}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-C", str(ROOT), "demo", f"PY={sys.executable}", f"STAMP={stamp}",
+             f"DEMO_ARGS={demo_args}"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # its own "terminal" group
+        )
+    app_url = f"http://127.0.0.1:{app_port}/_stcore/health"
+    try:
+        _hang_up_make_demo(make, log, app_url, http_port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+        for pid in _pids_running(str(stub_app)):  # a failed run must leave nothing: the app has its own session
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _pids_running(argument: str) -> list[int]:
+    """Processes whose command line holds ``argument`` (here a path unique to one test)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if argument in (proc / "cmdline").read_bytes().decode(errors="replace").split("\0"):
+                    found.append(int(proc.name))
+    return found
+
+
+def _hang_up_make_demo(make: subprocess.Popen[bytes], log: Path, app_url: str, http_port: int) -> None:
+    deadline = time.monotonic() + 240
+    while "is running:" not in log.read_text(errors="replace"):
+        if make.poll() is not None or time.monotonic() > deadline:
+            os.killpg(make.pid, signal.SIGKILL)
+            pytest.fail(f"make demo did not get ready:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)  # polling the script's own output
+    assert is_ready(f"http://127.0.0.1:{http_port}")
+    assert httpx.get(app_url, timeout=5).status_code == 200
+
+    os.killpg(make.pid, signal.SIGHUP)  # what closing the terminal does
+    make.wait(timeout=30)
+    deadline = time.monotonic() + 90
+    while "Weaviate stopped" not in log.read_text(errors="replace"):  # the script goes on after make has gone
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+        time.sleep(0.2)  # polling the script's own output
+    output = log.read_text(errors="replace")
+    assert "App stopped." in output and "started by this script" in output
+    assert not is_ready(f"http://127.0.0.1:{http_port}")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(app_url, timeout=2)

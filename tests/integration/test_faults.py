@@ -298,7 +298,8 @@ def test_a_collection_deleted_mid_session_is_collection_not_found(
         pg.collection(doomed, refresh=True)
     # what was already fetched can still be reranked; the server-side module cannot, and says why
     partial = pg.compare(first, [RerankChoice("weaviate_module", TINY), LOCAL])
-    assert "no longer exists" in str(partial.errors[RerankChoice("weaviate_module", TINY).label])
+    assert re.search(r"no longer exists|does not exist on this server",
+                     str(partial.errors[RerankChoice("weaviate_module", TINY).label]))
     assert LOCAL.label in partial.results
     # the session goes on
     assert doomed not in {c.name for c in pg.collections()}
@@ -435,8 +436,10 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
     weaviate_server: WeaviateEndpoint, collection: str
 ) -> None:
     """With 1 ms per query any step may time out (collection info, the search, the reconnect); whichever
-    does must say it was time, and a sane timeout then works in the same session."""
-    session = Playground(replace(spec_of(weaviate_server), query_timeout=0.001))
+    does must say it was time, and a sane timeout then works in the same session. The gRPC link is stalled
+    while each search runs, so a timeout is certain: every attempt must fail, and say so."""
+    relay = TcpRelay(weaviate_server.grpc_port)
+    session = Playground(replace(spec_of(weaviate_server), grpc_port=relay.port, query_timeout=0.001))
     failures: list[PlaygroundError] = []
     try:
         for i in range(3):
@@ -445,16 +448,22 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
             try:
                 if not session.connected:
                     session.connect()
+                relay.pause()  # nothing can answer this search in 1 ms now
                 session.search(request)
             except PlaygroundError as err:
                 failures.append(err)
+            finally:
+                relay.resume()
+        assert len(failures) == 3, "a search over a stalled link returned instead of timing out"
         for err in failures:
             assert re.search(r"in time|timed out", str(err)), f"{type(err).__name__}: {err}"
             assert "Traceback" not in str(err) and "_InactiveRpcError" not in str(err)
         session.connect(spec_of(weaviate_server))
         assert session.search(keyword(collection, "cat")).hits
     finally:
+        relay.resume()
         session.close()
+        relay.close()
 
 
 # -- the server-side module ----------------------------------------------------------------------------------
@@ -505,3 +514,36 @@ def test_a_jina_fault_behind_the_weaviate_module_is_a_typed_error(
     server_side_jina_stand_in.clear_faults()
     run = session.rerank(search, MODULE, 5)
     assert run.result.order == expected_order("cat cats food", [h.text for h in search.hits], TINY)
+
+
+@pytest.mark.namespace
+def test_the_module_path_labels_results_with_the_model_the_server_uses_now(
+    module_session: tuple[Playground, str], server_side_jina_stand_in: JinaStandIn, weaviate_with_jina_module: Any
+) -> None:
+    """Another session changes the collection's reranker model after this one read it: the result is labelled
+    with the model Weaviate really used (read at query time), and no cached result carries the wrong name."""
+    session, name = module_session
+    session.cache.clear()
+    search = session.search(keyword(name, "cat cats food"))
+    texts = [h.text for h in search.hits]
+    first = session.rerank(search, MODULE, 5)
+    assert (first.result.model, first.choice.model) == (TINY, TINY)
+    other = Playground(spec_of(weaviate_with_jina_module.endpoint))
+    other.connect()
+    try:
+        other.set_reranker_model(name, V3)
+        again = session.rerank(search, MODULE, 5)  # the page still offers the model it read before
+        assert (again.result.model, again.choice.model) == (V3, V3)
+        assert not again.result.cached
+        assert server_side_jina_stand_in.rerank_requests()[-1].json["model"] == V3
+        assert again.result.order == expected_order("cat cats food", texts, V3)
+        assert any("changed since this page read it" in note for note in again.result.notes)
+        compared = session.compare(search, [MODULE, LOCAL])  # the Compare page's path says the same
+        assert list(compared.results) == [f"{V3} · Weaviate module", LOCAL.label]
+        assert compared.results[f"{V3} · Weaviate module"].model == V3
+        other.set_reranker_model(name, TINY)
+        back = session.rerank(search, MODULE, 5)
+        assert back.result.model == TINY and back.result.cached  # TINY's own earlier answer, under its own name
+    finally:
+        other.set_reranker_model(name, TINY)
+        other.close()

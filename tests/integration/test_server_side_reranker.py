@@ -7,7 +7,6 @@ queries go over gRPC to the real server, whose module makes real HTTPS calls to 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,12 +194,10 @@ def test_a_hanging_jina_fails_after_the_module_timeout(
 ) -> None:
     # server_side_jina sets MODULES_CLIENT_TIMEOUT=10s
     stand_in.set_fault(Fault(hang=True, times=1))
-    started = time.monotonic()
     with pytest.raises(WeaviateQueryError) as info:
         tiny_collection.query.bm25("apple", rerank=Rerank(prop="body", query=QUERY))
-    elapsed = time.monotonic() - started
-    assert 9 <= elapsed < 40
     assert "deadline" in str(info.value).lower() or "timeout" in str(info.value).lower()
+    assert len(stand_in.rerank_requests()) == 1 and stand_in.rerank_spans() == []  # Weaviate gave up waiting
 
 
 def test_an_unknown_model_fails_with_422(client: weaviate.WeaviateClient, stand_in: JinaStandIn) -> None:

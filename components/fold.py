@@ -1,0 +1,95 @@
+"""Results in view: once a page has results, its inputs fold into a one-line summary that opens with one click.
+
+The widgets are drawn inside ``st.expander`` exactly as before (same keys, same URL behaviour): folding only
+hides them. The summary describes the last run (not the inputs being edited), so the expander keeps its
+identity, and stays open, while someone changes a setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components import session
+from components.safe import md_escape
+from rerank_playground.models import SearchMode, SearchRequest
+from rerank_playground.playground import RerankChoice
+
+SUMMARY_QUERY_CHARS = 60
+STYLESHEET = Path(__file__).with_name("compact.css")
+
+
+def settings_summary(request: SearchRequest, choices: Sequence[RerankChoice], n: int | None) -> str:
+    """"DemoWiki · hybrid α 0.5 · “how did writing begin” · K 50 · N 10 · local baseline (WordLlama)"."""
+    query = request.query if len(request.query) <= SUMMARY_QUERY_CHARS else request.query[:SUMMARY_QUERY_CHARS] + "…"
+    mode = request.mode.value + (f" α {request.alpha:g}" if request.mode == SearchMode.HYBRID else "")
+    parts = [request.collection, mode, f"“{query}”", f"K {request.limit}"]
+    if n is not None:
+        parts.append(f"N {n}")
+    parts.append(", ".join(c.label for c in choices) or "no reranker")
+    return " · ".join(parts)
+
+
+def last_summary(key_prefix: str) -> str | None:
+    """The summary of this page's last run, or None when there are no results yet."""
+    last: dict[str, Any] | None = st.session_state.get(f"{key_prefix}.last")
+    if not last or not last.get("key"):
+        return None
+    key = last["key"]
+    request = key[0]
+    if len(key) == 3:  # Search: (request, choice, n)
+        return settings_summary(request, [key[1]], key[2])
+    return settings_summary(request, list(key[1]), None)  # Compare: (request, choices)
+
+
+def _inputs_summary() -> str:
+    values = session.inputs()
+    query = str(values.get("query") or "")
+    if len(query) > SUMMARY_QUERY_CHARS:
+        query = query[:SUMMARY_QUERY_CHARS] + "…"
+    return " · ".join(
+        str(part) for part in (values.get("collection"), values.get("mode"), f"“{query}”", f"K {values.get('k')}",
+                               f"N {values.get('n')}")
+    )
+
+
+def will_run(key_prefix: str) -> bool:
+    """This script run was started by the page's run button or a one-click suggestion (read before either is
+    drawn: a clicked button's value is in session state from the start of the run)."""
+    return bool(st.session_state.get(f"{key_prefix}.run") or st.session_state.get(f"{key_prefix}.autorun"))
+
+
+def compact_style() -> None:
+    # Our own static stylesheet (never built from data): less empty space above the results.
+    st.markdown(f"<style>{STYLESHEET.read_text(encoding='utf-8')}</style>", unsafe_allow_html=True)
+
+
+def is_folded(key_prefix: str, *, running: bool = False) -> bool:
+    """Whether :func:`folded_inputs` folds the inputs on this run (there are results, or there will be)."""
+    return last_summary(key_prefix) is not None or running or will_run(key_prefix)
+
+
+@contextlib.contextmanager
+def folded_inputs(key_prefix: str, *, running: bool = False) -> Iterator[None]:
+    """Draw the page's inputs inside this block: open until there are results, then folded into one line.
+
+    ``running``: this run will produce results (a click, a suggestion, a shared link): fold already, so the
+    results it draws are in view. The expander has a key, so it keeps its state while its label changes;
+    a new run folds it again.
+    """
+    if not is_folded(key_prefix, running=running):
+        yield
+        return
+    summary = last_summary(key_prefix)
+    running = running or will_run(key_prefix)
+    compact_style()
+    state_key = f"{key_prefix}.settings_open"
+    if running:
+        st.session_state[state_key] = False
+    label = summary or _inputs_summary()
+    with st.expander(f"**Settings:** {md_escape(label)}", expanded=False, key=state_key, icon=":material/tune:"):
+        yield

@@ -1,0 +1,478 @@
+"""The Present page: manage stories, and present one view at a time in large type, stepping by keyboard.
+
+Session state (``present.*``): ``story`` (the chosen story's name), ``on`` (presenting), ``index`` (the view
+shown), ``settings`` (the settings panel open), ``prefetch`` (prepare the next view ahead), ``blind`` (the A/B
+pair per view), ``picked`` (the pick per view, once made). Results are kept per view by the session's
+:class:`Presenter`, which prepares the next view in a background thread: its state is shown as it is.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from components import session, store_access
+from components.safe import md_escape
+from components.view_actions import versions
+from rerank_playground import codegen, tables
+from rerank_playground.demo import DEMO_COLLECTIONS
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation import stories
+from rerank_playground.evaluation.store import Store
+from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
+from rerank_playground.judging import RETRIEVAL, orderings
+from rerank_playground.playground import Playground
+from rerank_playground.presentation import PreparedView, Presenter, headline, prefetch_order, present_chart
+from rerank_playground.search import needs_query_vector
+from rerank_playground.snapshot import snapshot_html
+
+STYLESHEET = Path(__file__).with_name("present.css")
+STATE = "present"
+PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False}
+
+
+def _key(name: str) -> str:
+    return f"{STATE}.{name}"
+
+
+def presenter(pg: Playground) -> Presenter:
+    """This session's presenter, bound to its Playground (a new connection gets a new one)."""
+    current: Presenter | None = st.session_state.get(_key("presenter"))
+    if current is None or current.pg is not pg:
+        if current is not None:
+            current.close()
+        store = store_access.get_store()
+        current = Presenter(pg, grades_for=(lambda view: _grades(store, view)) if store is not None else None)
+        st.session_state[_key("presenter")] = current
+    return current
+
+
+def _store() -> Store | None:
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note("Stories")
+    return store
+
+
+# ---------------------------------------------------------------------------------------------- manage
+
+
+def _load(store: Store, name: str) -> Story | None:
+    try:
+        return stories.load_story(store, name)
+    except PlaygroundError as err:
+        st.warning(err.message)
+        return None
+
+
+def _save(store: Store, story: Story, message: str) -> None:
+    try:
+        stories.save_story(store, story)
+    except PlaygroundError as err:
+        session.flash(f"{err.message} {err.hint}".strip(), "error", "present")
+        return
+    session.flash(message, "success", "present")
+
+
+def _view_label(view: StoryView) -> str:
+    models = ", ".join(c.label for c in view.choices)
+    return f"{view.heading} — {view.request.collection}, {view.request.mode.value}, {models}"
+
+
+def manage(pg: Playground, store: Store) -> None:
+    st.title("Present")
+    st.caption("Stories are ordered saved views. Add views from the Search or Compare page (“Add to story”), "
+               "then present them here: → / ← (or a clicker's PageDown / PageUp) step through.")
+    session.show_flash("present")
+    try:
+        names = stories.story_names(store)
+    except PlaygroundError as err:
+        st.warning(f"{err.message} {err.hint}".strip())
+        return
+    top = st.columns([3, 1.2, 1.6], vertical_alignment="bottom")
+    story: Story | None = None
+    with top[0]:
+        if names:
+            default = stories.DEMO_STORY if stories.DEMO_STORY in names else names[0]
+            # The widget's own state goes when the widget is not drawn (while presenting): the choice is kept
+            # under a plain key too.
+            session.seed(_key("story_select"), st.session_state.get(_key("story"), default), names)
+            name = st.selectbox("Story", names, key=_key("story_select"))
+            st.session_state[_key("story")] = name
+            story = _load(store, name) if name else None
+        else:
+            st.info("No story yet. Add a view from the Search or Compare page, or import a story file below.")
+    offer_demo = stories.DEMO_STORY not in names and _has_demo_collections(pg)
+    if offer_demo and st.button(f"Load the demo story “{stories.DEMO_STORY}”", key=_key("load_demo")):
+        try:
+            stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
+        except PlaygroundError as err:
+            st.error(f"{err.message} {err.hint}".strip())
+        else:
+            st.session_state[_key("story")] = stories.DEMO_STORY
+            st.session_state.pop(_key("story_select"), None)
+            st.rerun()
+    if story is not None:
+        if top[1].button("Present", type="primary", icon=":material/slideshow:", key=_key("start"),
+                         disabled=not story.views, width="stretch"):
+            st.session_state[_key("on")] = True
+            st.session_state[_key("index")] = 0
+            st.rerun()
+        st.session_state[_key("prefetch")] = top[2].toggle(
+            "Prepare the next view ahead", value=st.session_state.get(_key("prefetch"), True),
+            key=_key("prefetch_toggle"),
+            help="Search and rerank the next view in the background while you talk (free rerankers only: a paid "
+            "one runs when you step onto its view).",
+        )
+        _views_editor(store, story)
+        _story_files(pg, store, story)
+    _import(store)
+
+
+def _has_demo_collections(pg: Playground) -> bool:
+    names = {info.name for info in session.collections(pg)}
+    return any(spec.name in names for spec in DEMO_COLLECTIONS)
+
+
+def _views_editor(store: Store, story: Story) -> None:
+    st.subheader(f"{len(story.views)} views")
+    for i, view in enumerate(story.views):
+        with st.container(border=True):
+            row = st.columns([8, 0.7, 0.7, 0.7], vertical_alignment="center")
+            row[0].markdown(f"**{i + 1}.** {md_escape(_view_label(view), 300)}")
+            if row[1].button("", icon=":material/arrow_upward:", key=_key(f"up{i}"), disabled=i == 0,
+                             help="Move up"):
+                _save(store, story.moved(i, -1), f"Moved view {i + 1} up.")
+                st.rerun()
+            if row[2].button("", icon=":material/arrow_downward:", key=_key(f"down{i}"),
+                             disabled=i == len(story.views) - 1, help="Move down"):
+                _save(store, story.moved(i, 1), f"Moved view {i + 1} down.")
+                st.rerun()
+            if row[3].button("", icon=":material/delete:", key=_key(f"del{i}"), help="Remove this view"):
+                _save(store, story.without(i), f"Removed view {i + 1}.")
+                st.rerun()
+            with st.expander("What to look for (note)", expanded=False):
+                note = st.text_area("Note", view.note, key=_key(f"note{i}"), max_chars=stories.MAX_NOTE,
+                                    label_visibility="collapsed")
+                if st.button("Save note", key=_key(f"savenote{i}")):
+                    _save(store, story.with_note(i, note), f"Saved the note of view {i + 1}.")
+                    st.rerun()
+
+
+def _story_files(pg: Playground, store: Store, story: Story) -> None:
+    with st.expander("Rename, delete, export, snapshot", expanded=False):
+        cols = st.columns(2)
+        with cols[0]:
+            new_name = st.text_input("New name", story.name, key=_key("rename"), max_chars=200)
+            if st.button("Rename", key=_key("do_rename")) and new_name.strip() != story.name:
+                try:
+                    stories.rename_story(store, story.name, new_name)
+                except PlaygroundError as err:
+                    st.error(f"{err.message} {err.hint}".strip())
+                else:
+                    st.session_state[_key("story")] = new_name.strip()
+                    st.session_state.pop(_key("story_select"), None)
+                    session.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
+                    st.rerun()
+        with cols[1]:
+            sure = st.checkbox("Yes, delete this story", key=_key("sure"))
+            if st.button("Delete story", key=_key("delete"), disabled=not sure):
+                try:
+                    stories.delete_story(store, story.name)
+                except PlaygroundError as err:
+                    st.error(err.message)
+                else:
+                    st.session_state.pop(_key("story"), None)
+                    st.session_state.pop(_key("story_select"), None)
+                    session.flash(f"Deleted “{story.name}”.", "success", "present")
+                    st.rerun()
+        data = stories.story_to_json(story).encode("utf-8")
+        st.download_button("Export story (JSON)", data, file_name=f"{_slug(story.name)}.story.json",
+                           mime="application/json", key=_key("export"), on_click="ignore",
+                           icon=":material/download:")
+        tally_lines = _tally(store, story.name)
+        made: dict[Story, bytes] = st.session_state.setdefault(_key("snapshots"), {})
+        if story not in made and st.button("Prepare a snapshot of the whole story (HTML)", key=_key("snap_make"),
+                                           help="Views already shown with a paid reranker keep it; the others "
+                                           "are prepared with the free paths only."):
+            work = presenter(pg)
+            shown = []
+            bar = st.progress(0.0, text=f"Preparing view 1 of {len(story.views)}…")
+            for number, view in enumerate(story.views, 1):
+                shown.append(work.ready(view) or work.show(view, allow_paid=False))
+                bar.progress(number / len(story.views), text=f"Prepared {number} of {len(story.views)} views")
+            made.clear()  # only the latest story's file is kept in the session
+            made[story] = snapshot_html(
+                story.name, shown, versions=versions(pg), created=datetime.now(UTC),
+                grades=[p.grades for p in shown], tally_lines=tally_lines,
+            ).encode("utf-8")
+            bar.empty()
+        if story in made:
+            st.download_button(
+                "Snapshot of the whole story (HTML)", made[story], file_name=f"{_slug(story.name)}.html",
+                mime="text/html", key=_key("snapshot"), on_click="ignore", icon=":material/download:",
+            )
+        for line in tally_lines:
+            st.caption(line)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "story"
+
+
+def _import(store: Store) -> None:
+    with st.expander("Import a story file", expanded=False):
+        upload = st.file_uploader("Story file (.json)", type=["json"], key=_key("upload"))
+        if upload is None:
+            return
+        try:
+            story = stories.story_from_json(upload.getvalue().decode("utf-8", errors="replace"))
+        except PlaygroundError as err:
+            st.error(f"{err.message} {err.hint}".strip())
+            return
+        exists = story.name in stories.story_names(store)
+        label = f"Replace “{story.name}”" if exists else f"Import “{story.name}” ({len(story.views)} views)"
+        if st.button(label, key=_key("do_import"), type="primary"):
+            _save(store, story, f"Imported “{story.name}” with {len(story.views)} views.")
+            st.session_state[_key("story")] = story.name
+            st.session_state.pop(_key("story_select"), None)
+            st.rerun()
+
+
+def _tally(store: Store, name: str) -> list[str]:
+    try:
+        return stories.tally(stories.preferences(store, story=name))
+    except PlaygroundError:
+        return []
+
+
+def _grades(store: Store | None, view: StoryView) -> dict[str, int] | None:
+    if store is None:
+        return None
+    try:
+        return store.grades(view.request.collection, view.request.query) or None
+    except PlaygroundError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- present
+
+
+def _stylesheet() -> None:
+    # A static file of ours (never built from data), so this markdown carries no untrusted HTML.
+    st.markdown(f"<style>{STYLESHEET.read_text(encoding='utf-8')}</style>", unsafe_allow_html=True)
+
+
+def present(pg: Playground, store: Store, story: Story) -> None:
+    _stylesheet()
+    count = len(story.views)
+    index = max(0, min(int(st.session_state.get(_key("index"), 0)), count - 1))
+    nav = st.container(horizontal=True, vertical_alignment="center")
+    if nav.button("Previous", icon=":material/arrow_back:", shortcut="Left", key=_key("prev"), disabled=index == 0):
+        index = max(0, index - 1)
+    if nav.button("Next", icon=":material/arrow_forward:", shortcut="Right", key=_key("next"),
+                  disabled=index == count - 1):
+        index = min(count - 1, index + 1)
+    # A clicker sends PageUp / PageDown: the same steps, as two small buttons.
+    if nav.button("Back", shortcut="PageUp", key=_key("pgup"), disabled=index == 0, type="tertiary",
+                  help="Previous view (a clicker's back key)"):
+        index = max(0, index - 1)
+    if nav.button("Forward", shortcut="PageDown", key=_key("pgdn"), disabled=index == count - 1, type="tertiary",
+                  help="Next view (a clicker's forward key)"):
+        index = min(count - 1, index + 1)
+    if nav.button("Settings", key=_key("settings_btn"), shortcut="S", icon=":material/tune:", type="tertiary",
+                  help="Show or hide this view's settings (key S)"):
+        st.session_state[_key("settings")] = not st.session_state.get(_key("settings"), False)
+    if nav.button("Blind A/B", key=_key("blind_btn"), shortcut="V", icon=":material/compare:", type="tertiary",
+                  help="Show two orderings as A and B; the room picks with A, B or T (tie). Key V toggles."):
+        st.session_state[_key("blind_on")] = not st.session_state.get(_key("blind_on"), False)
+    if nav.button("Exit", icon=":material/close:", shortcut="Esc", key=_key("exit"), type="tertiary"):
+        st.session_state[_key("on")] = False
+        st.rerun()
+    st.session_state[_key("index")] = index
+    view = story.views[index]
+    work = presenter(pg)
+    with st.spinner("Preparing this view…"):
+        prepared = work.show(view, allow_paid=True)
+    prefetch = bool(st.session_state.get(_key("prefetch"), True))
+    if prefetch and index + 1 < count:
+        work.prefetch(story.views[index + 1])  # started before drawing: the room reads this view meanwhile
+    with nav:
+        _next_state(work, story, index, f"{story.name} · view {index + 1} of {count}")
+    _view(pg, store, story, index, prepared)
+    if prefetch:
+        for other in prefetch_order(count, index):
+            work.prefetch(story.views[other])
+
+
+def _next_state(work: Presenter, story: Story, index: int, where: str) -> None:
+    """Where we are, and the next view's preparation said as it is (checked again every second while it is
+    being prepared; a fragment, so only this line reruns)."""
+    if index + 1 >= len(story.views):
+        st.caption(f"{where} · last view")
+        return
+    if not st.session_state.get(_key("prefetch"), True):
+        st.caption(f"{where} · next view not prepared ahead (preparing ahead is off)")
+        return
+    view = story.views[index + 1]
+    if work.status(view) == "preparing":
+        _watch_next(work, view, where)
+    else:
+        st.caption(f"{where} · next view {work.status(view)}")
+
+
+@st.fragment(run_every=1.0)
+def _watch_next(work: Presenter, view: StoryView, where: str) -> None:
+    state = work.status(view)
+    st.caption(f"{where} · next view {state}")
+    if state != "preparing":
+        st.rerun(scope="app")  # stop polling: the next full run draws the line without a timer
+
+
+def _settings_line(view: StoryView) -> str:
+    r = view.request
+    mode = r.mode.value + (f", alpha {r.alpha:g}, {r.fusion.value} fusion" if r.mode.value == "hybrid" else "")
+    return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · text: {r.text_property or 'default'} · "
+            f"rerankers: {', '.join(c.label for c in view.choices)}")
+
+
+def _view(pg: Playground, store: Store | None, story: Story, index: int, prepared: PreparedView) -> None:
+    view = prepared.view
+    st.markdown(f"## {md_escape(view.heading, 300)}")
+    if view.note:
+        st.markdown(f'<div class="present-note">{_html_text(view.note)}</div>', unsafe_allow_html=True)
+    for line in prepared.errors.values():
+        st.info(line, icon=":material/info:")
+    if prepared.errors and st.button("Try this step again", key=_key(f"retry{index}")):
+        presenter(pg).forget(view)
+        st.rerun()
+    if st.session_state.get(_key("settings"), False):
+        with st.container(border=True):
+            st.text(_settings_line(view))
+            if prepared.search is not None:
+                choice = view.choices[0]
+                request = prepared.search.request
+                code, error = session.call_safely(lambda: codegen.python_code(
+                    request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
+                    needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
+                    jina_base_url=pg.jina_base_url), "copy as code")
+                if code:
+                    with st.expander("Copy as code", expanded=False):
+                        st.code(code, language="python")
+                elif error:
+                    st.info(error)
+    if st.session_state.get(_key("blind_on"), False) and prepared.search is not None and prepared.runs:
+        _blind(store, story, index, prepared)
+        return
+    if not prepared.runs:
+        if prepared.search is None:
+            st.caption("Nothing to show for this step; → goes on with the story.")
+        return
+    runs = list(prepared.runs.items())
+    containers = st.tabs([label for label, _ in runs]) if len(runs) > 1 else [st.container()]
+    for (label, run), box in zip(runs, containers, strict=True):
+        with box:
+            numbers = prepared.headlines.get(label) or headline(run, prepared.grades)
+            cols = st.columns(4 if numbers.ndcg_before is not None else 3)
+            cols[0].metric(f"Kendall τ · all {len(run.search.hits)}", tables.fmt_correlation(numbers.kendall_tau),
+                           help="1 = order unchanged, 0 = unrelated, −1 = reversed (all K candidates).")
+            cols[1].metric(f"Overlap · top {numbers.overlap_k}", numbers.overlap,
+                           help=f"How many of the original top {numbers.overlap_k} stay in the reranked top "
+                           f"{numbers.overlap_k} (the shown N).")
+            cols[2].metric("Biggest climb", numbers.biggest_climb)
+            if numbers.ndcg_before is not None:
+                before = "—" if numbers.ndcg_before is None else f"{numbers.ndcg_before:.2f}"
+                after = "—" if numbers.ndcg_after is None else f"{numbers.ndcg_after:.2f}"
+                cols[3].metric(f"nDCG@{view.top_n}", f"{before} → {after}", help=numbers.judged)
+            figure = prepared.figures.get(label) or present_chart(run, prepared.grades)
+            st.plotly_chart(figure, key=_key(f"chart{index}-{label}"), theme=None,
+                            config=PLOTLY_CONFIG)
+            st.caption(f"“{view.request.query}” · {label} · top {view.top_n} of {len(run.search.hits)} candidates"
+                       + (" · rerank from this session's cache" if run.result.cached else ""))
+
+
+def _html_text(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+# ---------------------------------------------------------------------------------------------- blind A/B
+
+
+def _orderings(prepared: PreparedView) -> tuple[str, str, dict[str, list[str]]]:
+    runs = list(prepared.runs.items())
+    search = prepared.search
+    assert search is not None
+    ranked = orderings(search.hits, {label: run.result for label, run in runs})
+    if len(runs) >= 2:
+        return runs[0][0], runs[1][0], ranked
+    return RETRIEVAL, runs[0][0], ranked
+
+
+def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView) -> None:
+    view = prepared.view
+    first, second, ranked = _orderings(prepared)
+    pairs: dict[int, BlindPair] = st.session_state.setdefault(_key("blind"), {})
+    pair = pairs.get(index)
+    if pair is None or {pair.a, pair.b} != {first, second}:
+        pair = stories.blind_pair(first, second, random.SystemRandom())
+        pairs[index] = pair
+    picks: dict[int, str] = st.session_state.setdefault(_key("picked"), {})
+    search = prepared.search
+    assert search is not None
+    texts = {hit.uuid: hit.text for hit in search.hits}
+    st.markdown("**Which list answers the query better?** Same candidates, two orderings.")
+    left, right = st.columns(2)
+    for column, side, label in ((left, "A", pair.a), (right, "B", pair.b)):
+        with column:
+            st.subheader(side, anchor=False)
+            # Escaped text (never HTML or markdown from the database), one numbered line per document.
+            lines = [f"{rank}. {md_escape(tables.snippet(texts.get(uuid, ''), 140), 160)}"
+                     for rank, uuid in enumerate(ranked[label][: view.top_n], 1)]
+            st.markdown("\n".join(lines))
+    buttons = st.columns([1, 1, 1, 3])
+    chosen = None
+    if buttons[0].button("A is better", key=_key("pick_a"), shortcut="A"):
+        chosen = "a"
+    if buttons[1].button("Tie", key=_key("pick_tie"), shortcut="T"):
+        chosen = "tie"
+    if buttons[2].button("B is better", key=_key("pick_b"), shortcut="B"):
+        chosen = "b"
+    if chosen is not None:
+        if store is None:
+            st.info("The pick cannot be saved: the store is unavailable.")
+        else:
+            try:
+                stories.record_preference(store, view.request.collection, view.request.query, pair, chosen,
+                                          story=story.name)
+            except PlaygroundError as err:
+                st.info(f"The pick was not saved: {err.message}")
+            else:
+                picks[index] = chosen
+    if index in picks:
+        picked = picks[index]
+        winner = pair.label_of(picked)
+        st.success(
+            f"Reveal: A was {pair.a}, B was {pair.b}. "
+            + (f"The room preferred {winner}." if winner else "The room called it a tie.")
+        )
+
+
+def render() -> None:
+    pg = session.connected_playground()
+    if pg is None:
+        return
+    store = _store()
+    if store is None:
+        return
+    name = st.session_state.get(_key("story"))
+    if st.session_state.get(_key("on")) and name:
+        story = _load(store, name)
+        if story is not None and story.views:
+            present(pg, store, story)
+            return
+        st.session_state[_key("on")] = False
+    manage(pg, store)

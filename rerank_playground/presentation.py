@@ -1,0 +1,222 @@
+"""Present a story: prepare each view (search + rerank), the next one ahead of time, off the page thread.
+
+:func:`prepare_view` runs one view through the :class:`Playground` and never raises for what the network or
+the server does: a failing search or reranker becomes a calm one-line note on that view, so the rest of the
+story still works. :class:`Presenter` keeps the prepared views of one session and prepares the next view in a
+background thread (one worker, so the Playground is never driven from two threads at once by it).
+
+Paid rerankers (``PAID``: they spend Jina tokens on someone's key) are never run ahead of time: a prefetch
+prepares the search and the free rerankers only, and the paid ones wait for the presenter's key press.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+from rerank_playground import charts
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation.metrics import query_metrics
+from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.evaluation.stories import StoryView
+from rerank_playground.judging import RETRIEVAL, orderings
+from rerank_playground.models import SearchResult
+from rerank_playground.playground import Playground, RerankChoice, RerankRun
+
+
+def is_paid(choice: RerankChoice) -> bool:
+    """Spends Jina tokens on someone's key (``rerankers.PAID``): never run ahead of time."""
+    return choice.paid
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The three numbers the room reads, plus nDCG before/after when the query has judgments."""
+
+    kendall_tau: float | None  # None: undefined (fewer than two candidates, or a constant ranking)
+    overlap: str  # "7/10", over the shown top N
+    overlap_k: int  # the shown N
+    biggest_climb: str  # "#9 → #2" or "—"
+    ndcg_before: float | None = None
+    ndcg_after: float | None = None
+    judged: str = ""  # "judged@10 = 6/10"
+
+
+@dataclass(frozen=True)
+class PreparedView:
+    view: StoryView
+    search: SearchResult | None
+    runs: Mapping[str, RerankRun] = field(hash=False)  # choice label -> run, in the view's order
+    errors: Mapping[str, str] = field(hash=False)  # choice label (or "search") -> one calm line
+    waiting: tuple[RerankChoice, ...] = ()  # paid rerankers not run yet: they wait for a key press
+    elapsed_ms: float = 0.0
+    grades: Mapping[str, int] | None = field(default=None, hash=False)  # the query's judgments, when any
+    # Built with the results (off the page thread when prefetched), so showing the view only draws them.
+    headlines: Mapping[str, Headline] = field(default_factory=dict, hash=False)
+    figures: Mapping[str, go.Figure] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def primary(self) -> RerankRun | None:
+        return next(iter(self.runs.values()), None)
+
+    @property
+    def complete(self) -> bool:
+        return not self.waiting
+
+
+def _calm(err: PlaygroundError) -> str:
+    return err.message.strip().splitlines()[0] if err.message else "It did not work this time."
+
+
+PRESENT_CHART_HEIGHT = 430  # fits under the headline numbers at 1280x720
+
+
+def present_chart(run: RerankRun, grades: Mapping[str, int] | None) -> go.Figure:
+    """The slope chart sized for a presentation: no title (the page's heading says it), fixed height."""
+    fig = charts.slope_chart(run.movement, grades=grades or None)
+    fig.update_layout(height=PRESENT_CHART_HEIGHT, title=None, margin={"t": 30, "b": 10})
+    return fig
+
+
+GradesFor = Callable[[StoryView], Mapping[str, int] | None]
+
+
+def prepare_view(
+    pg: Playground, view: StoryView, *, allow_paid: bool, grades_for: GradesFor | None = None
+) -> PreparedView:
+    """Search and rerank ``view``, then its headline numbers and chart; paid rerankers only when
+    ``allow_paid``. Never raises PlaygroundError (what failed is a one-line note on the view)."""
+    started = time.perf_counter()
+    errors: dict[str, str] = {}
+    runs: dict[str, RerankRun] = {}
+    waiting: list[RerankChoice] = []
+    try:
+        search: SearchResult | None = pg.search(view.request)
+    except PlaygroundError as err:
+        search = None
+        errors["search"] = f"The search did not run: {_calm(err)}"
+    if search is not None:
+        for choice in view.choices:
+            if is_paid(choice) and not allow_paid:
+                waiting.append(choice)
+                continue
+            try:
+                runs[choice.label] = pg.rerank(search, choice, view.top_n)
+            except PlaygroundError as err:
+                errors[choice.label] = f"{choice.label} did not rerank this step: {_calm(err)}"
+    grades = None
+    if runs and grades_for is not None:
+        try:
+            grades = grades_for(view)
+        except PlaygroundError:  # no judgments store: the view shows without nDCG
+            grades = None
+    return PreparedView(
+        view=view, search=search, runs=runs, errors=errors, waiting=tuple(waiting),
+        elapsed_ms=(time.perf_counter() - started) * 1000.0, grades=grades,
+        headlines={label: headline(run, grades) for label, run in runs.items()},
+        figures={label: present_chart(run, grades) for label, run in runs.items()},
+    )
+
+
+def headline(run: RerankRun, grades: Mapping[str, int] | None = None) -> Headline:
+    s = run.movement.summary
+    # The same scopes as the Search page: Kendall τ over all K candidates, the overlap over the shown top N.
+    k = s.shown
+    overlap = f"{round(s.overlap_at_n * k)}/{k}"
+    climb = s.biggest_climb
+    climb_text = "—" if climb is None or climb.delta <= 0 else f"#{climb.original_rank} → #{climb.new_rank}"
+    ndcg_before = ndcg_after = None
+    judged = ""
+    if grades:
+        ranked = orderings(run.search.hits, {"after": run.result})
+        n = s.top_n
+        before: QueryMetrics = query_metrics(grades, ranked[RETRIEVAL], n)
+        after: QueryMetrics = query_metrics(grades, ranked["after"], n)
+        ndcg_before, ndcg_after = before.ndcg, after.ndcg
+        judged = f"judged@{n} = {before.judged}/{before.judged_of} before, {after.judged}/{after.judged_of} after"
+    return Headline(
+        kendall_tau=s.kendall_tau, overlap=overlap, overlap_k=k, biggest_climb=climb_text,
+        ndcg_before=ndcg_before, ndcg_after=ndcg_after, judged=judged,
+    )
+
+
+class Presenter:
+    """One session's prepared views of a story, and the background preparation of the next one."""
+
+    def __init__(self, pg: Playground, grades_for: GradesFor | None = None) -> None:
+        self.pg = pg
+        self._grades_for = grades_for
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="present-prefetch")
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple[StoryView, bool], Future[PreparedView]] = {}
+
+    def _submit(self, view: StoryView, allow_paid: bool) -> Future[PreparedView]:
+        with self._lock:
+            job = self._jobs.get((view, allow_paid))
+            if job is None:
+                job = self._pool.submit(prepare_view, self.pg, view, allow_paid=allow_paid,
+                                        grades_for=self._grades_for)
+                self._jobs[(view, allow_paid)] = job
+            return job
+
+    def prefetch(self, view: StoryView) -> None:
+        """Prepare ``view`` in the background: the search and the free rerankers, never a paid call."""
+        with self._lock:
+            if (view, True) in self._jobs:  # already shown in full: nothing to prepare
+                return
+        self._submit(view, allow_paid=False)
+
+    def status(self, view: StoryView) -> str:
+        """"prepared", "preparing", "prepared (paid rerankers wait for a key press)" or "not prepared"."""
+        with self._lock:
+            full = self._jobs.get((view, True))
+            free = self._jobs.get((view, False))
+        for job in (full, free):
+            if job is not None and job.done():
+                prepared = job.result()
+                if prepared.waiting:
+                    return "prepared (paid rerankers wait for a key press)"
+                return "prepared"
+        if full is not None or free is not None:
+            return "preparing"
+        return "not prepared"
+
+    def ready(self, view: StoryView) -> PreparedView | None:
+        """The prepared view without waiting (complete when possible), or None."""
+        with self._lock:
+            jobs = [self._jobs.get((view, True)), self._jobs.get((view, False))]
+        for job in jobs:
+            if job is not None and job.done():
+                return job.result()
+        return None
+
+    def show(self, view: StoryView, *, allow_paid: bool) -> PreparedView:
+        """The view as shown now: a finished preparation if it covers what is asked, else prepared now."""
+        with self._lock:
+            free = self._jobs.get((view, False))
+        if free is not None:
+            prepared = free.result()  # a prefetch in flight is awaited, not duplicated
+            if prepared.complete or not allow_paid:
+                return prepared
+        return self._submit(view, allow_paid=allow_paid).result()
+
+    def forget(self, view: StoryView) -> None:
+        """Prepare ``view`` again next time (e.g. after a failure the presenter wants to retry)."""
+        with self._lock:
+            for allow_paid in (True, False):
+                job = self._jobs.get((view, allow_paid))
+                if job is not None and job.done():
+                    del self._jobs[(view, allow_paid)]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def prefetch_order(count: int, current: int) -> Sequence[int]:
+    """Which views to prepare ahead from ``current``: the next one first, then the previous."""
+    return [i for i in (current + 1, current - 1) if 0 <= i < count]

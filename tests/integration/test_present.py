@@ -1,0 +1,172 @@
+"""Presenting a story on the real Weaviate with the demo data and the Jina stand-in: prepared views, the next
+one ahead (free paths only), broken steps that leave the story working, snapshots and copied code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rerank_playground import codegen
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.demo import load_demo
+from rerank_playground.evaluation.stories import StoryView, demo_story
+from rerank_playground.launcher import WeaviateEndpoint
+from rerank_playground.models import SearchMode
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.presentation import PRESENT_CHART_HEIGHT, Presenter, headline, prepare_view
+from rerank_playground.search import needs_query_vector
+from rerank_playground.snapshot import Versions, snapshot_html
+from tests.fakes.fixtures import TEST_JINA_KEY
+from tests.fakes.jina_stand_in import Fault, JinaStandIn
+from tests.fixtures_weaviate import connect
+
+LOCAL = RerankChoice("local", "local-wordllama")
+JINA = RerankChoice("jina", "jina-reranker-v3")
+
+
+@pytest.fixture(scope="module")
+def demo(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
+    client = connect(weaviate_server)
+    try:
+        load_demo(client)
+    finally:
+        client.close()
+    return weaviate_server
+
+
+@pytest.fixture
+def pg(demo: WeaviateEndpoint, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
+    spec = ConnectionSpec(http_host=demo.host, http_port=demo.http_port, grpc_port=demo.grpc_port,
+                          weaviate_api_key=demo.api_key, jina_api_key=TEST_JINA_KEY)
+    session = Playground(spec, jina_base_url=jina_stand_in.url)
+    session.connect()
+    yield session
+    session.shutdown()
+
+
+def views() -> tuple[StoryView, ...]:
+    return demo_story(jina_key_present=False).views
+
+
+def test_a_prepared_view_is_the_playgrounds_search_and_rerank(pg: Playground) -> None:
+    view = views()[0]
+    prepared = prepare_view(pg, view, allow_paid=True)
+    assert not prepared.errors and not prepared.waiting
+    run = prepared.primary
+    assert run is not None and run.top_n == view.top_n
+    again = pg.rerank(pg.search(view.request), LOCAL, view.top_n)
+    assert [m.uuid for m in run.movement.moves] == [m.uuid for m in again.movement.moves]
+
+
+def test_prefetch_runs_free_paths_only_and_paid_ones_wait_for_the_key_press(
+    pg: Playground, jina_stand_in: JinaStandIn
+) -> None:
+    view = replace(views()[1], choices=(JINA, LOCAL))
+    presenter = Presenter(pg)
+    try:
+        assert presenter.status(view) == "not prepared"
+        presenter.prefetch(view)
+        ahead = presenter.show(view, allow_paid=False)  # awaits the prefetch, does not start another
+        assert ahead.waiting == (JINA,) and list(ahead.runs) == [LOCAL.label]
+        assert presenter.status(view) == "prepared (paid rerankers wait for a key press)"
+        assert jina_stand_in.rerank_requests() == []  # nothing was spent ahead of time
+        shown = presenter.show(view, allow_paid=True)  # the presenter stepped onto it
+        assert list(shown.runs) == [JINA.label, LOCAL.label] and not shown.waiting
+        assert len(jina_stand_in.rerank_requests()) == 1
+        assert presenter.status(view) == "prepared"
+    finally:
+        presenter.close()
+
+
+def test_a_broken_step_says_so_calmly_and_the_rest_of_the_story_works(
+    pg: Playground, jina_stand_in: JinaStandIn
+) -> None:
+    good = views()[2]
+    gone = replace(good, request=replace(good.request, collection="NoSuchCollection"))
+    jina_down = replace(views()[3], choices=(JINA, LOCAL))
+    jina_stand_in.set_fault(Fault(status=503, message="upstream down"))
+    presenter = Presenter(pg)
+    try:
+        first = presenter.show(gone, allow_paid=True)
+        assert first.search is None and list(first.errors) == ["search"]
+        assert first.errors["search"].startswith("The search did not run:") and "\n" not in first.errors["search"]
+        second = presenter.show(jina_down, allow_paid=True)
+        assert list(second.runs) == [LOCAL.label]  # the free baseline still shows
+        assert second.errors[JINA.label].startswith(f"{JINA.label} did not rerank this step:")
+        third = presenter.show(good, allow_paid=True)
+        assert not third.errors and third.primary is not None
+        jina_stand_in.clear_faults()
+        presenter.forget(jina_down)  # "Try this step again"
+        assert not presenter.show(jina_down, allow_paid=True).errors
+    finally:
+        presenter.close()
+
+
+def test_a_snapshot_of_a_story_never_contains_the_key(pg: Playground) -> None:
+    prepared = [prepare_view(pg, replace(v, choices=(JINA, LOCAL)), allow_paid=True) for v in views()[:2]]
+    page = snapshot_html("Demo", prepared, versions=Versions("0.1.0", pg.server.version if pg.server else "?"),
+                         created=datetime.now(UTC))
+    assert TEST_JINA_KEY not in page
+    assert page.count('data-plot="chart-') == 4  # two views, two rerankers each
+
+
+def _run_code(code: str, tmp_path: Path, pg: Playground, jina: JinaStandIn) -> list[str]:
+    script = tmp_path / "reproduce.py"
+    script.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k not in ("JINAAI_APIKEY", "WEAVIATE_URL", "WEAVIATE_GRPC_PORT")}
+    env.update(JINAAI_APIKEY=TEST_JINA_KEY, JINA_BASE_URL=jina.url, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    env.pop("WEAVIATE_API_KEY", None)
+    if pg.spec.weaviate_api_key:  # the test server's per-install key, read from the environment like any key
+        env["WEAVIATE_API_KEY"] = pg.spec.weaviate_api_key
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [line.split()[1] for line in done.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("index", "mode", "choice"),
+    [(0, SearchMode.HYBRID, LOCAL), (2, SearchMode.KEYWORD, LOCAL), (1, SearchMode.VECTOR, LOCAL),
+     (2, SearchMode.KEYWORD, JINA)],
+)
+def test_copied_code_returns_the_order_the_page_shows(
+    pg: Playground, jina_stand_in: JinaStandIn, tmp_path: Path, index: int, mode: SearchMode, choice: RerankChoice
+) -> None:
+    base = views()[index]
+    view = replace(base, request=replace(base.request, mode=mode), choices=(choice,))
+    prepared = prepare_view(pg, view, allow_paid=True)
+    run = prepared.primary
+    assert run is not None and prepared.search is not None
+    request = prepared.search.request
+    code = codegen.python_code(
+        request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
+        needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
+        jina_base_url=pg.jina_base_url,
+    )
+    assert TEST_JINA_KEY not in code
+    assert not pg.spec.weaviate_api_key or pg.spec.weaviate_api_key not in code
+    if choice is JINA:
+        assert 'os.environ["JINAAI_APIKEY"]' in code
+    shown = [m.uuid for m in sorted(run.movement.moves, key=lambda m: m.new_rank)]
+    assert _run_code(code, tmp_path, pg, jina_stand_in) == shown
+
+
+def test_a_prepared_view_carries_its_numbers_chart_and_ndcg_where_judged(pg: Playground) -> None:
+    view = views()[0]
+    search = pg.search(view.request)
+    judged = {search.hits[0].uuid: 0, search.hits[6].uuid: 3}  # the retrieval top is not relevant, rank 7 is
+    prepared = prepare_view(pg, view, allow_paid=True, grades_for=lambda v: judged if v == view else None)
+    numbers = prepared.headlines[LOCAL.label]
+    expected = headline(prepared.runs[LOCAL.label], judged)
+    assert numbers == expected and numbers.ndcg_before is not None and numbers.ndcg_after is not None
+    assert numbers.judged.startswith(f"judged@{view.top_n} = 2/{view.top_n} before")
+    assert prepared.figures[LOCAL.label].layout.height == PRESENT_CHART_HEIGHT
+    plain = prepare_view(pg, views()[1], allow_paid=True, grades_for=lambda v: None)
+    assert plain.headlines[LOCAL.label].ndcg_before is None
