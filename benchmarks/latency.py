@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -256,10 +257,20 @@ class AppPage:
     def set_query(self, query: str) -> None:
         """Type ``query`` and commit it with Enter; done when that run's effect shows and the app is idle: the
         URL carries the query (the app mirrors its inputs there) or, on the minimal app, its chart is gone."""
+        self.open_settings()
         box = self.main().get_by_role("textbox", name="Query", exact=True)
         box.fill(query)
         box.press("Enter")
         self.page.wait_for_function(JS_QUERY_COMMITTED, arg=[query, self.button == "Draw"], timeout=TIMEOUT_MS)
+
+    def open_settings(self) -> None:
+        """After a run the app folds its inputs into a "Settings: …" line (the minimal app has none): open it."""
+        details = self.main().locator('[data-testid="stExpander"] details').filter(
+            has=self.page.get_by_text(re.compile(r"^Settings: "))
+        )
+        if details.count() and details.first.get_attribute("open") is None:
+            details.first.locator("summary").click()
+            details.first.locator('[data-testid="stExpanderDetails"]').wait_for(state="visible")
 
     def signature(self, selector: str) -> str:
         return self.page.evaluate(f"(s) => ({JS_SIGNATURE})(document.querySelector(s))", selector)
