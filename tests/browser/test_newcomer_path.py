@@ -11,6 +11,7 @@ import re
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from rerank_playground.demo import SUGGESTED_QUERIES
 from tests.browser.conftest import (
@@ -47,8 +48,15 @@ def choose_option(page: Page, label: str, option: str) -> None:
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
     if box.get_by_text(option, exact=True).count():
         return  # already chosen: clicking it again starts no run, so there would be none to wait for
-    box.locator('[role="combobox"], input').first.click()
-    rerun_and_wait(page, page.get_by_role("option", name=option, exact=True).click)
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a rerun landing just after the click closes the list again: then open it again
+        box.locator('[role="combobox"], input').first.click()
+        try:
+            wanted.wait_for(state="visible", timeout=15_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    rerun_and_wait(page, wanted.click)
 
 
 def open_settings(page: Page) -> None:
