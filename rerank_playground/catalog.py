@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import weaviate
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 from weaviate.classes.config import Reconfigure
 from weaviate.classes.query import Metrics
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError, WeaviateTimeoutError
@@ -45,7 +46,15 @@ def describe_collection(client: weaviate.WeaviateClient, name: str, *, any_repli
         metric_on = next((p.name for p in config.properties if _enum_value(p.data_type) == "text"), None)
         if any_replica and metric_on is not None:
             metrics = Metrics(metric_on).text(count=True)
-            count = collection.aggregate.over_all(total_count=True, return_metrics=metrics).total_count or 0
+            # Just after a node dies, the replica asked can be the one whose connection is closing (HTTP 500):
+            # ask again, a moment later, a few times.
+            for attempt in Retrying(
+                retry=retry_if_exception(lambda e: isinstance(e, UnexpectedStatusCodeError) and e.status_code >= 500),
+                stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.2, max=1.0), reraise=True,
+            ):
+                with attempt:
+                    counted = collection.aggregate.over_all(total_count=True, return_metrics=metrics)
+            count = counted.total_count or 0
         else:
             count = collection.aggregate.over_all(total_count=True).total_count or 0
     except CollectionNotFound:

@@ -34,6 +34,8 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from rerank_playground.launcher import WeaviateEndpoint, free_port
 from tests.fakes.jina_stand_in import JinaStandIn
@@ -250,6 +252,7 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.set_default_timeout(RUN_TIMEOUT_MS)
     context.add_init_script(WATCH_RUNS)
     pg = context.new_page()
+    count_finished_runs(pg)
     errors = PageErrors()
     pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
     pg.on("console", lambda msg: errors.console.append(msg.text) if msg.type == "error" else None)
@@ -296,11 +299,44 @@ _RAN_AND_IDLE = """() => {
 }"""
 
 
+def count_finished_runs(page: Page) -> None:
+    """Count the server's "script finished" messages on this page's websocket (``page._rp_finished``).
+
+    The DOM watcher above can miss a run: React may draw ``running`` and ``notRunning`` in one commit, so the
+    attribute never changes. The server's own message that a run finished cannot be missed.
+    """
+    page._rp_finished = 0  # type: ignore[attr-defined]
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            with contextlib.suppress(Exception):  # not every frame need be a ForwardMsg
+                if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+                    page._rp_finished += 1  # type: ignore[attr-defined]
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+
+
 def rerun_and_wait(page: Page, action: Callable[[], object], timeout_ms: float = RUN_TIMEOUT_MS) -> None:
-    """Do ``action`` (a click, Enter in a field...), then wait until Streamlit ran the script and is idle."""
-    page.evaluate("() => { window.__stRuns = 0; }")
+    """Do ``action`` (a click, Enter in a field...), then wait until Streamlit ran the script and is idle.
+
+    "Ran" is either signal: the DOM watcher saw a run, or the server said a run finished (see
+    :func:`count_finished_runs`); polled in short waits, so the websocket events are handled in between.
+    """
+    page.evaluate("() => { window.__stRuns = 0; }")  # also a round trip: every earlier frame event is counted
+    finished_before = getattr(page, "_rp_finished", None)
     action()
-    page.wait_for_function(_RAN_AND_IDLE, timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        if finished_before is not None and page._rp_finished > finished_before:  # type: ignore[attr-defined]
+            wait_idle(page, max(deadline - time.monotonic(), 1.0) * 1000)
+            return
+        remaining_ms = (deadline - time.monotonic()) * 1000
+        try:
+            page.wait_for_function(_RAN_AND_IDLE, timeout=max(min(remaining_ms, 500), 1))
+            return
+        except PlaywrightTimeoutError:
+            if remaining_ms <= 500:
+                raise
 
 
 _PARAM_IS = """([name, value]) => new URLSearchParams(window.location.search).get(name) === value"""

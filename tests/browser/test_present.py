@@ -24,6 +24,7 @@ from tests.browser.conftest import (
     WATCH_RUNS,
     StreamlitApp,
     assert_no_errors,
+    count_finished_runs,
     goto_page,
     main_text,
     open_app,
@@ -141,6 +142,7 @@ def test_key_press_to_next_view_with_and_without_prefetch(page: Page, browser: B
     context.add_init_script(WATCH_RUNS)
     try:
         cold = context.new_page()
+        count_finished_runs(cold)
         start_presenting(cold, app_url, prefetch=False)
         assert "next view not prepared ahead" in main_text(cold)
         without = [step(cold, "ArrowRight", DEMO_VIEWS[n].request.query) for n in range(1, 5)]
