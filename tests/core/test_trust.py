@@ -256,9 +256,9 @@ def test_estimates_before_the_search_ran_scale_an_earlier_search_and_say_so() ->
 @pytest.mark.parametrize(
     "text",
     [
-        "jina_4f1b2c3d4e5f60718293a4b5c6d7e8f9",  # a Jina key
-        "  jina_4f1b2c3d4e5f60718293a4b5c6d7e8f9  ",
-        "please rerank jina_4f1b2c3d4e5f60718293a4b5c6d7e8f9 now",  # inside other text
+        "jina_FAKE_test_only_not_a_real_key_0000",  # a Jina key
+        "  jina_FAKE_test_only_not_a_real_key_0000  ",
+        "please rerank jina_FAKE_test_only_not_a_real_key_0000 now",  # inside other text
         "jina_aBcD-eFgH_iJkL-mNoPqRsT",  # dashes and underscores
         "my-own-weaviate-key",  # equals a key typed in a password field
         "prefix my-own-weaviate-key suffix",  # contains it
