@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import weaviate
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 from weaviate.classes.config import Reconfigure
 from weaviate.classes.query import Metrics
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError, WeaviateTimeoutError
@@ -50,7 +50,7 @@ def describe_collection(client: weaviate.WeaviateClient, name: str, *, any_repli
             # ask again, a moment later, a few times.
             for attempt in Retrying(
                 retry=retry_if_exception(lambda e: isinstance(e, UnexpectedStatusCodeError) and e.status_code >= 500),
-                stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.2, max=1.0), reraise=True,
+                stop=stop_after_delay(20), wait=wait_exponential(multiplier=0.2, max=1.0), reraise=True,
             ):
                 with attempt:
                     counted = collection.aggregate.over_all(total_count=True, return_metrics=metrics)
