@@ -42,6 +42,7 @@ from rerank_playground.evaluation.batch import (  # noqa: E402
 )
 from rerank_playground.evaluation.models import QuerySet, SetQuery  # noqa: E402
 from rerank_playground.evaluation.store import open_store  # noqa: E402
+from rerank_playground.keys import ProviderKeys  # noqa: E402
 from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode  # noqa: E402
 from rerank_playground.playground import RerankChoice  # noqa: E402
@@ -70,7 +71,10 @@ def known_items(n: int) -> tuple[QuerySet, list[tuple[str, str, int]]]:
 
 def spec_of(endpoint: WeaviateEndpoint) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          weaviate_api_key=endpoint.api_key, jina_api_key=KEY)
+                          weaviate_api_key=endpoint.api_key)
+
+
+KEYS = ProviderKeys.of(JINAAI_APIKEY=KEY)
 
 
 def engine_run(db: Path, endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, concurrency: int) -> float:
@@ -80,8 +84,8 @@ def engine_run(db: Path, endpoint: WeaviateEndpoint, jina_url: str, n: int, mode
         plan = RunPlan(query_set=store.query_set(qs.name), settings=(SETTING,),
                        rerankers=tuple(RerankChoice("jina", m) for m in MODELS[:models]), k=10)
         started = time.perf_counter()
-        handle = start_run(store, plan, spec_of(endpoint), qrels=store.qrels(plan.query_set), jina_base_url=jina_url,
-                           options=EngineOptions(concurrency=concurrency))
+        handle = start_run(store, plan, spec_of(endpoint), keys=KEYS, qrels=store.qrels(plan.query_set),
+                           jina_base_url=jina_url, options=EngineOptions(concurrency=concurrency))
         progress = handle.wait()
         elapsed = time.perf_counter() - started
         assert progress.state == "finished" and progress.failed == 0, progress
@@ -93,7 +97,8 @@ def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, con
     qs, _ = known_items(n)
     choices = [RerankChoice("jina", m) for m in MODELS[:models]]
     started = time.perf_counter()
-    pg = batch_playground(spec_of(endpoint), jina_base_url=jina_url, limiter=SharedRateLimiter(), timeout_s=30)
+    pg = batch_playground(spec_of(endpoint), keys=KEYS, jina_base_url=jina_url, limiter=SharedRateLimiter(),
+                          timeout_s=30)
 
     def one(query: SetQuery) -> None:
         search = pg.search(SETTING.request(qs.collection, query.text))

@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
 from rerank_playground.demo import get_spec, load_demo  # noqa: E402
+from rerank_playground.keys import ProviderKeys  # noqa: E402
 from rerank_playground.launcher import free_port, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
@@ -376,8 +377,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         endpoint = server.endpoint
         jina = stack.enter_context(JinaStandIn(api_key=KEY))
         spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                              weaviate_api_key=endpoint.api_key, jina_api_key=KEY)
-        pg = Playground(spec, jina_base_url=jina.url)
+                              weaviate_api_key=endpoint.api_key)
+        pg = Playground(spec, keys=ProviderKeys.of(JINAAI_APIKEY=KEY), jina_base_url=jina.url)
         stack.callback(pg.shutdown)
         pg.connect()
         load_demo(pg.client, collections=(COLLECTION,))

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
 from rerank_playground.demo import SUGGESTED_QUERIES, get_spec, load_demo, load_judgements  # noqa: E402
 from rerank_playground.jina_http import make_client  # noqa: E402
+from rerank_playground.keys import ProviderKeys  # noqa: E402
 from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
@@ -127,8 +128,8 @@ def new_session(endpoint: WeaviateEndpoint, key: str, jina_url: str) -> Playgrou
     """A session with its own key, cache and HTTP client (closed by ``end_session``)."""
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
                                    grpc_port=endpoint.grpc_port,
-                                   weaviate_api_key=endpoint.api_key, jina_api_key=key), jina_base_url=jina_url,
-                    http_client=make_client())
+                                   weaviate_api_key=endpoint.api_key),
+                    keys=ProviderKeys.of(JINAAI_APIKEY=key), jina_base_url=jina_url, http_client=make_client())
     pg.connect()
     return pg
 

@@ -31,6 +31,7 @@ from weaviate.classes.query import HybridFusion, MetadataQuery
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
+from rerank_playground.keys import ProviderKeys  # noqa: E402
 from rerank_playground.launcher import start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
@@ -121,9 +122,9 @@ def main() -> None:
         print(f"loaded {args.objects:,} objects in {time.perf_counter() - started:.1f} s")
         http = httpx.Client(timeout=30)
         spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                              weaviate_api_key=endpoint.api_key,
-                              jina_api_key=KEY)
-        play = Playground(spec, jina_base_url=jina.url, rerank_cache=RerankCache())
+                              weaviate_api_key=endpoint.api_key)
+        play = Playground(spec, keys=ProviderKeys.of(JINAAI_APIKEY=KEY), jina_base_url=jina.url,
+                          rerank_cache=RerankCache())
         play.connect()
         play.embedder_for = lambda request, info: HashEmbedder()  # type: ignore[method-assign]
         for _ in range(3):  # warm both paths

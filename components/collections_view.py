@@ -6,13 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from components import session
-from components.reranker_picker import MODULE, model_caption
+from components.reranker_picker import model_caption
 from components.safe import md_escape
 from components.search_form import EMBEDDER_LABELS
 from rerank_playground.demo import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import WEAVIATE_DEFAULT_MODEL, models_for
+from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
 
 CONFIRM_LABEL = "I understand this changes the collection's config on the server"
 
@@ -113,10 +113,10 @@ def _apply_reranker(pg: Playground, key_prefix: str, name: str) -> None:
 
 def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> None:
     st.subheader("Change the reranker model")
-    if pg.server is not None and not pg.server.jina_reranker_available:
+    if pg.server is not None and not pg.server.has_module(JINA_RERANKER_MODULE):
         st.info("This Weaviate has no reranker-jinaai module, so its reranker cannot be set from here.")
         return
-    if info.reranker_module and info.reranker_module != MODULE:
+    if info.reranker_module and info.reranker_module != JINA_RERANKER_MODULE:
         st.info(
             f"{md_escape(info.name)} uses {md_escape(info.reranker_module)}; Weaviate cannot switch a collection "
             "to another reranker module."
@@ -140,7 +140,7 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
             hide_index=True,
             key=f"{key_prefix}.new_config",
         )
-    models = {m.name: m for m in models_for("weaviate_module")}
+    models = {m.name: m for m in JINA_MODELS}  # what reranker-jinaai can be set to
     options = list(models)
     session.seed(f"{key_prefix}.new_model", current if current in models else WEAVIATE_DEFAULT_MODEL, options)
     model = st.selectbox("New reranker model", options, key=f"{key_prefix}.new_model")

@@ -13,33 +13,24 @@ import pandas as pd
 import streamlit as st
 
 from components import grades_view, results_view, session, spend_note
-from components.reranker_picker import NEEDS_KEY, module_model
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
 from rerank_playground import charts, movement, tables
-from rerank_playground.errors import RerankError
+from rerank_playground.errors import ProviderError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
-from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL, models_for
+from rerank_playground.rerankers import get_provider
+from rerank_playground.snapshot import path_label
 
 MAX_MODELS = 5
-LOCAL_ID = f"local:{LOCAL_MODEL}"
 
 
 def available_choices(pg: Playground, info: CollectionInfo) -> list[RerankChoice]:
-    choices = [RerankChoice("local", LOCAL_MODEL)]
-    choices += [RerankChoice("jina", m.name) for m in models_for("jina")]
-    configured = module_model(info)
-    if configured is not None and (pg.server is None or pg.server.jina_reranker_available):
-        choices.append(RerankChoice("weaviate_module", configured))
-    return choices
+    return pg.offered_choices(info)
 
 
-def default_ids(pg: Playground) -> list[str]:
-    if pg.has_jina_key:
-        return [LOCAL_ID, f"jina:{DEFAULT_MODEL}", f"jina:{WEAVIATE_DEFAULT_MODEL}"]  # newest vs Weaviate's default
-    return [LOCAL_ID]
+def default_ids(pg: Playground, info: CollectionInfo) -> list[str]:
+    return [session.choice_id(c) for c in pg.default_choices(info)]
 
 
 def _on_models_change(widget_key: str) -> None:
@@ -49,7 +40,7 @@ def _on_models_change(widget_key: str) -> None:
 def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[RerankChoice]:
     values = session.inputs()
     by_id = {session.choice_id(c): c for c in available_choices(pg, info)}
-    wanted = values.get("models") if values.get("models") is not None else default_ids(pg)
+    wanted = values.get("models") if values.get("models") is not None else default_ids(pg, info)
     chosen = [i for i in wanted if i in by_id][:MAX_MODELS]
     widget_key = f"{key_prefix}.models"
     current = st.session_state.get(widget_key)
@@ -58,9 +49,10 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
 
     def label(choice_id: str) -> str:
         choice = by_id[choice_id]
-        if choice.reranker == "jina" and not pg.has_jina_key:
-            return f"{choice.label} ({NEEDS_KEY})"
-        if choice.reranker == "weaviate_module":
+        provider = get_provider(choice.reranker)
+        if pg.key_missing(provider):
+            return f"{choice.label} ({provider.key_hint})"
+        if provider.collection_models is not None:  # the model is the one set in the collection's config
             return f"{choice.label} (configured on {info.name})"
         return choice.label
 
@@ -76,10 +68,14 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     )
     if values.get("models") is not None:
         values["models"] = list(ids)
-    if not pg.has_jina_key:
-        st.caption(f"Each Jina model {NEEDS_KEY} (paste it in the sidebar).")
-    if any(by_id[i].reranker == "weaviate_module" for i in ids):
-        st.caption(f"Weaviate module: {spend_note.module_payer(pg)}")
+    offered = list(dict.fromkeys(get_provider(c.reranker) for c in by_id.values()))
+    for provider in offered:
+        if pg.key_missing(provider):
+            st.caption(f"Each {provider.model_prompt} {provider.key_hint} (paste it in the sidebar).")
+    chosen_providers = {by_id[i].reranker for i in ids}
+    for provider in offered:
+        if provider.key_optional and provider.name in chosen_providers:
+            st.caption(f"{provider.short_label}: {spend_note.module_payer(pg)}")
     return [by_id[i] for i in ids]
 
 
@@ -122,11 +118,11 @@ def run_compare(
         bar = st.progress(0.0, text=f"0 of {total} models done")
         done: list[str] = []
 
-        def on_done(choice: RerankChoice, outcome: RerankResult | RerankError) -> None:
+        def on_done(choice: RerankChoice, outcome: RerankResult | ProviderError) -> None:
             done.append(choice.label)
             if threading.current_thread() is not main_thread:
                 return  # called from a worker: the summary below is drawn after compare returns
-            if isinstance(outcome, RerankError):
+            if isinstance(outcome, ProviderError):
                 st.text(f"✖ {choice.label}: failed")
             else:
                 extra = " (from cache)" if outcome.cached else ""
@@ -160,7 +156,7 @@ def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
         rows.append(
             {
                 "model": label,
-                "path": LABELS.get(choice.reranker, choice.reranker),
+                "path": path_label(choice.reranker),
                 "status": "ok" if result is not None else "failed",
                 "latency ms": None if result is None else round(result.latency_ms, 1),
                 "tokens": None if result is None else result.tokens,

@@ -20,7 +20,9 @@ from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.keys import ApiKey
 from rerank_playground.playground import Playground
+from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
 
+SHOWN_MODULES = (JINA_RERANKER_MODULE, "text2vec-jinaai")  # the server modules the Connect page reports on
 KIND_LABELS = {"local": "Local", "custom": "Custom", "cloud": "Weaviate Cloud", "demo": "Demo"}
 KIND_HELP = {
     "local": "A Weaviate on this machine (or reachable by host name), plain HTTP and gRPC.",
@@ -39,9 +41,9 @@ def current_connection(pg: Playground) -> None:
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
         cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
-        cols[2].metric("reranker-jinaai", "available" if server.jina_reranker_available else "not enabled")
-        cols[3].metric("text2vec-jinaai", "available" if server.jina_vectorizer_available else "not enabled")
-        if not server.jina_reranker_available:
+        for col, module in zip(cols[2:], SHOWN_MODULES, strict=True):
+            col.metric(module, "available" if server.has_module(module) else "not enabled")
+        if not server.has_module(JINA_RERANKER_MODULE):
             st.caption(
                 "Without the reranker-jinaai module the Weaviate module path is off; the Jina API path and the "
                 "local baseline still work."
@@ -86,13 +88,14 @@ def _weaviate_key_field(key_prefix: str, preview: ConnectionSpec | None) -> None
 
 def _withheld_note(pg: Playground, preview: ConnectionSpec | None) -> None:
     """Say, before the click, which of the server's keys this address will not get, and what to do instead."""
-    if preview is None or not preview.withheld:
+    withheld = pg.withheld(preview) if preview is not None else ()
+    if not withheld:
         return
     configured = session.spec_from_config().url
     lines = []
-    if "WEAVIATE_API_KEY" in preview.withheld:
+    if "WEAVIATE_API_KEY" in withheld:
         lines.append("the server's Weaviate key is not sent here: if this Weaviate needs a key, type its own key")
-    if "JINAAI_APIKEY" in preview.withheld:
+    if "JINAAI_APIKEY" in withheld:
         lines.append(
             "the server's Jina key is not sent to this Weaviate: its reranker-jinaai module uses the Weaviate "
             "server's own key if it has one, or a Jina key you paste in the sidebar (the Jina API path still works)"
@@ -115,7 +118,6 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
     state = st.session_state
     typed = ApiKey.user(state.get(f"{key_prefix}.api_key"))
     key = typed or session.spec_from_config().weaviate_key  # an operator key only goes where it is bound
-    common = {"jina_api_key": pg.spec.jina_key}
     if kind == "cloud":
         url = (state.get(f"{key_prefix}.cluster_url") or "").strip()
         if not url:
@@ -124,7 +126,7 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             )
         if key is None and pg.spec.kind == "cloud" and pg.spec.cluster_url == url:
             key = pg.spec.weaviate_key
-        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key, **common)
+        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key)
     host = (state.get(f"{key_prefix}.host") or "").strip()
     if not host:
         raise PlaygroundError("Enter a host name or address.", hint="For a Weaviate on this machine: 127.0.0.1.")
@@ -140,7 +142,6 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             grpc_port=grpc_port,
             grpc_secure=bool(state.get(f"{key_prefix}.grpc_secure")),
             weaviate_api_key=key,
-            **common,
         )
     else:
         spec = ConnectionSpec(
@@ -149,7 +150,6 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             http_port=http_port,
             grpc_port=grpc_port,
             weaviate_api_key=key,
-            **common,
         )
     if typed is None and pg.spec.endpoints == spec.endpoints:
         spec = replace(spec, weaviate_api_key=pg.spec.weaviate_key)  # reconnecting: the key used before

@@ -11,16 +11,17 @@ from rerank_playground.evaluation import batch, runs
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, model_names
+from rerank_playground.rerankers import get_provider, providers
 
 HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last
 OPEN_RUN = "runs.selected"  # session state read by the Runs page: which run to open
 
 
 def _choices(pg: Playground) -> list[RerankChoice]:
-    local = RerankChoice("local", LOCAL_MODEL)
-    jina = [RerankChoice("jina", m) for m in model_names() if m != LOCAL_MODEL]
-    return [local, *jina]
+    """Every model of the providers that run from the app (a batch run has no collection-bound module), those
+    that need no key first."""
+    runnable = sorted((p for p in providers() if p.server_module is None), key=lambda p: p.needs_key)
+    return [RerankChoice(p.name, m.name) for p in runnable for m in p.models]
 
 
 def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
@@ -38,7 +39,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
         picked = st.multiselect(
             "Rerankers (at most 5; 'no rerank' is always the baseline)", options, default=default,
-            format_func=lambda c: c.label + ("" if c.reranker != "jina" or pg.has_jina_key else " — needs a Jina key"),
+            format_func=lambda c: c.label + (" — needs a Jina key" if pg.key_missing(get_provider(c.reranker)) else ""),
             max_selections=batch.MAX_RERANKERS, key=f"{key_prefix}.rerankers",
         )
         run_name = st.text_input("Run name (optional)", key=f"{key_prefix}.name", max_chars=200)
@@ -65,7 +66,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip())
     try:
         handle = batch.start_run(
-            store, plan, pg.spec, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
+            store, plan, pg.spec, keys=pg.keys, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url,
+            rerank_cache=pg.cache,
             options=batch.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
         )
     except PlaygroundError as err:
@@ -139,7 +141,7 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
         if resume or retry:
             try:
                 st.session_state[HANDLE] = batch.resume_run(
-                    store, record.run_id, pg.spec, jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
+                    store, record.run_id, pg.spec, keys=pg.keys, jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
                     retry_failed=retry, policy=pg.policy, spend=pg.spend,
                 )
             except PlaygroundError as err:

@@ -1,4 +1,4 @@
-"""Pick how to rerank: the path (Jina API / Weaviate module / local baseline) and the model."""
+"""Pick how to rerank: the provider (Jina API / Weaviate module / local baseline, ... as registered) and the model."""
 
 from __future__ import annotations
 
@@ -7,21 +7,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components import session, spend_note
 from components.safe import md_escape
-from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.models import CollectionInfo, ModelInfo
 from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import (
-    DEFAULT_MODEL,
-    LOCAL_BASELINE,
-    LOCAL_MODEL,
-    WEAVIATE_DEFAULT_MODEL,
-    models_for,
-)
+from rerank_playground.rerankers import ProviderSpec, get_provider, provider_names
 
-PATH_LABELS = {"jina": "Jina API", "weaviate_module": "Weaviate module", "local": "Local baseline"}
-MODULE = "reranker-jinaai"
-NEEDS_KEY = f"needs a Jina key — get one at {KEYS_URL}"
+DESCRIPTION_CHARS = 1000  # a provider's description of what runs is a few sentences
 
 
 def model_caption(model: ModelInfo) -> str:
@@ -31,26 +21,54 @@ def model_caption(model: ModelInfo) -> str:
     return " · ".join(parts)
 
 
-def module_model(info: CollectionInfo) -> str | None:
-    """The model Weaviate's reranker-jinaai module uses for this collection (None = no such module): the one
-    in its config, else Weaviate's own default (not this app's client-side default)."""
-    if info.reranker_module != MODULE:
-        return None
-    return info.reranker_model or WEAVIATE_DEFAULT_MODEL
-
-
 def _mark_explicit(widget_key: str) -> None:
     session.inputs()["reranker"] = st.session_state.get(widget_key)
+
+
+def _short(name: str) -> str:
+    return get_provider(name).short_label
+
+
+def _model_picker(pg: Playground, provider: ProviderSpec, info: CollectionInfo, key_prefix: str) -> RerankChoice:
+    """The right-hand column: the provider's models for this collection, or why it cannot run here."""
+    models = provider.models_for(info)
+    choice = RerankChoice(provider.name, models[0] if models else provider.default_model or "")
+    if not pg.offers(provider):
+        st.warning(provider.not_on_server)
+        return choice
+    if not models:
+        st.warning(provider.not_on_collection.format(collection=md_escape(info.name)))
+        return choice
+    by_name = {m.name: m for m in provider.models}
+    if len(models) == 1:
+        if provider.describe is not None:  # it names the collection and its config: escaped
+            st.caption(md_escape(provider.describe(info), DESCRIPTION_CHARS))
+        else:
+            st.caption(by_name[choice.model].label if choice.model in by_name else choice.model)
+        return choice
+    values = session.inputs()
+    session.seed(f"{key_prefix}.model", values.get("model") or provider.default_model or models[0], list(models))
+    missing = pg.key_missing(provider)
+    model = st.selectbox(
+        provider.model_prompt,
+        list(models),
+        key=f"{key_prefix}.model",
+        format_func=lambda name: f"{name} ({provider.key_hint})" if missing else name,
+    )
+    values["model"] = model
+    if model in by_name:
+        st.caption(model_caption(by_name[model]))
+    return RerankChoice(provider.name, model)
 
 
 def reranker_choice(
     pg: Playground, info: CollectionInfo, key_prefix: str
 ) -> tuple[RerankChoice, DeltaGenerator]:
-    """Draw the path and model pickers; returns the choice and an empty slot at the end of the row
+    """Draw the provider and model pickers; returns the choice and an empty slot at the end of the row
     (for the page's run button)."""
     values = session.inputs()
-    paths = list(PATH_LABELS)
-    auto = "jina" if pg.has_jina_key else "local"
+    paths = list(provider_names())
+    auto = pg.default_provider().name
     widget_key = f"{key_prefix}.reranker"
     if values.get("reranker") not in paths:
         values["reranker"] = None
@@ -64,59 +82,22 @@ def reranker_choice(
             "Reranker",
             paths,
             key=widget_key,
-            format_func=PATH_LABELS.get,
+            format_func=_short,
             required=True,
             on_change=_mark_explicit,
             args=(widget_key,),
             wrap=True,
-            help=" · ".join(f"{PATH_LABELS[p]}: {LABELS[p]}" for p in paths),
+            help=" · ".join(f"{_short(p)}: {get_provider(p).label}" for p in paths),
         ) or auto
-
+    provider = get_provider(path)
     with right:
-        if path == "jina":
-            models = [m.name for m in models_for("jina")]
-            by_name = {m.name: m for m in models_for("jina")}
-            session.seed(f"{key_prefix}.model", values.get("model") or DEFAULT_MODEL, models)
-            model = st.selectbox(
-                "Jina model",
-                models,
-                key=f"{key_prefix}.model",
-                format_func=lambda name: name if pg.has_jina_key else f"{name} ({NEEDS_KEY})",
-            )
-            values["model"] = model
-            st.caption(model_caption(by_name[model]))
-            choice = RerankChoice("jina", model)
-        elif path == "weaviate_module":
-            configured = module_model(info)
-            if pg.server is not None and not pg.server.jina_reranker_available:
-                st.warning(
-                    "This Weaviate has no reranker-jinaai module. Use the Jina API path, or a Weaviate "
-                    "with API-based modules enabled."
-                )
-            elif configured is None:
-                st.warning(
-                    f"Collection {md_escape(info.name)} has no reranker-jinaai module configured. "
-                    "Use the Jina API path, or configure the module on the Collections page."
-                )
-            else:
-                source = (
-                    "set in the collection's config" if info.reranker_model
-                    else "no model in the collection's config: Weaviate's own default, not this app's"
-                )
-                st.caption(
-                    f"Weaviate reranks {md_escape(info.name)} with {md_escape(configured)} ({source}; change "
-                    "it on the Collections page). It reranks the K objects the query fetched, on the server; "
-                    "results are labelled with the model the server had set when the query ran."
-                )
-            choice = RerankChoice("weaviate_module", configured or WEAVIATE_DEFAULT_MODEL)
-        else:
-            st.caption(LOCAL_BASELINE.label)
-            choice = RerankChoice("local", LOCAL_MODEL)
+        choice = _model_picker(pg, provider, info, key_prefix)
 
-    if path == "jina" and not pg.has_jina_key:
+    if pg.key_missing(provider):
         st.warning(
-            f"This Jina model {NEEDS_KEY} and paste it in the sidebar. The local baseline works without one."
+            f"This {provider.model_prompt} {provider.key_hint} and paste it in the sidebar. "
+            "The local baseline works without one."
         )
-    elif path == "weaviate_module":
+    elif provider.key_optional:
         st.info(spend_note.module_payer(pg))
     return choice, slot

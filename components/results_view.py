@@ -20,7 +20,7 @@ from components.safe import md_escape
 from rerank_playground import charts, tables
 from rerank_playground.models import Hit, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
-from rerank_playground.rerankers import LABELS
+from rerank_playground.snapshot import path_label
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
@@ -413,7 +413,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
     st.caption(
         f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
         f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
-        f"path: {LABELS.get(run.choice.reranker, run.choice.reranker)}"
+        f"path: {path_label(run.choice.reranker)}"
     )
     cache_banner(search, run, key_prefix)
     headline_metrics(run)

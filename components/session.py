@@ -45,8 +45,8 @@ from rerank_playground.keys import ApiKey, looks_like_key
 from rerank_playground.launcher import read_local_api_key
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode
 from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.rerankers import LABELS
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, model_names
+from rerank_playground.rerankers import find_provider
+from rerank_playground.rerankers.catalog import DEFAULT_MODEL, model_names
 
 log = logging.getLogger("rerank_playground.app")
 
@@ -253,7 +253,7 @@ def set_jina_key(pg: Playground, key: ApiKey | str | None, source: str | None) -
 
 
 def secrets_of(pg: Playground) -> tuple[str | None, ...]:
-    return (*pg.spec.secrets, server_jina_key(), server_weaviate_key())
+    return (*pg.secrets, server_jina_key(), server_weaviate_key())
 
 
 # ------------------------------------------------------------------------------------------ collections
@@ -312,11 +312,12 @@ def choice_id(choice: RerankChoice) -> str:
 
 def parse_choice(text: str) -> RerankChoice | None:
     reranker, _, model = text.partition(":")
-    if reranker not in LABELS or not model:
+    provider = find_provider(reranker)
+    if provider is None or not model:
         return None
-    if reranker == "local":
-        return RerankChoice("local", LOCAL_MODEL)
-    if model not in model_names():
+    if len(provider.models) == 1:  # one model (the local baseline): whatever the link says
+        return RerankChoice(reranker, provider.models[0].name)
+    if model not in {m.name for m in provider.models}:
         return None
     return RerankChoice(reranker, model)
 
@@ -402,7 +403,7 @@ def read_query_params() -> None:
         values["embedder"] = params["embedder"]
     elif params.get("embedder"):
         refuse("query-vector source", params["embedder"], "using the local embedder")
-    if params.get("reranker") in LABELS:
+    if find_provider(params.get("reranker")) is not None:
         values["reranker"] = params["reranker"]
     elif params.get("reranker"):
         refuse("reranker", params["reranker"], "choosing one automatically")

@@ -8,6 +8,7 @@ from components import session
 from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.playground import Playground
+from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
 
 
 def connection_status(pg: Playground) -> None:
@@ -31,7 +32,7 @@ def reranking_status(pg: Playground) -> None:
     else:
         lines.append(":material/lock: Jina API reranking: needs a Jina key")
     if pg.server is not None:
-        if pg.server.jina_reranker_available:
+        if pg.server.has_module(JINA_RERANKER_MODULE):
             lines.append(":material/check_circle: Weaviate reranker-jinaai module: on this server")
         else:
             lines.append(":material/block: Weaviate reranker-jinaai module: not on this server")

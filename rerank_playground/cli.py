@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from rerank_playground.connection import spec_from_url
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.jina_http import key_from_env
+from rerank_playground.jina_http import API_KEY_ENV
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Fusion, Operator, SearchMode
 
 if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
@@ -170,15 +171,16 @@ def _eval(args: argparse.Namespace) -> int:
     from rerank_playground.evaluation import batch
 
     spec = spec_from_url(args.url, args.grpc_port, kind="local",
-                         weaviate_api_key=os.environ.get("WEAVIATE_API_KEY") or None).with_jina_key(key_from_env())
+                         weaviate_api_key=os.environ.get("WEAVIATE_API_KEY") or None)
+    keys = ProviderKeys.of(**{API_KEY_ENV: os.environ.get(API_KEY_ENV)})
     options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
                                   request_timeout_s=args.timeout)
     choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))  # cheap checks first
     store = _open_store(args)
     try:
         if args.resume:
-            handle = batch.resume_run(store, args.resume, spec, jina_base_url=args.jina_base_url, options=options,
-                                      retry_failed=args.retry_failed)
+            handle = batch.resume_run(store, args.resume, spec, keys=keys, jina_base_url=args.jina_base_url,
+                                      options=options, retry_failed=args.retry_failed)
         else:
             qs = _query_set(args, store)
             base = batch.SearchSetting(
@@ -191,8 +193,8 @@ def _eval(args: argparse.Namespace) -> int:
             settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
                                            limits=args.candidates or ())
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name)
-            handle = batch.start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=args.jina_base_url,
-                                     options=options)
+            handle = batch.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
+                                     jina_base_url=args.jina_base_url, options=options)
         print(f"run {handle.run_id}", file=sys.stderr)
         interrupted = _watch(handle, args.progress)
         progress = handle.progress()

@@ -1,9 +1,11 @@
 """Connection specs -> a connected weaviate client, and what the server can do.
 
-Every failure becomes one typed ``ConnectError`` with a message that says how to fix it. Keys live
-only in the spec (never in its repr) and in the headers handed to weaviate-client. They are
-:class:`~rerank_playground.keys.ApiKey` values: an operator key bound to other endpoints is simply not
-sent (not in the REST probe, not as gRPC metadata, not as ``X-JinaAI-Api-Key``).
+Every failure becomes one typed ``ConnectError`` with a message that says how to fix it. The Weaviate key
+lives in the spec (never in its repr); model providers' keys live in their own
+:class:`~rerank_playground.keys.ProviderKeys`, and the ones Weaviate's modules use go to the server as
+headers (:data:`MODULE_KEY_HEADERS`). Keys are :class:`~rerank_playground.keys.ApiKey` values: an operator
+key bound to other endpoints is simply not sent (not in the REST probe, not as gRPC metadata, not as
+``X-JinaAI-Api-Key``).
 """
 
 from __future__ import annotations
@@ -34,21 +36,22 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
     scrub,
 )
-from rerank_playground.keys import ApiKey, as_key, grpc_endpoint, http_endpoint
+from rerank_playground.keys import ApiKey, ProviderKeys, as_key, grpc_endpoint, http_endpoint
 from rerank_playground.models import NodeState, ServerInfo
 
 ConnectionKind = Literal["local", "custom", "cloud", "demo"]
 MIN_SERVER_VERSION = (1, 27, 0)  # weaviate-client 4.24 refuses older servers
-JINA_HEADER = "X-JinaAI-Api-Key"
+# Provider keys Weaviate's own modules use (reranker-jinaai, text2vec-jinaai), and the header each goes in.
+MODULE_KEY_HEADERS: dict[str, str] = {"JINAAI_APIKEY": "X-JinaAI-Api-Key"}
 
 
 @dataclass(frozen=True)
 class ConnectionSpec:
     """Where Weaviate is and how to authenticate. Keys are excluded from repr and equality.
 
-    ``weaviate_api_key`` and ``jina_api_key`` take an :class:`ApiKey` (a plain string is a key the user
-    typed). What is actually sent comes from :attr:`weaviate_secret` and :attr:`jina_header_secret`, which
-    are ``None`` when an operator key is bound to other endpoints than this spec's.
+    ``weaviate_api_key`` takes an :class:`ApiKey` (a plain string is a key the user typed). What is actually
+    sent comes from :attr:`weaviate_secret`, which is ``None`` when an operator key is bound to other
+    endpoints than this spec's. Model providers' keys are not here: see :class:`ProviderKeys`.
     """
 
     kind: ConnectionKind = "local"
@@ -60,7 +63,6 @@ class ConnectionSpec:
     grpc_secure: bool = False
     cluster_url: str = ""  # Weaviate Cloud only
     weaviate_api_key: ApiKey | str | None = field(default=None, repr=False, compare=False)
-    jina_api_key: ApiKey | str | None = field(default=None, repr=False, compare=False)
     init_timeout: float = 4.0
     query_timeout: float = 60.0
 
@@ -94,10 +96,6 @@ class ConnectionSpec:
         return as_key(self.weaviate_api_key)
 
     @property
-    def jina_key(self) -> ApiKey | None:
-        return as_key(self.jina_api_key)
-
-    @property
     def weaviate_secret(self) -> str | None:
         """The Weaviate key to send to this spec's server, or None (none given, or bound elsewhere)."""
         key = self.weaviate_key
@@ -111,28 +109,34 @@ class ConnectionSpec:
         return key.value_for(self.endpoints[0]) if key else None
 
     @property
-    def jina_header_secret(self) -> str | None:
-        """The Jina key for the ``X-JinaAI-Api-Key`` header to this spec's server, or None."""
-        key = self.jina_key
-        return key.value_for(*self.endpoints) if key else None
-
-    @property
     def withheld(self) -> tuple[str, ...]:
-        """Names of the operator keys this spec holds but will not send to its server (bound elsewhere)."""
-        names = []
+        """``("WEAVIATE_API_KEY",)`` when this spec holds an operator key it will not send (bound elsewhere)."""
         if self.weaviate_key is not None and self.weaviate_secret is None:
-            names.append("WEAVIATE_API_KEY")
-        if self.jina_key is not None and self.jina_header_secret is None:
-            names.append("JINAAI_APIKEY")
-        return tuple(names)
+            return ("WEAVIATE_API_KEY",)
+        return ()
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
-        """Every key value this spec holds, sent or not (for scrubbing text shown to a user)."""
-        return tuple(k.value if k else None for k in (self.weaviate_key, self.jina_key))
+        """The key value this spec holds, sent or not (for scrubbing text shown to a user)."""
+        key = self.weaviate_key
+        return (key.value if key else None,)
 
-    def with_jina_key(self, key: ApiKey | str | None) -> ConnectionSpec:
-        return replace(self, jina_api_key=as_key(key))
+
+def module_headers(spec: ConnectionSpec, keys: ProviderKeys) -> dict[str, str]:
+    """The provider keys that may go to ``spec``'s server, as the headers its modules read them from."""
+    headers = {}
+    for name, header in MODULE_KEY_HEADERS.items():
+        secret = keys.secret_for(name, *spec.endpoints)
+        if secret:
+            headers[header] = secret
+    return headers
+
+
+def withheld_keys(spec: ConnectionSpec, keys: ProviderKeys) -> tuple[str, ...]:
+    """Names of the operator keys (Weaviate's, and the provider keys its modules would use) that will not go to
+    ``spec``'s server because they are bound elsewhere."""
+    modules = tuple(name for name in keys.withheld(*spec.endpoints) if name in MODULE_KEY_HEADERS)
+    return (*spec.withheld, *modules)
 
 
 def _cloud_url(cluster_url: str) -> str:
@@ -172,11 +176,6 @@ def spec_from_env(env: dict[str, str] | None = None) -> ConnectionSpec:
     else:
         spec = spec_from_url(url, grpc_port, kind=kind)
     return replace(spec, weaviate_api_key=ApiKey.operator(env.get("WEAVIATE_API_KEY"), spec.endpoints))
-
-
-def _headers(spec: ConnectionSpec) -> dict[str, str]:
-    secret = spec.jina_header_secret
-    return {JINA_HEADER: secret} if secret else {}
 
 
 def _probe_http(spec: ConnectionSpec) -> None:
@@ -264,8 +263,11 @@ def _version_tuple(version: str) -> tuple[int, int, int]:
     return tuple((parts + [0, 0, 0])[:3])  # type: ignore[return-value]
 
 
-def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
-    """A connected client for ``spec`` or a ``ConnectError`` that says how to fix the spec."""
+def connect(spec: ConnectionSpec, keys: ProviderKeys | None = None) -> weaviate.WeaviateClient:
+    """A connected client for ``spec`` or a ``ConnectError`` that says how to fix the spec. The provider keys
+    Weaviate's modules use go along as headers, when they may go to this server."""
+    keys = keys or ProviderKeys()
+    headers = module_headers(spec, keys)
     _probe_http(spec)
     _probe_grpc(spec)
     config = AdditionalConfig(timeout=Timeout(init=spec.init_timeout, query=spec.query_timeout, insert=120))
@@ -276,13 +278,13 @@ def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
         if spec.kind == "cloud":
             client = weaviate.connect_to_weaviate_cloud(
                 cluster_url=_cloud_url(spec.cluster_url), auth_credentials=auth or "",
-                headers=_headers(spec), additional_config=config, skip_init_checks=True,
+                headers=headers, additional_config=config, skip_init_checks=True,
             )
         else:
             client = weaviate.connect_to_custom(
                 http_host=spec.http_host, http_port=spec.http_port, http_secure=spec.http_secure,
                 grpc_host=host, grpc_port=grpc_port, grpc_secure=spec.grpc_secure,
-                headers=_headers(spec), additional_config=config, auth_credentials=auth,
+                headers=headers, additional_config=config, auth_credentials=auth,
                 skip_init_checks=True,  # we probed ourselves; the client's check also calls PyPI
             )
     except AuthenticationFailedError:
@@ -297,20 +299,21 @@ def connect(spec: ConnectionSpec) -> weaviate.WeaviateClient:
         raise WeaviateUnreachable(f"Could not connect to {spec.url}.", hint="Check host and port.") from None
     except WeaviateBaseError as exc:
         raise ConnectError(
-            f"Could not connect to {spec.url}: {scrub(str(exc), *spec.secrets)[:300]}"
+            f"Could not connect to {spec.url}: {scrub(str(exc), *spec.secrets, *keys.secrets)[:300]}"
         ) from None
     return client
 
 
-def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec) -> ServerInfo:
-    """Version, enabled modules and collection count, for the sidebar and the connect page."""
+def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec, secrets: tuple[str, ...] = ()) -> ServerInfo:
+    """Version, enabled modules and collection count, for the sidebar and the connect page. ``secrets``: other
+    keys the client holds (provider keys in its headers), scrubbed from any server text quoted."""
     try:
         meta = client.get_meta()
         collections = len(client.collections.list_all(simple=True))
     except WeaviateBaseError as exc:
         raise ConnectError(
             f"Connected to {spec.url}, but could not read the server info.",
-            hint=scrub(str(exc), *spec.secrets)[:200],
+            hint=scrub(str(exc), *spec.secrets, *secrets)[:200],
         ) from None
     modules = tuple(sorted((meta.get("modules") or {}).keys()))
     return ServerInfo(
@@ -318,8 +321,6 @@ def server_info(client: weaviate.WeaviateClient, spec: ConnectionSpec) -> Server
         version=str(meta.get("version", "?")),
         modules=modules,
         collections=collections,
-        jina_reranker_available="reranker-jinaai" in modules,
-        jina_vectorizer_available="text2vec-jinaai" in modules,
         label=spec.label,
         nodes=cluster_nodes(client),
     )

@@ -33,13 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rerank_playground.errors import CatalogError, PlaygroundError
+from rerank_playground.rerankers import catalog as reranker_catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     import weaviate
 
 DEMO_MARKER = "Rerank Playground demo collection"
-JINA_RERANKER_MODULE = "reranker-jinaai"
-DEFAULT_JINA_MODEL = "jina-reranker-v2-base-multilingual"
+JINA_RERANKER_MODULE = reranker_catalog.JINA_RERANKER_MODULE
+DEFAULT_JINA_MODEL = reranker_catalog.WEAVIATE_DEFAULT_MODEL
 DATA_DIR = Path(__file__).parent / "data"
 SUGGESTED_QUERIES_FILE = DATA_DIR / "suggested_queries.json"
 JUDGEMENTS_FILE = DATA_DIR / "judgements.json"

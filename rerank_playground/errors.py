@@ -17,17 +17,19 @@ Hierarchy::
     ├── CatalogError                 a collection or property is missing / cannot be changed
     │   └── CollectionNotFound
     ├── SearchError                  the query failed on the server (timeout, bad config, ...)
-    ├── EmbeddingError               could not compute a query vector
-    ├── RerankError                  a reranker failed; ``model`` says which one
-    │   ├── KeyRequired              a Jina model was asked for without a key
+    ├── ProviderError                a model provider (a reranker, a query embedder) failed; ``provider`` and
+    │   │                            ``model`` say which, whatever the provider
+    │   ├── RerankError              a reranker cannot run as set up (e.g. the module is not configured)
+    │   ├── EmbeddingError           no query vector could be computed (no embedder, weights missing, ...)
+    │   ├── KeyRequired              a model that needs a key was asked for without one
     │   ├── BudgetExhausted          the operator's token budget would be exceeded (checked before the call)
-    │   ├── JinaAuthError            401/403
-    │   ├── JinaRateLimited          429 (``retry_after`` seconds when known)
-    │   ├── JinaModelError           422/400: unknown model or rejected input
-    │   ├── JinaServerError          5xx after retries
-    │   ├── JinaTimeout              no answer in time
-    │   ├── JinaUnreachable          connection refused / DNS
-    │   └── JinaBadResponse          malformed JSON, missing fields, wrong indices
+    │   ├── AuthRejected             the provider refused the key (401/403) or its credit is gone (402)
+    │   ├── RateLimited              429 (``retry_after`` seconds when known)
+    │   ├── RequestRejected          400/413/422: unknown model or rejected input
+    │   ├── ProviderServerError      5xx after retries
+    │   ├── ProviderTimeout          no answer in time
+    │   ├── ProviderUnreachable      connection refused / DNS / not a valid URL
+    │   └── BadResponse              malformed JSON, missing fields, wrong indices
     ├── LauncherError                could not find, build or start a local Weaviate
     ├── StoreError                   the judgments store (SQLite / PostgreSQL)
     │   ├── StoreUnavailable         cannot open or reach the store (read-only folder, bad URL, server down)
@@ -118,51 +120,61 @@ class SearchError(PlaygroundError):
     pass
 
 
-class EmbeddingError(PlaygroundError):
-    pass
+class ProviderError(PlaygroundError):
+    """A model provider failed. ``provider`` is its registry name (``"jina"``, ...; ``""`` when not known),
+    ``model`` the model asked for."""
 
-
-class RerankError(PlaygroundError):
-    def __init__(self, message: str, *, hint: str = "", model: str = "") -> None:
+    def __init__(self, message: str, *, hint: str = "", provider: str = "", model: str = "") -> None:
+        self.provider = provider
         self.model = model
         super().__init__(message, hint=hint)
 
 
-class KeyRequired(RerankError):
+class RerankError(ProviderError):
     pass
 
 
-class BudgetExhausted(RerankError):
+class EmbeddingError(ProviderError):
     pass
 
 
-class JinaAuthError(RerankError):
+class KeyRequired(ProviderError):
     pass
 
 
-class JinaRateLimited(RerankError):
-    def __init__(self, message: str, *, hint: str = "", model: str = "", retry_after: float | None = None):
+class BudgetExhausted(ProviderError):
+    pass
+
+
+class AuthRejected(ProviderError):
+    pass
+
+
+class RateLimited(ProviderError):
+    def __init__(
+        self, message: str, *, hint: str = "", provider: str = "", model: str = "", retry_after: float | None = None
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, hint=hint, model=model)
+        super().__init__(message, hint=hint, provider=provider, model=model)
 
 
-class JinaModelError(RerankError):
+class RequestRejected(ProviderError):
     pass
 
 
-class JinaServerError(RerankError):
+class ProviderServerError(ProviderError):
     pass
 
 
-class JinaTimeout(RerankError):
+class ProviderTimeout(ProviderError):
     pass
 
 
-class JinaUnreachable(RerankError):
+class ProviderUnreachable(ProviderError):
     pass
 
 
-class JinaBadResponse(RerankError):
+class BadResponse(ProviderError):
     pass
 
 

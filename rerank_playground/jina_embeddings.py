@@ -1,8 +1,8 @@
 """Query and document vectors from Jina's ``/v1/embeddings`` API, over an injected ``httpx.Client``.
 
-Failures surface as ``EmbeddingError`` (what the search layer catches when a query vector cannot be
-computed). The typed Jina error behind it (auth, rate limit, ...) stays reachable as ``__cause__``;
-it is our own key-free exception, never an httpx object.
+Failures raise the same provider errors as the reranker, named by what went wrong (``AuthRejected``,
+``RateLimited``, ``BadResponse``, ...; see ``errors.py``); ``EmbeddingError`` is for vectors that arrive but
+do not fit. None carries an httpx object or the key.
 """
 
 from __future__ import annotations
@@ -13,8 +13,16 @@ from typing import Any
 
 import httpx
 
-from rerank_playground.errors import EmbeddingError, InvalidInput, JinaBadResponse, RerankError
-from rerank_playground.jina_http import RetryPolicy, post_json, resolve_base_url
+from rerank_playground.errors import BadResponse, EmbeddingError, InvalidInput
+from rerank_playground.jina_http import (
+    PROVIDER,
+    ReplyList,
+    RetryPolicy,
+    indexed_entries,
+    post_json,
+    resolve_base_url,
+    total_tokens,
+)
 
 EMBEDDINGS_PATH = "/v1/embeddings"
 DEFAULT_EMBEDDING_MODEL = "jina-embeddings-v3"
@@ -63,55 +71,46 @@ class JinaEmbedder:
             body["task"] = task
         if self.dimensions is not None:
             body["dimensions"] = self.dimensions
-        try:
-            reply = post_json(
-                self._client,
-                self.base_url,
-                EMBEDDINGS_PATH,
-                self._api_key,
-                body,
-                model=self.model,
-                retry=self._retry,
-                keys_url=EMBEDDINGS_KEYS_URL,
-            )
-            vectors = parse_embeddings_response(reply.data, n=len(texts), model=self.model)
-        except RerankError as err:
-            raise EmbeddingError(err.message, hint=err.hint) from err
+        reply = post_json(
+            self._client,
+            self.base_url,
+            EMBEDDINGS_PATH,
+            self._api_key,
+            body,
+            model=self.model,
+            retry=self._retry,
+            keys_url=EMBEDDINGS_KEYS_URL,
+        )
+        vectors = parse_embeddings_response(reply.data, n=len(texts), model=self.model)
         if self.dimensions is not None and vectors and len(vectors[0]) != self.dimensions:
             raise EmbeddingError(
                 f"Jina returned {len(vectors[0])}-dimension vectors for {self.model}, "
                 f"expected {self.dimensions}.",
                 hint="Check the dimensions setting against the collection's vectors.",
+                provider=PROVIDER,
+                model=self.model,
             )
-        usage = reply.data.get("usage")
-        total = usage.get("total_tokens") if isinstance(usage, dict) else None
-        self.last_tokens = total if isinstance(total, int) and not isinstance(total, bool) else None
+        self.last_tokens = total_tokens(reply.data)
         return vectors
 
 
+EMBEDDINGS_REPLY = ReplyList(
+    "data", "an entry", "texts", "it holds {got} vectors, expected {want}", index_optional=True
+)
+
+
 def parse_embeddings_response(data: dict[str, Any], *, n: int, model: str) -> list[list[float]]:
-    def bad(what: str) -> JinaBadResponse:
-        return JinaBadResponse(
+    def bad(what: str) -> BadResponse:
+        return BadResponse(
             f"Jina's embeddings answer for {model} could not be used: {what}.",
             hint="Try again; if it persists, check the model name or JINA_BASE_URL.",
+            provider=PROVIDER,
             model=model,
         )
 
-    items = data.get("data")
-    if not isinstance(items, list):
-        raise bad("it has no 'data' list")
-    if len(items) != n:
-        raise bad(f"it holds {len(items)} vectors, expected {n}")
-    out: list[list[float] | None] = [None] * n
+    out: list[list[float]] = [[] for _ in range(n)]
     dim: int | None = None
-    for position, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise bad("an entry is not an object")
-        index = item.get("index", position)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise bad(f"index {index!r} is outside the {n} texts sent")
-        if out[index] is not None:
-            raise bad(f"index {index} appears twice")
+    for index, item in indexed_entries(data, EMBEDDINGS_REPLY, n=n, expected=n, bad=bad):
         vec = item.get("embedding")
         if not isinstance(vec, list) or not vec:
             raise bad(f"text {index} has no 'embedding' list")
@@ -122,4 +121,4 @@ def parse_embeddings_response(data: dict[str, Any], *, n: int, model: str) -> li
         elif len(vec) != dim:
             raise bad("the vectors have different lengths")
         out[index] = [float(x) for x in vec]
-    return [v for v in out if v is not None]
+    return out

@@ -23,14 +23,14 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt
 
 from rerank_playground.errors import (
-    JinaAuthError,
-    JinaBadResponse,
-    JinaModelError,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
+    AuthRejected,
+    BadResponse,
     KeyRequired,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
+    RequestRejected,
     scrub,
 )
 
@@ -39,6 +39,7 @@ BASE_URL_ENV = "JINA_BASE_URL"
 API_KEY_ENV = "JINAAI_APIKEY"
 KEYS_URL = "https://jina.ai/reranker"
 USER_AGENT = "rerank-playground/0.1"
+PROVIDER = "jina"  # what errors from Jina's API name as their provider
 
 _DETAIL_MAX = 300  # characters of server text quoted in a message
 
@@ -47,12 +48,6 @@ def resolve_base_url(base_url: str | None = None) -> str:
     """``base_url`` if given, else ``$JINA_BASE_URL``, else ``https://api.jina.ai`` (no trailing slash)."""
     url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return url.rstrip("/")
-
-
-def key_from_env() -> str | None:
-    """The Jina key from ``$JINAAI_APIKEY`` (None when unset or blank)."""
-    key = os.environ.get(API_KEY_ENV, "").strip()
-    return key or None
 
 
 def make_client(timeout: float = 30.0, connect_timeout: float = 5.0) -> httpx.Client:
@@ -184,13 +179,15 @@ def post_json(
 ) -> JinaReply:
     """POST ``body`` as JSON to ``base_url + path`` with the key; return the decoded JSON object.
 
-    Retries connection failures, 429 and 5xx per ``retry``; maps every failure to a ``RerankError``
-    subclass whose message names ``model`` and says what to do. Never includes the key.
+    Retries connection failures, 429 and 5xx per ``retry``; maps every failure to a ``ProviderError``
+    named by what went wrong (``AuthRejected``, ``RateLimited``, ...), whose message names ``model`` and says
+    what to do. Never includes the key.
     """
     if api_key is None or not api_key.strip():
         raise KeyRequired(
             f"{model} needs a Jina API key: paste one in the sidebar or set {API_KEY_ENV}; "
             f"free keys at {keys_url}",
+            provider=PROVIDER,
             model=model,
         )
     api_key = api_key.strip()
@@ -242,35 +239,40 @@ def post_json(
         response = retrying(_one_attempt)
     except httpx.TimeoutException as exc:
         if isinstance(exc, httpx.ConnectTimeout):
-            failure = JinaUnreachable(
+            failure = ProviderUnreachable(
                 f"Could not connect to the Jina API at {_safe_url(base)} in time (tried {attempts}x).",
                 hint=f"Check the network, a proxy, or {BASE_URL_ENV}.",
+                provider=PROVIDER,
                 model=model,
             )
         else:
             limit = _read_timeout(client)
             within = f" within {limit:g} s" if limit else ""
-            failure = JinaTimeout(
+            failure = ProviderTimeout(
                 f"Jina did not answer{within} for {model}.",
                 hint="Try again, send fewer or shorter candidates, or raise the timeout.",
+                provider=PROVIDER,
                 model=model,
             )
     except httpx.RemoteProtocolError:
-        failure = JinaBadResponse(
+        failure = BadResponse(
             f"The Jina API at {_safe_url(base)} dropped the connection for {model} (tried {attempts}x).",
             hint="Try again; if it persists, check any proxy in between.",
+            provider=PROVIDER,
             model=model,
         )
     except httpx.InvalidURL:
-        failure = JinaUnreachable(
+        failure = ProviderUnreachable(
             f"The Jina base URL {_safe_url(base)!r} is not a valid URL.",
             hint=f"Fix {BASE_URL_ENV}, e.g. {DEFAULT_BASE_URL}.",
+            provider=PROVIDER,
             model=model,
         )
     except httpx.TransportError:
-        failure = JinaUnreachable(
+        failure = ProviderUnreachable(
             f"Could not connect to the Jina API at {_safe_url(base)} (tried {attempts}x).",
             hint=f"Check the network, a proxy, or {BASE_URL_ENV}.",
+            provider=PROVIDER,
             model=model,
         )
     if failure is not None:
@@ -289,16 +291,18 @@ def post_json(
     try:
         data = response.json()
     except ValueError:
-        failure = JinaBadResponse(
+        failure = BadResponse(
             f"Jina answered {model} with something that is not valid JSON (HTTP {response.status_code}).",
             hint=f"Try again; if you set {BASE_URL_ENV}, check that it points at a Jina-compatible API.",
+            provider=PROVIDER,
             model=model,
         )
     else:
         if not isinstance(data, dict):
-            failure = JinaBadResponse(
+            failure = BadResponse(
                 f"Jina answered {model} with a JSON {type(data).__name__}, not an object.",
                 hint=f"If you set {BASE_URL_ENV}, check that it points at a Jina-compatible API.",
+                provider=PROVIDER,
                 model=model,
             )
     if failure is not None:
@@ -319,56 +323,110 @@ def _raise_for_status(
     status = response.status_code
     if status < 400:
         if status >= 300:
-            raise JinaBadResponse(
+            raise BadResponse(
                 f"Jina answered {model} with a redirect (HTTP {status}).",
                 hint=f"Check {BASE_URL_ENV}: it should be the API's base URL, e.g. {DEFAULT_BASE_URL}.",
+                provider=PROVIDER,
                 model=model,
             )
         return
     detail = server_detail(response, api_key)
     said = f": {detail}" if detail else "."
     if status in (401, 403):
-        raise JinaAuthError(
+        raise AuthRejected(
             f"Jina rejected the API key (HTTP {status}) for {model}{said}",
             hint=f"Check the key in the sidebar or {API_KEY_ENV}; get one at {keys_url}",
+            provider=PROVIDER,
             model=model,
         )
     if status == 402:
-        raise JinaAuthError(
+        raise AuthRejected(
             f"This Jina key has no tokens left (HTTP 402) for {model}{said}",
             hint=f"Top up the key or use another one; free keys at {keys_url}",
+            provider=PROVIDER,
             model=model,
         )
     if status == 404:
-        raise JinaBadResponse(
+        raise BadResponse(
             f"No Jina API found at {_safe_url(base_url)}/{path.lstrip('/')} (HTTP 404).",
             hint=f"Check {BASE_URL_ENV}: it should be the API's base URL, e.g. {DEFAULT_BASE_URL}.",
+            provider=PROVIDER,
             model=model,
         )
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         when = f"; Jina asks to wait {retry_after:g} s" if retry_after is not None else ""
-        raise JinaRateLimited(
+        raise RateLimited(
             f"Jina's rate limit was hit for {model} (HTTP 429, tried {attempts}x){when}.",
             hint="Wait a moment and try again, rerank fewer candidates or models at once, "
             "or use a key with a higher limit.",
+            provider=PROVIDER,
             model=model,
             retry_after=retry_after,
         )
     if status >= 500:
-        raise JinaServerError(
+        raise ProviderServerError(
             f"Jina's server failed for {model} (HTTP {status}, tried {attempts}x){said}",
             hint="This is on Jina's side: try again later or pick another model.",
+            provider=PROVIDER,
             model=model,
         )
     if status == 413:
-        raise JinaModelError(
+        raise RequestRejected(
             f"Jina refused the request for {model} as too large (HTTP 413){said}",
             hint="Send fewer or shorter candidates.",
+            provider=PROVIDER,
             model=model,
         )
-    raise JinaModelError(
+    raise RequestRejected(
         f"Jina rejected the request for {model} (HTTP {status}){said}",
         hint="Check the model name against the catalog, and the query and candidate texts.",
+        provider=PROVIDER,
         model=model,
     )
+
+
+def total_tokens(data: Mapping[str, Any]) -> int | None:
+    """``usage.total_tokens`` of a Jina reply (None when it is missing or not a whole number)."""
+    usage = data.get("usage")
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+@dataclass(frozen=True)
+class ReplyList:
+    """How one Jina reply names its list and its entries (for messages): ``/v1/rerank`` answers ``results``
+    of documents, ``/v1/embeddings`` answers ``data`` about texts."""
+
+    list_field: str  # "results" / "data"
+    entry: str  # "a result" / "an entry"
+    sent: str  # "documents" / "texts"
+    count_says: str  # "it ranked {got} documents, expected {want}"
+    index_optional: bool = False  # a missing "index" means the entry's position
+
+
+def indexed_entries(
+    data: Mapping[str, Any], shape: ReplyList, *, n: int, expected: int, bad: Callable[[str], BadResponse]
+) -> list[tuple[int, dict[str, Any]]]:
+    """The entries of a Jina reply's list, each with its index checked: a whole number within the ``n`` items
+    sent, seen once. Anything else raises ``bad(what was wrong)``."""
+    items = data.get(shape.list_field)
+    if not isinstance(items, list):
+        raise bad(f"it has no '{shape.list_field}' list")
+    if len(items) != expected:
+        raise bad(shape.count_says.format(got=len(items), want=expected))
+    seen: set[int] = set()
+    entries: list[tuple[int, dict[str, Any]]] = []
+    for position, item in enumerate(items):  # every candidate of every call: exact type checks first (cheap)
+        if type(item) is not dict and not isinstance(item, dict):
+            raise bad(f"{shape.entry} is not an object")
+        index = item.get("index", position) if shape.index_optional else item.get("index")
+        if type(index) is not int and (isinstance(index, bool) or not isinstance(index, int)):
+            raise bad(f"{shape.entry} has no whole-number 'index'")
+        if not 0 <= index < n:
+            raise bad(f"index {index} is outside the {n} {shape.sent} sent")
+        if index in seen:
+            raise bad(f"index {index} appears twice")
+        seen.add(index)
+        entries.append((int(index), item))
+    return entries

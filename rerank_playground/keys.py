@@ -16,8 +16,9 @@ purpose: the binding is to what the operator wrote, never to what it might resol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -101,3 +102,52 @@ def looks_like_key(text: str, secrets: Iterable[str | None] = ()) -> bool:
         if secret and (secret == stripped or (len(secret) >= MIN_CONTAINED_SECRET and secret in text)):
             return True
     return False
+
+
+@dataclass(frozen=True)
+class ProviderKeys:
+    """The keys of model providers (Jina, ...), held apart from the Weaviate connection.
+
+    Each key is filed under the name of the variable an operator sets it with (``JINAAI_APIKEY``): the name a
+    provider spec asks for, and the name a message may show. Values never show in ``repr``. An operator key
+    keeps its binding: :meth:`secret_for` answers ``None`` for any endpoint it was not configured for.
+    """
+
+    keys: Mapping[str, ApiKey] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    @classmethod
+    def of(cls, **keys: ApiKey | str | None) -> ProviderKeys:
+        """``ProviderKeys.of(JINAAI_APIKEY="...")``: a plain string is a key the user typed; None is no key."""
+        return cls().with_keys(**keys)
+
+    def with_keys(self, **keys: ApiKey | str | None) -> ProviderKeys:
+        """A copy where each named key is replaced (None removes it)."""
+        merged = dict(self.keys)
+        for name, key in keys.items():
+            value = as_key(key)
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        return ProviderKeys(MappingProxyType(merged))
+
+    def get(self, name: str | None) -> ApiKey | None:
+        return self.keys.get(name) if name else None
+
+    def secret_for(self, name: str | None, *endpoints: str) -> str | None:
+        """The value of key ``name`` if it may go to every one of ``endpoints``; otherwise None."""
+        key = self.get(name)
+        return key.value_for(*endpoints) if key else None
+
+    def withheld(self, *endpoints: str) -> tuple[str, ...]:
+        """Names of the keys held here that may not go to ``endpoints`` (operator keys bound elsewhere)."""
+        return tuple(name for name, key in self.keys.items() if not key.allows(*endpoints))
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every key value held (for scrubbing text shown to a user)."""
+        return tuple(key.value for key in self.keys.values())
+
+    def __repr__(self) -> str:
+        held = ", ".join(f"{name}={key.origin}" for name, key in sorted(self.keys.items()))
+        return f"ProviderKeys({held})"

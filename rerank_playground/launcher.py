@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rerank_playground.errors import LauncherError
+from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
 
 WEAVIATE_VERSION = "1.38.11"
 WEAVIATE_GO_PACKAGE = "github.com/weaviate/weaviate/cmd/weaviate-server"
@@ -58,7 +59,7 @@ READY_PATH = "/v1/.well-known/ready"
 NODE_NAME = "node1"
 # The server-side Jina modules this project exercises. API-based modules are on by default in 1.38
 # (unless API_BASED_MODULES_DISABLED=true); listing them makes that independent of the default.
-ENABLED_MODULES = ("text2vec-jinaai", "reranker-jinaai")
+ENABLED_MODULES = ("text2vec-jinaai", JINA_RERANKER_MODULE)
 # Variables weaviate-server reads as command-line defaults; a stray one would move the listener.
 STRIPPED_ENV = (
     "HOST",

@@ -178,12 +178,14 @@ class NodeState:
 class ServerInfo:
     url: str
     version: str
-    modules: tuple[str, ...]
+    modules: tuple[str, ...]  # the modules the server has enabled, e.g. "reranker-jinaai"
     collections: int
-    jina_reranker_available: bool
-    jina_vectorizer_available: bool
     label: str = ""  # "local Weaviate", "Weaviate Cloud", ...
     nodes: tuple[NodeState, ...] = ()  # () when the server does not say (e.g. the key may not read node status)
+
+    def has_module(self, name: str) -> bool:
+        """Is the module ``name`` (e.g. ``"reranker-jinaai"``) enabled on this server?"""
+        return name in self.modules
 
     @property
     def nodes_down(self) -> tuple[NodeState, ...]:

@@ -252,15 +252,3 @@ def pairwise_agreement(
             }
         )
     return pd.DataFrame(rows, columns=["a", "b", "kendall_tau", "spearman_rho", f"overlap@{k}"])
-
-
-def agreement_matrix(agreement: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
-    """Square, symmetric view of one column of ``pairwise_agreement`` (diagonal = 1.0), e.g. for a heatmap."""
-    if metric not in agreement.columns:
-        raise InvalidInput(f"Unknown agreement metric '{metric}'.")
-    names = list(dict.fromkeys([*agreement["a"], *agreement["b"]]))
-    square = pd.DataFrame(1.0, index=names, columns=names)
-    for a, b, value in zip(agreement["a"], agreement["b"], agreement[metric], strict=True):
-        square.loc[a, b] = float(value)
-        square.loc[b, a] = float(value)
-    return square

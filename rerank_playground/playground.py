@@ -29,17 +29,17 @@ from rerank_playground.errors import (
     InvalidInput,
     KeyRequired,
     PlaygroundError,
+    ProviderError,
     RerankError,
     SearchError,
 )
 from rerank_playground.jina_embeddings import JinaEmbedder
-from rerank_playground.jina_http import KEYS_URL, make_client, resolve_base_url
-from rerank_playground.keys import ApiKey, http_endpoint
+from rerank_playground.jina_http import API_KEY_ENV, KEYS_URL, make_client, resolve_base_url
+from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
-from rerank_playground.rerankers import PAID, get_reranker_class
+from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
-from rerank_playground.rerankers.catalog import get_model
-from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
+from rerank_playground.rerankers.metered import MeteredEmbedder
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -49,22 +49,26 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RerankChoice:
-    """A reranker path plus a model: ("jina", "jina-reranker-v3"), ("local", "local-wordllama"), ..."""
+    """A registered reranker provider plus a model: ("jina", "jina-reranker-v3"), ("local", "local-wordllama")."""
 
-    reranker: str
+    reranker: str  # the provider's registry name
     model: str
 
     @property
+    def provider(self) -> ProviderSpec | None:
+        """The provider's spec (None for a name nothing is registered under)."""
+        return find_provider(self.reranker)
+
+    @property
     def paid(self) -> bool:
-        """Does this choice spend Jina tokens (on someone's key)?"""
-        return self.reranker in PAID
+        """Does this choice spend tokens (on someone's key)?"""
+        spec = self.provider
+        return bool(spec and spec.paid)
 
     @property
     def label(self) -> str:
-        if self.reranker == "local":
-            return "local baseline (WordLlama)"
-        suffix = " · Weaviate module" if self.reranker == "weaviate_module" else ""
-        return f"{self.model}{suffix}"
+        spec = self.provider
+        return spec.label_for(self.model) if spec else self.model
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class RerankRun:
 class CompareRun:
     search: SearchResult
     results: dict[str, RerankResult] = field(hash=False)  # label of the model that really ranked -> result
-    errors: dict[str, RerankError] = field(hash=False)  # label picked -> what went wrong, for that model only
+    errors: dict[str, ProviderError] = field(hash=False)  # label picked -> what went wrong, for that model only
     rank_matrix: pd.DataFrame = field(hash=False, compare=False)
     # label picked -> label of the model that really ranked; they differ when the Weaviate module's model was
     # changed (e.g. by another session) after the page listed it
@@ -111,6 +115,7 @@ class Playground:
         self,
         spec: connection.ConnectionSpec,
         *,
+        keys: ProviderKeys | None = None,
         jina_base_url: str | None = None,
         http_client: httpx.Client | None = None,
         rerank_cache: RerankCache | None = None,
@@ -118,6 +123,7 @@ class Playground:
         spend: SpendGuard | None = None,
     ) -> None:
         self.spec = spec
+        self.keys = keys or ProviderKeys()  # the model providers' keys, apart from the Weaviate connection
         self.jina_base_url = resolve_base_url(jina_base_url)
         self.policy = policy or ConnectPolicy()
         self.spend = spend or SpendGuard()
@@ -148,47 +154,57 @@ class Playground:
         return self._client is not None and self.server is not None
 
     @property
-    def _secrets(self) -> tuple[str | None, ...]:
-        """This session's keys, for scrubbing server text quoted in errors."""
-        return self.spec.secrets
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every key of this session (Weaviate's and the providers'), for scrubbing text shown to a user."""
+        return (*self.spec.secrets, *self.keys.secrets)
+
+    _secrets = secrets
+
+    def has_key(self, name: str | None) -> bool:
+        """Is provider key ``name`` set and allowed to go to the configured API base URL?"""
+        return bool(self.keys.secret_for(name, http_endpoint(self.jina_base_url)))
+
+    def key_missing(self, provider: ProviderSpec) -> bool:
+        """Does ``provider`` refuse to run for want of its key?"""
+        return provider.needs_key and not self.has_key(provider.key)
+
+    def withheld(self, spec: connection.ConnectionSpec) -> tuple[str, ...]:
+        """Names of the operator keys that would not go to ``spec``'s server (they are bound elsewhere)."""
+        return connection.withheld_keys(spec, self.keys)
 
     @property
     def jina_key(self) -> ApiKey | None:
-        return self.spec.jina_key
-
-    @property
-    def _jina_api_secret(self) -> str | None:
-        """The Jina key for calls to the Jina API itself (an operator key only for its configured base URL)."""
-        key = self.spec.jina_key
-        return key.value_for(http_endpoint(self.jina_base_url)) if key else None
+        return self.keys.get(API_KEY_ENV)
 
     @property
     def has_jina_key(self) -> bool:
-        return bool(self._jina_api_secret)
+        return self.has_key(API_KEY_ENV)
 
     @property
     def jina_key_is_operator(self) -> bool:
-        key = self.spec.jina_key
+        key = self.jina_key
         return bool(key and key.is_operator)
 
     @property
     def module_header_key(self) -> str | None:
         """Whose Jina key goes to this Weaviate as ``X-JinaAI-Api-Key``: "operator", "user" or None (none sent)."""
-        key = self.spec.jina_key
-        if key is None or self.spec.jina_header_secret is None:
+        key = self.jina_key
+        if key is None or not self.keys.secret_for(API_KEY_ENV, *self.spec.endpoints):
             return None
         return key.origin
 
-    def connect(self, spec: connection.ConnectionSpec | None = None) -> ServerInfo:
-        """(Re)connect; on failure the previous connection, if any, is kept.
+    def connect(self, spec: connection.ConnectionSpec | None = None, keys: ProviderKeys | None = None) -> ServerInfo:
+        """(Re)connect (``keys``: with these provider keys from now on); on failure the previous connection and
+        keys, if any, are kept.
 
         A locked deployment refuses a spec it does not allow before any network call.
         """
         spec = spec or self.spec
+        keys = self.keys if keys is None else keys
         self.policy.check(spec)
-        client = connection.connect(spec)
+        client = connection.connect(spec, keys)
         try:
-            info = connection.server_info(client, spec)
+            info = connection.server_info(client, spec, keys.secrets)
         except PlaygroundError:
             client.close()
             raise
@@ -196,7 +212,7 @@ class Playground:
             if spec.endpoints != self.spec.endpoints:
                 self.module_key = None  # another server: what we learned about its module no longer holds
             old, self._client = self._client, client
-            self.spec, self.server = spec, info
+            self.spec, self.keys, self.server = spec, keys, info
             self._stale, self._last_ok = False, time.monotonic()
             self._nodes_checked = self._last_ok
             self._searches.clear()
@@ -230,23 +246,27 @@ class Playground:
         server = self.check_nodes(max_age_s=0)
         return bool(server and server.nodes_down)
 
-    def set_jina_key(self, key: ApiKey | str | None) -> None:
-        """Use ``key`` from now on (None clears it; a plain string is the user's own key). The Weaviate client
-        is rebuilt so the module path sees it (an operator key bound elsewhere is not sent to it)."""
+    def set_key(self, name: str, key: ApiKey | str | None) -> None:
+        """Use ``key`` as provider key ``name`` from now on (None clears it; a plain string is the user's own
+        key). The Weaviate client is rebuilt so Weaviate's modules see it (an operator key bound elsewhere is
+        not sent to it)."""
         new_key = ApiKey.user(key) if isinstance(key, str) or key is None else key
-        if new_key == self.spec.jina_key:
+        if new_key == self.keys.get(name):
             return
-        new_spec = self.spec.with_jina_key(new_key)
+        new_keys = self.keys.with_keys(**{name: new_key})
         if self._client is None:
-            self.spec = new_spec
+            self.keys = new_keys
             return
         try:
-            self.connect(new_spec)
+            self.connect(self.spec, new_keys)
         except PlaygroundError:
             # The old client still carries the old key in its headers: never keep using it.
             self.close()
-            self.spec = new_spec
+            self.keys = new_keys
             raise
+
+    def set_jina_key(self, key: ApiKey | str | None) -> None:
+        self.set_key(API_KEY_ENV, key)
 
     def close(self) -> None:
         with self._lock:
@@ -313,8 +333,10 @@ class Playground:
                 raise KeyRequired(
                     "The Jina embeddings API needs a Jina API key.",
                     hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
+                    provider="jina", model=request.embedder.removeprefix("jina:"),
                 )
-            embedder = JinaEmbedder(self._http, self._jina_api_secret, self.jina_base_url,
+            secret = self.keys.secret_for(API_KEY_ENV, http_endpoint(self.jina_base_url))
+            embedder = JinaEmbedder(self._http, secret, self.jina_base_url,
                                     model=request.embedder.removeprefix("jina:"))
             return MeteredEmbedder(embedder, self.spend, operator_key=self.jina_key_is_operator)
         return get_local_embedder()
@@ -340,29 +362,52 @@ class Playground:
             self._searches.popitem(last=False)
         return result
 
+    # -- providers ---------------------------------------------------------------------------
+
+    def offers(self, provider: ProviderSpec) -> bool:
+        """Can this server run ``provider`` (its Weaviate module, if it needs one, is enabled or not yet known)?"""
+        module = provider.server_module
+        return module is None or self.server is None or self.server.has_module(module)
+
+    def default_provider(self) -> ProviderSpec:
+        """The provider picked until the user picks one: the first one that runs here with a key of this session
+        (nothing to set up on the server), else the first that needs no key."""
+        specs = providers()
+        with_key = [p for p in specs if p.needs_key and p.server_module is None and not self.key_missing(p)]
+        return (with_key or [p for p in specs if p.key is None] or list(specs))[0]
+
+    def offered_choices(self, info: CollectionInfo) -> list[RerankChoice]:
+        """Every provider and model that can rerank ``info`` here, those that need no key first."""
+        specs = sorted(providers(), key=lambda p: p.needs_key or p.key_optional)
+        return [RerankChoice(p.name, model) for p in specs if self.offers(p) for model in p.models_for(info)]
+
+    def default_choices(self, info: CollectionInfo) -> list[RerankChoice]:
+        """What the Compare page preselects: each provider's defaults, for those that can run as things stand."""
+        offered = self.offered_choices(info)
+        return [c for c in offered if c.provider is not None and not self.key_missing(c.provider)
+                and c.model in c.provider.compare_defaults]
+
     def reranker(self, choice: RerankChoice, search: SearchResult) -> CachedReranker:
-        cls = get_reranker_class(choice.reranker)
-        if choice.reranker == "jina":
-            get_model(choice.model)  # unknown names fail here with the list of known ones
-            if not self.has_jina_key:
-                raise KeyRequired(
-                    f"{choice.model} needs a Jina API key.",
-                    hint=f"Paste one in the sidebar or set JINAAI_APIKEY. Free keys: {KEYS_URL}",
-                    model=choice.model,
-                )
-            inner = MeteredReranker(cls(self._http, self._jina_api_secret, self.jina_base_url), self.spend,
-                                    operator_key=self.jina_key_is_operator)
-        elif choice.reranker == "weaviate_module":
-            # Read at query time: another session may have changed the collection's reranker model since.
-            info = self.collection(search.request.collection, refresh=True)
-            inner = cls(self.client, search.request, info, embedder=self.embedder_for(search.request, info),
-                        secrets=self._secrets)
-            payer = self.module_header_key
-            if payer is not None:  # our header pays (unless the server has its own key): count it, estimated
-                inner = MeteredReranker(inner, self.spend, operator_key=payer == "operator")
-        else:
-            inner = cls()
-        return CachedReranker(inner, self.cache)
+        """The provider's reranker for ``search``, wrapped in this session's cache; unknown providers raise."""
+        provider = get_provider(choice.reranker)
+        context = ProviderContext(
+            model=choice.model,
+            search=search,
+            http=self._http,
+            keys=self.keys,
+            api_base_url=self.jina_base_url,
+            spend=self.spend,
+            weaviate_endpoints=self.spec.endpoints,
+            weaviate=lambda: self.client,
+            collection=lambda: self.collection(search.request.collection, refresh=True),
+            embedder=self.embedder_for,
+            secrets=self.secrets,
+            on_server_key=self._server_key_seen,
+        )
+        return CachedReranker(provider.factory(context), self.cache)
+
+    def _server_key_seen(self, seen: str) -> None:
+        self.module_key = seen
 
     def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int, *, force: bool = False) -> RerankRun:
         """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
@@ -406,7 +451,7 @@ class Playground:
         search: SearchResult,
         choices: Sequence[RerankChoice],
         *,
-        on_done: Callable[[RerankChoice, RerankResult | RerankError], None] | None = None,
+        on_done: Callable[[RerankChoice, RerankResult | ProviderError], None] | None = None,
         force: bool = False,
     ) -> CompareRun:
         """Several models on the same candidates, concurrently. One failing leaves the others."""
@@ -418,7 +463,7 @@ class Playground:
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         results: dict[str, RerankResult] = {}
-        errors: dict[str, RerankError] = {}
+        errors: dict[str, ProviderError] = {}
 
         def one(choice: RerankChoice) -> RerankResult:
             return self._rerank_once(choice, search, force=force)
@@ -428,12 +473,12 @@ class Playground:
             for future in as_completed(futures):
                 choice = futures[future]
                 try:
-                    outcome: RerankResult | RerankError = future.result()
-                except RerankError as exc:
+                    outcome: RerankResult | ProviderError = future.result()
+                except ProviderError as exc:
                     outcome = exc
                 except PlaygroundError as exc:
-                    outcome = RerankError(exc.message, hint=exc.hint, model=choice.model)
-                if isinstance(outcome, RerankError):
+                    outcome = RerankError(exc.message, hint=exc.hint, provider=choice.reranker, model=choice.model)
+                if isinstance(outcome, ProviderError):
                     errors[choice.label] = outcome
                 else:
                     results[choice.label] = outcome
@@ -448,16 +493,7 @@ class Playground:
     def _rerank_once(self, choice: RerankChoice, search: SearchResult, *, force: bool = False) -> RerankResult:
         """``force``: ask the reranker again even when this session's cache has the answer."""
         reranker = self.reranker(choice, search)
-        if choice.reranker != "weaviate_module" or self.module_header_key is not None:
-            return reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
-        try:  # no header of ours went with it: the outcome tells whether the server has its own key
-            result = reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
-        except KeyRequired:
-            self.module_key = "none"
-            raise
-        if not result.cached:
-            self.module_key = "server"
-        return result
+        return reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
 
     # -- plumbing -----------------------------------------------------------------------------
 

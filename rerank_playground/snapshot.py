@@ -22,7 +22,7 @@ from rerank_playground import charts, tables
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.stories import StoryView, view_to_dict
 from rerank_playground.presentation import PreparedView, headline
-from rerank_playground.rerankers import LABELS
+from rerank_playground.rerankers import find_provider
 
 APP_NAME = "Rerank Playground"
 
@@ -85,7 +85,7 @@ def _settings(view: StoryView) -> str:
         if name in ("note", "title"):
             continue
         if name == "rerankers":
-            value = ", ".join(f"{c.label} ({LABELS.get(c.reranker, c.reranker)})" for c in view.choices)
+            value = ", ".join(f"{c.label} ({path_label(c.reranker)})" for c in view.choices)
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "(all)"
         rows.append(f"<tr><th>{_e(name)}</th><td>{_e('—' if value is None else value)}</td></tr>")
@@ -185,3 +185,9 @@ def chart_png(fig: go.Figure, width: int = 1200) -> bytes:
             "The chart could not be saved as PNG on this machine.",
             hint="PNG export needs the 'kaleido' package and Chromium; the HTML snapshot has the same chart.",
         ) from exc
+
+
+def path_label(reranker: str) -> str:
+    """The provider's one-line label (its registry name when nothing is registered under it)."""
+    spec = find_provider(reranker)
+    return spec.label if spec else reranker

@@ -36,15 +36,15 @@ from weaviate.classes.query import Filter
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import ConnectPolicy, SpendGuard
 from rerank_playground.errors import (
+    BadResponse,
     EmbeddingError,
     InvalidInput,
-    JinaBadResponse,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
     KeyRequired,
     PlaygroundError,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
     RunRefused,
     SearchError,
     StoreUnavailable,
@@ -53,14 +53,15 @@ from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Fusion, Operator, RerankResult, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers import find_provider, models_for, providers
 from rerank_playground.rerankers.cache import RerankCache
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, get_model, models_for
 
 BASELINE = "no rerank"
 MAX_RERANKERS = 5
-TRANSIENT = (JinaRateLimited, JinaServerError, JinaTimeout, JinaUnreachable, JinaBadResponse, SearchError,
+TRANSIENT = (RateLimited, ProviderServerError, ProviderTimeout, ProviderUnreachable, BadResponse, SearchError,
              EmbeddingError)
 
 
@@ -138,12 +139,15 @@ def parse_rerank_choice(text: str) -> RerankChoice:
     anything else is ``InvalidInput`` naming the known forms."""
     text = text.strip()
     reranker, sep, model = text.partition(":")
-    if not sep:
-        reranker, model = ("local", LOCAL_MODEL) if text in ("local", LOCAL_MODEL) else ("jina", text)
-    if reranker == "local":
-        model = model or LOCAL_MODEL
+    if not sep:  # a provider with one model, or a model name: the first client-side provider that runs it
+        client_side = [p for p in providers() if p.server_module is None]
+        runs_it = [p.name for p in client_side if any(m.name == text for m in p.models)]
+        reranker, model = (text, "") if find_provider(text) else ((runs_it or [client_side[0].name])[0], text)
     try:
-        known = {m.name for m in models_for(reranker)}
+        models = models_for(reranker)
+        if not model and len(models) == 1:
+            model = models[0].name
+        known = {m.name for m in models}
     except InvalidInput:
         raise InvalidInput(f"Unknown reranker in {text!r}.",
                            hint="Use local, jina:<model> or weaviate_module:<model>.") from None
@@ -412,7 +416,7 @@ class BatchRun:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome is not None else None
-            if isinstance(exc, JinaRateLimited):
+            if isinstance(exc, RateLimited):
                 limiter.pause(exc.retry_after if exc.retry_after is not None else options.backoff_s)
                 return 0.0  # the limiter holds every worker until the pause is over
             return float(min(8.0, options.backoff_s * 2 ** (state.attempt_number - 1)))
@@ -516,12 +520,13 @@ def app_version() -> str:
 
 def batch_playground(spec: ConnectionSpec, *, jina_base_url: str | None, limiter: SharedRateLimiter,
                      timeout_s: float, rerank_cache: RerankCache | None = None,
-                     policy: ConnectPolicy | None = None, spend: SpendGuard | None = None) -> Playground:
+                     policy: ConnectPolicy | None = None, spend: SpendGuard | None = None,
+                     keys: ProviderKeys | None = None) -> Playground:
     """A Playground of its own for the run (its own Weaviate client, HTTP client behind the shared limiter), that
     shares the session's rerank cache so work already done in the UI is not paid twice."""
     http = limited_http_client(limiter, timeout_s)
-    pg = Playground(spec, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache, policy=policy,
-                    spend=spend)
+    pg = Playground(spec, keys=keys, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache,
+                    policy=policy, spend=spend)
     try:
         pg.connect()
     except BaseException:
@@ -552,10 +557,10 @@ def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, i
     if len(set(labels)) != len(labels) or BASELINE in labels:
         raise RunRefused("Each reranker can be chosen once.")
     for choice in plan.rerankers:
-        if choice.reranker == "jina" and get_model(choice.model).needs_key and not pg.has_jina_key:
+        if choice.provider is not None and pg.key_missing(choice.provider):
             raise KeyRequired(f"{choice.model} needs a Jina API key, and none is set.",
                               hint=f"Paste one in the sidebar or set JINAAI_APIKEY, or drop that model. Free keys: "
-                                   f"{KEYS_URL}", model=choice.model)
+                                   f"{KEYS_URL}", provider=choice.reranker, model=choice.model)
     judged = [q for q in plan.query_set.queries if qrels.get(q.query_id)]
     if not judged:
         raise RunRefused(f"No query of the set {plan.query_set.name!r} has judgments, so nothing can be scored.",
@@ -668,13 +673,15 @@ def start_run(
     on_result: Callable[[runs.QueryResult], None] | None = None,
     policy: ConnectPolicy | None = None,
     spend: SpendGuard | None = None,
+    keys: ProviderKeys | None = None,
 ) -> BatchRun:
     """Check the plan, save the run and start computing it in the background. ``qrels`` (query id -> doc id ->
     grade; ``store.qrels(query_set)``) is kept with the run as a snapshot."""
     options = options or EngineOptions()
     limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
     pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache, policy=policy, spend=spend)  # the session's budgets apply
+                          rerank_cache=rerank_cache, policy=policy, spend=spend,  # the session's budgets apply
+                          keys=keys)
     try:
         notes = check_plan(pg, plan, qrels)
         info = pg.collection(plan.query_set.collection)
@@ -708,6 +715,7 @@ def resume_run(
     on_result: Callable[[runs.QueryResult], None] | None = None,
     policy: ConnectPolicy | None = None,
     spend: SpendGuard | None = None,
+    keys: ProviderKeys | None = None,
 ) -> BatchRun:
     """Continue a saved run: compute every ordering without a saved row (and, with ``retry_failed``, the failed
     ones; ``only_queries`` limits that to some query ids). Uses the plan and qrels saved with the run."""
@@ -717,12 +725,14 @@ def resume_run(
     have = {r.key: r.status for r in runs.load_results(store, run_id)}
     limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
     pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache, policy=policy, spend=spend)  # the session's budgets apply
+                          rerank_cache=rerank_cache, policy=policy, spend=spend,  # the session's budgets apply
+                          keys=keys)
     try:
         for choice in plan.rerankers:
-            if choice.reranker == "jina" and get_model(choice.model).needs_key and not pg.has_jina_key:
+            if choice.provider is not None and pg.key_missing(choice.provider):
                 raise KeyRequired(f"{choice.model} needs a Jina API key to resume this run.",
-                                  hint="Paste one in the sidebar or set JINAAI_APIKEY.", model=choice.model)
+                                  hint="Paste one in the sidebar or set JINAAI_APIKEY.", provider=choice.reranker,
+                                  model=choice.model)
         tasks = _tasks(plan, record.qrels, have, retry_failed=retry_failed, only_queries=only_queries)
         retried = {(t.setting, t.query.query_id, o) for t in tasks for o in t.orderings}
         done = sum(1 for key, state in have.items() if state == "done")

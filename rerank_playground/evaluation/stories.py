@@ -30,7 +30,7 @@ from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import Store, metadata
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
-from rerank_playground.rerankers import RERANKERS
+from rerank_playground.rerankers import provider_names
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
 
 FILE_FORMAT = "rerank-playground-story"
@@ -208,8 +208,8 @@ def view_from_dict(raw: Any) -> StoryView:
     for item in rerankers:
         if not isinstance(item, dict) or not isinstance(item.get("model"), str) or not item["model"]:
             raise _Problem('each reranker needs "reranker" and "model"')
-        if item.get("reranker") not in RERANKERS:
-            raise _Problem(f'unknown reranker {item.get("reranker")!r} (known: {", ".join(RERANKERS)})')
+        if item.get("reranker") not in provider_names():
+            raise _Problem(f'unknown reranker {item.get("reranker")!r} (known: {", ".join(provider_names())})')
         choices.append(RerankChoice(item["reranker"], item["model"]))
     if len(set(choices)) != len(choices):
         raise _Problem("the same reranker is listed twice")

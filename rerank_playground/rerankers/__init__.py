@@ -1,66 +1,101 @@
-"""Rerankers: one module per provider behind the ``Reranker`` Protocol, and an explicit registry.
+"""Rerankers: one module per provider behind the ``Reranker`` Protocol, each described by a ``ProviderSpec``,
+all listed in one registry.
 
-==================  ===============================================  ==========================
-name                class                                            where it runs
-==================  ===============================================  ==========================
-``jina``            ``rerankers.jina.JinaReranker``                  Jina API, called from here
-``weaviate_module`` ``rerankers.weaviate_module.WeaviateModuleReranker``  inside Weaviate
-``local``           ``rerankers.local.LocalReranker``                offline baseline (WordLlama)
-==================  ===============================================  ==========================
+===================  ==========================================  ==========================
+name                 spec                                        where it runs
+===================  ==========================================  ==========================
+``jina``             ``rerankers.jina.SPEC``                     Jina API, called from here
+``weaviate_module``  ``rerankers.weaviate_module.SPEC``          inside Weaviate
+``local``            ``rerankers.local.SPEC``                    offline baseline (WordLlama)
+===================  ==========================================  ==========================
 
-Classes are imported lazily, so importing this package stays cheap and free of cycles. An unknown
-name raises ``InvalidInput`` listing the known names; nothing here returns None.
+The Playground and the UI iterate :func:`providers`; nothing outside a provider's own module branches on its
+name. Adding a provider is its module (with its ``SPEC``), one line in ``_REGISTRY`` and its tests.
+
+Specs are imported on first use, so importing this package stays cheap and free of cycles. An unknown name
+raises ``InvalidInput`` listing the known names; nothing here returns None except :func:`find_provider`.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
+import threading
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.rerankers.base import Reranker
+from rerank_playground.models import ModelInfo
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
 
-# name -> "module:Class". Constructors differ (the Jina one takes an httpx.Client and a key, the
-# Weaviate one a collection), so the registry hands out classes and the caller builds the instance.
-RERANKERS: Mapping[str, str] = MappingProxyType(
-    {
-        "jina": "rerank_playground.rerankers.jina:JinaReranker",
-        "weaviate_module": "rerank_playground.rerankers.weaviate_module:WeaviateModuleReranker",
-        "local": "rerank_playground.rerankers.local:LocalReranker",
-    }
-)
-
-LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "jina": "Jina API (called from the app)",
-        "weaviate_module": "Weaviate reranker-jinaai module (server side)",
-        "local": "Local baseline (WordLlama, offline)",
-    }
-)
+# name -> "module:attribute" of its spec, in the order the UI offers them.
+_REGISTRY: dict[str, str | ProviderSpec] = {
+    "jina": "rerank_playground.rerankers.jina:SPEC",
+    "weaviate_module": "rerank_playground.rerankers.weaviate_module:SPEC",
+    "local": "rerank_playground.rerankers.local:SPEC",
+}
+_lock = threading.Lock()
 
 
-# Rerankers whose calls spend Jina tokens (someone's key pays): never run without a click, metered.
-PAID: frozenset[str] = frozenset({"jina", "weaviate_module"})
+def _load(name: str, entry: str | ProviderSpec) -> ProviderSpec:
+    if isinstance(entry, ProviderSpec):
+        return entry
+    module_name, _, attr = entry.partition(":")
+    spec = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(spec, ProviderSpec) or spec.name != name:
+        raise TypeError(f"{entry} is not the ProviderSpec named {name!r}")
+    with _lock:
+        _REGISTRY[name] = spec
+    return spec
 
 
-def reranker_names() -> tuple[str, ...]:
-    return tuple(RERANKERS)
+def provider_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
 
 
-def get_reranker_class(name: str) -> type[Any]:
-    """The class registered under ``name``; unknown names raise ``InvalidInput``."""
-    try:
-        target = RERANKERS[name]
-    except (KeyError, TypeError):
+def providers() -> tuple[ProviderSpec, ...]:
+    """Every registered provider, in the order the UI offers them."""
+    return tuple(_load(name, entry) for name, entry in list(_REGISTRY.items()))
+
+
+def find_provider(name: object) -> ProviderSpec | None:
+    """The spec registered under ``name``, or None."""
+    entry = _REGISTRY.get(name) if isinstance(name, str) else None
+    return None if entry is None or not isinstance(name, str) else _load(name, entry)
+
+
+def get_provider(name: object) -> ProviderSpec:
+    """The spec registered under ``name``; unknown names raise ``InvalidInput``."""
+    spec = find_provider(name)
+    if spec is None:
         raise InvalidInput(
-            f"Unknown reranker {name!r}.", hint="Known rerankers: " + ", ".join(RERANKERS) + "."
-        ) from None
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    cls: type[Any] = getattr(module, attr)
-    return cls
+            f"Unknown reranker {name!r}.", hint="Known rerankers: " + ", ".join(_REGISTRY) + "."
+        )
+    return spec
 
 
-__all__ = ["LABELS", "PAID", "RERANKERS", "Reranker", "get_reranker_class", "reranker_names"]
+def models_for(name: str) -> tuple[ModelInfo, ...]:
+    """The models the provider registered under ``name`` can run."""
+    return get_provider(name).models
+
+
+def register(spec: ProviderSpec) -> None:
+    """Add (or replace) a provider at run time; the static ones are listed in ``_REGISTRY`` above."""
+    with _lock:
+        _REGISTRY[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    with _lock:
+        _REGISTRY.pop(name, None)
+
+
+__all__ = [
+    "ProviderContext",
+    "ProviderSpec",
+    "Reranker",
+    "find_provider",
+    "get_provider",
+    "models_for",
+    "provider_names",
+    "providers",
+    "register",
+    "unregister",
+]

@@ -17,12 +17,9 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
 
-from rerank_playground.errors import RerankError
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.base import Reranker
-from rerank_playground.rerankers.jina import validate_query
 
 
 def cache_key(
@@ -117,36 +114,3 @@ class CachedReranker:
         result = self.inner.rerank(query, candidates, model, top_n)
         self.cache.put(key, result)
         return result
-
-    def rerank_many(
-        self, query: str, candidates: Sequence[Hit], models: Sequence[str], top_n: int | None = None
-    ) -> dict[str, RerankResult | RerankError]:
-        """Like ``JinaReranker.rerank_many``; only the models not in the cache are sent to ``inner``."""
-        validate_query(query)
-        unique = list(dict.fromkeys(models))
-        out: dict[str, RerankResult | RerankError] = {}
-        missing: list[str] = []
-        keys = {m: self._key(query, candidates, m, top_n) for m in unique}
-        for m in unique:
-            stored = self.cache.get(keys[m])
-            if stored is not None:
-                out[m] = self._as_hit(stored)
-            else:
-                missing.append(m)
-        if missing:
-            inner_many: Any = getattr(self.inner, "rerank_many", None)
-            if inner_many is not None:
-                fresh: dict[str, RerankResult | RerankError] = inner_many(query, candidates, missing, top_n)
-            else:
-                fresh = {}
-                for m in missing:
-                    try:
-                        fresh[m] = self.inner.rerank(query, candidates, m, top_n)
-                    except RerankError as err:
-                        fresh[m] = err
-            for m in missing:
-                value = fresh[m]
-                if isinstance(value, RerankResult):
-                    self.cache.put(keys[m], value)
-                out[m] = value
-        return {m: out[m] for m in unique}

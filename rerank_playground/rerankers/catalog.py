@@ -21,12 +21,14 @@ from rerank_playground.models import ModelInfo
 
 DEFAULT_MODEL = "jina-reranker-v3.5"
 WEAVIATE_DEFAULT_MODEL = "jina-reranker-v2-base-multilingual"
+# Weaviate's server-side Jina reranker module: its name in a collection's config and in the server's module list.
+JINA_RERANKER_MODULE = "reranker-jinaai"
 LISTWISE_MAX_DOCS = 64
 LOCAL_MODEL = "local-wordllama"
 
 JINA_MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
-        name="jina-reranker-v3.5",
+        name=DEFAULT_MODEL,
         label="Jina Reranker v3.5 (0.6B, listwise, newest)",
         kind="listwise",
         languages="multilingual",
@@ -36,7 +38,7 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         max_docs_per_call=LISTWISE_MAX_DOCS,
     ),
     ModelInfo(
-        name="jina-reranker-v2-base-multilingual",
+        name=WEAVIATE_DEFAULT_MODEL,
         label="Jina Reranker v2 Base Multilingual (278M, Weaviate's default)",
         kind="cross-encoder",
         languages="100+ languages",
@@ -127,14 +129,6 @@ MODELS: tuple[ModelInfo, ...] = (*JINA_MODELS, LOCAL_BASELINE)
 
 _BY_NAME: dict[str, ModelInfo] = {m.name: m for m in MODELS}
 
-# Which models each registered reranker can run.
-_MODELS_FOR_RERANKER: dict[str, tuple[ModelInfo, ...]] = {
-    "jina": JINA_MODELS,
-    "weaviate_module": JINA_MODELS,
-    "local": (LOCAL_BASELINE,),
-}
-
-
 def model_names() -> tuple[str, ...]:
     return tuple(_BY_NAME)
 
@@ -153,14 +147,3 @@ def get_model(name: str) -> ModelInfo:
 def find_model(name: str) -> ModelInfo | None:
     """The catalog entry for ``name``, or None for a name the catalog does not know (a newer model)."""
     return _BY_NAME.get(name) if isinstance(name, str) else None
-
-
-def models_for(reranker: str) -> tuple[ModelInfo, ...]:
-    """The models a registered reranker (``"jina"``, ``"weaviate_module"``, ``"local"``) can run."""
-    try:
-        return _MODELS_FOR_RERANKER[reranker]
-    except KeyError:
-        raise InvalidInput(
-            f"Unknown reranker {reranker!r}.",
-            hint="Known rerankers: " + ", ".join(_MODELS_FOR_RERANKER) + ".",
-        ) from None

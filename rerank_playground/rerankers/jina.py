@@ -10,10 +10,29 @@ from typing import Any
 
 import httpx
 
-from rerank_playground.errors import InvalidInput, JinaBadResponse, RerankError
-from rerank_playground.jina_http import RetryPolicy, post_json, resolve_base_url
+from rerank_playground.errors import BadResponse, InvalidInput, KeyRequired
+from rerank_playground.jina_http import (
+    API_KEY_ENV,
+    KEYS_URL,
+    PROVIDER,
+    ReplyList,
+    RetryPolicy,
+    indexed_entries,
+    post_json,
+    resolve_base_url,
+    total_tokens,
+)
+from rerank_playground.keys import http_endpoint
 from rerank_playground.models import Hit, RankedDoc, RerankResult
-from rerank_playground.rerankers.catalog import find_model
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.catalog import (
+    DEFAULT_MODEL,
+    JINA_MODELS,
+    WEAVIATE_DEFAULT_MODEL,
+    find_model,
+    get_model,
+)
+from rerank_playground.rerankers.metered import MeteredReranker
 
 RERANK_PATH = "/v1/rerank"
 
@@ -45,7 +64,7 @@ class JinaReranker:
     come back.
     """
 
-    name = "jina"
+    name = PROVIDER
 
     def __init__(
         self,
@@ -130,26 +149,6 @@ class JinaReranker:
             notes=tuple(notes),
         )
 
-    def rerank_many(
-        self, query: str, candidates: Sequence[Hit], models: Sequence[str], top_n: int | None = None
-    ) -> dict[str, RerankResult | RerankError]:
-        """Rerank the same candidates with several models concurrently. A model that fails maps to its
-        ``RerankError``; the others still return results. Bad input (empty query) raises at once."""
-        validate_query(query)
-        validate_top_n(top_n, len(candidates))
-        unique = list(dict.fromkeys(models))
-        out: dict[str, RerankResult | RerankError] = {}
-        if not unique:
-            return out
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(unique))) as pool:
-            futures = {m: pool.submit(self.rerank, query, candidates, m, top_n) for m in unique}
-            for model, fut in futures.items():
-                try:
-                    out[model] = fut.result()
-                except RerankError as err:
-                    out[model] = err
-        return out
-
     # -- internals -------------------------------------------------------------------------------
 
     def _prepare_texts(self, candidates: Sequence[Hit]) -> tuple[list[str], int]:
@@ -202,16 +201,10 @@ class JinaReranker:
         ranked = parse_rerank_response(reply.data, n=len(texts), expected=want, model=model)
         if offset:
             ranked = tuple(RankedDoc(doc.index + offset, doc.score) for doc in ranked)
-        return ranked, _tokens(reply.data), reply.attempts
+        return ranked, total_tokens(reply.data), reply.attempts
 
 
-def _tokens(data: dict[str, Any]) -> int | None:
-    usage = data.get("usage")
-    if isinstance(usage, dict):
-        total = usage.get("total_tokens")
-        if isinstance(total, int) and not isinstance(total, bool):
-            return total
-    return None
+RERANK_REPLY = ReplyList("results", "a result", "documents", "it ranked {got} documents, expected {want}")
 
 
 def parse_rerank_response(
@@ -219,38 +212,51 @@ def parse_rerank_response(
 ) -> tuple[RankedDoc, ...]:
     """Validate a ``/v1/rerank`` JSON body and turn it into ``RankedDoc``s in the server's order."""
 
-    def bad(what: str) -> JinaBadResponse:
-        return JinaBadResponse(
+    def bad(what: str) -> BadResponse:
+        return BadResponse(
             f"Jina's answer for {model} could not be used: {what}.",
             hint="Try again; if it persists, pick another model or check JINA_BASE_URL.",
+            provider=PROVIDER,
             model=model,
         )
 
-    results = data.get("results")
-    if not isinstance(results, list):
-        raise bad("it has no 'results' list")
-    if len(results) != expected:
-        raise bad(f"it ranked {len(results)} documents, expected {expected}")
-    seen: set[int] = set()
     ranked: list[RankedDoc] = []
     isfinite = math.isfinite
-    for item in results:  # every candidate of every call: exact type checks keep it cheap (no bools)
-        if type(item) is not dict and not isinstance(item, dict):
-            raise bad("a result is not an object")
-        index = item.get("index")
+    for index, item in indexed_entries(data, RERANK_REPLY, n=n, expected=expected, bad=bad):
         score = item.get("relevance_score")
-        if type(index) is not int:
-            if isinstance(index, bool) or not isinstance(index, int):
-                raise bad("a result has no whole-number 'index'")
-            index = int(index)
-        if not 0 <= index < n:
-            raise bad(f"index {index} is outside the {n} documents sent")
-        if index in seen:
-            raise bad(f"index {index} appears twice")
         if type(score) is not float and (isinstance(score, bool) or not isinstance(score, int | float)):
             raise bad(f"document {index} has no numeric 'relevance_score'")
         if not isfinite(score):
             raise bad(f"document {index} has no numeric 'relevance_score'")
-        seen.add(index)
         ranked.append(RankedDoc(index, float(score)))
     return tuple(ranked)
+
+
+def _build(ctx: ProviderContext) -> Reranker:
+    """A metered Jina reranker with the session's key, if that key may go to the configured base URL."""
+    get_model(ctx.model)  # unknown names fail here with the list of known ones
+    key = ctx.keys.get(API_KEY_ENV)
+    secret = ctx.keys.secret_for(API_KEY_ENV, http_endpoint(ctx.api_base_url))
+    if key is None or not secret:
+        raise KeyRequired(
+            f"{ctx.model} needs a Jina API key.",
+            hint=f"Paste one in the sidebar or set JINAAI_APIKEY. Free keys: {KEYS_URL}",
+            provider=PROVIDER,
+            model=ctx.model,
+        )
+    return MeteredReranker(JinaReranker(ctx.http, secret, ctx.api_base_url), ctx.spend, operator_key=key.is_operator)
+
+
+SPEC = ProviderSpec(
+    name=PROVIDER,
+    label="Jina API (called from the app)",
+    short_label="Jina API",
+    models=JINA_MODELS,
+    factory=_build,
+    key=API_KEY_ENV,
+    paid=True,
+    default_model=DEFAULT_MODEL,
+    compare_defaults=(DEFAULT_MODEL, WEAVIATE_DEFAULT_MODEL),  # the newest vs Weaviate's default
+    model_prompt="Jina model",
+    key_hint=f"needs a Jina key — get one at {KEYS_URL}",
+)

@@ -14,7 +14,8 @@ import numpy as np
 
 from rerank_playground.errors import EmbeddingError, InvalidInput, RerankError
 from rerank_playground.models import Hit, RankedDoc, RerankResult
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.catalog import LOCAL_BASELINE, LOCAL_MODEL
 from rerank_playground.rerankers.jina import validate_query, validate_top_n
 
 BASELINE_NOTE = (
@@ -55,7 +56,7 @@ class LocalReranker:
         try:
             vectors = np.asarray(self._get_embedder().embed([query, *[h.text or "" for h in candidates]]))
         except EmbeddingError as err:
-            raise RerankError(err.message, hint=err.hint, model=model) from err
+            raise RerankError(err.message, hint=err.hint, provider=self.name, model=model) from err
         vectors = vectors.astype(np.float64, copy=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
@@ -72,3 +73,19 @@ class LocalReranker:
             api_calls=0,
             notes=(BASELINE_NOTE,),
         )
+
+
+def _build(ctx: ProviderContext) -> Reranker:
+    return LocalReranker()
+
+
+SPEC = ProviderSpec(
+    name=LocalReranker.name,
+    label="Local baseline (WordLlama, offline)",
+    short_label="Local baseline",
+    models=(LOCAL_BASELINE,),
+    factory=_build,
+    default_model=LOCAL_MODEL,
+    choice_label="local baseline (WordLlama)",
+    compare_defaults=(LOCAL_MODEL,),
+)

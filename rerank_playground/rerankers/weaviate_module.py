@@ -9,32 +9,36 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import weaviate
 
 from rerank_playground.errors import (
-    JinaAuthError,
-    JinaBadResponse,
-    JinaModelError,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
+    AuthRejected,
+    BadResponse,
     KeyRequired,
     PlaygroundError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
+    RequestRejected,
     RerankError,
     SearchError,
 )
+from rerank_playground.jina_http import API_KEY_ENV
 from rerank_playground.models import CollectionInfo, Hit, RankedDoc, RerankResult, SearchRequest
-from rerank_playground.rerankers.catalog import WEAVIATE_DEFAULT_MODEL
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
+from rerank_playground.rerankers.metered import MeteredReranker
 from rerank_playground.search import QueryEmbedder, search
 
-MODULE = "reranker-jinaai"
+NAME = "weaviate_module"
 
 
 class WeaviateModuleReranker:
-    name = "weaviate_module"
+    name = NAME
 
     def __init__(
         self,
@@ -67,12 +71,12 @@ class WeaviateModuleReranker:
 
     def rerank(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None) -> RerankResult:
         info = self._info
-        if info.reranker_module != MODULE:
+        if info.reranker_module != JINA_RERANKER_MODULE:
             raise RerankError(
                 f"Collection '{info.name}' has no reranker-jinaai module configured"
                 + (f" (it uses {info.reranker_module})." if info.reranker_module else "."),
                 hint="Use the Jina API path instead, or configure the module on the Collections page.",
-                model=model,
+                provider=NAME, model=model,
             )
         configured = self.configured_model
         notes = [
@@ -88,7 +92,8 @@ class WeaviateModuleReranker:
             )
         prop_type = next((p.data_type for p in info.properties if p.name == self._property), None)
         if prop_type is None:
-            raise RerankError(f"Collection '{info.name}' has no property '{self._property}'.", model=model)
+            raise RerankError(f"Collection '{info.name}' has no property '{self._property}'.",
+                              provider=NAME, model=model)
         if prop_type != "text":
             notes.append(
                 f"'{self._property}' is {prop_type}, not text: Weaviate sends it to Jina as empty text, "
@@ -107,7 +112,7 @@ class WeaviateModuleReranker:
             result = search(self._client, request, info, embedder=self._embedder, rerank_prop=self._property,
                             secrets=self._secrets)
         except SearchError as exc:
-            failure: RerankError | None = _module_error(exc, model)
+            failure: ProviderError | None = _module_error(exc, model)
         else:
             failure = None
         if failure is not None:
@@ -133,7 +138,7 @@ class WeaviateModuleReranker:
 _STATUS = re.compile(r"status (\d{3})")
 
 
-def _module_error(exc: PlaygroundError, model: str) -> RerankError:
+def _module_error(exc: PlaygroundError, model: str) -> ProviderError:
     """Map the module's failure, as Weaviate words it, to the same typed errors the Jina API path raises.
 
     Weaviate quotes Jina's HTTP status ("connection to Jinaai API failed with status 401: ..."); the status
@@ -142,33 +147,119 @@ def _module_error(exc: PlaygroundError, model: str) -> RerankError:
     text = exc.message.lower()
     found = _STATUS.search(text)
     status = int(found.group(1)) if found else None
+    which = {"provider": NAME, "model": model}
     if status in (401, 403) or "unauthorized" in text:
-        return JinaAuthError("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.",
-                             model=model)
+        return AuthRejected("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.", **which)
     if status == 429:
-        return JinaRateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
-                               model=model)
+        return RateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
+                           provider=NAME, model=model)
     if status in (400, 413, 422):
-        return JinaModelError("Jina refused the rerank request Weaviate sent.",
-                              hint="Check the collection's reranker model name.", model=model)
+        return RequestRejected("Jina refused the rerank request Weaviate sent.",
+                               hint="Check the collection's reranker model name.", **which)
     if status is not None and status >= 500:
-        return JinaServerError("Jina failed to rerank for Weaviate.", hint="Try again shortly.", model=model)
+        return ProviderServerError("Jina failed to rerank for Weaviate.", hint="Try again shortly.", **which)
     if "api key" in text or "apikey" in text or "x-jinaai-api-key" in text:
         return KeyRequired(
             "Weaviate's reranker-jinaai module has no Jina key.",
             hint="Paste a Jina key in the sidebar (sent as X-JinaAI-Api-Key) or set JINAAI_APIKEY on the server.",
-            model=model,
+            **which,
         )
     if "deadline exceeded" in text or "timeout" in text or "timed out" in text:
-        return JinaTimeout("Jina did not answer Weaviate's rerank call in time.",
-                           hint="Try again; the server's MODULES_CLIENT_TIMEOUT limits how long it waits.", model=model)
+        return ProviderTimeout("Jina did not answer Weaviate's rerank call in time.",
+                               hint="Try again; the server's MODULES_CLIENT_TIMEOUT limits how long it waits.", **which)
     if "dial tcp" in text or "no such host" in text or "connection refused" in text:
-        return JinaUnreachable(
+        return ProviderUnreachable(
             "Weaviate could not reach the Jina API (api.jina.ai).",
             hint="The Weaviate server needs outbound HTTPS to api.jina.ai; or use the Jina API path from the app.",
-            model=model,
+            **which,
         )
     if "failed to parse" in text or "panic" in text or "index out of range" in text:
-        return JinaBadResponse("Jina's answer to Weaviate's rerank call could not be used.",
-                               hint="Try again; if it persists, use the Jina API path.", model=model)
-    return RerankError(f"Weaviate's reranker failed: {exc.message}", hint=exc.hint, model=model)
+        return BadResponse("Jina's answer to Weaviate's rerank call could not be used.",
+                           hint="Try again; if it persists, use the Jina API path.", **which)
+    return RerankError(f"Weaviate's reranker failed: {exc.message}", hint=exc.hint, **which)
+
+
+def configured_model(info: CollectionInfo) -> str | None:
+    """The model the module uses for ``info`` (None = the collection has no reranker-jinaai module): the one in
+    its config, else Weaviate's own default (not this app's client-side default)."""
+    if info.reranker_module != JINA_RERANKER_MODULE:
+        return None
+    return info.reranker_model or WEAVIATE_DEFAULT_MODEL
+
+
+class _LearnsServerKey:
+    """Wraps the module reranker when no key of ours goes with the call: the outcome says whether the server
+    holds a Jina key of its own. Sits inside the cache, so only real calls teach anything."""
+
+    def __init__(self, inner: WeaviateModuleReranker, seen: Callable[[str], None]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._seen = seen
+
+    @property
+    def cache_scope(self) -> str:
+        return self.inner.cache_scope
+
+    def rerank(self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None) -> RerankResult:
+        try:
+            result = self.inner.rerank(query, candidates, model, top_n)
+        except KeyRequired:
+            self._seen("none")
+            raise
+        self._seen("server")
+        return result
+
+
+def _build(ctx: ProviderContext) -> Reranker:
+    # Read at query time: another session may have changed the collection's reranker model since.
+    info = ctx.collection()
+    inner = WeaviateModuleReranker(ctx.weaviate(), ctx.search.request, info,
+                                   embedder=ctx.embedder(ctx.search.request, info), secrets=ctx.secrets)
+    key = ctx.keys.get(API_KEY_ENV)
+    if key is not None and ctx.keys.secret_for(API_KEY_ENV, *ctx.weaviate_endpoints):
+        # Our header pays (unless the server has its own key): count it, estimated.
+        return MeteredReranker(inner, ctx.spend, operator_key=key.is_operator)
+    return _LearnsServerKey(inner, ctx.on_server_key)
+
+
+def _describe(info: CollectionInfo) -> str:
+    source = (
+        "set in the collection's config" if info.reranker_model
+        else "no model in the collection's config: Weaviate's own default, not this app's"
+    )
+    return (
+        f"Weaviate reranks {info.name} with {configured_model(info)} ({source}; change it on the Collections page). "
+        "It reranks the K objects the query fetched, on the server; results are labelled with the model the server "
+        "had set when the query ran."
+    )
+
+
+def _collection_models(info: CollectionInfo) -> tuple[str, ...]:
+    model = configured_model(info)
+    return () if model is None else (model,)
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    label="Weaviate reranker-jinaai module (server side)",
+    short_label="Weaviate module",
+    models=JINA_MODELS,
+    factory=_build,
+    key=API_KEY_ENV,  # sent as X-JinaAI-Api-Key when it may go to this Weaviate
+    key_optional=True,  # the server's own JINAAI_APIKEY wins when it has one
+    paid=True,
+    server_module=JINA_RERANKER_MODULE,
+    default_model=WEAVIATE_DEFAULT_MODEL,
+    choice_label="{model} · Weaviate module",
+    collection_models=_collection_models,
+    model_prompt="Weaviate module model",
+    describe=_describe,
+    not_on_server=(
+        "This Weaviate has no reranker-jinaai module. Use the Jina API path, or a Weaviate with API-based modules "
+        "enabled."
+    ),
+    not_on_collection=(
+        "Collection {collection} has no reranker-jinaai module configured. Use the Jina API path, or configure the "
+        "module on the Collections page."
+    ),
+)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.errors import InvalidInput, KeyRequired, RerankError
+from rerank_playground.errors import InvalidInput, KeyRequired, ProviderError
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import (
     CollectionInfo,
     Fusion,
@@ -198,7 +199,8 @@ def jina() -> CountingJina:
 @pytest.fixture(scope="module")
 def session(jina: CountingJina) -> Playground:
     http = httpx.Client(transport=httpx.MockTransport(jina))
-    return Playground(ConnectionSpec(jina_api_key="test-key"), jina_base_url="https://jina.test", http_client=http)
+    return Playground(ConnectionSpec(), keys=ProviderKeys.of(JINAAI_APIKEY="test-key"),
+                      jina_base_url="https://jina.test", http_client=http)
 
 
 def a_search(n: int) -> SearchResult:
@@ -271,7 +273,7 @@ def test_compare_takes_one_to_five_choices_and_never_raises_for_one_of_them(
     run = session.compare(search, choices)
     assert set(run.results) | set(run.errors) == labels
     assert not set(run.results) & set(run.errors)
-    assert all(isinstance(e, RerankError) for e in run.errors.values())
+    assert all(isinstance(e, ProviderError) for e in run.errors.values())
     for result in run.results.values():
         assert sorted(result.order) == [0, 1, 2]
 

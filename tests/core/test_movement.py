@@ -12,7 +12,6 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.models import Hit, RankedDoc, RerankResult
 from rerank_playground.movement import (
     OVERLAP_KS,
-    agreement_matrix,
     compute_movement,
     full_order,
     overlap_at_k,
@@ -158,12 +157,6 @@ def test_pairwise_agreement() -> None:
     assert rows[("same", "rev")][4] == 1.0
     overlap_2 = pairwise_agreement({"rev": result([3, 2, 1, 0])}, cands, k=2)
     assert overlap_2["overlap@2"].tolist() == [0 / 2]  # {d0,d1} vs {d3,d2}
-
-    square = agreement_matrix(agreement)
-    assert square.loc["rev", "same"] == square.loc["same", "rev"] == pytest.approx(-1.0)
-    assert square.loc["rev", "rev"] == 1.0
-    with pytest.raises(InvalidInput):
-        agreement_matrix(agreement, "nope")
 
 
 # --- properties -----------------------------------------------------------------------------------

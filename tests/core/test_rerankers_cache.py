@@ -7,8 +7,8 @@ import threading
 import httpx
 import pytest
 
-from rerank_playground.errors import JinaServerError, RerankError
-from rerank_playground.models import Hit, RankedDoc, RerankResult
+from rerank_playground.errors import ProviderServerError
+from rerank_playground.models import RankedDoc, RerankResult
 from rerank_playground.rerankers.base import Reranker
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache, cache_key
 from tests.core.test_rerankers_jina import CANARY, V2, FakeJina, hits, reranker
@@ -63,7 +63,7 @@ def test_failures_are_not_cached() -> None:
         return inner(request)
 
     r = CachedReranker(reranker(handler), RerankCache())
-    with pytest.raises(JinaServerError):
+    with pytest.raises(ProviderServerError):
         r.rerank("q", hits(3), V2)
     state["fail"] = False
     result = r.rerank("q", hits(3), V2)
@@ -115,41 +115,6 @@ def test_cache_is_thread_safe_under_concurrent_use() -> None:
     for th in threads:
         th.join()
     assert errors == [] and len(cache) == 50
-
-
-def test_rerank_many_only_sends_the_models_not_cached() -> None:
-    fake = FakeJina()
-    r, _ = cached(fake)
-    r.rerank("q", hits(4), V2)
-    out = r.rerank_many("q", hits(4), [V2, "jina-reranker-v3", "nope-model"])
-    sent_models = [c["model"] for c in fake.calls]
-    assert sent_models.count(V2) == 1  # served from cache the second time
-    assert isinstance(out[V2], RerankResult) and out[V2].cached
-    assert isinstance(out["jina-reranker-v3"], RerankResult) and not out["jina-reranker-v3"].cached
-    again = r.rerank_many("q", hits(4), [V2, "jina-reranker-v3"])
-    assert len(fake.calls) == len(sent_models)
-    assert all(isinstance(v, RerankResult) and v.cached for v in again.values())
-
-
-def test_rerank_many_on_an_inner_without_rerank_many() -> None:
-    class Plain:
-        name = "plain"
-
-        def __init__(self) -> None:
-            self.calls = 0
-
-        def rerank(self, query, candidates, model, top_n=None):  # noqa: ANN001
-            self.calls += 1
-            if model == "bad":
-                raise RerankError("bad model", model=model)
-            return RerankResult(self.name, model, (RankedDoc(0, 1.0),), 1.0)
-
-    inner = Plain()
-    r = CachedReranker(inner, RerankCache())
-    out = r.rerank_many("q", [Hit(1, "u", "t")], ["good", "bad"])
-    assert isinstance(out["good"], RerankResult) and isinstance(out["bad"], RerankError)
-    r.rerank_many("q", [Hit(1, "u", "t")], ["good", "bad"])
-    assert inner.calls == 3  # "good" came from the cache, "bad" was tried again
 
 
 def test_force_asks_again_and_keeps_the_fresh_answer() -> None:

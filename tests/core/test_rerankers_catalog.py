@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.rerankers import RERANKERS, get_reranker_class, reranker_names
+from rerank_playground.rerankers import get_provider, models_for, provider_names, providers
 from rerank_playground.rerankers.catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
@@ -13,7 +13,6 @@ from rerank_playground.rerankers.catalog import (
     MODELS,
     WEAVIATE_DEFAULT_MODEL,
     get_model,
-    models_for,
 )
 from rerank_playground.rerankers.jina import JinaReranker
 from rerank_playground.rerankers.local import LocalReranker
@@ -100,12 +99,17 @@ def test_models_for_each_reranker() -> None:
         models_for("cohere")
 
 
-def test_registry_names_and_classes() -> None:
-    assert set(reranker_names()) == {"jina", "local", "weaviate_module"} == set(RERANKERS)
-    assert get_reranker_class("jina") is JinaReranker
-    assert get_reranker_class("local") is LocalReranker
-    assert get_reranker_class("jina").name == "jina" and get_reranker_class("local").name == "local"
-    assert get_reranker_class("weaviate_module").name == "weaviate_module"
+def test_registry_names_and_specs() -> None:
+    assert provider_names() == ("jina", "weaviate_module", "local") == tuple(p.name for p in providers())
+    assert JinaReranker.name == get_provider("jina").name == "jina"
+    assert LocalReranker.name == get_provider("local").name == "local"
+    assert get_provider("weaviate_module").name == "weaviate_module"
+    # what each provider needs, as data: which key, whether it spends tokens, which server module
+    jina, module, local = (get_provider(n) for n in ("jina", "weaviate_module", "local"))
+    assert (jina.key, jina.needs_key, jina.paid, jina.server_module) == ("JINAAI_APIKEY", True, True, None)
+    assert (module.key, module.needs_key, module.paid, module.server_module) == (
+        "JINAAI_APIKEY", False, True, "reranker-jinaai")
+    assert (local.key, local.needs_key, local.paid, local.server_module) == (None, False, False, None)
 
 
 def test_core_rerankers_do_not_import_streamlit() -> None:
@@ -114,7 +118,7 @@ def test_core_rerankers_do_not_import_streamlit() -> None:
 
     code = (
         "import sys, rerank_playground.rerankers as r, rerank_playground.jina_embeddings;"
-        "[r.get_reranker_class(n) for n in r.reranker_names()];"
+        "[r.get_provider(n) for n in r.provider_names()];"
         "import rerank_playground.rerankers.cache;"
         "assert 'streamlit' not in sys.modules"
     )
@@ -124,6 +128,6 @@ def test_core_rerankers_do_not_import_streamlit() -> None:
 @pytest.mark.parametrize("name", ["cohere", "", "JINA", None])
 def test_registry_unknown_name_raises_and_lists_known(name: object) -> None:
     with pytest.raises(InvalidInput) as info:
-        get_reranker_class(name)  # type: ignore[arg-type]
+        get_provider(name)
     for known in ("jina", "local", "weaviate_module"):
         assert known in str(info.value)

@@ -10,11 +10,12 @@ import httpx
 import pytest
 
 from rerank_playground.errors import (
+    AuthRejected,
+    BadResponse,
     EmbeddingError,
     InvalidInput,
-    JinaAuthError,
-    JinaBadResponse,
-    JinaRateLimited,
+    KeyRequired,
+    RateLimited,
 )
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.jina_http import RetryPolicy
@@ -83,9 +84,9 @@ def test_empty_query_is_invalid_input() -> None:
     assert seen == []
 
 
-def test_missing_key_is_an_embedding_error_pointing_at_keys() -> None:
+def test_missing_key_is_key_required_pointing_at_keys() -> None:
     e, seen = embedder(fake_vectors, key=None)
-    with pytest.raises(EmbeddingError, match="JINAAI_APIKEY") as info:
+    with pytest.raises(KeyRequired, match="JINAAI_APIKEY") as info:
         e.embed_query("q")
     assert "https://jina.ai/embeddings" in str(info.value) and seen == []
 
@@ -93,9 +94,9 @@ def test_missing_key_is_an_embedding_error_pointing_at_keys() -> None:
 @pytest.mark.parametrize("damage", ["wrong_count", "bad_index", "no_embedding", "ragged"])
 def test_damaged_answers(damage: str) -> None:
     e, _ = embedder(lambda r: fake_vectors(r, damage=damage))
-    with pytest.raises(EmbeddingError) as info:
+    with pytest.raises(BadResponse) as info:
         e.embed(["a", "b", "c"])
-    assert isinstance(info.value.__cause__, JinaBadResponse)
+    assert info.value.provider == "jina" and info.value.model == e.model
 
 
 def test_dimension_mismatch_is_reported() -> None:
@@ -110,14 +111,14 @@ def test_dimension_mismatch_is_reported() -> None:
 @pytest.mark.parametrize(
     ("response", "cause"),
     [
-        (httpx.Response(401, json={"detail": f"bad key {CANARY}"}), JinaAuthError),
-        (httpx.Response(429, json={"error": {"message": f"slow {CANARY}"}}), JinaRateLimited),
+        (httpx.Response(401, json={"detail": f"bad key {CANARY}"}), AuthRejected),
+        (httpx.Response(429, json={"error": {"message": f"slow {CANARY}"}}), RateLimited),
     ],
 )
-def test_http_errors_become_embedding_errors_keeping_the_typed_cause(response, cause) -> None:
+def test_http_errors_are_named_by_what_went_wrong(response, cause) -> None:
     e, _ = embedder(lambda r: response)
-    with pytest.raises(EmbeddingError) as info:
+    with pytest.raises(cause) as info:
         e.embed_query("q")
-    assert isinstance(info.value.__cause__, cause)
+    assert info.value.provider == "jina" and info.value.model == e.model
     rendered = "".join(traceback.format_exception(info.value))
     assert CANARY not in rendered and CANARY not in str(info.value) and CANARY not in repr(e)

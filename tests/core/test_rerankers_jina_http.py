@@ -12,16 +12,16 @@ import httpx
 import pytest
 
 from rerank_playground.errors import (
-    JinaAuthError,
-    JinaBadResponse,
-    JinaModelError,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
+    AuthRejected,
+    BadResponse,
     KeyRequired,
     PlaygroundError,
-    RerankError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
+    RequestRejected,
 )
 from rerank_playground.jina_http import (
     DEFAULT_BASE_URL,
@@ -148,7 +148,7 @@ def test_missing_key_raises_key_required_without_calling(key: str | None) -> Non
 @pytest.mark.parametrize("status", [401, 403])
 def test_auth_errors(status: int) -> None:
     handler, seen = scripted(httpx.Response(status, json={"detail": f"Invalid API key {CANARY}"}))
-    with pytest.raises(JinaAuthError) as info:
+    with pytest.raises(AuthRejected) as info:
         call(handler)
     assert len(seen) == 1  # not retried
     assert f"HTTP {status}" in str(info.value)
@@ -171,7 +171,7 @@ def test_auth_errors(status: int) -> None:
 @pytest.mark.parametrize("status", [400, 422])
 def test_validation_errors_quote_the_server_detail(status: int, body: dict, expected: str) -> None:
     handler, seen = scripted(httpx.Response(status, json=body))
-    with pytest.raises(JinaModelError) as info:
+    with pytest.raises(RequestRejected) as info:
         call(handler)
     assert len(seen) == 1
     assert expected in str(info.value)
@@ -181,7 +181,7 @@ def test_validation_errors_quote_the_server_detail(status: int, body: dict, expe
 def test_validation_detail_is_scrubbed_and_shortened() -> None:
     body = {"detail": [{"loc": ["header", "authorization"], "msg": f"key {CANARY} " + "x" * 1000}]}
     handler, _ = scripted(httpx.Response(422, json=body))
-    with pytest.raises(JinaModelError) as info:
+    with pytest.raises(RequestRejected) as info:
         call(handler)
     assert_no_key(info.value)
     assert len(str(info.value)) < 600
@@ -194,7 +194,7 @@ def test_server_detail_handles_plain_text() -> None:
 
 def test_404_points_at_the_base_url() -> None:
     handler, _ = scripted(httpx.Response(404, json={"detail": "Not Found"}))
-    with pytest.raises(JinaBadResponse, match="JINA_BASE_URL"):
+    with pytest.raises(BadResponse, match="JINA_BASE_URL"):
         call(handler)
 
 
@@ -215,7 +215,7 @@ def test_429_with_retry_after_waits_exactly_that_then_succeeds() -> None:
 def test_429_without_retry_after_backs_off_exponentially_then_raises() -> None:
     sleep = SleepRecorder()
     handler, seen = scripted(httpx.Response(429, json={"detail": "slow down"}))
-    with pytest.raises(JinaRateLimited) as info:
+    with pytest.raises(RateLimited) as info:
         call(handler, retry=policy(attempts=3, sleep=sleep))
     assert len(seen) == 3
     assert sleep.waits == [0.5, 1.0]  # base_delay * 2**(n-1), jitter off
@@ -226,7 +226,7 @@ def test_429_without_retry_after_backs_off_exponentially_then_raises() -> None:
 def test_429_retry_after_beyond_cap_is_not_waited_out() -> None:
     sleep = SleepRecorder()
     handler, seen = scripted(httpx.Response(429, json={"detail": "quota"}, headers={"Retry-After": "60"}))
-    with pytest.raises(JinaRateLimited) as info:
+    with pytest.raises(RateLimited) as info:
         call(handler, retry=policy(sleep=sleep, retry_after_cap=10.0))
     assert len(seen) == 1 and sleep.waits == []
     assert info.value.retry_after == 60.0
@@ -236,7 +236,7 @@ def test_429_retry_after_beyond_cap_is_not_waited_out() -> None:
 def test_429_retry_after_on_every_attempt_raises_with_retry_after() -> None:
     sleep = SleepRecorder()
     handler, seen = scripted(httpx.Response(429, json={"detail": "x"}, headers={"Retry-After": "2"}))
-    with pytest.raises(JinaRateLimited) as info:
+    with pytest.raises(RateLimited) as info:
         call(handler, retry=policy(attempts=2, sleep=sleep))
     assert sleep.waits == [2.0] and len(seen) == 2
     assert info.value.retry_after == 2.0
@@ -246,7 +246,7 @@ def test_jitter_is_bounded() -> None:
     sleep = SleepRecorder()
     handler, _ = scripted(httpx.Response(503, json={"detail": "busy"}))
     retry = RetryPolicy(attempts=4, base_delay=0.5, max_delay=1.5, jitter=0.25, sleep=sleep)
-    with pytest.raises(JinaServerError):
+    with pytest.raises(ProviderServerError):
         call(handler, retry=retry)
     assert len(sleep.waits) == 3
     for wait, floor in zip(sleep.waits, [0.5, 1.0, 1.5], strict=True):
@@ -268,7 +268,7 @@ def test_parse_retry_after() -> None:
 def test_5xx_is_retried_then_raises_server_error(status: int) -> None:
     sleep = SleepRecorder()
     handler, seen = scripted(httpx.Response(status, json={"error": {"message": f"boom {CANARY}"}}))
-    with pytest.raises(JinaServerError) as info:
+    with pytest.raises(ProviderServerError) as info:
         call(handler, retry=policy(attempts=3, sleep=sleep))
     assert len(seen) == 3 and len(sleep.waits) == 2
     assert f"HTTP {status}" in str(info.value)
@@ -286,7 +286,7 @@ def test_5xx_then_success_recovers() -> None:
 
 def test_read_timeout_maps_to_jina_timeout_and_is_not_retried() -> None:
     handler, seen = scripted(httpx.ReadTimeout("timed out"))
-    with pytest.raises(JinaTimeout) as info:
+    with pytest.raises(ProviderTimeout) as info:
         call(handler)
     assert len(seen) == 1
     assert "5 s" in str(info.value)
@@ -296,7 +296,7 @@ def test_read_timeout_maps_to_jina_timeout_and_is_not_retried() -> None:
 def test_connect_error_retried_then_unreachable() -> None:
     sleep = SleepRecorder()
     handler, seen = scripted(httpx.ConnectError("nope"))
-    with pytest.raises(JinaUnreachable) as info:
+    with pytest.raises(ProviderUnreachable) as info:
         call(handler, retry=policy(attempts=3, sleep=sleep))
     assert len(seen) == 3 and sleep.waits == [0.5, 1.0]
     assert BASE in str(info.value)
@@ -309,7 +309,7 @@ def test_connection_refused_on_a_closed_port() -> None:
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     sleep = SleepRecorder()
-    with make_client(timeout=2.0, connect_timeout=1.0) as client, pytest.raises(JinaUnreachable) as info:
+    with make_client(timeout=2.0, connect_timeout=1.0) as client, pytest.raises(ProviderUnreachable) as info:
         post_json(client, base, "/v1/rerank", CANARY, {"model": MODEL}, model=MODEL, retry=policy(2, sleep))
     assert base in str(info.value)
     assert "tried 2x" in str(info.value)
@@ -319,7 +319,7 @@ def test_connection_refused_on_a_closed_port() -> None:
 
 def test_userinfo_in_base_url_is_not_shown() -> None:
     handler, _ = scripted(httpx.ConnectError("nope"))
-    with client_for(handler) as client, pytest.raises(JinaUnreachable) as info:
+    with client_for(handler) as client, pytest.raises(ProviderUnreachable) as info:
         post_json(
             client, "https://user:pw-secret@jina.test", "/v1/rerank", CANARY, {}, model=MODEL, retry=policy(1)
         )
@@ -340,17 +340,17 @@ def test_userinfo_in_base_url_is_not_shown() -> None:
 )
 def test_bad_json_maps_to_bad_response(response: httpx.Response) -> None:
     handler, _ = scripted(response)
-    with pytest.raises(JinaBadResponse) as info:
+    with pytest.raises(BadResponse) as info:
         call(handler)
     assert_no_key(info.value)
 
 
-def test_every_mapped_error_is_a_rerank_error_with_the_model() -> None:
+def test_every_mapped_error_is_a_provider_error_naming_provider_and_model() -> None:
     for response in (httpx.Response(401), httpx.Response(422), httpx.Response(429), httpx.Response(500)):
         handler, _ = scripted(response)
-        with pytest.raises(RerankError) as info:
+        with pytest.raises(ProviderError) as info:
             call(handler, retry=policy(1))
-        assert info.value.model == MODEL
+        assert info.value.model == MODEL and info.value.provider == "jina"
 
 
 def test_no_log_line_carries_the_key(caplog: pytest.LogCaptureFixture) -> None:
@@ -359,7 +359,7 @@ def test_no_log_line_carries_the_key(caplog: pytest.LogCaptureFixture) -> None:
         handler, _ = scripted(response)
         try:
             call(handler, retry=policy(2))
-        except RerankError as err:
+        except ProviderError as err:
             logging.getLogger("test").exception("reranker failed: %s", err)
     assert caplog.records  # httpx does log the request line; it must not carry the key
     assert CANARY not in caplog.text

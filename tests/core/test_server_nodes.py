@@ -6,8 +6,8 @@ from rerank_playground.models import NodeState, ServerInfo
 
 
 def info(*nodes: tuple[str, str]) -> ServerInfo:
-    return ServerInfo(url="http://127.0.0.1:8080", version="1.38.11", modules=(), collections=2,
-                      jina_reranker_available=True, jina_vectorizer_available=True, label="local Weaviate",
+    return ServerInfo(url="http://127.0.0.1:8080", version="1.38.11", modules=("reranker-jinaai", "text2vec-jinaai"),
+                      collections=2, label="local Weaviate",
                       nodes=tuple(NodeState(name, status) for name, status in nodes))
 
 
@@ -29,3 +29,10 @@ def test_the_note_names_each_node_down_and_how_many_of_all() -> None:
     assert two.cluster_summary == "3 of 4 Weaviate nodes are down: a (timeout), b (missing), d (unhealthy)."
     assert two.cluster_note is not None and two.cluster_note.startswith(two.cluster_summary)
     assert "the missing nodes fail" in two.cluster_note
+
+
+def test_has_module_answers_from_the_module_list() -> None:
+    server = info()
+    assert server.has_module("reranker-jinaai") and server.has_module("text2vec-jinaai")
+    assert not server.has_module("reranker-cohere") and not server.has_module("")
+    assert not ServerInfo(url="u", version="1.38.11", modules=(), collections=0).has_module("reranker-jinaai")

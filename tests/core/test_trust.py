@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rerank_playground.connection import ConnectionSpec, spec_from_url
+from rerank_playground.connection import ConnectionSpec, module_headers, spec_from_url, withheld_keys
 from rerank_playground.deployment import (
     DEFAULT_DEPLOYMENT_BUDGET,
     DEFAULT_SESSION_BUDGET,
@@ -23,7 +23,7 @@ from rerank_playground.deployment import (
     estimate_rerank_tokens,
 )
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
-from rerank_playground.keys import ApiKey, http_endpoint, looks_like_key
+from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint, looks_like_key
 from rerank_playground.launcher import api_key_path, local_api_key, read_local_api_key
 from rerank_playground.models import Hit
 from rerank_playground.playground import Playground, RerankChoice, TokenEstimate
@@ -50,7 +50,8 @@ def test_operator_keys_go_to_the_configured_endpoints_only() -> None:
     jina = dep.jina_key
     assert jina is not None and jina.is_operator
     assert jina.value_for(http_endpoint("https://jina.internal")) == JINA_KEY
-    assert dep.spec.with_jina_key(jina).jina_header_secret == JINA_KEY  # the operator's own Weaviate
+    keys = ProviderKeys.of(JINAAI_APIKEY=jina)
+    assert module_headers(dep.spec, keys) == {"X-JinaAI-Api-Key": JINA_KEY}  # the operator's own Weaviate
     for other in (
         replace(dep.spec, http_port=8081),  # same host, another port
         replace(dep.spec, grpc_port=50052),  # the gRPC port is part of the binding
@@ -60,10 +61,11 @@ def test_operator_keys_go_to_the_configured_endpoints_only() -> None:
         replace(dep.spec, kind="custom", http_host="localhost"),  # bound to what was written, not resolved
         ConnectionSpec(kind="cloud", cluster_url="https://evil.weaviate.cloud", weaviate_api_key=dep.spec.weaviate_key),
     ):
-        spec = other.with_jina_key(jina)
-        assert spec.weaviate_secret is None and spec.jina_header_secret is None
-        assert spec.withheld == ("WEAVIATE_API_KEY", "JINAAI_APIKEY")
+        spec = other
+        assert spec.weaviate_secret is None and module_headers(spec, keys) == {}
+        assert withheld_keys(spec, keys) == ("WEAVIATE_API_KEY", "JINAAI_APIKEY")
         assert WV_KEY not in repr(spec) and JINA_KEY not in repr(spec) and JINA_KEY not in repr(jina)
+        assert JINA_KEY not in repr(keys) and JINA_KEY not in str(keys)
     assert jina.value_for("http://attacker:80") is None
     # the REST probe alone goes to the REST endpoint: the bound one is enough for it, not for the client
     grpc_elsewhere = replace(dep.spec, grpc_port=50052)
@@ -72,11 +74,11 @@ def test_operator_keys_go_to_the_configured_endpoints_only() -> None:
 
 
 def test_keys_the_user_typed_go_where_the_user_says() -> None:
-    spec = ConnectionSpec(kind="custom", http_host="anywhere.example", weaviate_api_key="mine-123456",
-                          jina_api_key="jina_mine_0123456789abcdef")
+    spec = ConnectionSpec(kind="custom", http_host="anywhere.example", weaviate_api_key="mine-123456")
+    keys = ProviderKeys.of(JINAAI_APIKEY="jina_mine_0123456789abcdef")
     assert spec.weaviate_secret == "mine-123456"
-    assert spec.jina_header_secret == "jina_mine_0123456789abcdef"
-    assert spec.withheld == ()
+    assert module_headers(spec, keys) == {"X-JinaAI-Api-Key": "jina_mine_0123456789abcdef"}
+    assert withheld_keys(spec, keys) == ()
     assert ApiKey.user("  ") is None and ApiKey.operator("", ["http://a:1"]) is None
 
 
@@ -233,8 +235,8 @@ def _mock_jina(calls: list[httpx.Request] | None = None) -> httpx.Client:
 
 
 def test_estimates_before_the_search_ran_scale_an_earlier_search_and_say_so() -> None:
-    pg = Playground(ConnectionSpec(jina_api_key="jina_user_key_0123456789abcdef"), jina_base_url="https://jina.test",
-                    http_client=_mock_jina())
+    pg = Playground(ConnectionSpec(), keys=ProviderKeys.of(JINAAI_APIKEY="jina_user_key_0123456789abcdef"),
+                    jina_base_url="https://jina.test", http_client=_mock_jina())
     from rerank_playground.models import SearchRequest, SearchResult
 
     earlier = SearchRequest("Docs", "cat", limit=5, text_property="body")

@@ -27,6 +27,7 @@ from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import CollectionNotFound, InvalidInput, PlaygroundError
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
@@ -104,8 +105,8 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
 def one_session(weaviate_server: WeaviateEndpoint, jina_server: JinaStandIn) -> Iterator[Playground]:
     session = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
                                         grpc_port=weaviate_server.grpc_port,
-                                        weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
-                         jina_base_url=jina_server.url)
+                                        weaviate_api_key=weaviate_server.api_key),
+                         keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina_server.url)
     session.connect()
     yield session
     session.close()
@@ -329,7 +330,8 @@ def module_session(weaviate_with_jina_module: Any) -> Iterator[tuple[Playground,
     endpoint = weaviate_with_jina_module.endpoint
     session = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
                                         grpc_port=endpoint.grpc_port,
-                                        weaviate_api_key=endpoint.api_key, jina_api_key=TEST_JINA_KEY))
+                                        weaviate_api_key=endpoint.api_key),
+                         keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY))
     session.connect()
     name = create_collection(session.client, "BadInputModule", reranker=True)
     yield session, name

@@ -29,6 +29,7 @@ from rerank_playground.evaluation.batch import (
 from rerank_playground.evaluation.metrics import evaluate_run
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, open_store
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import RerankChoice
@@ -45,9 +46,10 @@ QUERIES = 10
 SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=20)
 
 
-def spec_of(endpoint: WeaviateEndpoint, jina_key: str | None = None) -> ConnectionSpec:
-    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          weaviate_api_key=endpoint.api_key, jina_api_key=jina_key)
+def spec_of(endpoint: WeaviateEndpoint, jina_key: str | None = None) -> tuple[ConnectionSpec, ProviderKeys]:
+    spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+                          weaviate_api_key=endpoint.api_key)
+    return spec, ProviderKeys.of(JINAAI_APIKEY=jina_key)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,7 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
     qrels = store.qrels(qs)
     seen: list[runs.QueryResult] = []
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10, name="demo baseline vs local")
-    handle = start_run(store, plan, spec_of(weaviate_server), qrels=qrels, options=EngineOptions(concurrency=3),
+    handle = start_run(store, plan, spec_of(weaviate_server)[0], qrels=qrels, options=EngineOptions(concurrency=3),
                        on_result=seen.append)
     progress = handle.wait(timeout=240)
     assert progress.state == "finished", progress.message
@@ -121,9 +123,9 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
 def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: WeaviateEndpoint, store: Store,
                                          jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
-    spec = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
-    clean = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
+    clean = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert clean.wait(timeout=240).state == "finished"
     clean_results = comparable(runs.load_results(store, clean.run_id))
     jina_stand_in.reset()
@@ -133,7 +135,7 @@ def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: Weav
     jina_stand_in.add_fault(Fault(status=429, times=2, paths=("/v1/rerank",)))
     jina_stand_in.add_fault(Fault(status=500, times=3, paths=("/v1/rerank",)))
     jina_stand_in.add_fault(Fault(hang=True, times=2, paths=("/v1/rerank",)))
-    faulty = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
+    faulty = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
                        options=EngineOptions(concurrency=4, request_timeout_s=1.0, backoff_s=0.05, max_attempts=6))
     progress = faulty.wait(timeout=240)
     assert progress.state == "finished", progress.message
@@ -148,10 +150,10 @@ def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: Weav
 def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                              store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store, n=4)
-    spec = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
     jina_stand_in.set_fault(Fault(status=500, paths=("/v1/rerank",)))  # every rerank call fails
-    handle = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
+    handle = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
                        options=EngineOptions(concurrency=2, backoff_s=0.01, max_attempts=2))
     progress = handle.wait(timeout=120)
     assert (progress.state, progress.done, progress.failed) == ("finished", 4, 4)
@@ -162,14 +164,14 @@ def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, w
     jina_stand_in.clear_faults()
     before = len(jina_stand_in.rerank_requests())
     one = failed[0].query_id
-    retry = resume_run(store, handle.run_id, spec, jina_base_url=jina_stand_in.url, retry_failed=True,
+    retry = resume_run(store, handle.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url, retry_failed=True,
                        only_queries={one})
     progress = retry.wait(timeout=120)
     assert (progress.done, progress.failed, progress.remaining) == (5, 3, 0)
     assert len(jina_stand_in.rerank_requests()) - before == 1  # that query alone, once
     after = {r.key: r for r in runs.load_results(store, handle.run_id)}
     assert after[(0, one, JINA.label)].status == "done" and after[(0, one, JINA.label)].error is None
-    again = resume_run(store, handle.run_id, spec, jina_base_url=jina_stand_in.url, retry_failed=True)
+    again = resume_run(store, handle.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url, retry_failed=True)
     assert again.wait(timeout=120).failed == 0
     assert runs.get_run(store, handle.run_id).status == "finished"
 
@@ -177,10 +179,10 @@ def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, w
 def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                          store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
-    spec = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING, SearchSetting(mode=SearchMode.KEYWORD, limit=20)),
                    rerankers=(JINA, LOCAL), k=10)
-    whole = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
+    whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert whole.wait(timeout=240).state == "finished"
     expected = comparable(runs.load_results(store, whole.run_id))
     assert len(expected) == 2 * QUERIES * 3
@@ -197,7 +199,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
             holder["handle"].cancel()  # type: ignore[attr-defined]
             cancelled.set()
 
-    first = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
+    first = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
                       options=EngineOptions(concurrency=2), on_result=cancel_after_seven)
     holder["handle"] = first
     progress = first.wait(timeout=240)
@@ -206,7 +208,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
     assert runs.get_run(store, first.run_id).status == "cancelled"
 
     # a new engine (another Playground, an empty rerank cache) on the same store finishes the rest
-    resumed = resume_run(store, first.run_id, spec, jina_base_url=jina_stand_in.url,
+    resumed = resume_run(store, first.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url,
                          on_result=lambda r: computed.append(r.key))
     progress = resumed.wait(timeout=240)
     assert progress.state == "finished" and progress.done == len(expected) and progress.failed == 0
@@ -218,24 +220,25 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
                                                         store: Store, weaviate_client: weaviate.WeaviateClient,
                                                         fresh_collection_name: str) -> None:
     qs = demo_query_set(store)
-    spec = spec_of(weaviate_server)
+    spec, keys = spec_of(weaviate_server)
 
     empty = QuerySet(name="empty", collection=DEMO_WIKI.name, queries=())
     with pytest.raises(RunRefused, match="has no queries"):
-        start_run(store, RunPlan(query_set=empty), spec, qrels={})
+        start_run(store, RunPlan(query_set=empty), spec, keys=keys, qrels={})
 
     unjudged = QuerySet(name="unjudged", collection=DEMO_WIKI.name, queries=(SetQuery("x", "nobody graded this"),))
     with pytest.raises(RunRefused, match="No query of the set 'unjudged' has judgments"):
-        start_run(store, RunPlan(query_set=unjudged), spec, qrels={})
+        start_run(store, RunPlan(query_set=unjudged), spec, keys=keys, qrels={})
 
     with pytest.raises(KeyRequired, match="needs a Jina API key"):
-        start_run(store, RunPlan(query_set=qs, rerankers=(JINA,)), spec, qrels=store.qrels(qs))
+        start_run(store, RunPlan(query_set=qs, rerankers=(JINA,)), spec, keys=keys, qrels=store.qrels(qs))
 
     with pytest.raises(RunRefused, match="at most 5"):
         choices = tuple(parse_rerank_choice(f"jina:{m}") for m in (
             "jina-reranker-v2-base-multilingual", "jina-reranker-v1-base-en", "jina-reranker-v1-tiny-en",
             "jina-colbert-v2", "jina-reranker-v3"))
-        start_run(store, RunPlan(query_set=qs, rerankers=(*choices, LOCAL)), spec_of(weaviate_server, "k"),
+        start_run(store, RunPlan(query_set=qs, rerankers=(*choices, LOCAL)), spec,
+                  keys=spec_of(weaviate_server, "k")[1],
                   qrels=store.qrels(qs))
 
     weaviate_client.collections.create(
@@ -245,11 +248,11 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
     weaviate_client.collections.get(fresh_collection_name).data.insert({"text": "unrelated"}, vector=[0.1, 0.2])
     elsewhere = QuerySet(name="elsewhere", collection=fresh_collection_name, queries=qs.queries)
     with pytest.raises(RunRefused, match=f"{fresh_collection_name}' holds none of the"):
-        start_run(store, RunPlan(query_set=elsewhere), spec, qrels=store.qrels(qs))
+        start_run(store, RunPlan(query_set=elsewhere), spec, keys=keys, qrels=store.qrels(qs))
 
     missing = QuerySet(name="missing", collection="NoSuchCollection", queries=qs.queries)
     with pytest.raises(CollectionNotFound):
-        start_run(store, RunPlan(query_set=missing), spec, qrels=store.qrels(qs))
+        start_run(store, RunPlan(query_set=missing), spec, keys=keys, qrels=store.qrels(qs))
 
     assert runs.list_runs(store) == []
 
@@ -257,11 +260,11 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
 def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                             own_postgres: ThrowawayPostgres,
                                                             jina_stand_in: JinaStandIn) -> None:
-    spec = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
     with open_store(own_postgres.url) as store:
         qs = demo_query_set(store)
         plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
-        whole = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
+        whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
         assert whole.wait(timeout=240).state == "finished"
         expected = comparable(runs.load_results(store, whole.run_id))
 
@@ -274,7 +277,7 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
             if len(counted) == 4:
                 four_saved.set()
 
-        handle = start_run(store, plan, spec, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
+        handle = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
                            options=EngineOptions(concurrency=2), on_result=count)
         assert four_saved.wait(timeout=120)
         own_postgres.stop()
@@ -284,7 +287,7 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
         assert progress.remaining > 0
 
         own_postgres.start()  # back on the same port
-        resumed = resume_run(store, handle.run_id, spec, jina_base_url=jina_stand_in.url)
+        resumed = resume_run(store, handle.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url)
         progress = resumed.wait(timeout=240)
         assert progress.state == "finished" and progress.failed == 0
         assert comparable(runs.load_results(store, handle.run_id)) == expected

@@ -22,6 +22,7 @@ from weaviate.classes.data import DataObject
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice
@@ -55,12 +56,12 @@ MODES = (SearchMode.VECTOR, SearchMode.KEYWORD, SearchMode.HYBRID)
 
 def spec_for(endpoint: WeaviateEndpoint) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          weaviate_api_key=endpoint.api_key, jina_api_key=TEST_JINA_KEY)
+                          weaviate_api_key=endpoint.api_key)
 
 
 def open_playground(endpoint: WeaviateEndpoint, jina: JinaStandIn) -> Playground:
     """A fresh session (its own rerank cache) connected to ``endpoint``."""
-    pg = Playground(spec_for(endpoint), jina_base_url=jina.url)
+    pg = Playground(spec_for(endpoint), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina.url)
     pg.connect()
     return pg
 
@@ -153,7 +154,7 @@ def test_the_app_connects_and_sees_every_node_healthy(
         assert pg.server is not None
         assert [(n.name, n.status) for n in pg.server.nodes] == [(n, "HEALTHY") for n in cluster.cluster.names]
         assert pg.server.cluster_note is None
-        assert pg.server.jina_reranker_available
+        assert pg.server.has_module("reranker-jinaai")
         listed = {info.name: info for info in pg.collections()}
         assert listed[collection].count == len(BODIES)
         assert listed[collection].reranker_model == TINY
@@ -294,7 +295,7 @@ def test_check_nodes_reuses_a_fresh_answer_and_asks_again_when_it_is_old(
         assert again is not first and again == first  # asked again: the same healthy answer
     finally:
         pg.shutdown()
-    offline = Playground(spec_for(cluster.cluster.endpoint))
+    offline = Playground(spec_for(cluster.cluster.endpoint), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY))
     try:
         assert offline.check_nodes() is None  # not connected: nothing to say
     finally:

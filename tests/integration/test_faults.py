@@ -31,22 +31,23 @@ from weaviate.classes.data import DataObject
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
+    AuthRejected,
+    BadResponse,
     CollectionNotFound,
     ConnectError,
     GrpcUnreachable,
-    JinaAuthError,
-    JinaBadResponse,
-    JinaModelError,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
     PlaygroundError,
-    RerankError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
+    RequestRejected,
     SearchError,
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
@@ -114,8 +115,8 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
 def one_session(weaviate_server: WeaviateEndpoint, jina_server: JinaStandIn) -> Iterator[Playground]:
     """One user's session for the module, with a short Jina read timeout so the timeout fault is quick."""
     http = make_client(timeout=READ_TIMEOUT, connect_timeout=READ_TIMEOUT)
-    session = Playground(spec_of(weaviate_server, jina_api_key=TEST_JINA_KEY), jina_base_url=jina_server.url,
-                         http_client=http)
+    session = Playground(spec_of(weaviate_server), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY),
+                         jina_base_url=jina_server.url, http_client=http)
     session.connect()
     yield session
     session.close()
@@ -136,33 +137,33 @@ def pg(one_session: Playground, jina_stand_in: JinaStandIn) -> Iterator[Playgrou
 # (fault, the error, what its message must say). Retry-After "0" keeps the retried statuses fast; the
 # message for each is checked for the part that tells the user what to do.
 JINA_FAULTS = [
-    pytest.param(Fault(status=400), JinaModelError, r"rejected the request .*\(HTTP 400\).*Check the model name",
+    pytest.param(Fault(status=400), RequestRejected, r"rejected the request .*\(HTTP 400\).*Check the model name",
                  id="400"),
-    pytest.param(Fault(status=401), JinaAuthError, r"rejected the API key \(HTTP 401\).*Check the key in the sidebar",
+    pytest.param(Fault(status=401), AuthRejected, r"rejected the API key \(HTTP 401\).*Check the key in the sidebar",
                  id="401"),
-    pytest.param(Fault(status=403, body_shape="error_message"), JinaAuthError,
+    pytest.param(Fault(status=403, body_shape="error_message"), AuthRejected,
                  r"rejected the API key \(HTTP 403\).*Check the key", id="403"),
-    pytest.param(Fault(status=422, body_shape="detail_list", message="Model not supported"), JinaModelError,
+    pytest.param(Fault(status=422, body_shape="detail_list", message="Model not supported"), RequestRejected,
                  r"\(HTTP 422\): Model not supported.*Check the model name", id="422"),
-    pytest.param(Fault(status=429, retry_after="30"), JinaRateLimited,
+    pytest.param(Fault(status=429, retry_after="30"), RateLimited,
                  r"rate limit was hit.*asks to wait 30 s.*Wait a moment and try again", id="429"),
-    pytest.param(Fault(status=500, retry_after="0"), JinaServerError,
+    pytest.param(Fault(status=500, retry_after="0"), ProviderServerError,
                  r"server failed .*\(HTTP 500, tried 3x\).*try again later", id="500"),
-    pytest.param(Fault(status=502, retry_after="0", body_shape="error_message"), JinaServerError,
+    pytest.param(Fault(status=502, retry_after="0", body_shape="error_message"), ProviderServerError,
                  r"\(HTTP 502, tried 3x\).*try again later", id="502"),
-    pytest.param(Fault(status=503, retry_after="0", body_shape="detail_list"), JinaServerError,
+    pytest.param(Fault(status=503, retry_after="0", body_shape="detail_list"), ProviderServerError,
                  r"\(HTTP 503, tried 3x\).*try again later", id="503"),
-    pytest.param(Fault(latency_s=READ_TIMEOUT * 2), JinaTimeout,
+    pytest.param(Fault(latency_s=READ_TIMEOUT * 2), ProviderTimeout,
                  rf"did not answer within {READ_TIMEOUT:g} s.*Try again", id="timeout"),
-    pytest.param(Fault(malformed_json=True), JinaBadResponse, r"not valid JSON.*Try again", id="malformed"),
-    pytest.param(Fault(missing_field="results"), JinaBadResponse, r"no 'results' list.*Try again",
+    pytest.param(Fault(malformed_json=True), BadResponse, r"not valid JSON.*Try again", id="malformed"),
+    pytest.param(Fault(missing_field="results"), BadResponse, r"no 'results' list.*Try again",
                  id="missing-results"),
-    pytest.param(Fault(missing_field="relevance_score"), JinaBadResponse, r"no numeric 'relevance_score'",
+    pytest.param(Fault(missing_field="relevance_score"), BadResponse, r"no numeric 'relevance_score'",
                  id="missing-score"),
-    pytest.param(Fault(missing_field="index"), JinaBadResponse, r"no whole-number 'index'", id="missing-index"),
-    pytest.param(Fault(wrong_count=True), JinaBadResponse, r"ranked 4 documents, expected 5.*Try again",
+    pytest.param(Fault(missing_field="index"), BadResponse, r"no whole-number 'index'", id="missing-index"),
+    pytest.param(Fault(wrong_count=True), BadResponse, r"ranked 4 documents, expected 5.*Try again",
                  id="wrong-count"),
-    pytest.param(Fault(bad_index=True), JinaBadResponse, r"index \d+ is outside the 5 documents", id="bad-index"),
+    pytest.param(Fault(bad_index=True), BadResponse, r"index \d+ is outside the 5 documents", id="bad-index"),
 ]
 
 
@@ -178,7 +179,7 @@ def test_a_jina_fault_in_rerank_is_a_clear_error_and_the_next_rerank_works(
 ) -> None:
     search = cat_search(pg, collection)
     jina_stand_in.set_fault(fault)
-    with pytest.raises(RerankError) as failed:
+    with pytest.raises(ProviderError) as failed:
         pg.rerank(search, JINA, 5)
     assert type(failed.value) is error
     assert re.search(says, str(failed.value), re.S), str(failed.value)
@@ -217,10 +218,10 @@ def test_a_wrong_jina_key_says_so_and_the_right_one_then_works(
 ) -> None:
     pg.set_jina_key("not-the-key")
     search = cat_search(pg, collection)
-    with pytest.raises(JinaAuthError, match=r"rejected the API key.*Check the key in the sidebar"):
+    with pytest.raises(AuthRejected, match=r"rejected the API key.*Check the key in the sidebar"):
         pg.rerank(search, JINA, 5)
     partial = pg.compare(search, [JINA, LOCAL])
-    assert isinstance(partial.errors[JINA.label], JinaAuthError) and LOCAL.label in partial.results
+    assert isinstance(partial.errors[JINA.label], AuthRejected) and LOCAL.label in partial.results
     pg.set_jina_key(TEST_JINA_KEY)
     assert pg.rerank(search, JINA, 5).result.api_calls == 1
 
@@ -230,11 +231,11 @@ def test_nothing_at_the_jina_base_url_says_check_the_base_url_then_works_when_fi
 ) -> None:
     search = cat_search(pg, collection)
     pg.jina_base_url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(JinaUnreachable, match=r"Could not connect to the Jina API at http://127\.0\.0\.1:\d+ "
+    with pytest.raises(ProviderUnreachable, match=r"Could not connect to the Jina API at http://127\.0\.0\.1:\d+ "
                                               r"\(tried 3x\).*JINA_BASE_URL"):
         pg.rerank(search, JINA, 5)
     partial = pg.compare(search, [JINA, LOCAL])
-    assert isinstance(partial.errors[JINA.label], JinaUnreachable) and LOCAL.label in partial.results
+    assert isinstance(partial.errors[JINA.label], ProviderUnreachable) and LOCAL.label in partial.results
     assert jina_stand_in.requests == []
     pg.jina_base_url = jina_stand_in.url
     assert pg.rerank(search, JINA, 5).result.api_calls == 1
@@ -470,22 +471,22 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
 
 MODULE = RerankChoice("weaviate_module", TINY)
 MODULE_FAULTS = [
-    pytest.param(Fault(status=401), JinaAuthError, r"Jina rejected the key Weaviate sent.*Check the Jina key",
+    pytest.param(Fault(status=401), AuthRejected, r"Jina rejected the key Weaviate sent.*Check the Jina key",
                  id="401"),
-    pytest.param(Fault(status=403), JinaAuthError, r"rejected the key.*Check the Jina key", id="403"),
-    pytest.param(Fault(status=429), JinaRateLimited, r"rate-limited.*Wait a minute and retry", id="429"),
-    pytest.param(Fault(status=422), JinaModelError, r"refused.*Check the collection's reranker model", id="422"),
-    pytest.param(Fault(status=500), JinaServerError, r"failed to rerank.*Try again", id="500"),
-    pytest.param(Fault(status=503), JinaServerError, r"failed to rerank.*Try again", id="503"),
-    pytest.param(Fault(malformed_json=True), JinaBadResponse, r"could not be used.*Try again", id="malformed"),
-    pytest.param(Fault(wrong_count=True), JinaBadResponse, r"could not be used", id="wrong-count"),
-    pytest.param(Fault(bad_index=True), JinaBadResponse, r"could not be used", id="bad-index"),
+    pytest.param(Fault(status=403), AuthRejected, r"rejected the key.*Check the Jina key", id="403"),
+    pytest.param(Fault(status=429), RateLimited, r"rate-limited.*Wait a minute and retry", id="429"),
+    pytest.param(Fault(status=422), RequestRejected, r"refused.*Check the collection's reranker model", id="422"),
+    pytest.param(Fault(status=500), ProviderServerError, r"failed to rerank.*Try again", id="500"),
+    pytest.param(Fault(status=503), ProviderServerError, r"failed to rerank.*Try again", id="503"),
+    pytest.param(Fault(malformed_json=True), BadResponse, r"could not be used.*Try again", id="malformed"),
+    pytest.param(Fault(wrong_count=True), BadResponse, r"could not be used", id="wrong-count"),
+    pytest.param(Fault(bad_index=True), BadResponse, r"could not be used", id="bad-index"),
 ]
 
 
 @pytest.fixture(scope="module")
 def module_session(weaviate_with_jina_module: Any) -> Iterator[tuple[Playground, str]]:
-    session = Playground(spec_of(weaviate_with_jina_module.endpoint, jina_api_key=TEST_JINA_KEY))
+    session = Playground(spec_of(weaviate_with_jina_module.endpoint), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY))
     session.connect()
     name = make_collection(session.client, "FaultsModule")
     yield session, name
@@ -503,7 +504,7 @@ def test_a_jina_fault_behind_the_weaviate_module_is_a_typed_error(
     session.cache.clear()
     search = session.search(keyword(name, "cat cats food"))
     server_side_jina_stand_in.set_fault(fault)
-    with pytest.raises(RerankError) as failed:
+    with pytest.raises(ProviderError) as failed:
         session.rerank(search, MODULE, 5)
     assert type(failed.value) is error
     assert re.search(says, str(failed.value), re.S), str(failed.value)

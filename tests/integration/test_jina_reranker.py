@@ -11,20 +11,20 @@ import httpx
 import pytest
 
 from rerank_playground.errors import (
-    EmbeddingError,
+    AuthRejected,
+    BadResponse,
     InvalidInput,
-    JinaAuthError,
-    JinaBadResponse,
-    JinaModelError,
-    JinaRateLimited,
-    JinaServerError,
-    JinaTimeout,
-    JinaUnreachable,
     KeyRequired,
-    RerankError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimited,
+    RequestRejected,
 )
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.jina_http import RetryPolicy, make_client
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import JINA_MODELS
@@ -106,14 +106,14 @@ def test_every_catalog_model_is_accepted(
 def test_unknown_model_is_a_model_error_quoting_the_server(
     jina_stand_in: JinaStandIn, client: httpx.Client
 ) -> None:
-    with pytest.raises(JinaModelError, match="not supported") as info:
+    with pytest.raises(RequestRejected, match="not supported") as info:
         make(jina_stand_in, client).rerank(QUERY, candidates(3), "jina-reranker-v9")
     assert info.value.model == "jina-reranker-v9"
     assert_key_hidden(info.value, TEST_JINA_KEY)
 
 
 def test_wrong_key_is_an_auth_error_without_the_key(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
-    with pytest.raises(JinaAuthError, match="HTTP 401") as info:
+    with pytest.raises(AuthRejected, match="HTTP 401") as info:
         make(jina_stand_in, client, key=CANARY).rerank(QUERY, candidates(3), V2)
     assert jina_stand_in.rerank_requests()[0].headers["authorization"] == f"Bearer {CANARY}"
     assert_key_hidden(info.value, CANARY)
@@ -138,18 +138,18 @@ def test_empty_query_makes_no_request(jina_stand_in: JinaStandIn, client: httpx.
 @pytest.mark.parametrize(
     ("status", "error_cls"),
     [
-        (400, JinaModelError),
-        (401, JinaAuthError),
-        (403, JinaAuthError),
-        (422, JinaModelError),
-        (429, JinaRateLimited),
-        (500, JinaServerError),
-        (502, JinaServerError),
-        (503, JinaServerError),
+        (400, RequestRejected),
+        (401, AuthRejected),
+        (403, AuthRejected),
+        (422, RequestRejected),
+        (429, RateLimited),
+        (500, ProviderServerError),
+        (502, ProviderServerError),
+        (503, ProviderServerError),
     ],
 )
 def test_status_mapping_for_every_body_shape(
-    jina_stand_in: JinaStandIn, client: httpx.Client, status: int, error_cls: type[RerankError], shape: str
+    jina_stand_in: JinaStandIn, client: httpx.Client, status: int, error_cls: type[ProviderError], shape: str
 ) -> None:
     jina_stand_in.set_fault(Fault(status=status, body_shape=shape, message="the injected reason"))
     with pytest.raises(error_cls) as info:
@@ -176,7 +176,7 @@ def test_429_long_retry_after_is_reported_not_waited(
 ) -> None:
     sleep = SleepRecorder()
     jina_stand_in.set_fault(Fault(status=429, retry_after="120"))
-    with pytest.raises(JinaRateLimited) as info:
+    with pytest.raises(RateLimited) as info:
         make(jina_stand_in, client, retry=RetryPolicy(attempts=3, jitter=0.0, sleep=sleep)).rerank(
             QUERY, candidates(4), V2
         )
@@ -194,7 +194,7 @@ def test_transient_5xx_recovers(jina_stand_in: JinaStandIn, client: httpx.Client
 
 def test_hanging_server_times_out(jina_stand_in: JinaStandIn) -> None:
     jina_stand_in.set_fault(Fault(hang=True, times=1))
-    with make_client(timeout=0.5, connect_timeout=0.5) as short, pytest.raises(JinaTimeout, match="0.5 s") as info:
+    with make_client(timeout=0.5, connect_timeout=0.5) as short, pytest.raises(ProviderTimeout, match="0.5 s") as info:
         make(jina_stand_in, short).rerank(QUERY, candidates(3), V2)
     assert len(jina_stand_in.rerank_requests()) == 1 and jina_stand_in.rerank_spans() == []  # never answered
     assert_key_hidden(info.value, TEST_JINA_KEY)
@@ -210,7 +210,7 @@ def test_connection_refused_on_a_closed_port(client: httpx.Client) -> None:
         base_url=f"http://127.0.0.1:{port}",
         retry=RetryPolicy(attempts=2, jitter=0.0, sleep=lambda s: None),
     )
-    with pytest.raises(JinaUnreachable, match=f"127.0.0.1:{port}") as info:
+    with pytest.raises(ProviderUnreachable, match=f"127.0.0.1:{port}") as info:
         r.rerank(QUERY, candidates(3), V2)
     assert_key_hidden(info.value, TEST_JINA_KEY)
 
@@ -231,7 +231,7 @@ def test_damaged_answers_are_bad_responses(
     jina_stand_in: JinaStandIn, client: httpx.Client, fault: Fault
 ) -> None:
     jina_stand_in.set_fault(fault)
-    with pytest.raises(JinaBadResponse) as info:
+    with pytest.raises(BadResponse) as info:
         make(jina_stand_in, client).rerank(QUERY, candidates(5), V2, top_n=3)
     assert len(jina_stand_in.rerank_requests()) == 1  # a bad body is not retried
     assert_key_hidden(info.value, TEST_JINA_KEY)
@@ -256,22 +256,8 @@ def overlapped(spans: list[tuple[str, float, float]]) -> bool:
     return max(received for _, received, _ in spans) < min(answered for _, _, answered in spans)
 
 
-def test_four_models_run_concurrently(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
-    jina_stand_in.gather = 4  # answers only once all four are in: a sequential client would not overlap
-    models = [V2, "jina-reranker-v1-base-en", "jina-reranker-v1-tiny-en", "jina-colbert-v1-en"]
-    hits = candidates(8)
-    out = make(jina_stand_in, client).rerank_many(QUERY, hits, models)
-    spans = jina_stand_in.rerank_spans()
-    assert sorted(model for model, _, _ in spans) == sorted(models)
-    assert overlapped(spans)
-    for model in models:
-        res = out[model]
-        assert isinstance(res, RerankResult)
-        assert list(res.order) == expected(QUERY, hits, model)
-
-
 def test_playground_compare_runs_the_models_concurrently(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
-    """The path the Compare page uses: Playground.compare, not rerank_many."""
+    """The path the Compare page uses: Playground.compare runs the models at the same time."""
     from rerank_playground.connection import ConnectionSpec
     from rerank_playground.models import SearchRequest, SearchResult
     from rerank_playground.playground import Playground, RerankChoice
@@ -280,8 +266,8 @@ def test_playground_compare_runs_the_models_concurrently(jina_stand_in: JinaStan
     models = [V2, "jina-reranker-v3.5", "jina-reranker-m0"]
     hits = candidates(8)
     search = SearchResult(SearchRequest(collection="C", query=QUERY), tuple(hits), latency_ms=1.0)
-    pg = Playground(ConnectionSpec().with_jina_key(TEST_JINA_KEY), jina_base_url=jina_stand_in.url,
-                    http_client=client)
+    pg = Playground(ConnectionSpec(), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY),
+                    jina_base_url=jina_stand_in.url, http_client=client)
     run = pg.compare(search, [RerankChoice("jina", m) for m in models])
     assert not run.errors
     spans = jina_stand_in.rerank_spans()
@@ -302,11 +288,20 @@ def test_a_sequential_client_does_not_count_as_concurrent(jina_stand_in: JinaSta
 
 
 def test_one_model_failing_leaves_the_others(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
-    out = make(jina_stand_in, client).rerank_many(
-        QUERY, candidates(4), [V2, "not-a-model", "jina-reranker-v3"]
-    )
-    assert isinstance(out[V2], RerankResult) and isinstance(out["jina-reranker-v3"], RerankResult)
-    assert isinstance(out["not-a-model"], JinaModelError)
+    from rerank_playground.connection import ConnectionSpec
+    from rerank_playground.models import SearchRequest, SearchResult
+    from rerank_playground.playground import Playground, RerankChoice
+
+    hits = candidates(4)
+    search = SearchResult(SearchRequest(collection="C", query=QUERY), tuple(hits), latency_ms=1.0)
+    pg = Playground(ConnectionSpec(), keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY),
+                    jina_base_url=jina_stand_in.url, http_client=client)
+    run = pg.compare(search, [RerankChoice("jina", m) for m in (V2, "jina-reranker-v3")])
+    assert list(run.results) == [V2, "jina-reranker-v3"] and not run.errors
+    # An unknown model name is refused before any call; the others still rank.
+    with_unknown = pg.compare(search, [RerankChoice("jina", V2), RerankChoice("jina", "not-a-model")], force=True)
+    assert isinstance(with_unknown.results[V2], RerankResult)
+    assert "not-a-model" in with_unknown.errors and "Unknown reranker model" in str(with_unknown.errors["not-a-model"])
 
 
 # -- cache ---------------------------------------------------------------------------------------------------
@@ -335,7 +330,7 @@ def test_debug_logs_never_carry_the_key(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     make(jina_stand_in, client).rerank(QUERY, candidates(3), V2)
-    with pytest.raises(JinaAuthError):
+    with pytest.raises(AuthRejected):
         make(jina_stand_in, client, key=CANARY).rerank(QUERY, candidates(3), V2)
     assert "HTTP Request: POST" in caplog.text  # httpx/httpcore did log at DEBUG
     assert TEST_JINA_KEY not in caplog.text and CANARY not in caplog.text
@@ -358,9 +353,9 @@ def test_embeddings_match_the_stand_in(jina_stand_in: JinaStandIn, client: httpx
 
 def test_embedding_errors(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
     bad_key = JinaEmbedder(client, CANARY, base_url=jina_stand_in.url)
-    with pytest.raises(EmbeddingError) as info:
+    with pytest.raises(AuthRejected) as info:
         bad_key.embed_query(QUERY)
-    assert isinstance(info.value.__cause__, JinaAuthError)
+    assert info.value.provider == "jina"
     assert_key_hidden(info.value, CANARY)
-    with pytest.raises(EmbeddingError, match="not supported"):
+    with pytest.raises(RequestRejected, match="not supported"):
         JinaEmbedder(client, TEST_JINA_KEY, base_url=jina_stand_in.url, model="nope").embed_query(QUERY)

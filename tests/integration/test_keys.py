@@ -31,17 +31,18 @@ from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
+    AuthRejected,
     ConnectError,
     GrpcUnreachable,
-    JinaAuthError,
     KeyRequired,
     PlaygroundError,
-    RerankError,
+    ProviderError,
     TlsMismatch,
     WeaviateAuthError,
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
@@ -121,6 +122,7 @@ class Exposure:
         """Reprs of the session, its spec and rerankers, and the rerank cache's keys and values."""
         self.add(f"{where} playground", pg)
         self.add(f"{where} spec", pg.spec)
+        self.add(f"{where} keys", pg.keys)
         self.add(f"{where} server", pg.server)
         if pg.connected:
             self.add(f"{where} weaviate client", pg.client)
@@ -233,9 +235,13 @@ def stand_in(jina: MultiKeyStandIn) -> Iterator[MultiKeyStandIn]:
     jina.reset()
 
 
-def spec_for(endpoint: WeaviateEndpoint, weaviate_key: str | None, jina_key: str | None, **kw: Any) -> ConnectionSpec:
+def spec_for(endpoint: WeaviateEndpoint, weaviate_key: str | None, **kw: Any) -> ConnectionSpec:
     return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          weaviate_api_key=weaviate_key, jina_api_key=jina_key, init_timeout=2.0, **kw)
+                          weaviate_api_key=weaviate_key, init_timeout=2.0, **kw)
+
+
+def jina_keys(key: str | None) -> ProviderKeys:
+    return ProviderKeys.of(JINAAI_APIKEY=key)
 
 
 def keyword(collection: str, query: str, **kw: Any) -> SearchRequest:
@@ -274,7 +280,8 @@ def test_a_whole_session_through_every_jina_fault_never_shows_a_key(
 ) -> None:
     seen = Exposure()
     http = make_client(timeout=0.75, connect_timeout=0.75)
-    pg = Playground(spec_for(auth_weaviate, WV_CANARY, JINA_CANARY), jina_base_url=stand_in.url, http_client=http)
+    pg = Playground(spec_for(auth_weaviate, WV_CANARY), keys=jina_keys(JINA_CANARY), jina_base_url=stand_in.url,
+                    http_client=http)
     try:
         pg.connect()
         assert collection in {c.name for c in pg.collections()}
@@ -292,7 +299,7 @@ def test_a_whole_session_through_every_jina_fault_never_shows_a_key(
         for i, (label, fault) in enumerate(JINA_FAULTS):
             stand_in.set_fault(fault)
             search = pg.search(keyword(collection, f"cats dogs {i}"))
-            with pytest.raises(RerankError) as failed:
+            with pytest.raises(ProviderError) as failed:
                 pg.rerank(search, RerankChoice("jina", V3), 5)
             seen.add(f"{label} rerank", failed.value)
             partial = pg.compare(search, [RerankChoice("jina", TINY), LOCAL])
@@ -305,7 +312,7 @@ def test_a_whole_session_through_every_jina_fault_never_shows_a_key(
         # a wrong key, then no key, then the right one again
         pg.set_jina_key(JINA_CANARY_WRONG)
         search = pg.search(keyword(collection, "cat windowsill"))
-        with pytest.raises(JinaAuthError) as wrong:
+        with pytest.raises(AuthRejected) as wrong:
             pg.rerank(search, RerankChoice("jina", V3), 3)
         seen.add("wrong key", wrong.value)
         seen.playground("wrong key", pg, search)
@@ -317,7 +324,7 @@ def test_a_whole_session_through_every_jina_fault_never_shows_a_key(
 
         # nothing listens at the base URL
         pg.jina_base_url = f"http://127.0.0.1:{free_port()}"
-        with pytest.raises(RerankError) as refused:
+        with pytest.raises(ProviderError) as refused:
             pg.rerank(search, RerankChoice("jina", TINY), 3)
         seen.add("refused", refused.value)
         pg.jina_base_url = stand_in.url
@@ -342,16 +349,16 @@ def test_weaviate_connect_failures_never_show_a_key(
 ) -> None:
     seen = Exposure()
     closed = free_port()
-    good = spec_for(auth_weaviate, WV_CANARY, JINA_CANARY)
+    good = spec_for(auth_weaviate, WV_CANARY)
     cases: list[tuple[ConnectionSpec, type[ConnectError]]] = [
         (replace(good, http_port=closed), WeaviateUnreachable),
-        (spec_for(auth_weaviate, WV_CANARY_WRONG, JINA_CANARY), WeaviateAuthError),
-        (spec_for(auth_weaviate, None, JINA_CANARY), WeaviateAuthError),
+        (spec_for(auth_weaviate, WV_CANARY_WRONG), WeaviateAuthError),
+        (spec_for(auth_weaviate, None), WeaviateAuthError),
         (replace(good, grpc_port=closed, init_timeout=1.0), GrpcUnreachable),
         (replace(good, http_secure=True), TlsMismatch),
         (replace(good, http_host="no-such-host.invalid"), WeaviateUnreachable),
     ]
-    pg = Playground(cases[0][0])
+    pg = Playground(cases[0][0], keys=jina_keys(JINA_CANARY))  # the Jina key goes along on every connect
     try:
         for spec, error in cases:
             with pytest.raises(error) as failed:
@@ -362,7 +369,7 @@ def test_weaviate_connect_failures_never_show_a_key(
         # the same session then connects with the right key, and a failed reconnect keeps that connection
         info = pg.connect(good)
         with pytest.raises(WeaviateAuthError) as refused:
-            pg.connect(spec_for(auth_weaviate, WV_CANARY_WRONG, JINA_CANARY))
+            pg.connect(spec_for(auth_weaviate, WV_CANARY_WRONG))
         seen.add("reconnect with a wrong key", refused.value)
         assert pg.server == info and pg.search(keyword(collection, "cat")).hits
         seen.playground("connected", pg)
@@ -383,8 +390,8 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
     seen = Exposure()
     name = f"KeysModule_{uuid.uuid4().hex[:10]}"
     spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
-                          weaviate_api_key=endpoint.api_key, jina_api_key=JINA_CANARY)
-    pg = Playground(spec)
+                          weaviate_api_key=endpoint.api_key)
+    pg = Playground(spec, keys=jina_keys(JINA_CANARY))
     old_key, module_jina.api_key = module_jina.api_key, JINA_CANARY
     try:
         pg.connect()
@@ -406,7 +413,7 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
         for i, fault in enumerate(faults):
             module_jina.set_fault(fault)
             failing = pg.search(keyword(name, f"cats {i}"))
-            with pytest.raises(RerankError) as failed:
+            with pytest.raises(ProviderError) as failed:
                 pg.rerank(failing, module, 3)
             seen.add(f"module {fault.status}", failed.value)
             partial = pg.compare(failing, [module, LOCAL])
@@ -416,7 +423,7 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
 
         pg.set_jina_key(JINA_CANARY_WRONG)  # the client is rebuilt with the new header
         wrong = pg.search(keyword(name, "cat windowsill"))
-        with pytest.raises(JinaAuthError) as refused:
+        with pytest.raises(AuthRejected) as refused:
             pg.rerank(wrong, module, 3)
         seen.add("module wrong key", refused.value)
         assert module_jina.rerank_requests()[-1].headers["authorization"] == f"Bearer {JINA_CANARY_WRONG}"
@@ -441,8 +448,8 @@ def test_the_module_path_scrubs_a_key_echoed_in_an_unmapped_error(
     odd_key = "plain-7d6c5b4a39281706f5e4c3b2a1"
     name = f"KeysEcho_{uuid.uuid4().hex[:10]}"
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
-                                   grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key,
-                                   jina_api_key=odd_key))
+                                   grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key),
+                    keys=jina_keys(odd_key))
     old_key, module_jina.api_key = module_jina.api_key, odd_key
     try:
         pg.connect()
@@ -453,7 +460,7 @@ def test_the_module_path_scrubs_a_key_echoed_in_an_unmapped_error(
         )
         assert not pg.client.collections.use(name).data.insert_many([{"body": d} for d in DOCS]).has_errors
         module_jina.set_fault(Fault(status=418, message=f"I am a teapot and your key is {odd_key}"))
-        with pytest.raises(RerankError) as failed:
+        with pytest.raises(ProviderError) as failed:
             pg.rerank(pg.search(keyword(name, "cat")), RerankChoice("weaviate_module", TINY), 3)
         assert module_jina.rerank_requests()[-1].headers["authorization"] == f"Bearer {odd_key}"
         assert "418" in str(failed.value) and "teapot" in str(failed.value)  # the server's words, minus the key
@@ -509,7 +516,8 @@ def test_two_sessions_with_different_keys_never_see_each_others_key_cache_or_res
     scripts = {user: session_script(collection, user) for user in keys}
 
     def new_session(user: str) -> Playground:
-        pg = Playground(spec_for(auth_weaviate, *keys[user]), jina_base_url=stand_in.url)
+        weaviate_key, jina_key = keys[user]
+        pg = Playground(spec_for(auth_weaviate, weaviate_key), keys=jina_keys(jina_key), jina_base_url=stand_in.url)
         pg.connect()
         return pg
 
@@ -547,7 +555,7 @@ def test_two_sessions_with_different_keys_never_see_each_others_key_cache_or_res
         assert stand_in.rerank_requests()[-1].headers["authorization"] == f"Bearer {JINA_CANARY_B}"
         assert tuple(m.uuid for m in bob_run.movement.moves) == alone["alice"][0]
         # a third session without a Jina key gets no one's paid-for result
-        keyless = Playground(spec_for(auth_weaviate, WV_CANARY, None), jina_base_url=stand_in.url)
+        keyless = Playground(spec_for(auth_weaviate, WV_CANARY), keys=jina_keys(None), jina_base_url=stand_in.url)
         keyless.connect()
         try:
             with pytest.raises(KeyRequired):
@@ -579,8 +587,8 @@ def test_five_concurrent_sessions_see_only_their_own_results(
         jina_keys = dict(zip(users, extra, strict=True))
 
         def new_session(user: str) -> Playground:
-            pg = Playground(spec_for(auth_weaviate, WV_CANARY if user < "user3" else WV_CANARY_B, jina_keys[user]),
-                            jina_base_url=stand_in.url)
+            pg = Playground(spec_for(auth_weaviate, WV_CANARY if user < "user3" else WV_CANARY_B),
+                            keys=jina_keys(jina_keys[user]), jina_base_url=stand_in.url)
             pg.connect()
             return pg
 

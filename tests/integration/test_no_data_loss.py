@@ -21,7 +21,8 @@ from weaviate.classes.data import DataObject
 from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
-from rerank_playground.errors import CollectionNotFound, ConnectError, InvalidInput, PlaygroundError, RerankError
+from rerank_playground.errors import CollectionNotFound, ConnectError, InvalidInput, PlaygroundError, ProviderError
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint, free_port
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
@@ -161,8 +162,8 @@ def test_a_whole_session_with_failures_leaves_the_users_data_unchanged(
 
     pg = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
                                    grpc_port=weaviate_server.grpc_port,
-                                   weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
-                    jina_base_url=jina_stand_in.url)
+                                   weaviate_api_key=weaviate_server.api_key),
+                    keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina_stand_in.url)
     try:
         pg.connect()
         failures = run_a_whole_session(pg, name, jina_stand_in, weaviate_server)
@@ -219,13 +220,13 @@ def test_a_failed_rerank_or_search_never_writes(
     before = snapshot(weaviate_client, name)
     pg = Playground(ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
                                    grpc_port=weaviate_server.grpc_port,
-                                   weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY),
-                    jina_base_url=jina_stand_in.url)
+                                   weaviate_api_key=weaviate_server.api_key),
+                    keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina_stand_in.url)
     try:
         pg.connect()
         search = pg.search(SearchRequest(name, "cats", mode=SearchMode.KEYWORD, text_property="body"))
         jina_stand_in.set_fault(Fault(wrong_count=True))
-        with pytest.raises(RerankError):
+        with pytest.raises(ProviderError):
             pg.rerank(search, RerankChoice("jina", V3), 3)
         jina_stand_in.clear_faults()
         pg.close()  # the page lost its connection

@@ -17,6 +17,7 @@ from rerank_playground import codegen
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo import load_demo
 from rerank_playground.evaluation.stories import StoryView, demo_story
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
@@ -44,8 +45,8 @@ def demo(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
 @pytest.fixture
 def pg(demo: WeaviateEndpoint, jina_stand_in: JinaStandIn) -> Iterator[Playground]:
     spec = ConnectionSpec(http_host=demo.host, http_port=demo.http_port, grpc_port=demo.grpc_port,
-                          weaviate_api_key=demo.api_key, jina_api_key=TEST_JINA_KEY)
-    session = Playground(spec, jina_base_url=jina_stand_in.url)
+                          weaviate_api_key=demo.api_key)
+    session = Playground(spec, keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina_stand_in.url)
     session.connect()
     yield session
     session.shutdown()

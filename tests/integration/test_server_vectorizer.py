@@ -10,6 +10,7 @@ import weaviate.classes.config as wc
 from weaviate.classes.data import DataObject
 
 from rerank_playground.connection import ConnectionSpec
+from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground
 from tests.fakes.fixtures import TEST_JINA_KEY
@@ -27,8 +28,8 @@ DOCS = [
 def vectorized(weaviate_server, jina_stand_in):
     spec = ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
                           grpc_port=weaviate_server.grpc_port,
-                          weaviate_api_key=weaviate_server.api_key, jina_api_key=TEST_JINA_KEY)
-    play = Playground(spec, jina_base_url=jina_stand_in.url)
+                          weaviate_api_key=weaviate_server.api_key)
+    play = Playground(spec, keys=ProviderKeys.of(JINAAI_APIKEY=TEST_JINA_KEY), jina_base_url=jina_stand_in.url)
     play.connect()
     name = "ServerVec" + str(int(time.time() * 1000))
     play.client.collections.create(

@@ -71,8 +71,9 @@ def docs(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
 
 
 def typed_specs(listener: RecordingListener, pg: Playground) -> dict[str, ConnectionSpec]:
-    """What the Connect page builds for a typed address: the operator's keys ride along, bound elsewhere."""
-    keys = {"weaviate_api_key": pg.spec.weaviate_key, "jina_api_key": pg.spec.jina_key, "init_timeout": 2.0}
+    """What the Connect page builds for a typed address: the operator's keys ride along (the Weaviate key in the
+    spec, the Jina key in the session's ProviderKeys), bound elsewhere."""
+    keys = {"weaviate_api_key": pg.spec.weaviate_key, "init_timeout": 2.0}
     http, grpc_port = listener.http_port, listener.grpc_port
     return {
         # the operator's REST endpoint with a typed gRPC port: the gRPC side is a typed host too
@@ -107,7 +108,7 @@ def test_operator_keys_never_reach_a_typed_host(
     try:
         def at_home() -> None:
             """The operator's own servers do get the operator's keys."""
-            pg.connect(dep.spec.with_jina_key(pg.spec.jina_key))
+            pg.connect(dep.spec)
             search = pg.search(request, force=True)
             pg.cache.clear()
             pg.rerank(search, RerankChoice("jina", "jina-reranker-v3"), 3)
@@ -134,8 +135,7 @@ def test_operator_keys_never_reach_a_typed_host(
         # A key the user typed goes where the user says: the recorder does see it (it works), in REST and gRPC.
         user_spec = typed_specs(listener, pg)["custom"]
         pg.set_jina_key(USER_JINA)
-        pg.connect(ConnectionSpec(**{**user_spec.__dict__, "weaviate_api_key": USER_WEAVIATE,
-                                     "jina_api_key": pg.spec.jina_key}))
+        pg.connect(ConnectionSpec(**{**user_spec.__dict__, "weaviate_api_key": USER_WEAVIATE}))
         poke_grpc(pg)
         seen_user = listener.carrying(USER_JINA, USER_WEAVIATE)
     finally:
