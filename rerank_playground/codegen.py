@@ -7,11 +7,11 @@ from the page goes in through ``repr`` of a plain str / int / float, so nothing 
 
 from __future__ import annotations
 
+from rerank_playground.errors import InvalidInput
 from rerank_playground.jina_http import resolve_base_url
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
-
-JINA_MAX_CHARS = 4096  # what the app's Jina reranker sends per candidate (rerankers/jina.py)
+from rerank_playground.rerankers import get_provider
 
 _HEADER = '''"""Reproduces a Rerank Playground view: {what}.
 
@@ -97,38 +97,7 @@ def text_of(value):
     return str(value)
 '''
 
-_RERANK_LOCAL = '''
 
-def rerank(texts):
-    """The app's local baseline: cosine similarity of WordLlama vectors, ties kept in retrieval order."""
-    import numpy as np
-
-    vectors = local_embed([QUERY, *texts]).astype(np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    scores = unit[1:] @ unit[0]
-    return [int(i) for i in np.argsort(-scores, kind="stable")]
-'''
-
-_RERANK_JINA = '''
-
-def rerank(texts):
-    """The Jina rerank API, called from here (each text cut to {max_chars} characters, as the app does)."""
-    import httpx
-
-    reply = httpx.post(
-        JINA_BASE_URL + "/v1/rerank",
-        headers={{"Authorization": "Bearer " + os.environ["JINAAI_APIKEY"], "Accept": "application/json"}},
-        json={{
-            "model": {model!r}, "query": QUERY, "documents": [t[:{max_chars}] for t in texts],
-            "top_n": len(texts), "return_documents": False,
-        }},
-        timeout=60,
-    )
-    reply.raise_for_status()
-    ranked = [r["index"] for r in sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])]
-    return ranked + [i for i in range(len(texts)) if i not in set(ranked)]
-'''
 
 
 def _search_call(request: SearchRequest, vector_expr: str | None, rerank: bool) -> str:
@@ -164,10 +133,18 @@ def python_code(
     """The script for ``request`` reranked by ``choice``. ``request`` is the validated one the page ran
     (its text property filled in); ``needs_query_vector``: the app computed the query vector itself."""
     embedder = request.embedder if needs_query_vector else None
-    uses_jina = choice.reranker in ("jina", "weaviate_module") or (embedder or "").startswith("jina:")
+    recipe = get_provider(choice.reranker).script
+    if recipe is None:
+        raise InvalidInput(f"Copy as code cannot reproduce {choice.label} yet.",
+                           hint="Copy the link instead: it reopens the same view.")
+    helpers = set(recipe.helpers)
+    if (embedder or "").startswith("jina:"):
+        helpers.add("jina_api")
+    if embedder == "local":
+        helpers.add("local_embed")
+    uses_jina, local = "jina_api" in helpers, "local_embed" in helpers
     keys = "WEAVIATE_API_KEY (if your Weaviate needs one)" + (", JINAAI_APIKEY" if uses_jina else "")
     what = f"{request.mode.value} search of {request.collection}, reranked by {choice.label}"
-    local = choice.reranker == "local" or embedder == "local"
     extra_pip = (" wordllama numpy" if local else "") + (" httpx" if uses_jina else "")
     parts = [
         _HEADER.format(
@@ -177,7 +154,7 @@ def python_code(
     ]
     if uses_jina:
         parts.append(f"JINA_BASE_URL = os.environ.get(\"JINA_BASE_URL\", {resolve_base_url(jina_base_url)!r})\n")
-    parts.append(_CONNECT.format(module_header=choice.reranker == "weaviate_module"))
+    parts.append(_CONNECT.format(module_header=recipe.module_header))
     parts.append(_TEXT_OF)
     vector_expr = None
     if embedder == "local":
@@ -187,11 +164,9 @@ def python_code(
         vector_expr = "jina_query_vector(QUERY)"
     if local:
         parts.append(_LOCAL_EMBED)
-    if choice.reranker == "local":
-        parts.append(_RERANK_LOCAL)
-    elif choice.reranker == "jina":
-        parts.append(_RERANK_JINA.format(model=choice.model, max_chars=JINA_MAX_CHARS))
-    module = choice.reranker == "weaviate_module"
+    if recipe.rerank_source is not None:
+        parts.append(recipe.rerank_source(choice.model))
+    module = recipe.rerank_source is None  # Weaviate reranks inside the search
     call = _search_call(request, vector_expr, rerank=module)
     if module:
         order = "    order = list(range(len(uuids)))  # Weaviate's reranker module already sorted them\n"

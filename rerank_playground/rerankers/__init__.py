@@ -23,7 +23,7 @@ import threading
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import ModelInfo
-from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
 
 # name -> "module:attribute" of its spec, in the order the UI offers them.
 _REGISTRY: dict[str, str | ProviderSpec] = {
@@ -91,6 +91,7 @@ __all__ = [
     "ProviderContext",
     "ProviderSpec",
     "Reranker",
+    "ScriptRecipe",
     "find_provider",
     "get_provider",
     "models_for",

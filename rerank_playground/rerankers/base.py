@@ -63,6 +63,22 @@ class ProviderContext:
 
 
 @dataclass(frozen=True)
+class ScriptRecipe:
+    """How "Copy as code" (``codegen.py``) reproduces a provider's rerank in a standalone weaviate-client script.
+
+    ``rerank_source(model)`` is the source of ``def rerank(texts) -> list[int]`` (best first), which the script
+    calls on the texts of the objects the search returned; None means Weaviate reranks inside the search
+    (``rerank=Rerank(...)`` on the query). ``helpers`` names the script's shared pieces it relies on:
+    ``"jina_api"`` (``JINA_BASE_URL``, httpx, the ``JINAAI_APIKEY`` variable), ``"local_embed"`` (WordLlama).
+    ``module_header``: the script sends the provider key to Weaviate as its module header.
+    """
+
+    rerank_source: Callable[[str], str] | None = None
+    helpers: frozenset[str] = frozenset()
+    module_header: bool = False
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     """One reranker provider: everything the Playground and the UI need to offer it and build it.
 
@@ -93,6 +109,7 @@ class ProviderSpec:
     describe: Callable[[CollectionInfo], str] | None = None  # what runs on a collection (default: the model's label)
     not_on_server: str = ""  # why it is off when the server lacks ``server_module``
     not_on_collection: str = ""  # why it is off for a collection it offers no model for ({collection})
+    script: ScriptRecipe | None = None  # how "Copy as code" reproduces it (None: it cannot)
 
     @property
     def needs_key(self) -> bool:

@@ -24,7 +24,7 @@ from rerank_playground.jina_http import (
 )
 from rerank_playground.keys import http_endpoint
 from rerank_playground.models import Hit, RankedDoc, RerankResult
-from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
 from rerank_playground.rerankers.catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
@@ -65,6 +65,7 @@ class JinaReranker:
     """
 
     name = PROVIDER
+    DEFAULT_MAX_CHARS = 4096  # characters of each candidate sent (the generated script cuts the same)
 
     def __init__(
         self,
@@ -72,7 +73,7 @@ class JinaReranker:
         api_key: str | None,
         base_url: str | None = None,
         max_docs_per_call: int = 1000,
-        max_chars: int = 4096,
+        max_chars: int = DEFAULT_MAX_CHARS,
         max_workers: int = 8,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -232,6 +233,27 @@ def parse_rerank_response(
     return tuple(ranked)
 
 
+SCRIPT_RERANK = '''
+
+def rerank(texts):
+    """The Jina rerank API, called from here (each text cut to {max_chars} characters, as the app does)."""
+    import httpx
+
+    reply = httpx.post(
+        JINA_BASE_URL + "/v1/rerank",
+        headers={{"Authorization": "Bearer " + os.environ["JINAAI_APIKEY"], "Accept": "application/json"}},
+        json={{
+            "model": {model!r}, "query": QUERY, "documents": [t[:{max_chars}] for t in texts],
+            "top_n": len(texts), "return_documents": False,
+        }},
+        timeout=60,
+    )
+    reply.raise_for_status()
+    ranked = [r["index"] for r in sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])]
+    return ranked + [i for i in range(len(texts)) if i not in set(ranked)]
+'''
+
+
 def _build(ctx: ProviderContext) -> Reranker:
     """A metered Jina reranker with the session's key, if that key may go to the configured base URL."""
     get_model(ctx.model)  # unknown names fail here with the list of known ones
@@ -258,5 +280,9 @@ SPEC = ProviderSpec(
     default_model=DEFAULT_MODEL,
     compare_defaults=(DEFAULT_MODEL, WEAVIATE_DEFAULT_MODEL),  # the newest vs Weaviate's default
     model_prompt="Jina model",
+    script=ScriptRecipe(
+        rerank_source=lambda model: SCRIPT_RERANK.format(model=model, max_chars=JinaReranker.DEFAULT_MAX_CHARS),
+        helpers=frozenset({"jina_api"}),
+    ),
     key_hint=f"needs a Jina key — get one at {KEYS_URL}",
 )

@@ -14,7 +14,7 @@ import numpy as np
 
 from rerank_playground.errors import EmbeddingError, InvalidInput, RerankError
 from rerank_playground.models import Hit, RankedDoc, RerankResult
-from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
 from rerank_playground.rerankers.catalog import LOCAL_BASELINE, LOCAL_MODEL
 from rerank_playground.rerankers.jina import validate_query, validate_top_n
 
@@ -75,6 +75,20 @@ class LocalReranker:
         )
 
 
+SCRIPT_RERANK = '''
+
+def rerank(texts):
+    """The app's local baseline: cosine similarity of WordLlama vectors, ties kept in retrieval order."""
+    import numpy as np
+
+    vectors = local_embed([QUERY, *texts]).astype(np.float64)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    scores = unit[1:] @ unit[0]
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
+'''
+
+
 def _build(ctx: ProviderContext) -> Reranker:
     return LocalReranker()
 
@@ -88,4 +102,5 @@ SPEC = ProviderSpec(
     default_model=LOCAL_MODEL,
     choice_label="local baseline (WordLlama)",
     compare_defaults=(LOCAL_MODEL,),
+    script=ScriptRecipe(rerank_source=lambda model: SCRIPT_RERANK, helpers=frozenset({"local_embed"})),
 )

@@ -29,7 +29,7 @@ from rerank_playground.errors import (
 )
 from rerank_playground.jina_http import API_KEY_ENV
 from rerank_playground.models import CollectionInfo, Hit, RankedDoc, RerankResult, SearchRequest
-from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker
+from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
 from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.rerankers.metered import MeteredReranker
 from rerank_playground.search import QueryEmbedder, search
@@ -254,6 +254,8 @@ SPEC = ProviderSpec(
     collection_models=_collection_models,
     model_prompt="Weaviate module model",
     describe=_describe,
+    # Weaviate reranks inside the search; the script sends the Jina key as the module header
+    script=ScriptRecipe(helpers=frozenset({"jina_api"}), module_header=True),
     not_on_server=(
         "This Weaviate has no reranker-jinaai module. Use the Jina API path, or a Weaviate with API-based modules "
         "enabled."

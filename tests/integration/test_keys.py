@@ -240,7 +240,7 @@ def spec_for(endpoint: WeaviateEndpoint, weaviate_key: str | None, **kw: Any) ->
                           weaviate_api_key=weaviate_key, init_timeout=2.0, **kw)
 
 
-def jina_keys(key: str | None) -> ProviderKeys:
+def with_jina(key: str | None) -> ProviderKeys:
     return ProviderKeys.of(JINAAI_APIKEY=key)
 
 
@@ -280,7 +280,7 @@ def test_a_whole_session_through_every_jina_fault_never_shows_a_key(
 ) -> None:
     seen = Exposure()
     http = make_client(timeout=0.75, connect_timeout=0.75)
-    pg = Playground(spec_for(auth_weaviate, WV_CANARY), keys=jina_keys(JINA_CANARY), jina_base_url=stand_in.url,
+    pg = Playground(spec_for(auth_weaviate, WV_CANARY), keys=with_jina(JINA_CANARY), jina_base_url=stand_in.url,
                     http_client=http)
     try:
         pg.connect()
@@ -358,7 +358,7 @@ def test_weaviate_connect_failures_never_show_a_key(
         (replace(good, http_secure=True), TlsMismatch),
         (replace(good, http_host="no-such-host.invalid"), WeaviateUnreachable),
     ]
-    pg = Playground(cases[0][0], keys=jina_keys(JINA_CANARY))  # the Jina key goes along on every connect
+    pg = Playground(cases[0][0], keys=with_jina(JINA_CANARY))  # the Jina key goes along on every connect
     try:
         for spec, error in cases:
             with pytest.raises(error) as failed:
@@ -391,7 +391,7 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
     name = f"KeysModule_{uuid.uuid4().hex[:10]}"
     spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
                           weaviate_api_key=endpoint.api_key)
-    pg = Playground(spec, keys=jina_keys(JINA_CANARY))
+    pg = Playground(spec, keys=with_jina(JINA_CANARY))
     old_key, module_jina.api_key = module_jina.api_key, JINA_CANARY
     try:
         pg.connect()
@@ -449,7 +449,7 @@ def test_the_module_path_scrubs_a_key_echoed_in_an_unmapped_error(
     name = f"KeysEcho_{uuid.uuid4().hex[:10]}"
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
                                    grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key),
-                    keys=jina_keys(odd_key))
+                    keys=with_jina(odd_key))
     old_key, module_jina.api_key = module_jina.api_key, odd_key
     try:
         pg.connect()
@@ -517,7 +517,7 @@ def test_two_sessions_with_different_keys_never_see_each_others_key_cache_or_res
 
     def new_session(user: str) -> Playground:
         weaviate_key, jina_key = keys[user]
-        pg = Playground(spec_for(auth_weaviate, weaviate_key), keys=jina_keys(jina_key), jina_base_url=stand_in.url)
+        pg = Playground(spec_for(auth_weaviate, weaviate_key), keys=with_jina(jina_key), jina_base_url=stand_in.url)
         pg.connect()
         return pg
 
@@ -555,7 +555,7 @@ def test_two_sessions_with_different_keys_never_see_each_others_key_cache_or_res
         assert stand_in.rerank_requests()[-1].headers["authorization"] == f"Bearer {JINA_CANARY_B}"
         assert tuple(m.uuid for m in bob_run.movement.moves) == alone["alice"][0]
         # a third session without a Jina key gets no one's paid-for result
-        keyless = Playground(spec_for(auth_weaviate, WV_CANARY), keys=jina_keys(None), jina_base_url=stand_in.url)
+        keyless = Playground(spec_for(auth_weaviate, WV_CANARY), keys=with_jina(None), jina_base_url=stand_in.url)
         keyless.connect()
         try:
             with pytest.raises(KeyRequired):
@@ -588,7 +588,7 @@ def test_five_concurrent_sessions_see_only_their_own_results(
 
         def new_session(user: str) -> Playground:
             pg = Playground(spec_for(auth_weaviate, WV_CANARY if user < "user3" else WV_CANARY_B),
-                            keys=jina_keys(jina_keys[user]), jina_base_url=stand_in.url)
+                            keys=with_jina(jina_keys[user]), jina_base_url=stand_in.url)
             pg.connect()
             return pg
 
