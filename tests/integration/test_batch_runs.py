@@ -46,10 +46,13 @@ QUERIES = 10
 SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=20)
 
 
-def spec_of(endpoint: WeaviateEndpoint, jina_key: str | None = None) -> tuple[ConnectionSpec, ProviderKeys]:
-    spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
+def spec_of(endpoint: WeaviateEndpoint) -> ConnectionSpec:
+    return ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
                           weaviate_api_key=endpoint.api_key)
-    return spec, ProviderKeys.of(JINAAI_APIKEY=jina_key)
+
+
+def keys_of(jina_key: str | None = None) -> ProviderKeys:
+    return ProviderKeys.of(JINAAI_APIKEY=jina_key)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +93,7 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
     qrels = store.qrels(qs)
     seen: list[runs.QueryResult] = []
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10, name="demo baseline vs local")
-    handle = start_run(store, plan, spec_of(weaviate_server)[0], qrels=qrels, options=EngineOptions(concurrency=3),
+    handle = start_run(store, plan, spec_of(weaviate_server), qrels=qrels, options=EngineOptions(concurrency=3),
                        on_result=seen.append)
     progress = handle.wait(timeout=240)
     assert progress.state == "finished", progress.message
@@ -123,7 +126,7 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
 def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: WeaviateEndpoint, store: Store,
                                          jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
-    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
     clean = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert clean.wait(timeout=240).state == "finished"
@@ -150,7 +153,7 @@ def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: Weav
 def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                              store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store, n=4)
-    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
     jina_stand_in.set_fault(Fault(status=500, paths=("/v1/rerank",)))  # every rerank call fails
     handle = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url,
@@ -179,7 +182,7 @@ def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, w
 def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                          store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
-    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
     plan = RunPlan(query_set=qs, settings=(SETTING, SearchSetting(mode=SearchMode.KEYWORD, limit=20)),
                    rerankers=(JINA, LOCAL), k=10)
     whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
@@ -220,7 +223,7 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
                                                         store: Store, weaviate_client: weaviate.WeaviateClient,
                                                         fresh_collection_name: str) -> None:
     qs = demo_query_set(store)
-    spec, keys = spec_of(weaviate_server)
+    spec, keys = spec_of(weaviate_server), keys_of()
 
     empty = QuerySet(name="empty", collection=DEMO_WIKI.name, queries=())
     with pytest.raises(RunRefused, match="has no queries"):
@@ -238,7 +241,7 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
             "jina-reranker-v2-base-multilingual", "jina-reranker-v1-base-en", "jina-reranker-v1-tiny-en",
             "jina-colbert-v2", "jina-reranker-v3"))
         start_run(store, RunPlan(query_set=qs, rerankers=(*choices, LOCAL)), spec,
-                  keys=spec_of(weaviate_server, "k")[1],
+                  keys=keys_of("k"),
                   qrels=store.qrels(qs))
 
     weaviate_client.collections.create(
@@ -260,7 +263,7 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
 def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, weaviate_server: WeaviateEndpoint,
                                                             own_postgres: ThrowawayPostgres,
                                                             jina_stand_in: JinaStandIn) -> None:
-    spec, keys = spec_of(weaviate_server, TEST_JINA_KEY)
+    spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
     with open_store(own_postgres.url) as store:
         qs = demo_query_set(store)
         plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
