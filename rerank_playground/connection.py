@@ -36,13 +36,14 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
     scrub,
 )
+from rerank_playground.jina_http import API_KEY_ENV as JINA_API_KEY
 from rerank_playground.keys import ApiKey, ProviderKeys, as_key, grpc_endpoint, http_endpoint
 from rerank_playground.models import NodeState, ServerInfo
 
 ConnectionKind = Literal["local", "custom", "cloud", "demo"]
 MIN_SERVER_VERSION = (1, 27, 0)  # weaviate-client 4.24 refuses older servers
 # Provider keys Weaviate's own modules use (reranker-jinaai, text2vec-jinaai), and the header each goes in.
-MODULE_KEY_HEADERS: dict[str, str] = {"JINAAI_APIKEY": "X-JinaAI-Api-Key"}
+MODULE_KEY_HEADERS: dict[str, str] = {JINA_API_KEY: "X-JinaAI-Api-Key"}
 
 
 @dataclass(frozen=True)

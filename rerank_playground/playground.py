@@ -35,6 +35,7 @@ from rerank_playground.errors import (
 )
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.jina_http import API_KEY_ENV, KEYS_URL, make_client, resolve_base_url
+from rerank_playground.jina_http import PROVIDER as JINA
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
@@ -157,8 +158,6 @@ class Playground:
     def secrets(self) -> tuple[str | None, ...]:
         """Every key of this session (Weaviate's and the providers'), for scrubbing text shown to a user."""
         return (*self.spec.secrets, *self.keys.secrets)
-
-    _secrets = secrets
 
     def has_key(self, name: str | None) -> bool:
         """Is provider key ``name`` set and allowed to go to the configured API base URL?"""
@@ -333,7 +332,7 @@ class Playground:
                 raise KeyRequired(
                     "The Jina embeddings API needs a Jina API key.",
                     hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
-                    provider="jina", model=request.embedder.removeprefix("jina:"),
+                    provider=JINA, model=request.embedder.removeprefix("jina:"),
                 )
             secret = self.keys.secret_for(API_KEY_ENV, http_endpoint(self.jina_base_url))
             embedder = JinaEmbedder(self._http, secret, self.jina_base_url,
@@ -354,7 +353,7 @@ class Playground:
             if handle is None:
                 handle = self._handles[request.collection] = client.collections.use(request.collection)
             return run_search(client, request, info, embedder=self.embedder_for(request, info),
-                              secrets=self._secrets, collection=handle)
+                              secrets=self.secrets, collection=handle)
 
         result = self._with_reconnect(run)
         self._searches[request] = result

@@ -5,8 +5,9 @@ the server does: a failing search or reranker becomes a calm one-line note on th
 story still works. :class:`Presenter` keeps the prepared views of one session and prepares the next view in a
 background thread (one worker, so the Playground is never driven from two threads at once by it).
 
-Paid rerankers (``PAID``: they spend Jina tokens on someone's key) are never run ahead of time: a prefetch
-prepares the search and the free rerankers only, and the paid ones wait for the presenter's key press.
+Paid rerankers (their ``ProviderSpec.paid``: they spend Jina tokens on someone's key) are never run ahead of
+time: a prefetch prepares the search and the free rerankers only, and the paid ones wait for the presenter's key
+press.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rerank_playground.playground import Playground, RerankChoice, RerankRun
 
 
 def is_paid(choice: RerankChoice) -> bool:
-    """Spends Jina tokens on someone's key (``rerankers.PAID``): never run ahead of time."""
+    """Spends Jina tokens on someone's key (its provider's ``ProviderSpec.paid``): never run ahead of time."""
     return choice.paid
 
 
