@@ -363,3 +363,39 @@ def test_no_log_line_carries_the_key(caplog: pytest.LogCaptureFixture) -> None:
             logging.getLogger("test").exception("reranker failed: %s", err)
     assert caplog.records  # httpx does log the request line; it must not carry the key
     assert CANARY not in caplog.text
+
+
+# -- the reply parsers: written once for /v1/rerank and /v1/embeddings --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("items", "says"),
+    [
+        ([{"index": 0}, {"index": 0}], "index 0 appears twice"),
+        ([{"index": 0}, {"index": 5}], "index 5 is outside the 2"),
+        ([{"index": 0}, {"index": "1"}], "has no whole-number 'index'"),
+        ([{"index": 0}, {"index": True}], "has no whole-number 'index'"),
+        ([{"index": 0}, ["not", "an", "object"]], "is not an object"),
+    ],
+)
+def test_both_replies_check_indices_with_the_same_rules(items: list, says: str) -> None:
+    from rerank_playground.jina_embeddings import parse_embeddings_response
+    from rerank_playground.rerankers.jina import parse_rerank_response
+
+    scored = [{**item, "relevance_score": 0.5} if isinstance(item, dict) else item for item in items]
+    vectors = [{**item, "embedding": [0.1, 0.2]} if isinstance(item, dict) else item for item in items]
+    with pytest.raises(BadResponse, match=says) as reranked:
+        parse_rerank_response({"results": scored}, n=2, expected=2, model="m")
+    with pytest.raises(BadResponse, match=says) as embedded:
+        parse_embeddings_response({"data": vectors}, n=2, model="m")
+    assert reranked.value.provider == embedded.value.provider == "jina"
+    assert "documents" in str(reranked.value) or "outside" not in says
+    assert "texts" in str(embedded.value) or "outside" not in says
+
+
+def test_total_tokens_reads_usage_or_says_none() -> None:
+    from rerank_playground.jina_http import total_tokens
+
+    assert total_tokens({"usage": {"total_tokens": 42}}) == 42
+    assert total_tokens({"usage": {"total_tokens": True}}) is None
+    assert total_tokens({"usage": "lots"}) is None and total_tokens({}) is None

@@ -183,7 +183,7 @@ def test_a_jina_fault_in_rerank_is_a_clear_error_and_the_next_rerank_works(
         pg.rerank(search, JINA, 5)
     assert type(failed.value) is error
     assert re.search(says, str(failed.value), re.S), str(failed.value)
-    assert failed.value.model == V3
+    assert failed.value.model == V3 and failed.value.provider == "jina"
     assert len(pg.cache) == 0  # a failure is never cached
 
     jina_stand_in.clear_faults()
@@ -515,7 +515,7 @@ def test_a_jina_fault_behind_the_weaviate_module_is_a_typed_error(
         session.rerank(search, MODULE, 5)
     assert type(failed.value) is error
     assert re.search(says, str(failed.value), re.S), str(failed.value)
-    assert failed.value.model == TINY
+    assert failed.value.model == TINY and failed.value.provider == "weaviate_module"
     partial = session.compare(search, [MODULE, LOCAL])
     assert type(partial.errors[MODULE.label]) is error and LOCAL.label in partial.results
 
