@@ -8,7 +8,7 @@ from components import session
 from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
+from rerank_playground.rerankers import providers
 
 
 def connection_status(pg: Playground) -> None:
@@ -26,17 +26,18 @@ def connection_status(pg: Playground) -> None:
 
 
 def reranking_status(pg: Playground) -> None:
+    """One line per registered provider: whether it can run here, and if not, why (no key, no server module)."""
     lines = []
-    if pg.has_jina_key:
-        lines.append(":material/check_circle: Jina API reranking: ready (key set)")
-    else:
-        lines.append(":material/lock: Jina API reranking: needs a Jina key")
-    if pg.server is not None:
-        if pg.server.has_module(JINA_RERANKER_MODULE):
-            lines.append(":material/check_circle: Weaviate reranker-jinaai module: on this server")
+    for provider in providers():
+        if provider.server_module is not None and pg.server is None:
+            continue  # not connected: whether the server has the module is not known yet
+        if pg.key_missing(provider):
+            icon, state = ":material/lock:", provider.status_off
+        elif not pg.offers(provider):
+            icon, state = ":material/block:", provider.status_off
         else:
-            lines.append(":material/block: Weaviate reranker-jinaai module: not on this server")
-    lines.append(":material/check_circle: Local baseline (WordLlama): always available, offline")
+            icon, state = ":material/check_circle:", provider.status_ready
+        lines.append(f"{icon} {provider.status_name or provider.label}: {state}")
     st.markdown("**Reranking**  \n" + "  \n".join(lines))
 
 

@@ -280,6 +280,9 @@ SPEC = ProviderSpec(
     default_model=DEFAULT_MODEL,
     compare_defaults=(DEFAULT_MODEL, WEAVIATE_DEFAULT_MODEL),  # the newest vs Weaviate's default
     model_prompt="Jina model",
+    status_name="Jina API reranking",
+    status_ready="ready (key set)",
+    status_off="needs a Jina key",
     script=ScriptRecipe(
         rerank_source=lambda model: SCRIPT_RERANK.format(model=model, max_chars=JinaReranker.DEFAULT_MAX_CHARS),
         helpers=frozenset({"jina_api"}),
