@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import DEMO_WIKI, load_demo, wiki_objects  # noqa: E402
+from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects  # noqa: E402
+from rerank_playground.demo.loader import load_demo  # noqa: E402
 from rerank_playground.evaluation.batch import (  # noqa: E402
     EngineOptions,
     RunPlan,
@@ -42,11 +43,11 @@ from rerank_playground.evaluation.batch import (  # noqa: E402
 )
 from rerank_playground.evaluation.models import QuerySet, SetQuery  # noqa: E402
 from rerank_playground.evaluation.store import open_store  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode  # noqa: E402
 from rerank_playground.playground import RerankChoice  # noqa: E402
 from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
 from tests.fixtures_weaviate import connect  # noqa: E402
+from weaviate_local.server import WeaviateEndpoint, start_weaviate  # noqa: E402
 
 KEY = "bench-key"
 MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-base-en", "jina-colbert-v2",

@@ -33,13 +33,13 @@ from weaviate.classes.data import DataObject
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rerank_playground.cluster_launcher import start_cluster  # noqa: E402
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
 from rerank_playground.embedders import get_local_embedder  # noqa: E402
 from rerank_playground.errors import PlaygroundError  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground  # noqa: E402
+from weaviate_local.cluster import start_cluster  # noqa: E402
+from weaviate_local.server import WeaviateEndpoint, start_weaviate  # noqa: E402
 
 COLLECTION = "BenchCluster"
 VICTIM = "node3"

@@ -58,12 +58,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import get_spec, load_demo  # noqa: E402
-from rerank_playground.launcher import free_port, start_weaviate  # noqa: E402
+from rerank_playground.demo.datasets import get_spec  # noqa: E402
+from rerank_playground.demo.loader import load_demo  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
 from rerank_playground.rerankers.catalog import LOCAL_MODEL  # noqa: E402
 from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from weaviate_local.server import free_port, start_weaviate  # noqa: E402
 
 COLLECTION = "DemoWiki"
 KEY = "bench-jina-key"

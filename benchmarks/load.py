@@ -37,12 +37,15 @@ import weaviate
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import SUGGESTED_QUERIES, get_spec, load_demo, load_judgements  # noqa: E402
+from rerank_playground.demo.datasets import get_spec  # noqa: E402
+from rerank_playground.demo.judgements import load_judgements  # noqa: E402
+from rerank_playground.demo.loader import load_demo  # noqa: E402
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES  # noqa: E402
 from rerank_playground.jina_http import make_client  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
 from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from weaviate_local.server import WeaviateEndpoint, start_weaviate  # noqa: E402
 
 JINA_MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-tiny-en")
 LOCAL = RerankChoice("local", "local-wordllama")

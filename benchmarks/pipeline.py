@@ -31,11 +31,11 @@ from weaviate.classes.query import HybridFusion, MetadataQuery
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.launcher import start_weaviate  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
 from rerank_playground.rerankers.cache import RerankCache  # noqa: E402
 from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from weaviate_local.server import start_weaviate  # noqa: E402
 
 KEY = "bench-key"
 WORDS = [f"w{i}" for i in range(2000)]

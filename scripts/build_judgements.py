@@ -17,7 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rerank_playground.demo import JUDGEMENTS_FILE, JUDGEMENTS_SEED, build_judgements, judgements_json  # noqa: E402
+from rerank_playground.demo.judgements import (
+    JUDGEMENTS_FILE,
+    JUDGEMENTS_SEED,
+    build_judgements,
+    judgements_json,
+)  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

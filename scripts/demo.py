@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from load_demo import connect, print_reports, tqdm_progress  # noqa: E402  (scripts/load_demo.py, a sibling)
 
-from rerank_playground.demo import load_demo  # noqa: E402
+from rerank_playground.demo.loader import load_demo  # noqa: E402
 from rerank_playground.errors import PlaygroundError  # noqa: E402
-from rerank_playground.launcher import ensure_weaviate, port_is_open  # noqa: E402
+from weaviate_local.server import ensure_weaviate, port_is_open  # noqa: E402
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rerank_playground.demo import DemoLoadReport, load_demo  # noqa: E402
+from rerank_playground.demo.loader import DemoLoadReport, load_demo  # noqa: E402
 from rerank_playground.errors import PlaygroundError  # noqa: E402
 
 
@@ -56,7 +56,7 @@ def connect(url: str, grpc_port: int):  # -> weaviate.WeaviateClient
     import weaviate
     from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
-    from rerank_playground.launcher import endpoint_from_url
+    from weaviate_local.server import endpoint_from_url
 
     endpoint = endpoint_from_url(url, grpc_port)  # the key: WEAVIATE_API_KEY, else the local per-install key
     return weaviate.connect_to_local(

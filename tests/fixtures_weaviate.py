@@ -21,7 +21,7 @@ import weaviate
 from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
 from rerank_playground.errors import LauncherError
-from rerank_playground.launcher import WeaviateEndpoint, endpoint_from_url, is_ready, start_weaviate
+from weaviate_local.server import WeaviateEndpoint, endpoint_from_url, is_ready, start_weaviate
 
 # Filled in by the session fixture; shown in the terminal summary (how long the server took to start).
 SERVER_STATS: dict[str, str] = {}

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from rerank_playground.demo import SUGGESTED_QUERIES
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from tests.browser.conftest import (
     assert_no_errors,
     commit_field,

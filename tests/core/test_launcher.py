@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rerank_playground import launcher
 from rerank_playground.errors import LauncherError
-from rerank_playground.launcher import (
+from weaviate_local import server as launcher
+from weaviate_local.server import (
     WEAVIATE_VERSION,
     ServerPorts,
     WeaviateEndpoint,
@@ -82,7 +82,7 @@ def test_bad_weaviate_binary_is_an_error_not_a_fallback(cache: Path, tmp_path: P
 def test_nothing_found_without_build_says_how_to_build(cache: Path) -> None:
     with pytest.raises(LauncherError) as err:
         find_binary(build=False)
-    assert "scripts/weaviate_server.py build" in str(err.value)
+    assert "weaviate-local build" in str(err.value)
 
 
 def test_no_go_is_an_actionable_error(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,11 +24,12 @@ from rerank_playground.deployment import (
 )
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.keys import ApiKey, http_endpoint, looks_like_key
-from rerank_playground.launcher import api_key_path, local_api_key, read_local_api_key
+from rerank_playground.local_weaviate import api_key_path, read_local_api_key
 from rerank_playground.models import Hit
 from rerank_playground.playground import Playground, RerankChoice, TokenEstimate
 from rerank_playground.rerankers.jina import JinaReranker
 from rerank_playground.rerankers.metered import MeteredReranker
+from weaviate_local.server import local_api_key
 
 WV_KEY = "wv-operator-0a1b2c3d4e5f"
 JINA_KEY = "jina_operator0a1b2c3d4e5f6a7b8c9d"

@@ -27,12 +27,12 @@ from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import CollectionNotFound, InvalidInput, PlaygroundError
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.search import MAX_CANDIDATES, MAX_QUERY_CHARS
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import JinaStandIn, stand_in_score
+from weaviate_local.server import WeaviateEndpoint
 
 V3 = "jina-reranker-v3"
 TINY = "jina-reranker-v1-tiny-en"

@@ -22,12 +22,12 @@ from weaviate.classes.data import DataObject
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import JinaStandIn, stand_in_score
 from tests.fixtures_cluster import ClusterWithJina
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = [pytest.mark.weaviate, pytest.mark.namespace, pytest.mark.cluster]
 

@@ -19,10 +19,10 @@ from rerank_playground.errors import (
     TlsMismatch,
     WeaviateUnreachable,
 )
-from rerank_playground.launcher import free_port
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.rerankers.weaviate_module import WeaviateModuleReranker
 from rerank_playground.search import search
+from weaviate_local.server import free_port
 
 DOCS = [
     ("Cats", "the cat sat on the mat and purred", 1, ["pets"]),

@@ -18,27 +18,28 @@ import weaviate
 from weaviate.classes.config import Configure, DataType, Property
 from weaviate.classes.query import HybridFusion
 
-from rerank_playground.demo import (
-    DEFAULT_JINA_MODEL,
+from rerank_playground.demo.datasets import (
     DEMO_COLLECTION_NAMES,
     DEMO_JEOPARDY,
     DEMO_MARKER,
     DEMO_WIKI,
-    JINA_RERANKER_MODULE,
-    SUGGESTED_QUERIES,
-    DemoCollectionConflict,
-    SuggestedQuery,
-    demo_status,
     is_demo_description,
     jeopardy_objects,
-    load_demo,
     wiki_objects,
 )
+from rerank_playground.demo.loader import (
+    DEFAULT_JINA_MODEL,
+    JINA_RERANKER_MODULE,
+    DemoCollectionConflict,
+    demo_status,
+    load_demo,
+)
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.embedders import get_local_embedder
-from rerank_playground.launcher import WeaviateEndpoint, find_binary, free_port, is_ready
 from rerank_playground.models import Hit
 from rerank_playground.rerankers.local import LocalReranker
 from tests.fixtures_weaviate import connect
+from weaviate_local.server import WeaviateEndpoint, find_binary, free_port, is_ready
 
 pytestmark = pytest.mark.weaviate
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rerank_playground.demo import load_judgements, wiki_objects
+from rerank_playground.demo.datasets import wiki_objects
+from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.errors import BadImportFile
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.io import import_judgments, parse_csv, parse_json, parse_trec, to_csv, to_trec

@@ -47,11 +47,11 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
-from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_score
+from weaviate_local.server import WeaviateEndpoint, free_port, start_weaviate
 
 V3 = "jina-reranker-v3"
 TINY = "jina-reranker-v1-tiny-en"

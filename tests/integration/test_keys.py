@@ -42,10 +42,10 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
-from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_score
+from weaviate_local.server import WeaviateEndpoint, free_port, start_weaviate
 
 JINA_CANARY = "jina_CANARY_5f3e8d2c1b0a49f7e6d5c4b3a2918f7e"
 JINA_CANARY_B = "jina_CANARY_b07c4a19e2d3f5a6b7c8d9e0f1a2b3c4"

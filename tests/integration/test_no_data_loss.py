@@ -22,11 +22,11 @@ from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import CollectionNotFound, ConnectError, InvalidInput, PlaygroundError, RerankError
-from rerank_playground.launcher import WeaviateEndpoint, free_port
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from tests.fakes.fixtures import TEST_JINA_KEY
 from tests.fakes.jina_stand_in import Fault, JinaStandIn
+from weaviate_local.server import WeaviateEndpoint, free_port
 
 TINY = "jina-reranker-v1-tiny-en"
 V3 = "jina-reranker-v3"
