@@ -63,12 +63,12 @@ def test_judgements_file_is_exactly_what_the_builder_makes() -> None:
 
 def test_build_judgements_script_regenerates_the_file_identically(tmp_path: Path) -> None:
     out = tmp_path / "judgements.json"
-    script = ROOT / "scripts" / "build_judgements.py"
-    done = subprocess.run([sys.executable, str(script), "--out", str(out)], capture_output=True, text=True)
+    script = [sys.executable, "-m", "scripts.build_judgements"]
+    done = subprocess.run([*script, "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == JUDGEMENTS_FILE.read_bytes()
-    check = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    check = subprocess.run([*script, "--check"], cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     out.write_text("[]\n")
-    stale = subprocess.run([sys.executable, str(script), "--check", "--out", str(out)], capture_output=True, text=True)
+    stale = subprocess.run([*script, "--check", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert stale.returncode == 1
