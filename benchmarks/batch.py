@@ -45,8 +45,8 @@ from rerank_playground.evaluation.models import QuerySet, SetQuery  # noqa: E402
 from rerank_playground.evaluation.store import open_store  # noqa: E402
 from rerank_playground.models import SearchMode  # noqa: E402
 from rerank_playground.playground import RerankChoice  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
-from tests.fixtures_weaviate import connect  # noqa: E402
+from testkit.jina_stand_in import JinaStandIn  # noqa: E402
+from testkit.weaviate_data import connect  # noqa: E402
 from weaviate_local.server import WeaviateEndpoint, start_weaviate  # noqa: E402
 
 KEY = "bench-key"

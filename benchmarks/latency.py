@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/latency.py [--rounds 5] [--k 10 50 200 1000] [--json PATH]
 
 One run starts everything it measures: a Weaviate (the launcher) with the demo collections (``load_demo``,
-as ``make demo`` does), the Jina stand-in at zero latency (tests/fakes), the app (``app.py``, run through
+as ``make demo`` does), the Jina stand-in at zero latency (testkit/jina_stand_in.py), the app (``app.py``, run through
 ``benchmarks/counting_app.py`` so that every Weaviate call a Playground makes is counted) and the minimal
 app ``benchmarks/floor_app.py`` (a text box and a button that draw a 10-line plotly chart), each its own
 ``streamlit run``; then Debian chromium through Playwright.
@@ -63,7 +63,7 @@ from rerank_playground.demo.loader import load_demo  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
 from rerank_playground.rerankers.catalog import LOCAL_MODEL  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from testkit.jina_stand_in import JinaStandIn  # noqa: E402
 from weaviate_local.server import free_port, start_weaviate  # noqa: E402
 
 COLLECTION = "DemoWiki"

@@ -44,7 +44,7 @@ from rerank_playground.demo.suggestions import SUGGESTED_QUERIES  # noqa: E402
 from rerank_playground.jina_http import make_client  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from testkit.jina_stand_in import JinaStandIn  # noqa: E402
 from weaviate_local.server import WeaviateEndpoint, start_weaviate  # noqa: E402
 
 JINA_MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-tiny-en")

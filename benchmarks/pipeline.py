@@ -34,7 +34,7 @@ from rerank_playground.connection import ConnectionSpec  # noqa: E402
 from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
 from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
 from rerank_playground.rerankers.cache import RerankCache  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from testkit.jina_stand_in import JinaStandIn  # noqa: E402
 from weaviate_local.server import start_weaviate  # noqa: E402
 
 KEY = "bench-key"

@@ -102,7 +102,7 @@ def main() -> int:
             if args.postgres_url:
                 engines["postgresql"] = args.postgres_url
             else:
-                from tests.fixtures_postgres import ThrowawayPostgres
+                from testkit.postgres import ThrowawayPostgres
 
                 cluster = ThrowawayPostgres()
                 cluster.start()

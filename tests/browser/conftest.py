@@ -37,8 +37,8 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwri
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.fakes.jina_stand_in import JinaStandIn
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import JinaStandIn
+from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint, free_port
 
 REPO = Path(__file__).resolve().parents[2]

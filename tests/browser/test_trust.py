@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page
 
+from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     KEY_ENV,
     REPO,
@@ -31,7 +32,6 @@ from tests.browser.conftest import (
     screenshot,
     wait_idle,
 )
-from tests.fakes.jina_stand_in import JinaStandIn
 from weaviate_local.server import WeaviateEndpoint, free_port
 
 pytestmark = pytest.mark.browser

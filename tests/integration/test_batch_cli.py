@@ -20,8 +20,7 @@ from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
 from rerank_playground.evaluation.store import Store, open_store
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from tests.integration.test_batch_runs import (
     JINA,
     LOCAL,

@@ -33,10 +33,9 @@ from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import RerankChoice
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn
-from tests.fixtures_postgres import ThrowawayPostgres
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
+from testkit.postgres import ThrowawayPostgres
+from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.weaviate

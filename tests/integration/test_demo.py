@@ -38,7 +38,7 @@ from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.models import Hit
 from rerank_playground.rerankers.local import LocalReranker
-from tests.fixtures_weaviate import connect
+from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint, find_binary, free_port, is_ready
 
 pytestmark = pytest.mark.weaviate

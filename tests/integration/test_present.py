@@ -22,9 +22,8 @@ from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.presentation import PRESENT_CHART_HEIGHT, Presenter, headline, prepare_view
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, snapshot_html
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
+from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint
 
 LOCAL = RerankChoice("local", "local-wordllama")

@@ -1,7 +1,7 @@
 """Weaviate's own ``reranker-jinaai`` module, end to end, against the local Jina stand-in.
 
 A dedicated weaviate-server runs in its own mount namespace where ``api.jina.ai`` resolves to the stand-in,
-which serves HTTPS with a certificate from a test CA (``tests/fakes/namespace.py``). Nothing is mocked: the
+which serves HTTPS with a certificate from a test CA (``testkit/namespace.py``). Nothing is mocked: the
 queries go over gRPC to the real server, whose module makes real HTTPS calls to the stand-in.
 """
 
@@ -18,9 +18,8 @@ from weaviate.classes.query import MetadataQuery, Rerank
 from weaviate.collections import Collection
 from weaviate.exceptions import WeaviateQueryError
 
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_embedding, stand_in_score
-from tests.fakes.namespace import JINA_HOST, ServerSideJina
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_embedding, stand_in_score
+from testkit.namespace import JINA_HOST, ServerSideJina
 
 pytestmark = pytest.mark.namespace
 

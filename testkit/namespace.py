@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tests.fakes.jina_stand_in import JinaStandIn
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 
 JINA_HOST = "api.jina.ai"
 _ADDRESS_CANDIDATES = ("127.0.0.1", *(f"127.0.53.{n}" for n in range(1, 21)))
@@ -126,7 +126,7 @@ class JinaOverride(NamedTuple):
 
 @contextlib.contextmanager
 def jina_override(
-    stand_in_key: str = "test-jina-key",
+    stand_in_key: str = TEST_JINA_KEY,
     *,
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
@@ -169,7 +169,7 @@ def jina_override(
 
 @contextlib.contextmanager
 def server_side_jina(
-    stand_in_key: str = "test-jina-key",
+    stand_in_key: str = TEST_JINA_KEY,
     *,
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
