@@ -56,7 +56,7 @@ test: $(STAMP) chromium postgres weaviate-build lint
 	@$(PY) -m pytest
 
 test-fast: $(STAMP)
-	@$(PY) -m pytest tests/core
+	@$(PY) -m pytest tests/core tests/weaviate_local
 
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks weaviate_local testkit

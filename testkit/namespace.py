@@ -174,7 +174,7 @@ def server_side_jina(
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
     log_path: str | os.PathLike[str] | None = None,
-    progress: Callable[[str], object] = lambda _msg: None,
+    progress: Callable[[str], None] = lambda _msg: None,
     ready_timeout: float = 180.0,
 ) -> Iterator[ServerSideJina]:
     """Run a fresh Weaviate (own data dir, free ports) whose ``api.jina.ai`` is the local stand-in.
