@@ -1,7 +1,7 @@
 """Regenerate rerank_playground/data/judgements.json, the judged query set (qrels) for the demo collections.
 
 Deterministic: the same seed and the same installed demo data give byte-identical output, so running it
-again changes nothing (tests/core/test_demo_data.py checks this).
+again changes nothing (tests/core/test_demo_judgements.py checks this).
 
     python -m scripts.build_judgements            # rewrite the file
     python -m scripts.build_judgements --check    # exit 1 if the file is out of date
