@@ -77,16 +77,17 @@ def create_collection(
     embed: Embed = local_vectors,
 ) -> str:
     """Create ``name`` (e.g. from :func:`unique_collection_name`) with a ``body`` text property, ``properties``
-    beside it, self-provided vectors and, if ``reranker_model`` is given, the server-side ``reranker-jinaai``
-    module with that model; insert ``objects`` and return the name. Raises if the server refuses any object.
+    after it (list ``"body"`` among them to put it elsewhere: the order is the collection's), self-provided
+    vectors and, if ``reranker_model`` is given, the server-side ``reranker-jinaai`` module with that model;
+    insert ``objects`` and return the name. Raises if the server refuses any object.
     """
+    schema = dict(properties or {})
+    if "body" not in schema:
+        schema = {"body": wc.DataType.TEXT, **schema}
     client.collections.create(
         name,
         description=description,
-        properties=[
-            wc.Property(name="body", data_type=wc.DataType.TEXT),
-            *(wc.Property(name=key, data_type=data_type) for key, data_type in (properties or {}).items()),
-        ],
+        properties=[wc.Property(name=key, data_type=data_type) for key, data_type in schema.items()],
         vector_config=wc.Configure.Vectors.self_provided(),
         reranker_config=wc.Configure.Reranker.jinaai(model=reranker_model) if reranker_model else None,
         replication_config=wc.Configure.replication(factor=replication_factor) if replication_factor else None,
