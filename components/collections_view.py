@@ -9,7 +9,7 @@ from components import session
 from components.reranker_picker import model_caption
 from components.safe import md_escape
 from components.search_form import EMBEDDER_LABELS
-from rerank_playground.demo import DEMO_COLLECTION_NAMES
+from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
 from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL

@@ -31,7 +31,8 @@ from typing import Any
 import streamlit as st
 
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, get_spec
+from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES, get_spec
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.deployment import (
     DEPLOYMENT_BUDGET_ENV,
     SESSION_BUDGET_ENV,
@@ -42,7 +43,7 @@ from rerank_playground.deployment import (
 )
 from rerank_playground.errors import InvalidInput, PlaygroundError, scrub
 from rerank_playground.keys import ApiKey, looks_like_key
-from rerank_playground.launcher import read_local_api_key
+from rerank_playground.local_weaviate import read_local_api_key
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import find_provider
