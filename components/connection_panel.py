@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import config, feedback, state, url_state
 from components.demo_panel import demo_panel
 from components.safe import md_escape
 from rerank_playground.connection import ConnectionSpec
@@ -38,7 +38,7 @@ def current_connection(pg: Playground) -> None:
             st.warning(md_escape(server.cluster_note, 600), icon=":material/dns:")
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
-        cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
+        cols[1].metric("Collections", state.cached_collection_count(pg) or 0)
         cols[2].metric("reranker-jinaai", "available" if server.jina_reranker_available else "not enabled")
         cols[3].metric("text2vec-jinaai", "available" if server.jina_vectorizer_available else "not enabled")
         if not server.jina_reranker_available:
@@ -73,11 +73,11 @@ def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
         "cluster_url": env.cluster_url,
     }
     for name, value in defaults.items():
-        session.seed(f"{key_prefix}.{name}", value)
+        state.seed(f"{key_prefix}.{name}", value)
 
 
 def _weaviate_key_field(key_prefix: str, preview: ConnectionSpec | None) -> None:
-    operator_key = session.spec_from_config().weaviate_key
+    operator_key = config.spec_from_config().weaviate_key
     if operator_key is not None and preview is not None and operator_key.allows(*preview.endpoints):
         st.caption("Using the server's Weaviate key (WEAVIATE_API_KEY). Type another key to override it.")
     st.text_input("Weaviate API key", type="password", key=f"{key_prefix}.api_key",
@@ -88,7 +88,7 @@ def _withheld_note(pg: Playground, preview: ConnectionSpec | None) -> None:
     """Say, before the click, which of the server's keys this address will not get, and what to do instead."""
     if preview is None or not preview.withheld:
         return
-    configured = session.spec_from_config().url
+    configured = config.spec_from_config().url
     lines = []
     if "WEAVIATE_API_KEY" in preview.withheld:
         lines.append("the server's Weaviate key is not sent here: if this Weaviate needs a key, type its own key")
@@ -114,8 +114,8 @@ def _preview_spec(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec 
 def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec:
     state = st.session_state
     typed = ApiKey.user(state.get(f"{key_prefix}.api_key"))
-    key = typed or session.spec_from_config().weaviate_key  # an operator key only goes where it is bound
-    common = {"jina_api_key": pg.spec.jina_key}
+    key = typed or config.spec_from_config().weaviate_key  # an operator key only goes where it is bound
+    jina_key = pg.spec.jina_key  # the session's Jina key goes with it to the new Weaviate
     if kind == "cloud":
         url = (state.get(f"{key_prefix}.cluster_url") or "").strip()
         if not url:
@@ -124,7 +124,7 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             )
         if key is None and pg.spec.kind == "cloud" and pg.spec.cluster_url == url:
             key = pg.spec.weaviate_key
-        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key, **common)
+        return ConnectionSpec(kind="cloud", cluster_url=url, weaviate_api_key=key, jina_api_key=jina_key)
     host = (state.get(f"{key_prefix}.host") or "").strip()
     if not host:
         raise PlaygroundError("Enter a host name or address.", hint="For a Weaviate on this machine: 127.0.0.1.")
@@ -140,7 +140,7 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             grpc_port=grpc_port,
             grpc_secure=bool(state.get(f"{key_prefix}.grpc_secure")),
             weaviate_api_key=key,
-            **common,
+            jina_api_key=jina_key,
         )
     else:
         spec = ConnectionSpec(
@@ -149,7 +149,7 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
             http_port=http_port,
             grpc_port=grpc_port,
             weaviate_api_key=key,
-            **common,
+            jina_api_key=jina_key,
         )
     if typed is None and pg.spec.endpoints == spec.endpoints:
         spec = replace(spec, weaviate_api_key=pg.spec.weaviate_key)  # reconnecting: the key used before
@@ -157,11 +157,11 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
 
 
 def connect_form(pg: Playground, key_prefix: str) -> None:
-    env = session.spec_from_config()
+    env = config.spec_from_config()
     _seed_defaults(key_prefix, env)
     kinds = list(KIND_LABELS)
     kind = st.segmented_control(
-        "Connection type", kinds, key=f"{key_prefix}.kind", format_func=KIND_LABELS.get, required=True
+        "Connection type", kinds, key=f"{key_prefix}.kind", format_func=lambda k: KIND_LABELS[k], required=True
     ) or "local"
     st.caption(KIND_HELP[kind])
     policy = pg.policy
@@ -186,11 +186,11 @@ def connect_form(pg: Playground, key_prefix: str) -> None:
     _withheld_note(pg, _preview_spec(pg, key_prefix, kind))
     if st.button("Connect", type="primary", key=f"{key_prefix}.connect"):
         _connect(pg, key_prefix, kind)
-    session.show_flash("connect")
+    feedback.show_flash("connect")
 
 
 def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
-    session.remember_typed_secret(st.session_state.get(f"{key_prefix}.api_key"))
+    url_state.remember_typed_secret(st.session_state.get(f"{key_prefix}.api_key"))
     try:
         spec = _spec_from_form(pg, key_prefix, kind)
         with st.spinner(f"Connecting to {spec.url}…"):
@@ -203,7 +203,7 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
     st.session_state.pop("_demo_status", None)
     st.session_state["_connect_note"] = None
     st.session_state.pop(f"{key_prefix}.api_key", None)
-    session.flash(
+    feedback.flash(
         f"Connected to {info.label} {md_escape(info.version, 40)} at {md_escape(info.url)}: {info.collections} "
         f"collection{'' if info.collections == 1 else 's'}.",
         "success",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import session, spend_note
+from components import spend_note, state
 from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.models import CollectionInfo, ModelInfo
@@ -40,7 +40,7 @@ def module_model(info: CollectionInfo) -> str | None:
 
 
 def _mark_explicit(widget_key: str) -> None:
-    session.inputs()["reranker"] = st.session_state.get(widget_key)
+    state.update_inputs(reranker=st.session_state.get(widget_key))
 
 
 def reranker_choice(
@@ -48,15 +48,15 @@ def reranker_choice(
 ) -> tuple[RerankChoice, DeltaGenerator]:
     """Draw the path and model pickers; returns the choice and an empty slot at the end of the row
     (for the page's run button)."""
-    values = session.inputs()
+    values = state.inputs()
     paths = list(PATH_LABELS)
     auto = "jina" if pg.has_jina_key else "local"
     widget_key = f"{key_prefix}.reranker"
-    if values.get("reranker") not in paths:
-        values["reranker"] = None
+    if values.reranker not in paths:
+        values = state.update_inputs(reranker=None)
         st.session_state[widget_key] = auto  # follows the key until the user picks a path
     else:
-        session.seed(widget_key, values["reranker"], paths)
+        state.seed(widget_key, values.reranker, paths)
     # The path column fits its three segments from a 1280 px window; narrower, they wrap (never scroll).
     left, right, slot = st.columns([3.4, 2.8, 1.5], vertical_alignment="bottom")
     with left:
@@ -64,7 +64,7 @@ def reranker_choice(
             "Reranker",
             paths,
             key=widget_key,
-            format_func=PATH_LABELS.get,
+            format_func=lambda p: PATH_LABELS[p],
             required=True,
             on_change=_mark_explicit,
             args=(widget_key,),
@@ -76,14 +76,14 @@ def reranker_choice(
         if path == "jina":
             models = [m.name for m in models_for("jina")]
             by_name = {m.name: m for m in models_for("jina")}
-            session.seed(f"{key_prefix}.model", values.get("model") or DEFAULT_MODEL, models)
+            state.seed(f"{key_prefix}.model", values.model or DEFAULT_MODEL, models)
             model = st.selectbox(
                 "Jina model",
                 models,
                 key=f"{key_prefix}.model",
                 format_func=lambda name: name if pg.has_jina_key else f"{name} ({NEEDS_KEY})",
             )
-            values["model"] = model
+            state.update_inputs(model=model)
             st.caption(model_caption(by_name[model]))
             choice = RerankChoice("jina", model)
         elif path == "weaviate_module":
