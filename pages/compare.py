@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
 from rerank_playground.search import search_spends_tokens
-from rerank_playground.search_inputs import choice_id
+from rerank_playground.search_inputs import models_param
 
 
 def body() -> None:
@@ -25,7 +25,7 @@ def body() -> None:
             return
         choices = compare_view.model_picker(pg, form.info, "compare")
     params = search_form.url_params(form)
-    params["models"] = ",".join(choice_id(c) for c in choices)
+    params["models"] = models_param(choices)
     url_state.write_query_params(params)
     row = st.container(horizontal=True, vertical_alignment="bottom")
     clicked = row.button("Compare models", type="primary", key="compare.run")
