@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from tests.browser.conftest import (
+    PageErrors,
     StreamlitApp,
     assert_no_errors,
     open_app,
@@ -42,6 +43,8 @@ def fresh_app(demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_pat
 def test_a_compare_link_as_the_first_request_gets_the_app_shell(page: Page, fresh_app: StreamlitApp) -> None:
     link = {"collection": "DemoJeopardy", "mode": "keyword", "query": "largest planet", "k": "20", "n": "4",
             "models": f"local:{LOCAL_MODEL}"}
+    failed: list[tuple[int, str]] = []
+    page.on("response", lambda r: failed.append((r.status, urlsplit(r.url).path)) if r.status >= 400 else None)
     open_app(page, f"{fresh_app.url}/compare?{urlencode(link)}")
     side = page.locator('[data-testid="stSidebar"]')
     expect(side.get_by_text(CONNECTED)).to_be_visible()
@@ -54,4 +57,11 @@ def test_a_compare_link_as_the_first_request_gets_the_app_shell(page: Page, fres
     assert address.path == "/compare"
     params = {name: values[-1] for name, values in parse_qs(address.query).items()}
     assert {name: params.get(name) for name in link} == link  # the link's inputs are the page's
+    # Streamlit's front end first looks for its server under the page's own path (any deep link, any request,
+    # not only the first): those two probes answer 404 before it uses the root. Nothing else may fail.
+    assert {path for _, path in failed} <= {"/compare/_stcore/health", "/compare/_stcore/host-config"}, failed
+    errors: PageErrors = page._rp_errors  # type: ignore[attr-defined]  # set by the ``page`` fixture
+    probes = [m for m in errors.console if m.startswith("Failed to load resource") and "404" in m]
+    assert len(probes) == len(failed)
+    errors.console = [m for m in errors.console if m not in probes]
     assert_no_errors(page, "first deep link")
