@@ -6,7 +6,7 @@ switches; each widget is seeded from there before it is drawn and writes back af
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -39,14 +39,14 @@ def _with_collection_defaults(values: SearchInputs, info: CollectionInfo, previo
     if query is None or not str(query).strip() or (previous != info.name and query in old_suggested):
         first = next(iter(state.suggestions(info.name)), None)
         if first is not None:
-            values = values.but(query=first.query, mode=SearchMode(first.mode))
+            values = replace(values, query=first.query, mode=SearchMode(first.mode))
         elif query is None or query in old_suggested:
-            values = values.but(query="")
+            values = replace(values, query="")
     if previous != info.name or values.prop not in info.text_properties:
-        values = values.but(prop=state.default_text_property(info))
+        values = replace(values, prop=state.default_text_property(info))
     if previous != info.name or values.properties is None:
-        values = values.but(properties=state.default_keyword_properties(info))
-    return values.but(collection=info.name)
+        values = replace(values, properties=state.default_keyword_properties(info))
+    return replace(values, collection=info.name)
 
 
 def _check_link_properties(values: SearchInputs, info: CollectionInfo) -> SearchInputs:
@@ -54,12 +54,12 @@ def _check_link_properties(values: SearchInputs, info: CollectionInfo) -> Search
     if values.prop is not None and values.prop not in info.text_properties:
         st.warning(f"The link's text property “{values.prop}” is not a text property of {info.name}; "
                    "showing its default one.")
-        values = values.but(prop=None)
+        values = replace(values, prop=None)
     unknown = [p for p in values.properties or () if p not in info.text_properties]
     if unknown:
         st.warning(f"The link's keyword properties {', '.join(unknown)} are not text properties of {info.name}; "
                    "they were left out.")
-        values = values.but(properties=tuple(p for p in values.properties or () if p in info.text_properties))
+        values = replace(values, properties=tuple(p for p in values.properties or () if p in info.text_properties))
     return values
 
 

@@ -7,6 +7,7 @@ Session state (non-widget keys, so they survive page switches):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -34,7 +35,7 @@ def set_inputs(new: SearchInputs) -> SearchInputs:
 
 def update_inputs(**changes: Any) -> SearchInputs:
     """Store the inputs with ``changes`` and return them."""
-    return set_inputs(inputs().but(**changes))
+    return set_inputs(replace(inputs(), **changes))
 
 
 def seed(widget_key: str, value: Any, options: list[Any] | None = None) -> None:

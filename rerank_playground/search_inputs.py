@@ -46,10 +46,6 @@ class SearchInputs:
     model: str = DEFAULT_MODEL
     models: tuple[str, ...] | None = None  # compare page: choice ids (None = default set)
 
-    def but(self, **changes: Any) -> SearchInputs:
-        """A copy with ``changes`` (the inputs are immutable: every widget change makes a new value)."""
-        return replace(self, **changes)
-
 
 def choice_id(choice: RerankChoice) -> str:
     return f"{choice.reranker}:{choice.model}"
@@ -182,4 +178,4 @@ def from_query_params(params: Mapping[str, str], base: SearchInputs) -> tuple[Se
                 refuse("model to compare", raw, "it was left out")
         if chosen:
             values["models"] = tuple(dict.fromkeys(choice_id(c) for c in chosen))[:MAX_COMPARED]
-    return base.but(**values), notes
+    return replace(base, **values), notes

@@ -57,10 +57,10 @@ def test_defaults_are_the_apps_first_view() -> None:
     ) == DEFAULT
 
 
-def test_inputs_are_immutable_and_but_makes_a_new_value() -> None:
+def test_inputs_are_immutable_and_a_change_makes_a_new_value() -> None:
     with pytest.raises(FrozenInstanceError):
         DEFAULT.k = 5  # type: ignore[misc]
-    changed = DEFAULT.but(k=5, query="cats")
+    changed = replace(DEFAULT, k=5, query="cats")
     assert (changed.k, changed.query) == (5, "cats")
     assert (DEFAULT.k, DEFAULT.query) == (50, None)
 
@@ -77,12 +77,12 @@ def test_hybrid_writes_every_setting_it_uses() -> None:
 
 
 def test_vector_mode_leaves_out_keyword_and_fusion_settings() -> None:
-    params = to_query_params(EVERYTHING.but(mode=SearchMode.VECTOR), app_embeds_query=True)
+    params = to_query_params(replace(EVERYTHING, mode=SearchMode.VECTOR), app_embeds_query=True)
     assert set(params) == {"collection", "mode", "query", "k", "n", "prop", "embedder"}
 
 
 def test_keyword_mode_leaves_out_alpha_fusion_and_the_query_vector_source() -> None:
-    params = to_query_params(EVERYTHING.but(mode=SearchMode.KEYWORD), app_embeds_query=True)
+    params = to_query_params(replace(EVERYTHING, mode=SearchMode.KEYWORD), app_embeds_query=True)
     assert set(params) == {"collection", "mode", "query", "k", "n", "prop", "properties", "operator"}
 
 
@@ -112,7 +112,7 @@ def test_alpha_is_written_short() -> None:
 
 @pytest.mark.parametrize("mode", list(SearchMode))
 def test_round_trip_keeps_every_setting_the_mode_uses(mode: SearchMode) -> None:
-    inputs = EVERYTHING.but(mode=mode)
+    inputs = replace(EVERYTHING, mode=mode)
     back, notes = read(to_query_params(inputs, app_embeds_query=True))
     assert notes == []
     unused: dict[str, object] = {}
