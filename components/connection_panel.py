@@ -13,9 +13,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from components import config, feedback, state, url_state
+from components import config, feedback, url_state
 from components.demo_panel import demo_panel
 from components.safe import md_escape
+from components.state import cached_collection_count, seed
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.keys import ApiKey
@@ -38,7 +39,7 @@ def current_connection(pg: Playground) -> None:
             st.warning(md_escape(server.cluster_note, 600), icon=":material/dns:")
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
-        cols[1].metric("Collections", state.cached_collection_count(pg) or 0)
+        cols[1].metric("Collections", cached_collection_count(pg) or 0)
         cols[2].metric("reranker-jinaai", "available" if server.jina_reranker_available else "not enabled")
         cols[3].metric("text2vec-jinaai", "available" if server.jina_vectorizer_available else "not enabled")
         if not server.jina_reranker_available:
@@ -73,7 +74,7 @@ def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
         "cluster_url": env.cluster_url,
     }
     for name, value in defaults.items():
-        state.seed(f"{key_prefix}.{name}", value)
+        seed(f"{key_prefix}.{name}", value)
 
 
 def _weaviate_key_field(key_prefix: str, preview: ConnectionSpec | None) -> None:

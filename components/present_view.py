@@ -327,9 +327,9 @@ def _next_state(work: Presenter, story: Story, index: int, where: str) -> None:
 
 @st.fragment(run_every=1.0)
 def _watch_next(work: Presenter, view: StoryView, where: str) -> None:
-    state = work.status(view)
-    st.caption(f"{where} · next view {state}")
-    if state != "preparing":
+    progress = work.status(view)
+    st.caption(f"{where} · next view {progress}")
+    if progress != "preparing":
         st.rerun(scope="app")  # stop polling: the next full run draws the line without a timer
 
 
