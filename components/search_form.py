@@ -13,7 +13,7 @@ import streamlit as st
 from components import state, url_state
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from rerank_playground.search_inputs import EMBEDDERS, MAX_K, SearchInputs, to_query_params
+from rerank_playground.search_inputs import EMBEDDERS, MAX_K, SearchInputs, search_request, to_query_params
 
 MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
 FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
@@ -25,10 +25,15 @@ EMBEDDER_LABELS = dict(zip(EMBEDDERS, (
 
 @dataclass(frozen=True)
 class SearchForm:
+    """What the inputs ask for: the search on ``info`` and how many results to show."""
+
     request: SearchRequest
     info: CollectionInfo
-    n: int
     inputs: SearchInputs
+
+    @property
+    def n(self) -> int:
+        return self.inputs.n
 
 
 def _with_collection_defaults(values: SearchInputs, info: CollectionInfo, previous: str | None) -> SearchInputs:
@@ -260,24 +265,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
                 )
                 values = state.update_inputs(embedder=embedder or "local")
 
-    return SearchForm(request=search_request(values, info), info=info, n=values.n, inputs=values)
-
-
-def search_request(values: SearchInputs, info: CollectionInfo) -> SearchRequest:
-    """The search the inputs ask for, on ``info`` (whose vectorizer decides who embeds the query)."""
-    hybrid = values.mode == SearchMode.HYBRID
-    return SearchRequest(
-        collection=info.name,
-        query=(values.query or "").strip(),
-        mode=values.mode,
-        limit=values.k,
-        properties=tuple(values.properties or ()) if values.mode != SearchMode.VECTOR else (),
-        text_property=values.prop,
-        alpha=float(values.alpha) if hybrid else 0.5,
-        fusion=values.fusion if hybrid else Fusion.RANKED,
-        operator=values.operator,
-        embedder=(values.embedder or "local") if not info.has_server_vectorizer else "auto",
-    )
+    return SearchForm(request=search_request(values, info), info=info, inputs=values)
 
 
 def url_params(form: SearchForm) -> dict[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rerank_playground.models import Fusion, Operator, SearchMode
+from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers import LABELS
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, model_names
@@ -74,6 +74,25 @@ def int_in_range(raw: str, low: int, high: int) -> int | None:
     except (TypeError, ValueError):
         return None
     return value if low <= value <= high else None
+
+
+def search_request(inputs: SearchInputs, info: CollectionInfo) -> SearchRequest:
+    """The search the inputs ask for on ``info``: alpha and fusion outside hybrid, and the keyword properties in
+    vector mode, are left at their defaults (the search does not use them); the query vector comes from the
+    collection's vectorizer when it has one, otherwise from the embedder the inputs chose."""
+    hybrid = inputs.mode == SearchMode.HYBRID
+    return SearchRequest(
+        collection=info.name,
+        query=(inputs.query or "").strip(),
+        mode=inputs.mode,
+        limit=inputs.k,
+        properties=tuple(inputs.properties or ()) if inputs.mode != SearchMode.VECTOR else (),
+        text_property=inputs.prop,
+        alpha=float(inputs.alpha) if hybrid else 0.5,
+        fusion=inputs.fusion if hybrid else Fusion.RANKED,
+        operator=inputs.operator,
+        embedder=(inputs.embedder or "local") if not info.has_server_vectorizer else "auto",
+    )
 
 
 def to_query_params(inputs: SearchInputs, *, app_embeds_query: bool) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rerank_playground.models import Fusion, Operator, SearchMode
+from rerank_playground.models import CollectionInfo, Fusion, Operator, PropertyInfo, SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.search_inputs import (
@@ -23,6 +23,7 @@ from rerank_playground.search_inputs import (
     from_query_params,
     models_param,
     parse_choice,
+    search_request,
     to_query_params,
 )
 
@@ -248,6 +249,41 @@ def test_compared_models_are_deduplicated_and_capped() -> None:
     back, notes = read({"models": ",".join([ids[0], ids[0], *ids])})
     assert notes == []
     assert back.models == tuple(ids[:MAX_COMPARED])
+
+
+# ------------------------------------------------------------------------------------------ the search asked for
+
+
+def collection(vectorizer: str | None) -> CollectionInfo:
+    return CollectionInfo(
+        name="DemoWiki", count=3, properties=(PropertyInfo("title", "text"), PropertyInfo("text", "text")),
+        vectorizer=vectorizer, named_vectors=(), reranker_module=None, reranker_model=None,
+    )
+
+
+def test_hybrid_inputs_ask_for_a_hybrid_search_with_everything_set() -> None:
+    request = search_request(replace(EVERYTHING, query="  how did writing begin "), collection("none"))
+    assert request == SearchRequest(
+        collection="DemoWiki", query="how did writing begin", mode=SearchMode.HYBRID, limit=120,
+        properties=("title", "text"), text_property="text", operator=Operator.AND, alpha=0.25,
+        fusion=Fusion.RELATIVE_SCORE, embedder="jina:jina-embeddings-v3",
+    )
+
+
+def test_settings_a_mode_does_not_use_stay_at_their_defaults() -> None:
+    vector = search_request(replace(EVERYTHING, mode=SearchMode.VECTOR), collection("none"))
+    assert (vector.properties, vector.alpha, vector.fusion) == ((), 0.5, Fusion.RANKED)
+    keyword = search_request(replace(EVERYTHING, mode=SearchMode.KEYWORD), collection("none"))
+    assert (keyword.properties, keyword.alpha, keyword.fusion) == (("title", "text"), 0.5, Fusion.RANKED)
+
+
+def test_a_server_vectorizer_embeds_the_query_whatever_the_inputs_chose() -> None:
+    assert search_request(EVERYTHING, collection("text2vec-jinaai")).embedder == "auto"
+    assert search_request(EVERYTHING, collection(None)).embedder == "jina:jina-embeddings-v3"
+
+
+def test_no_query_yet_is_an_empty_query() -> None:
+    assert search_request(SearchInputs(), collection("none")).query == ""
 
 
 # ------------------------------------------------------------------------------------------ choice ids
