@@ -1,8 +1,9 @@
 """The search inputs the Search and Compare pages share, and their round trip through a page address.
 
 Pure: no Streamlit here. :class:`SearchInputs` is what a person set (or a link asked for);
-:func:`to_query_params` is the shareable part of it (never a key) and :func:`from_query_params` reads a link
-back, with a note for every value that cannot be used (nothing in a link is ignored silently).
+:func:`search_request` is the search they ask for, :func:`to_query_params` the shareable part of them (never
+a key) and :func:`from_query_params` reads a link back, with a note for every value that cannot be used
+(nothing in a link is ignored silently).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ ALL_PROPERTIES = "*"  # ``properties=*`` in a link: all text properties
 
 @dataclass(frozen=True)
 class SearchInputs:
-    """What the search widgets hold. ``None`` means "not chosen yet: the page fills in the default"."""
+    """What the search widgets hold. ``None`` means "not chosen yet: the page fills in the default".
+    Immutable: a change is a new value (``dataclasses.replace``)."""
 
     collection: str | None = None  # None = first demo collection present, else the first one
     mode: SearchMode = SearchMode.HYBRID
