@@ -243,6 +243,22 @@ def _probe_http(spec: ConnectionSpec) -> None:
         )
 
 
+def server_is_ready(spec: ConnectionSpec) -> bool:
+    """Whether Weaviate's readiness endpoint answers 200 within the connect timeout.
+
+    Not the client's ``is_ready()``: that uses the query timeout, so a tiny query timeout made a live server look
+    gone and the Playground reconnected instead of saying the search ran out of time. The endpoint needs no key,
+    so none is sent.
+    """
+    if not spec.url:
+        return False
+    try:
+        with httpx.Client(timeout=spec.init_timeout, verify=True) as http:
+            return http.get(f"{spec.url}/v1/.well-known/ready").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _probe_grpc(spec: ConnectionSpec) -> None:
     host, port = spec.grpc_target
     target = f"{host}:{port}"

@@ -490,8 +490,5 @@ class Playground:
             raise
 
     def _still_connected(self) -> bool:
-        try:
-            return self._client is not None and self._client.is_ready()
-        except Exception:  # noqa: BLE001 - any failure here means "not connected"
-            return False
+        return self._client is not None and connection.server_is_ready(self.spec)
 

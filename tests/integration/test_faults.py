@@ -28,7 +28,7 @@ import weaviate
 import weaviate.classes.config as wc
 from weaviate.classes.data import DataObject
 
-from rerank_playground.connection import ConnectionSpec
+from rerank_playground.connection import ConnectionSpec, server_is_ready
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
     CollectionNotFound,
@@ -464,6 +464,13 @@ def test_a_tiny_query_timeout_only_ever_fails_with_a_message_about_time(
         relay.resume()
         session.close()
         relay.close()
+
+
+def test_the_liveness_check_does_not_use_the_query_timeout(weaviate_server: WeaviateEndpoint) -> None:
+    """A 1 ms query timeout once made a live server look gone (the client's ``is_ready`` ran on it), so a timed-out
+    search reconnected over the stalled link and said "gRPC does not answer" instead of "not in time"."""
+    assert server_is_ready(replace(spec_of(weaviate_server), query_timeout=1e-6))
+    assert not server_is_ready(replace(spec_of(weaviate_server), http_port=free_port()))
 
 
 # -- the server-side module ----------------------------------------------------------------------------------
