@@ -32,40 +32,40 @@ postgres:
 
 # Build (or find) the pinned weaviate-server; the first build takes a few minutes.
 weaviate-build: $(STAMP)
-	@$(PY) scripts/weaviate_server.py build
+	@$(PY) -m weaviate_local build
 
 # Run a local Weaviate on 127.0.0.1:8080 (gRPC 50051) in the foreground until Ctrl-C.
 weaviate: $(STAMP)
-	@$(PY) scripts/weaviate_server.py ensure
+	@$(PY) -m weaviate_local ensure
 
 # The same in the background (its state is recorded in the cache folder), and its status / stop.
 weaviate-up: $(STAMP)
-	@$(PY) scripts/weaviate_server.py ensure --detach
+	@$(PY) -m weaviate_local ensure --detach
 weaviate-status: $(STAMP)
-	@$(PY) scripts/weaviate_server.py status
+	@$(PY) -m weaviate_local status
 weaviate-stop: $(STAMP)
-	@$(PY) scripts/weaviate_server.py stop
+	@$(PY) -m weaviate_local stop
 
 # The app on a local Weaviate with demo data, no key needed: http://127.0.0.1:8501
 # (DEMO_ARGS passes options through, e.g. DEMO_ARGS="--port 8502"; Ctrl-C or closing the terminal stops it all.)
 demo: $(STAMP) weaviate-build
-	@$(PY) scripts/demo.py $(DEMO_ARGS)
+	@$(PY) -m scripts.demo $(DEMO_ARGS)
 
 # The whole suite: core, integration (real Weaviate + Jina stand-in + PostgreSQL), AppTest, browser.
 test: $(STAMP) chromium postgres weaviate-build lint
 	@$(PY) -m pytest
 
 test-fast: $(STAMP)
-	@$(PY) -m pytest tests/core
+	@$(PY) -m pytest tests/core tests/weaviate_local
 
 lint: $(STAMP)
-	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks
+	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks weaviate_local testkit
 	@$(VENV)/bin/mypy
 
 # Pipeline overhead (benchmarks/pipeline.py), then click -> chart in chromium against its floors (benchmarks/latency.py).
 bench: $(STAMP) weaviate-build chromium
-	@$(PY) benchmarks/pipeline.py
-	@$(PY) benchmarks/latency.py
+	@$(PY) -m benchmarks.pipeline
+	@$(PY) -m benchmarks.latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

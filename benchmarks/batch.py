@@ -1,6 +1,6 @@
 """Batch evaluation figures, measured in one run (not part of the test suite).
 
-    .venv/bin/python benchmarks/batch.py [--queries 100] [--latency-ms 100] [--concurrency 8] [--big 1000]
+    .venv/bin/python -m benchmarks.batch [--queries 100] [--latency-ms 100] [--concurrency 8] [--big 1000]
 
 On the demo's DemoWiki collection (real weaviate-server) with known-item queries (the first words of a passage;
 that passage graded 3), hybrid search, K=50, and the Jina stand-in answering after ``--latency-ms``:
@@ -28,11 +28,10 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import DEMO_WIKI, load_demo, wiki_objects  # noqa: E402
-from rerank_playground.evaluation.batch import (  # noqa: E402
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects
+from rerank_playground.demo.loader import load_demo
+from rerank_playground.evaluation.batch import (
     EngineOptions,
     RunPlan,
     SearchSetting,
@@ -40,13 +39,13 @@ from rerank_playground.evaluation.batch import (  # noqa: E402
     batch_playground,
     start_run,
 )
-from rerank_playground.evaluation.models import QuerySet, SetQuery  # noqa: E402
-from rerank_playground.evaluation.store import open_store  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
-from rerank_playground.models import SearchMode  # noqa: E402
-from rerank_playground.playground import RerankChoice  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
-from tests.fixtures_weaviate import connect  # noqa: E402
+from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.store import open_store
+from rerank_playground.models import SearchMode
+from rerank_playground.playground import RerankChoice
+from testkit.jina_stand_in import JinaStandIn
+from testkit.weaviate_data import connect
+from weaviate_local.server import WeaviateEndpoint, start_weaviate
 
 KEY = "bench-key"
 MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-base-en", "jina-colbert-v2",

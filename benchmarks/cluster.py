@@ -1,6 +1,6 @@
 """The app on a 3-node Weaviate cluster vs one node, measured side by side in one run (not part of the suite).
 
-    .venv/bin/python benchmarks/cluster.py [--objects 2000] [--queries 40]
+    .venv/bin/python -m benchmarks.cluster [--objects 2000] [--queries 40]
 
 1. Search p50/p95 through the app's core (``Playground.search``, cache bypassed, query embedded locally)
    on one node vs a 3-node cluster (replication factor 3), the same objects and the same queries, rounds
@@ -31,15 +31,13 @@ import weaviate
 import weaviate.classes.config as wc
 from weaviate.classes.data import DataObject
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.cluster_launcher import start_cluster  # noqa: E402
-from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.embedders import get_local_embedder  # noqa: E402
-from rerank_playground.errors import PlaygroundError  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
-from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
-from rerank_playground.playground import Playground  # noqa: E402
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.embedders import get_local_embedder
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.models import SearchMode, SearchRequest
+from rerank_playground.playground import Playground
+from weaviate_local.cluster import start_cluster
+from weaviate_local.server import WeaviateEndpoint, start_weaviate
 
 COLLECTION = "BenchCluster"
 VICTIM = "node3"

@@ -1,6 +1,6 @@
 """``streamlit run`` with every Weaviate call of every session's Playground counted (for benchmarks/latency.py).
 
-    python benchmarks/counting_app.py <streamlit run arguments...>
+    python -m benchmarks.counting_app <streamlit run arguments...>
 
 The count file (``RERANK_BENCH_WEAVIATE_CALLS``) gets one line per call that reached the Weaviate server
 through a Playground: searches, collection descriptions and listings (``_with_reconnect``) and connects.
@@ -21,10 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rerank_playground.playground import Playground  # noqa: E402
+from rerank_playground.playground import Playground
 
 COUNT_FILE = Path(os.environ["RERANK_BENCH_WEAVIATE_CALLS"])
 _lock = threading.Lock()

@@ -1,9 +1,9 @@
 """Click -> chart latency in a real browser, against the framework's and the pipeline's floors (issue 12).
 
-    .venv/bin/python benchmarks/latency.py [--rounds 5] [--k 10 50 200 1000] [--json PATH]
+    .venv/bin/python -m benchmarks.latency [--rounds 5] [--k 10 50 200 1000] [--json PATH]
 
 One run starts everything it measures: a Weaviate (the launcher) with the demo collections (``load_demo``,
-as ``make demo`` does), the Jina stand-in at zero latency (tests/fakes), the app (``app.py``, run through
+as ``make demo`` does), the Jina stand-in at zero latency (testkit/jina_stand_in.py), the app (``app.py``, run through
 ``benchmarks/counting_app.py`` so that every Weaviate call a Playground makes is counted) and the minimal
 app ``benchmarks/floor_app.py`` (a text box and a button that draw a 10-line plotly chart), each its own
 ``streamlit run``; then Debian chromium through Playwright.
@@ -54,16 +54,16 @@ import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.demo.datasets import get_spec
+from rerank_playground.demo.loader import load_demo
+from rerank_playground.models import SearchMode, SearchRequest
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from testkit.jina_stand_in import JinaStandIn
+from weaviate_local.server import free_port, start_weaviate
 
-from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import get_spec, load_demo  # noqa: E402
-from rerank_playground.launcher import free_port, start_weaviate  # noqa: E402
-from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
-from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
-from rerank_playground.rerankers.catalog import LOCAL_MODEL  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 COLLECTION = "DemoWiki"
 KEY = "bench-jina-key"
@@ -399,7 +399,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             env["WEAVIATE_API_KEY"] = endpoint.api_key
         print("starting the app and the minimal app...", flush=True)
         app_url = stack.enter_context(streamlit_server(
-            [sys.executable, str(ROOT / "benchmarks" / "counting_app.py"), *streamlit_args(ROOT / "app.py",
+            [sys.executable, "-m", "benchmarks.counting_app", *streamlit_args(ROOT / "app.py",
              free_port())], env, tmp / "app.log"))  # fmt: skip
         floor_url = stack.enter_context(streamlit_server(
             [sys.executable, "-m", "streamlit", "run", *streamlit_args(ROOT / "benchmarks" / "floor_app.py",

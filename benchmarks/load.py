@@ -1,6 +1,6 @@
 """Load: many concurrent user sessions against one Weaviate and one Jina stand-in (not part of the test suite).
 
-    .venv/bin/python benchmarks/load.py [--sessions 20] [--rounds 5] [--candidates 50] [--jina-latency-ms 0]
+    .venv/bin/python -m benchmarks.load [--sessions 20] [--rounds 5] [--candidates 50] [--jina-latency-ms 0]
 
 Each session is one simulated browser tab: its own ``Playground``, its own Jina key, its own rerank cache
 and HTTP client, in its own thread. Per round it runs a search (hybrid or keyword, alternating, with the
@@ -34,15 +34,16 @@ from typing import Any
 
 import weaviate
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.demo import SUGGESTED_QUERIES, get_spec, load_demo, load_judgements  # noqa: E402
-from rerank_playground.jina_http import make_client  # noqa: E402
-from rerank_playground.launcher import WeaviateEndpoint, start_weaviate  # noqa: E402
-from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
-from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.demo.datasets import get_spec
+from rerank_playground.demo.judgements import load_judgements
+from rerank_playground.demo.loader import load_demo
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
+from rerank_playground.jina_http import make_client
+from rerank_playground.models import SearchMode, SearchRequest
+from rerank_playground.playground import Playground, RerankChoice
+from testkit.jina_stand_in import JinaStandIn
+from weaviate_local.server import WeaviateEndpoint, start_weaviate
 
 JINA_MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-tiny-en")
 LOCAL = RerankChoice("local", "local-wordllama")

@@ -1,6 +1,6 @@
 """Pipeline overhead, measured side by side in one run (not part of the test suite).
 
-    .venv/bin/python benchmarks/pipeline.py [--objects 10000] [--candidates 100] [--rounds 30]
+    .venv/bin/python -m benchmarks.pipeline [--objects 10000] [--candidates 100] [--rounds 30]
 
 1. Our search + Jina rerank + movement vs the bare weaviate-client hybrid query plus one bare httpx
    POST, on a 10,000-object collection, top-100 candidates, a zero-latency Jina stand-in. Rounds
@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,14 +27,12 @@ import weaviate
 import weaviate.classes.config as wc
 from weaviate.classes.query import HybridFusion, MetadataQuery
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.connection import ConnectionSpec  # noqa: E402
-from rerank_playground.launcher import start_weaviate  # noqa: E402
-from rerank_playground.models import SearchMode, SearchRequest  # noqa: E402
-from rerank_playground.playground import Playground, RerankChoice  # noqa: E402
-from rerank_playground.rerankers.cache import RerankCache  # noqa: E402
-from tests.fakes.jina_stand_in import JinaStandIn  # noqa: E402
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.models import SearchMode, SearchRequest
+from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers.cache import RerankCache
+from testkit.jina_stand_in import JinaStandIn
+from weaviate_local.server import start_weaviate
 
 KEY = "bench-key"
 WORDS = [f"w{i}" for i in range(2000)]

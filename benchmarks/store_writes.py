@@ -1,6 +1,6 @@
 """Store write throughput with concurrent writers, on SQLite and on PostgreSQL (not part of the test suite).
 
-    .venv/bin/python benchmarks/store_writes.py [--writers 1 4 16] [--grades 200] [--postgres-url URL]
+    .venv/bin/python -m benchmarks.store_writes [--writers 1 4 16] [--grades 200] [--postgres-url URL]
 
 Each writer is a thread (one Store shared by the threads, as one app process serves several sessions) or a
 process (its own Store, as several app processes or machines would). Every writer sets ``--grades`` grades,
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -27,10 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rerank_playground.evaluation.store import Store, open_store  # noqa: E402
+from rerank_playground.evaluation.store import Store, open_store
 
 
 def _write(store: Store, writer: int, grades: int, query: str) -> None:
@@ -102,7 +98,7 @@ def main() -> int:
             if args.postgres_url:
                 engines["postgresql"] = args.postgres_url
             else:
-                from tests.fixtures_postgres import ThrowawayPostgres
+                from testkit.postgres import ThrowawayPostgres
 
                 cluster = ThrowawayPostgres()
                 cluster.start()

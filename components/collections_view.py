@@ -10,7 +10,7 @@ from components import feedback, state
 from components.reranker_picker import MODULE, model_caption
 from components.safe import md_escape
 from components.search_form import EMBEDDER_LABELS
-from rerank_playground.demo import DEMO_COLLECTION_NAMES
+from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
 from rerank_playground.rerankers.catalog import WEAVIATE_DEFAULT_MODEL, models_for

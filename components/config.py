@@ -23,7 +23,7 @@ from rerank_playground.deployment import (
 )
 from rerank_playground.errors import InvalidInput
 from rerank_playground.keys import ApiKey
-from rerank_playground.launcher import read_local_api_key
+from rerank_playground.local_weaviate import read_local_api_key
 from rerank_playground.playground import Playground
 from rerank_playground.search_inputs import int_in_range
 

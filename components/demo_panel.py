@@ -7,7 +7,7 @@ import threading
 import streamlit as st
 
 from components import feedback
-from rerank_playground import demo
+from rerank_playground.demo import loader
 from rerank_playground.playground import Playground
 
 STATUS_TEXT = {
@@ -22,7 +22,7 @@ def demo_status(pg: Playground, *, refresh: bool = False) -> dict[str, str] | No
     cached = st.session_state.get("_demo_status")
     if not refresh and cached is not None and cached[0] is pg.server:
         return dict(cached[1])
-    status, error = feedback.call_safely(lambda: demo.demo_status(pg.client), "demo status")
+    status, error = feedback.call_safely(lambda: loader.demo_status(pg.client), "demo status")
     if status is None:
         st.warning(error or "Could not read the demo collections' status.")
         return None
@@ -40,7 +40,7 @@ def _load(pg: Playground) -> None:
                 bar.progress(min(done / total, 1.0), text=f"{name}: {done:,} of {total:,} objects")
 
         reports, error = feedback.call_safely(
-            lambda: demo.load_demo(pg.client, jina_key_present=pg.has_jina_key, progress=progress), "demo load"
+            lambda: loader.load_demo(pg.client, jina_key_present=pg.has_jina_key, progress=progress), "demo load"
         )
         if reports is None:
             box.update(label="Loading the demo collections failed.", state="error")

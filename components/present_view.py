@@ -19,7 +19,7 @@ from components import feedback, lifecycle, state, store_access
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables
-from rerank_playground.demo import DEMO_COLLECTIONS
+from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store

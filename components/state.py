@@ -12,7 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from rerank_playground.demo import DEMO_COLLECTION_NAMES, SUGGESTED_QUERIES, SuggestedQuery, get_spec
+from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES, get_spec
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
 from rerank_playground.search_inputs import SearchInputs

@@ -1,11 +1,11 @@
 """Regenerate rerank_playground/data/judgements.json, the judged query set (qrels) for the demo collections.
 
 Deterministic: the same seed and the same installed demo data give byte-identical output, so running it
-again changes nothing (tests/core/test_demo_data.py checks this).
+again changes nothing (tests/core/test_demo_judgements.py checks this).
 
-    python scripts/build_judgements.py            # rewrite the file
-    python scripts/build_judgements.py --check    # exit 1 if the file is out of date
-    python scripts/build_judgements.py --out /tmp/j.json --seed 7
+    python -m scripts.build_judgements            # rewrite the file
+    python -m scripts.build_judgements --check    # exit 1 if the file is out of date
+    python -m scripts.build_judgements --out /tmp/j.json --seed 7
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.demo import JUDGEMENTS_FILE, JUDGEMENTS_SEED, build_judgements, judgements_json  # noqa: E402
+from rerank_playground.demo.judgements import (
+    JUDGEMENTS_FILE,
+    JUDGEMENTS_SEED,
+    build_judgements,
+    judgements_json,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != text:
-            print(f"{args.out} is out of date; run: python scripts/build_judgements.py", file=sys.stderr)
+            print(f"{args.out} is out of date; run: python -m scripts.build_judgements", file=sys.stderr)
             return 1
         print(f"{args.out} is up to date ({len(rows)} judgements; {summary}).")
         return 0

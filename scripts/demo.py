@@ -8,7 +8,7 @@
 Ctrl-C, SIGTERM or SIGHUP (the terminal was closed, also when run through `make demo`) stops the app, and
 the Weaviate too if this script started it (never one it reused).
 
-    python scripts/demo.py [--port 8501] [--http-port 8080] [--grpc-port 50051] [--no-app]
+    python -m scripts.demo [--port 8501] [--http-port 8080] [--grpc-port 50051] [--no-app]
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rerank_playground.demo.loader import load_demo
+from rerank_playground.errors import PlaygroundError
+from scripts.load_demo import connect, print_reports, tqdm_progress
+from weaviate_local.server import ensure_weaviate, port_is_open
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from load_demo import connect, print_reports, tqdm_progress  # noqa: E402  (scripts/load_demo.py, a sibling)
-
-from rerank_playground.demo import load_demo  # noqa: E402
-from rerank_playground.errors import PlaygroundError  # noqa: E402
-from rerank_playground.launcher import ensure_weaviate, port_is_open  # noqa: E402
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 

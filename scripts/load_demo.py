@@ -1,6 +1,6 @@
 """Load the demo collections (DemoWiki, DemoJeopardy) into a running Weaviate. Safe to run again.
 
-python scripts/load_demo.py                      # http://127.0.0.1:8080, gRPC 50051
+python -m scripts.load_demo                      # http://127.0.0.1:8080, gRPC 50051
 WEAVIATE_URL=http://127.0.0.1:8081 WEAVIATE_GRPC_PORT=50052 python scripts/load_demo.py
 """
 
@@ -12,12 +12,9 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.demo import DemoLoadReport, load_demo  # noqa: E402
-from rerank_playground.errors import PlaygroundError  # noqa: E402
+from rerank_playground.demo.loader import DemoLoadReport, load_demo
+from rerank_playground.errors import PlaygroundError
 
 
 def tqdm_progress() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -56,7 +53,7 @@ def connect(url: str, grpc_port: int):  # -> weaviate.WeaviateClient
     import weaviate
     from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
-    from rerank_playground.launcher import endpoint_from_url
+    from weaviate_local.server import endpoint_from_url
 
     endpoint = endpoint_from_url(url, grpc_port)  # the key: WEAVIATE_API_KEY, else the local per-install key
     return weaviate.connect_to_local(

@@ -1,6 +1,6 @@
 """Write example movement charts to HTML for eyeballing (no Weaviate, no Jina, no network).
 
-    .venv/bin/python scripts/render_charts.py [--out DIR] [--sizes 10 200] [--seed 7]
+    .venv/bin/python -m scripts.render_charts [--out DIR] [--sizes 10 200] [--seed 7]
 
 One self-contained HTML file per size (plotly.js embedded, works offline). PNGs are written too when
 ``kaleido`` happens to be installed; otherwise open the HTML (or screenshot it with Playwright).

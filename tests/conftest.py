@@ -2,7 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures_weaviate",  # a real weaviate-server for the session (started, waited on, stopped)
-    "tests.fakes.fixtures",  # the local Jina-compatible stand-in
+    "tests.fixtures_jina",  # the local Jina-compatible stand-in (testkit.jina_stand_in)
     "tests.fixtures_cluster",  # a 3-node weaviate-server cluster, one per test module that asks for it
     "tests.fixtures_postgres",  # a throwaway PostgreSQL cluster for the store tests
     "tests.fixtures_store",  # the judgments store: isolated from ~/.local/share; store_url over both engines

@@ -1,8 +1,8 @@
 """pytest fixture for a real 3-node Weaviate cluster of the pinned build on 127.0.0.1 (never a mock).
 
-- ``weaviate_cluster`` (module): three nodes started together (``rerank_playground.cluster_launcher``), each
+- ``weaviate_cluster`` (module): three nodes started together (``weaviate_local.cluster``), each
   with its own data folder and ports, every one in its own mount namespace where ``api.jina.ai`` is an
-  HTTPS Jina stand-in (``tests/fakes/namespace.py``), so the ``reranker-jinaai`` module path works on
+  HTTPS Jina stand-in (``testkit/namespace.py``), so the ``reranker-jinaai`` module path works on
   whichever node a client talks to. Module scoped: the tests kill and restart nodes, so no other module
   shares it. Stopped at the end of the module, also when tests fail. A cluster that cannot start is a
   failure with the launcher's message, never a skip.
@@ -16,11 +16,10 @@ from typing import NamedTuple
 
 import pytest
 
-from rerank_playground.cluster_launcher import WeaviateCluster, start_cluster
 from rerank_playground.errors import LauncherError
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn
-from tests.fakes.namespace import jina_override
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
+from testkit.namespace import jina_override
+from weaviate_local.cluster import WeaviateCluster, start_cluster
 
 CLUSTER_SIZE = 3
 CLUSTER_STATS: dict[str, str] = {}  # shown in the terminal summary

@@ -13,32 +13,17 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import weaviate
-from weaviate.classes.init import AdditionalConfig, Auth, Timeout
 
 from rerank_playground.errors import LauncherError
-from rerank_playground.launcher import WeaviateEndpoint, endpoint_from_url, is_ready, start_weaviate
+from testkit.weaviate_data import connect, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint, endpoint_from_url, is_ready, start_weaviate
 
 # Filled in by the session fixture; shown in the terminal summary (how long the server took to start).
 SERVER_STATS: dict[str, str] = {}
-
-
-def connect(endpoint: WeaviateEndpoint, **kwargs: object) -> weaviate.WeaviateClient:
-    """A client for ``endpoint`` (with its key) without the best-effort call to the package index."""
-    kwargs.setdefault("additional_config", AdditionalConfig(timeout=Timeout(init=10, query=60, insert=120)))
-    if endpoint.api_key:
-        kwargs.setdefault("auth_credentials", Auth.api_key(endpoint.api_key))
-    return weaviate.connect_to_local(
-        host=endpoint.host,
-        port=endpoint.http_port,
-        grpc_port=endpoint.grpc_port,
-        skip_init_checks=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +59,6 @@ def weaviate_client(weaviate_server: WeaviateEndpoint) -> Iterator[weaviate.Weav
         yield client
     finally:
         client.close()
-
-
-def unique_collection_name(prefix: str = "Test") -> str:
-    """Collection names must start with a capital letter; a uuid suffix keeps parallel runs apart."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

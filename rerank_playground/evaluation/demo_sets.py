@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rerank_playground.demo import JUDGEMENTS_FILE, load_judgements
+from rerank_playground.demo.judgements import JUDGEMENTS_FILE, load_judgements
 from rerank_playground.evaluation.models import QuerySet, SetQuery, normalise_query
 from rerank_playground.evaluation.store import Store
 

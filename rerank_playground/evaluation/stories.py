@@ -24,7 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rerank_playground.demo import DEMO_COLLECTIONS, SUGGESTED_QUERIES
+from rerank_playground.demo.datasets import DEMO_COLLECTIONS
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import Store, metadata

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rerank_playground.demo import DEMO_COLLECTION_NAMES, load_demo
+from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES
+from rerank_playground.demo.loader import load_demo
 from rerank_playground.deployment import SETTING_NAMES
-from rerank_playground.launcher import WeaviateEndpoint
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
+from testkit.weaviate_data import connect
 from tests.app.helpers import APP, TIMEOUT
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn
-from tests.fixtures_weaviate import connect
+from weaviate_local.server import WeaviateEndpoint
 
 ENV_NAMES = ("WEAVIATE_URL", "WEAVIATE_GRPC_PORT", "WEAVIATE_API_KEY", "JINAAI_APIKEY", "JINA_BASE_URL",
              "RERANK_PLAYGROUND_DEMO", *SETTING_NAMES)

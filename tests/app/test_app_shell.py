@@ -14,9 +14,9 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from components import app_shell
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.app.conftest import AppEnv
 from tests.app.helpers import APP, assert_healthy, widget_values
-from tests.fakes.fixtures import TEST_JINA_KEY
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.weaviate_data import connect
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values
-from tests.fixtures_weaviate import connect
 
 pytestmark = pytest.mark.weaviate
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from testkit.jina_stand_in import Fault
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values, widget_values
-from tests.fakes.jina_stand_in import Fault
 
 pytestmark = pytest.mark.weaviate
 

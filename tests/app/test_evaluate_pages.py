@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rerank_playground.demo import DEMO_WIKI
+from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation import analysis, runs
 from rerank_playground.evaluation.batch import BASELINE, BatchRun
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets

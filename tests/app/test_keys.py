@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, values
-from tests.fakes.fixtures import TEST_JINA_KEY
 
 pytestmark = pytest.mark.weaviate
 

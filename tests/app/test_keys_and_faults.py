@@ -21,11 +21,10 @@ import weaviate.classes.config as wc
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault
+from testkit.weaviate_data import connect
 from tests.app.conftest import AppEnv
 from tests.app.helpers import _walk, assert_healthy, frame_with, values
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault
-from tests.fixtures_weaviate import connect
 
 pytestmark = pytest.mark.weaviate
 

@@ -7,11 +7,10 @@ import json
 import pytest
 from weaviate.classes.config import DataType, Property
 
-from rerank_playground.demo import SUGGESTED_QUERIES
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values, widget_values
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault
 
 pytestmark = pytest.mark.weaviate
 

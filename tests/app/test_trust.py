@@ -21,9 +21,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.deployment import DEFAULT_SESSION_BUDGET, deployment_from_settings, deployment_meter
+from testkit.recording_listener import RecordingListener
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, frame_with, values
-from tests.recording_listener import RecordingListener
 
 pytestmark = pytest.mark.weaviate
 
@@ -269,8 +269,8 @@ def test_a_link_to_a_search_that_embeds_with_jina_waits_for_the_click(team: AppE
     import weaviate.classes.config as wc
     from weaviate.classes.data import DataObject
 
-    from tests.fakes.jina_stand_in import stand_in_embedding
-    from tests.fixtures_weaviate import connect
+    from testkit.jina_stand_in import stand_in_embedding
+    from testkit.weaviate_data import connect
 
     name = "TrustServerVec"
     client = connect(team.weaviate)

@@ -37,9 +37,9 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwri
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from rerank_playground.launcher import WeaviateEndpoint, free_port
-from tests.fakes.jina_stand_in import JinaStandIn
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import JinaStandIn
+from testkit.weaviate_data import connect
+from weaviate_local.server import WeaviateEndpoint, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -72,7 +72,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 @pytest.fixture(scope="session")
 def demo_weaviate(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
     """The session Weaviate with DemoWiki and DemoJeopardy loaded (idempotent: a second load skips)."""
-    from rerank_playground.demo import load_demo
+    from rerank_playground.demo.loader import load_demo
 
     client = connect(weaviate_server)
     try:

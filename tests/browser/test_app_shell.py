@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     PageErrors,
     StreamlitApp,
@@ -22,7 +22,7 @@ from tests.browser.conftest import (
     start_streamlit,
     stop_streamlit,
 )
-from tests.fakes.jina_stand_in import JinaStandIn
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 

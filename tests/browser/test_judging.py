@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from rerank_playground.demo import SUGGESTED_QUERIES
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation.metrics import query_metrics
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import open_store
-from rerank_playground.launcher import WeaviateEndpoint
+from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     VIEWPORT,
     StreamlitApp,
@@ -33,7 +33,7 @@ from tests.browser.conftest import (
     start_streamlit,
     stop_streamlit,
 )
-from tests.fakes.jina_stand_in import JinaStandIn
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from rerank_playground.demo import SUGGESTED_QUERIES
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from tests.browser.conftest import (
     assert_no_errors,
     commit_field,
@@ -22,8 +23,6 @@ from tests.browser.conftest import (
     rerun_and_wait,
     screenshot,
 )
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn
 
 pytestmark = pytest.mark.browser
 

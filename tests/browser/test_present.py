@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.evaluation.stories import Story
+from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.browser.conftest import (
     SCREENSHOTS,
     WATCH_RUNS,
@@ -32,7 +33,6 @@ from tests.browser.conftest import (
     screenshot,
     wait_idle,
 )
-from tests.fakes.fixtures import TEST_JINA_KEY
 
 SIZES = [(1280, 720), (1920, 1080)]
 DEMO_VIEWS = stories.demo_story(jina_key_present=False).views

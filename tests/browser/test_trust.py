@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page
 
-from rerank_playground.launcher import WeaviateEndpoint, free_port
+from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     KEY_ENV,
     REPO,
@@ -32,7 +32,7 @@ from tests.browser.conftest import (
     screenshot,
     wait_idle,
 )
-from tests.fakes.jina_stand_in import JinaStandIn
+from weaviate_local.server import WeaviateEndpoint, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from rerank_playground.launcher import WeaviateEndpoint
+from testkit.weaviate_data import connect, unique_collection_name
 from tests.browser.conftest import assert_no_errors, commit_field, open_app, rerun_and_wait, screenshot
-from tests.fixtures_weaviate import connect, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 

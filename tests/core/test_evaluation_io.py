@@ -102,7 +102,7 @@ def test_parse_json_rows_with_generated_query_ids_like_the_demo_file() -> None:
 
 
 def test_the_demo_file_holds_two_collections_and_says_where_they_meet() -> None:
-    from rerank_playground.demo import JUDGEMENTS_FILE, load_judgements
+    from rerank_playground.demo.judgements import JUDGEMENTS_FILE, load_judgements
 
     first_jeopardy = 2 + next(i for i, r in enumerate(load_judgements()) if r.collection == "DemoJeopardy")
     with pytest.raises(BadImportFile) as caught:

@@ -1,13 +1,13 @@
-"""Trust for shared deployments, the pure parts: bound keys, locked mode, budgets, key-shaped text, the local key."""
+"""Trust for shared deployments, the pure parts: bound keys, locked mode, budgets, key-shaped text.
+
+The local servers' per-install key is tested with the launcher that makes it (tests/weaviate_local/test_server.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +24,6 @@ from rerank_playground.deployment import (
 )
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.keys import ApiKey, http_endpoint, looks_like_key
-from rerank_playground.launcher import api_key_path, local_api_key, read_local_api_key
 from rerank_playground.models import Hit
 from rerank_playground.playground import Playground, RerankChoice, TokenEstimate
 from rerank_playground.rerankers.jina import JinaReranker
@@ -273,21 +272,6 @@ def test_key_shaped_text_is_recognised(text: str) -> None:
 )
 def test_ordinary_text_is_not_a_key(text: str) -> None:
     assert not looks_like_key(text, ["ab-but-longer", "x", ""])  # a one-letter secret only counts when equal
-
-
-# ------------------------------------------------------------------------------------ the local key
-
-
-def test_the_local_key_is_random_per_install_private_and_stable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "one"))
-    assert read_local_api_key() is None
-    first = local_api_key()
-    assert len(first) >= 40 and local_api_key() == first == read_local_api_key()
-    assert stat.S_IMODE(api_key_path().stat().st_mode) == 0o600
-    monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "two"))
-    assert local_api_key() != first  # another install, another key
 
 
 def test_which_searches_spend_tokens() -> None:

@@ -21,18 +21,16 @@ from typing import Any
 import pytest
 import weaviate
 import weaviate.classes.config as wc
-from weaviate.classes.data import DataObject
 
 from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import CollectionNotFound, InvalidInput, PlaygroundError
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.search import MAX_CANDIDATES, MAX_QUERY_CHARS
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn, stand_in_score
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn, stand_in_score
+from testkit.weaviate_data import Doc, create_collection, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint
 
 V3 = "jina-reranker-v3"
 TINY = "jina-reranker-v1-tiny-en"
@@ -60,31 +58,12 @@ LABEL_OF = {u: label for label, u in UUIDS.items()}
 CAT_DOCS = len(DOCS) - 1
 
 
-def create_collection(client: weaviate.WeaviateClient, prefix: str, reranker: bool) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    client.collections.create(
-        name,
-        properties=[
-            wc.Property(name="body", data_type=wc.DataType.TEXT),
-            wc.Property(name="n", data_type=wc.DataType.INT),
-            wc.Property(name="tags", data_type=wc.DataType.TEXT_ARRAY),
-            wc.Property(name="note", data_type=wc.DataType.TEXT),
-        ],
-        vector_config=wc.Configure.Vectors.self_provided(),
-        reranker_config=wc.Configure.Reranker.jinaai(model=TINY) if reranker else None,
-    )
-    vectors = get_local_embedder().embed([d[0] or " " for d in DOCS.values()])
-    objects = []
-    for i, (label, (body, n, tags, note)) in enumerate(DOCS.items()):
-        props: dict[str, Any] = {"body": body, "n": n}
-        if tags is not None:
-            props["tags"] = tags
-        if note is not None:
-            props["note"] = note
-        objects.append(DataObject(properties=props, uuid=UUIDS[label], vector=vectors[i].tolist()))
-    result = client.collections.use(name).data.insert_many(objects)
-    assert not result.has_errors, result.errors
-    return name
+def bad_input_collection(client: weaviate.WeaviateClient, prefix: str, reranker: bool) -> str:
+    objects = [Doc(body, {"n": n, "tags": tags, "note": note}, UUIDS[label])
+               for label, (body, n, tags, note) in DOCS.items()]
+    properties = {"n": wc.DataType.INT, "tags": wc.DataType.TEXT_ARRAY, "note": wc.DataType.TEXT}
+    return create_collection(client, unique_collection_name(prefix), objects, properties=properties,
+                             reranker_model=TINY if reranker else None)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +72,7 @@ def collection(weaviate_server: WeaviateEndpoint) -> Iterator[str]:
                                        grpc_port=weaviate_server.grpc_port, skip_init_checks=True,
                                        auth_credentials=weaviate.auth.AuthApiKey(weaviate_server.api_key))
     try:
-        name = create_collection(client, "BadInput", reranker=False)
+        name = bad_input_collection(client, "BadInput", reranker=False)
         yield name
         client.collections.delete(name)
     finally:
@@ -331,7 +310,7 @@ def module_session(weaviate_with_jina_module: Any) -> Iterator[tuple[Playground,
                                         grpc_port=endpoint.grpc_port,
                                         weaviate_api_key=endpoint.api_key, jina_api_key=TEST_JINA_KEY))
     session.connect()
-    name = create_collection(session.client, "BadInputModule", reranker=True)
+    name = bad_input_collection(session.client, "BadInputModule", reranker=True)
     yield session, name
     session.client.collections.delete(name)
     session.close()

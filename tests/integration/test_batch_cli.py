@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 from rerank_playground.cli import main
-from rerank_playground.demo import DEMO_WIKI
+from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation import analysis, io, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
 from rerank_playground.evaluation.store import Store, open_store
-from rerank_playground.launcher import WeaviateEndpoint
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from tests.integration.test_batch_runs import (
     JINA,
     LOCAL,
@@ -32,6 +30,7 @@ from tests.integration.test_batch_runs import (
     demo_query_set,
     spec_of,
 )
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.weaviate
 ROOT = Path(__file__).resolve().parents[2]

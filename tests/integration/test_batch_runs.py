@@ -14,7 +14,9 @@ import weaviate
 from weaviate.classes.config import Configure, DataType, Property
 
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.demo import DEMO_WIKI, load_demo, load_judgements
+from rerank_playground.demo.datasets import DEMO_WIKI
+from rerank_playground.demo.judgements import load_judgements
+from rerank_playground.demo.loader import load_demo
 from rerank_playground.errors import CollectionNotFound, KeyRequired, RunRefused
 from rerank_playground.evaluation import analysis, runs
 from rerank_playground.evaluation.batch import (
@@ -29,13 +31,12 @@ from rerank_playground.evaluation.batch import (
 from rerank_playground.evaluation.metrics import evaluate_run
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, open_store
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import RerankChoice
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn
-from tests.fixtures_postgres import ThrowawayPostgres
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
+from testkit.postgres import ThrowawayPostgres
+from testkit.weaviate_data import connect
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.weaviate
 

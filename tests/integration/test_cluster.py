@@ -18,16 +18,15 @@ import httpx
 import pytest
 import weaviate
 import weaviate.classes.config as wc
-from weaviate.classes.data import DataObject
 
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.embedders import get_local_embedder
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import JinaStandIn, stand_in_score
+from testkit.corpus import LARGER_CORPUS
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn, stand_in_score
+from testkit.weaviate_data import Doc, create_collection, unique_collection_name
 from tests.fixtures_cluster import ClusterWithJina
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = [pytest.mark.weaviate, pytest.mark.namespace, pytest.mark.cluster]
 
@@ -36,20 +35,7 @@ V3 = "jina-reranker-v3"
 LOCAL = RerankChoice("local", "local-wordllama")
 VICTIM = "node3"  # the node that is killed; the app talks to node1
 QUERY = "cat food"
-BODIES = [
-    "a cat sleeps on the warm windowsill all afternoon",
-    "dogs and cats can live together if introduced slowly",
-    "the stock market closed higher on friday",
-    "kittens need food for growing cats four times a day",
-    "big cats such as lions hunt at night",
-    "how to train a puppy to sit",
-    "cat food brands compared by price and protein",
-    "dry food or wet food: what a cat prefers",
-    "the weather stays cold and rainy all week",
-    "a recipe for apple pie with cinnamon",
-    "feeding a cat twice a day keeps it healthy",
-    "lions and tigers are the biggest cats",
-]
+BODIES = LARGER_CORPUS  # more objects than a search returns
 MODES = (SearchMode.VECTOR, SearchMode.KEYWORD, SearchMode.HYBRID)
 
 
@@ -116,19 +102,11 @@ def admin(cluster: ClusterWithJina) -> Iterator[weaviate.WeaviateClient]:
 @pytest.fixture(scope="module")
 def collection(admin: weaviate.WeaviateClient) -> str:
     """A user's collection with replication factor 3 (every node holds every object) and the module reranker."""
-    name = f"Replicated_{uuid.uuid4().hex[:10]}"
-    admin.collections.create(
-        name,
-        properties=[wc.Property(name="body", data_type=wc.DataType.TEXT),
-                    wc.Property(name="n", data_type=wc.DataType.INT)],
-        vector_config=wc.Configure.Vectors.self_provided(),
-        reranker_config=wc.Configure.Reranker.jinaai(model=TINY),
-        replication_config=wc.Configure.replication(factor=3),
-    )
-    vectors = get_local_embedder().embed(BODIES)
-    objects = [DataObject(properties={"body": body, "n": i}, uuid=object_id, vector=vectors[i].tolist())
+    name = unique_collection_name("Replicated")
+    objects = [Doc(body, {"n": i}, object_id)
                for i, (body, object_id) in enumerate(zip(BODIES, object_ids(name), strict=True))]
-    assert not admin.collections.use(name).data.insert_many(objects).has_errors
+    create_collection(admin, name, objects, properties={"n": wc.DataType.INT}, reranker_model=TINY,
+                      replication_factor=3)
     return name
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from rerank_playground.connection import ConnectionSpec, connect, server_info
 from rerank_playground.errors import ServerTooOld, WeaviateAuthError
-from rerank_playground.launcher import start_weaviate
+from weaviate_local.server import start_weaviate
 
 ADMIN_KEY = "wv-admin-key-for-tests"
 

@@ -19,10 +19,11 @@ from rerank_playground.errors import (
     TlsMismatch,
     WeaviateUnreachable,
 )
-from rerank_playground.launcher import free_port
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.rerankers.weaviate_module import WeaviateModuleReranker
 from rerank_playground.search import search
+from testkit.weaviate_data import Doc, create_collection, unique_collection_name
+from weaviate_local.server import free_port
 
 DOCS = [
     ("Cats", "the cat sat on the mat and purred", 1, ["pets"]),
@@ -49,27 +50,11 @@ def client(spec):
 
 @pytest.fixture(scope="module")
 def collection(client):
-    name = "CoreSearch" + str(int(time.time() * 1000))
-    client.collections.create(
-        name,
-        properties=[
-            wc.Property(name="title", data_type=wc.DataType.TEXT),
-            wc.Property(name="body", data_type=wc.DataType.TEXT),
-            wc.Property(name="n", data_type=wc.DataType.INT),
-            wc.Property(name="tags", data_type=wc.DataType.TEXT_ARRAY),
-        ],
-        vector_config=wc.Configure.Vectors.self_provided(),
-        reranker_config=wc.Configure.Reranker.jinaai(model="jina-reranker-v1-tiny-en"),
-    )
-    col = client.collections.use(name)
-    vectors = get_local_embedder().embed([d[1] for d in DOCS])
-    with col.batch.fixed_size(50) as batch:
-        for (title, body, n, tags), vector in zip(DOCS, vectors, strict=True):
-            props = {"title": title, "body": body, "n": n}
-            if tags is not None:
-                props["tags"] = tags
-            batch.add_object(props, vector=vector.tolist())
-    assert not col.batch.failed_objects
+    objects = [Doc(body, {"title": title, "n": n, "tags": tags}) for title, body, n, tags in DOCS]
+    properties = {"title": wc.DataType.TEXT, "body": wc.DataType.TEXT, "n": wc.DataType.INT,
+                  "tags": wc.DataType.TEXT_ARRAY}
+    name = create_collection(client, unique_collection_name("CoreSearch"), objects, properties=properties,
+                             reranker_model="jina-reranker-v1-tiny-en")
     yield name
     client.collections.delete(name)
 

@@ -1,5 +1,5 @@
 """The demo collections against a real weaviate-server: load, reload, search, refuse foreign collections,
-and the evidence behind each suggested query. Also the two scripts (load_demo.py, demo.py)."""
+and the evidence behind each suggested query. Also the two scripts (scripts.load_demo, scripts.demo)."""
 
 from __future__ import annotations
 
@@ -18,27 +18,28 @@ import weaviate
 from weaviate.classes.config import Configure, DataType, Property
 from weaviate.classes.query import HybridFusion
 
-from rerank_playground.demo import (
-    DEFAULT_JINA_MODEL,
+from rerank_playground.demo.datasets import (
     DEMO_COLLECTION_NAMES,
     DEMO_JEOPARDY,
     DEMO_MARKER,
     DEMO_WIKI,
-    JINA_RERANKER_MODULE,
-    SUGGESTED_QUERIES,
-    DemoCollectionConflict,
-    SuggestedQuery,
-    demo_status,
     is_demo_description,
     jeopardy_objects,
-    load_demo,
     wiki_objects,
 )
+from rerank_playground.demo.loader import (
+    DEFAULT_JINA_MODEL,
+    JINA_RERANKER_MODULE,
+    DemoCollectionConflict,
+    demo_status,
+    load_demo,
+)
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.embedders import get_local_embedder
-from rerank_playground.launcher import WeaviateEndpoint, find_binary, free_port, is_ready
 from rerank_playground.models import Hit
 from rerank_playground.rerankers.local import LocalReranker
-from tests.fixtures_weaviate import connect
+from testkit.weaviate_data import connect
+from weaviate_local.server import WeaviateEndpoint, find_binary, free_port, is_ready
 
 pytestmark = pytest.mark.weaviate
 
@@ -266,7 +267,7 @@ def _script_env(**extra: str) -> dict[str, str]:
 def test_load_demo_script(loaded: weaviate.WeaviateClient, weaviate_server: WeaviateEndpoint) -> None:
     env = _script_env(WEAVIATE_URL=weaviate_server.url, WEAVIATE_GRPC_PORT=str(weaviate_server.grpc_port))
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "load_demo.py")], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "scripts.load_demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     assert f"{DEMO_WIKI.name}: {EXPECTED[DEMO_WIKI.name]:,} objects, already loaded" in done.stdout
@@ -286,13 +287,13 @@ def stub_app(tmp_path: Path) -> Path:
 def _run_demo_until_ready(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = log.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "scripts.demo", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 240
     while "is running:" not in log.read_text(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"scripts/demo.py did not get ready:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(f"python -m scripts.demo did not get ready:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)  # polling the script's own output
     return proc
 

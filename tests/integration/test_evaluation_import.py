@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rerank_playground.demo import load_judgements, wiki_objects
+from rerank_playground.demo.datasets import wiki_objects
+from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.errors import BadImportFile
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.io import import_judgments, parse_csv, parse_json, parse_trec, to_csv, to_trec
@@ -119,9 +120,9 @@ def test_demo_sets_load_once_and_keep_a_persons_grades(store: Store) -> None:
 
 
 def test_make_demo_step_loads_the_sets_or_warns(tmp_path: Path) -> None:
-    """scripts/demo.py's store step, as `make demo` runs it: loads once, then says they are there; a store that
+    """scripts.demo's store step, as `make demo` runs it: loads once, then says they are there; a store that
     cannot be opened is a warning, not a failure."""
-    code = "import sys; sys.path.insert(0, 'scripts'); import demo; demo.load_judged_sets()"
+    code = "from scripts.demo import load_judged_sets; load_judged_sets()"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RERANK_PLAYGROUND_DB": str(tmp_path / "demo.sqlite3")}
     outputs = [
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -20,7 +20,7 @@ from rerank_playground.errors import InvalidInput, QuerySetNotFound, StoreUnavai
 from rerank_playground.evaluation.migrations import Migration, discover_migrations
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, default_store_url, metadata, open_store
-from tests.fixtures_postgres import ThrowawayPostgres
+from testkit.postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 

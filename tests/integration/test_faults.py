@@ -17,7 +17,6 @@ import re
 import signal
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +24,8 @@ from typing import Any
 
 import pytest
 import weaviate
-import weaviate.classes.config as wc
-from weaviate.classes.data import DataObject
 
 from rerank_playground.connection import ConnectionSpec, server_is_ready
-from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
     CollectionNotFound,
     ConnectError,
@@ -47,41 +43,20 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
-from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_score
+from testkit.corpus import CORPUS
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_score
+from testkit.weaviate_data import create_collection, docs, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint, free_port, start_weaviate
 
 V3 = "jina-reranker-v3"
 TINY = "jina-reranker-v1-tiny-en"
 JINA = RerankChoice("jina", V3)
 LOCAL = RerankChoice("local", "local-wordllama")
 READ_TIMEOUT = 0.75
-DOCS = [
-    "a cat sleeps on the warm windowsill all afternoon",
-    "dogs and cats can live together if introduced slowly",
-    "the stock market closed higher on friday",
-    "kittens need food for growing cats four times a day",
-    "a recipe for apple pie with cinnamon",
-    "big cats such as lions hunt at night",
-    "how to train a puppy to sit",
-    "cat food brands compared by price and protein",
-]
-
-
 def make_collection(client: weaviate.WeaviateClient, prefix: str = "Faults") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    client.collections.create(
-        name,
-        properties=[wc.Property(name="body", data_type=wc.DataType.TEXT)],
-        vector_config=wc.Configure.Vectors.self_provided(),
-        reranker_config=wc.Configure.Reranker.jinaai(model=TINY),
-    )
-    vectors = get_local_embedder().embed(DOCS)
-    objects = [DataObject(properties={"body": d}, vector=vectors[i].tolist()) for i, d in enumerate(DOCS)]
-    assert not client.collections.use(name).data.insert_many(objects).has_errors
-    return name
+    return create_collection(client, unique_collection_name(prefix), docs(CORPUS), reranker_model=TINY)
 
 
 def spec_of(endpoint: Any, **kw: Any) -> ConnectionSpec:
@@ -345,7 +320,7 @@ def test_weaviate_killed_mid_session_and_restarted_the_next_search_reconnects(
         assert [h.text for h in after.hits] == [h.text for h in before.hits]
         assert session.search(keyword(name, "big cats")).hits
         assert session.rerank(after, LOCAL, 3).result.order == ranked_before
-        assert {c.name: c.count for c in session.collections()}[name] == len(DOCS)
+        assert {c.name: c.count for c in session.collections()}[name] == len(CORPUS)
         assert session.client is not dead_client
         assert not [r for r in caplog.records if "Retrying with exponential backoff" in r.getMessage()]
     finally:

@@ -29,8 +29,7 @@ from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import JINA_MODELS
 from rerank_playground.rerankers.jina import JinaReranker
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_embedding, stand_in_score
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_embedding, stand_in_score
 
 V2 = "jina-reranker-v2-base-multilingual"
 CANARY = "canary-Zq81xPlm0Wt4"

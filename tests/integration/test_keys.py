@@ -25,11 +25,9 @@ from typing import Any
 import pytest
 import weaviate
 import weaviate.classes.config as wc
-from weaviate.classes.data import DataObject
 
 from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
     ConnectError,
     GrpcUnreachable,
@@ -42,10 +40,12 @@ from rerank_playground.errors import (
     WeaviateUnreachable,
 )
 from rerank_playground.jina_http import make_client
-from rerank_playground.launcher import WeaviateEndpoint, free_port, start_weaviate
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
-from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_score
+from testkit.corpus import CORPUS
+from testkit.jina_stand_in import Fault, JinaStandIn, stand_in_score
+from testkit.weaviate_data import create_collection, docs, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint, free_port, start_weaviate
 
 JINA_CANARY = "jina_CANARY_5f3e8d2c1b0a49f7e6d5c4b3a2918f7e"
 JINA_CANARY_B = "jina_CANARY_b07c4a19e2d3f5a6b7c8d9e0f1a2b3c4"
@@ -58,16 +58,6 @@ CANARIES = [JINA_CANARY, JINA_CANARY_B, JINA_CANARY_WRONG, WV_CANARY, WV_CANARY_
 V3 = "jina-reranker-v3"
 TINY = "jina-reranker-v1-tiny-en"
 LOCAL = RerankChoice("local", "local-wordllama")
-DOCS = [
-    "a cat sleeps on the warm windowsill all afternoon",
-    "dogs and cats can live together if introduced slowly",
-    "the stock market closed higher on friday",
-    "kittens need food for growing cats four times a day",
-    "a recipe for apple pie with cinnamon",
-    "big cats such as lions hunt at night",
-    "how to train a puppy to sit",
-    "cat food brands compared by price and protein",
-]
 
 
 # -- what a person could see ---------------------------------------------------------------------------------
@@ -200,21 +190,13 @@ def auth_weaviate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weaviate
 
 @pytest.fixture(scope="module")
 def collection(auth_weaviate: WeaviateEndpoint) -> str:
-    name = f"Keys_{uuid.uuid4().hex[:10]}"
+    name = unique_collection_name("Keys")
     client = weaviate.connect_to_local(
         host=auth_weaviate.host, port=auth_weaviate.http_port, grpc_port=auth_weaviate.grpc_port,
         auth_credentials=weaviate.auth.AuthApiKey(WV_CANARY), skip_init_checks=True,
     )
     try:
-        client.collections.create(
-            name,
-            properties=[wc.Property(name="body", data_type=wc.DataType.TEXT),
-                        wc.Property(name="n", data_type=wc.DataType.INT)],
-            vector_config=wc.Configure.Vectors.self_provided(),
-        )
-        vectors = get_local_embedder().embed(DOCS)
-        objects = [DataObject(properties={"body": d, "n": i}, vector=vectors[i].tolist()) for i, d in enumerate(DOCS)]
-        assert not client.collections.use(name).data.insert_many(objects).has_errors
+        create_collection(client, name, docs(CORPUS, numbered="n"), properties={"n": wc.DataType.INT})
     finally:
         client.close()
     return name
@@ -381,19 +363,14 @@ def test_the_module_path_sends_the_canary_in_the_header_and_never_shows_it(
 ) -> None:
     endpoint, module_jina = weaviate_with_jina_module.endpoint, server_side_jina_stand_in
     seen = Exposure()
-    name = f"KeysModule_{uuid.uuid4().hex[:10]}"
+    name = unique_collection_name("KeysModule")
     spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port, grpc_port=endpoint.grpc_port,
                           weaviate_api_key=endpoint.api_key, jina_api_key=JINA_CANARY)
     pg = Playground(spec)
     old_key, module_jina.api_key = module_jina.api_key, JINA_CANARY
     try:
         pg.connect()
-        pg.client.collections.create(
-            name, properties=[wc.Property(name="body", data_type=wc.DataType.TEXT)],
-            vector_config=wc.Configure.Vectors.self_provided(),
-            reranker_config=wc.Configure.Reranker.jinaai(model=TINY),
-        )
-        assert not pg.client.collections.use(name).data.insert_many([{"body": d} for d in DOCS]).has_errors
+        create_collection(pg.client, name, docs(CORPUS), reranker_model=TINY)
         module = RerankChoice("weaviate_module", TINY)
         search = pg.search(keyword(name, "cat food"))
         run = pg.rerank(search, module, 3)
@@ -439,19 +416,14 @@ def test_the_module_path_scrubs_a_key_echoed_in_an_unmapped_error(
     """A key without Jina's ``jina_`` prefix (no pattern can spot it) echoed by a misbehaving server."""
     endpoint, module_jina = weaviate_with_jina_module.endpoint, server_side_jina_stand_in
     odd_key = "plain-7d6c5b4a39281706f5e4c3b2a1"
-    name = f"KeysEcho_{uuid.uuid4().hex[:10]}"
+    name = unique_collection_name("KeysEcho")
     pg = Playground(ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
                                    grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key,
                                    jina_api_key=odd_key))
     old_key, module_jina.api_key = module_jina.api_key, odd_key
     try:
         pg.connect()
-        pg.client.collections.create(
-            name, properties=[wc.Property(name="body", data_type=wc.DataType.TEXT)],
-            vector_config=wc.Configure.Vectors.self_provided(),
-            reranker_config=wc.Configure.Reranker.jinaai(model=TINY),
-        )
-        assert not pg.client.collections.use(name).data.insert_many([{"body": d} for d in DOCS]).has_errors
+        create_collection(pg.client, name, docs(CORPUS), reranker_model=TINY)
         module_jina.set_fault(Fault(status=418, message=f"I am a teapot and your key is {odd_key}"))
         with pytest.raises(RerankError) as failed:
             pg.rerank(pg.search(keyword(name, "cat")), RerankChoice("weaviate_module", TINY), 3)

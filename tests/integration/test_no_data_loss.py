@@ -16,55 +16,32 @@ from typing import Any
 import pytest
 import weaviate
 import weaviate.classes.config as wc
-from weaviate.classes.data import DataObject
 
 from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import CollectionNotFound, ConnectError, InvalidInput, PlaygroundError, RerankError
-from rerank_playground.launcher import WeaviateEndpoint, free_port
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn
+from testkit.corpus import CORPUS, UNTRUSTED_MARKUP
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
+from testkit.weaviate_data import Doc, create_collection, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint, free_port
 
 TINY = "jina-reranker-v1-tiny-en"
 V3 = "jina-reranker-v3"
 LOCAL = RerankChoice("local", "local-wordllama")
-BODIES = [
-    "a cat sleeps on the warm windowsill all afternoon",
-    "dogs and cats can live together if introduced slowly",
-    "the stock market closed higher on friday",
-    "kittens need food for growing cats four times a day",
-    "<script>alert('cat')</script> untrusted markup stays as it is",
-    "big cats such as lions hunt at night",
-    "how to train a puppy to sit",
-    "cat food brands compared by price and protein",
-]
+BODIES = (*CORPUS, UNTRUSTED_MARKUP)
 
 
 def make_user_collection(client: weaviate.WeaviateClient, prefix: str) -> str:
     """A collection as a user might have it: several property types, own vectors, a reranker configured."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    client.collections.create(
-        name,
-        description="the user's own data",
-        properties=[
-            wc.Property(name="body", data_type=wc.DataType.TEXT),
-            wc.Property(name="title", data_type=wc.DataType.TEXT),
-            wc.Property(name="rank", data_type=wc.DataType.INT),
-            wc.Property(name="tags", data_type=wc.DataType.TEXT_ARRAY),
-        ],
-        vector_config=wc.Configure.Vectors.self_provided(),
-        reranker_config=wc.Configure.Reranker.jinaai(model=TINY),
-    )
-    vectors = get_local_embedder().embed(BODIES)
-    objects = [
-        DataObject(properties={"body": b, "title": f"doc {i}", "rank": i, "tags": ["x", str(i)]},
-                   uuid=uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}"), vector=vectors[i].tolist())
-        for i, b in enumerate(BODIES)
-    ]
-    assert not client.collections.use(name).data.insert_many(objects).has_errors
+    name = unique_collection_name(prefix)
+    objects = [Doc(body, {"title": f"doc {i}", "rank": i, "tags": ["x", str(i)]},
+                   str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}")))
+               for i, body in enumerate(BODIES)]
+    properties = {"title": wc.DataType.TEXT, "rank": wc.DataType.INT, "tags": wc.DataType.TEXT_ARRAY}
+    create_collection(client, name, objects, properties=properties, reranker_model=TINY,
+                      description="the user's own data")
     return name
 
 

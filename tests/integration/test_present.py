@@ -15,17 +15,16 @@ import pytest
 
 from rerank_playground import codegen
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.demo import load_demo
+from rerank_playground.demo.loader import load_demo
 from rerank_playground.evaluation.stories import StoryView, demo_story
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.presentation import PRESENT_CHART_HEIGHT, Presenter, headline, prepare_view
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, snapshot_html
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn
-from tests.fixtures_weaviate import connect
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
+from testkit.weaviate_data import connect
+from weaviate_local.server import WeaviateEndpoint
 
 LOCAL = RerankChoice("local", "local-wordllama")
 JINA = RerankChoice("jina", "jina-reranker-v3")

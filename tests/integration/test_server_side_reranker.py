@@ -1,26 +1,25 @@
 """Weaviate's own ``reranker-jinaai`` module, end to end, against the local Jina stand-in.
 
 A dedicated weaviate-server runs in its own mount namespace where ``api.jina.ai`` resolves to the stand-in,
-which serves HTTPS with a certificate from a test CA (``tests/fakes/namespace.py``). Nothing is mocked: the
+which serves HTTPS with a certificate from a test CA (``testkit/namespace.py``). Nothing is mocked: the
 queries go over gRPC to the real server, whose module makes real HTTPS calls to the stand-in.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import weaviate
-from weaviate.classes.config import Configure, DataType, Property, Reconfigure
+from weaviate.classes.config import Reconfigure
 from weaviate.classes.query import MetadataQuery, Rerank
 from weaviate.collections import Collection
 from weaviate.exceptions import WeaviateQueryError
 
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import Fault, JinaStandIn, stand_in_embedding, stand_in_score
-from tests.fakes.namespace import JINA_HOST, ServerSideJina
+from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_embedding, stand_in_score
+from testkit.namespace import JINA_HOST, ServerSideJina
+from testkit.weaviate_data import create_collection, docs, unique_collection_name
 
 pytestmark = pytest.mark.namespace
 
@@ -60,18 +59,9 @@ def client(weaviate_with_jina_module: ServerSideJina) -> Iterator[weaviate.Weavi
 
 
 def make_collection(client: weaviate.WeaviateClient, model: str) -> Collection:
-    name = f"ServerSideRerank{uuid.uuid4().hex[:10]}"
-    collection = client.collections.create(
-        name,
-        properties=[Property(name="body", data_type=DataType.TEXT)],
-        vector_config=Configure.Vectors.self_provided(),
-        reranker_config=Configure.Reranker.jinaai(model=model),
-    )
-    with collection.batch.fixed_size(batch_size=50) as batch:
-        for body in DOCS:
-            batch.add_object(properties={"body": body}, vector=stand_in_embedding(body, DIMS))
-    assert collection.batch.failed_objects == []
-    return collection
+    name = create_collection(client, unique_collection_name("ServerSideRerank"), docs(DOCS), reranker_model=model,
+                             embed=lambda texts: [stand_in_embedding(text, DIMS) for text in texts])
+    return client.collections.use(name)
 
 
 @pytest.fixture(scope="module")

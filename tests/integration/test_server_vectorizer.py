@@ -12,8 +12,7 @@ from weaviate.classes.data import DataObject
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import stand_in_embedding
+from testkit.jina_stand_in import TEST_JINA_KEY, stand_in_embedding
 
 DOCS = [
     "volcanoes erupt molten lava and ash",

@@ -11,7 +11,7 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryNotFound
-from tests.core.test_stories_core import JINA, LOCAL, view
+from tests.core.test_evaluation_stories import JINA, LOCAL, view
 
 
 @pytest.fixture

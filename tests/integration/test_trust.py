@@ -23,12 +23,12 @@ from weaviate.exceptions import WeaviateBaseError
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import deployment_from_settings
 from rerank_playground.errors import ConnectError, WeaviateAuthError
-from rerank_playground.launcher import WeaviateEndpoint
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
-from tests.fakes.jina_stand_in import JinaStandIn
-from tests.fixtures_weaviate import connect as connect_with_key
-from tests.recording_listener import RecordingListener
+from testkit.jina_stand_in import JinaStandIn
+from testkit.recording_listener import RecordingListener
+from testkit.weaviate_data import connect as connect_with_key
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.weaviate
 

@@ -21,8 +21,8 @@ from weaviate.classes.config import Configure, DataType, Property
 from weaviate.classes.query import HybridFusion, MetadataQuery
 from weaviate.util import generate_uuid5
 
-from rerank_playground.launcher import WeaviateEndpoint
-from tests.fixtures_weaviate import connect, unique_collection_name
+from testkit.weaviate_data import connect, unique_collection_name
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.weaviate
 

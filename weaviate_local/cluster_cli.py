@@ -1,6 +1,6 @@
 """Run an N-node Weaviate cluster of the pinned build on 127.0.0.1, in the foreground (Ctrl-C stops it).
 
-    python scripts/weaviate_cluster.py [--nodes 3] [--data-dir DIR]
+    weaviate-local-cluster [--nodes 3] [--data-dir DIR]
 
 Each node gets its own data folder (``DIR/node1/data``, ...; default: a temporary folder removed on stop)
 and free ports; the endpoints are printed once every node reports every other one healthy. Point the app
@@ -14,10 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rerank_playground.cluster_launcher import run_foreground, start_cluster  # noqa: E402
-from rerank_playground.errors import LauncherError  # noqa: E402
+from rerank_playground.errors import LauncherError
+from weaviate_local.cluster import run_foreground, start_cluster
 
 
 def say(message: str) -> None:
@@ -26,7 +24,7 @@ def say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="scripts/weaviate_cluster.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="weaviate-local-cluster", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--nodes", type=int, default=3, help="how many nodes (default 3)")
     parser.add_argument("--data-dir", help="keep each node's data under this folder (default: temporary)")

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fakes.fixtures import TEST_JINA_KEY
-from tests.fakes.jina_stand_in import (
+from testkit.jina_stand_in import (
     DEFAULT_EMBEDDING_DIMS,
     KNOWN_RERANK_MODELS,
+    TEST_JINA_KEY,
     Fault,
     JinaStandIn,
     stand_in_embedding,

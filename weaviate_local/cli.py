@@ -1,10 +1,10 @@
 """Get, run and check the local Weaviate the playground uses.
 
-    python scripts/weaviate_server.py build             # find or build the pinned weaviate-server (Go; minutes once)
-    python scripts/weaviate_server.py ensure [--detach] # reuse a running Weaviate or start one (persistent data)
-    python scripts/weaviate_server.py start             # a new, throwaway one (foreground, Ctrl-C stops it)
-    python scripts/weaviate_server.py status            # what answers, which version, which modules
-    python scripts/weaviate_server.py stop              # stop the one `ensure` started
+    weaviate-local build             # find or build the pinned weaviate-server (Go; minutes once)
+    weaviate-local ensure [--detach] # reuse a running Weaviate or start one (persistent data)
+    weaviate-local start             # a new, throwaway one (foreground, Ctrl-C stops it)
+    weaviate-local status            # what answers, which version, which modules
+    weaviate-local stop              # stop the one `ensure` started
 
 Environment: WEAVIATE_URL / WEAVIATE_GRPC_PORT (use that Weaviate), WEAVIATE_BINARY (use that binary),
 RERANK_PLAYGROUND_CACHE (cache folder, default ~/.cache/rerank-playground).
@@ -21,12 +21,10 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import httpx
 
-import httpx  # noqa: E402
-
-from rerank_playground.errors import LauncherError  # noqa: E402
-from rerank_playground.launcher import (  # noqa: E402
+from rerank_playground.errors import LauncherError
+from weaviate_local.server import (
     WEAVIATE_VERSION,
     WeaviateProcess,
     cached_binary_path,
@@ -76,7 +74,7 @@ def cmd_ensure(args: argparse.Namespace) -> int:
     if args.detach:
         say(
             f"Running in the background at {endpoint.url} (gRPC {endpoint.grpc_port}), pid {proc.pid}; "
-            f"log {proc.log_path}. Stop it with `python scripts/weaviate_server.py stop`."
+            f"log {proc.log_path}. Stop it with `weaviate-local stop`."
         )
         return 0
     return run_foreground(proc)
@@ -133,7 +131,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="scripts/weaviate_server.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="weaviate-local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="find or build the pinned weaviate-server")

@@ -1,6 +1,6 @@
 """Run an N-node cluster of the pinned ``weaviate-server`` on 127.0.0.1 (for the tests and the benchmarks).
 
-Reuses :mod:`rerank_playground.launcher` for the binary, the port layout (:class:`ServerPorts`), the
+Reuses :mod:`weaviate_local.server` for the binary, the port layout (:class:`ServerPorts`), the
 single-node environment and the process handling; adds what a cluster needs on one machine. Ports are
 picked outside the ephemeral range, so a node can always get its own back when it restarts.
 
@@ -44,7 +44,7 @@ from types import TracebackType
 import httpx
 
 from rerank_playground.errors import LauncherError
-from rerank_playground.launcher import (
+from weaviate_local.server import (
     LOOPBACK,
     READY_PATH,
     WEAVIATE_VERSION,
@@ -425,7 +425,7 @@ def start_cluster(
 
 
 def run_foreground(cluster: WeaviateCluster, say: Callable[[str], None] = print) -> None:
-    """Block until Ctrl-C or a node exits, then stop the cluster (for scripts/weaviate_cluster.py)."""
+    """Block until Ctrl-C or a node exits, then stop the cluster (for ``weaviate-local-cluster``)."""
     try:
         while all(cluster.is_running(n) for n in cluster.names):
             time.sleep(0.5)  # waiting for Ctrl-C; a node that exits ends the run

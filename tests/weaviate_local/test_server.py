@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from rerank_playground import launcher
 from rerank_playground.errors import LauncherError
-from rerank_playground.launcher import (
+from rerank_playground.local_weaviate import api_key_path, read_local_api_key
+from weaviate_local import server as launcher
+from weaviate_local.server import (
     WEAVIATE_VERSION,
     ServerPorts,
     WeaviateEndpoint,
@@ -58,11 +59,6 @@ def test_cache_root_follows_the_env(cache: Path) -> None:
     assert cached_binary_path() == cache / "weaviate" / WEAVIATE_VERSION / "bin" / "weaviate-server"
 
 
-def test_cache_root_default_is_outside_the_repo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RERANK_PLAYGROUND_CACHE", raising=False)
-    assert launcher.cache_root() == Path.home() / ".cache" / "rerank-playground"
-
-
 def test_weaviate_binary_env_wins_over_the_cache(cache: Path, tmp_path: Path, monkeypatch) -> None:
     cached = cached_binary_path()
     cached.parent.mkdir(parents=True)
@@ -82,7 +78,7 @@ def test_bad_weaviate_binary_is_an_error_not_a_fallback(cache: Path, tmp_path: P
 def test_nothing_found_without_build_says_how_to_build(cache: Path) -> None:
     with pytest.raises(LauncherError) as err:
         find_binary(build=False)
-    assert "scripts/weaviate_server.py build" in str(err.value)
+    assert "weaviate-local build" in str(err.value)
 
 
 def test_no_go_is_an_actionable_error(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,3 +373,18 @@ def test_ensure_starts_records_and_stop_recorded_stops(fake_server: Path, cache:
     finally:
         proc.stop()
     assert launcher.demo_data_dir().is_dir()  # the demo data folder is persistent
+
+
+# ------------------------------------------------------------------------------------------ the local key
+
+
+def test_the_local_key_is_random_per_install_private_and_stable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "one"))
+    assert read_local_api_key() is None
+    first = local_api_key()
+    assert len(first) >= 40 and local_api_key() == first == read_local_api_key()
+    assert stat.S_IMODE(api_key_path().stat().st_mode) == 0o600
+    monkeypatch.setenv("RERANK_PLAYGROUND_CACHE", str(tmp_path / "two"))
+    assert local_api_key() != first  # another install, another key

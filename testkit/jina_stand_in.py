@@ -5,7 +5,8 @@ It follows the documented contract of ``POST /v1/rerank`` and ``POST /v1/embeddi
 request, and injects faults on demand (error statuses in each body shape, ``Retry-After``, latency, hanging,
 malformed JSON, missing fields, wrong result counts, out-of-range indexes).
 
-It is a test double only: nothing in ``rerank_playground`` may import it or offer it as a model.
+It is a test double only: nothing in ``rerank_playground`` may import it or offer it as a model. It lives in
+``testkit`` (not under ``tests/``) so that the benchmarks can use it too.
 
 Usage::
 
@@ -38,10 +39,13 @@ __all__ = [
     "Fault",
     "JinaStandIn",
     "RecordedRequest",
+    "TEST_JINA_KEY",
     "stand_in_embedding",
     "stand_in_score",
     "stand_in_tokens",
 ]
+
+TEST_JINA_KEY = "test-jina-key"  # the key the tests' stand-ins accept
 
 KNOWN_RERANK_MODELS: tuple[str, ...] = (
     "jina-reranker-v2-base-multilingual",
@@ -286,7 +290,7 @@ class JinaStandIn:
 
     def __init__(
         self,
-        api_key: str = "test-jina-key",
+        api_key: str = TEST_JINA_KEY,
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rerank_playground.errors import LauncherError
+from rerank_playground.local_weaviate import api_key_path, cache_root, read_local_api_key
 
 WEAVIATE_VERSION = "1.38.11"
 WEAVIATE_GO_PACKAGE = "github.com/weaviate/weaviate/cmd/weaviate-server"
@@ -76,12 +77,6 @@ Progress = Callable[[str], None]
 # --------------------------------------------------------------------------------------------- paths
 
 
-def cache_root() -> Path:
-    """``$RERANK_PLAYGROUND_CACHE`` or ``~/.cache/rerank-playground`` (outside the git tree)."""
-    env = os.environ.get("RERANK_PLAYGROUND_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rerank-playground"
-
-
 def weaviate_home(version: str = WEAVIATE_VERSION) -> Path:
     return cache_root() / "weaviate" / version
 
@@ -98,19 +93,6 @@ def build_log_path(version: str = WEAVIATE_VERSION) -> Path:
 def demo_data_dir() -> Path:
     """The persistent data folder used by :func:`ensure_weaviate` (survives restarts)."""
     return cache_root() / "weaviate" / "data"
-
-
-def api_key_path() -> Path:
-    """The local servers' API key, one per install (mode 0600)."""
-    return cache_root() / "weaviate" / "api-key"
-
-
-def read_local_api_key() -> str | None:
-    """The per-install key if it was made already (never creates it)."""
-    try:
-        return api_key_path().read_text().strip() or None
-    except OSError:
-        return None
 
 
 def local_api_key() -> str:
@@ -176,7 +158,7 @@ def find_binary(progress: Progress = print, build: bool = True) -> Path:
     if not build:
         raise LauncherError(
             f"No weaviate-server {WEAVIATE_VERSION} found (looked at WEAVIATE_BINARY and {cached}).",
-            hint="Build it once with `python scripts/weaviate_server.py build` (or `make weaviate-build`), "
+            hint="Build it once with `weaviate-local build` (or `make weaviate-build`), "
             "or set WEAVIATE_BINARY to an existing weaviate-server binary.",
         )
     return build_binary(progress=progress)
@@ -310,7 +292,7 @@ def download_embedded_binary(progress: Progress = print, version: str = WEAVIATE
         except Exception as exc:  # network, GitHub, unexpected archive, ...
             raise LauncherError(
                 f"Could not download the Weaviate {version} release binary ({type(exc).__name__}: {exc}).",
-                hint="Install Go 1.26+ and run `python scripts/weaviate_server.py build`, or set WEAVIATE_BINARY "
+                hint="Install Go 1.26+ and run `weaviate-local build`, or set WEAVIATE_BINARY "
                 "to a weaviate-server binary, or WEAVIATE_URL to a running Weaviate.",
             ) from exc
     if not _is_executable(path):
@@ -681,7 +663,7 @@ def _start_once(
         if port and port_is_open(LOOPBACK, port):
             raise LauncherError(
                 f"Port {port} on 127.0.0.1 is already in use, so Weaviate cannot listen there.",
-                hint="Stop whatever uses it (`python scripts/weaviate_server.py status` tells if it is a Weaviate), "
+                hint="Stop whatever uses it (`weaviate-local status` tells if it is a Weaviate), "
                 "or choose other ports.",
             )
     ports = pick_ports(http_port, grpc_port)
@@ -797,7 +779,7 @@ def ensure_weaviate(
     :func:`find_binary` and :func:`start_weaviate` with the persistent :func:`demo_data_dir`; if there is
     neither Go nor a binary, the weaviate-client embedded download. The caller stops the returned process
     (unless ``detach=True``); a server started here is recorded in :func:`state_file` for
-    ``scripts/weaviate_server.py status|stop``.
+    ``weaviate-local status|stop``.
     """
     grpc_env = os.environ.get("WEAVIATE_GRPC_PORT")
     try:
@@ -824,7 +806,7 @@ def ensure_weaviate(
                 raise LauncherError(
                     f"Port {http_port} is in use, but not by a Weaviate that answers {READY_PATH}.",
                     hint="Stop that program, or pick another port "
-                    "(`python scripts/weaviate_server.py ensure --http-port N`).",
+                    "(`weaviate-local ensure --http-port N`).",
                 )
             time.sleep(0.5)  # polling a server that is still starting
         progress(f"Using the Weaviate already running at {local.url}.")

@@ -7,7 +7,7 @@ that path end to end, :func:`server_side_jina`:
 2. starts a :class:`JinaStandIn` serving HTTPS on port 443 of a loopback address (``127.0.0.1``, or —
    when that port is already taken there, e.g. by a parallel test session — ``127.0.53.N``);
 3. writes a hosts file (a copy of ``/etc/hosts`` plus ``<that address> api.jina.ai``);
-4. starts ``weaviate-server`` through ``rerank_playground.launcher.start_weaviate`` with the command prefix
+4. starts ``weaviate-server`` through ``weaviate_local.server.start_weaviate`` with the command prefix
    ``unshare --mount -- sh -c 'mount --bind <hosts> /etc/hosts && exec "$@"'``, so only that process (in
    its own mount namespace) sees the override, and with ``SSL_CERT_FILE``/``SSL_CERT_DIR`` pointing at the
    test CA only, proxy variables removed and ``JINAAI_APIKEY`` empty (so the request header's key is used).
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tests.fakes.jina_stand_in import JinaStandIn
+from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 
 JINA_HOST = "api.jina.ai"
 _ADDRESS_CANDIDATES = ("127.0.0.1", *(f"127.0.53.{n}" for n in range(1, 21)))
@@ -46,7 +46,7 @@ class NamespaceUnavailable(RuntimeError):
 class ServerSideJina(NamedTuple):
     """What :func:`server_side_jina` yields; unpacks as ``(endpoint, stand_in)``."""
 
-    endpoint: Any  # rerank_playground.launcher.WeaviateEndpoint: .host, .http_port, .grpc_port, .url
+    endpoint: Any  # weaviate_local.server.WeaviateEndpoint: .host, .http_port, .grpc_port, .url
     stand_in: JinaStandIn
     ca_pem: Path  # the test CA, for clients outside the namespace that want to call the stand-in over HTTPS
 
@@ -126,7 +126,7 @@ class JinaOverride(NamedTuple):
 
 @contextlib.contextmanager
 def jina_override(
-    stand_in_key: str = "test-jina-key",
+    stand_in_key: str = TEST_JINA_KEY,
     *,
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
@@ -169,12 +169,12 @@ def jina_override(
 
 @contextlib.contextmanager
 def server_side_jina(
-    stand_in_key: str = "test-jina-key",
+    stand_in_key: str = TEST_JINA_KEY,
     *,
     modules_client_timeout: str = "10s",
     extra_env: Mapping[str, str] | None = None,
     log_path: str | os.PathLike[str] | None = None,
-    progress: Callable[[str], object] = lambda _msg: None,
+    progress: Callable[[str], None] = lambda _msg: None,
     ready_timeout: float = 180.0,
 ) -> Iterator[ServerSideJina]:
     """Run a fresh Weaviate (own data dir, free ports) whose ``api.jina.ai`` is the local stand-in.
@@ -182,7 +182,7 @@ def server_side_jina(
     Yields ``ServerSideJina(endpoint, stand_in, ca_pem)``; stops both on exit. The module client timeout is
     short (``modules_client_timeout``) so hang faults fail within a test's patience.
     """
-    from rerank_playground.launcher import start_weaviate
+    from weaviate_local.server import start_weaviate
 
     with (
         jina_override(stand_in_key, modules_client_timeout=modules_client_timeout, extra_env=extra_env) as override,

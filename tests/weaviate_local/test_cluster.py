@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rerank_playground.cluster_launcher import ClusterNode, _ephemeral_range, _pick_cluster_ports, cluster_env
-from rerank_playground.launcher import ServerPorts
+from weaviate_local.cluster import ClusterNode, _ephemeral_range, _pick_cluster_ports, cluster_env
+from weaviate_local.server import ServerPorts
 
 
 def nodes() -> list[ClusterNode]:
