@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
-from components import session
+from components import feedback, state
 from components.reranker_picker import model_caption
 from components.safe import md_escape
 from components.search_form import EMBEDDER_LABELS
@@ -52,8 +53,8 @@ COLLECTION_COLUMN_WIDTHS = {
 }
 
 
-def collections_columns() -> dict[str, object]:
-    config: dict[str, object] = {
+def collections_columns() -> dict[str, ColumnConfig]:
+    config: dict[str, ColumnConfig] = {
         name: st.column_config.Column(name, width=width) for name, width in COLLECTION_COLUMN_WIDTHS.items()
     }
     config["objects"] = st.column_config.NumberColumn("objects", width=COLLECTION_COLUMN_WIDTHS["objects"], format="%d")
@@ -78,7 +79,7 @@ def collection_details(info: CollectionInfo, key_prefix: str) -> None:
                 "setting": "query vectors",
                 "value": "computed by the server" if info.has_server_vectorizer
                 else "computed by the app: " + EMBEDDER_LABELS.get(
-                    session.inputs().get("embedder") or "local", EMBEDDER_LABELS["local"]
+                    state.inputs().embedder or "local", EMBEDDER_LABELS["local"]
                 ) + " (the Vector options of Search and Compare choose)",
             },
         ]
@@ -93,17 +94,20 @@ def collection_details(info: CollectionInfo, key_prefix: str) -> None:
 
 def _apply_reranker(pg: Playground, key_prefix: str, name: str) -> None:
     model = st.session_state.get(f"{key_prefix}.new_model")
+    if not isinstance(model, str) or not model:  # the selectbox is seeded with a model: only a stale rerun
+        feedback.flash("Pick the new reranker model first.", "warning", "collections")
+        return
     if not st.session_state.get(f"{key_prefix}.confirm"):
-        session.flash("Tick the confirmation first.", "warning", "collections")
+        feedback.flash("Tick the confirmation first.", "warning", "collections")
         return
     st.session_state[f"{key_prefix}.confirm"] = False
-    info, error = session.call_safely(lambda: pg.set_reranker_model(name, model), "set reranker model")
+    info, error = feedback.call_safely(lambda: pg.set_reranker_model(name, model), "set reranker model")
     if info is None:
-        session.flash(error or "The reranker was not changed.", "error", "collections")
+        feedback.flash(error or "The reranker was not changed.", "error", "collections")
         return
     pg.forget_collections()
     st.session_state[f"{key_prefix}.changed"] = name
-    session.flash(
+    feedback.flash(
         f"Collection {md_escape(name)} now reranks with {md_escape(info.reranker_model)} "
         f"({md_escape(info.reranker_module)}).",
         "success",
@@ -129,7 +133,7 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
         f"{' (no model in its config: Weaviate’s own default)' if current and not info.reranker_model else ''}. "
         "This is the model the Weaviate module path uses on the Search and Compare pages."
     )
-    session.show_flash("collections")
+    feedback.show_flash("collections")
     if st.session_state.get(f"{key_prefix}.changed") == info.name:
         st.markdown("**New config**")
         st.dataframe(
@@ -142,7 +146,7 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
         )
     models = {m.name: m for m in JINA_MODELS}  # what reranker-jinaai can be set to
     options = list(models)
-    session.seed(f"{key_prefix}.new_model", current if current in models else WEAVIATE_DEFAULT_MODEL, options)
+    state.seed(f"{key_prefix}.new_model", current if current in models else WEAVIATE_DEFAULT_MODEL, options)
     model = st.selectbox("New reranker model", options, key=f"{key_prefix}.new_model")
     st.caption(model_caption(models[model]))
     confirmed = st.checkbox(CONFIRM_LABEL, key=f"{key_prefix}.confirm")
@@ -160,9 +164,9 @@ def reranker_change(pg: Playground, info: CollectionInfo, key_prefix: str) -> No
 
 def render_collections(pg: Playground, key_prefix: str) -> None:
     if st.button("Reload collections", key=f"{key_prefix}.reload"):
-        session.collections(pg, refresh=True)
+        state.collections(pg, refresh=True)
         st.session_state.pop("_demo_status", None)
-    infos = session.collections(pg)
+    infos = state.collections(pg)
     if not infos:
         st.info("This Weaviate has no collections yet.")
         return
@@ -171,8 +175,8 @@ def render_collections(pg: Playground, key_prefix: str) -> None:
     )
     by_name = {info.name: info for info in infos}
     names = list(by_name)
-    preferred = session.inputs().get("collection") or session.default_collection(names)
-    session.seed(f"{key_prefix}.detail", preferred, names)
+    preferred = state.inputs().collection or state.default_collection(names)
+    state.seed(f"{key_prefix}.detail", preferred, names)
     st.subheader("Collection details")
     name = st.selectbox("Collection details", names, key=f"{key_prefix}.detail", label_visibility="collapsed")
     info = by_name[name]

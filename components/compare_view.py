@@ -1,18 +1,21 @@
 """Several rerankers on the same candidates: pick models, run them concurrently, compare the orders.
 
-The last comparison is kept in ``st.session_state[f"{key_prefix}.last"]``: ``key``, ``search``, ``run``
-(CompareRun or None), ``choices`` and ``error``.
+The last comparison is kept in session state as a :class:`~components.last_run.CompareRecord`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from components import grades_view, results_view, session, spend_note
+from components import feedback, grades_view, last_run, results_view, spend_note, state
+from components.last_run import CompareRecord
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
 from components.safe import md_escape
 from rerank_playground import charts, movement, tables
@@ -20,6 +23,7 @@ from rerank_playground.errors import ProviderError
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
 from rerank_playground.rerankers import get_provider
+from rerank_playground.search_inputs import choice_id
 from rerank_playground.snapshot import path_label
 
 MAX_MODELS = 5
@@ -30,21 +34,21 @@ def available_choices(pg: Playground, info: CollectionInfo) -> list[RerankChoice
 
 
 def default_ids(pg: Playground, info: CollectionInfo) -> list[str]:
-    return [session.choice_id(c) for c in pg.default_choices(info)]
+    return [choice_id(c) for c in pg.default_choices(info)]
 
 
 def _on_models_change(widget_key: str) -> None:
-    session.inputs()["models"] = list(st.session_state.get(widget_key) or [])
+    state.update_inputs(models=tuple(st.session_state.get(widget_key) or ()))
 
 
 def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[RerankChoice]:
-    values = session.inputs()
-    by_id = {session.choice_id(c): c for c in available_choices(pg, info)}
-    wanted = values.get("models") if values.get("models") is not None else default_ids(pg, info)
+    values = state.inputs()
+    by_id = {choice_id(c): c for c in available_choices(pg, info)}
+    wanted = values.models if values.models is not None else default_ids(pg, info)
     chosen = [i for i in wanted if i in by_id][:MAX_MODELS]
     widget_key = f"{key_prefix}.models"
     current = st.session_state.get(widget_key)
-    if current is None or any(i not in by_id for i in current) or values.get("models") is None:
+    if current is None or any(i not in by_id for i in current) or values.models is None:
         st.session_state[widget_key] = chosen
 
     def label(choice_id: str) -> str:
@@ -66,8 +70,8 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
         args=(widget_key,),
         help="Up to five rerankers reorder the same candidates. Each one failing leaves the others shown.",
     )
-    if values.get("models") is not None:
-        values["models"] = list(ids)
+    if values.models is not None:
+        state.update_inputs(models=tuple(ids))
     offered = list(dict.fromkeys(get_provider(c.reranker) for c in by_id.values()))
     for provider in offered:
         if pg.key_missing(provider):
@@ -79,7 +83,9 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     return [by_id[i] for i in ids]
 
 
-def compare_key(request: SearchRequest, choices: list[RerankChoice]) -> tuple[Any, ...]:
+def compare_key(
+    request: SearchRequest, choices: list[RerankChoice]
+) -> tuple[SearchRequest, tuple[RerankChoice, ...]]:
     return (request, tuple(choices))
 
 
@@ -91,25 +97,25 @@ def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
     """The "Run again" button under a cached comparison: the same inputs, asked again for real."""
     if not st.session_state.pop(f"{key_prefix}.run_again", False):
         return False
-    last = st.session_state.get(f"{key_prefix}.last")
+    last = last_run.compare_record(key_prefix)
     if last is None:
         return False
-    run_compare(pg, last["key"][0], list(last["choices"]), key_prefix, force=True)
+    run_compare(pg, last.request, list(last.choices), key_prefix, force=True)
     return True
 
 
 def run_compare(
     pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str, *, force: bool = False
 ) -> None:
-    last: dict[str, Any] = {
-        "key": compare_key(request, choices), "search": None, "run": None, "error": None, "choices": choices
-    }
-    st.session_state[f"{key_prefix}.last"] = last
+    # Kept at every step, like the page shows it: a run stopped half-way (a new click) leaves what it had.
+    record = CompareRecord(request, tuple(choices))
+    last_run.keep(key_prefix, record)
     if not choices:
-        last["error"] = "Pick at least one model to compare."
+        last_run.keep(key_prefix, replace(record, error="Pick at least one model to compare."))
         return
-    search, error = session.call_safely(lambda: pg.search(request, force=force), "compare search")
-    last["search"], last["error"] = search, error
+    search, error = feedback.call_safely(lambda: pg.search(request, force=force), "compare search")
+    record = replace(record, search=search, error=error)
+    last_run.keep(key_prefix, record)
     if search is None:
         return
     main_thread = threading.current_thread()
@@ -129,17 +135,16 @@ def run_compare(
                 st.text(f"✔ {choice.label}: {_fmt_ms(outcome.latency_ms)}{extra}")
             bar.progress(len(done) / total, text=f"{len(done)} of {total} models done")
 
-        run, error = session.call_safely(lambda: pg.compare(search, choices, on_done=on_done, force=force), "compare")
-        last["run"], last["error"] = run, error
+        run, error = feedback.call_safely(lambda: pg.compare(search, choices, on_done=on_done, force=force), "compare")
+        last_run.keep(key_prefix, replace(record, run=run, error=error))
         if run is None:
             status.update(label="The comparison failed.", state="error", expanded=False)
             return
         bar.progress(1.0, text=f"{total} of {total} models done")
         failed = len(run.errors)
-        state = "error" if failed == total else "complete"
         status.update(
             label=f"Compared {total} model{'s' if total != 1 else ''}: {total - failed} done, {failed} failed.",
-            state=state,
+            state="error" if failed == total else "complete",
             expanded=False,
         )
 
@@ -147,7 +152,7 @@ def run_compare(
 # ---------------------------------------------------------------------------------------------- rendering
 
 
-def model_table(run: CompareRun, choices: list[RerankChoice]) -> pd.DataFrame:
+def model_table(run: CompareRun, choices: Sequence[RerankChoice]) -> pd.DataFrame:
     rows = []
     for choice in choices:
         label = run.shown_as.get(choice.label, choice.label)  # the model that really ranked
@@ -213,20 +218,23 @@ def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -
     return pd.DataFrame(columns)
 
 
-def graded_bump(last: dict[str, Any], run: CompareRun, n: int, grades: dict[str, int]) -> Any:
+def graded_bump(
+    last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int]
+) -> tuple[go.Figure | None, str | None]:
     """The bump chart with grade markers, rebuilt only when the grades or N changed (the latest one is kept)."""
     signature = (n, tuple(sorted(grades.items())))
-    kept = last.get("graded_bump")
+    kept = last.memo.get("graded_bump")
     if kept is None or kept[0] != signature:
         texts = [hit.text for hit in run.search.hits]
         row_grades = [grades.get(hit.uuid) for hit in run.search.hits]
-        built = session.call_safely(
+        built = feedback.call_safely(
             lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts)), grades=row_grades),
             "bump chart",
         )
         kept = (signature, built)
-        last["graded_bump"] = kept
-    return kept[1]
+        last.memo["graded_bump"] = kept
+    figure_or_error: tuple[go.Figure | None, str | None] = kept[1]
+    return figure_or_error
 
 
 def agreement_at(run: CompareRun, n: int) -> pd.DataFrame:
@@ -248,16 +256,18 @@ def agreement_table(agreement: pd.DataFrame, candidates: int) -> pd.DataFrame:
                                  overlap: f"overlap (top {top})"})
 
 
-def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) -> None:
-    last = st.session_state.get(f"{key_prefix}.last")
+def render_last(
+    key_prefix: str, n: int, current_key: tuple[SearchRequest, tuple[RerankChoice, ...]] | None
+) -> None:
+    last = last_run.compare_record(key_prefix)
     if last is None:
         st.info("Pick one to five models and click **Compare models**.")
         return
-    if current_key is not None and last["key"] != current_key:
+    if current_key is not None and last.key != current_key:
         st.caption("These results are from your last comparison. Inputs changed since: click Compare models to update.")
-    if last["error"]:
-        st.error(last["error"])
-    run: CompareRun | None = last["run"]
+    if last.error:
+        st.error(last.error)
+    run = last.run
     if run is None:
         return
     request = run.search.request
@@ -283,7 +293,7 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
             st.markdown("**Notes** (limits of each model's run)")
             for note in model_notes:
                 st.text(f"• {note}")
-    models = session.derived(last, "models", lambda: model_table(run, last["choices"]))
+    models = last.derived("models", lambda: model_table(run, last.choices))
     st.dataframe(
         model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
         column_config={
@@ -300,10 +310,9 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
     if grades:
         figure, error = graded_bump(last, run, n, grades)
     else:
-        figure, error = session.derived(
-            last,
+        figure, error = last.derived(
             f"bump@{n}",
-            lambda: session.call_safely(
+            lambda: feedback.call_safely(
                 lambda: charts.bump_chart(run.rank_matrix, texts, highlight=min(n, len(texts))), "bump chart"
             ),
         )
@@ -318,7 +327,7 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
     )
     shown = min(n, len(texts))
-    agreement = session.derived(last, f"agreement@{shown}", lambda: agreement_at(run, shown))
+    agreement = last.derived(f"agreement@{shown}", lambda: agreement_at(run, shown))
     st.markdown(
         f"**Agreement between orderings** (1 = identical order; correlations over all {len(texts)} candidates, "
         f"overlap over the top {shown} shown above)"
@@ -329,7 +338,7 @@ def render_last(key_prefix: str, n: int, current_key: tuple[Any, ...] | None) ->
         matrix.insert(0, "text", texts)
         st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
-    files = session.derived(last, f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
+    files = last.derived(f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
     cols = st.columns(3)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")

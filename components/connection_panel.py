@@ -13,9 +13,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import config, feedback, url_state
 from components.demo_panel import demo_panel
 from components.safe import md_escape
+from components.state import cached_collection_count, seed
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.keys import ApiKey
@@ -40,7 +41,7 @@ def current_connection(pg: Playground) -> None:
             st.warning(md_escape(server.cluster_note, 600), icon=":material/dns:")
         cols = st.columns(4)
         cols[0].metric("Version", server.version)
-        cols[1].metric("Collections", session.cached_collection_count(pg) or 0)
+        cols[1].metric("Collections", cached_collection_count(pg) or 0)
         for col, module in zip(cols[2:], SHOWN_MODULES, strict=True):
             col.metric(module, "available" if server.has_module(module) else "not enabled")
         if not server.has_module(JINA_RERANKER_MODULE):
@@ -75,11 +76,11 @@ def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
         "cluster_url": env.cluster_url,
     }
     for name, value in defaults.items():
-        session.seed(f"{key_prefix}.{name}", value)
+        seed(f"{key_prefix}.{name}", value)
 
 
 def _weaviate_key_field(key_prefix: str, preview: ConnectionSpec | None) -> None:
-    operator_key = session.spec_from_config().weaviate_key
+    operator_key = config.spec_from_config().weaviate_key
     if operator_key is not None and preview is not None and operator_key.allows(*preview.endpoints):
         st.caption("Using the server's Weaviate key (WEAVIATE_API_KEY). Type another key to override it.")
     st.text_input("Weaviate API key", type="password", key=f"{key_prefix}.api_key",
@@ -91,7 +92,7 @@ def _withheld_note(pg: Playground, preview: ConnectionSpec | None) -> None:
     withheld = pg.withheld(preview) if preview is not None else ()
     if not withheld:
         return
-    configured = session.spec_from_config().url
+    configured = config.spec_from_config().url
     lines = []
     if "WEAVIATE_API_KEY" in withheld:
         lines.append("the server's Weaviate key is not sent here: if this Weaviate needs a key, type its own key")
@@ -117,7 +118,7 @@ def _preview_spec(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec 
 def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpec:
     state = st.session_state
     typed = ApiKey.user(state.get(f"{key_prefix}.api_key"))
-    key = typed or session.spec_from_config().weaviate_key  # an operator key only goes where it is bound
+    key = typed or config.spec_from_config().weaviate_key  # an operator key only goes where it is bound
     if kind == "cloud":
         url = (state.get(f"{key_prefix}.cluster_url") or "").strip()
         if not url:
@@ -157,11 +158,11 @@ def _spec_from_form(pg: Playground, key_prefix: str, kind: str) -> ConnectionSpe
 
 
 def connect_form(pg: Playground, key_prefix: str) -> None:
-    env = session.spec_from_config()
+    env = config.spec_from_config()
     _seed_defaults(key_prefix, env)
     kinds = list(KIND_LABELS)
     kind = st.segmented_control(
-        "Connection type", kinds, key=f"{key_prefix}.kind", format_func=KIND_LABELS.get, required=True
+        "Connection type", kinds, key=f"{key_prefix}.kind", format_func=lambda k: KIND_LABELS[k], required=True
     ) or "local"
     st.caption(KIND_HELP[kind])
     policy = pg.policy
@@ -186,11 +187,11 @@ def connect_form(pg: Playground, key_prefix: str) -> None:
     _withheld_note(pg, _preview_spec(pg, key_prefix, kind))
     if st.button("Connect", type="primary", key=f"{key_prefix}.connect"):
         _connect(pg, key_prefix, kind)
-    session.show_flash("connect")
+    feedback.show_flash("connect")
 
 
 def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
-    session.remember_typed_secret(st.session_state.get(f"{key_prefix}.api_key"))
+    url_state.remember_typed_secret(st.session_state.get(f"{key_prefix}.api_key"))
     try:
         spec = _spec_from_form(pg, key_prefix, kind)
         with st.spinner(f"Connecting to {spec.url}…"):
@@ -203,7 +204,7 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
     st.session_state.pop("_demo_status", None)
     st.session_state["_connect_note"] = None
     st.session_state.pop(f"{key_prefix}.api_key", None)
-    session.flash(
+    feedback.flash(
         f"Connected to {info.label} {md_escape(info.version, 40)} at {md_escape(info.url)}: {info.collections} "
         f"collection{'' if info.collections == 1 else 's'}.",
         "success",

@@ -6,7 +6,7 @@ import threading
 
 import streamlit as st
 
-from components import session
+from components import feedback
 from rerank_playground.demo import loader
 from rerank_playground.playground import Playground
 
@@ -22,7 +22,7 @@ def demo_status(pg: Playground, *, refresh: bool = False) -> dict[str, str] | No
     cached = st.session_state.get("_demo_status")
     if not refresh and cached is not None and cached[0] is pg.server:
         return dict(cached[1])
-    status, error = session.call_safely(lambda: loader.demo_status(pg.client), "demo status")
+    status, error = feedback.call_safely(lambda: loader.demo_status(pg.client), "demo status")
     if status is None:
         st.warning(error or "Could not read the demo collections' status.")
         return None
@@ -39,16 +39,16 @@ def _load(pg: Playground) -> None:
             if threading.current_thread() is main_thread and total:
                 bar.progress(min(done / total, 1.0), text=f"{name}: {done:,} of {total:,} objects")
 
-        reports, error = session.call_safely(
+        reports, error = feedback.call_safely(
             lambda: loader.load_demo(pg.client, jina_key_present=pg.has_jina_key, progress=progress), "demo load"
         )
         if reports is None:
             box.update(label="Loading the demo collections failed.", state="error")
-            session.flash(error or "Loading the demo collections failed.", "error", "demo")
+            feedback.flash(error or "Loading the demo collections failed.", "error", "demo")
             return
         box.update(label="Demo collections ready.", state="complete", expanded=False)
     lines = [f"{r.collection}: {r.count:,} objects ({r.action})" for r in reports]
-    session.flash("Demo collections ready — " + "; ".join(lines), "success", "demo")
+    feedback.flash("Demo collections ready — " + "; ".join(lines), "success", "demo")
     pg.forget_collections()
     st.session_state.pop("_demo_status", None)
     st.rerun()
@@ -57,7 +57,7 @@ def _load(pg: Playground) -> None:
 def demo_panel(pg: Playground, key_prefix: str) -> None:
     """Status of DemoWiki / DemoJeopardy and a button to load what is missing (only ever into its own
     marked collections; a foreign collection of the same name is refused untouched)."""
-    session.show_flash("demo")
+    feedback.show_flash("demo")
     status = demo_status(pg)
     if status is None:
         return

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
-from components import session
+from components import last_run, state
+from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
@@ -36,24 +36,21 @@ def settings_summary(request: SearchRequest, choices: Sequence[RerankChoice], n:
 
 def last_summary(key_prefix: str) -> str | None:
     """The summary of this page's last run, or None when there are no results yet."""
-    last: dict[str, Any] | None = st.session_state.get(f"{key_prefix}.last")
-    if not last or not last.get("key"):
+    last = last_run.last_record(key_prefix)
+    if last is None:
         return None
-    key = last["key"]
-    request = key[0]
-    if len(key) == 3:  # Search: (request, choice, n)
-        return settings_summary(request, [key[1]], key[2])
-    return settings_summary(request, list(key[1]), None)  # Compare: (request, choices)
+    if isinstance(last, SearchRecord):
+        return settings_summary(last.request, [last.choice], last.n)
+    return settings_summary(last.request, list(last.choices), None)
 
 
 def _inputs_summary() -> str:
-    values = session.inputs()
-    query = str(values.get("query") or "")
+    values = state.inputs()
+    query = values.query or ""
     if len(query) > SUMMARY_QUERY_CHARS:
         query = query[:SUMMARY_QUERY_CHARS] + "…"
     return " · ".join(
-        str(part) for part in (values.get("collection"), values.get("mode"), f"“{query}”", f"K {values.get('k')}",
-                               f"N {values.get('n')}")
+        str(part) for part in (values.collection, values.mode.value, f"“{query}”", f"K {values.k}", f"N {values.n}")
     )
 
 

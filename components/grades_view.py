@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session, store_access
+from components import feedback, store_access
+from components.last_run import LastRun
 from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
@@ -45,7 +46,7 @@ def editor_key(key_prefix: str, table: str) -> str:
 
 def grades_for(store: Store, collection: str, query: str) -> dict[str, int] | None:
     """This query's grades (uuid -> grade); None (with an error shown) if the store failed."""
-    grades, error = session.call_safely(lambda: store.grades(collection, normalise_query(query)), "reading grades")
+    grades, error = feedback.call_safely(lambda: store.grades(collection, normalise_query(query)), "reading grades")
     if error:
         st.warning(f"Could not read the grades: {error}")
         return None
@@ -80,7 +81,7 @@ def apply_grade_edits(
                 else:
                     store.set_grade(collection, normalise_query(query), doc, grade, judge=judge_name())
 
-            _, error = session.call_safely(write, "saving a grade")
+            _, error = feedback.call_safely(write, "saving a grade")
             if error:
                 st.error(f"The grade was not saved: {error}")
             changed = True
@@ -167,7 +168,7 @@ def metrics_panel(
         )
         st.page_link("pages/judge.py", label="Judge these results", icon=":material/keyboard:")
         return
-    metrics, error = session.call_safely(lambda: ordering_metrics(grades, ranked, k), "relevance metrics")
+    metrics, error = feedback.call_safely(lambda: ordering_metrics(grades, ranked, k), "relevance metrics")
     if error or metrics is None:
         st.error(error or "The relevance metrics could not be computed.")
         return
@@ -215,7 +216,7 @@ def metrics_panel(
 
 
 def relevance_section(
-    last: dict[str, Any],
+    last: LastRun,
     search: SearchResult,
     results: Mapping[str, RerankResult],
     k: int,
@@ -235,7 +236,7 @@ def relevance_section(
     grades = grades_for(store, request.collection, request.query)
     if grades is None:
         return None
-    ranked = session.derived(last, "orderings", lambda: orderings(search.hits, results))
+    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
     with st.container(border=True):
         metrics_panel(
             grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
@@ -254,7 +255,7 @@ NEW_SET = "➕ a new set…"
 def add_to_set(store: Store, collection: str, query: str, key_prefix: str) -> None:
     """A popover: put this query into an existing query set of the collection, or a new one."""
     with st.popover("Add this query to a set", icon=":material/playlist_add:"):
-        sets, error = session.call_safely(lambda: store.query_sets(collection), "listing query sets")
+        sets, error = feedback.call_safely(lambda: store.query_sets(collection), "listing query sets")
         if error:
             st.error(error)
             return
@@ -280,8 +281,8 @@ def add_to_set(store: Store, collection: str, query: str, key_prefix: str) -> No
                     store.save_query_set(QuerySet(name, collection, (), None))
                 return store.add_query(name, query)
 
-            added, error = session.call_safely(add, "adding a query to a set")
+            added, error = feedback.call_safely(add, "adding a query to a set")
             if error:
                 st.error(error)
-            else:
+            elif added is not None:
                 st.success(f"Added to “{md_escape(name)}” as query {md_escape(added.query_id)}.")

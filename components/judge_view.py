@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import grades_view, session, store_access
+from components import feedback, grades_view, last_run, state, store_access
 from components.safe import md_escape
 from rerank_playground import judging, tables
 from rerank_playground.evaluation.models import normalise_query
@@ -52,18 +52,18 @@ class JudgeRun:
 def runs() -> dict[str, JudgeRun]:
     """The runs of this session that can be judged: the last search + rerank, the last comparison."""
     out: dict[str, JudgeRun] = {}
-    last = st.session_state.get("search.last")
-    if last and last.get("run") is not None:
-        run = last["run"]
-        ranked = session.derived(
-            last, "orderings", lambda: judging.orderings(run.search.hits, {run.choice.label: run.result})
+    searched = last_run.search_record("search")
+    if searched is not None and searched.run is not None:
+        run = searched.run
+        ranked = searched.derived(
+            "orderings", lambda: judging.orderings(run.search.hits, {run.choice.label: run.result})
         )
         out["search"] = JudgeRun("search", run.search, ranked, run.movement.summary.top_n)
-    last = st.session_state.get("compare.last")
-    if last and last.get("run") is not None and last["run"].results:
-        crun = last["run"]
-        ranked = session.derived(last, "orderings", lambda: judging.orderings(crun.search.hits, crun.results))
-        n = int(session.inputs().get("n") or 10)
+    compared = last_run.compare_record("compare")
+    if compared is not None and compared.run is not None and compared.run.results:
+        crun = compared.run
+        ranked = compared.derived("orderings", lambda: judging.orderings(crun.search.hits, crun.results))
+        n = int(state.inputs().n or 10)
         out["compare"] = JudgeRun("compare", crun.search, ranked, min(n, len(crun.search.hits)))
     return out
 
@@ -91,9 +91,9 @@ def _grade(store: Store, run: JudgeRun, scope: tuple[Any, ...], queue: list[str]
         store.set_grade(run.collection, query, doc, grade, judge=grades_view.judge_name())
         return store.grades(run.collection, query)
 
-    grades, error = session.call_safely(save, "saving a grade")
+    grades, error = feedback.call_safely(save, "saving a grade")
     if error or grades is None:
-        session.flash(f"The grade was not saved: {error}", "error", channel="judge")
+        feedback.flash(f"The grade was not saved: {error}", "error", channel="judge")
         return
     following = _next_unjudged(queue, grades, queue.index(doc))
     st.session_state["judge.at"] = (scope, doc if following is None else queue[following])
@@ -125,7 +125,7 @@ def render(key_prefix: str = "judge") -> None:
         st.page_link("pages/search.py", label="Open the Search page", icon=":material/search:")
         return
     pages = list(available)
-    session.seed(f"{key_prefix}.run", pages[0], pages)
+    state.seed(f"{key_prefix}.run", pages[0], pages)
     if len(pages) > 1:
         chosen = st.segmented_control(
             "Judge the results of", pages, key=f"{key_prefix}.run", format_func=RUNS.__getitem__
@@ -137,7 +137,7 @@ def render(key_prefix: str = "judge") -> None:
     top, side = st.columns([3, 2])
     with side:
         most = min(MAX_DEPTH, max(len(hits), 1))
-        session.seed(f"{key_prefix}.depth", min(run.n, most))
+        state.seed(f"{key_prefix}.depth", min(run.n, most))
         if st.session_state[f"{key_prefix}.depth"] > most:  # a deeper pool than this run has
             st.session_state[f"{key_prefix}.depth"] = most
         depth = int(
@@ -147,14 +147,14 @@ def render(key_prefix: str = "judge") -> None:
                 help="The documents to judge: the top N of the retrieval order and of every reranked order.",
             )
         )
-        session.seed(f"{key_prefix}.name", st.session_state.get("_judge_name", ""))
+        state.seed(f"{key_prefix}.name", st.session_state.get("_judge_name", ""))
         st.text_input(
             "Your name (optional)", key=f"{key_prefix}.name", max_chars=100, on_change=_keep_name,
             help="Saved with each grade you give, so a team can tell its judges apart.",
         )
     query = normalise_query(run.query)
     queue = judge_queue(list(run.ranked.values()), (), depth)  # () = the whole pool, judged or not
-    grades, error = session.call_safely(lambda: store.grades(run.collection, query), "reading grades")
+    grades, error = feedback.call_safely(lambda: store.grades(run.collection, query), "reading grades")
     if error or grades is None:
         st.warning(f"Could not read the grades: {error}")
         return
@@ -165,7 +165,7 @@ def render(key_prefix: str = "judge") -> None:
             f"Pool: the top {depth} of the {orderings}: {len(queue)} documents, the ones the orderings disagree "
             "on first (their grades decide the comparison). Keys 0–3 grade and move on, ← → step."
         )
-    session.show_flash("judge")
+    feedback.show_flash("judge")
     if not queue:
         st.info("The run found no documents to judge.")
         return

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import session, store_access
+from components import feedback, lifecycle, state, store_access
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables
@@ -73,9 +73,9 @@ def _save(store: Store, story: Story, message: str) -> None:
     try:
         stories.save_story(store, story)
     except PlaygroundError as err:
-        session.flash(f"{err.message} {err.hint}".strip(), "error", "present")
+        feedback.flash(f"{err.message} {err.hint}".strip(), "error", "present")
         return
-    session.flash(message, "success", "present")
+    feedback.flash(message, "success", "present")
 
 
 def _view_label(view: StoryView) -> str:
@@ -87,7 +87,7 @@ def manage(pg: Playground, store: Store) -> None:
     st.title("Present")
     st.caption("Stories are ordered saved views. Add views from the Search or Compare page (“Add to story”), "
                "then present them here: → / ← (or a clicker's PageDown / PageUp) step through.")
-    session.show_flash("present")
+    feedback.show_flash("present")
     try:
         names = stories.story_names(store)
     except PlaygroundError as err:
@@ -100,7 +100,7 @@ def manage(pg: Playground, store: Store) -> None:
             default = stories.DEMO_STORY if stories.DEMO_STORY in names else names[0]
             # The widget's own state goes when the widget is not drawn (while presenting): the choice is kept
             # under a plain key too.
-            session.seed(_key("story_select"), st.session_state.get(_key("story"), default), names)
+            state.seed(_key("story_select"), st.session_state.get(_key("story"), default), names)
             name = st.selectbox("Story", names, key=_key("story_select"))
             st.session_state[_key("story")] = name
             story = _load(store, name) if name else None
@@ -134,7 +134,7 @@ def manage(pg: Playground, store: Store) -> None:
 
 
 def _has_demo_collections(pg: Playground) -> bool:
-    names = {info.name for info in session.collections(pg)}
+    names = {info.name for info in state.collections(pg)}
     return any(spec.name in names for spec in DEMO_COLLECTIONS)
 
 
@@ -176,7 +176,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 else:
                     st.session_state[_key("story")] = new_name.strip()
                     st.session_state.pop(_key("story_select"), None)
-                    session.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
+                    feedback.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
                     st.rerun()
         with cols[1]:
             sure = st.checkbox("Yes, delete this story", key=_key("sure"))
@@ -188,7 +188,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 else:
                     st.session_state.pop(_key("story"), None)
                     st.session_state.pop(_key("story_select"), None)
-                    session.flash(f"Deleted “{story.name}”.", "success", "present")
+                    feedback.flash(f"Deleted “{story.name}”.", "success", "present")
                     st.rerun()
         data = stories.story_to_json(story).encode("utf-8")
         st.download_button("Export story (JSON)", data, file_name=f"{_slug(story.name)}.story.json",
@@ -327,9 +327,9 @@ def _next_state(work: Presenter, story: Story, index: int, where: str) -> None:
 
 @st.fragment(run_every=1.0)
 def _watch_next(work: Presenter, view: StoryView, where: str) -> None:
-    state = work.status(view)
-    st.caption(f"{where} · next view {state}")
-    if state != "preparing":
+    progress = work.status(view)
+    st.caption(f"{where} · next view {progress}")
+    if progress != "preparing":
         st.rerun(scope="app")  # stop polling: the next full run draws the line without a timer
 
 
@@ -356,7 +356,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
             if prepared.search is not None:
                 choice = view.choices[0]
                 request = prepared.search.request
-                code, error = session.call_safely(lambda: codegen.python_code(
+                code, error = feedback.call_safely(lambda: codegen.python_code(
                     request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
                     needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
                     jina_base_url=pg.jina_base_url), "copy as code")
@@ -462,7 +462,7 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
 
 
 def render() -> None:
-    pg = session.connected_playground()
+    pg = lifecycle.connected_playground()
     if pg is None:
         return
     store = _store()

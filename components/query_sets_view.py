@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import feedback, state
 from components.safe import md_escape
 from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation import io
@@ -28,7 +28,7 @@ def collection_names(pg: Playground) -> list[str] | None:
     """The connected server's collections, or None when not connected (or the list failed)."""
     if not pg.connected:
         return None
-    infos, error = session.call_safely(lambda: session.collections(pg), "listing collections")
+    infos, error = feedback.call_safely(lambda: state.collections(pg), "listing collections")
     if error:
         st.warning(f"Could not list the collections: {error}")
         return None
@@ -53,9 +53,9 @@ def sets_table(store: Store, sets: list[QuerySet]) -> pd.DataFrame:
 
 
 def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
-    session.show_flash("sets")
+    feedback.show_flash("sets")
     names = collection_names(pg)
-    all_sets, error = session.call_safely(store.query_sets, "listing query sets")
+    all_sets, error = feedback.call_safely(store.query_sets, "listing query sets")
     if error:
         st.error(error)
         return
@@ -69,7 +69,7 @@ def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
             + (f" ({hidden} more belong to collections not on this server)." if hidden else ".")
         )
     if sets:
-        table, error = session.call_safely(lambda: sets_table(store, sets), "query set table")
+        table, error = feedback.call_safely(lambda: sets_table(store, sets), "query set table")
         if table is not None:
             st.dataframe(table, hide_index=True, key=f"{key_prefix}.table")
         elif error:
@@ -92,7 +92,7 @@ def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
     wanted = st.session_state.pop(f"{key_prefix}.choose_next", None)  # set by create/import/delete
     if wanted in by_name:
         st.session_state[f"{key_prefix}.chosen"] = wanted
-    session.seed(f"{key_prefix}.chosen", sets[0].name, list(by_name))
+    state.seed(f"{key_prefix}.chosen", sets[0].name, list(by_name))
     name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.chosen")
     query_set = by_name[name]
     qrels = store.qrels(query_set)
@@ -148,12 +148,12 @@ def delete_with_confirmation(store: Store, query_set: QuerySet, key_prefix: str)
     )
     yes, no = st.columns(2)
     if yes.button("Yes, delete it", key=f"{key_prefix}.delete_yes", type="primary"):
-        _, error = session.call_safely(lambda: store.delete_query_set(query_set.name), "deleting a query set")
+        _, error = feedback.call_safely(lambda: store.delete_query_set(query_set.name), "deleting a query set")
         st.session_state.pop(asking, None)
         if error:
-            session.flash(error, "error", channel="sets")
+            feedback.flash(error, "error", channel="sets")
         else:
-            session.flash(f"Deleted the query set “{md_escape(query_set.name)}”.", channel="sets")
+            feedback.flash(f"Deleted the query set “{md_escape(query_set.name)}”.", channel="sets")
         st.rerun()
     if no.button("Keep it", key=f"{key_prefix}.delete_no"):
         st.session_state.pop(asking, None)
@@ -165,7 +165,7 @@ def delete_with_confirmation(store: Store, query_set: QuerySet, key_prefix: str)
 
 def _collection_picker(names: list[str] | None, key: str) -> str:
     if names:
-        session.seed(key, session.inputs().get("collection") or names[0], names)
+        state.seed(key, state.inputs().collection or names[0], names)
         return str(st.selectbox("Collection", names, key=key))
     return st.text_input("Collection", key=key, max_chars=200).strip()
 
@@ -199,12 +199,12 @@ def create_form(store: Store, names: list[str] | None, existing: list[QuerySet],
         store.save_query_set(query_set)
         return query_set
 
-    created, error = session.call_safely(create, "creating a query set")
+    created, error = feedback.call_safely(create, "creating a query set")
     if error:
         st.error(error)
         return
     assert created is not None
-    session.flash(f"Created “{md_escape(created.name)}” with {len(created.queries)} queries.", channel="sets")
+    feedback.flash(f"Created “{md_escape(created.name)}” with {len(created.queries)} queries.", channel="sets")
     st.session_state[f"{key_prefix}.choose_next"] = created.name
     st.rerun()
 
@@ -240,7 +240,7 @@ def import_form(
     collection = _collection_picker(names, f"{key_prefix}.import_collection")
     id_choices = [UUID_IDS]
     if pg.connected and collection and names and collection in names:
-        info, _ = session.call_safely(lambda: pg.collection(collection), "collection properties")
+        info, _ = feedback.call_safely(lambda: pg.collection(collection), "collection properties")
         if info is not None:
             id_choices += list(info.text_properties)
     id_choice = st.selectbox(
@@ -280,12 +280,12 @@ def import_form(
         id_property = None if id_choice == UUID_IDS else str(id_choice)
         return io.import_judgments(store, target, set_name, parsed, id_property=id_property)
 
-    imported, error = session.call_safely(run_import, "importing a query set")
+    imported, error = feedback.call_safely(run_import, "importing a query set")
     if error:
         st.error(f"Nothing was imported. {error}" if "Nothing was imported" not in error else error)
         return
     assert imported is not None
-    session.flash(
+    feedback.flash(
         f"Imported “{md_escape(imported.name)}”: {len(imported.queries)} queries into "
         f"{md_escape(imported.collection)}.",
         channel="sets",

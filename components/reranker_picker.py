@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import session, spend_note
+from components import spend_note, state
 from components.safe import md_escape
 from rerank_playground.models import CollectionInfo, ModelInfo
 from rerank_playground.playground import Playground, RerankChoice
@@ -22,7 +22,7 @@ def model_caption(model: ModelInfo) -> str:
 
 
 def _mark_explicit(widget_key: str) -> None:
-    session.inputs()["reranker"] = st.session_state.get(widget_key)
+    state.update_inputs(reranker=st.session_state.get(widget_key))
 
 
 def _short(name: str) -> str:
@@ -46,8 +46,7 @@ def _model_picker(pg: Playground, provider: ProviderSpec, info: CollectionInfo, 
         else:
             st.caption(by_name[choice.model].label if choice.model in by_name else choice.model)
         return choice
-    values = session.inputs()
-    session.seed(f"{key_prefix}.model", values.get("model") or provider.default_model or models[0], list(models))
+    state.seed(f"{key_prefix}.model", state.inputs().model or provider.default_model or models[0], list(models))
     missing = pg.key_missing(provider)
     model = st.selectbox(
         provider.model_prompt,
@@ -55,7 +54,7 @@ def _model_picker(pg: Playground, provider: ProviderSpec, info: CollectionInfo, 
         key=f"{key_prefix}.model",
         format_func=lambda name: f"{name} ({provider.key_hint})" if missing else name,
     )
-    values["model"] = model
+    state.update_inputs(model=model)
     if model in by_name:
         st.caption(model_caption(by_name[model]))
     return RerankChoice(provider.name, model)
@@ -66,15 +65,15 @@ def reranker_choice(
 ) -> tuple[RerankChoice, DeltaGenerator]:
     """Draw the provider and model pickers; returns the choice and an empty slot at the end of the row
     (for the page's run button)."""
-    values = session.inputs()
+    values = state.inputs()
     paths = list(provider_names())
     auto = pg.default_provider().name
     widget_key = f"{key_prefix}.reranker"
-    if values.get("reranker") not in paths:
-        values["reranker"] = None
+    if values.reranker not in paths:
+        values = state.update_inputs(reranker=None)
         st.session_state[widget_key] = auto  # follows the key until the user picks a path
     else:
-        session.seed(widget_key, values["reranker"], paths)
+        state.seed(widget_key, values.reranker, paths)
     # The path column fits its three segments from a 1280 px window; narrower, they wrap (never scroll).
     left, right, slot = st.columns([3.4, 2.8, 1.5], vertical_alignment="bottom")
     with left:

@@ -1,21 +1,21 @@
 """Run a search + rerank and show what reranking changed: lists, charts, summary, notes, downloads.
 
-The last run is kept in ``st.session_state[f"{key_prefix}.last"]`` as a dict:
-``key`` (the inputs it ran with), ``search`` (SearchResult or None), ``run`` (RerankRun or None),
-``error`` (a safe message or None), ``figures`` (built once). Coming back to the page shows it again
-without calling Weaviate or Jina; clicking again with the same inputs is served from the Playground's caches.
+The last run is kept in session state as a :class:`~components.last_run.SearchRecord`. Coming back to the page
+shows it again without calling Weaviate or Jina; clicking again with the same inputs is served from the
+Playground's caches.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import grades_view, session
+from components import feedback, grades_view, last_run, state
+from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
 from rerank_playground.models import Hit, SearchRequest, SearchResult
@@ -25,14 +25,11 @@ from rerank_playground.snapshot import path_label
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
 SCORE_FORMAT = "%.4f"
+FIGURES = "figures"  # the memo entry of the charts built with the run
 
 
-def run_key(request: SearchRequest, choice: RerankChoice, n: int) -> tuple[Any, ...]:
+def run_key(request: SearchRequest, choice: RerankChoice, n: int) -> tuple[SearchRequest, RerankChoice, int]:
     return (request, choice, n)
-
-
-def last_run(key_prefix: str) -> dict[str, Any] | None:
-    return st.session_state.get(f"{key_prefix}.last")
 
 
 def run_search_and_rerank(
@@ -40,19 +37,17 @@ def run_search_and_rerank(
 ) -> None:
     """Search, then rerank every candidate; store the outcome (or the first error) as the last run.
     ``force``: ask Weaviate and the reranker again instead of the session's caches."""
-    last: dict[str, Any] = {
-        "key": run_key(request, choice, n), "search": None, "run": None, "error": None, "figures": None
-    }
+    run: RerankRun | None = None
+    memo: dict[str, Any] = {}
     with st.spinner("Searching and reranking…"):
-        search, error = session.call_safely(lambda: pg.search(request, force=force), "search")
-        last["search"], last["error"] = search, error
+        search, error = feedback.call_safely(lambda: pg.search(request, force=force), "search")
         if search is not None:
-            run, error = session.call_safely(lambda: pg.rerank(search, choice, n, force=force), "rerank")
-            last["run"], last["error"] = run, error
+            run, error = feedback.call_safely(lambda: pg.rerank(search, choice, n, force=force), "rerank")
             if run is not None:
-                figures, error = session.call_safely(lambda: build_figures(run), "charts")
-                last["figures"], last["error"] = figures or {}, error  # {} = failed: not retried
-    st.session_state[f"{key_prefix}.last"] = last
+                ranked = run
+                figures, error = feedback.call_safely(lambda: build_figures(ranked), "charts")
+                memo[FIGURES] = figures or {}  # {} = failed: not retried
+    last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, run=run, error=error, memo=memo))
 
 
 def _ask_run_again(key_prefix: str) -> None:
@@ -63,11 +58,10 @@ def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
     """The "Run again" button under a cached result: re-run the shown run's own inputs, bypassing the caches."""
     if not st.session_state.pop(f"{key_prefix}.run_again", False):
         return False
-    last = last_run(key_prefix)
+    last = last_run.search_record(key_prefix)
     if last is None:
         return False
-    request, choice, n = last["key"]
-    run_search_and_rerank(pg, request, choice, n, key_prefix, force=True)
+    run_search_and_rerank(pg, last.request, last.choice, last.n, key_prefix, force=True)
     return True
 
 
@@ -104,12 +98,9 @@ def run_search_only(
     pg: Playground, request: SearchRequest, choice: RerankChoice, n: int, key_prefix: str
 ) -> None:
     """Only the (free) search: the last run then shows the results not reranked yet."""
-    last: dict[str, Any] = {
-        "key": run_key(request, choice, n), "search": None, "run": None, "error": None, "figures": None
-    }
     with st.spinner("Searching…"):
-        last["search"], last["error"] = session.call_safely(lambda: pg.search(request), "search")
-    st.session_state[f"{key_prefix}.last"] = last
+        search, error = feedback.call_safely(lambda: pg.search(request), "search")
+    last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, error=error))
 
 
 MAX_SLOPE_HEIGHT = 900
@@ -153,9 +144,11 @@ NARROW_COLUMNS = {
 }
 SCORE_WIDTH = 72
 TEXT_WIDTH = 250
+TextWidth = int | Literal["small", "medium", "large"]
+TableHeight = int | Literal["auto", "stretch", "content"]
 
 
-def _column_config(text_width: int | str = "large") -> dict[str, Any]:
+def _column_config(text_width: TextWidth = "large") -> dict[str, Any]:
     config: dict[str, Any] = {
         name: st.column_config.Column(name, width=width) for name, width in NARROW_COLUMNS.items()
     }
@@ -170,9 +163,9 @@ def _column_config(text_width: int | str = "large") -> dict[str, Any]:
 def show_table(
     frame: pd.DataFrame,
     key: str | None = None,
-    height: int | str = "auto",
+    height: TableHeight = "auto",
     row_height: int | None = None,
-    text_width: int | str = "large",
+    text_width: TextWidth = "large",
 ) -> None:
     st.dataframe(
         frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
@@ -205,16 +198,16 @@ def results_table(
         )
 
 
-def graded_slope(last: dict[str, Any], run: RerankRun, grades: dict[str, int]) -> go.Figure:
+def graded_slope(last: SearchRecord, run: RerankRun, grades: dict[str, int]) -> go.Figure:
     """The slope chart with grade markers, rebuilt only when the grades changed (the latest one is kept)."""
     signature = tuple(sorted(grades.items()))
-    kept = last.get("graded_slope")
+    kept: tuple[tuple[tuple[str, int], ...], go.Figure] | None = last.memo.get("graded_slope")
     if kept is None or kept[0] != signature:
         figure = charts.slope_chart(run.movement, grades=grades)
         if (figure.layout.height or 0) > MAX_SLOPE_HEIGHT:
             figure.update_layout(height=MAX_SLOPE_HEIGHT)
         kept = (signature, figure)
-        last["graded_slope"] = kept
+        last.memo["graded_slope"] = kept
     return kept[1]
 
 
@@ -309,7 +302,7 @@ def full_text_reader(run: RerankRun, key_prefix: str) -> None:
     with st.container(border=True):
         st.markdown("**Read a document in full**")
         options = list(range(len(moves)))
-        session.seed(f"{key_prefix}.doc", 0, options)
+        state.seed(f"{key_prefix}.doc", 0, options)
         index = st.selectbox(
             "Document (reranked top N)",
             options,
@@ -372,8 +365,8 @@ def download_files(run: RerankRun | None, search: SearchResult) -> list[tuple[st
     return files
 
 
-def downloads(last: dict[str, Any], key_prefix: str) -> None:
-    files = session.derived(last, "downloads", lambda: download_files(last["run"], last["search"]))
+def downloads(last: SearchRecord, search: SearchResult, key_prefix: str) -> None:
+    files = last.derived("downloads", lambda: download_files(last.run, search))
     cols = st.columns(4)
     for col, (label, data, name, mime, key) in zip(cols, files, strict=False):
         col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
@@ -382,17 +375,17 @@ def downloads(last: dict[str, Any], key_prefix: str) -> None:
 # ---------------------------------------------------------------------------------------------- page part
 
 
-def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
-    last = last_run(key_prefix)
+def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice, int] | None) -> None:
+    last = last_run.search_record(key_prefix)
     if last is None:
         st.info("Pick a query (or a suggested one) and click **Search & rerank**.")
         return
-    if current_key is not None and last["key"] != current_key:
+    if current_key is not None and last.key != current_key:
         st.caption("These results are from your last run. Inputs changed since: click Search & rerank to update.")
-    if last["error"]:
-        st.error(last["error"])
-    run: RerankRun | None = last["run"]
-    search: SearchResult | None = last["search"]
+    if last.error:
+        st.error(last.error)
+    run = last.run
+    search = last.search
     if search is None:
         return
     request = search.request
@@ -404,9 +397,8 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         )
         cache_banner(search, None, key_prefix)
         if search.hits:
-            n = last["key"][2] if last.get("key") else 10
-            show_table(tables.results_table(search.hits[:n]), key=f"{key_prefix}.plain_results")
-            downloads(last, key_prefix)
+            show_table(tables.results_table(search.hits[:last.n]), key=f"{key_prefix}.plain_results")
+            downloads(last, search, key_prefix)
         return
 
     st.subheader(f"Reranked with {md_escape(run.choice.label)}")
@@ -425,7 +417,7 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
 
-    moves = session.derived(last, "moves", lambda: tables.movement_table(run.movement))
+    moves = last.derived("moves", lambda: tables.movement_table(run.movement))
     editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
     grades = grades_view.relevance_section(
         last, run.search, {run.choice.label: run.result}, run.movement.summary.top_n, key_prefix, editors
@@ -438,11 +430,11 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
         st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
         results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
 
-    figures: dict[str, go.Figure] = last.get("figures")
+    figures: dict[str, go.Figure] | None = last.memo.get(FIGURES)
     if figures is None:
-        figures, error = session.call_safely(lambda: build_figures(run), "charts")
-        figures = figures or {}
-        last["figures"] = figures
+        built, error = feedback.call_safely(lambda: build_figures(run), "charts")
+        figures = built or {}
+        last.memo[FIGURES] = figures
         if error:
             st.error(error)
     if "slope" in figures:
@@ -467,4 +459,4 @@ def render_last(key_prefix: str, current_key: tuple[Any, ...] | None) -> None:
     with tab_summary:
         st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
 
-    downloads(last, key_prefix)
+    downloads(last, search, key_prefix)

@@ -3,10 +3,12 @@ and the diff of any two runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
-from components import session
+from components import state
 from components.safe import md_escape
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, plan_from_record
@@ -111,6 +113,10 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
 
 
+def _setting_label(summary: analysis.RunSummary) -> Callable[[int], str]:
+    return lambda index: summary.settings[index].label
+
+
 def render_diff(store: Store, key_prefix: str) -> None:
     records = runs.list_runs(store)
     if len(records) < 1:
@@ -131,19 +137,19 @@ def render_diff(store: Store, key_prefix: str) -> None:
                                   index=min(1, len(by_id) - 1) if side == "B" else 0)
             summary = summary_of(store, by_id[run_id])
             setting = st.selectbox(f"Setting {side}", range(len(summary.settings)),
-                                   format_func=lambda i, s=summary: s.settings[i].label,
+                                   format_func=_setting_label(summary),
                                    key=f"{key_prefix}.diff.{side}.setting")
             ordering = st.selectbox(f"Ordering {side}", summary.settings[setting].orderings,
                                     key=f"{key_prefix}.diff.{side}.ordering")
             picks.append((summary, setting, ordering))
     (a, sa, oa), (b, sb, ob) = picks
     diff = analysis.diff_runs(a, b, ordering_a=oa, ordering_b=ob, setting_a=sa, setting_b=sb)
-    cols = st.columns(4)
-    cols[0].metric("Better in A", diff.better)
-    cols[1].metric("Worse in A", diff.worse)
-    cols[2].metric("Same", diff.same)
+    better, worse, same, mean = st.columns(4)
+    better.metric("Better in A", diff.better)
+    worse.metric("Worse in A", diff.worse)
+    same.metric("Same", diff.same)
     p = diff.test.randomization_p
-    cols[3].metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
+    mean.metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
                    help=None if p is None else f"paired randomization p = {p:.3g} over {diff.test.n} queries")
     st.dataframe(diff.table, hide_index=True, width="stretch")
 
@@ -159,11 +165,9 @@ def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix:
     choices = {c.label: c for c in summary.plan.rerankers}
     label = mid.selectbox("with", list(choices), key=f"{key_prefix}.choice") if choices else None
     if right.button("Open", key=f"{key_prefix}.open"):
-        values = session.inputs()
-        values.update(collection=summary.record.collection, query=queries[qid], mode=setting.mode.value,
-                      alpha=setting.alpha, fusion=setting.fusion.value, k=setting.limit,
-                      operator=setting.operator.value)
+        state.update_inputs(collection=summary.record.collection, query=queries[qid], mode=setting.mode,
+                            alpha=setting.alpha, fusion=setting.fusion, k=setting.limit, operator=setting.operator)
         if label is not None:
-            values.update(reranker=choices[label].reranker, model=choices[label].model)
+            state.update_inputs(reranker=choices[label].reranker, model=choices[label].model)
         st.session_state["search.autorun"] = True
         st.switch_page("pages/search.py")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import session
+from components import config, feedback, lifecycle, state, url_state
 from components.safe import md_escape
 from rerank_playground.jina_http import KEYS_URL
 from rerank_playground.playground import Playground
@@ -14,7 +14,7 @@ from rerank_playground.rerankers import providers
 def connection_status(pg: Playground) -> None:
     if pg.connected and pg.server is not None:
         server = pg.check_nodes() or pg.server  # node status re-read at most every node_check_interval_s
-        count = session.cached_collection_count(pg)
+        count = state.cached_collection_count(pg)
         noun = "collection" if count == 1 else "collections"
         st.success(f"Connected: {server.label} {md_escape(server.version, 40)}, {count} {noun}")
         if server.cluster_summary:
@@ -43,29 +43,29 @@ def reranking_status(pg: Playground) -> None:
 
 def _save_key(pg: Playground, key_prefix: str) -> None:
     raw = (st.session_state.get(f"{key_prefix}.jina_key") or "").strip()
-    session.remember_typed_secret(raw)
+    url_state.remember_typed_secret(raw)
     if not raw:
-        session.flash("Paste a Jina key first.", "warning", "sidebar")
+        feedback.flash("Paste a Jina key first.", "warning", "sidebar")
         return
-    _, error = session.call_safely(lambda: session.set_jina_key(pg, raw, "user"), "save Jina key")
-    session.flash(error or "Jina key saved for this browser session.", "error" if error else "success", "sidebar")
+    _, error = feedback.call_safely(lambda: lifecycle.set_jina_key(pg, raw, "user"), "save Jina key")
+    feedback.flash(error or "Jina key saved for this browser session.", "error" if error else "success", "sidebar")
 
 
 def _clear_key(pg: Playground) -> None:
-    _, error = session.call_safely(lambda: session.set_jina_key(pg, None, "cleared"), "clear Jina key")
-    session.flash(error or "Jina key cleared.", "error" if error else "success", "sidebar")
+    _, error = feedback.call_safely(lambda: lifecycle.set_jina_key(pg, None, "cleared"), "clear Jina key")
+    feedback.flash(error or "Jina key cleared.", "error" if error else "success", "sidebar")
 
 
 def _use_server_key(pg: Playground) -> None:
-    key = session.operator_jina_key()  # bound to the operator's endpoints
-    _, error = session.call_safely(lambda: session.set_jina_key(pg, key, "server"), "use server key")
-    session.flash(error or "Using the server's Jina key again.", "error" if error else "success", "sidebar")
+    key = config.operator_jina_key()  # bound to the operator's endpoints
+    _, error = feedback.call_safely(lambda: lifecycle.set_jina_key(pg, key, "server"), "use server key")
+    feedback.flash(error or "Using the server's Jina key again.", "error" if error else "success", "sidebar")
 
 
 def jina_key_field(pg: Playground, key_prefix: str = "sidebar") -> None:
     """Password field + Clear. A key from the server's env/secrets is never sent to the browser."""
-    source = session.jina_key_source()
-    server_key = session.server_jina_key()
+    source = lifecycle.jina_key_source()
+    server_key = config.server_jina_key()
     if pg.has_jina_key and source == "server":
         st.caption("Using the server's Jina key (JINAAI_APIKEY). Paste another key below to override it.")
     elif pg.has_jina_key:
@@ -83,7 +83,7 @@ def jina_key_field(pg: Playground, key_prefix: str = "sidebar") -> None:
         st.form_submit_button(
             "Use this key", on_click=_save_key, args=(pg, key_prefix), key=f"{key_prefix}.save_key"
         )
-    session.show_flash("sidebar")
+    feedback.show_flash("sidebar")
     if pg.has_jina_key:
         st.button("Clear key", on_click=_clear_key, args=(pg,), key=f"{key_prefix}.clear_key")
     elif server_key:
@@ -117,9 +117,9 @@ def spend_status(pg: Playground) -> None:
 
 def render_sidebar(key_prefix: str = "sidebar") -> Playground:
     """Bootstraps the session's Playground (first run), then draws the sidebar. Returns the Playground."""
-    pg = session.get_playground()
+    pg = lifecycle.get_playground()
     with st.sidebar:
-        for problem in session.config_problems():
+        for problem in config.config_problems():
             st.error(problem, icon=":material/settings_alert:")
         connection_status(pg)
         reranking_status(pg)
@@ -129,6 +129,6 @@ def render_sidebar(key_prefix: str = "sidebar") -> Playground:
 
 def render_sidebar_footer() -> None:
     """What the page just did: drawn after it ran, so a call made by this run is already counted."""
-    pg = session.get_playground()
+    pg = lifecycle.get_playground()
     with st.sidebar:
         spend_status(pg)

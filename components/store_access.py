@@ -16,7 +16,7 @@ import time
 
 import streamlit as st
 
-from components import session
+from components import feedback
 from rerank_playground.evaluation.store import Store, StoreUnavailable, default_store_url, open_store
 
 log = logging.getLogger("rerank_playground.app")
@@ -49,7 +49,7 @@ def get_store() -> Store | None:
         st.session_state[_FAILED] = (url, str(err), time.monotonic())
         return None
     except Exception as exc:  # noqa: BLE001 - the rest of the app keeps working whatever the store does
-        session.log_unexpected(exc, "opening the evaluation store")
+        feedback.log_unexpected(exc, "opening the evaluation store")
         st.session_state[_FAILED] = (url, "The judgments store could not be opened.", time.monotonic())
         return None
     st.session_state.pop(_FAILED, None)

@@ -11,13 +11,13 @@ from typing import Any
 
 import streamlit as st
 
-from components import session, store_access
+from components import feedback, last_run, state, store_access
+from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.stories import StoryView
-from rerank_playground.models import SearchResult
-from rerank_playground.playground import CompareRun, Playground, RerankChoice, RerankRun
+from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.presentation import PreparedView
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, app_version, chart_png, snapshot_html
@@ -30,31 +30,29 @@ def versions(pg: Playground) -> Versions:
 
 
 def _suggested_note(collection: str, query: str) -> str:
-    match = next((s for s in session.suggestions(collection) if s.query == query.strip()), None)
+    match = next((s for s in state.suggestions(collection) if s.query == query.strip()), None)
     return match.why if match else ""
 
 
 def prepared_from_last(key_prefix: str, n: int | None = None) -> PreparedView | None:
     """This page's last result as a prepared view (what a story, a snapshot or the code are made of)."""
-    last: dict[str, Any] | None = st.session_state.get(f"{key_prefix}.last")
-    if not last or last.get("search") is None or not last.get("key"):
+    last = last_run.last_record(key_prefix)
+    if last is None or last.search is None:
         return None
-    search: SearchResult = last["search"]
-    key = last["key"]
-    request = key[0]
-    if len(key) == 3:  # Search: (request, choice, n)
-        choice: RerankChoice = key[1]
-        run: RerankRun | None = last.get("run")
-        view = StoryView(request=request, choices=(choice,), top_n=int(key[2]),
+    search = last.search
+    request = last.request
+    if isinstance(last, SearchRecord):
+        choice = last.choice
+        view = StoryView(request=request, choices=(choice,), top_n=last.n,
                          note=_suggested_note(request.collection, request.query))
-        runs = {choice.label: run} if run is not None else {}
-        errors = {choice.label: last["error"]} if last.get("error") else {}
+        runs = {choice.label: last.run} if last.run is not None else {}
+        errors = {choice.label: last.error} if last.error else {}
         return PreparedView(view=view, search=search, runs=runs, errors=errors)
-    choices: tuple[RerankChoice, ...] = tuple(key[1])
+    choices = last.choices
     top_n = int(n or 10)
     view = StoryView(request=request, choices=choices, top_n=top_n,
                      note=_suggested_note(request.collection, request.query))
-    compare: CompareRun | None = last.get("run")
+    compare = last.run
     runs = {}
     errors = {}
     if compare is not None:
@@ -84,7 +82,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         return
     options = [*names, NEW_STORY]
     default = stories.DEMO_STORY if stories.DEMO_STORY in names else NEW_STORY
-    session.seed(f"{key_prefix}.story_name", st.session_state.get("present.story", default), options)
+    state.seed(f"{key_prefix}.story_name", st.session_state.get("present.story", default), options)
     chosen = st.selectbox("Story", options, key=f"{key_prefix}.story_name")
     new_name = ""
     if chosen == NEW_STORY:
@@ -132,12 +130,13 @@ def png_buttons(prepared: PreparedView, key_prefix: str) -> None:
     for number, (label, run) in enumerate(prepared.runs.items()):
         key = (prepared.view, label)
         if key not in made and st.button(f"Make a PNG of the {label} chart", key=f"{key_prefix}.png_make{number}"):
+            def draw(run: RerankRun = run) -> bytes:
+                return chart_png(charts.slope_chart(run.movement, grades=grades))
+
             with st.spinner("Drawing the chart…"):
-                data, error = session.call_safely(
-                    lambda run=run: chart_png(charts.slope_chart(run.movement, grades=grades)), "chart png"
-                )
-            if error:
-                st.info(error)
+                data, error = feedback.call_safely(draw, "chart png")
+            if data is None:
+                st.info(error or feedback.GENERIC_ERROR)
                 continue
             made.clear()  # keep only the latest view's images in the session
             made[key] = data
@@ -175,13 +174,13 @@ def code_for(pg: Playground, prepared: PreparedView, choice: RerankChoice) -> st
 def copy_as_code(pg: Playground, prepared: PreparedView, key_prefix: str) -> None:
     choices = list(prepared.view.choices)
     if len(choices) > 1:
-        session.seed(f"{key_prefix}.code_choice", 0, list(range(len(choices))))
+        state.seed(f"{key_prefix}.code_choice", 0, list(range(len(choices))))
         index = st.selectbox("Reranker", list(range(len(choices))), format_func=lambda i: choices[i].label,
                              key=f"{key_prefix}.code_choice")
         choice = choices[index]
     else:
         choice = choices[0]
-    code, error = session.call_safely(lambda: code_for(pg, prepared, choice), "copy as code")
+    code, error = feedback.call_safely(lambda: code_for(pg, prepared, choice), "copy as code")
     if error:
         st.error(error)
         return

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import collections_view, demo_panel, session
+from components import collections_view, demo_panel, feedback, lifecycle, url_state
 
 
 def body() -> None:
     st.title("Collections")
     st.caption("Every collection on the connected Weaviate: size, text properties, vectorizer and reranker.")
-    session.consume_autorun()
-    pg = session.connected_playground()
+    url_state.consume_autorun()
+    pg = lifecycle.connected_playground()
     if pg is None:
         return
     collections_view.render_collections(pg, "collections")
@@ -19,4 +19,4 @@ def body() -> None:
         demo_panel.demo_panel(pg, "collections")
 
 
-session.guarded(body, "collections page")
+feedback.guarded(body, "collections page")

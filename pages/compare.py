@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_view, fold, search_form, session, spend_note, view_actions
+from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
 from rerank_playground.search import search_spends_tokens
+from rerank_playground.search_inputs import models_param
 
 
 def body() -> None:
@@ -14,8 +15,8 @@ def body() -> None:
         st.caption(
             "The same search, reranked by several models side by side. The search is shared with the Search page."
         )
-    autorun = session.consume_autorun()
-    pg = session.connected_playground()
+    autorun = url_state.consume_autorun()
+    pg = lifecycle.connected_playground()
     if pg is None:
         return
     with fold.folded_inputs("compare", running=autorun):
@@ -24,8 +25,8 @@ def body() -> None:
             return
         choices = compare_view.model_picker(pg, form.info, "compare")
     params = search_form.url_params(form)
-    params["models"] = ",".join(session.choice_id(c) for c in choices)
-    session.write_query_params(params)
+    params["models"] = models_param(choices)
+    url_state.write_query_params(params)
     row = st.container(horizontal=True, vertical_alignment="bottom")
     clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
@@ -41,7 +42,7 @@ def body() -> None:
         if free:
             compare_view.run_compare(pg, form.request, free, "compare")
         else:
-            session.call_safely(lambda: pg.search(form.request), "compare search")
+            feedback.call_safely(lambda: pg.search(form.request), "compare search")
         st.info(f"Opened from a link: the search{' and the free models' if free else ''} ran. "
                 f"{', '.join(c.label for c in paid)} use{'s' if len(paid) == 1 else ''} Jina tokens, so "
                 "they wait for your click on **Compare models**.")
@@ -54,4 +55,4 @@ def body() -> None:
     compare_view.render_last("compare", form.n, current)
 
 
-session.guarded(body, "compare page")
+feedback.guarded(body, "compare page")

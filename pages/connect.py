@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import connection_panel, session
+from components import connection_panel, feedback, lifecycle, url_state
 
 
 def body() -> None:
     st.title("Connect")
     st.caption("Pick a Weaviate. If connecting fails, the current connection stays as it is.")
-    pg = session.get_playground()
-    session.consume_autorun()
+    pg = lifecycle.get_playground()
+    url_state.consume_autorun()
     connection_panel.render_connect(pg, "connect")
 
 
-session.guarded(body, "connect page")
+feedback.guarded(body, "connect page")

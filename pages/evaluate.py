@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import evaluate_view, session, store_access
+from components import evaluate_view, feedback, lifecycle, store_access, url_state
 
 
 def body() -> None:
@@ -14,8 +14,8 @@ def body() -> None:
         "'no rerank' as the baseline. It runs in the background and saves each query as it finishes, so a "
         "cancelled or interrupted run resumes where it stopped."
     )
-    session.consume_autorun()
-    pg = session.connected_playground()
+    url_state.consume_autorun()
+    pg = lifecycle.connected_playground()
     if pg is None:
         return
     store = store_access.get_store()
@@ -27,4 +27,4 @@ def body() -> None:
     evaluate_view.resume_list(pg, store, "evaluate")
 
 
-session.guarded(body, "evaluate page")
+feedback.guarded(body, "evaluate page")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import judge_view, session
+from components import feedback, judge_view, url_state
 
 
 def body() -> None:
@@ -13,8 +13,8 @@ def body() -> None:
         "Grade the documents of your last search one at a time: 0 not relevant, 1 related, 2 relevant, "
         "3 perfect. Grades are saved at once and count in nDCG on the Search and Compare pages."
     )
-    session.consume_autorun()
+    url_state.consume_autorun()
     judge_view.render("judge")
 
 
-session.guarded(body, "judge page")
+feedback.guarded(body, "judge page")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from components import present_view, session
+from components import feedback, present_view, url_state
 
 
 def body() -> None:
-    session.consume_autorun()
+    url_state.consume_autorun()
     present_view.render()
 
 
-session.guarded(body, "present page")
+feedback.guarded(body, "present page")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import query_sets_view, session, store_access
+from components import feedback, lifecycle, query_sets_view, store_access, url_state
 
 
 def body() -> None:
@@ -13,8 +13,8 @@ def body() -> None:
         "Named sets of queries tied to a collection, with the grades given to their results. Import CSV, JSON "
         "or TREC files (a bad file names its line, and nothing is imported), export them, or delete them."
     )
-    session.consume_autorun()
-    pg = session.get_playground()
+    url_state.consume_autorun()
+    pg = lifecycle.get_playground()
     store = store_access.get_store()
     if store is None:
         store_access.unavailable_note("Query sets")
@@ -22,4 +22,4 @@ def body() -> None:
     query_sets_view.render(store, pg, "sets")
 
 
-session.guarded(body, "query sets page")
+feedback.guarded(body, "query sets page")

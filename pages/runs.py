@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import runs_view, session, store_access
+from components import feedback, runs_view, store_access, url_state
 
 
 def body() -> None:
     st.title("Runs")
     st.caption("Saved batch runs with everything needed to trust them later: settings, versions, per-query "
                "rankings, metrics, latency, tokens and errors.")
-    session.consume_autorun()
+    url_state.consume_autorun()
     store = store_access.get_store()
     if store is None:
         store_access.unavailable_note("Saved runs")
@@ -24,4 +24,4 @@ def body() -> None:
     runs_view.render_diff(store, "runs")
 
 
-session.guarded(body, "runs page")
+feedback.guarded(body, "runs page")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import fold, reranker_picker, results_view, search_form, session, spend_note, view_actions
+from components import (
+    feedback,
+    fold,
+    lifecycle,
+    reranker_picker,
+    results_view,
+    search_form,
+    spend_note,
+    url_state,
+    view_actions,
+)
 from rerank_playground.search import search_spends_tokens
 
 
@@ -12,8 +22,8 @@ def body() -> None:
     st.title("Search & Rerank")
     if fold.last_summary("search") is None and not fold.will_run("search"):
         st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")
-    autorun = session.consume_autorun()
-    pg = session.connected_playground()
+    autorun = url_state.consume_autorun()
+    pg = lifecycle.connected_playground()
     if pg is None:
         return
     folded = fold.is_folded("search", running=autorun)
@@ -24,7 +34,7 @@ def body() -> None:
         choice, button_slot = reranker_picker.reranker_choice(pg, form.info, "search")
     params = search_form.url_params(form)
     params.update(reranker=choice.reranker, model=choice.model)
-    session.write_query_params(params)
+    url_state.write_query_params(params)
     # Folded, the run button stays in view, in the row of the result's actions; open, it sits by the reranker.
     row = st.container(horizontal=True, vertical_alignment="center") if folded else None
     clicked = (row or button_slot).button("Search & rerank", type="primary", key="search.run",
@@ -49,4 +59,4 @@ def body() -> None:
     results_view.render_last("search", current)
 
 
-session.guarded(body, "search page")
+feedback.guarded(body, "search page")

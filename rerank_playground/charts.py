@@ -460,7 +460,7 @@ def _spread(positions: Sequence[float], gap: float, low: float, high: float) -> 
 
 def _axis_fraction(rank: float, axis: dict[str, Any]) -> float:
     """Where ``rank`` sits on a reversed rank axis, 0 = top of the plot, 1 = bottom."""
-    low, high = axis["range"][1], axis["range"][0]  # reversed: range is [bottom, top]
+    low, high = float(axis["range"][1]), float(axis["range"][0])  # reversed: range is [bottom, top]
     if axis["type"] == "log":
         return (math.log10(rank) - low) / (high - low)
     return (rank - low) / (high - low)

@@ -76,7 +76,7 @@ def _figure(fig: go.Figure, div_id: str) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, escape=True, border=0, na_rep="—")
+    return str(frame.to_html(index=False, escape=True, border=0, na_rep="—"))
 
 
 def _settings(view: StoryView) -> str:

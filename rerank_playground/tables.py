@@ -212,7 +212,7 @@ def to_csv_bytes(df: pd.DataFrame, *, escape_formulas: bool = True) -> bytes:
         for column in out.columns:
             if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
                 out[column] = out[column].map(_defuse)
-    return out.to_csv(index=False).encode("utf-8")
+    return str(out.to_csv(index=False)).encode("utf-8")
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -111,7 +111,7 @@ def mean_ci(
 
 
 def _mean_delta(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x - y, axis=axis)
+    return np.asarray(np.mean(x - y, axis=axis))
 
 
 def paired_test(

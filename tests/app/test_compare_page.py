@@ -74,7 +74,7 @@ def test_overlap_in_the_agreement_table_follows_the_shown_n(app_env: AppEnv) -> 
     agreement = frame_with(at, "ordering A", "ordering B", "overlap (top 5)")
     assert len(agreement) == 1  # retrieval vs the local baseline
     # the export says the same as the screen
-    files = {label: data for label, data, *_ in at.session_state["compare.last"]["downloads@5"]}
+    files = {label: data for label, data, *_ in at.session_state["compare.last"].memo["downloads@5"]}
     exported = json.loads(files["Download comparison (JSON)"])
     assert [row["overlap@5"] for row in exported["agreement"]] == list(agreement["overlap (top 5)"])
     assert "overlap over the shown top N" in exported["agreement_scope"]
@@ -145,7 +145,7 @@ def test_a_compare_link_reopens_the_same_comparison(with_jina_key: AppEnv) -> No
     chosen = widget_values(at, "compare", names)
     link = dict(at.query_params)
     at.button(key="compare.run").click().run()
-    ran_with = at.session_state["compare.last"]["key"]
+    ran_with = at.session_state["compare.last"].key
 
     reopened = with_jina_key.new_app()
     reopened.query_params.update(link)
@@ -154,7 +154,7 @@ def test_a_compare_link_reopens_the_same_comparison(with_jina_key: AppEnv) -> No
     assert_healthy(reopened)
     assert widget_values(reopened, "compare", names) == chosen
     reopened.button(key="compare.run").click().run()
-    assert reopened.session_state["compare.last"]["key"] == ran_with  # the same request and models
+    assert reopened.session_state["compare.last"].key == ran_with  # the same request and models
 
 
 def test_a_compare_link_drops_an_unknown_model_and_says_so(app_env: AppEnv) -> None:

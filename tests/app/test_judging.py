@@ -52,7 +52,7 @@ def searched(app_env: AppEnv) -> AppTest:
 
 
 def last_run(at: AppTest, prefix: str = "search") -> RerankRun:
-    return at.session_state[f"{prefix}.last"]["run"]
+    return at.session_state[f"{prefix}.last"].run
 
 
 def metric_values(at: AppTest) -> dict[str, str]:
@@ -183,7 +183,7 @@ def test_compare_shows_metrics_badges_and_grade_markers(app_env: AppEnv, store: 
     at.switch_page("pages/compare.py").run()
     at.button(key="compare.run").click().run()
     assert_healthy(at)
-    crun = at.session_state["compare.last"]["run"]
+    crun = at.session_state["compare.last"].run
     request = crun.search.request
     hits = crun.search.hits
     store.set_grade(request.collection, normalise_query(request.query), hits[1].uuid, 3)
@@ -230,7 +230,7 @@ def test_judge_view_chooses_between_the_search_and_the_compare_run(app_env: AppE
     assert choice.options == ["Search page", "Compare page"] and choice.value == "search"
     choice.set_value("compare").run()
     assert_healthy(at)
-    crun = at.session_state["compare.last"]["run"]
+    crun = at.session_state["compare.last"].run
     pool = judge_queue(list(orderings(crun.search.hits, crun.results).values()), (), 10)
     assert f"uuid {pool[0]}" in values(at.caption)
     at.button(key="judge.grade.3").click().run()

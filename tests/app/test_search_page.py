@@ -73,7 +73,7 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     overlap = metrics["Overlap · top 10"]
     slope = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
     assert f"top-10 overlap {overlap} (shown N)" in slope
-    files = {label: data for label, data, *_ in at.session_state["search.last"]["downloads"]}
+    files = {label: data for label, data, *_ in at.session_state["search.last"].memo["downloads"]}
     exported = json.loads(files["Download movements (JSON)"])
     summary = {row["metric"]: row["value"] for row in exported["summary"]}
     assert summary["overlap (shown top 10)"].endswith(f"({overlap})")
@@ -241,7 +241,7 @@ def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) 
     assert chosen["properties"] == ["question"] and chosen["operator"] == "and"
     link = dict(at.query_params)
     at.button(key="search.run").click().run()
-    ran_with = at.session_state["search.last"]["key"]  # (request, reranker choice, N): all the result depends on
+    ran_with = at.session_state["search.last"].key  # (request, reranker choice, N): all the result depends on
 
     reopened = with_jina_key.new_app()
     reopened.query_params.update(link)
@@ -251,7 +251,7 @@ def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) 
     assert widget_values(reopened, "search", SEARCH_WIDGETS) == chosen
     # a link with paid embeddings and reranking runs nothing by itself (it waits for a click): then the same run
     reopened.button(key="search.run").click().run()
-    assert reopened.session_state["search.last"]["key"] == ran_with
+    assert reopened.session_state["search.last"].key == ran_with
 
 
 def test_bad_query_params_say_what_was_not_used(app_env: AppEnv) -> None:
