@@ -61,6 +61,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check rerank_playground components pages app.py tests scripts benchmarks weaviate_local testkit
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/mypy --strict rerank_playground
 
 # Pipeline overhead (benchmarks/pipeline.py), then click -> chart in chromium against its floors (benchmarks/latency.py).
 bench: $(STAMP) weaviate-build chromium

@@ -77,10 +77,10 @@ class LocalEmbedder:
         with self._lock:  # the tokenizer is not documented as thread-safe
             vectors = np.asarray(self._model.embed([t or "" for t in texts], norm=False), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        return np.asarray(np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0))
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0].tolist()
+        return [float(x) for x in self.embed([text])[0]]
 
 
 @lru_cache(maxsize=1)

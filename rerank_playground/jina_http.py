@@ -219,7 +219,7 @@ def post_json(
             wait = parse_retry_after(response.headers.get("retry-after"))
             if wait is not None:
                 return wait  # already known to be within the cap
-        backoff = min(policy.max_delay, policy.base_delay * 2 ** (state.attempt_number - 1))
+        backoff = min(policy.max_delay, policy.base_delay * 2.0 ** (state.attempt_number - 1))
         return backoff + (random.uniform(0, policy.jitter) if policy.jitter > 0 else 0.0)
 
     retrying = Retrying(

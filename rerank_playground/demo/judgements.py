@@ -116,7 +116,9 @@ def _jeopardy_judgements(rng: random.Random, n_queries: int) -> Iterator[dict[st
                 yield {"query": query, "collection": DEMO_JEOPARDY.name, "doc_id": other.uuid, "grade": 2}
 
 
-def build_judgements(seed: int = JUDGEMENTS_SEED, wiki_queries: int = 25, jeopardy_queries: int = 25) -> list[dict[str, Any]]:
+def build_judgements(
+    seed: int = JUDGEMENTS_SEED, wiki_queries: int = 25, jeopardy_queries: int = 25
+) -> list[dict[str, Any]]:
     """The judged query set, deterministically: same seed and data, same list."""
     rows = list(_wiki_judgements(random.Random(seed), wiki_queries))
     rows += list(_jeopardy_judgements(random.Random(seed + 1), jeopardy_queries))

@@ -141,21 +141,31 @@ def test_copied_code_returns_the_order_the_page_shows(
 ) -> None:
     base = views()[index]
     view = replace(base, request=replace(base.request, mode=mode), choices=(choice,))
-    prepared = prepare_view(pg, view, allow_paid=True)
-    run = prepared.primary
-    assert run is not None and prepared.search is not None
-    request = prepared.search.request
-    code = codegen.python_code(
-        request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
-        needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
-        jina_base_url=pg.jina_base_url,
-    )
-    assert TEST_JINA_KEY not in code
-    assert not pg.spec.weaviate_api_key or pg.spec.weaviate_api_key not in code
-    if choice is JINA:
-        assert 'os.environ["JINAAI_APIKEY"]' in code
-    shown = [m.uuid for m in sorted(run.movement.moves, key=lambda m: m.new_rank)]
-    assert _run_code(code, tmp_path, pg, jina_stand_in) == shown
+    for _ in range(5):
+        prepared = prepare_view(pg, view, allow_paid=True)
+        run = prepared.primary
+        assert run is not None and prepared.search is not None
+        request = prepared.search.request
+        code = codegen.python_code(
+            request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
+            needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
+            jina_base_url=pg.jina_base_url,
+        )
+        assert TEST_JINA_KEY not in code
+        assert not pg.spec.weaviate_api_key or pg.spec.weaviate_api_key not in code
+        if choice is JINA:
+            assert 'os.environ["JINAAI_APIKEY"]' in code
+        shown = [m.uuid for m in sorted(run.movement.moves, key=lambda m: m.new_rank)]
+        printed = _run_code(code, tmp_path, pg, jina_stand_in)
+        if printed == shown:
+            break
+        # Weaviate's BM25 statistics keep settling for a minute or so after the demo import, so the script may have
+        # been answered differently from the page. Only a change in the server's own answer excuses a mismatch:
+        # then ask both again (pg.search with force replaces the page's cached search).
+        now = pg.search(request, force=True)
+        if [h.uuid for h in now.hits] == [h.uuid for h in prepared.search.hits]:
+            break
+    assert printed == shown
 
 
 def test_a_prepared_view_carries_its_numbers_chart_and_ndcg_where_judged(pg: Playground) -> None:
