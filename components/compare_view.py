@@ -16,7 +16,7 @@ import streamlit as st
 
 from components import feedback, grades_view, last_run, results_view, spend_note, state
 from components.last_run import CompareRecord
-from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, _fmt_ms
+from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, Download, _fmt_ms
 from components.safe import md_escape
 from rerank_playground import charts, movement, tables
 from rerank_playground.errors import ProviderError
@@ -340,33 +340,38 @@ def render_last(
 
     files = last.derived(f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
     cols = st.columns(3)
-    for col, (label, data, name, mime, key) in zip(cols, files, strict=True):
-        col.download_button(label, data, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
+    for col, (label, build, name, mime, key) in zip(cols, files, strict=True):
+        col.download_button(label, build, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
 
 
-def compare_downloads(
-    run: CompareRun, models: Any, texts: list[str], agreement: pd.DataFrame
-) -> list[tuple[str, bytes, str, str, str]]:
-    """(label, data, file name, mime type, key suffix) for each download, built once per comparison and N.
+def compare_downloads(run: CompareRun, models: Any, texts: list[str], agreement: pd.DataFrame) -> list[Download]:
+    """Each download, made only when its button is clicked (see ``results_view.download_files``).
     ``agreement`` is the one on the page (overlap at the shown N), so the file and the screen agree."""
     request = run.search.request
     stem = f"{request.collection}-compare".lower()
-    matrix = run.rank_matrix.copy()
-    matrix.insert(0, "uuid", [hit.uuid for hit in run.search.hits])
-    matrix.insert(1, "text", texts)
-    payload = {
-        "collection": request.collection,
-        "query": request.query,
-        "mode": request.mode.value,
-        "candidates": request.limit,
-        "models": models,
-        "agreement_scope": "kendall_tau and spearman_rho over all candidates; overlap over the shown top N",
-        "agreement": agreement,
-        "ranks": matrix,
-    }
+
+    def ranks() -> pd.DataFrame:
+        matrix = run.rank_matrix.copy()
+        matrix.insert(0, "uuid", [hit.uuid for hit in run.search.hits])
+        matrix.insert(1, "text", texts)
+        return matrix
+
+    def payload() -> dict[str, Any]:
+        return {
+            "collection": request.collection,
+            "query": request.query,
+            "mode": request.mode.value,
+            "candidates": request.limit,
+            "models": models,
+            "agreement_scope": "kendall_tau and spearman_rho over all candidates; overlap over the shown top N",
+            "agreement": agreement,
+            "ranks": ranks(),
+        }
+
     return [
-        ("Download ranks (CSV)", tables.to_csv_bytes(matrix), f"{stem}-ranks.csv", "text/csv", "dl_ranks"),
-        ("Download agreement (CSV)", tables.to_csv_bytes(agreement), f"{stem}-agreement.csv", "text/csv",
+        ("Download ranks (CSV)", lambda: tables.to_csv_bytes(ranks()), f"{stem}-ranks.csv", "text/csv", "dl_ranks"),
+        ("Download agreement (CSV)", lambda: tables.to_csv_bytes(agreement), f"{stem}-agreement.csv", "text/csv",
          "dl_agreement"),
-        ("Download comparison (JSON)", tables.to_json_bytes(payload), f"{stem}.json", "application/json", "dl_json"),
+        ("Download comparison (JSON)", lambda: tables.to_json_bytes(payload()), f"{stem}.json", "application/json",
+         "dl_json"),
     ]

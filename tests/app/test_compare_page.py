@@ -74,7 +74,7 @@ def test_overlap_in_the_agreement_table_follows_the_shown_n(app_env: AppEnv) -> 
     agreement = frame_with(at, "ordering A", "ordering B", "overlap (top 5)")
     assert len(agreement) == 1  # retrieval vs the local baseline
     # the export says the same as the screen
-    files = {label: data for label, data, *_ in at.session_state["compare.last"].memo["downloads@5"]}
+    files = {label: build() for label, build, *_ in at.session_state["compare.last"].memo["downloads@5"]}
     exported = json.loads(files["Download comparison (JSON)"])
     assert [row["overlap@5"] for row in exported["agreement"]] == list(agreement["overlap (top 5)"])
     assert "overlap over the shown top N" in exported["agreement_scope"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import weaviate.classes.config as wc
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -58,16 +59,25 @@ def assert_no_canary(at: AppTest, where: str) -> None:
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str | None, bytes]]:
-    """What every download button would hand to the browser (spied on, not changed)."""
+    """What every download button would hand to the browser (spied on, not changed). A deferred download (made
+    only when clicked) is made here as it is registered, as a click would make it."""
     stored: list[tuple[str | None, bytes]] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def spy(self: Any, path_or_data: Any, mimetype: str, kind: Any, filename: str | None = None) -> str:
         if isinstance(path_or_data, bytes):
             stored.append((filename, path_or_data))
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def spy_deferred(self: Any, data_callable: Any, mimetype: str | None, coordinates: str,
+                     file_name: str | None = None, **kwargs: Any) -> str:
+        made = data_callable()
+        stored.append((file_name, made.encode() if isinstance(made, str) else made))
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy_deferred)
     return stored
 
 

@@ -73,11 +73,13 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     overlap = metrics["Overlap · top 10"]
     slope = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["subtitle"]["text"]
     assert f"top-10 overlap {overlap} (shown N)" in slope
-    files = {label: data for label, data, *_ in at.session_state["search.last"].memo["downloads"]}
+    files = {label: build() for label, build, *_ in at.session_state["search.last"].memo["downloads"]}
     exported = json.loads(files["Download movements (JSON)"])
     summary = {row["metric"]: row["value"] for row in exported["summary"]}
     assert summary["overlap (shown top 10)"].endswith(f"({overlap})")
     labels = [b.proto.label for b in at.get("download_button")]
+    # every file is made when its button is clicked, not on each run (a deferred download has no URL yet)
+    assert all(b.proto.deferred_file_id and not b.proto.url for b in at.get("download_button"))
     assert labels == ["Snapshot (HTML)", "Download results (CSV)", "Download results (JSON)",
                       "Download movements (CSV)", "Download movements (JSON)"]
     assert any("Not a Jina reranker" in t for t in values(at.text))
