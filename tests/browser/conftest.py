@@ -317,14 +317,24 @@ def count_finished_runs(page: Page) -> None:
 
 
 def rerun_and_wait(page: Page, action: Callable[[], object], timeout_ms: float = RUN_TIMEOUT_MS) -> None:
-    """Do ``action`` (a click, Enter in a field...), then wait until Streamlit ran the script and is idle.
+    """Do ``action`` (a click, Enter in a field...), then wait until Streamlit ran the script and is idle."""
+    mark = run_mark(page)
+    action()
+    wait_for_run(page, mark, timeout_ms)
+
+
+def run_mark(page: Page) -> int | None:
+    """Start counting runs from now (both signals); hand the result to :func:`wait_for_run` after the action."""
+    page.evaluate("() => { window.__stRuns = 0; }")  # also a round trip: every earlier frame event is counted
+    return getattr(page, "_rp_finished", None)
+
+
+def wait_for_run(page: Page, finished_before: int | None, timeout_ms: float = RUN_TIMEOUT_MS) -> None:
+    """Until a script run since :func:`run_mark` is over and the app is idle.
 
     "Ran" is either signal: the DOM watcher saw a run, or the server said a run finished (see
     :func:`count_finished_runs`); polled in short waits, so the websocket events are handled in between.
     """
-    page.evaluate("() => { window.__stRuns = 0; }")  # also a round trip: every earlier frame event is counted
-    finished_before = getattr(page, "_rp_finished", None)
-    action()
     deadline = time.monotonic() + timeout_ms / 1000
     while True:
         if finished_before is not None and page._rp_finished > finished_before:  # type: ignore[attr-defined]

@@ -30,7 +30,9 @@ from tests.browser.conftest import (
     main_text,
     open_app,
     rerun_and_wait,
+    run_mark,
     screenshot,
+    wait_for_run,
     wait_idle,
 )
 
@@ -72,15 +74,12 @@ def wait_next_prepared(page: Page) -> None:
 def step(page: Page, key: str, expected_query: str) -> tuple[float, float]:
     """Press ``key``; seconds until the expected view's heading is shown, and until its chart is drawn and the
     script run is over."""
-    page.evaluate("() => { window.__stRuns = 0; }")
+    mark = run_mark(page)
     started = time.perf_counter()
     page.keyboard.press(key)
     page.locator('[data-testid="stMain"] h2').filter(has_text=expected_query).wait_for()
     shown = time.perf_counter() - started
-    page.wait_for_function(
-        """() => window.__stRuns > 0 && document.querySelector('[data-testid="stApp"]')
-              .getAttribute('data-test-script-state') === 'notRunning'"""
-    )
+    wait_for_run(page, mark)  # the DOM watcher alone can miss a run (see count_finished_runs)
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
     return shown, time.perf_counter() - started
 

@@ -105,6 +105,9 @@ def assert_well_formed(out: SearchRequest, request: SearchRequest, info: Collect
     assert validate_request(out, info) == out  # validating twice changes nothing
 
 
+
+FIXTURE_AND_SLOW = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]  # speed is not behaviour
+
 @settings(max_examples=400, deadline=None)
 @given(request=requests, info=collections)
 def test_any_search_request_validates_or_is_invalid_input(request: SearchRequest, info: CollectionInfo) -> None:
@@ -212,7 +215,7 @@ def a_search(n: int) -> SearchResult:
 top_ns = st.integers(-3, 30) | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.none()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_AND_SLOW)
 @given(n=st.integers(0, 8), top_n=top_ns, local=st.booleans())
 def test_any_top_n_reranks_or_is_refused_before_any_call(
     session: Playground, jina: CountingJina, n: int, top_n: Any, local: bool
@@ -236,7 +239,7 @@ reranker_names = st.sampled_from(["jina", "local", "Jina", "", "weaviate module"
 model_names_ = st.sampled_from([*model_names(), "", "jina-reranker-v9", "LOCAL-WORDLLAMA"]) | st.text(max_size=12)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_AND_SLOW)
 @given(reranker=reranker_names, model=model_names_)
 def test_any_reranker_and_model_name_reranks_or_is_refused(session: Playground, reranker: str, model: str) -> None:
     assume(reranker != "weaviate_module")  # needs a server; covered in tests/integration
@@ -253,7 +256,7 @@ def test_any_reranker_and_model_name_reranks_or_is_refused(session: Playground, 
     assert RerankChoice("local", LOCAL_MODEL).label in partial.results
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=FIXTURE_AND_SLOW)
 @given(choices=st.lists(st.builds(RerankChoice, reranker_names, model_names_), max_size=7))
 def test_compare_takes_one_to_five_choices_and_never_raises_for_one_of_them(
     session: Playground, choices: list[RerankChoice]
