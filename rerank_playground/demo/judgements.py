@@ -1,7 +1,29 @@
-"""The demo's judged query set (qrels): built deterministically from the demo data, kept in ``data/judgements.json``.
+"""The demo's judged query sets (qrels), built deterministically from the demo data; kept in ``data/judgements.json``.
 
-``scripts/build_judgements.py`` regenerates the file; the evaluation pages load it
-(:mod:`rerank_playground.evaluation.demo_sets`).
+How a set is built (``scripts/build_judgements.py`` regenerates the file):
+
+1. **Queries** come from passage content, not from a title or an answer. For each query a seeded random choice picks
+   a source document (DemoWiki: one passage per article, 25 articles; DemoJeopardy: 25 clues). The query is the
+   source's first :data:`QUERY_TERMS` *key terms*: words of its text (DemoWiki: the passage; DemoJeopardy: the
+   clue) in reading order, lower-cased, at least 4 letters, not a stopword (:data:`STOPWORDS`), not a number, and
+   not a word of what the query must not give away (DemoWiki: the article title and section heading; DemoJeopardy:
+   the answer and the category). A word counts as "the same word" with or without a final ``s``.
+2. **Grades** follow a rule over the text the reranker reads (the ``text`` property: "title. section. passage", or
+   "Category. clue Answer: response"), the same for every document of the collection (:func:`grade`):
+
+   - DemoWiki: 3 the source passage; 2 another passage of the same article sharing at least
+     :data:`SHARED_FOR_2` key terms with the query; 1 another passage of the same article, or a passage of
+     another article containing every key term; 0 anything else.
+   - DemoJeopardy: 3 the source clue; 2 another clue with the same answer; 1 another clue of the same category on
+     the same show (the same board column), or any clue containing every key term; 0 anything else.
+
+   "Contains a key term" means the term is one of the document's words (lower-cased runs of letters and digits,
+   as Weaviate's ``word`` tokenization splits them), with or without a final ``s``.
+3. **Pooling.** Every document the rule grades 1 or more is in the file (found over the whole collection, so recall
+   has its true denominator). Grade-0 rows are written for the pool: the top :data:`POOL_DEPTH` of keyword, vector
+   and hybrid retrieval (K = 50) and of the local baseline reranker over the hybrid candidates
+   (:func:`pool_for`, run against a Weaviate loaded with the demo). So every document those systems show in their
+   top 20 is judged, and "relevant" is never confused with "unjudged".
 """
 
 from __future__ import annotations
@@ -9,16 +31,60 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rerank_playground.demo.datasets import DEMO_JEOPARDY, DEMO_WIKI, DemoObject, jeopardy_objects, wiki_objects
+from rerank_playground.demo.datasets import (
+    DEMO_JEOPARDY,
+    DEMO_WIKI,
+    RERANK_PROPERTY,
+    DemoObject,
+    demo_objects,
+    jeopardy_objects,
+    wiki_objects,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import weaviate
 
 JUDGEMENTS_FILE = Path(__file__).resolve().parents[1] / "data" / "judgements.json"
-JUDGEMENTS_SEED = 20261126
+JUDGEMENTS_SEED = 20261207
+QUERIES_PER_COLLECTION = 25
+QUERY_TERMS = 3  # key terms per query
+SHARED_FOR_2 = 2  # DemoWiki: key terms another passage of the article must share for grade 2
+POOL_DEPTH = 20  # top documents of each pooled system that get judged
+POOL_CANDIDATES = 50  # K: candidates retrieved for pooling (the evaluation's default K)
+MIN_KEY_TERM_LETTERS = 4
+# A key term is a word neither unique to its document nor everywhere: it must occur in this many of the collection's
+# documents (low, high), so that retrieval has to tell documents apart and a query has more than one answer.
+DF_BAND = {DEMO_WIKI.name: (5, 200), DEMO_JEOPARDY.name: (2, 30)}
+
+# Common English function words and query-neutral verbs; a key term is never one of these.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also although among an and another any are around as at be because been
+    before being below between both but by can could did does doing done down during each either even ever every
+    few first for from further had has have having he her here hers herself him himself his how however i if in
+    into is it its itself just known later least less like made make many may more most much must near neither
+    never next no nor not now of off often on once one only onto or other others our ours out over own part same
+    several shall she should since some such than that the their theirs them themselves then there these they this
+    those though through thus to too toward towards under until upon used using very was were what when where
+    whether which while who whom whose why will with within without would yet you your also became become becomes
+    called include includes including known within well still much various called based term terms name named
+    likewise whenever always necessary shown given comes last describe describes explores examined examines begun
+    identify identified seen give gives followed earlier prior refers means meaning case cases usually generally
+    particularly especially certain large small great greater majority number numbers another came come took make
+    makes says said show shows
+    """.split()
+)
+
+_WORD = re.compile(r"[^\W_]+")
 _WS = re.compile(r"\s+")
+_PAREN = re.compile(r"\([^)]*\)")
 
 
 @dataclass(frozen=True)
@@ -29,99 +95,176 @@ class Judgement:
     grade: int  # 0..3
 
 
+@dataclass(frozen=True)
+class DemoQuery:
+    """One query of a demo set and what its grades are decided by."""
+
+    collection: str
+    text: str  # the key terms joined by spaces
+    terms: tuple[str, ...]
+    source: str  # uuid of the document the query was built from (grade 3)
+
+
 def load_judgements(path: Path = JUDGEMENTS_FILE) -> list[Judgement]:
     return [Judgement(**row) for row in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def _leaf(section: str) -> str:
-    return section.split(" > ")[-1]
+# ------------------------------------------------------------------------------------------------- words
 
 
-def _wiki_judgements(rng: random.Random, n_queries: int) -> Iterator[dict[str, Any]]:
-    """Known-item queries from section headings: '<title> <section>'.
+def _stem(word: str) -> str:
+    """The "same word" key: lower case, without one final ``s`` (fossil = fossils)."""
+    word = word.casefold()
+    return word[:-1] if len(word) > MIN_KEY_TERM_LETTERS and word.endswith("s") else word
 
-    Grade 3: passages of that exact section. Grade 2: passages of a parent, child or sibling section
-    (same top-level section). Grade 1: other passages of the same article.
-    """
+
+def words(text: str) -> set[str]:
+    """The document's words as the rule compares them (see the module docstring)."""
+    return {_stem(w) for w in _WORD.findall(text)}
+
+
+@lru_cache(maxsize=4)
+def document_frequency(collection: str) -> dict[str, int]:
+    """word -> how many of the collection's documents have it in their ``text`` (as :func:`words` splits it)."""
+    counts: Counter[str] = Counter()
+    for obj in demo_objects(collection):
+        counts.update(words(obj.text))
+    return dict(counts)
+
+
+def key_terms(collection: str, text: str, exclude: Iterable[str], n: int = QUERY_TERMS) -> tuple[str, ...]:
+    """The first ``n`` key terms of ``text`` (rule 1 of the module docstring), lower-cased, in reading order."""
+    banned = {_stem(w) for w in exclude}
+    low, high = DF_BAND[collection]
+    df = document_frequency(collection)
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in _WORD.findall(text):
+        word = raw.casefold()
+        stem = _stem(word)
+        if (
+            len(word) < MIN_KEY_TERM_LETTERS
+            or not word.isalpha()
+            or word in STOPWORDS
+            or stem in banned
+            or stem in seen
+            or not low <= df.get(stem, 0) <= high
+        ):
+            continue
+        seen.add(stem)
+        out.append(word)
+        if len(out) == n:
+            break
+    return tuple(out)
+
+
+def shared_terms(query: DemoQuery, obj: DemoObject) -> int:
+    """How many of the query's key terms are words of the document's ``text``."""
+    doc = words(obj.text)
+    return sum(_stem(t) in doc for t in query.terms)
+
+
+def clean_answer(answer: str) -> str:
+    """A Jeopardy answer compared as the rule compares it: no parentheses, quotes or leading article."""
+    text = _PAREN.sub(" ", answer).replace('"', " ")
+    text = re.sub(r"^(a|an|the)\s+", "", _WS.sub(" ", text).strip(), flags=re.IGNORECASE)
+    return text.strip(" ,.").casefold()
+
+
+# ------------------------------------------------------------------------------------------------- grades
+
+
+def grade(query: DemoQuery, obj: DemoObject, source: DemoObject) -> int:
+    """The grade of ``obj`` for ``query`` (rule 2 of the module docstring); ``source`` is the query's source."""
+    if obj.uuid == query.source:
+        return 3
+    if query.collection == DEMO_JEOPARDY.name and clean_answer(obj.properties["answer"]) == clean_answer(
+        source.properties["answer"]
+    ):
+        return 2
+    missing = len(query.terms) - shared_terms(query, obj)
+    return 2 if missing == 0 else 1 if missing == 1 else 0
+
+
+# ------------------------------------------------------------------------------------------------ queries
+
+
+def _wiki_queries(rng: random.Random, n_queries: int) -> Iterator[DemoQuery]:
     by_article: dict[str, list[DemoObject]] = {}
     for obj in wiki_objects():
         by_article.setdefault(obj.properties["title"], []).append(obj)
-    candidates: list[tuple[str, str]] = []
-    for title, objs in by_article.items():
-        sections = sorted({o.properties["section"] for o in objs})
-        for section in sections:
-            leaf = _leaf(section)
-            if section == "Introduction" or leaf.casefold() == title.casefold() or len(leaf) < 4:
-                continue
-            candidates.append((title, section))
-    rng.shuffle(candidates)
-    used_articles: set[str] = set()
+    titles = sorted(by_article)
+    rng.shuffle(titles)
     picked = 0
-    for title, section in candidates:
+    for title in titles:
         if picked >= n_queries:
             break
-        if title in used_articles:  # one query per article keeps the set varied
-            continue
-        used_articles.add(title)
-        picked += 1
-        query = f"{title} {_leaf(section)}"
-        top = section.split(" > ")[0]
-        for obj in by_article[title]:
-            other = obj.properties["section"]
-            if other == section:
-                grade = 3
-            elif other.split(" > ")[0] == top:
-                grade = 2
-            else:
-                grade = 1
-            yield {"query": query, "collection": DEMO_WIKI.name, "doc_id": obj.uuid, "grade": grade}
+        passages = list(by_article[title])
+        rng.shuffle(passages)
+        for obj in passages:
+            props = obj.properties
+            terms = key_terms(DEMO_WIKI.name, props["passage"], [*words(props["title"]), *words(props["section"])])
+            if len(terms) == QUERY_TERMS:
+                picked += 1
+                yield DemoQuery(DEMO_WIKI.name, " ".join(terms), terms, obj.uuid)
+                break
 
 
-_PAREN = re.compile(r"\([^)]*\)")
-
-
-def _clean_answer(answer: str) -> str:
-    text = _PAREN.sub(" ", answer).replace('"', " ")
-    text = re.sub(r"^(a|an|the)\s+", "", _WS.sub(" ", text).strip(), flags=re.IGNORECASE)
-    return text.strip(" ,.")
-
-
-def _jeopardy_judgements(rng: random.Random, n_queries: int) -> Iterator[dict[str, Any]]:
-    """Query = the answer and the category; grade 3 for that question, 2 for others with the same answer."""
-    objs = list(jeopardy_objects())
-    by_answer: dict[str, list[DemoObject]] = {}
-    for obj in objs:
-        by_answer.setdefault(_clean_answer(obj.properties["answer"]).casefold(), []).append(obj)
-    pool = [
+def _jeopardy_queries(rng: random.Random, n_queries: int) -> Iterator[DemoQuery]:
+    clues = [
         o
-        for o in objs
-        if len(_clean_answer(o.properties["answer"])) >= 4
-        and not re.search(r"\b(seen|shown|heard) here\b|clue crew|video", o.properties["question"], re.I)
+        for o in jeopardy_objects()
+        if not re.search(r"\b(seen|shown|heard) here\b|clue crew|video", o.properties["question"], re.I)
     ]
-    rng.shuffle(pool)
-    seen_queries: set[str] = set()
+    rng.shuffle(clues)
+    seen: set[str] = set()
     picked = 0
-    for obj in pool:
+    for obj in clues:
         if picked >= n_queries:
             break
-        answer = _clean_answer(obj.properties["answer"])
-        query = f"{answer} {obj.properties['category'].lower()}"
-        if query in seen_queries:
-            continue
-        seen_queries.add(query)
-        picked += 1
-        yield {"query": query, "collection": DEMO_JEOPARDY.name, "doc_id": obj.uuid, "grade": 3}
-        for other in by_answer[answer.casefold()]:
-            if other.uuid != obj.uuid:
-                yield {"query": query, "collection": DEMO_JEOPARDY.name, "doc_id": other.uuid, "grade": 2}
+        props = obj.properties
+        terms = key_terms(DEMO_JEOPARDY.name, props["question"], [*words(props["answer"]), *words(props["category"])])
+        text = " ".join(terms)
+        if len(terms) == QUERY_TERMS and text not in seen:
+            seen.add(text)
+            picked += 1
+            yield DemoQuery(DEMO_JEOPARDY.name, text, terms, obj.uuid)
 
 
-def build_judgements(
-    seed: int = JUDGEMENTS_SEED, wiki_queries: int = 25, jeopardy_queries: int = 25
-) -> list[dict[str, Any]]:
-    """The judged query set, deterministically: same seed and data, same list."""
-    rows = list(_wiki_judgements(random.Random(seed), wiki_queries))
-    rows += list(_jeopardy_judgements(random.Random(seed + 1), jeopardy_queries))
+def build_queries(seed: int = JUDGEMENTS_SEED, per_collection: int = QUERIES_PER_COLLECTION) -> list[DemoQuery]:
+    """The demo queries, deterministically: the same seed and data give the same list."""
+    return [
+        *_wiki_queries(random.Random(seed), per_collection),
+        *_jeopardy_queries(random.Random(seed + 1), per_collection),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ judging
+
+
+def graded_documents(query: DemoQuery) -> dict[str, int]:
+    """Every document of the query's collection the rule grades 1 or more, uuid -> grade."""
+    objects = demo_objects(query.collection)
+    source = next(o for o in objects if o.uuid == query.source)
+    out: dict[str, int] = {}
+    for obj in objects:
+        g = grade(query, obj, source)
+        if g > 0:
+            out[obj.uuid] = g
+    return out
+
+
+def build_judgements(queries: Sequence[DemoQuery], pools: dict[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """The qrels rows: every document graded 1+ and every pooled document (``pools``: query text -> uuids), by the
+    rule. Rows per query: graded documents in collection order, then the pool's grade-0 documents in pool order."""
+    rows: list[dict[str, Any]] = []
+    for query in queries:
+        graded = graded_documents(query)
+        for doc_id, g in graded.items():
+            rows.append({"query": query.text, "collection": query.collection, "doc_id": doc_id, "grade": g})
+        for doc_id in dict.fromkeys(pools.get(query.text, ())):
+            if doc_id not in graded:
+                rows.append({"query": query.text, "collection": query.collection, "doc_id": doc_id, "grade": 0})
     return rows
 
 
@@ -129,3 +272,40 @@ def judgements_json(rows: list[dict[str, Any]]) -> str:
     """The exact text written to ``judgements.json`` (one row per line, stable across runs)."""
     lines = ",\n".join("  " + json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows)
     return "[\n" + lines + "\n]\n"
+
+
+# ------------------------------------------------------------------------------------------------ pooling
+
+
+def pool_for(
+    client: weaviate.WeaviateClient,
+    query: DemoQuery,
+    *,
+    depth: int = POOL_DEPTH,
+    candidates: int = POOL_CANDIDATES,
+    search_fn: Callable[..., Any] | None = None,
+) -> list[str]:
+    """The pooled documents of ``query``: the top ``depth`` of keyword, vector and hybrid retrieval (``candidates``
+    retrieved, BM25 over the rerank property, local query vectors) and of the local baseline reranker over the
+    hybrid candidates, in that order, without repeats."""
+    from rerank_playground.catalog import describe_collection
+    from rerank_playground.embedders import get_local_embedder
+    from rerank_playground.models import SearchMode, SearchRequest
+    from rerank_playground.rerankers.local import LocalReranker
+    from rerank_playground.search import search
+
+    info = describe_collection(client, query.collection)
+    embedder = get_local_embedder()
+    pooled: list[str] = []
+    hybrid_hits: tuple[Any, ...] = ()
+    for mode in (SearchMode.KEYWORD, SearchMode.VECTOR, SearchMode.HYBRID):
+        request = SearchRequest(
+            query.collection, query.text, mode=mode, limit=candidates, text_property=RERANK_PROPERTY, embedder="local"
+        )
+        result = (search_fn or search)(client, request, info, embedder=embedder)
+        pooled += [h.uuid for h in result.hits[:depth]]
+        if mode is SearchMode.HYBRID:
+            hybrid_hits = result.hits
+    reranked = LocalReranker(embedder).rerank(query.text, hybrid_hits)
+    pooled += [hybrid_hits[d.index].uuid for d in reranked.ranked[:depth]] if hybrid_hits else []
+    return list(dict.fromkeys(pooled))

@@ -83,6 +83,8 @@ def _properties(spec: DemoCollectionSpec) -> list[Any]:
                     description=prop.description,
                     tokenization=Tokenization.WORD,
                     skip_vectorization=True,
+                    # BM25 searches only the rerank property: the metadata copies would count its words twice
+                    index_searchable=prop.searchable,
                 )
             )
     return out
@@ -163,7 +165,7 @@ def load_collection(
     failures: list[str] = []
     for offset in range(0, total, _INSERT_CHUNK):
         chunk = objects[offset : offset + _INSERT_CHUNK]
-        vectors = embedder.embed([o.vector_text for o in chunk])
+        vectors = embedder.embed([o.text for o in chunk])
         result = collection.data.insert_many(
             [DataObject(properties=o.properties, uuid=o.uuid, vector=vectors[i].tolist()) for i, o in enumerate(chunk)]
         )
