@@ -1,16 +1,18 @@
-"""Regenerate rerank_playground/data/judgements.json, the judged query set (qrels) for the demo collections.
+"""Regenerate rerank_playground/data/judgements.json, the judged query sets (qrels) of the demo collections.
 
-Deterministic: the same seed and the same installed demo data give byte-identical output, so running it
-again changes nothing (tests/core/test_demo_judgements.py checks this).
+The queries and the grade rule are offline and deterministic (rerank_playground.demo.judgements); the grade-0 rows
+come from pooling, which searches a Weaviate loaded with the demo (keyword, vector, hybrid and the local baseline,
+top 20 of each). The same seed, data and server version give byte-identical output.
 
-    python -m scripts.build_judgements            # rewrite the file
-    python -m scripts.build_judgements --check    # exit 1 if the file is out of date
+    python -m scripts.build_judgements                    # needs the demo loaded (WEAVIATE_URL, default :8080)
+    python -m scripts.build_judgements --check            # exit 1 if the file is out of date
     python -m scripts.build_judgements --out /tmp/j.json --seed 7
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,21 +21,32 @@ from rerank_playground.demo.judgements import (
     JUDGEMENTS_FILE,
     JUDGEMENTS_SEED,
     build_judgements,
+    build_queries,
     judgements_json,
+    pool_for,
 )
+from scripts.load_demo import connect
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=JUDGEMENTS_FILE)
     parser.add_argument("--seed", type=int, default=JUDGEMENTS_SEED)
+    parser.add_argument("--url", default=os.environ.get("WEAVIATE_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--grpc-port", type=int, default=int(os.environ.get("WEAVIATE_GRPC_PORT", "50051")))
     parser.add_argument("--check", action="store_true", help="only compare with the existing file")
     args = parser.parse_args(argv)
 
-    rows = build_judgements(seed=args.seed)
+    queries = build_queries(seed=args.seed)
+    client = connect(args.url, args.grpc_port)
+    try:
+        pools = {q.text: pool_for(client, q) for q in queries}
+    finally:
+        client.close()
+    rows = build_judgements(queries, pools)
     text = judgements_json(rows)
-    queries = Counter(r["collection"] for r in {(r["collection"], r["query"]): r for r in rows}.values())
-    summary = ", ".join(f"{n} {c} queries" for c, n in sorted(queries.items()))
+    per_grade = Counter(r["grade"] for r in rows)
+    summary = f"{len(queries)} queries, grades " + ", ".join(f"{g}: {n}" for g, n in sorted(per_grade.items()))
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != text:

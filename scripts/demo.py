@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rerank_playground.demo.loader import load_demo
+from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.errors import PlaygroundError
 from scripts.load_demo import connect, print_reports, tqdm_progress
 from weaviate_local.server import ensure_weaviate, port_is_open
@@ -162,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
             get_local_embedder()  # loading it configures logging; keep httpx request lines out of the output
             logging.getLogger("httpx").setLevel(logging.WARNING)
             reports = load_demo(client, jina_key_present=bool(os.environ.get("JINAAI_APIKEY")), progress=progress)
+            written_at = time.monotonic()
+            close_bars()
+            # Ready means stable: identical searches must answer identically (see wait_until_stable).
+            waited = wait_until_stable(client, reports, written_at=written_at, progress=lambda m: say(f"  {m}"))
+            say(f"  Searches are stable in every mode (checked for {waited:.0f}s).")
         finally:
             close_bars()
             client.close()

@@ -260,3 +260,91 @@ def demo_status(client: weaviate.WeaviateClient) -> dict[str, str]:
         else:
             status[spec.name] = "incomplete"
     return status
+
+
+# ------------------------------------------------------------------------------------------------ stability
+
+# Why fresh demo data answers differently a minute later (weaviate v1.38.11, adapters/repos/db/lsmkv): an import
+# lands in each bucket's in-memory memtable; a memtable is written to a disk segment once it has been dirty for
+# PERSISTENCE_MEMTABLES_FLUSH_DIRTY_AFTER_SECONDS (default 60, checked by the flush cycle every few seconds), and
+# BM25 then takes its statistics from the segment: the average property length is re-summed through an integer
+# (``uint64(avg * count)`` in Bucket.GetAveragePropertyLength / SegmentGroup) and term frequencies come from the
+# segment's block-max encoding instead of the memtable. Keyword and hybrid scores move once, 60-90 s after the
+# last write. The server offers no call to flush (only backups and shutdown flush memtables), so "ready" waits for
+# that cause: answers unchanged since the flush must have happened, with a deadline.
+FLUSH_DIRTY_AFTER_S = 60.0
+FLUSH_CYCLE_MARGIN_S = 20.0  # the flush cycle's own interval and the flush itself
+STABLE_TIMEOUT_S = 240.0
+STABILITY_PROBE = {  # one query per demo collection; each is searched in every mode
+    "DemoWiki": "how did writing begin",
+    "DemoJeopardy": "Who discovered the first vaccine?",
+}
+STABILITY_DEPTH = 20
+
+
+class DemoNotStable(DemoLoadError):
+    """Identical searches on the demo collections still answer differently after the deadline."""
+
+
+def search_snapshot(client: weaviate.WeaviateClient, name: str) -> dict[str, tuple[tuple[str, float], ...]]:
+    """mode -> the top :data:`STABILITY_DEPTH` (uuid, score) of the collection's probe query in that mode."""
+    from rerank_playground.catalog import describe_collection
+    from rerank_playground.embedders import get_local_embedder
+    from rerank_playground.models import SearchMode, SearchRequest
+    from rerank_playground.search import search
+
+    spec = get_spec(name)
+    info = describe_collection(client, name)
+    embedder = get_local_embedder()
+    out: dict[str, tuple[tuple[str, float], ...]] = {}
+    for mode in (SearchMode.VECTOR, SearchMode.KEYWORD, SearchMode.HYBRID):
+        request = SearchRequest(name, STABILITY_PROBE[name], mode=mode, limit=STABILITY_DEPTH,
+                                properties=spec.keyword_properties, text_property=spec.rerank_property,
+                                embedder="local")
+        hits = search(client, request, info, embedder=embedder).hits
+        out[mode.value] = tuple((h.uuid, float(h.score if h.score is not None else -(h.distance or 0.0)))
+                                for h in hits)
+    return out
+
+
+def wait_until_stable(
+    client: weaviate.WeaviateClient,
+    reports: Sequence[DemoLoadReport],
+    *,
+    written_at: float | None = None,
+    timeout: float = STABLE_TIMEOUT_S,
+    interval: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[str], None] | None = None,
+) -> float:
+    """Return once two identical searches in each mode (vector, keyword, hybrid) answer the same on every loaded
+    demo collection, and — when this run wrote data (``written_at``, a ``clock()`` time) — the memtable flush
+    that moves BM25 scores has had time to happen (see the comment above). Returns the seconds waited; raises
+    :class:`DemoNotStable` with what still differs after ``timeout``."""
+    start = clock()
+    deadline = start + timeout
+    wrote = any(r.action != "skipped" for r in reports)
+    settle_at = (written_at if written_at is not None else start) + FLUSH_DIRTY_AFTER_S + FLUSH_CYCLE_MARGIN_S
+    names = [r.collection for r in reports]
+    previous = {name: search_snapshot(client, name) for name in names}
+    told = False
+    while True:
+        sleep(interval)
+        current = {name: search_snapshot(client, name) for name in names}
+        changed = [f"{name} {mode}" for name in names for mode in current[name]
+                   if current[name][mode] != previous[name][mode]]
+        now = clock()
+        if not changed and (not wrote or now >= settle_at):
+            return now - start
+        if now >= deadline:
+            what = ", ".join(changed) or "the flush of the fresh import"
+            raise DemoNotStable(
+                f"The demo collections did not settle within {timeout:.0f}s (still changing: {what}).",
+                hint="The server may be busy; run the demo loader again, which waits again.",
+            )
+        if progress and wrote and not told:
+            progress(f"waiting for Weaviate to flush the fresh import (about {max(0.0, settle_at - now):.0f}s): "
+                     "BM25 scores change once when it does")
+            told = True
+        previous = current

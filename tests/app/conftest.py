@@ -7,6 +7,7 @@ no Jina key is configured.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES
-from rerank_playground.demo.loader import load_demo
+from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.deployment import SETTING_NAMES
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from testkit.weaviate_data import connect
@@ -44,7 +45,8 @@ def demo_server(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
     """The session's Weaviate with DemoWiki and DemoJeopardy loaded (idempotent; a few seconds once)."""
     client = connect(weaviate_server)
     try:
-        load_demo(client)
+        reports = load_demo(client)
+        wait_until_stable(client, reports, written_at=time.monotonic())  # ready means stable
     finally:
         client.close()
     return weaviate_server

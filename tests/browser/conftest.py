@@ -72,11 +72,12 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 @pytest.fixture(scope="session")
 def demo_weaviate(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
     """The session Weaviate with DemoWiki and DemoJeopardy loaded (idempotent: a second load skips)."""
-    from rerank_playground.demo.loader import load_demo
+    from rerank_playground.demo.loader import load_demo, wait_until_stable
 
     client = connect(weaviate_server)
     try:
-        load_demo(client)
+        reports = load_demo(client)
+        wait_until_stable(client, reports, written_at=time.monotonic())  # ready means stable
     finally:
         client.close()
     return weaviate_server

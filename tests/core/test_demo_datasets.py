@@ -79,7 +79,8 @@ def test_wiki_passages() -> None:
     assert len({o.uuid for o in objs}) == len(objs)
     for o in objs:
         p = o.properties
-        assert set(p) == {"title", "section", "passage", "chunk_no", "article_id"}
+        assert set(p) == {"text", "title", "section", "passage", "chunk_no", "article_id"}
+        assert p["text"] == f"{p['title']}. {p['section']}. {p['passage']}" == o.text
         assert p["article_id"] == f"wiki100:{p['title']}"
         assert len(p["passage"]) >= 40 and len(p["passage"].split()) <= PASSAGE_HARD_LIMIT_WORDS + 25
         assert o.uuid == str(generate_uuid5(f"DemoWiki|{p['title']}|{p['chunk_no']}"))
@@ -106,6 +107,7 @@ def test_jeopardy_questions() -> None:
         assert isinstance(p["value"], int)
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", p["air_date"])
         assert "<" not in p["question"] and "&amp;" not in p["question"]
+        assert p["text"] == f"{p['category'].title()}. {p['question']} Answer: {p['answer']}" == o.text
     first = objs[0].properties
     assert first["answer"].startswith("Ford's Theatre")
 
@@ -135,8 +137,10 @@ def test_specs_match_the_objects() -> None:
         names = {p.name for p in spec.properties}
         for obj in demo_objects(spec.name)[:50]:
             assert set(obj.properties) == names
-        assert spec.text_property in names
-        assert set(spec.keyword_properties) <= names
+        # one text everything reads: first property, the only one BM25 searches, the rerank property
+        assert spec.properties[0].name == spec.rerank_property == spec.text_property == "text"
+        assert [p.name for p in spec.properties if p.searchable] == [spec.rerank_property]
+        assert spec.keyword_properties == (spec.rerank_property,)
     with pytest.raises(CatalogError):
         demo_objects("NotADemo")
 

@@ -4,6 +4,7 @@ same figures as a direct computation."""
 
 from __future__ import annotations
 
+import time
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from weaviate.classes.config import Configure, DataType, Property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.demo.judgements import load_judgements
-from rerank_playground.demo.loader import load_demo
+from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.errors import CollectionNotFound, KeyRequired, RunRefused
 from rerank_playground.evaluation import analysis, runs
 from rerank_playground.evaluation.batch import (
@@ -60,7 +61,8 @@ def keys_of(jina_key: str | None = None) -> ProviderKeys:
 def demo_loaded(weaviate_server: WeaviateEndpoint) -> Iterator[None]:
     client = connect(weaviate_server)
     try:
-        load_demo(client, collections=[DEMO_WIKI.name])
+        reports = load_demo(client, collections=[DEMO_WIKI.name])
+        wait_until_stable(client, reports, written_at=time.monotonic())  # ready means stable
     finally:
         client.close()
     yield

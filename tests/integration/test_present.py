@@ -3,6 +3,7 @@ one ahead (free paths only), broken steps that leave the story working, snapshot
 
 from __future__ import annotations
 
+import time
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from rerank_playground import codegen
 from rerank_playground.connection import ConnectionSpec
-from rerank_playground.demo.loader import load_demo
+from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.evaluation.stories import StoryView, demo_story
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
@@ -35,7 +36,8 @@ JINA = RerankChoice("jina", "jina-reranker-v3")
 def demo(weaviate_server: WeaviateEndpoint) -> WeaviateEndpoint:
     client = connect(weaviate_server)
     try:
-        load_demo(client)
+        reports = load_demo(client)
+        wait_until_stable(client, reports, written_at=time.monotonic())  # ready means stable
     finally:
         client.close()
     return weaviate_server
