@@ -4,18 +4,17 @@ How a set is built (``scripts/build_judgements.py`` regenerates the file):
 
 1. **Queries** come from passage content, not from a title or an answer. For each query a seeded random choice picks
    a source document (DemoWiki: one passage per article, 25 articles; DemoJeopardy: 25 clues). The query is the
-   source's first :data:`QUERY_TERMS` *key terms*: words of its text (DemoWiki: the passage; DemoJeopardy: the
-   clue) in reading order, lower-cased, at least 4 letters, not a stopword (:data:`STOPWORDS`), not a number, and
+   source's first :data:`QUERY_TERMS` *key terms* (DemoWiki 3, DemoJeopardy 2): words of its text (DemoWiki:
+   the passage; DemoJeopardy: the clue) in reading order, occurring in a band of document frequencies (:data:`DF_BAND`), lower-cased, at least 4 letters, not a stopword (:data:`STOPWORDS`), not a number, and
    not a word of what the query must not give away (DemoWiki: the article title and section heading; DemoJeopardy:
    the answer and the category). A word counts as "the same word" with or without a final ``s``.
 2. **Grades** follow a rule over the text the reranker reads (the ``text`` property: "title. section. passage", or
    "Category. clue Answer: response"), the same for every document of the collection (:func:`grade`):
 
-   - DemoWiki: 3 the source passage; 2 another passage of the same article sharing at least
-     :data:`SHARED_FOR_2` key terms with the query; 1 another passage of the same article, or a passage of
-     another article containing every key term; 0 anything else.
-   - DemoJeopardy: 3 the source clue; 2 another clue with the same answer; 1 another clue of the same category on
-     the same show (the same board column), or any clue containing every key term; 0 anything else.
+   - 3: the source document;
+   - 2: a document containing every key term (DemoJeopardy: or another clue with the same answer);
+   - 1: a document containing at least two key terms (:data:`MIN_SHARED_FOR_1`);
+   - 0: anything else.
 
    "Contains a key term" means the term is one of the document's words (lower-cased runs of letters and digits,
    as Weaviate's ``word`` tokenization splits them), with or without a final ``s``.
@@ -54,14 +53,15 @@ if TYPE_CHECKING:  # pragma: no cover
 JUDGEMENTS_FILE = Path(__file__).resolve().parents[1] / "data" / "judgements.json"
 JUDGEMENTS_SEED = 20261207
 QUERIES_PER_COLLECTION = 25
-QUERY_TERMS = 3  # key terms per query
+QUERY_TERMS = {"DemoWiki": 3, "DemoJeopardy": 2}  # key terms per query (short clues: two words leave headroom)
 SHARED_FOR_2 = 2  # DemoWiki: key terms another passage of the article must share for grade 2
 POOL_DEPTH = 20  # top documents of each pooled system that get judged
 POOL_CANDIDATES = 50  # K: candidates retrieved for pooling (the evaluation's default K)
 MIN_KEY_TERM_LETTERS = 4
+MIN_SHARED_FOR_1 = 2  # grade 1: at least two key terms (one shared word is not enough to be on topic)
 # A key term is a word neither unique to its document nor everywhere: it must occur in this many of the collection's
 # documents (low, high), so that retrieval has to tell documents apart and a query has more than one answer.
-DF_BAND = {DEMO_WIKI.name: (5, 200), DEMO_JEOPARDY.name: (2, 30)}
+DF_BAND = {DEMO_WIKI.name: (5, 200), DEMO_JEOPARDY.name: (3, 50)}
 
 # Common English function words and query-neutral verbs; a key term is never one of these.
 STOPWORDS = frozenset(
@@ -132,8 +132,9 @@ def document_frequency(collection: str) -> dict[str, int]:
     return dict(counts)
 
 
-def key_terms(collection: str, text: str, exclude: Iterable[str], n: int = QUERY_TERMS) -> tuple[str, ...]:
+def key_terms(collection: str, text: str, exclude: Iterable[str], n: int | None = None) -> tuple[str, ...]:
     """The first ``n`` key terms of ``text`` (rule 1 of the module docstring), lower-cased, in reading order."""
+    n = QUERY_TERMS[collection] if n is None else n
     banned = {_stem(w) for w in exclude}
     low, high = DF_BAND[collection]
     df = document_frequency(collection)
@@ -182,8 +183,8 @@ def grade(query: DemoQuery, obj: DemoObject, source: DemoObject) -> int:
         source.properties["answer"]
     ):
         return 2
-    missing = len(query.terms) - shared_terms(query, obj)
-    return 2 if missing == 0 else 1 if missing == 1 else 0
+    shared = shared_terms(query, obj)
+    return 2 if shared == len(query.terms) else 1 if shared >= MIN_SHARED_FOR_1 else 0
 
 
 # ------------------------------------------------------------------------------------------------ queries
@@ -204,7 +205,7 @@ def _wiki_queries(rng: random.Random, n_queries: int) -> Iterator[DemoQuery]:
         for obj in passages:
             props = obj.properties
             terms = key_terms(DEMO_WIKI.name, props["passage"], [*words(props["title"]), *words(props["section"])])
-            if len(terms) == QUERY_TERMS:
+            if len(terms) == QUERY_TERMS[DEMO_WIKI.name]:
                 picked += 1
                 yield DemoQuery(DEMO_WIKI.name, " ".join(terms), terms, obj.uuid)
                 break
@@ -225,7 +226,7 @@ def _jeopardy_queries(rng: random.Random, n_queries: int) -> Iterator[DemoQuery]
         props = obj.properties
         terms = key_terms(DEMO_JEOPARDY.name, props["question"], [*words(props["answer"]), *words(props["category"])])
         text = " ".join(terms)
-        if len(terms) == QUERY_TERMS and text not in seen:
+        if len(terms) == QUERY_TERMS[DEMO_JEOPARDY.name] and text not in seen:
             seen.add(text)
             picked += 1
             yield DemoQuery(DEMO_JEOPARDY.name, text, terms, obj.uuid)

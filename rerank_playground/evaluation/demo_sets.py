@@ -1,11 +1,13 @@
 """The demo's judged query sets in the store (``make demo`` loads them; running it again changes nothing).
 
-``rerank_playground/data/judgements.json`` (built by ``scripts/build_judgements.py``) holds 50 known-item queries:
-25 on DemoWiki (a section heading as query; grade 3 for that section's passages, 2 for its sibling sections, 1 for
-the rest of the article) and 25 on DemoJeopardy (an answer and its category; grade 3 for that question, 2 for
-others with the same answer). Its doc ids are the Weaviate uuids the demo loader gives the objects
-(``generate_uuid5`` of collection, article and chunk number), so the sets have no ``id_property``: the ids in a
-search result are the ids in the qrels.
+``rerank_playground/data/judgements.json`` (built by ``scripts/build_judgements.py``; how, in
+:mod:`rerank_playground.demo.judgements`) holds 50 key-term queries, 25 per demo collection: three words of a
+source passage or clue that are not its title, heading, answer or category. Grades 0-3 follow a rule over the
+``text`` property (the text BM25 searches, the vectors embed and the rerankers read): 3 the source, 2 a document
+with every key term (DemoJeopardy: or the same answer), 1 a document with all but one, 0 the rest of the pool
+(top 20 of keyword, vector, hybrid and the local baseline). Binary measures count grade >= 2 as relevant. Doc ids
+are the Weaviate uuids the demo loader gives the objects (``generate_uuid5``), so the sets have no
+``id_property``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rerank_playground.evaluation.store import Store
 
 
 def demo_set_name(collection: str) -> str:
-    return f"{collection} known-item queries"
+    return f"{collection} key-term queries"
 
 
 @dataclass(frozen=True)

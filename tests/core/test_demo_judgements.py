@@ -41,7 +41,7 @@ def test_judgements_parse_and_point_at_real_objects() -> None:
     assert counts[DEMO_WIKI.name] == 25 and counts[DEMO_JEOPARDY.name] == 25
     for grades in per_query.values():
         assert grades.count(3) == 1  # the source document
-        assert grades.count(0) >= 10  # real grade-0 judgments from the pool
+        assert 0 in grades and len(grades) >= 20  # real grade-0 judgments; at least a top 20 judged
     assert len({(r.collection, r.query, r.doc_id) for r in rows}) == len(rows)  # no double judgement
 
 
@@ -49,7 +49,7 @@ def test_queries_do_not_repeat_a_title_heading_answer_or_category() -> None:
     objects = _objects()
     for query in build_queries():
         source = objects[query.source].properties
-        assert len(query.terms) == QUERY_TERMS and query.text == " ".join(query.terms)
+        assert len(query.terms) == QUERY_TERMS[query.collection] and query.text == " ".join(query.terms)
         given_away = (
             words(f"{source['title']} {source['section']}")
             if query.collection == DEMO_WIKI.name

@@ -4,8 +4,8 @@ same figures as a direct computation."""
 
 from __future__ import annotations
 
-import time
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path

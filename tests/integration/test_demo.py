@@ -313,7 +313,7 @@ def test_demo_script_reuses_a_running_weaviate_and_leaves_it_running(
     output = log.read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert "already loaded" in output and "App stopped." in output
-    assert "DemoWiki known-item queries: 25 queries, 1933 judgements" in output  # the judged sets, in the store
+    assert "DemoWiki key-term queries: 25 queries, 1933 judgements" in output  # the judged sets, in the store
     assert "Weaviate stopped" not in output
     assert is_ready(weaviate_server.url)  # reused, so left running
     with pytest.raises(httpx.HTTPError):

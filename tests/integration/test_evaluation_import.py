@@ -90,8 +90,8 @@ def test_demo_sets_load_once_and_keep_a_persons_grades(store: Store) -> None:
     rows = load_judgements()
     first = load_demo_query_sets(store)
     assert [(r.name, r.queries, r.loaded) for r in first] == [
-        ("DemoWiki known-item queries", 25, True),
-        ("DemoJeopardy known-item queries", 25, True),
+        ("DemoWiki key-term queries", 25, True),
+        ("DemoJeopardy key-term queries", 25, True),
     ]
     assert sum(r.judgments for r in first) == len(rows)
     wiki = store.query_set(demo_set_name("DemoWiki"))
@@ -129,8 +129,8 @@ def test_make_demo_step_loads_the_sets_or_warns(tmp_path: Path) -> None:
         for _ in range(2)
     ]
     assert [o.returncode for o in outputs] == [0, 0], outputs[0].stderr
-    assert "DemoWiki known-item queries: 25 queries, 1933 judgements (loaded)." in outputs[0].stdout
-    assert "DemoWiki known-item queries: 25 queries, 1933 judgements (already there)." in outputs[1].stdout
+    assert "DemoWiki key-term queries: 25 queries, 1933 judgements (loaded)." in outputs[0].stdout
+    assert "DemoWiki key-term queries: 25 queries, 1933 judgements (already there)." in outputs[1].stdout
     assert f"SQLite file {tmp_path / 'demo.sqlite3'}" in outputs[1].stdout
     env["RERANK_PLAYGROUND_DB"] = "mysql://nope/db"
     broken = subprocess.run(

@@ -3,10 +3,10 @@ one ahead (free paths only), broken steps that leave the story working, snapshot
 
 from __future__ import annotations
 
-import time
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
