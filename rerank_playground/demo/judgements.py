@@ -4,10 +4,11 @@ How a set is built (``scripts/build_judgements.py`` regenerates the file):
 
 1. **Queries** come from passage content, not from a title or an answer. For each query a seeded random choice picks
    a source document (DemoWiki: one passage per article, 25 articles; DemoJeopardy: 25 clues). The query is the
-   source's first :data:`QUERY_TERMS` *key terms* (DemoWiki 3, DemoJeopardy 2): words of its text (DemoWiki:
-   the passage; DemoJeopardy: the clue) in reading order, occurring in a band of document frequencies (:data:`DF_BAND`), lower-cased, at least 4 letters, not a stopword (:data:`STOPWORDS`), not a number, and
-   not a word of what the query must not give away (DemoWiki: the article title and section heading; DemoJeopardy:
-   the answer and the category). A word counts as "the same word" with or without a final ``s``.
+   source's first :data:`QUERY_TERMS` *key terms* (DemoWiki 3, DemoJeopardy 2): words of its text (DemoWiki: the
+   passage; DemoJeopardy: the clue) in reading order, occurring in a band of document frequencies (:data:`DF_BAND`),
+   lower-cased, at least 4 letters, not a stopword (:data:`STOPWORDS`), not a number, and not a word of what the
+   query must not give away (DemoWiki: the article title and section heading; DemoJeopardy: the answer and the
+   category). A word counts as "the same word" with or without a final ``s``.
 2. **Grades** follow a rule over the text the reranker reads (the ``text`` property: "title. section. passage", or
    "Category. clue Answer: response"), the same for every document of the collection (:func:`grade`):
 
