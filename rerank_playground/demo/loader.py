@@ -317,21 +317,24 @@ def wait_until_stable(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
+    snapshot: Callable[[weaviate.WeaviateClient, str], dict[str, Any]] | None = None,
 ) -> float:
     """Return once two identical searches in each mode (vector, keyword, hybrid) answer the same on every loaded
     demo collection, and — when this run wrote data (``written_at``, a ``clock()`` time) — the memtable flush
     that moves BM25 scores has had time to happen (see the comment above). Returns the seconds waited; raises
-    :class:`DemoNotStable` with what still differs after ``timeout``."""
+    :class:`DemoNotStable` with what still differs after ``timeout``. ``snapshot`` defaults to
+    :func:`search_snapshot`."""
     start = clock()
     deadline = start + timeout
     wrote = any(r.action != "skipped" for r in reports)
     settle_at = (written_at if written_at is not None else start) + FLUSH_DIRTY_AFTER_S + FLUSH_CYCLE_MARGIN_S
     names = [r.collection for r in reports]
-    previous = {name: search_snapshot(client, name) for name in names}
+    take = snapshot or search_snapshot
+    previous = {name: take(client, name) for name in names}
     told = False
     while True:
         sleep(interval)
-        current = {name: search_snapshot(client, name) for name in names}
+        current = {name: take(client, name) for name in names}
         changed = [f"{name} {mode}" for name in names for mode in current[name]
                    if current[name][mode] != previous[name][mode]]
         now = clock()

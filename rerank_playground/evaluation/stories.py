@@ -423,7 +423,7 @@ def demo_story(*, jina_key_present: bool) -> Story:
                 mode=SearchMode(s.mode),
                 limit=50,
                 properties=s.properties or (tuple(spec.keyword_properties) if spec else ()),
-                text_property=spec.text_property if spec else None,
+                text_property=spec.rerank_property if spec else None,  # the text retrieval reads too
                 embedder="local",
             )
             views.append(StoryView(request=request, choices=choices, top_n=10, note=s.why))
