@@ -35,7 +35,7 @@ def test_first_load_auto_connects_and_prefills(app_env: AppEnv) -> None:
     assert at.segmented_control(key="search.reranker").value == "local"  # no key: the local baseline
     assert at.number_input(key="search.k").value == 50
     assert at.number_input(key="search.n").value == 10
-    assert at.selectbox(key="search.prop").value == "passage"
+    assert at.selectbox(key="search.prop").value == "text"  # the demo's one text: searched, embedded, reranked
     assert not at.error
     assert not at.get("plotly_chart")
 
@@ -192,7 +192,7 @@ def test_other_collection_gets_its_own_suggestion(app_env: AppEnv) -> None:
     assert_healthy(at)
     first = SUGGESTED_QUERIES["DemoJeopardy"][0]
     assert at.text_input(key="search.query").value == first.query
-    assert at.selectbox(key="search.prop").value == "question"
+    assert at.selectbox(key="search.prop").value == "text"
     at.button(key="search.run").click().run()
     assert_healthy(at)
     assert frame_with(at, "was", "rerank score").shape[0] == 10
@@ -233,14 +233,14 @@ def test_every_search_input_round_trips_through_the_link(with_jina_key: AppEnv) 
     at.selectbox(key="search.prop").set_value("question").run()
     at.slider(key="search.alpha").set_value(0.3).run()
     at.selectbox(key="search.fusion").set_value("relative_score").run()
-    at.multiselect(key="search.properties").set_value(["question"]).run()
+    at.multiselect(key="search.properties").set_value(["text"]).run()  # the demo's only BM25-searchable property
     at.radio(key="search.operator").set_value("and").run()
     at.selectbox(key="search.embedder").set_value("jina:jina-embeddings-v3").run()
     at.segmented_control(key="search.reranker").set_value("jina").run()
     at.selectbox(key="search.model").set_value("jina-reranker-v3").run()
     assert_healthy(at)
     chosen = widget_values(at, "search", SEARCH_WIDGETS)
-    assert chosen["properties"] == ["question"] and chosen["operator"] == "and"
+    assert chosen["properties"] == ["text"] and chosen["operator"] == "and"
     link = dict(at.query_params)
     at.button(key="search.run").click().run()
     ran_with = at.session_state["search.last"].key  # (request, reranker choice, N): all the result depends on

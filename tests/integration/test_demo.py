@@ -27,6 +27,7 @@ from rerank_playground.demo.datasets import (
     jeopardy_objects,
     wiki_objects,
 )
+from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.demo.loader import (
     DEFAULT_JINA_MODEL,
     JINA_RERANKER_MODULE,
@@ -42,6 +43,8 @@ from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint, find_binary, free_port, is_ready
 
 pytestmark = pytest.mark.weaviate
+
+WIKI_JUDGEMENTS = sum(j.collection == "DemoWiki" for j in load_judgements())
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {DEMO_WIKI.name: len(wiki_objects()), DEMO_JEOPARDY.name: len(jeopardy_objects())}
@@ -313,7 +316,7 @@ def test_demo_script_reuses_a_running_weaviate_and_leaves_it_running(
     output = log.read_text(errors="replace")
     assert code == 0, output[-3000:]
     assert "already loaded" in output and "App stopped." in output
-    assert "DemoWiki key-term queries: 25 queries, 1933 judgements" in output  # the judged sets, in the store
+    assert f"DemoWiki key-term queries: 25 queries, {WIKI_JUDGEMENTS} judgements" in output  # the sets, in the store
     assert "Weaviate stopped" not in output
     assert is_ready(weaviate_server.url)  # reused, so left running
     with pytest.raises(httpx.HTTPError):

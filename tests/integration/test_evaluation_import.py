@@ -21,6 +21,8 @@ from rerank_playground.evaluation.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
+WIKI_JUDGEMENTS = sum(j.collection == "DemoWiki" for j in load_judgements())
+
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
@@ -129,8 +131,8 @@ def test_make_demo_step_loads_the_sets_or_warns(tmp_path: Path) -> None:
         for _ in range(2)
     ]
     assert [o.returncode for o in outputs] == [0, 0], outputs[0].stderr
-    assert "DemoWiki key-term queries: 25 queries, 1933 judgements (loaded)." in outputs[0].stdout
-    assert "DemoWiki key-term queries: 25 queries, 1933 judgements (already there)." in outputs[1].stdout
+    assert f"DemoWiki key-term queries: 25 queries, {WIKI_JUDGEMENTS} judgements (loaded)." in outputs[0].stdout
+    assert f"DemoWiki key-term queries: 25 queries, {WIKI_JUDGEMENTS} judgements (already there)." in outputs[1].stdout
     assert f"SQLite file {tmp_path / 'demo.sqlite3'}" in outputs[1].stdout
     env["RERANK_PLAYGROUND_DB"] = "mysql://nope/db"
     broken = subprocess.run(
