@@ -30,10 +30,14 @@ from rerank_playground.demo.datasets import (
 from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.demo.loader import (
     DEFAULT_JINA_MODEL,
+    FLUSH_DIRTY_AFTER_S,
     JINA_RERANKER_MODULE,
+    STABILITY_DEPTH,
     DemoCollectionConflict,
     demo_status,
     load_demo,
+    search_snapshot,
+    wait_until_stable,
 )
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.embedders import get_local_embedder
@@ -108,6 +112,18 @@ def test_load_demo_into_a_fresh_server(client: weaviate.WeaviateClient) -> None:
         assert mine[0][0] == 0 and mine[-1] == (report.count, report.count)
         assert [d for d, _ in mine] == sorted(d for d, _ in mine)
     assert demo_status(client) == {name: "ready" for name in DEMO_COLLECTION_NAMES}
+
+    # Ready means stable: after the wait `make demo` and the fixtures do, identical searches answer identically in
+    # every mode — the first of ten equals the tenth, and the wait covered the memtable flush that moves BM25 scores.
+    written_at = time.monotonic()
+    waited = wait_until_stable(client, reports, written_at=written_at)
+    assert time.monotonic() - written_at >= FLUSH_DIRTY_AFTER_S
+    print(f"stable after {waited:.0f}s")
+    searches = [{name: search_snapshot(client, name) for name in DEMO_COLLECTION_NAMES} for _ in range(10)]
+    for name in DEMO_COLLECTION_NAMES:
+        assert set(searches[0][name]) == {"vector", "keyword", "hybrid"}
+        assert all(len(top) == STABILITY_DEPTH for top in searches[0][name].values())
+        assert searches[9][name] == searches[0][name]
 
 
 def test_loading_again_duplicates_nothing_and_embeds_nothing(
