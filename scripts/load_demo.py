@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from rerank_playground.demo.loader import DemoLoadReport, load_demo
+from rerank_playground.demo.loader import DemoLoadReport, load_demo, wait_until_stable
 from rerank_playground.errors import PlaygroundError
 
 
@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             get_local_embedder()  # loading it configures logging; keep httpx request lines out of the output
             logging.getLogger("httpx").setLevel(logging.WARNING)
             reports = load_demo(client, jina_key_present=bool(os.environ.get("JINAAI_APIKEY")), progress=progress)
+            written_at = time.monotonic()
+            close()
+            # "ready" means identical searches answer identically (see wait_until_stable)
+            wait_until_stable(client, reports, written_at=written_at, progress=lambda m: print(f"  {m}", flush=True))
         finally:
             client.close()
     except PlaygroundError as err:
