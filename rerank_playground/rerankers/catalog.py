@@ -9,9 +9,11 @@ or ``"local baseline"``.
 ``DEFAULT_MODEL`` is the client-side default (a current model). Weaviate's ``reranker-jinaai`` module has
 a default of its own, ``WEAVIATE_DEFAULT_MODEL``, used when a collection's config names no model.
 
-``max_docs_per_call``: listwise models score each document against the others in the same call, so scores
-from separate calls cannot be merged; they get as many candidates as one call takes (v3: up to 64 per pass;
-v3.5 is a drop-in successor "with no API changes", so the same) and the rest keep their retrieval order.
+``context_tokens``: listwise models score each document against the others in the same call, so scores
+from separate calls cannot be merged: every candidate goes into one call (up to 1,000, as Weaviate's own
+``reranker-jinaai`` module sends), and the 131K-token context is shared between the query and all of them
+(``JinaReranker`` cuts each document to its share). The v3 model card's "up to 64 documents" is the size of
+one forward pass inside the model (its own code splits longer lists into passes), not a limit of the API.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ DEFAULT_MODEL = "jina-reranker-v3.5"
 WEAVIATE_DEFAULT_MODEL = "jina-reranker-v2-base-multilingual"
 # Weaviate's server-side Jina reranker module: its name in a collection's config and in the server's module list.
 JINA_RERANKER_MODULE = "reranker-jinaai"
-LISTWISE_MAX_DOCS = 64
+LISTWISE_CONTEXT_TOKENS = 131_072  # "131K tokens per call" (v3 model card; v3.5: "no API changes")
 LOCAL_MODEL = "local-wordllama"
 
 JINA_MODELS: tuple[ModelInfo, ...] = (
@@ -32,10 +34,10 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         label="Jina Reranker v3.5 (0.6B, listwise, newest)",
         kind="listwise",
         languages="multilingual",
-        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        context="131K tokens per call, shared by the query and every candidate",
         status="current",
         beir_ndcg10=None,
-        max_docs_per_call=LISTWISE_MAX_DOCS,
+        context_tokens=LISTWISE_CONTEXT_TOKENS,
     ),
     ModelInfo(
         name=WEAVIATE_DEFAULT_MODEL,
@@ -88,10 +90,10 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         label="Jina Reranker v3 (0.6B, listwise)",
         kind="listwise",
         languages="multilingual",
-        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        context="131K tokens per call, shared by the query and every candidate",
         status="being deprecated",
         beir_ndcg10=61.9,
-        max_docs_per_call=LISTWISE_MAX_DOCS,
+        context_tokens=LISTWISE_CONTEXT_TOKENS,
     ),
     ModelInfo(
         name="jina-reranker-m0",

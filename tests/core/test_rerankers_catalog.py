@@ -46,7 +46,9 @@ def test_v3_5_is_the_listwise_successor_of_v3() -> None:
     assert (v35.kind, v35.status, v35.listwise) == ("listwise", "current", True)
     assert "131K" in v35.context and "0.6B" in v35.label
     assert v3.status == "being deprecated"
-    assert v35.max_docs_per_call == v3.max_docs_per_call == 64
+    # One call holds every candidate: the limit is the 131K-token context, not a number of documents.
+    assert v35.context_tokens == v3.context_tokens == 131_072
+    assert "64" not in v35.context + v3.context
 
 
 @pytest.mark.parametrize("name", [
