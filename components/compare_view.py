@@ -274,7 +274,8 @@ def render_last(
     st.subheader("Model comparison")
     st.caption(
         f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
+        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
     )
     cached = [r for r in run.results.values() if r.cached]
     if run.search.cached or cached:

@@ -44,7 +44,8 @@ class SearchRequest:
     mode: SearchMode = SearchMode.HYBRID
     limit: int = 50
     properties: tuple[str, ...] = ()  # keyword/hybrid: which properties BM25 looks at (empty = all)
-    text_property: str | None = None  # which property becomes Hit.text (None = first text property)
+    # which property becomes Hit.text and the reranker reads (None = catalog.default_rerank_property)
+    text_property: str | None = None
     operator: Operator = Operator.OR
     alpha: float = 0.5
     fusion: Fusion = Fusion.RANKED
