@@ -85,6 +85,30 @@ def test_prefetch_runs_free_paths_only_and_paid_ones_wait_for_the_key_press(
         presenter.close()
 
 
+def test_prefetch_never_spends_on_a_query_embedded_by_the_jina_embeddings_api(
+    pg: Playground, jina_stand_in: JinaStandIn
+) -> None:
+    """Issue 18, point 8: the next view's query is embedded by Jina's API (a paid call), so the prefetch runs
+    nothing for it, not even the free reranker's search; stepping onto it runs it."""
+    base = views()[1]
+    view = replace(base, request=replace(base.request, mode=SearchMode.HYBRID, embedder="jina:jina-embeddings-v3"),
+                   choices=(LOCAL,))
+    assert needs_query_vector(view.request, pg.collection(view.request.collection))
+    presenter = Presenter(pg)
+    try:
+        presenter.prefetch(view)
+        ahead = presenter.show(view, allow_paid=False)  # awaits the prefetch
+        assert ahead.search_waits and ahead.search is None and ahead.waiting == (LOCAL,) and not ahead.runs
+        assert not ahead.complete
+        assert presenter.status(view).startswith("not prepared (its search uses a paid API")
+        assert jina_stand_in.requests == []  # no paid call (embeddings or rerank) before the step is shown
+        shown = presenter.show(view, allow_paid=True)  # the presenter stepped onto it
+        assert len(jina_stand_in.embedding_requests()) == 1
+        assert shown.complete and shown.search is not None
+    finally:
+        presenter.close()
+
+
 def test_a_broken_step_says_so_calmly_and_the_rest_of_the_story_works(
     pg: Playground, jina_stand_in: JinaStandIn
 ) -> None:
