@@ -40,11 +40,13 @@ from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
+from rerank_playground.rerankers.catalog import chars_sent
 from rerank_playground.rerankers.metered import MeteredEmbedder
 from rerank_playground.search import QueryEmbedder, needs_query_vector, search_spends_tokens
 from rerank_playground.search import search as run_search
 
 SEARCH_CACHE_SIZE = 64
+DEFAULT_MAX_CHARS = 4096  # characters of each candidate a paid call sends (JinaReranker.DEFAULT_MAX_CHARS)
 T = TypeVar("T")
 
 
@@ -468,18 +470,24 @@ class Playground:
         paid = [c for c in dict.fromkeys(choices) if c.paid and not (c.provider and self.no_key_known(c.provider))]
         if not paid:
             return None
+        def tokens(choice: RerankChoice, texts: Sequence[str], n: int) -> int:
+            """For ``n`` candidates like ``texts``, each cut as the call would cut it (listwise: its share)."""
+            cut = chars_sent(choice.model, request.query, n, DEFAULT_MAX_CHARS)
+            return estimate_rerank_tokens(request.query, texts, cut)
+
         search = self._searches.get(request)
         if search is not None:
             uncached = [c for c in paid if not self._is_cached(c, search)]
-            per_model = estimate_rerank_tokens(request.query, [h.text for h in search.hits])
-            return TokenEstimate(per_model * len(uncached), len(search.hits), len(uncached), known=True)
+            texts = [h.text for h in search.hits]
+            total = sum(tokens(c, texts, len(texts)) for c in uncached)
+            return TokenEstimate(total, len(search.hits), len(uncached), known=True)
         similar = [s for r, s in self._searches.items()
                    if r.collection == request.collection and r.text_property == request.text_property and s.hits]
         if not similar:
             return None
         texts = [h.text for h in similar[-1].hits]
-        per_doc = estimate_rerank_tokens(request.query, texts) / len(texts)
-        return TokenEstimate(round(per_doc * request.limit) * len(paid), request.limit, len(paid), known=False)
+        total = sum(round(tokens(c, texts, request.limit) / len(texts) * request.limit) for c in paid)
+        return TokenEstimate(total, request.limit, len(paid), known=False)
 
     def _is_cached(self, choice: RerankChoice, search: SearchResult) -> bool:
         try:

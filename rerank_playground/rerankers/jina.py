@@ -28,34 +28,19 @@ from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Rera
 from rerank_playground.rerankers.catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
+    LISTWISE_CHARS_PER_TOKEN,
+    LISTWISE_MAX_DOCS,
+    LISTWISE_PROMPT_TOKENS,
+    LISTWISE_TOKENS_PER_DOC,
     WEAVIATE_DEFAULT_MODEL,
     find_model,
     get_model,
+    listwise_doc_chars,
 )
 from rerank_playground.rerankers.metered import MeteredReranker
 
 RERANK_PATH = "/v1/rerank"
 
-# Listwise calls. Weaviate's own reranker-jinaai module sends up to 1,000 documents per request, and K never
-# exceeds 1,000 (search.MAX_CANDIDATES), so a listwise model always gets every candidate in one call.
-LISTWISE_MAX_DOCS = 1000
-# The context is counted in the model's tokens, which we cannot count here: budget conservatively at 3
-# characters a token (English runs about 4; other scripts fewer), keep room for the prompt the model wraps
-# around the documents, and for each document's own markers.
-LISTWISE_CHARS_PER_TOKEN = 3
-LISTWISE_PROMPT_TOKENS = 1024
-LISTWISE_TOKENS_PER_DOC = 8
-
-
-def listwise_doc_chars(context_tokens: int, query: str, n: int) -> int:
-    """Characters of each of ``n`` candidates that fit one listwise call: the context, less the prompt, the
-    query (it appears twice in the v3 prompt) and each document's markers, shared equally by the candidates,
-    at :data:`LISTWISE_CHARS_PER_TOKEN` characters a token. At least 1."""
-    if n < 1:
-        raise ValueError("n must be at least 1")
-    query_tokens = math.ceil(len(query) / LISTWISE_CHARS_PER_TOKEN)
-    free = context_tokens - LISTWISE_PROMPT_TOKENS - 2 * query_tokens - n * LISTWISE_TOKENS_PER_DOC
-    return max(1, free // n * LISTWISE_CHARS_PER_TOKEN)
 
 
 def validate_query(query: str) -> str:
