@@ -296,7 +296,6 @@ def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> Non
     assert any("Weaviate module needs a Jina key" in w and "Paste your Jina key in the sidebar" in w
                for w in values(at.warning))
     assert not any("Who pays" in i for i in values(at.info))
-    assert any("Weaviate reranker-jinaai module" in m and "needs a Jina key" in m for m in values(at.sidebar.markdown))
     at.button(key="search.run").click().run()
     assert_healthy(at)
     errors = values(at.error)
