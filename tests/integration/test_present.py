@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rerank_playground import codegen
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.loader import load_demo
 from rerank_playground.evaluation.stories import StoryView, demo_story
@@ -139,6 +140,23 @@ def test_a_snapshot_of_a_story_never_contains_the_key(pg: Playground) -> None:
                          created=datetime.now(UTC))
     assert TEST_JINA_KEY not in page
     assert page.count('data-plot="chart-') == 4  # two views, two rerankers each
+
+
+def test_a_view_with_no_property_chosen_reads_the_cores_default_in_the_snapshot_and_the_copied_code(
+    pg: Playground,
+) -> None:
+    """Issue 18, point 2: stories, snapshots and Copy as code read the same property as every other path."""
+    view = replace(views()[0], request=replace(views()[0].request, text_property=None))
+    info = pg.collection(view.request.collection)
+    expected = default_rerank_property(info)
+    assert expected is not None and expected != info.text_properties[0]  # not the first text property (title)
+    prepared = prepare_view(pg, view, allow_paid=True)
+    assert prepared.search is not None and prepared.search.request.text_property == expected
+    page = snapshot_html("Demo", [prepared], versions=Versions("0.1.0", "?"), created=datetime.now(UTC))
+    assert f"reranked on: {expected}" in page
+    code = codegen.python_code(prepared.search.request, LOCAL, weaviate_url=pg.spec.url,
+                               grpc_port=pg.spec.grpc_target[1], needs_query_vector=True)
+    assert f"TEXT_PROPERTY = {expected!r}" in code
 
 
 def _run_code(code: str, tmp_path: Path, pg: Playground, jina: JinaStandIn) -> list[str]:
