@@ -42,7 +42,6 @@ from rerank_playground.rerankers.metered import MeteredReranker
 RERANK_PATH = "/v1/rerank"
 
 
-
 def validate_query(query: str) -> str:
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput("The query is empty.", hint="Type a query to rerank against.")
@@ -130,8 +129,8 @@ class JinaReranker:
         if max_chars < self.max_chars:
             notes.append(
                 f"{model} is listwise: all {n:,} candidates were reranked together in one call, sharing its "
-                f"{context:,}-token context, so each was cut to its first {max_chars:,} characters "
-                f"({truncated:,} of {n:,} were longer)."
+                f"{context:,}-token context, so each was limited to its first {max_chars:,} characters "
+                f"({truncated:,} of {n:,} were longer and were cut)."
             )
         elif truncated:
             notes.append(
