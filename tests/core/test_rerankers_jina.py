@@ -379,7 +379,8 @@ def test_listwise_documents_share_the_context_and_the_cut_is_stated() -> None:
     assert len(sent) == 1000 and {len(t) for t in sent} == {share}
     assert result.max_chars == share and result.truncated == 1000
     assert any("all 1,000 candidates were reranked together in one call" in n
-               and f"limited to its first {share:,} characters" in n and "1,000 of 1,000 were longer" in n and "131,072-token context" in n
+               and f"limited to its first {share:,} characters" in n and "1,000 of 1,000 were longer" in n
+               and "131,072-token context" in n
                for n in result.notes)
 
 
