@@ -79,7 +79,10 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     chosen_providers = {by_id[i].reranker for i in ids}
     for provider in offered:
         if provider.key_optional and provider.name in chosen_providers:
-            st.caption(f"{provider.short_label}: {spend_note.module_payer(pg)}")
+            if pg.no_key_known(provider):
+                st.warning(spend_note.needs_a_key(provider), icon=":material/lock:")
+            else:
+                st.caption(f"{provider.short_label}: {spend_note.module_payer(pg)}")
     return [by_id[i] for i in ids]
 
 
@@ -274,7 +277,8 @@ def render_last(
     st.subheader("Model comparison")
     st.caption(
         f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
+        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
     )
     cached = [r for r in run.results.values() if r.cached]
     if run.search.cached or cached:

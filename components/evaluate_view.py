@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.safe import md_escape
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
 from rerank_playground.evaluation.store import Store
@@ -24,6 +25,24 @@ def _choices(pg: Playground) -> list[RerankChoice]:
     return [RerankChoice(p.name, m.name) for p in runnable for m in p.models]
 
 
+def _text_property_picker(pg: Playground, collection: str, key_prefix: str) -> str | None:
+    """The text the rerankers read, preset by the core's rule (the same default as Search, Compare and the CLI).
+    None: the collection cannot be read now (the run's own check will say why)."""
+    try:
+        info = pg.collection(collection)
+    except PlaygroundError:
+        return None
+    props = list(info.text_properties)
+    if not props:
+        return None
+    default = default_rerank_property(info)
+    return str(st.selectbox(
+        "Text the rerankers read", props, index=props.index(default) if default in props else 0,
+        key=f"{key_prefix}.prop.{collection}",
+        help="The property whose text each reranker judges; the run, its report and every row show it.",
+    ))
+
+
 def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     sets = store.query_sets()
     if not sets:
@@ -34,7 +53,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     with left:
         name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.set")
         qs = by_name[name]
-        st.caption(f"{len(qs.queries)} queries on the collection {qs.collection}.")
+        st.caption(f"{len(qs.queries)} queries on the collection {md_escape(qs.collection)}.")
+        prop = _text_property_picker(pg, qs.collection, key_prefix)
         options = _choices(pg)
         default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
         picked = st.multiselect(
@@ -60,7 +80,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         return
     if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
         return
-    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5)
+    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop)
     settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
                                    limits=[int(limit), *sweep] if sweep else ())
     plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip())

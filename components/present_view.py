@@ -25,6 +25,7 @@ from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
+from rerank_playground.models import SearchResult
 from rerank_playground.playground import Playground
 from rerank_playground.presentation import PreparedView, Presenter, headline, prefetch_order, present_chart
 from rerank_playground.search import needs_query_vector
@@ -333,10 +334,11 @@ def _watch_next(work: Presenter, view: StoryView, where: str) -> None:
         st.rerun(scope="app")  # stop polling: the next full run draws the line without a timer
 
 
-def _settings_line(view: StoryView) -> str:
+def _settings_line(view: StoryView, search: SearchResult | None = None) -> str:
     r = view.request
     mode = r.mode.value + (f", alpha {r.alpha:g}, {r.fusion.value} fusion" if r.mode.value == "hybrid" else "")
-    return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · text: {r.text_property or 'default'} · "
+    read = (search.request.text_property if search is not None else None) or r.text_property or "the default"
+    return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
             f"rerankers: {', '.join(c.label for c in view.choices)}")
 
 
@@ -352,7 +354,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
         st.rerun()
     if st.session_state.get(_key("settings"), False):
         with st.container(border=True):
-            st.text(_settings_line(view))
+            st.text(_settings_line(view, prepared.search))
             if prepared.search is not None:
                 choice = view.choices[0]
                 request = prepared.search.request

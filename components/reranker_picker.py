@@ -97,6 +97,8 @@ def reranker_choice(
             f"This {provider.model_prompt} {provider.key_hint} and paste it in the sidebar. "
             "The local baseline works without one."
         )
+    elif pg.no_key_known(provider):
+        st.warning(spend_note.needs_a_key(provider), icon=":material/lock:")
     elif provider.key_optional:
         st.info(spend_note.module_payer(pg))
     return choice, slot

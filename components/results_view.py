@@ -407,7 +407,7 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
         st.subheader("Search results (not reranked)")
         st.caption(
             f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-            f"({request.mode.value}), {_fmt_ms(search.latency_ms)}."
+            f"({request.mode.value}), {_fmt_ms(search.latency_ms)} · shown: {md_escape(request.text_property or '—')}"
         )
         cache_banner(search, None, key_prefix)
         if search.hits:
@@ -419,7 +419,7 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     st.caption(
         f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
         f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
-        f"path: {path_label(run.choice.reranker)}"
+        f"path: {path_label(run.choice.reranker)} · reranked on: {md_escape(request.text_property or '—')}"
     )
     cache_banner(search, run, key_prefix)
     headline_metrics(run)

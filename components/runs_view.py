@@ -164,9 +164,13 @@ def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix:
                          key=f"{key_prefix}.query")
     choices = {c.label: c for c in summary.plan.rerankers}
     label = mid.selectbox("with", list(choices), key=f"{key_prefix}.choice") if choices else None
+    if setting.text_property:
+        left.caption(f"reranked on: {md_escape(setting.text_property)}")
     if right.button("Open", key=f"{key_prefix}.open"):
+        # The run's own text property and keyword properties (None: an older run, the collection's defaults).
         state.update_inputs(collection=summary.record.collection, query=queries[qid], mode=setting.mode,
-                            alpha=setting.alpha, fusion=setting.fusion, k=setting.limit, operator=setting.operator)
+                            alpha=setting.alpha, fusion=setting.fusion, k=setting.limit, operator=setting.operator,
+                            prop=setting.text_property, properties=setting.properties or None)
         if label is not None:
             state.update_inputs(reranker=choices[label].reranker, model=choices[label].model)
         st.session_state["search.autorun"] = True

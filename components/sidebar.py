@@ -35,6 +35,8 @@ def reranking_status(pg: Playground) -> None:
             icon, state = ":material/lock:", provider.status_off
         elif not pg.offers(provider):
             icon, state = ":material/block:", provider.status_off
+        elif pg.no_key_known(provider):
+            icon, state = ":material/lock:", f"{provider.status_ready}, needs a Jina key"
         else:
             icon, state = ":material/check_circle:", provider.status_ready
         lines.append(f"{icon} {provider.status_name or provider.label}: {state}")

@@ -9,6 +9,7 @@ import streamlit as st
 from rerank_playground.deployment import LARGE_REQUEST_TOKENS
 from rerank_playground.models import SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.rerankers import ProviderSpec
 
 
 def expected_tokens(pg: Playground, request: SearchRequest, choices: Sequence[RerankChoice]) -> None:
@@ -33,6 +34,13 @@ def expected_tokens(pg: Playground, request: SearchRequest, choices: Sequence[Re
         st.warning(text + " A large request: fewer candidates or models cost less.")
     else:
         st.caption(text)
+
+
+def needs_a_key(provider: ProviderSpec) -> str:
+    """Why an option with an optional key would fail as things stand (no key anywhere this session knows of)."""
+    return (f"{provider.short_label} needs a Jina key: this app sends none to this Weaviate, and no call has shown "
+            "that the server has one of its own (JINAAI_APIKEY). Paste your Jina key in the sidebar, or use the "
+            "local baseline. No tokens are estimated for it.")
 
 
 def module_payer(pg: Playground) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES, get_spec
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.models import CollectionInfo
@@ -70,11 +71,8 @@ def default_collection(names: list[str]) -> str | None:
 
 
 def default_text_property(info: CollectionInfo) -> str | None:
-    if info.name in DEMO_COLLECTION_NAMES:
-        prop = get_spec(info.name).text_property
-        if prop in info.text_properties:
-            return prop
-    return info.text_properties[0] if info.text_properties else None
+    """The core's rule (the same on every page, in the CLI and in batch runs)."""
+    return default_rerank_property(info)
 
 
 def default_keyword_properties(info: CollectionInfo) -> tuple[str, ...]:

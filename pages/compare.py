@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
-from rerank_playground.search import search_spends_tokens
+from rerank_playground.playground import unclicked_run
 from rerank_playground.search_inputs import models_param
 
 
@@ -31,14 +31,15 @@ def body() -> None:
     clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
     current = compare_view.compare_key(form.request, choices)
-    paid = [c for c in choices if c.paid]
-    if autorun and not (clicked or suggested) and search_spends_tokens(form.request, form.info):
+    unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
+    paid = list(unclicked.waiting)
+    if autorun and not (clicked or suggested) and not unclicked.search:
         st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
                 "or the Jina embeddings API), so it waits for "
                 "your click on **Compare models**.")
     elif autorun and not (clicked or suggested) and paid:
         # A shared link never spends anyone's Jina tokens by itself: the free models run, the paid ones wait.
-        free = [c for c in choices if not c.paid]
+        free = list(unclicked.free)
         if free:
             compare_view.run_compare(pg, form.request, free, "compare")
         else:

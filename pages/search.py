@@ -15,7 +15,7 @@ from components import (
     url_state,
     view_actions,
 )
-from rerank_playground.search import search_spends_tokens
+from rerank_playground.playground import unclicked_run
 
 
 def body() -> None:
@@ -41,11 +41,12 @@ def body() -> None:
                                           width="content" if folded else "stretch")
     suggested = st.session_state.pop("search.autorun", False)
     current = results_view.run_key(form.request, choice, form.n)
-    if autorun and not (clicked or suggested) and search_spends_tokens(form.request, form.info):
+    unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
+    if autorun and not (clicked or suggested) and not unclicked.search:
         st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
                 "or the Jina embeddings API), so it waits for "
                 "your click on **Search & rerank**.")
-    elif autorun and not (clicked or suggested) and choice.paid:
+    elif autorun and not (clicked or suggested) and unclicked.waiting:
         # A shared link never spends anyone's Jina tokens by itself: it runs the free search only.
         results_view.run_search_only(pg, form.request, choice, form.n, "search")
         st.info(f"Opened from a link: the search ran. Reranking with {choice.label} uses Jina tokens, so it "

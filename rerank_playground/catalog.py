@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import weaviate
@@ -10,12 +11,65 @@ from weaviate.classes.config import Reconfigure
 from weaviate.classes.query import Metrics
 from weaviate.exceptions import UnexpectedStatusCodeError, WeaviateBaseError, WeaviateTimeoutError
 
+from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.errors import CatalogError, CollectionNotFound, InvalidInput
 from rerank_playground.models import CollectionInfo, PropertyInfo
 
 
 def _enum_value(value: Any) -> str:
     return str(getattr(value, "value", value))
+
+
+# ------------------------------------------------------------------------------ the text the reranker reads
+
+# Words in a property name that say it holds running text, most text-like first; and words that say it holds a
+# short label. Rerankers judge a document by the one property they read, so a title or a category makes every
+# verdict about titles (on DemoWiki: +0.029 nDCG@10 reading titles, -0.235 reading passages).
+RUNNING_TEXT_WORDS = ("text", "passage", "content", "body", "chunk", "document", "paragraph", "abstract",
+                      "description", "summary", "question", "answer", "review", "comment", "message")
+LABEL_WORDS = ("title", "name", "heading", "section", "label", "category", "tag", "tags", "id", "url", "slug",
+               "type", "author", "date")
+
+
+def _name_words(name: str) -> list[str]:
+    """``"bodyText"`` / ``"body_text"`` -> ``["body", "text"]``."""
+    return [w for w in re.split(r"[^a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()) if w]
+
+
+def declared_rerank_property(collection: str) -> str | None:
+    """The property a demo collection's dataset spec declares for reranking (None: not a demo collection)."""
+    spec = next((d for d in DEMO_COLLECTIONS if d.name == collection), None)
+    if spec is None:
+        return None
+    declared = spec.rerank_property
+    return str(declared) if declared else None
+
+
+def default_rerank_property(info: CollectionInfo) -> str | None:
+    """The text property the reranker reads (and the lists show) unless the user picks another: the one rule
+    that Search, Compare, Evaluate, the CLI, stories and Copy as code share. None: no text property.
+
+    1. A demo collection: the property its dataset spec declares (``rerank_property`` if the spec has one,
+       else its ``text_property``), when the collection has it.
+    2. Otherwise the first text property (in schema order) whose name says running text, by the earliest word
+       of :data:`RUNNING_TEXT_WORDS` it contains (``text`` before ``passage`` before ``content`` ...);
+    3. else the first text property whose name is not a label (:data:`LABEL_WORDS`: title, name, category ...);
+    4. else the first text property.
+    """
+    texts = info.text_properties
+    if not texts:
+        return None
+    declared = declared_rerank_property(info.name)
+    if declared in texts:
+        return declared
+    rank = {word: i for i, word in enumerate(RUNNING_TEXT_WORDS)}
+    running = [(min(rank[w] for w in words if w in rank), order, name)
+               for order, (name, words) in enumerate((n, _name_words(n)) for n in texts)
+               if any(w in rank for w in words)]
+    if running:
+        return min(running)[2]
+    not_labels = [n for n in texts if not any(w in LABEL_WORDS for w in _name_words(n))]
+    return (not_labels or list(texts))[0]
 
 
 def list_collection_names(client: weaviate.WeaviateClient) -> list[str]:

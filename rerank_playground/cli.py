@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="candidates retrieved and reranked (K, default 50); repeat for a depth sweep "
                            "(e.g. -K 10 -K 25 -K 50 -K 100 -K 200: nDCG, latency and tokens as K grows, knee marked)")
     what.add_argument("--properties", default="", help="comma-separated properties BM25 searches (default all)")
-    what.add_argument("--text-property", help="property sent to the rerankers (default: the first text property)")
+    what.add_argument("--text-property", help="property the rerankers read (default: the same rule as the app: a "
+                      "demo collection's declared property, else the most text-like name, e.g. text or passage "
+                      "before title)")
     what.add_argument("--operator", choices=[o.value for o in Operator], default=Operator.OR.value)
     what.add_argument("--embedder", default="auto", help="query vectors: auto, server, local or jina:<model>")
     what.add_argument("--rerank", action="append", default=[],

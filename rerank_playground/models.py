@@ -44,7 +44,8 @@ class SearchRequest:
     mode: SearchMode = SearchMode.HYBRID
     limit: int = 50
     properties: tuple[str, ...] = ()  # keyword/hybrid: which properties BM25 looks at (empty = all)
-    text_property: str | None = None  # which property becomes Hit.text (None = first text property)
+    # which property becomes Hit.text and the reranker reads (None = catalog.default_rerank_property)
+    text_property: str | None = None
     operator: Operator = Operator.OR
     alpha: float = 0.5
     fusion: Fusion = Fusion.RANKED
@@ -80,6 +81,7 @@ class RerankResult:
     api_calls: int = 0  # HTTP calls actually made (0 when served from the cache)
     cached: bool = False
     truncated: int = 0  # how many documents were cut to fit max_chars
+    max_chars: int | None = None  # characters of each candidate sent (None: whole texts, or not known)
     notes: tuple[str, ...] = ()  # limits the user should know about, in plain words
     computed_at: float = field(default_factory=time.time, compare=False)  # when the reranker really answered
 
@@ -99,7 +101,9 @@ class ModelInfo:
     needs_key: bool = True
     weaviate_default: bool = False
     beir_ndcg10: float | None = None
-    max_docs_per_call: int | None = None  # listwise models: all candidates must be in one call; None = no limit
+    # Listwise models: the tokens one call holds (query + every candidate share it; see JinaReranker). None: a
+    # pointwise model, whose candidates are scored one by one and may be sent in several calls.
+    context_tokens: int | None = None
 
     @property
     def listwise(self) -> bool:

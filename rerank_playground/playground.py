@@ -40,11 +40,13 @@ from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
+from rerank_playground.rerankers.catalog import chars_sent
 from rerank_playground.rerankers.metered import MeteredEmbedder
-from rerank_playground.search import QueryEmbedder, needs_query_vector
+from rerank_playground.search import QueryEmbedder, needs_query_vector, search_spends_tokens
 from rerank_playground.search import search as run_search
 
 SEARCH_CACHE_SIZE = 64
+DEFAULT_MAX_CHARS = 4096  # characters of each candidate a paid call sends (JinaReranker.DEFAULT_MAX_CHARS)
 T = TypeVar("T")
 
 
@@ -81,6 +83,35 @@ class TokenEstimate:
     candidates: int
     models: int
     known: bool
+
+
+@dataclass(frozen=True)
+class UnclickedRun:
+    """What of a run may start without a click (a shared link, a suggested query's autorun, Present's prefetch):
+    paid calls on someone's key never start without one (design: trust model).
+
+    ``search``: the search may run (False when it spends tokens itself: its query is embedded by a paid API, so
+    nothing runs). ``free``: the rerankers that may run with it. ``waiting``: those that wait for the click (the
+    paid ones, or all of them when the search waits)."""
+
+    search: bool
+    free: tuple[RerankChoice, ...]
+    waiting: tuple[RerankChoice, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Everything asked for may run now."""
+        return self.search and not self.waiting
+
+
+def unclicked_run(request: SearchRequest, info: CollectionInfo, choices: Sequence[RerankChoice]) -> UnclickedRun:
+    """The one rule for autoruns and prefetches: the search part (``search_spends_tokens``) and the rerank part
+    (each provider's ``paid``)."""
+    choices = tuple(dict.fromkeys(choices))
+    if search_spends_tokens(request, info):
+        return UnclickedRun(search=False, free=(), waiting=choices)
+    return UnclickedRun(search=True, free=tuple(c for c in choices if not c.paid),
+                        waiting=tuple(c for c in choices if c.paid))
 
 
 @dataclass(frozen=True)
@@ -166,6 +197,18 @@ class Playground:
     def key_missing(self, provider: ProviderSpec) -> bool:
         """Does ``provider`` refuse to run for want of its key?"""
         return provider.needs_key and not self.has_key(provider.key)
+
+    def no_key_known(self, provider: ProviderSpec) -> bool:
+        """Would ``provider`` fail for want of a key, as far as this session knows before any click? True when it
+        needs a key this session cannot send (``key_missing``), and for a server-side module with an optional key
+        when this app sends none to that server and no call has shown the server has its own (``module_key``).
+        Such an option is marked as needing a key and no tokens are estimated for it."""
+        if self.key_missing(provider):
+            return True
+        if provider.key is None or not provider.key_optional:
+            return False
+        sent = bool(self.keys.secret_for(provider.key, *self.spec.endpoints))
+        return not sent and self.module_key != "server"
 
     def withheld(self, spec: connection.ConnectionSpec) -> tuple[str, ...]:
         """Names of the operator keys that would not go to ``spec``'s server (they are bound elsewhere)."""
@@ -423,21 +466,28 @@ class Playground:
         """Expected Jina tokens for reranking ``request``'s candidates with the paid ``choices`` not already in
         this session's cache. The candidates are known when the same search ran already, else scaled from an
         earlier search of the collection to K; None when there is nothing to go on. Always an estimate."""
-        paid = [c for c in dict.fromkeys(choices) if c.paid]
+        # What cannot run for want of a key costs nothing: it is marked as needing one instead.
+        paid = [c for c in dict.fromkeys(choices) if c.paid and not (c.provider and self.no_key_known(c.provider))]
         if not paid:
             return None
+        def tokens(choice: RerankChoice, texts: Sequence[str], n: int) -> int:
+            """For ``n`` candidates like ``texts``, each cut as the call would cut it (listwise: its share)."""
+            cut = chars_sent(choice.model, request.query, n, DEFAULT_MAX_CHARS)
+            return estimate_rerank_tokens(request.query, texts, cut)
+
         search = self._searches.get(request)
         if search is not None:
             uncached = [c for c in paid if not self._is_cached(c, search)]
-            per_model = estimate_rerank_tokens(request.query, [h.text for h in search.hits])
-            return TokenEstimate(per_model * len(uncached), len(search.hits), len(uncached), known=True)
+            texts = [h.text for h in search.hits]
+            total = sum(tokens(c, texts, len(texts)) for c in uncached)
+            return TokenEstimate(total, len(search.hits), len(uncached), known=True)
         similar = [s for r, s in self._searches.items()
                    if r.collection == request.collection and r.text_property == request.text_property and s.hits]
         if not similar:
             return None
         texts = [h.text for h in similar[-1].hits]
-        per_doc = estimate_rerank_tokens(request.query, texts) / len(texts)
-        return TokenEstimate(round(per_doc * request.limit) * len(paid), request.limit, len(paid), known=False)
+        total = sum(round(tokens(c, texts, request.limit) / len(texts) * request.limit) for c in paid)
+        return TokenEstimate(total, request.limit, len(paid), known=False)
 
     def _is_cached(self, choice: RerankChoice, search: SearchResult) -> bool:
         try:

@@ -5,9 +5,10 @@ the server does: a failing search or reranker becomes a calm one-line note on th
 story still works. :class:`Presenter` keeps the prepared views of one session and prepares the next view in a
 background thread (one worker, so the Playground is never driven from two threads at once by it).
 
-Paid rerankers (their ``ProviderSpec.paid``: they spend Jina tokens on someone's key) are never run ahead of
-time: a prefetch prepares the search and the free rerankers only, and the paid ones wait for the presenter's key
-press.
+Nothing that spends tokens on someone's key runs ahead of time (:func:`playground.unclicked_run`, the rule the
+Search and Compare pages' autoruns use too): a prefetch prepares the search and the free rerankers only, and the
+paid ones wait for the presenter's key press; a view whose query is embedded by a paid API (the Jina embeddings
+API, or a collection with an API vectorizer) is not searched ahead at all.
 """
 
 from __future__ import annotations
@@ -27,12 +28,7 @@ from rerank_playground.evaluation.models import QueryMetrics
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
-from rerank_playground.playground import Playground, RerankChoice, RerankRun
-
-
-def is_paid(choice: RerankChoice) -> bool:
-    """Spends Jina tokens on someone's key (its provider's ``ProviderSpec.paid``): never run ahead of time."""
-    return choice.paid
+from rerank_playground.playground import Playground, RerankChoice, RerankRun, unclicked_run
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,7 @@ class PreparedView:
     runs: Mapping[str, RerankRun] = field(hash=False)  # choice label -> run, in the view's order
     errors: Mapping[str, str] = field(hash=False)  # choice label (or "search") -> one calm line
     waiting: tuple[RerankChoice, ...] = ()  # paid rerankers not run yet: they wait for a key press
+    search_waits: bool = False  # the search itself spends tokens: not run ahead, it waits for the key press
     elapsed_ms: float = 0.0
     grades: Mapping[str, int] | None = field(default=None, hash=False)  # the query's judgments, when any
     # Built with the results (off the page thread when prefetched), so showing the view only draws them.
@@ -67,7 +64,7 @@ class PreparedView:
 
     @property
     def complete(self) -> bool:
-        return not self.waiting
+        return not self.waiting and not self.search_waits
 
 
 def _calm(err: PlaygroundError) -> str:
@@ -96,14 +93,22 @@ def prepare_view(
     errors: dict[str, str] = {}
     runs: dict[str, RerankRun] = {}
     waiting: list[RerankChoice] = []
+    search: SearchResult | None = None
+    search_waits = False
     try:
-        search: SearchResult | None = pg.search(view.request)
+        unclicked = unclicked_run(view.request, pg.collection(view.request.collection), view.choices)
+        if allow_paid or unclicked.search:
+            search = pg.search(view.request)
+        else:
+            search_waits = True
+            waiting.extend(unclicked.waiting)
+            errors["search"] = ("Not prepared ahead: this view's query is embedded by a paid API, so it is "
+                                "searched when the view is shown.")
     except PlaygroundError as err:
-        search = None
         errors["search"] = f"The search did not run: {_calm(err)}"
     if search is not None:
         for choice in view.choices:
-            if is_paid(choice) and not allow_paid:
+            if choice.paid and not allow_paid:
                 waiting.append(choice)
                 continue
             try:
@@ -117,7 +122,7 @@ def prepare_view(
         except PlaygroundError:  # no judgments store: the view shows without nDCG
             grades = None
     return PreparedView(
-        view=view, search=search, runs=runs, errors=errors, waiting=tuple(waiting),
+        view=view, search=search, runs=runs, errors=errors, waiting=tuple(waiting), search_waits=search_waits,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, grades=grades,
         headlines={label: headline(run, grades) for label, run in runs.items()},
         figures={label: present_chart(run, grades) for label, run in runs.items()},
@@ -180,6 +185,8 @@ class Presenter:
         for job in (full, free):
             if job is not None and job.done():
                 prepared = job.result()
+                if prepared.search_waits:
+                    return "not prepared (its search uses a paid API: it runs on the key press)"
                 if prepared.waiting:
                     return "prepared (paid rerankers wait for a key press)"
                 return "prepared"

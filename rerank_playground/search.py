@@ -15,6 +15,7 @@ import weaviate
 from weaviate.classes.query import BM25Operator, HybridFusion, MetadataQuery, Rerank
 from weaviate.exceptions import WeaviateBaseError, WeaviateTimeoutError
 
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import (
     CollectionNotFound,
     EmbeddingError,
@@ -82,7 +83,7 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
             f"Collection '{info.name}' has no property {', '.join(map(repr, unknown))}.",
             hint=f"Known properties: {', '.join(sorted(known)) or 'none'}.",
         )
-    text_property = request.text_property or (info.text_properties[0] if info.text_properties else None)
+    text_property = request.text_property or default_rerank_property(info)
     if text_property is None:
         raise InvalidInput(
             f"Collection '{info.name}' has no text property to show or rerank on.",

@@ -104,7 +104,8 @@ def view_section(
     request = view.request
     out.append(
         f'<p class="meta">“{_e(request.query)}” in {_e(request.collection)} · {_e(request.mode.value)} search · '
-        f"{request.limit} candidates · top {view.top_n} shown</p>\n"
+        f"{request.limit} candidates · top {view.top_n} shown · reranked on: "
+        f"{_e((prepared.search.request if prepared.search else request).text_property or 'the default')}</p>\n"
     )
     if view.note:
         out.append(f'<p class="note">What to look for: {_e(view.note)}</p>\n')

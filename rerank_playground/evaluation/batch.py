@@ -33,6 +33,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from weaviate.classes.query import Filter
 
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import ConnectPolicy, SpendGuard
 from rerank_playground.errors import (
@@ -54,7 +55,7 @@ from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
 from rerank_playground.keys import ProviderKeys
-from rerank_playground.models import Fusion, Operator, RerankResult, SearchMode, SearchRequest
+from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankResult, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import find_provider, models_for, providers
 from rerank_playground.rerankers.cache import RerankCache
@@ -96,11 +97,20 @@ class SearchSetting:
 
     @property
     def label(self) -> str:
+        """``hybrid α=0.5 K=50 · reranked on: passage`` — every setting that decides a number (a run saved
+        before the property was recorded says so)."""
         parts = [self.mode.value]
         if self.mode is SearchMode.HYBRID:
             parts.append(f"α={self.alpha:g}")
         parts.append(f"K={self.limit}")
-        return " ".join(parts)
+        return " ".join(parts) + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
+
+    def resolved(self, info: CollectionInfo) -> SearchSetting:
+        """This setting with the text property the reranker will read on ``info`` (the core's default rule,
+        when none was chosen), so the run records it and every row can show it."""
+        if self.text_property:
+            return self
+        return replace(self, text_property=default_rerank_property(info))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -685,6 +695,7 @@ def start_run(
     try:
         notes = check_plan(pg, plan, qrels)
         info = pg.collection(plan.query_set.collection)
+        plan = replace(plan, settings=tuple(dict.fromkeys(s.resolved(info) for s in plan.settings)))
         judged = {q.query_id for q in plan.query_set.queries}
         record = runs.RunRecord(
             run_id=uuid.uuid4().hex, name=plan.name or f"{plan.query_set.name} · {datetime.now(UTC):%Y-%m-%d %H:%M}",

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
@@ -423,7 +424,7 @@ def demo_story(*, jina_key_present: bool) -> Story:
                 mode=SearchMode(s.mode),
                 limit=50,
                 properties=s.properties or (tuple(spec.keyword_properties) if spec else ()),
-                text_property=spec.rerank_property if spec else None,  # the text retrieval reads too
+                text_property=declared_rerank_property(collection),
                 embedder="local",
             )
             views.append(StoryView(request=request, choices=choices, top_n=10, note=s.why))

@@ -9,12 +9,16 @@ or ``"local baseline"``.
 ``DEFAULT_MODEL`` is the client-side default (a current model). Weaviate's ``reranker-jinaai`` module has
 a default of its own, ``WEAVIATE_DEFAULT_MODEL``, used when a collection's config names no model.
 
-``max_docs_per_call``: listwise models score each document against the others in the same call, so scores
-from separate calls cannot be merged; they get as many candidates as one call takes (v3: up to 64 per pass;
-v3.5 is a drop-in successor "with no API changes", so the same) and the rest keep their retrieval order.
+``context_tokens``: listwise models score each document against the others in the same call, so scores
+from separate calls cannot be merged: every candidate goes into one call (up to 1,000, as Weaviate's own
+``reranker-jinaai`` module sends), and the 131K-token context is shared between the query and all of them
+(``JinaReranker`` cuts each document to its share). The v3 model card's "up to 64 documents" is the size of
+one forward pass inside the model (its own code splits longer lists into passes), not a limit of the API.
 """
 
 from __future__ import annotations
+
+import math
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.models import ModelInfo
@@ -23,8 +27,38 @@ DEFAULT_MODEL = "jina-reranker-v3.5"
 WEAVIATE_DEFAULT_MODEL = "jina-reranker-v2-base-multilingual"
 # Weaviate's server-side Jina reranker module: its name in a collection's config and in the server's module list.
 JINA_RERANKER_MODULE = "reranker-jinaai"
-LISTWISE_MAX_DOCS = 64
+LISTWISE_CONTEXT_TOKENS = 131_072  # "131K tokens per call" (v3 model card; v3.5: "no API changes")
 LOCAL_MODEL = "local-wordllama"
+
+# Listwise calls. Weaviate's own reranker-jinaai module sends up to 1,000 documents per request, and K never
+# exceeds 1,000 (search.MAX_CANDIDATES), so a listwise model always gets every candidate in one call.
+LISTWISE_MAX_DOCS = 1000
+# The context is counted in the model's tokens, which we cannot count here: budget conservatively at 3
+# characters a token (English runs about 4; other scripts fewer), keep room for the prompt the model wraps
+# around the documents, and for each document's own markers.
+LISTWISE_CHARS_PER_TOKEN = 3
+LISTWISE_PROMPT_TOKENS = 1024
+LISTWISE_TOKENS_PER_DOC = 8
+
+
+def listwise_doc_chars(context_tokens: int, query: str, n: int) -> int:
+    """Characters of each of ``n`` candidates that fit one listwise call: the context, less the prompt, the
+    query (it appears twice in the v3 prompt) and each document's markers, shared equally by the candidates,
+    at :data:`LISTWISE_CHARS_PER_TOKEN` characters a token. At least 1."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    query_tokens = math.ceil(len(query) / LISTWISE_CHARS_PER_TOKEN)
+    free = context_tokens - LISTWISE_PROMPT_TOKENS - 2 * query_tokens - n * LISTWISE_TOKENS_PER_DOC
+    return max(1, free // n * LISTWISE_CHARS_PER_TOKEN)
+
+
+def chars_sent(model: str, query: str, n: int, max_chars: int) -> int:
+    """Characters of each of ``n`` candidates a call to ``model`` sends: ``max_chars``, or less for a listwise
+    model whose context the candidates share (the same cut :class:`JinaReranker` makes; for token estimates)."""
+    info = find_model(model)
+    if info is None or info.context_tokens is None or not info.listwise or n < 1:
+        return max_chars
+    return min(max_chars, listwise_doc_chars(info.context_tokens, query, n))
 
 JINA_MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
@@ -32,10 +66,10 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         label="Jina Reranker v3.5 (0.6B, listwise, newest)",
         kind="listwise",
         languages="multilingual",
-        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        context="131K tokens per call, shared by the query and every candidate",
         status="current",
         beir_ndcg10=None,
-        max_docs_per_call=LISTWISE_MAX_DOCS,
+        context_tokens=LISTWISE_CONTEXT_TOKENS,
     ),
     ModelInfo(
         name=WEAVIATE_DEFAULT_MODEL,
@@ -88,10 +122,10 @@ JINA_MODELS: tuple[ModelInfo, ...] = (
         label="Jina Reranker v3 (0.6B, listwise)",
         kind="listwise",
         languages="multilingual",
-        context=f"131K tokens, up to {LISTWISE_MAX_DOCS} documents per call",
+        context="131K tokens per call, shared by the query and every candidate",
         status="being deprecated",
         beir_ndcg10=61.9,
-        max_docs_per_call=LISTWISE_MAX_DOCS,
+        context_tokens=LISTWISE_CONTEXT_TOKENS,
     ),
     ModelInfo(
         name="jina-reranker-m0",

@@ -28,9 +28,14 @@ from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Rera
 from rerank_playground.rerankers.catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
+    LISTWISE_CHARS_PER_TOKEN,
+    LISTWISE_MAX_DOCS,
+    LISTWISE_PROMPT_TOKENS,
+    LISTWISE_TOKENS_PER_DOC,
     WEAVIATE_DEFAULT_MODEL,
     find_model,
     get_model,
+    listwise_doc_chars,
 )
 from rerank_playground.rerankers.metered import MeteredReranker
 
@@ -58,10 +63,11 @@ class JinaReranker:
     Texts longer than ``max_chars`` are cut to their first ``max_chars`` characters (counted in
     ``RerankResult.truncated``). For pointwise models, more than ``max_docs_per_call`` candidates are sent
     in chunks, run concurrently, and merged by score. Listwise models (v3, v3.5) score documents against
-    each other, so scores of separate calls are not comparable: they are never chunked; the first
-    candidates, as many as the model takes in one call, are reranked together and a note says so.
-    ``return_documents`` is always ``false``: only indices and scores
-    come back.
+    each other, so scores of separate calls are not comparable: every candidate (up to
+    :data:`LISTWISE_MAX_DOCS`) goes into one call, each cut to its share of the model's context
+    (:func:`listwise_doc_chars`), and a note says how far. If the API refuses that call, its message is the
+    error: no candidate is ever left out silently. ``return_documents`` is always ``false``: only indices and
+    scores come back.
     """
 
     name = PROVIDER
@@ -107,27 +113,35 @@ class JinaReranker:
         n = len(candidates)
         want = validate_top_n(top_n, n)
         start = time.perf_counter()
-        texts, truncated = self._prepare_texts(candidates)
+        info = find_model(model)
+        context = info.context_tokens if info is not None and info.listwise else None
+        if context is not None and n > LISTWISE_MAX_DOCS:
+            raise InvalidInput(
+                f"{model} is listwise: it reranks all candidates together in one call, and one call takes "
+                f"at most {LISTWISE_MAX_DOCS:,}; this search has {n:,}.",
+                hint=f"Lower K to {LISTWISE_MAX_DOCS:,} or fewer.",
+            )
+        max_chars = self.max_chars if context is None or n == 0 else min(
+            self.max_chars, listwise_doc_chars(context, query, n)
+        )
+        texts, truncated = self._prepare_texts(candidates, max_chars)
         notes: list[str] = []
-        if truncated:
+        if max_chars < self.max_chars:
             notes.append(
-                f"{truncated} of {n} candidate texts were longer than {self.max_chars:,} characters "
-                f"and were cut to their first {self.max_chars:,} before sending."
+                f"{model} is listwise: all {n:,} candidates were reranked together in one call, sharing its "
+                f"{context:,}-token context, so each was limited to its first {max_chars:,} characters "
+                f"({truncated:,} of {n:,} were longer and were cut)."
+            )
+        elif truncated:
+            notes.append(
+                f"{truncated} of {n} candidate texts were longer than {max_chars:,} characters "
+                f"and were cut to their first {max_chars:,} before sending."
             )
         if n == 0:
             return RerankResult(self.name, model, (), 0.0, tokens=None, api_calls=0, notes=tuple(notes))
 
-        info = find_model(model)
-        if info is not None and info.listwise:
-            sent = min(n, info.max_docs_per_call or n)
-            if sent < n:
-                notes.append(
-                    f"{model} is listwise: it scores documents against each other in one call, which takes up "
-                    f"to {sent}. Only the top {sent} of the {n:,} candidates were reranked (together); the "
-                    f"other {n - sent:,} were not sent and keep their retrieval order below them."
-                )
-            chunks = [(0, texts[:sent])]
-            want = min(want, sent)
+        if context is not None:
+            chunks = [(0, texts)]  # one call: listwise scores of separate calls cannot be merged
         else:
             chunks = [(lo, texts[lo : lo + self.max_docs_per_call]) for lo in range(0, n, self.max_docs_per_call)]
         if len(chunks) == 1:
@@ -148,17 +162,19 @@ class JinaReranker:
             api_calls=calls,
             truncated=truncated,
             notes=tuple(notes),
+            max_chars=max_chars,
         )
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _prepare_texts(self, candidates: Sequence[Hit]) -> tuple[list[str], int]:
+    @staticmethod
+    def _prepare_texts(candidates: Sequence[Hit], max_chars: int) -> tuple[list[str], int]:
         texts: list[str] = []
         truncated = 0
         for hit in candidates:
             text = hit.text if isinstance(hit.text, str) else ""
-            if len(text) > self.max_chars:
-                text = text[: self.max_chars]
+            if len(text) > max_chars:
+                text = text[:max_chars]
                 truncated += 1
             texts.append(text)
         return texts, truncated
@@ -236,14 +252,15 @@ def parse_rerank_response(
 SCRIPT_RERANK = '''
 
 def rerank(texts):
-    """The Jina rerank API, called from here (each text cut to {max_chars} characters, as the app does)."""
+    """The Jina rerank API, called from here (each text cut as the app cuts it)."""
     import httpx
 
+    cut = {max_chars}{listwise_cut}
     reply = httpx.post(
         JINA_BASE_URL + "/v1/rerank",
         headers={{"Authorization": "Bearer " + os.environ["JINAAI_APIKEY"], "Accept": "application/json"}},
         json={{
-            "model": {model!r}, "query": QUERY, "documents": [t[:{max_chars}] for t in texts],
+            "model": {model!r}, "query": QUERY, "documents": [t[:cut] for t in texts],
             "top_n": len(texts), "return_documents": False,
         }},
         timeout=60,
@@ -252,6 +269,23 @@ def rerank(texts):
     ranked = [r["index"] for r in sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])]
     return ranked + [i for i in range(len(texts)) if i not in set(ranked)]
 '''
+
+
+SCRIPT_LISTWISE_CUT = '''
+    # Listwise: every candidate goes into one call, so each gets its share of the {context:,}-token context
+    # (counted at {cpt} characters a token, less the prompt, the query twice and {per_doc} tokens a document).
+    free = {context} - {prompt} - 2 * -(-len(QUERY) // {cpt}) - {per_doc} * len(texts)
+    cut = min(cut, max(1, free // max(1, len(texts)) * {cpt}))'''
+
+
+def script_rerank_source(model: str) -> str:
+    """The generated script's ``rerank`` for ``model``: the same cuts as :class:`JinaReranker`."""
+    info = find_model(model)
+    context = info.context_tokens if info is not None and info.listwise else None
+    listwise_cut = "" if context is None else SCRIPT_LISTWISE_CUT.format(
+        context=context, cpt=LISTWISE_CHARS_PER_TOKEN, prompt=LISTWISE_PROMPT_TOKENS, per_doc=LISTWISE_TOKENS_PER_DOC
+    )
+    return SCRIPT_RERANK.format(model=model, max_chars=JinaReranker.DEFAULT_MAX_CHARS, listwise_cut=listwise_cut)
 
 
 def _build(ctx: ProviderContext) -> Reranker:
@@ -284,7 +318,7 @@ SPEC = ProviderSpec(
     status_ready="ready (key set)",
     status_off="needs a Jina key",
     script=ScriptRecipe(
-        rerank_source=lambda model: SCRIPT_RERANK.format(model=model, max_chars=JinaReranker.DEFAULT_MAX_CHARS),
+        rerank_source=script_rerank_source,
         helpers=frozenset({"jina_api"}),
     ),
     key_hint=f"needs a Jina key — get one at {KEYS_URL}",

@@ -14,6 +14,7 @@ from rerank_playground.deployment import CHARS_PER_TOKEN, SpendGuard, estimate_r
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.base import Reranker
+from rerank_playground.rerankers.catalog import chars_sent
 
 
 class MeteredReranker:
@@ -34,7 +35,8 @@ class MeteredReranker:
     def rerank(
         self, query: str, candidates: Sequence[Hit], model: str, top_n: int | None = None
     ) -> RerankResult:
-        estimate = estimate_rerank_tokens(query, [h.text for h in candidates], self.max_chars)
+        cut = chars_sent(model, query, len(candidates), self.max_chars)  # listwise: each its share of the context
+        estimate = estimate_rerank_tokens(query, [h.text for h in candidates], cut)
         reservation = self.guard.reserve(estimate, operator_key=self.operator_key)  # raises before any call
         try:
             result = self.inner.rerank(query, candidates, model, top_n)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import weaviate
 
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import (
     AuthRejected,
     BadResponse,
@@ -55,9 +56,7 @@ class WeaviateModuleReranker:
         self._request = request
         self._info = info
         self._embedder = embedder
-        self._property = rerank_property or request.text_property or (
-            info.text_properties[0] if info.text_properties else ""
-        )
+        self._property = rerank_property or request.text_property or default_rerank_property(info) or ""
 
     @property
     def configured_model(self) -> str:

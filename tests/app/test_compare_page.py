@@ -197,12 +197,15 @@ def test_weaviate_module_option_reflects_the_collection_config(
     assert module == ["jina-reranker-v3 · Weaviate module (configured on DemoWiki)"]
 
 
-def test_a_listwise_model_with_more_candidates_than_one_call_takes_says_so(with_jina_key: AppEnv) -> None:
+def test_a_listwise_model_reranks_all_1000_candidates_in_one_call_and_says_how_far_each_was_cut(
+    with_jina_key: AppEnv,
+) -> None:
     at = open_compare(with_jina_key)
-    at.number_input(key="compare.k").set_value(100).run()
+    at.number_input(key="compare.k").set_value(1000).run()
     at.multiselect(key="compare.models").set_value([V35]).run()
     at.button(key="compare.run").click().run()
     assert_healthy(at)
     sent = with_jina_key.jina.rerank_requests()
-    assert [len(r.json["documents"]) for r in sent] == [64]  # one call, never chunks merged by score
-    assert any("listwise" in t and "Only the top 64 of the 100 candidates" in t for t in values(at.text))
+    assert [len(r.json["documents"]) for r in sent] == [1000]  # one call, every candidate, never chunks
+    assert any("listwise" in t and "all 1,000 candidates were reranked together in one call" in t
+               for t in values(at.text) + values(at.caption) + values(at.info))

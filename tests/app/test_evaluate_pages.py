@@ -57,6 +57,7 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     at = open_page(app_env, "pages/evaluate.py")
     at.selectbox(key="evaluate.set").set_value(DEMO_SET).run()
     assert [c.label for c in at.multiselect(key="evaluate.rerankers").value] == [LOCAL_LABEL]  # no key: local
+    assert at.selectbox(key=f"evaluate.prop.{DEMO_WIKI.name}").value == "text"  # the core's rule, as on Search
     at.text_input(key="evaluate.name").input("<b>ui run</b>").run()
     at.button(key="evaluate.start").click().run()
     assert_healthy(at)
@@ -83,6 +84,7 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     assert len(at.get("plotly_chart")) == 2  # win/loss and quality vs cost
     markdown = [e.value for e in (*at.markdown, *at.subheader, *at.caption)]  # the name typed is text, not markup
     assert any("\\<b\\>ui run\\</b\\>" in m for m in markdown)
+    assert any(m.startswith("**Setting: ") and "reranked on: text" in m.replace("\\", "") for m in markdown)
     assert not any("<b>ui run</b>" in m for m in markdown)
     assert at.get("download_button")
 
@@ -93,6 +95,8 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     at.button(key=f"{prefix}.open").click().run()
     assert_healthy(at)
     assert at.text_input(key="search.query").value == setting.queries["q3"]
+    assert at.selectbox(key="search.prop").value == "text"  # carried by Open in Search
+    assert any("reranked on: text" in c.value for c in at.caption)
     assert at.get("plotly_chart")  # the slope chart of that query
 
 

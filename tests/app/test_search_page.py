@@ -292,11 +292,15 @@ def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> Non
     at.segmented_control(key="search.reranker").set_value("weaviate_module").run()
     assert_healthy(at)
     assert any("jina-reranker-v2-base-multilingual" in c.replace("\\", "") for c in values(at.caption))
-    assert any("Who pays" in i and "paste your Jina key in the sidebar" in i for i in values(at.info))
+    # marked before the click (issue 19, point 7): it needs a key, nothing is estimated
+    assert any("Weaviate module needs a Jina key" in w and "Paste your Jina key in the sidebar" in w
+               for w in values(at.warning))
+    assert not any("Who pays" in i for i in values(at.info))
     at.button(key="search.run").click().run()
     assert_healthy(at)
     errors = values(at.error)
     assert len(errors) == 1 and "Jina key" in errors[0]
+    assert not any("Expected Jina tokens" in t for t in values(at.caption) + values(at.warning))
     assert frame_with(at, "explain score").shape[0] == 10  # the plain search is still shown
     assert app_env.jina.rerank_requests() == []
 

@@ -46,7 +46,9 @@ def test_v3_5_is_the_listwise_successor_of_v3() -> None:
     assert (v35.kind, v35.status, v35.listwise) == ("listwise", "current", True)
     assert "131K" in v35.context and "0.6B" in v35.label
     assert v3.status == "being deprecated"
-    assert v35.max_docs_per_call == v3.max_docs_per_call == 64
+    # One call holds every candidate: the limit is the 131K-token context, not a number of documents.
+    assert v35.context_tokens == v3.context_tokens == 131_072
+    assert "64" not in v35.context + v3.context
 
 
 @pytest.mark.parametrize("name", [
@@ -131,3 +133,14 @@ def test_registry_unknown_name_raises_and_lists_known(name: object) -> None:
         get_provider(name)
     for known in ("jina", "local", "weaviate_module"):
         assert known in str(info.value)
+
+
+def test_token_estimates_cut_listwise_candidates_to_their_share_of_the_context() -> None:
+    """What the budgets reserve and the page estimates: at K = 1,000 a v3.5 call sends 366 characters of each
+    candidate (its share of 131,072 tokens), a pointwise model the usual 4,096."""
+    from rerank_playground.rerankers.catalog import chars_sent
+
+    assert chars_sent("jina-reranker-v3.5", "abc", 1000, 4096) == (131_072 - 1_024 - 2 - 8_000) // 1000 * 3 == 366
+    assert chars_sent("jina-reranker-v3.5", "abc", 50, 4096) == 4096  # the share is larger than the usual cut
+    assert chars_sent("jina-reranker-v2-base-multilingual", "abc", 1000, 4096) == 4096
+    assert chars_sent("a-newer-model", "abc", 1000, 4096) == 4096

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from rerank_playground.errors import (
 from rerank_playground.jina_http import RetryPolicy
 from rerank_playground.models import Hit
 from rerank_playground.rerankers.base import Reranker
-from rerank_playground.rerankers.jina import JinaReranker
+from rerank_playground.rerankers.jina import JinaReranker, listwise_doc_chars
 
 CANARY = "canary-Zq81xPlm0Wt4"
 V2 = "jina-reranker-v2-base-multilingual"
@@ -46,8 +47,10 @@ def hits(n: int, text: str = "doc {i}") -> list[Hit]:
 class FakeJina:
     """A MockTransport handler that reranks like the API (sorted, top_n, usage) and records calls."""
 
-    def __init__(self, latency_s: float = 0.0, damage: str | None = None) -> None:
+    def __init__(self, latency_s: float = 0.0, damage: str | None = None,
+                 score: Callable[[str], float] = score_of) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.score = score
         self.latency_s = latency_s
         self.damage = damage
         self._lock = threading.Lock()
@@ -66,10 +69,10 @@ class FakeJina:
             if request.headers.get("authorization") != f"Bearer {CANARY}":
                 return httpx.Response(401, json={"detail": "Unauthorized"})
             docs = body["documents"]
-            order = sorted(range(len(docs)), key=lambda i: (-score_of(docs[i]), i))
+            order = sorted(range(len(docs)), key=lambda i: (-self.score(docs[i]), i))
             top_n = body.get("top_n") or len(docs)
             results: list[dict[str, Any]] = [
-                {"index": i, "relevance_score": score_of(docs[i])} for i in order[:top_n]
+                {"index": i, "relevance_score": self.score(docs[i])} for i in order[:top_n]
             ]
             payload: dict[str, Any] = {
                 "model": body["model"],
@@ -350,17 +353,57 @@ def test_canary_key_never_appears_in_any_error(fault: Any, error_cls: type[Provi
 
 
 @pytest.mark.parametrize("model", ["jina-reranker-v3", "jina-reranker-v3.5"])
-def test_listwise_models_are_never_chunked_and_say_what_was_left_out(model: str) -> None:
-    """Listwise scores of separate calls are not comparable: one call with as many as the model takes (64),
-    never chunks merged by score, even when the pointwise chunk size is smaller; the page is told."""
+@pytest.mark.parametrize("k", [65, 100, 1000])
+def test_listwise_models_get_every_candidate_in_one_call(model: str, k: int) -> None:
+    """Listwise scores of separate calls are not comparable: every candidate goes in one call (there is no
+    64-document limit in the API), never chunks merged by score, even when the pointwise chunk size is smaller."""
     fake = FakeJina()
-    result = reranker(fake, max_docs_per_call=10).rerank("q", hits(100), model)
-    assert [len(c["documents"]) for c in fake.calls] == [64]
-    assert fake.calls[0]["documents"] == [f"doc {i}" for i in range(64)]  # the retrieval top 64
+    result = reranker(fake, max_docs_per_call=10).rerank("q", hits(k), model)
+    assert [len(c["documents"]) for c in fake.calls] == [k]
+    assert fake.calls[0]["documents"] == [f"doc {i}" for i in range(k)]
     assert result.api_calls == 1
-    assert sorted(result.order) == list(range(64))  # the other 36 are not scored, so not merged in
-    assert any("listwise" in n and "top 64 of the 100" in n and "other 36" in n for n in result.notes)
+    assert list(result.order) == expected_order(k)  # every candidate is reranked
     assert not any("merged by score" in n for n in result.notes)
+
+
+def test_listwise_documents_share_the_context_and_the_cut_is_stated() -> None:
+    """At K = 1,000 the 131K-token context leaves each document (131,072 - 1,024 prompt - 2 x query tokens -
+    8 per document) // 1,000 tokens = 122 tokens = 366 characters at 3 characters a token."""
+    query = "abc"  # 1 token at 3 characters a token
+    share = (131_072 - 1_024 - 2 * 1 - 8 * 1000) // 1000 * 3
+    assert listwise_doc_chars(131_072, query, 1000) == share == 366
+    long_texts = [Hit(rank=i + 1, uuid=f"u{i}", text="x" * 500 + f" {i}") for i in range(1000)]
+    fake = FakeJina(score=lambda text: 0.5)
+    result = reranker(fake).rerank(query, long_texts, "jina-reranker-v3.5")
+    sent = fake.calls[0]["documents"]
+    assert len(sent) == 1000 and {len(t) for t in sent} == {share}
+    assert result.max_chars == share and result.truncated == 1000
+    assert any("all 1,000 candidates were reranked together in one call" in n
+               and f"limited to its first {share:,} characters" in n and "1,000 of 1,000 were longer" in n
+               and "131,072-token context" in n
+               for n in result.notes)
+
+
+def test_a_listwise_share_larger_than_the_usual_cut_keeps_the_usual_cut() -> None:
+    fake = FakeJina()
+    result = reranker(fake).rerank("q", hits(40), "jina-reranker-v3.5")
+    assert result.max_chars == JinaReranker.DEFAULT_MAX_CHARS and result.notes == ()
+
+
+def test_more_candidates_than_one_listwise_call_takes_is_refused_before_any_call() -> None:
+    fake = FakeJina()
+    with pytest.raises(InvalidInput, match="at most 1,000"):
+        reranker(fake).rerank("q", hits(1001), "jina-reranker-v3.5")
+    assert fake.calls == []
+
+
+def test_an_api_that_refuses_the_size_of_a_listwise_call_is_an_error_with_its_message() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(413, json={"detail": "too many documents: at most 512 per request"})
+
+    with pytest.raises(RequestRejected) as info:
+        reranker(handler).rerank("q", hits(1000), "jina-reranker-v3.5")
+    assert "too many documents: at most 512 per request" in info.value.message
 
 
 def test_a_listwise_model_within_its_limit_gets_every_candidate_in_one_call_without_a_note() -> None:

@@ -105,6 +105,8 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
     record = runs.get_run(store, handle.run_id)
     assert record.status == "finished" and record.ended_at is not None
     assert record.collection == DEMO_WIKI.name and record.object_count > 0
+    # No property chosen: the run records the one the core's rule picks (the demo spec's declared property)
+    assert [s["text_property"] for s in record.plan["settings"]] == ["text"]
     assert record.server_version and record.app_version
     saved = runs.load_results(store, handle.run_id)
     assert Counter(r.ordering for r in saved) == {BASELINE: QUERIES, LOCAL.label: QUERIES}

@@ -250,6 +250,29 @@ def test_2500_candidates_go_in_three_calls_and_merge_correctly(
     assert list(result.order) == expected(QUERY, hits, V2)[:50]
 
 
+@pytest.mark.parametrize("k", [64, 65, 100, 1000])
+def test_listwise_v3_5_gets_every_candidate_in_one_call_at_any_k(
+    jina_stand_in: JinaStandIn, client: httpx.Client, k: int
+) -> None:
+    """No 64-document limit: at K = 1,000 jina-reranker-v3.5 receives all candidates in one request and every
+    one is reranked (the stand-in's order over all of them)."""
+    hits = candidates(k)
+    result = make(jina_stand_in, client).rerank(QUERY, hits, "jina-reranker-v3.5")
+    sent = jina_stand_in.rerank_requests()
+    assert len(sent) == 1 and sent[0].json["documents"] == [h.text for h in hits]
+    assert list(result.order) == expected(QUERY, hits, "jina-reranker-v3.5")
+
+
+def test_an_api_refusing_the_size_of_a_listwise_call_says_so_with_its_message(
+    jina_stand_in: JinaStandIn, client: httpx.Client
+) -> None:
+    jina_stand_in.set_fault(Fault(status=413, message="request too large: 1000 documents"))
+    with pytest.raises(RequestRejected) as info:
+        make(jina_stand_in, client).rerank(QUERY, candidates(1000), "jina-reranker-v3.5")
+    assert "HTTP 413" in info.value.message and "request too large: 1000 documents" in info.value.message
+    assert len(jina_stand_in.rerank_requests()) == 1  # one call, not retried in smaller pieces
+
+
 def overlapped(spans: list[tuple[str, float, float]]) -> bool:
     """Every request was received before any was answered: they all ran at the same time."""
     return max(received for _, received, _ in spans) < min(answered for _, _, answered in spans)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rerank_playground import codegen
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.evaluation.stories import StoryView, demo_story
@@ -87,6 +88,30 @@ def test_prefetch_runs_free_paths_only_and_paid_ones_wait_for_the_key_press(
         presenter.close()
 
 
+def test_prefetch_never_spends_on_a_query_embedded_by_the_jina_embeddings_api(
+    pg: Playground, jina_stand_in: JinaStandIn
+) -> None:
+    """Issue 18, point 8: the next view's query is embedded by Jina's API (a paid call), so the prefetch runs
+    nothing for it, not even the free reranker's search; stepping onto it runs it."""
+    base = views()[1]
+    view = replace(base, request=replace(base.request, mode=SearchMode.HYBRID, embedder="jina:jina-embeddings-v3"),
+                   choices=(LOCAL,))
+    assert needs_query_vector(view.request, pg.collection(view.request.collection))
+    presenter = Presenter(pg)
+    try:
+        presenter.prefetch(view)
+        ahead = presenter.show(view, allow_paid=False)  # awaits the prefetch
+        assert ahead.search_waits and ahead.search is None and ahead.waiting == (LOCAL,) and not ahead.runs
+        assert not ahead.complete
+        assert presenter.status(view).startswith("not prepared (its search uses a paid API")
+        assert jina_stand_in.requests == []  # no paid call (embeddings or rerank) before the step is shown
+        shown = presenter.show(view, allow_paid=True)  # the presenter stepped onto it
+        assert len(jina_stand_in.embedding_requests()) == 1
+        assert shown.complete and shown.search is not None
+    finally:
+        presenter.close()
+
+
 def test_a_broken_step_says_so_calmly_and_the_rest_of_the_story_works(
     pg: Playground, jina_stand_in: JinaStandIn
 ) -> None:
@@ -117,6 +142,23 @@ def test_a_snapshot_of_a_story_never_contains_the_key(pg: Playground) -> None:
                          created=datetime.now(UTC))
     assert TEST_JINA_KEY not in page
     assert page.count('data-plot="chart-') == 4  # two views, two rerankers each
+
+
+def test_a_view_with_no_property_chosen_reads_the_cores_default_in_the_snapshot_and_the_copied_code(
+    pg: Playground,
+) -> None:
+    """Issue 18, point 2: stories, snapshots and Copy as code read the same property as every other path."""
+    view = replace(views()[0], request=replace(views()[0].request, text_property=None))
+    info = pg.collection(view.request.collection)
+    expected = default_rerank_property(info)
+    assert expected is not None and expected != info.text_properties[0]  # not the first text property (title)
+    prepared = prepare_view(pg, view, allow_paid=True)
+    assert prepared.search is not None and prepared.search.request.text_property == expected
+    page = snapshot_html("Demo", [prepared], versions=Versions("0.1.0", "?"), created=datetime.now(UTC))
+    assert f"reranked on: {expected}" in page
+    code = codegen.python_code(prepared.search.request, LOCAL, weaviate_url=pg.spec.url,
+                               grpc_port=pg.spec.grpc_target[1], needs_query_vector=True)
+    assert f"TEXT_PROPERTY = {expected!r}" in code
 
 
 def _run_code(code: str, tmp_path: Path, pg: Playground, jina: JinaStandIn) -> list[str]:
