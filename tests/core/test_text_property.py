@@ -27,11 +27,9 @@ def demo_info(spec: DemoCollectionSpec) -> CollectionInfo:
                           None, (), None, None)
 
 
-def test_a_demo_collection_reads_what_its_spec_declares_not_its_first_text_property() -> None:
-    wiki = demo_info(DEMO_WIKI)
-    assert wiki.text_properties[0] == "title"  # the old fallback read titles
-    assert default_rerank_property(wiki) == DEMO_WIKI.text_property == "passage"
-    assert default_rerank_property(demo_info(DEMO_JEOPARDY)) == "question"
+def test_a_demo_collection_reads_what_its_spec_declares() -> None:
+    assert default_rerank_property(demo_info(DEMO_WIKI)) == DEMO_WIKI.rerank_property == "text"
+    assert default_rerank_property(demo_info(DEMO_JEOPARDY)) == DEMO_JEOPARDY.rerank_property == "text"
 
 
 def test_a_spec_attribute_rerank_property_wins_when_the_spec_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +53,7 @@ def test_other_collections_prefer_the_most_text_like_name(props: tuple[str, ...]
 
 def test_search_validation_fills_in_the_rule_and_keeps_a_chosen_property() -> None:
     wiki = demo_info(DEMO_WIKI)
-    assert validate_request(SearchRequest("DemoWiki", "bees"), wiki).text_property == "passage"
+    assert validate_request(SearchRequest("DemoWiki", "bees"), wiki).text_property == "text"
     assert validate_request(SearchRequest("DemoWiki", "bees", text_property="title"), wiki).text_property == "title"
     docs = info("Docs", "title", "body")
     assert validate_request(SearchRequest("Docs", "bees"), docs).text_property == "body"
@@ -66,9 +64,9 @@ def test_batch_settings_resolve_and_name_the_same_property() -> None:
     the property and every row and report heading shows it."""
     wiki = demo_info(DEMO_WIKI)
     resolved = SearchSetting().resolved(wiki)
-    assert resolved.text_property == "passage"
+    assert resolved.text_property == "text"
     assert resolved.request("DemoWiki", "bees") == validate_request(SearchRequest("DemoWiki", "bees"), wiki)
-    assert resolved.label.endswith("· reranked on: passage")
+    assert resolved.label.endswith("· reranked on: text")
     assert SearchSetting(text_property="title").resolved(wiki).text_property == "title"
     assert "not recorded" in SearchSetting().label  # an older run, saved without it
 
