@@ -40,7 +40,7 @@ ROW_PITCH = 1.35  # row height / font size: a label's box (about 1.2 x the font 
 HIGHLIGHT = "#f9a825"  # the note's passage(s): a gold band behind the line
 BORDER = "#616161"
 _LINE_FRACTION = 0.26  # of the plot width, between the two label columns
-_CHAR_EM = 0.56  # average character width of the sans-serif label font, in ems
+_CHAR_EM = 0.5  # average character width of the sans-serif label font, in ems (measured: ~0.47)
 
 
 def stage_font_px(viewport_width: int, viewport_height: int) -> int:
@@ -79,7 +79,8 @@ def _pooled(moves: Sequence[Move], rank: str, word: str) -> str:
 
 
 def stage_rows(
-    moves: Sequence[Move], top_n: int, *, max_rows: int | None = None, label_chars: int = 40
+    moves: Sequence[Move], top_n: int, *, max_rows: int | None = None, label_chars: int = 40,
+    bold: Collection[str] = (),
 ) -> StageLayout:
     """Lay the linear top-N view's labels on a fixed row grid (pure; the figure only draws this).
 
@@ -87,6 +88,7 @@ def stage_rows(
     Row ``N + 1`` is the border. Below it, one edge row per document that entered (left side, "from #49") and
     per document that left (right side, "to #31"); as many enter as leave, so both sides share the edge rows.
     With ``max_rows`` (the rows that fit the height), edge rows beyond it are pooled into the last one.
+    Labels of ``bold`` documents (drawn bold) hold fewer characters, so they take the same width.
     """
     if top_n < 1:
         raise InvalidInput(f"top N must be at least 1 (got {top_n}).")
@@ -99,12 +101,13 @@ def stage_rows(
     rows: list[StageRow] = []
     ends: dict[str, list[float]] = {}
     for m in moves:
+        chars = int(label_chars * BOLD_CHARS) if m.uuid in bold else label_chars
         if m.original_rank <= shown:
             ends.setdefault(m.uuid, [0.0, 0.0])[0] = float(m.original_rank)
-            rows.append(StageRow("left", float(m.original_rank), _left_text(m, label_chars), (m.uuid,)))
+            rows.append(StageRow("left", float(m.original_rank), _left_text(m, chars), (m.uuid,)))
         if m.new_rank <= shown:
             ends.setdefault(m.uuid, [0.0, 0.0])[1] = float(m.new_rank)
-            rows.append(StageRow("right", float(m.new_rank), _right_text(m, label_chars), (m.uuid,)))
+            rows.append(StageRow("right", float(m.new_rank), _right_text(m, chars), (m.uuid,)))
     for side, group, rank, word in (("left", entered, "original_rank", "from"), ("right", left, "new_rank", "to")):
         for i, m in enumerate(group):
             slot = min(i, room - 1)
@@ -112,7 +115,8 @@ def stage_rows(
             ends[m.uuid][0 if side == "left" else 1] = y
             if i < room - 1 or len(group) <= room:
                 prefix = f"{word} #{getattr(m, rank)} · "
-                text = prefix + snippet(m.text, max(6, label_chars - len(prefix)))
+                chars = int(label_chars * BOLD_CHARS) if m.uuid in bold else label_chars
+                text = prefix + snippet(m.text, max(6, chars - len(prefix)))
                 rows.append(StageRow(side, y, text, (m.uuid,), edge=True))
         if len(group) > room:
             pooled = group[room - 1:]
@@ -127,6 +131,9 @@ def stage_rows(
         border=float(shown + 1) if used else None,
         total_rows=float(shown + 1 + used) if used else float(shown),
     )
+
+
+BOLD_CHARS = 0.88  # a bold label holds this share of the characters of a regular one in the same width
 
 
 def _left_text(m: Move, chars: int) -> str:
@@ -156,7 +163,7 @@ def _label_html(row: StageRow, moves: Mapping[str, Move], grades: Mapping[str, i
         marks += GRADE_GLYPHS[grades.get(first.uuid)] + " "
     if any(u in highlight for u in row.uuids):
         marks = "★ " + marks
-        text = f"<b>{text}</b>"
+        text = f"<b>{text}</b>"  # bold runs wider: the row's text was cut shorter for it (stage_rows)
     return f"{marks}{text}" if row.side == "right" else f"{text} {marks}".rstrip()
 
 
@@ -201,7 +208,7 @@ def stage_chart(
     max_rows = max(shown + 2, int(plot_h / (font * ROW_PITCH) - 0.4))
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
     chars = max(12, int(label_px / (font * _CHAR_EM)) - 6)
-    layout = stage_rows(moves, shown, max_rows=max_rows, label_chars=chars)
+    layout = stage_rows(moves, shown, max_rows=max_rows, label_chars=chars, bold=set(highlight))
     by_uuid = {m.uuid: m for m in moves}
     fig = go.Figure()
     _lines(fig, [(by_uuid[u], ends) for u, ends in layout.ends.items()], set(highlight), font)
@@ -321,7 +328,8 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
         ys = [log_row(getattr(m, rank_of), n) for m in labelled]
         for i in spaced_labels(ys, gap):
             m = labelled[i]
-            row = StageRow(side, ys[i], text_of(m, chars), (m.uuid,))
+            row = StageRow(side, ys[i], text_of(m, int(chars * BOLD_CHARS) if m.uuid in highlight else chars),
+                           (m.uuid,))
             fig.add_annotation(
                 x=-0.04 if side == "left" else 1.04, y=ys[i], xref="x", yref="y",
                 xanchor="right" if side == "left" else "left", yanchor="middle", showarrow=False,

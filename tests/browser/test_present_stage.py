@@ -43,7 +43,8 @@ MEASURE_CHART = """() => {
     const dy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
     if (dx > 0.5 && dy > 0.5) overlaps.push([a.text, b.text]);
   }
-  const sizes = [...plot.querySelectorAll('text')].filter((t) => t.textContent.trim() && t.getBoundingClientRect().width > 0)
+  const sizes = [...plot.querySelectorAll('text')]
+    .filter((t) => t.textContent.trim() && t.getBoundingClientRect().width > 0)
     .map((t) => parseFloat(getComputedStyle(t).fontSize));
   const chart = plot.getBoundingClientRect();
   const texts = [...plot.querySelectorAll('text')].map((t) => t.getBoundingClientRect())
@@ -89,7 +90,7 @@ def assert_on_screen(page: Page, width: int, height: int, where: str) -> dict[st
     assert values.count() >= 3, where
     for i in range(values.count()):
         box = values.nth(i).bounding_box()
-        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height, f"{where}: number {i}"
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, f"{where}: number {i}"
         assert box["x"] + box["width"] <= width, f"{where}: number {i} off the right edge"
     clipped = page.evaluate(CLIPPED)
     assert clipped == [], f"{where}: clipped text {clipped}"
@@ -97,8 +98,9 @@ def assert_on_screen(page: Page, width: int, height: int, where: str) -> dict[st
 
 
 def nav_state(page: Page) -> tuple[bool, bool]:
-    previous = page.get_by_role("button", name="Previous", exact=True)
-    following = page.get_by_role("button", name="Next", exact=True)
+    # The visible pair (their names end with the shortcut's hint, e.g. "Next →").
+    previous = page.get_by_role("button", name=re.compile(r"^Previous(?! view)")).filter(visible=True)
+    following = page.get_by_role("button", name=re.compile(r"^Next(?! view)")).filter(visible=True)
     return previous.is_enabled(), following.is_enabled()
 
 
