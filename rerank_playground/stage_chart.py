@@ -187,7 +187,7 @@ def stage_chart(
     - ``highlight``: uuids of the passage(s) the note talks about (gold band, "★", bold label).
     - ``width_px`` / ``height_px``: the figure's size (the page sizes it from the browser viewport);
       ``font_px``: its text size (:func:`stage_font_px`). Rows that would not fit shrink the type, never
-      below :data:`FLOOR_FONT_PX`.
+      below :data:`FLOOR_FONT_PX`; a top N too long even for that makes the figure taller than asked.
     - ``full``: the full-K view on a logarithmic rank axis instead of the linear top N.
     - ``before_label`` / ``after_label``: the column headings (blind A/B passes neutral words).
     """
@@ -205,6 +205,11 @@ def stage_chart(
     font = font_px
     while font > FLOOR_FONT_PX and plot_h / (shown + 2.4) < font * ROW_PITCH:  # N rows, border, one edge row
         font -= 1
+    if plot_h / (shown + 2.4) < font * ROW_PITCH:
+        # Even the smallest type does not fit N rows in this height: the chart grows (the page scrolls)
+        # rather than letting two labels touch.
+        plot_h = math.ceil((shown + 2.4) * font * ROW_PITCH)
+        height_px = plot_h + margin_top + 8
     max_rows = max(shown + 2, int(plot_h / (font * ROW_PITCH) - 0.4))
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
     chars = max(12, int(label_px / (font * _CHAR_EM)) - 6)
