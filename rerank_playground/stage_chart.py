@@ -271,7 +271,7 @@ def _lines(fig: go.Figure, items: Sequence[tuple[Move, tuple[float, float]]], hi
 
 
 def _frame(fig: go.Figure, width_px: int, height_px: int, font: int, margin_top: int, before_label: str,
-           after_label: str) -> None:
+           after_label: str, middle: str = "") -> None:
     """Size, axes (no ticks: every rank is in its label), column headings and the legend above the plot."""
     reach = (1 - _LINE_FRACTION) / 2 / _LINE_FRACTION
     fig.update_layout(
@@ -286,9 +286,16 @@ def _frame(fig: go.Figure, width_px: int, height_px: int, font: int, margin_top:
     fig.update_xaxes(range=[-reach, 1 + reach], visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True)
     heading_y = 1 + 6 / max(height_px, 1)
+    # A heading never runs past its column (a long model name is cut with "…"; the hover of the lines and
+    # the page's caption say it in full).
+    chars = max(10, int(width_px * (1 - _LINE_FRACTION) / 2 / (font * _CHAR_EM * 1.1)) - 2)
     for x, anchor, text in ((-0.04, "right", before_label), (1.04, "left", after_label)):
         fig.add_annotation(x=x, y=heading_y, xref="x", yref="paper", xanchor=anchor, yanchor="bottom",
-                           showarrow=False, text=f"<b>{escape(text)}</b>", font={"size": font},
+                           showarrow=False, text=f"<b>{escape(snippet(text, chars))}</b>", font={"size": font},
+                           name="column-heading")
+    if middle:
+        fig.add_annotation(x=0.5, y=heading_y, xref="x", yref="paper", xanchor="center", yanchor="bottom",
+                           showarrow=False, text=escape(middle), font={"size": font, "color": BORDER},
                            name="column-heading")
 
 
@@ -353,7 +360,7 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     if border is not None:
         fig.add_shape(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"})
-    _frame(fig, width_px, height_px, font, margin_top, before_label, f"{after_label} · all {n}, log scale")
+    _frame(fig, width_px, height_px, font, margin_top, before_label, after_label, middle=f"all {n}, log scale")
     fig.update_yaxes(range=[n + 0.7, 0.3])
     fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})
     return fig

@@ -86,6 +86,10 @@ def assert_on_screen(page: Page, width: int, height: int, where: str) -> dict[st
     # (b) the chart, its legend and every text of it inside the viewport.
     assert found["chart"]["top"] >= 0 and found["chart"]["bottom"] <= height, f"{where}: chart {found['chart']}"
     assert found["textBottom"] <= height and found["textRight"] <= width and found["textLeft"] >= 0, where
+    # ... and no text of the chart runs past the figure's own edges (it would be cut there).
+    chart = found["chart"]
+    assert chart["left"] - 1 <= found["textLeft"] and found["textRight"] <= chart["right"] + 1, f"{where}: {found}"
+    assert chart["top"] - 1 <= found["textTop"] and found["textBottom"] <= chart["bottom"] + 1, f"{where}: {found}"
     values = page.locator('[class*="st-key-present-numbers-"] [data-testid="stMetricValue"]')
     assert values.count() >= 3, where
     for i in range(values.count()):
