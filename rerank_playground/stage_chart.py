@@ -40,7 +40,7 @@ ROW_PITCH = 1.35  # row height / font size: a label's box (about 1.2 x the font 
 HIGHLIGHT = "#f9a825"  # the note's passage(s): a gold band behind the line
 BORDER = "#616161"
 _LINE_FRACTION = 0.26  # of the plot width, between the two label columns
-_CHAR_EM = 0.5  # average character width of the sans-serif label font, in ems (measured: ~0.47)
+_CHAR_EM = 0.52  # character width of the label font, in ems, with room (measured: ~0.47 on average)
 
 
 def stage_font_px(viewport_width: int, viewport_height: int) -> int:
@@ -137,11 +137,14 @@ BOLD_CHARS = 0.88  # a bold label holds this share of the characters of a regula
 
 
 def _left_text(m: Move, chars: int) -> str:
-    return f"{snippet(m.text, chars)}  #{m.original_rank}"
+    """``chars`` is the whole label's budget: the rank number's room comes off the snippet."""
+    rank = f"  #{m.original_rank}"
+    return f"{snippet(m.text, max(6, chars - len(rank)))}{rank}"
 
 
 def _right_text(m: Move, chars: int) -> str:
-    return f"#{m.new_rank} {ARROWS[move_class(m)]} {snippet(m.text, chars)}"
+    prefix = f"#{m.new_rank} {ARROWS[move_class(m)]} "
+    return f"{prefix}{snippet(m.text, max(6, chars - len(prefix)))}"
 
 
 def _label_html(row: StageRow, moves: Mapping[str, Move], grades: Mapping[str, int] | None,
@@ -212,7 +215,7 @@ def stage_chart(
         height_px = plot_h + margin_top + 8
     max_rows = max(shown + 2, int(plot_h / (font * ROW_PITCH) - 0.4))
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
-    chars = max(12, int(label_px / (font * _CHAR_EM)) - 6)
+    chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
     layout = stage_rows(moves, shown, max_rows=max_rows, label_chars=chars, bold=set(highlight))
     by_uuid = {m.uuid: m for m in moves}
     fig = go.Figure()
@@ -330,7 +333,7 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     units_per_px = (n + 0.4) / plot_h  # axis runs from 0.3 to n + 0.7
     gap = font * ROW_PITCH * units_per_px
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
-    chars = max(12, int(label_px / (font * _CHAR_EM)) - 6)
+    chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
     fig = go.Figure()
     _lines(fig, [(m, (log_row(m.original_rank, n), log_row(m.new_rank, n))) for m in moves], highlight, font)
     by_uuid = {m.uuid: m for m in moves}

@@ -20,10 +20,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from rerank_playground.connection import ConnectionSpec
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store
+from rerank_playground.keys import ProviderKeys
+from rerank_playground.playground import Playground
 from tests.browser.conftest import assert_no_errors, main_text, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_present import DEMO_VIEWS, SIZES, start_presenting, step, store, wait_next_prepared
+from weaviate_local.server import WeaviateEndpoint
 
 __all__ = ["store"]  # the fixture, shared with test_present
 
@@ -197,3 +202,36 @@ def test_blind_ab_names_nothing_and_keeps_the_pick_in_view(
     assert len(stories.preferences(store)) == before + 1 and pick.picked == "b"
     assert {pick.a_label, pick.b_label} == {"retrieval", view.choices[0].label}  # the order shown, recorded
     screenshot(page, f"present-blind-reveal-{width}x{height}", full_page=False)
+
+
+def test_a_judged_view_shows_ndcg_with_its_direction_in_view(
+    page: Page, app_url: str, store: Store, demo_weaviate: WeaviateEndpoint
+) -> None:
+    """Grades for the first view's query (the top hit not relevant, the note's passage perfect): the nDCG card
+    says before → after with a direction in words, beside the chart, inside 1280x720."""
+    view = DEMO_VIEWS[0]
+    spec = ConnectionSpec(http_host=demo_weaviate.host, http_port=demo_weaviate.http_port,
+                          grpc_port=demo_weaviate.grpc_port, weaviate_api_key=demo_weaviate.api_key)
+    pg = Playground(spec, keys=ProviderKeys.of())
+    pg.connect()
+    try:
+        hits = pg.search(view.request).hits
+    finally:
+        pg.shutdown()
+    look_for = next(s.look_for for s in SUGGESTED_QUERIES[view.request.collection] if s.query == view.request.query)
+    passage = next(h for h in hits if look_for in h.text)
+    store.set_grade(view.request.collection, view.request.query, hits[0].uuid, 0)
+    store.set_grade(view.request.collection, view.request.query, passage.uuid, 3)
+    try:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        start_presenting(page, app_url)
+        found = assert_on_screen(page, 1280, 720, "judged view")
+        assert found["overlaps"] == []
+        card = page.locator('[class*="st-key-present-numbers-"] [data-testid="stMetric"]').first
+        text = card.inner_text()
+        assert "ranking quality, top 10 (nDCG@10)" in text and "→" in text
+        assert re.search(r"(better|worse|no change)", text), text
+        screenshot(page, "present-stage-1280x720-judged", full_page=False)
+    finally:
+        store.clear_grade(view.request.collection, view.request.query, hits[0].uuid)
+        store.clear_grade(view.request.collection, view.request.query, passage.uuid)
