@@ -471,6 +471,8 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
             n = numbers.overlap_k
             other = f"F: back to the top {n}" if full else f"F: all {len(run.search.hits)} (log scale)"
             marked = " · ★ the passage the note is about" if prepared.highlight else ""
+            if prepared.grades:  # the glyphs beside the labels: what each grade looks like
+                marked += " · grades: " + ", ".join(tables.GRADE_BADGES)
             st.caption(f"“{view.request.query}” · {label} · top {n} of {len(run.search.hits)} candidates"
                        f"{marked} · {other}"
                        + (" · rerank from this session's cache" if run.result.cached else ""))

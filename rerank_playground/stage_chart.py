@@ -330,7 +330,10 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     moves = movement.moves
     n = len(moves)
     plot_h = max(height_px - margin_top - 8, 100)
-    units_per_px = (n + 0.4) / plot_h  # axis runs from 0.3 to n + 0.7
+    # The axis runs from a little above rank 1 (room for rank 1's label under the column headings) to n + 0.7.
+    top_air_px = font * ROW_PITCH * 0.8
+    units_per_px = (n - 0.3) / max(plot_h - top_air_px, 1.0)
+    low = 1 - top_air_px * units_per_px
     gap = font * ROW_PITCH * units_per_px
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
     chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
@@ -364,6 +367,6 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
         fig.add_shape(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"})
     _frame(fig, width_px, height_px, font, margin_top, before_label, after_label, middle=f"all {n}, log scale")
-    fig.update_yaxes(range=[n + 0.7, 0.3])
+    fig.update_yaxes(range=[n + 0.7, low])
     fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})
     return fig
