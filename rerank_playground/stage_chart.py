@@ -26,6 +26,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -219,22 +220,25 @@ def stage_chart(
     layout = stage_rows(moves, shown, max_rows=max_rows, label_chars=chars, bold=set(highlight))
     by_uuid = {m.uuid: m for m in moves}
     fig = go.Figure()
+    # Collected and set once: plotly copies and validates every annotation on each add_annotation (O(n²)).
+    notes: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     _lines(fig, [(by_uuid[u], ends) for u, ends in layout.ends.items()], set(highlight), font)
     for row in layout.rows:
-        fig.add_annotation(
+        notes.append(dict(
             x=-0.04 if row.side == "left" else 1.04, y=row.row, xref="x", yref="y",
             xanchor="right" if row.side == "left" else "left", yanchor="middle", showarrow=False,
             text=_label_html(row, by_uuid, grades, set(highlight)),
             font={"size": font, "color": "#424242" if row.edge else "#212121"},
             name=f"rank-label-{row.side}",
-        )
+        ))
     if layout.border is not None:
-        fig.add_shape(type="line", x0=-0.04, x1=1.04, y0=layout.border, y1=layout.border, xref="x", yref="y",
-                      line={"color": BORDER, "width": 2, "dash": "dash"})
-        fig.add_annotation(x=0.5, y=layout.border, xref="x", yref="y", showarrow=False, yanchor="middle",
+        shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=layout.border, y1=layout.border, xref="x", yref="y",
+                      line={"color": BORDER, "width": 2, "dash": "dash"}))
+        notes.append(dict(x=0.5, y=layout.border, xref="x", yref="y", showarrow=False, yanchor="middle",
                            text=f"outside the top {shown}", bgcolor="white", font={"size": font, "color": BORDER},
-                           name="border-label")
-    _frame(fig, width_px, height_px, font, margin_top, before_label, after_label)
+                           name="border-label"))
+    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label)
     fig.update_yaxes(range=[layout.total_rows + 0.7, 0.3])
     fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows})
     return fig
@@ -273,7 +277,8 @@ def _lines(fig: go.Figure, items: Sequence[tuple[Move, tuple[float, float]]], hi
         ))
 
 
-def _frame(fig: go.Figure, width_px: int, height_px: int, font: int, margin_top: int, before_label: str,
+def _frame(fig: go.Figure, notes: list[dict[str, Any]], shapes: list[dict[str, Any]], width_px: int,
+           height_px: int, font: int, margin_top: int, before_label: str,
            after_label: str, middle: str = "") -> None:
     """Size, axes (no ticks: every rank is in its label), column headings and the legend above the plot."""
     reach = (1 - _LINE_FRACTION) / 2 / _LINE_FRACTION
@@ -293,13 +298,14 @@ def _frame(fig: go.Figure, width_px: int, height_px: int, font: int, margin_top:
     # the page's caption say it in full).
     chars = max(10, int(width_px * (1 - _LINE_FRACTION) / 2 / (font * _CHAR_EM * 1.1)) - 2)
     for x, anchor, text in ((-0.04, "right", before_label), (1.04, "left", after_label)):
-        fig.add_annotation(x=x, y=heading_y, xref="x", yref="paper", xanchor=anchor, yanchor="bottom",
+        notes.append(dict(x=x, y=heading_y, xref="x", yref="paper", xanchor=anchor, yanchor="bottom",
                            showarrow=False, text=f"<b>{escape(snippet(text, chars))}</b>", font={"size": font},
-                           name="column-heading")
+                           name="column-heading"))
     if middle:
-        fig.add_annotation(x=0.5, y=heading_y, xref="x", yref="paper", xanchor="center", yanchor="bottom",
+        notes.append(dict(x=0.5, y=heading_y, xref="x", yref="paper", xanchor="center", yanchor="bottom",
                            showarrow=False, text=escape(middle), font={"size": font, "color": BORDER},
-                           name="column-heading")
+                           name="column-heading"))
+    fig.update_layout(annotations=notes, shapes=shapes)
 
 
 # ------------------------------------------------------------------------------------------ full K (log)
@@ -338,6 +344,9 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
     chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
     fig = go.Figure()
+    # Collected and set once: plotly copies and validates every annotation on each add_annotation (O(n²)).
+    notes: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     _lines(fig, [(m, (log_row(m.original_rank, n), log_row(m.new_rank, n))) for m in moves], highlight, font)
     by_uuid = {m.uuid: m for m in moves}
     for side, rank_of, text_of in (("left", "original_rank", _left_text), ("right", "new_rank", _right_text)):
@@ -348,25 +357,26 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
             m = labelled[i]
             row = StageRow(side, ys[i], text_of(m, int(chars * BOLD_CHARS) if m.uuid in highlight else chars),
                            (m.uuid,))
-            fig.add_annotation(
+            notes.append(dict(
                 x=-0.04 if side == "left" else 1.04, y=ys[i], xref="x", yref="y",
                 xanchor="right" if side == "left" else "left", yanchor="middle", showarrow=False,
                 text=_label_html(row, by_uuid, grades, highlight), font={"size": font}, name=f"rank-label-{side}",
-            )
+            ))
         # Plain rank numbers further down (10, 20, 50, ...), where they fit below the labelled ones.
         last = ys[-1] if ys else 0.0
         for r in (20, 30, 50, 100, 200, 300, 500, 1000):
             if shown < r <= n and log_row(r, n) - last >= gap:
                 last = log_row(r, n)
-                fig.add_annotation(x=-0.04 if side == "left" else 1.04, y=last, xref="x", yref="y",
+                notes.append(dict(x=-0.04 if side == "left" else 1.04, y=last, xref="x", yref="y",
                                    xanchor="right" if side == "left" else "left", yanchor="middle",
                                    showarrow=False, text=f"#{r}", font={"size": font, "color": "#616161"},
-                                   name=f"rank-label-{side}")
+                                   name=f"rank-label-{side}"))
     border = (log_row(shown, n) + log_row(shown + 1, n)) / 2 if shown < n else None
     if border is not None:
-        fig.add_shape(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
-                      line={"color": BORDER, "width": 2, "dash": "dash"})
-    _frame(fig, width_px, height_px, font, margin_top, before_label, after_label, middle=f"all {n}, log scale")
+        shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
+                      line={"color": BORDER, "width": 2, "dash": "dash"}))
+    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label,
+           middle=f"all {n}, log scale")
     fig.update_yaxes(range=[n + 0.7, low])
     fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})
     return fig
