@@ -9,13 +9,14 @@ pair per view), ``picked`` (the pick per view, once made). Results are kept per 
 from __future__ import annotations
 
 import html
+import math
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
 
-from components import feedback, lifecycle, state, store_access
+from components import feedback, lifecycle, state, store_access, viewport
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables
@@ -27,9 +28,10 @@ from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
 from rerank_playground.playground import Playground
-from rerank_playground.presentation import PreparedView, Presenter, headline, prefetch_order, present_chart
+from rerank_playground.presentation import Headline, PreparedView, Presenter, headline, prefetch_order
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import snapshot_html
+from rerank_playground.stage_chart import stage_chart, stage_font_px
 
 STYLESHEET = Path(__file__).with_name("present.css")
 STATE = "present"
@@ -85,6 +87,7 @@ def _view_label(view: StoryView) -> str:
 
 
 def manage(pg: Playground, store: Store) -> None:
+    viewport.viewport()  # known before Present is pressed, so the first view is drawn to the screen's size
     st.title("Present")
     st.caption("Stories are ordered saved views. Add views from the Search or Compare page (“Add to story”), "
                "then present them here: → / ← (or a clicker's PageDown / PageUp) step through.")
@@ -268,33 +271,51 @@ def _stylesheet() -> None:
     st.markdown(f"<style>{STYLESHEET.read_text(encoding='utf-8')}</style>", unsafe_allow_html=True)
 
 
+def _step(offset: int, count: int) -> None:
+    """A button's callback: runs before the script, so the buttons drawn next already know the new view (their
+    enabled state is never one step behind)."""
+    index = int(st.session_state.get(_key("index"), 0)) + offset
+    st.session_state[_key("index")] = max(0, min(index, count - 1))
+
+
+def _toggle(name: str) -> None:
+    st.session_state[_key(name)] = not st.session_state.get(_key(name), False)
+
+
+def _exit() -> None:
+    st.session_state[_key("on")] = False
+
+
 def present(pg: Playground, store: Store, story: Story) -> None:
     _stylesheet()
+    screen = viewport.viewport()
     count = len(story.views)
     index = max(0, min(int(st.session_state.get(_key("index"), 0)), count - 1))
-    nav = st.container(horizontal=True, vertical_alignment="center")
-    if nav.button("Previous", icon=":material/arrow_back:", shortcut="Left", key=_key("prev"), disabled=index == 0):
-        index = max(0, index - 1)
-    if nav.button("Next", icon=":material/arrow_forward:", shortcut="Right", key=_key("next"),
-                  disabled=index == count - 1):
-        index = min(count - 1, index + 1)
-    # A clicker sends PageUp / PageDown: the same steps, as two small buttons.
-    if nav.button("Back", shortcut="PageUp", key=_key("pgup"), disabled=index == 0, type="tertiary",
-                  help="Previous view (a clicker's back key)"):
-        index = max(0, index - 1)
-    if nav.button("Forward", shortcut="PageDown", key=_key("pgdn"), disabled=index == count - 1, type="tertiary",
-                  help="Next view (a clicker's forward key)"):
-        index = min(count - 1, index + 1)
-    if nav.button("Settings", key=_key("settings_btn"), shortcut="S", icon=":material/tune:", type="tertiary",
-                  help="Show or hide this view's settings (key S)"):
-        st.session_state[_key("settings")] = not st.session_state.get(_key("settings"), False)
-    if nav.button("Blind A/B", key=_key("blind_btn"), shortcut="V", icon=":material/compare:", type="tertiary",
-                  help="Show two orderings as A and B; the room picks with A, B or T (tie). Key V toggles."):
-        st.session_state[_key("blind_on")] = not st.session_state.get(_key("blind_on"), False)
-    if nav.button("Exit", icon=":material/close:", shortcut="Esc", key=_key("exit"), type="tertiary"):
-        st.session_state[_key("on")] = False
-        st.rerun()
     st.session_state[_key("index")] = index
+    blind = bool(st.session_state.get(_key("blind_on"), False))
+    nav = st.container(horizontal=True, vertical_alignment="center", key="present-nav")
+    nav.button("Previous", icon=":material/arrow_back:", shortcut="Left", key=_key("prev"), disabled=index == 0,
+               on_click=_step, args=(-1, count), help="Previous view (← or a clicker's PageUp)")
+    nav.button("Next", icon=":material/arrow_forward:", shortcut="Right", key=_key("next"),
+               disabled=index == count - 1, on_click=_step, args=(1, count),
+               help="Next view (→ or a clicker's PageDown)")
+    nav.button("Settings", key=_key("settings_btn"), shortcut="S", icon=":material/tune:", type="tertiary",
+               on_click=_toggle, args=("settings",), disabled=blind,
+               help="Show or hide this view's settings (key S; hidden while the A/B test is blind)")
+    nav.button("All candidates" if not st.session_state.get(_key("full")) else "Top N", key=_key("full_btn"),
+               shortcut="F", icon=":material/unfold_more:", type="tertiary", on_click=_toggle, args=("full",),
+               help="Switch the chart between the shown top N (linear) and all K candidates (log scale). Key F.")
+    nav.button("Blind A/B", key=_key("blind_btn"), shortcut="V", icon=":material/compare:", type="tertiary",
+               on_click=_toggle, args=("blind_on",),
+               help="Show two orderings as A and B; the room picks with A, B or T (tie). Key V toggles.")
+    nav.button("Exit", icon=":material/close:", shortcut="Esc", key=_key("exit"), type="tertiary", on_click=_exit)
+    # A presenter's clicker sends PageUp / PageDown: the same two steps as ← / →. These two buttons carry only
+    # the shortcuts (the stylesheet hides them), so the screen shows one pair of navigation controls.
+    with st.container(key="present-clicker"):
+        st.button("Previous view", shortcut="PageUp", key=_key("pgup"), disabled=index == 0,
+                  on_click=_step, args=(-1, count))
+        st.button("Next view", shortcut="PageDown", key=_key("pgdn"), disabled=index == count - 1,
+                  on_click=_step, args=(1, count))
     view = story.views[index]
     work = presenter(pg)
     with st.spinner("Preparing this view…"):
@@ -303,8 +324,10 @@ def present(pg: Playground, store: Store, story: Story) -> None:
     if prefetch and index + 1 < count:
         work.prefetch(story.views[index + 1])  # started before drawing: the room reads this view meanwhile
     with nav:
-        _next_state(work, story, index, f"{story.name} · view {index + 1} of {count}")
-    _view(pg, store, story, index, prepared)
+        # Blind: the story's name may name a model, so only the position is said.
+        where = f"view {index + 1} of {count}" if blind else f"{story.name} · view {index + 1} of {count}"
+        _next_state(work, story, index, where)
+    _view(pg, store, story, index, prepared, screen, blind)
     if prefetch:
         for other in prefetch_order(count, index):
             work.prefetch(story.views[other])
@@ -342,8 +365,64 @@ def _settings_line(view: StoryView, search: SearchResult | None = None) -> str:
             f"rerankers: {', '.join(c.label for c in view.choices)}")
 
 
-def _view(pg: Playground, store: Store | None, story: Story, index: int, prepared: PreparedView) -> None:
+# Plain words first, the symbol in brackets, and a definition on hover (issue 19: a stakeholder meets no bare
+# "Kendall τ").
+TAU_HELP = ("How alike the two orders are, over all {k} candidates: 1 = order unchanged, 0 = unrelated, "
+            "−1 = reversed (Kendall's τ-b, a rank correlation).")
+OVERLAP_HELP = ("How many of the {n} documents shown first before reranking are still among the {n} shown first "
+                "after it.")
+CLIMB_HELP = ("The document now in the top {n} that climbed the most places: where it was before → where it is "
+              "now. Documents that climbed but stayed below the top {n} are not counted.")
+NDCG_HELP = ("Ranking quality of the top {n} against this query's judgments (normalised discounted cumulative "
+             "gain, nDCG@{n}): 1 = the best possible order of the judged documents, 0 = none relevant. {judged}")
+
+
+def _headline(numbers: Headline, n: int, k: int) -> None:
+    """The headline numbers, stacked beside the chart, each scoped to what is shown and with a direction cue."""
+    if numbers.ndcg_before is not None and numbers.ndcg_after is not None:
+        change = numbers.ndcg_change
+        st.metric(f"ranking quality, top {n} (nDCG@{n})", f"{numbers.ndcg_before:.2f} → {numbers.ndcg_after:.2f}",
+                  delta=change.replace("▲ ", "").replace("▼ ", "").replace("● ", "") if change else None,
+                  delta_color="off" if change.startswith("●") else "normal",
+                  delta_arrow="off" if change.startswith("●") else "auto",
+                  help=NDCG_HELP.format(n=n, judged=numbers.judged))
+    st.metric(f"still in the top {n} (overlap)", numbers.overlap.replace("/", " of "),
+              help=OVERLAP_HELP.format(n=n))
+    st.metric(f"biggest climb into the top {n}", numbers.biggest_climb,
+              delta=f"+{numbers.climb_places} places" if numbers.climb_places else None,
+              help=CLIMB_HELP.format(n=n))
+    st.metric(f"rank agreement (Kendall τ), all {k}", tables.fmt_correlation(numbers.kendall_tau),
+              help=TAU_HELP.format(k=k))
+
+
+NAV_PX = 62  # the navigation row with its gaps
+CAPTION_PX = 40
+
+
+def _chart_box(screen: viewport.Viewport, note: str, full_width: bool) -> tuple[int, int, int]:
+    """(width, height, font size) of the stage chart for this screen: the room left under the heading and the
+    note, so the chart and its legend end inside the viewport."""
+    font = stage_font_px(screen.width, screen.height)
+    scale = font / 18
+    heading_px = round(62 * scale)
+    note_font = max(19.0, screen.height * 0.027)
+    text_width = screen.width - 48
+    note_lines = math.ceil(len(note) * note_font * 0.5 / text_width) if note else 0
+    note_px = round(note_lines * note_font * 1.4 + (10 if note else 0))
+    height = screen.height - NAV_PX - heading_px - note_px - round(CAPTION_PX * scale) - 40
+    width = round(text_width * (1.0 if full_width else 0.77)) - 16
+    return max(width, 480), max(height, 300), font
+
+
+def _view(pg: Playground, store: Store | None, story: Story, index: int, prepared: PreparedView,
+          screen: viewport.Viewport, blind: bool) -> None:
     view = prepared.view
+    if blind and prepared.search is not None and prepared.runs:
+        # Nothing that could tell the sides apart: no note, no title (it may name a model), no settings, no
+        # reranker names in errors.
+        st.markdown(f"## “{md_escape(view.request.query, 300)}”")
+        _blind(store, story, index, prepared)
+        return
     st.markdown(f"## {md_escape(view.heading, 300)}")
     if view.note:
         st.markdown(f'<div class="present-note">{_html_text(view.note)}</div>', unsafe_allow_html=True)
@@ -367,33 +446,37 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
                         st.code(code, language="python")
                 elif error:
                     st.info(error)
-    if st.session_state.get(_key("blind_on"), False) and prepared.search is not None and prepared.runs:
-        _blind(store, story, index, prepared)
-        return
     if not prepared.runs:
         if prepared.search is None:
             st.caption("Nothing to show for this step; → goes on with the story.")
         return
     runs = list(prepared.runs.items())
+    full = bool(st.session_state.get(_key("full"), False))
+    width, height, font = _chart_box(screen, view.note, full_width=False)
+    if len(runs) > 1:
+        height -= 48  # the tab row
     containers = st.tabs([label for label, _ in runs]) if len(runs) > 1 else [st.container()]
     for (label, run), box in zip(runs, containers, strict=True):
         with box:
             numbers = prepared.headlines.get(label) or headline(run, prepared.grades)
-            cols = st.columns(4 if numbers.ndcg_before is not None else 3)
-            cols[0].metric(f"Kendall τ · all {len(run.search.hits)}", tables.fmt_correlation(numbers.kendall_tau),
-                           help="1 = order unchanged, 0 = unrelated, −1 = reversed (all K candidates).")
-            cols[1].metric(f"Overlap · top {numbers.overlap_k}", numbers.overlap,
-                           help=f"How many of the original top {numbers.overlap_k} stay in the reranked top "
-                           f"{numbers.overlap_k} (the shown N).")
-            cols[2].metric("Biggest climb", numbers.biggest_climb)
-            if numbers.ndcg_before is not None:
-                before = "—" if numbers.ndcg_before is None else f"{numbers.ndcg_before:.2f}"
-                after = "—" if numbers.ndcg_after is None else f"{numbers.ndcg_after:.2f}"
-                cols[3].metric(f"nDCG@{view.top_n}", f"{before} → {after}", help=numbers.judged)
-            figure = prepared.figures.get(label) or present_chart(run, prepared.grades)
-            st.plotly_chart(figure, key=_key(f"chart{index}-{label}"), theme=None,
-                            config=PLOTLY_CONFIG)
-            st.caption(f"“{view.request.query}” · {label} · top {view.top_n} of {len(run.search.hits)} candidates"
+            chart_col, numbers_col = st.columns([77, 23], gap="small")
+            with numbers_col, st.container(key=f"present-numbers-{index}-{_slug(label)}"):
+                _headline(numbers, numbers.overlap_k, len(run.search.hits))
+            with chart_col, st.container(key=f"present-stage-{index}-{_slug(label)}"):
+                figure = stage_chart(
+                    run.movement, top_n=view.top_n, grades=prepared.grades, highlight=prepared.highlight,
+                    width_px=width, height_px=height, font_px=font, full=full,
+                    after_label=f"after: {label}",
+                )
+                st.plotly_chart(figure, key=_key(f"chart{index}-{label}-{'full' if full else 'top'}"),
+                                theme=None, config=PLOTLY_CONFIG, width="content")
+            n = numbers.overlap_k
+            other = f"F: back to the top {n}" if full else f"F: all {len(run.search.hits)} (log scale)"
+            marked = " · ★ the passage the note is about" if prepared.highlight else ""
+            if prepared.grades:  # the glyphs beside the labels: what each grade looks like
+                marked += " · grades: " + ", ".join(tables.GRADE_BADGES)
+            st.caption(f"“{view.request.query}” · {label} · top {n} of {len(run.search.hits)} candidates"
+                       f"{marked} · {other}"
                        + (" · rerank from this session's cache" if run.result.cached else ""))
 
 
@@ -414,7 +497,13 @@ def _orderings(prepared: PreparedView) -> tuple[str, str, dict[str, list[str]]]:
     return RETRIEVAL, runs[0][0], ranked
 
 
+BLIND_SNIPPET = 110
+
+
 def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView) -> None:
+    """Two orderings as A and B on sides drawn at random per view (kept for the view, saved with the pick);
+    nothing names, colours or orders them by what they are. The pick buttons and the reveal come first, so
+    they are in view at 1280x720; the two lists follow."""
     view = prepared.view
     first, second, ranked = _orderings(prepared)
     pairs: dict[int, BlindPair] = st.session_state.setdefault(_key("blind"), {})
@@ -426,22 +515,17 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
     search = prepared.search
     assert search is not None
     texts = {hit.uuid: hit.text for hit in search.hits}
-    st.markdown("**Which list answers the query better?** Same candidates, two orderings.")
-    left, right = st.columns(2)
-    for column, side, label in ((left, "A", pair.a), (right, "B", pair.b)):
-        with column:
-            st.subheader(side, anchor=False)
-            # Escaped text (never HTML or markdown from the database), one numbered line per document.
-            lines = [f"{rank}. {md_escape(tables.snippet(texts.get(uuid, ''), 140), 160)}"
-                     for rank, uuid in enumerate(ranked[label][: view.top_n], 1)]
-            st.markdown("\n".join(lines))
-    buttons = st.columns([1, 1, 1, 3])
+    if prepared.errors:
+        st.caption("Part of this view did not run; the two lists below are the ones that did.")
+    top = st.container(horizontal=True, vertical_alignment="center", key="present-blind-picks")
+    top.markdown(f"**Which list answers the query better?** The same {len(search.hits)} candidates, "
+                 "two orderings.")
     chosen = None
-    if buttons[0].button("A is better", key=_key("pick_a"), shortcut="A"):
+    if top.button("A is better", key=_key("pick_a"), shortcut="A"):
         chosen = "a"
-    if buttons[1].button("Tie", key=_key("pick_tie"), shortcut="T"):
+    if top.button("Tie", key=_key("pick_tie"), shortcut="T"):
         chosen = "tie"
-    if buttons[2].button("B is better", key=_key("pick_b"), shortcut="B"):
+    if top.button("B is better", key=_key("pick_b"), shortcut="B"):
         chosen = "b"
     if chosen is not None:
         if store is None:
@@ -461,6 +545,13 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
             f"Reveal: A was {pair.a}, B was {pair.b}. "
             + (f"The room preferred {winner}." if winner else "The room called it a tie.")
         )
+    left, right = st.columns(2)
+    for column, side, label in ((left, "A", pair.a), (right, "B", pair.b)):
+        with column, st.container(key=f"present-blind-{side.lower()}"):
+            # Escaped text (never HTML or markdown from the database), one numbered line per document.
+            lines = [f"{rank}. {md_escape(tables.snippet(texts.get(uuid, ''), BLIND_SNIPPET), 130)}"
+                     for rank, uuid in enumerate(ranked[label][: view.top_n], 1)]
+            st.markdown(f"**{side}**\n\n" + "\n".join(lines))
 
 
 def render() -> None:

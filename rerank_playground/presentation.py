@@ -19,12 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import plotly.graph_objects as go
-
-from rerank_playground import charts
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.metrics import query_metrics
-from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.evaluation.models import QueryMetrics, normalise_query
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
@@ -33,15 +31,35 @@ from rerank_playground.playground import Playground, RerankChoice, RerankRun, un
 
 @dataclass(frozen=True)
 class Headline:
-    """The three numbers the room reads, plus nDCG before/after when the query has judgments."""
+    """The numbers the room reads, each scoped to what is shown, plus nDCG before/after when the query has
+    judgments. ``biggest_climb`` is over the shown top N only (the documents the room is looking at)."""
 
     kendall_tau: float | None  # None: undefined (fewer than two candidates, or a constant ranking)
     overlap: str  # "7/10", over the shown top N
     overlap_k: int  # the shown N
-    biggest_climb: str  # "#9 → #2" or "—"
+    biggest_climb: str  # "#9 → #2" (a document now in the top N) or "—"
     ndcg_before: float | None = None
     ndcg_after: float | None = None
     judged: str = ""  # "judged@10 = 6/10"
+    climb_places: int = 0  # how many places that document climbed (0: none in the top N climbed)
+
+    @property
+    def ndcg_change(self) -> str:
+        """The nDCG change with a direction cue in glyph and words: "▲ +0.12 better", "▼ −0.01 worse"."""
+        return change_words(self.ndcg_before, self.ndcg_after)
+
+
+def change_words(before: float | None, after: float | None, digits: int = 2) -> str:
+    """A before → after change said with a glyph and a word, rounded as shown (a change that rounds to zero
+    is "no change", so the words never contradict the two numbers beside them)."""
+    if before is None or after is None:
+        return ""
+    delta = round(after, digits) - round(before, digits)
+    if abs(delta) < 0.5 * 10 ** -digits:
+        return "● no change"
+    if delta > 0:
+        return f"▲ +{delta:.{digits}f} better"
+    return f"▼ −{-delta:.{digits}f} worse"
 
 
 @dataclass(frozen=True)
@@ -56,7 +74,7 @@ class PreparedView:
     grades: Mapping[str, int] | None = field(default=None, hash=False)  # the query's judgments, when any
     # Built with the results (off the page thread when prefetched), so showing the view only draws them.
     headlines: Mapping[str, Headline] = field(default_factory=dict, hash=False)
-    figures: Mapping[str, go.Figure] = field(default_factory=dict, hash=False, compare=False)
+    highlight: frozenset[str] = frozenset()  # uuids of the passage(s) the view's note talks about
 
     @property
     def primary(self) -> RerankRun | None:
@@ -71,14 +89,16 @@ def _calm(err: PlaygroundError) -> str:
     return err.message.strip().splitlines()[0] if err.message else "It did not work this time."
 
 
-PRESENT_CHART_HEIGHT = 430  # fits under the headline numbers at 1280x720
-
-
-def present_chart(run: RerankRun, grades: Mapping[str, int] | None) -> go.Figure:
-    """The slope chart sized for a presentation: no title (the page's heading says it), fixed height."""
-    fig = charts.slope_chart(run.movement, grades=grades or None)
-    fig.update_layout(height=PRESENT_CHART_HEIGHT, title=None, margin={"t": 30, "b": 10})
-    return fig
+def note_passages(view: StoryView, search: SearchResult | None) -> frozenset[str]:
+    """The candidates the view's note talks about: for a demo suggestion (same collection and query), the
+    hits whose text holds its ``look_for`` evidence. Empty when the note is not a suggestion's."""
+    if search is None or not view.note:
+        return frozenset()
+    key = normalise_query(view.request.query)
+    for suggestion in SUGGESTED_QUERIES.get(view.request.collection, ()):
+        if suggestion.look_for and normalise_query(suggestion.query) == key:
+            return frozenset(hit.uuid for hit in search.hits if suggestion.look_for in hit.text)
+    return frozenset()
 
 
 GradesFor = Callable[[StoryView], Mapping[str, int] | None]
@@ -125,7 +145,7 @@ def prepare_view(
         view=view, search=search, runs=runs, errors=errors, waiting=tuple(waiting), search_waits=search_waits,
         elapsed_ms=(time.perf_counter() - started) * 1000.0, grades=grades,
         headlines={label: headline(run, grades) for label, run in runs.items()},
-        figures={label: present_chart(run, grades) for label, run in runs.items()},
+        highlight=note_passages(view, search),
     )
 
 
@@ -134,8 +154,11 @@ def headline(run: RerankRun, grades: Mapping[str, int] | None = None) -> Headlin
     # The same scopes as the Search page: Kendall τ over all K candidates, the overlap over the shown top N.
     k = s.shown
     overlap = f"{round(s.overlap_at_n * k)}/{k}"
-    climb = s.biggest_climb
-    climb_text = "—" if climb is None or climb.delta <= 0 else f"#{climb.original_rank} → #{climb.new_rank}"
+    # The biggest climb among the documents the room sees (the reranked top N): a climb from #49 to #22 is
+    # outside the picture and would send eyes looking for a line that is not there.
+    in_view = [m for m in run.movement.moves if m.new_rank <= k and m.delta > 0]
+    climb = max(in_view, key=lambda m: (m.delta, -m.new_rank), default=None)
+    climb_text = "—" if climb is None else f"#{climb.original_rank} → #{climb.new_rank}"
     ndcg_before = ndcg_after = None
     judged = ""
     if grades:
@@ -148,6 +171,7 @@ def headline(run: RerankRun, grades: Mapping[str, int] | None = None) -> Headlin
     return Headline(
         kendall_tau=s.kendall_tau, overlap=overlap, overlap_k=k, biggest_climb=climb_text,
         ndcg_before=ndcg_before, ndcg_after=ndcg_after, judged=judged,
+        climb_places=0 if climb is None else climb.delta,
     )
 
 

@@ -120,7 +120,7 @@ def view_section(
         tau = tables.fmt_correlation(numbers.kendall_tau)
         out.append(f"<div>Kendall τ · all {len(run.search.hits)}<b>{tau}</b></div>")
         out.append(f"<div>Overlap · top {numbers.overlap_k}<b>{_e(numbers.overlap)}</b></div>")
-        out.append(f"<div>Biggest climb<b>{_e(numbers.biggest_climb)}</b></div>")
+        out.append(f"<div>Biggest climb into the top {numbers.overlap_k}<b>{_e(numbers.biggest_climb)}</b></div>")
         if numbers.ndcg_before is not None or numbers.ndcg_after is not None:
             out.append(f"<div>nDCG@{view.top_n} before → after<b>{_fmt(numbers.ndcg_before)} → "
                        f"{_fmt(numbers.ndcg_after)}</b><small>{_e(numbers.judged)}</small></div>")

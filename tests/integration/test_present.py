@@ -22,7 +22,7 @@ from rerank_playground.evaluation.stories import StoryView, demo_story
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.presentation import PRESENT_CHART_HEIGHT, Presenter, headline, prepare_view
+from rerank_playground.presentation import Presenter, headline, prepare_view
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, snapshot_html
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
@@ -221,6 +221,10 @@ def test_a_prepared_view_carries_its_numbers_chart_and_ndcg_where_judged(pg: Pla
     expected = headline(prepared.runs[LOCAL.label], judged)
     assert numbers == expected and numbers.ndcg_before is not None and numbers.ndcg_after is not None
     assert numbers.judged.startswith(f"judged@{view.top_n} = 2/{view.top_n} before")
-    assert prepared.figures[LOCAL.label].layout.height == PRESENT_CHART_HEIGHT
+    # The note's passage (the suggestion's evidence) is found among the candidates, to be highlighted.
+    assert prepared.search is not None
+    assert prepared.highlight and all(
+        "development of writing" in hit.text for hit in prepared.search.hits if hit.uuid in prepared.highlight
+    )
     plain = prepare_view(pg, views()[1], allow_paid=True, grades_for=lambda v: None)
     assert plain.headlines[LOCAL.label].ndcg_before is None

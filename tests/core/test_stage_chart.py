@@ -1,0 +1,148 @@
+"""The stage chart: linear top N by default, entered / left documents at the border, labels on a row grid that
+never collide (at any size the page may ask for), the full-K log view, highlighted passages."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rerank_playground.errors import InvalidInput
+from rerank_playground.models import Hit, Movement, RankedDoc, RerankResult
+from rerank_playground.movement import compute_movement
+from rerank_playground.stage_chart import (
+    FLOOR_FONT_PX,
+    MIN_FONT_PX,
+    ROW_PITCH,
+    log_row,
+    spaced_labels,
+    stage_chart,
+    stage_font_px,
+    stage_rows,
+)
+
+
+def movement(order: list[int], top_n: int = 10) -> Movement:
+    """Candidates 0..len-1 (uuid ``u<i>``, text ``doc <i>``) reranked into ``order`` (best first)."""
+    hits = [Hit(i + 1, f"u{i}", f"doc {i}") for i in range(len(order))]
+    ranked = tuple(RankedDoc(index, 1.0 - k / 1000) for k, index in enumerate(order))
+    return compute_movement(hits, RerankResult("local", "m", ranked, 1.0), top_n)
+
+
+def labels(fig) -> list:  # type: ignore[no-untyped-def]
+    return [a for a in fig.layout.annotations if (a.name or "").startswith("rank-label")]
+
+
+# Two from outside the top 10 come in (#49 -> #1, #31 -> #4); #9 and #10 go out to #11 and #12... see below.
+ORDER_50 = [48, 0, 1, 30, 2, 3, 4, 5, 6, 7, 8, 9] + list(range(10, 30)) + list(range(31, 48)) + [49]
+
+
+def test_the_default_view_is_the_linear_top_n_with_one_row_per_rank() -> None:
+    fig = stage_chart(movement(ORDER_50))
+    assert fig.layout.meta["view"] == "top"
+    assert fig.layout.yaxis.type in (None, "linear", "-")
+    by_side = defaultdict(dict)
+    for a in labels(fig):
+        by_side[a.name][a.y] = a.text
+    # Ranks 1..10 on rows 1..10 on both sides: the right side says the new rank and the glyph.
+    assert sorted(y for y in by_side["rank-label-right"] if y <= 10) == list(range(1, 11))
+    assert by_side["rank-label-right"][1].startswith("#1 ") and "doc 48" in by_side["rank-label-right"][1]
+    assert "#1" in by_side["rank-label-left"][1] and "doc 0" in by_side["rank-label-left"][1]
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # rank 1 at the top
+
+
+def test_entered_and_left_documents_sit_at_the_border_with_where_they_came_from_or_went() -> None:
+    layout = stage_rows(movement(ORDER_50).moves, 10)
+    edge = [r for r in layout.rows if r.edge]
+    assert layout.border == 11.0 and layout.edge_rows == 2
+    left_side = sorted((r.row, r.text) for r in edge if r.side == "left")
+    right_side = sorted((r.row, r.text) for r in edge if r.side == "right")
+    # Entered: #49 (now #1) and #31 (now #4), in their new order, below the border.
+    assert [(y, t.split(" · ")[0]) for y, t in left_side] == [(12.0, "from #49"), (13.0, "from #31")]
+    # Left: original #9 and #10 are now #11 and #12.
+    assert [(y, t.split(" · ")[0]) for y, t in right_side] == [(12.0, "to #11"), (13.0, "to #12")]
+    assert layout.ends["u48"] == (12.0, 1.0) and layout.ends["u9"] == (10.0, 13.0)
+    assert "u20" not in layout.ends  # outside the top N before and after: no line in the top-N view
+
+
+def test_too_many_entries_pool_into_the_last_edge_row() -> None:
+    order = list(range(20, 30)) + list(range(0, 20))  # the whole top 10 is replaced
+    layout = stage_rows(movement(order).moves, 10, max_rows=15)  # 10 ranks + border + 4 edge rows
+    assert layout.edge_rows == 4 and layout.total_rows == 15.0
+    left = [r for r in layout.rows if r.side == "left" and r.edge]
+    assert [r.text.split(" · ")[0] for r in left[:3]] == ["from #21", "from #22", "from #23"]
+    assert left[3].text == "+7 more, from #24–#30" and len(left[3].uuids) == 7
+    assert all(layout.ends[f"u{i}"][0] == 15.0 for i in range(23, 30))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    top_n=st.integers(1, 25),
+    seed=st.integers(0, 10_000),
+    size=st.sampled_from([(1280, 720), (1920, 1080), (1024, 600), (2560, 1440)]),
+    full=st.booleans(),
+)
+def test_labels_never_share_a_row_at_any_size(n: int, top_n: int, seed: int, size: tuple[int, int],
+                                              full: bool) -> None:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    width, height = size
+    font = stage_font_px(width, height)
+    chart_height = int(height * 0.7)
+    fig = stage_chart(movement(order, top_n), width_px=width - 40, height_px=chart_height, font_px=font, full=full)
+    used_font = fig.layout.meta["font_px"]
+    assert FLOOR_FONT_PX <= used_font <= font
+    assert fig.layout.height >= chart_height  # taller only when even the smallest type cannot fit N rows
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    low, high = fig.layout.yaxis.range[1], fig.layout.yaxis.range[0]
+    px_per_row = plot_h / (high - low)
+    for side in ("rank-label-left", "rank-label-right"):
+        ys = sorted(a.y for a in labels(fig) if a.name == side)
+        assert all(low < y < high for y in ys)
+        gaps = [b - a for a, b in zip(ys, ys[1:], strict=False)]
+        # Two labels on one side are at least ROW_PITCH font sizes apart, in pixels: their boxes cannot touch.
+        assert all(g * px_per_row >= used_font * ROW_PITCH - 1e-6 for g in gaps), (side, ys)
+
+
+def test_type_is_18px_at_1280x720_and_grows_with_the_screen() -> None:
+    assert stage_font_px(1280, 720) == MIN_FONT_PX == 18
+    assert stage_font_px(1920, 1080) == 27
+    assert stage_font_px(800, 600) == MIN_FONT_PX
+    fig = stage_chart(movement(ORDER_50), width_px=1240, height_px=500, font_px=18)
+    assert fig.layout.meta["font_px"] == 18
+    assert all(a.font.size >= 18 for a in fig.layout.annotations)
+    assert fig.layout.legend.font.size >= 18
+
+
+def test_the_full_view_is_logarithmic_and_keeps_rank_one_labelled() -> None:
+    fig = stage_chart(movement(ORDER_50), full=True, width_px=1240, height_px=500)
+    assert fig.layout.meta["view"] == "full"
+    right = sorted((a.y, a.text) for a in labels(fig) if a.name == "rank-label-right")
+    assert right[0][0] == pytest.approx(1.0) and right[0][1].startswith("#1 ")
+    assert log_row(1, 50) == 1.0 and log_row(50, 50) == pytest.approx(50.0)
+    assert log_row(10, 50) == pytest.approx(1 + 49 * 0.5886, rel=1e-3)  # log(10)/log(50)
+    assert spaced_labels([1.0, 1.5, 3.0, 3.2, 5.0], 1.0) == [0, 2, 4]
+    # Every candidate has its line in the full view (one point pair per document).
+    points = sum(sum(1 for x in trace.x if x is not None) for trace in fig.data if trace.name != "★ the passage "
+                 "the note is about")
+    assert points == 2 * 50
+
+
+def test_the_notes_passage_is_marked_and_text_is_escaped() -> None:
+    hits = [Hit(1, "a", "<b>bold</b> & co"), Hit(2, "b", "the passage")]
+    result = RerankResult("local", "m", (RankedDoc(1, 0.9), RankedDoc(0, 0.1)), 1.0)
+    fig = stage_chart(compute_movement(hits, result, 10), highlight={"b"})
+    texts = [a.text for a in labels(fig)]
+    assert any(t.startswith("★ ") and "<b>#1" in t and "the passage" in t for t in texts)
+    assert not any("<b>bold" in t for t in texts) and any("&lt;b&gt;bold&lt;/b&gt; &amp; co" in t for t in texts)
+    assert any(trace.name.startswith("★") for trace in fig.data)
+
+
+def test_nothing_to_chart_is_a_clear_message() -> None:
+    empty = Movement(moves=(), summary=movement([0]).summary)
+    with pytest.raises(InvalidInput, match="nothing to chart"):
+        stage_chart(empty)
