@@ -133,7 +133,8 @@ def _scaled_drops(scores: FloatArray) -> FloatArray:
     if len(scores) < 2 or span <= 0:
         return np.zeros(max(0, len(scores) - 1))
     scaled = (scores - np.min(scores)) / span
-    return np.asarray(scaled[:-1] - scaled[1:], dtype=np.float64)
+    # rounded, so one drop seen in two lists (2/7 computed from different scales) is one value, not two
+    return np.asarray(np.round(scaled[:-1] - scaled[1:], 12), dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------------------ the data
@@ -352,18 +353,16 @@ def per_query(lists: ModelLists, cut: Cut, *, relevant_from: int = 1) -> dict[st
 
 
 def short_between(low: float, high: float) -> float:
-    """A number strictly between ``low`` and ``high`` with as few decimals as possible (the midpoint if none)."""
+    """The number with the fewest decimals strictly between ``low`` and ``high``, nearest their midpoint (the
+    midpoint itself if none)."""
     if not low < high:
         raise ValueError("low must be below high")
+    middle = (low + high) / 2
     for decimals in range(0, 16):
-        step = 10.0 ** -decimals
-        candidate = math.floor(high / step) * step
-        if candidate >= high:
-            candidate -= step
-        candidate = round(candidate, decimals)
+        candidate = round(middle, decimals)  # the nearest multiple to the middle: inside if any multiple is
         if low < candidate < high:
             return candidate
-    return (low + high) / 2
+    return middle
 
 
 def threshold_grid(score_lists: Sequence[FloatArray]) -> FloatArray:
