@@ -497,8 +497,9 @@ def choose_cut(lists: ModelLists, constraints: Sequence[Constraint] = (), *, obj
     cis: dict[str, MeanCI] = {}
     if best is not None:
         values = per_query(lists, best.cut, relevant_from=relevant_from)
-        cis = {m: mean_ci(values[m], measure=m, ordering=lists.ordering, n_resamples=n_resamples, seed=seed)
-               for m in METRICS}
+        # in query-id order: the same run gives the same interval however its rows were read
+        cis = {m: mean_ci(dict(sorted(values[m].items())), measure=m, ordering=lists.ordering,
+                          n_resamples=n_resamples, seed=seed) for m in METRICS}
     return Choice(lists, tuple(constraints), objective, relevant_from, best, best_by_kind, cis, curves)
 
 
