@@ -42,39 +42,47 @@ def _wrap(text: str, width: int = 34) -> str:
 
 
 def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -> go.Figure:
-    """Share judged relevant per score bin, one panel per model (its own score axis)."""
-    cals = list(calibrations) or []
-    fig = make_subplots(rows=1, cols=max(1, len(cals)), shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=[_wrap(c.ordering) for c in cals] or [""])
+    """Share judged relevant per score bin (top row, Wilson 95% CI bars) and the judged documents in each bin
+    (bottom row: relevant / not relevant), one column per model with its own score axis."""
+    cals = list(calibrations)
+    columns = max(1, len(cals))
+    fig = make_subplots(rows=2, cols=columns, shared_yaxes="rows", shared_xaxes="columns", row_heights=[0.7, 0.3],
+                        vertical_spacing=0.06, horizontal_spacing=0.05,
+                        subplot_titles=[_wrap(c.ordering) for c in cals] + [""] * len(cals) or [""])
     for col, cal in enumerate(cals, start=1):
         bins = cal.bins
+        xs = [b.mean_score for b in bins]
         fig.add_trace(go.Scatter(
-            x=[b.mean_score for b in bins], y=[b.share for b in bins], mode="lines+markers+text",
-            text=[f"n={b.n}" for b in bins], textposition="top center", textfont={"size": 10},
+            x=xs, y=[b.share for b in bins], mode="lines+markers",
             error_y={"type": "data", "symmetric": False, "array": [b.ci_high - b.share for b in bins],
                      "arrayminus": [b.share - b.ci_low for b in bins]},
-            marker={"size": 9, "color": "#1565c0"}, line={"color": "#1565c0"}, showlegend=False,
+            marker={"size": 9, "color": "#1565c0"}, line={"color": "#1565c0"}, name="share judged relevant",
+            legendgroup="share", showlegend=col == 1,
             customdata=[[b.low, b.high, b.relevant, b.n, b.ci_low, b.ci_high] for b in bins],
             hovertemplate="scores %{customdata[0]:.4g} – %{customdata[1]:.4g}<br>%{customdata[2]} of "
                           "%{customdata[3]} judged relevant (%{y:.0%})<br>95% CI %{customdata[4]:.0%} – "
                           "%{customdata[5]:.0%}<extra></extra>",
         ), row=1, col=col)
-        low = min((b.low for b in bins), default=0.0)
-        high = max((b.high for b in bins), default=1.0)
-        if bins and low >= 0.0 and high <= 1.0:  # scores that could be read as probabilities: show the diagonal
-            fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#9e9e9e"},
-                                     name="score = share (if scores were probabilities)", showlegend=col == 1,
-                                     hoverinfo="skip"), row=1, col=col)
-        fig.update_xaxes(title_text=f"score ({cal.judged} judged, {cal.unjudged} unjudged left out)", row=1,
-                         col=col)
+        level = cal.relevant_from
+        for name, colour, counts in ((f"grade ≥ {level}", "#2e7d32", [b.relevant for b in bins]),
+                                     (f"grade < {level}", "#c62828", [b.n - b.relevant for b in bins])):
+            # floats: an integer array goes to plotly.js as a typed array that some renderers (kaleido) misread
+            fig.add_trace(go.Bar(x=xs, y=[float(c) for c in counts], name=f"judged, {name} (count)", marker_color=colour,
+                                 legendgroup=name, showlegend=col == 1,
+                                 hovertemplate=f"%{{y}} judged, {name}<extra></extra>"), row=2, col=col)
+        fig.update_xaxes(title_text=f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
+                         row=2, col=col)
     relevant_from = cals[0].relevant_from if cals else 1
-    fig.update_yaxes(title_text=f"share judged relevant (grade ≥ {relevant_from})", range=[-0.02, 1.08], row=1,
-                     col=1)
-    title = "Reliability: does a higher score mean more often relevant? (equal-count bins, Wilson 95% CI)"
+    fig.update_yaxes(title_text=f"share relevant (grade ≥ {relevant_from})", range=[-0.02, 1.05], row=1, col=1)
+    tallest = max((b.n for c in cals for b in c.bins), default=1)
+    fig.update_yaxes(title_text="judged docs", range=[0, tallest * 1.05], row=2, col=1)
+    fig.update_yaxes(automargin=True)
+    title = ("Reliability: does a higher score mean more often relevant? (equal-count bins, Wilson 95% CI; no model's "
+             "score is a probability)")
     fig.update_layout(
-        title={"text": f"{title}<br><sup>{escape(scope)} · {escape(cutoff.SCALE_NOTE)}</sup>"},
-        height=460, template="plotly_white", margin={"t": 110},
-        legend={"orientation": "h", "y": -0.25},
+        title={"text": f"{title}<br><sup>{escape(scope)}<br>{escape(cutoff.SCALE_NOTE)}</sup>"},
+        height=600, template="plotly_white", margin={"t": 120, "l": 90}, barmode="stack",
+        legend={"orientation": "h", "y": -0.18},
     )
     return fig
 

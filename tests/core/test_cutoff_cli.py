@@ -89,8 +89,9 @@ def test_charts_state_their_scope() -> None:
     cal = cutoff.calibration(lists, bins=5)
     fig = cutoff_charts.reliability_chart([cal], scope="hybrid K=13")
     assert "hybrid K=13" in fig.layout.title.text and "not on one scale" in fig.layout.title.text
-    counts = fig.data[0].text
-    assert [int(t.removeprefix("n=")) for t in counts] == [b.n for b in cal.bins]
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [a + b for a, b in zip(bars[0].y, bars[1].y, strict=True)] == [b.n for b in cal.bins]
+    assert list(bars[0].y) == [b.relevant for b in cal.bins]
     dist = cutoff_charts.score_distributions([cal, cutoff.calibration(random_lists(3, scale=9.0))])
     assert "not on one scale" in dist.layout.title.text
     choice = cutoff.choose_cut(lists, cutoff.parse_constraints("returned<=4"), n_resamples=99)
