@@ -66,8 +66,7 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
         level = cal.relevant_from
         for name, colour, counts in ((f"grade ≥ {level}", "#2e7d32", [b.relevant for b in bins]),
                                      (f"grade < {level}", "#c62828", [b.n - b.relevant for b in bins])):
-            # floats: an integer array goes to plotly.js as a typed array that some renderers (kaleido) misread
-            fig.add_trace(go.Bar(x=xs, y=[float(c) for c in counts], name=f"judged, {name} (count)", marker_color=colour,
+            fig.add_trace(go.Bar(x=xs, y=counts, name=f"judged, {name} (count)", marker_color=colour,
                                  legendgroup=name, showlegend=col == 1,
                                  hovertemplate=f"%{{y}} judged, {name}<extra></extra>"), row=2, col=col)
         fig.update_xaxes(title_text=f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
@@ -75,6 +74,7 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
     relevant_from = cals[0].relevant_from if cals else 1
     fig.update_yaxes(title_text=f"share relevant (grade ≥ {relevant_from})", range=[-0.02, 1.05], row=1, col=1)
     tallest = max((b.n for c in cals for b in c.bins), default=1)
+    # an explicit range: with rows of shared axes, the counts' automatic range came out as the first bar's
     fig.update_yaxes(title_text="judged docs", range=[0, tallest * 1.05], row=2, col=1)
     fig.update_yaxes(automargin=True)
     title = ("Reliability: does a higher score mean more often relevant? (equal-count bins, Wilson 95% CI; no model's "
