@@ -251,7 +251,7 @@ def rerank(texts):
     reply.raise_for_status()
     results = sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])
     ranked = [(r["index"], float(r["relevance_score"])) for r in results]
-    returned = {i for i, _ in ranked}
+    returned = {{i for i, _ in ranked}}
     return ranked + [(i, float("-inf")) for i in range(len(texts)) if i not in returned]  # none left out
 '''
 
