@@ -23,7 +23,7 @@ from rerank_playground.evaluation.cutoff import Calibration, Choice, ModelLists
 from rerank_playground.evaluation.runs import QueryResult, RunRecord
 
 COLOURS = {"precision": "#1565c0", "recall": "#2e7d32", "ndcg": "#6a1b9a", "returned": "#ef6c00"}
-GROUPS = (("relevant", "#2e7d32"), ("not relevant", "#c62828"), ("unjudged", "#9e9e9e"))
+GROUPS = (("relevant", "#2e7d32"), ("not relevant", "#c62828"), ("unjudged", "#9e9e9e"))  # colours by group
 DEFAULT_REPORT_CONSTRAINT = "precision>=0.5"
 X_TITLES = {"threshold": "score threshold t (keep while score ≥ t)", "top_k": "k (keep the first k of N)",
             "relative": "f (stop at the first drop > f of the list's score range)"}
@@ -94,7 +94,8 @@ def score_distributions(calibrations: Sequence[Calibration], *, scope: str = "")
                         subplot_titles=[_wrap(c.ordering) for c in cals] or [""])
     for col, cal in enumerate(cals, start=1):
         groups = (cal.scores_relevant, cal.scores_not_relevant, cal.scores_unjudged)
-        for (name, colour), scores in zip(GROUPS, groups, strict=True):
+        names = (f"grade ≥ {cal.relevant_from}", f"judged, grade < {cal.relevant_from}", "unjudged")
+        for (_, colour), name, scores in zip(GROUPS, names, groups, strict=True):
             if not scores:
                 continue
             fig.add_trace(go.Box(
@@ -135,8 +136,9 @@ def cut_curves_chart(choice: Choice) -> go.Figure:
         ), row=2, col=col)
         for constraint in choice.constraints:
             row = 2 if constraint.metric == "returned" else 1
+            annotation = {"annotation_text": escape(constraint.label)} if col == 1 else {}
             fig.add_hline(y=constraint.value, line={"dash": "dash", "color": "#616161", "width": 1}, row=row,
-                          col=col, annotation_text=escape(constraint.label) if col == 1 else None)
+                          col=col, **annotation)
         best = choice.best_by_kind.get(kind)
         if best is not None:
             chosen = choice.best is not None and best.cut == choice.best.cut
@@ -152,7 +154,9 @@ def cut_curves_chart(choice: Choice) -> go.Figure:
                     hovertemplate=f"{escape(label)}<br>{names[metric]} {value:.3f}<extra></extra>",
                 ), row=row, col=col)
         fig.update_xaxes(title_text=X_TITLES[kind], row=2, col=col)
-    fig.update_yaxes(title_text="mean over queries", range=[-0.02, 1.05], row=1, col=1)
+    for col in range(1, len(kinds) + 1):
+        fig.update_yaxes(range=[-0.02, 1.05], row=1, col=col)
+    fig.update_yaxes(title_text="mean over queries", row=1, col=1)
     fig.update_yaxes(title_text="returned", rangemode="tozero", row=2, col=1)
     rules = ", ".join(c.label for c in choice.constraints) or "no constraint"
     chosen_text = choice.best.cut.label if choice.best else "no cut meets it"
