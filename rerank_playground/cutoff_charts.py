@@ -81,7 +81,7 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
              "score is a probability)")
     fig.update_layout(
         title={"text": f"{title}<br><sup>{escape(scope)}<br>{escape(cutoff.SCALE_NOTE)}</sup>"},
-        height=600, template="plotly_white", margin={"t": 120, "l": 90}, barmode="stack",
+        height=620, template="plotly_white", margin={"t": 140, "l": 90}, barmode="stack",
         legend={"orientation": "h", "y": -0.18},
     )
     return fig
