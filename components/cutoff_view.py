@@ -24,6 +24,13 @@ def _lists(store: Store, record: runs.RunRecord) -> tuple[list[cutoff.ModelLists
     return cutoff.model_lists(record, runs.load_results(store, record.run_id))
 
 
+@st.cache_data(show_spinner="Choosing the cut (bootstrap CIs)…", max_entries=32)
+def _choice(_lists: cutoff.ModelLists, run_id: str, saved: int, setting: int, ordering: str, rules: str,
+            objective: str | None, level: int) -> cutoff.Choice:
+    """Cached per (run, rows saved, model, constraint, objective, level): a rerun of the page does not resample."""
+    return cutoff.choose_cut(_lists, cutoff.parse_constraints(rules), objective=objective, relevant_from=level)
+
+
 def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     st.subheader("Where to cut")
     st.caption("Weaviate cannot cut on rerank scores (its autocut runs before the reranker): ask for limit=N with "
@@ -54,7 +61,7 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     level = far.selectbox("Relevant =", [1, 2, 3], format_func=lambda g: f"grade ≥ {g}", key=f"{key}.level")
     lists = next(m for m in models if m.ordering == name)
     try:
-        constraints = cutoff.parse_constraints(rules)
+        cutoff.parse_constraints(rules)  # a bad constraint is a message, before anything is computed
     except PlaygroundError as err:
         st.error(f"{err.message} {err.hint}".strip())
         return
@@ -68,9 +75,10 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
             for c in cals for b in c.bins
         ]), hide_index=True, width="stretch")
     st.plotly_chart(cutoff_charts.score_distributions(cals, scope=scope), key=f"{key}.distributions")
+    saved = sum(len(m.queries) for m in available)
     choice, error = feedback.call_safely(
-        lambda: cutoff.choose_cut(lists, constraints, objective=None if objective == AUTO else objective,
-                                  relevant_from=level), "cut chooser")
+        lambda: _choice(lists, record.run_id, saved, setting, name, rules, None if objective == AUTO else objective,
+                        level), "cut chooser")
     if choice is None:
         st.error(error or feedback.GENERIC_ERROR)
         return
