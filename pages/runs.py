@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import feedback, runs_view, store_access, url_state
+from components import cutoff_view, feedback, runs_view, store_access, url_state
 
 
 def body() -> None:
@@ -20,6 +20,8 @@ def body() -> None:
     if record is None:
         return
     runs_view.render_run(store, record, "runs")
+    st.divider()
+    cutoff_view.render(store, record, "runs")
     st.divider()
     runs_view.render_diff(store, "runs")
 

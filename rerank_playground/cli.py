@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rerank_playground import cutoff_cli
 from rerank_playground.connection import spec_from_url
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.jina_http import API_KEY_ENV
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("run_id")
     rp.add_argument("--report", type=Path)
     rp.add_argument("--trec-dir", type=Path)
+    cutoff_cli.register(sub, common)
     return parser
 
 
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_runs(args)
         if args.command == "report":
             return _write_outputs(args, args.run_id)
+        if args.command == "cutoff":
+            return cutoff_cli.main(args, _open_store)
         return _eval(args)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -254,7 +258,7 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = 
         print(_text_summary(summary))
         if args.report is not None:
             args.report.parent.mkdir(parents=True, exist_ok=True)
-            args.report.write_text(report.html_report(summary), encoding="utf-8")
+            args.report.write_text(report.html_report(summary, cut_results=results), encoding="utf-8")
             print(f"report: {args.report}", file=sys.stderr)
         if args.trec_dir is not None:
             args.trec_dir.mkdir(parents=True, exist_ok=True)

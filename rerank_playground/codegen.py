@@ -8,6 +8,7 @@ from the page goes in through ``repr`` of a plain str / int / float, so nothing 
 from __future__ import annotations
 
 from rerank_playground.errors import InvalidInput
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.jina_http import resolve_base_url
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
@@ -100,6 +101,46 @@ def text_of(value):
 
 
 
+_CUT_RULES = {
+    "top_k": '''
+
+def kept(scores):
+    """Rerank N, return k: the first {k} of the reranked list."""
+    return min({k}, len(scores))
+''',
+    "threshold": '''
+
+def kept(scores):
+    """From the top while the rerank score is >= {value!r} (a tie at the threshold is kept)."""
+    keep = 0
+    for score in scores:
+        if score is None or score < {value!r}:
+            break
+        keep += 1
+    return keep
+''',
+    "relative": '''
+
+def kept(scores):
+    """Stop at the first drop between neighbours larger than {value!r} of the list's score range."""
+    if len(scores) < 2 or max(scores) == min(scores):
+        return len(scores)
+    low, span = min(scores), max(scores) - min(scores)
+    scaled = [(s - low) / span for s in scores]
+    for i in range(len(scaled) - 1):
+        if round(scaled[i] - scaled[i + 1], 12) > {value!r}:
+            return i + 1
+    return len(scores)
+''',
+}
+
+
+def _cut_source(cut: Cut, candidates: int) -> str:
+    rule = f"{cut.label} (after reranking N = {candidates})"
+    head = f"\nimport sys\n\nCUT_RULE = {rule!r}  # chosen in Rerank Playground from judgments\n"
+    return head + _CUT_RULES[cut.kind].format(k=int(cut.value), value=float(cut.value))
+
+
 def _search_call(request: SearchRequest, vector_expr: str | None, rerank: bool) -> str:
     common = "limit={limit}, return_metadata=MetadataQuery(score=True, distance=True){rerank}".format(
         limit=request.limit, rerank=", rerank=Rerank(prop=TEXT_PROPERTY, query=QUERY)" if rerank else ""
@@ -129,9 +170,12 @@ def python_code(
     grpc_port: int,
     needs_query_vector: bool,
     jina_base_url: str | None = None,
+    cut: Cut | None = None,
 ) -> str:
     """The script for ``request`` reranked by ``choice``. ``request`` is the validated one the page ran
-    (its text property filled in); ``needs_query_vector``: the app computed the query vector itself."""
+    (its text property filled in); ``needs_query_vector``: the app computed the query vector itself. With a
+    ``cut`` the script asks for ``limit=N`` candidates, reranks them all, then keeps what the cut keeps (Weaviate
+    cannot cut on rerank scores itself)."""
     embedder = request.embedder if needs_query_vector else None
     recipe = get_provider(choice.reranker).script
     if recipe is None:
@@ -169,9 +213,15 @@ def python_code(
     module = recipe.rerank_source is None  # Weaviate reranks inside the search
     call = _search_call(request, vector_expr, rerank=module)
     if module:
-        order = "    order = list(range(len(uuids)))  # Weaviate's reranker module already sorted them\n"
+        order = ("    # Weaviate's reranker module already sorted them\n"
+                 "    ranked = [(i, o.metadata.rerank_score) for i, o in enumerate(response.objects)]\n")
     else:
-        order = "    order = rerank(texts)\n"
+        order = "    ranked = rerank(texts)  # (index, score), best first\n"
+    if cut is not None:
+        parts.append(_cut_source(cut, request.limit))
+        order += ("    keep = kept([score for _, score in ranked])\n"
+                  "    print(f\"kept {keep} of {len(ranked)}: {CUT_RULE}\", file=sys.stderr)\n"
+                  "    ranked = ranked[:keep]\n")
     parts.append(
         "\n\ndef main() -> None:\n"
         "    client = connect()\n"
@@ -183,7 +233,7 @@ def python_code(
         "    uuids = [str(o.uuid) for o in response.objects]\n"
         "    texts = [text_of((o.properties or {}).get(TEXT_PROPERTY)) for o in response.objects]\n"
         f"{order}"
-        "    for rank, i in enumerate(order, 1):\n"
+        "    for rank, (i, _score) in enumerate(ranked, 1):\n"
         "        print(rank, uuids[i], texts[i][:80].replace(\"\\n\", \" \"))\n"
         "\n\nif __name__ == \"__main__\":\n"
         "    main()\n"

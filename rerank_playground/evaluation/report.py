@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rerank_playground.charts import escape, isolate
+from rerank_playground.cutoff_charts import report_section
 from rerank_playground.evaluation.analysis import (
     DepthSweep,
     RunSummary,
@@ -147,8 +148,8 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 """
 
 
-def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
-    """The whole run as one offline HTML page."""
+def html_report(summary: RunSummary, *, alpha: float = 0.05, cut_results: Sequence[QueryResult] = ()) -> str:
+    """The whole run as one offline HTML page; with the run's saved rows (``cut_results``), also where to cut."""
     record = summary.record
     figures_done = 0
     parts = [
@@ -200,6 +201,8 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
              "knee": "★" if sweep.knee.get(p.ordering) == p.k else ""}
             for p in sweep.points
         ])))
+    if cut_results:
+        parts.append(report_section(record, cut_results, include_plotlyjs=figures_done == 0))
     parts.append("<h2>Settings</h2>")
     plan = summary.plan
     facts = {

@@ -28,6 +28,7 @@ from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import Store, metadata
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
@@ -88,6 +89,7 @@ class StoryView:
     top_n: int
     note: str = ""
     title: str = ""
+    cut: Cut | None = None  # where to cut the reranked list (chosen on the Runs page); None = show all
 
     @property
     def kind(self) -> str:
@@ -151,6 +153,7 @@ def view_to_dict(view: StoryView) -> dict[str, Any]:
         "embedder": r.embedder,
         "rerankers": [{"reranker": c.reranker, "model": c.model} for c in view.choices],
         "note": view.note,
+        **({"cut": view.cut.to_dict()} if view.cut is not None else {}),  # absent = no cut (older files)
     }
 
 
@@ -232,12 +235,19 @@ def view_from_dict(raw: Any) -> StoryView:
         target_vector=_text(raw, "target_vector", required=False, default=None),
         embedder=_text(raw, "embedder", required=False, default="auto") or "auto",
     )
+    cut = None
+    if raw.get("cut") is not None:
+        try:
+            cut = Cut.from_dict(raw["cut"])
+        except InvalidInput as err:
+            raise _Problem(f'"cut": {err.message}') from None
     return StoryView(
         request=request,
         choices=tuple(choices),
         top_n=_int(raw, "shown_n", 1, MAX_K),
         note=note.strip(),
         title=(_text(raw, "title", required=False) or "").strip(),
+        cut=cut,
     )
 
 

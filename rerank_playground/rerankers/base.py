@@ -66,7 +66,8 @@ class ProviderContext:
 class ScriptRecipe:
     """How "Copy as code" (``codegen.py``) reproduces a provider's rerank in a standalone weaviate-client script.
 
-    ``rerank_source(model)`` is the source of ``def rerank(texts) -> list[int]`` (best first), which the script
+    ``rerank_source(model)`` is the source of ``def rerank(texts) -> list[tuple[int, float]]`` ((index, score)
+    pairs, best first: the scores let a copied cut apply a threshold), which the script
     calls on the texts of the objects the search returned; None means Weaviate reranks inside the search
     (``rerank=Rerank(...)`` on the query). ``helpers`` names the script's shared pieces it relies on:
     ``"jina_api"`` (``JINA_BASE_URL``, httpx, the ``JINAAI_APIKEY`` variable), ``"local_embed"`` (WordLlama).

@@ -266,8 +266,10 @@ def rerank(texts):
         timeout=60,
     )
     reply.raise_for_status()
-    ranked = [r["index"] for r in sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])]
-    return ranked + [i for i in range(len(texts)) if i not in set(ranked)]
+    results = sorted(reply.json()["results"], key=lambda r: -r["relevance_score"])
+    ranked = [(r["index"], float(r["relevance_score"])) for r in results]
+    returned = {{i for i, _ in ranked}}
+    return ranked + [(i, float("-inf")) for i in range(len(texts)) if i not in returned]  # none left out
 '''
 
 

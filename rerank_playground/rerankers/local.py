@@ -85,7 +85,7 @@ def rerank(texts):
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     scores = unit[1:] @ unit[0]
-    return [int(i) for i in np.argsort(-scores, kind="stable")]
+    return [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 '''
 
 

@@ -81,7 +81,9 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     tests = frame_with(at, "measure", "randomization p (Holm)")
     first = next(t for t in setting.tests if t.measure == "nDCG@10")
     assert tests.iloc[0]["randomization p (Holm)"] == first.randomization_p_holm
-    assert len(at.get("plotly_chart")) == 2  # win/loss and quality vs cost
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert len([k for k in charts if not k.startswith("runs.cut.")]) == 2  # win/loss and quality vs cost
+    assert len([k for k in charts if k.startswith("runs.cut.")]) == 3  # where to cut: reliability, scores, curves
     markdown = [e.value for e in (*at.markdown, *at.subheader, *at.caption)]  # the name typed is text, not markup
     assert any("\\<b\\>ui run\\</b\\>" in m for m in markdown)
     assert any(m.startswith("**Setting: ") and "reranked on: text" in m.replace("\\", "") for m in markdown)

@@ -80,7 +80,7 @@ def reverse_spec(built: Built, *, name: str = NAME, key: str | None = None) -> P
         name=name, label="Reverse order (a test provider)", short_label="Reverse", models=MODELS, factory=factory,
         key=key, default_model="reverse-a", choice_label="{model} · reversed", compare_defaults=("reverse-b",),
         script=ScriptRecipe(rerank_source=lambda model: f"\n\ndef rerank(texts):  # {model}\n"
-                            "    return list(reversed(range(len(texts))))\n"),
+                            "    return [(i, float(i)) for i in reversed(range(len(texts)))]\n"),
     )
 
 
@@ -142,7 +142,7 @@ def test_copy_as_code_uses_the_registered_providers_recipe(built: Built) -> None
     code = codegen.python_code(request, RerankChoice(NAME, "reverse-b"), weaviate_url="http://127.0.0.1:8080",
                                grpc_port=50051, needs_query_vector=False)
     assert "def rerank(texts):  # reverse-b" in code and "reranked by reverse-b · reversed" in code
-    assert "    order = rerank(texts)" in code and "rerank=Rerank(" not in code
+    assert "    ranked = rerank(texts)" in code and "rerank=Rerank(" not in code
     compile(code, "<copied>", "exec")  # a runnable script, not just text
 
 

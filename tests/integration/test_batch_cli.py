@@ -89,7 +89,9 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
 
     page = report.read_text(encoding="utf-8")
     assert not re.search(r"<(script|link|img)[^>]*\b(src|href)=", page)  # nothing loaded from elsewhere
-    assert page.count("Plotly.newPlot") == 2  # win/loss + quality vs cost
+    # win/loss + quality vs cost; where to cut: reliability, score distributions, one cut chart per scored ordering
+    assert page.count("Plotly.newPlot") == 2 + 2 + 2
+    assert "Where to cut" in page
     assert len(page) > 3_000_000  # plotly.js itself is inlined (once)
     assert f"{ci.mean:.3f}" in page
     files = sorted(p.name for p in trec.iterdir())
