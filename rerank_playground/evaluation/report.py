@@ -8,12 +8,14 @@ HTML-escaped, in the page and in the chart labels.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from rerank_playground.charts import escape, isolate
+from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.analysis import (
     DepthSweep,
     RunSummary,
@@ -24,7 +26,9 @@ from rerank_playground.evaluation.analysis import (
     tests_table,
 )
 from rerank_playground.evaluation.batch import BASELINE
+from rerank_playground.evaluation.models import relevance_note
 from rerank_playground.evaluation.runs import QueryResult
+from rerank_playground.evaluation.stats import ALPHA, check_alpha
 
 UP, DOWN, SAME = "#2e7d32", "#c62828", "#9e9e9e"
 
@@ -143,12 +147,13 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-.note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}
+.note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}.good{color:#2e7d32;font-weight:600}
 """
 
 
-def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
-    """The whole run as one offline HTML page."""
+def html_report(summary: RunSummary, *, alpha: float = ALPHA) -> str:
+    """The whole run as one offline HTML page; ``alpha`` decides every verdict in it (as the CLI's exit code)."""
+    check_alpha(alpha)
     record = summary.record
     figures_done = 0
     parts = [
@@ -161,17 +166,21 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
     ]
     if not summary.complete:
         parts.append("<p class='bad'>This run is incomplete: the figures cover only the saved queries.</p>")
-    worse = summary.worse_than_baseline(alpha)
-    for t in worse:
-        parts.append(f"<p class='bad'>{html.escape(t.a)} is significantly worse than {BASELINE} on "
-                     f"{html.escape(t.measure)} (Δ {t.mean_delta:+.3f}, Holm-adjusted randomization p = "
-                     f"{_fmt(t.randomization_p_holm)}).</p>")
+    parts.append(f"<p class='note methods'>{html.escape(summary.methods(alpha))}</p>")
+    verdicts = summary.verdicts(alpha)
+    if verdicts:
+        parts.append(f"<h2>Verdicts on {html.escape(summary.primary)} (one per setting and reranker)</h2><ul>")
+        for verdict in verdicts:
+            css = {"worse": "bad", "better": "good"}.get(verdict.kind, "note")
+            parts.append(f"<li class='{css}'>{html.escape(verdict.text)}</li>")
+        parts.append("</ul>")
     for setting in summary.settings:
         parts.append(f"<h2>Setting: {html.escape(setting.label)}</h2>")
         parts.append("<h3>Metrics per ordering (mean over judged queries, 95% bootstrap CI)</h3>")
         parts.append(_table(metrics_table(setting)))
-        parts.append("<h3>Paired significance (randomization test and paired t-test, Holm-corrected; effect size "
-                     "Cohen's d_z)</h3>")
+        parts.append("<h3>Paired significance: the mean paired difference with its 95% bootstrap CI, the paired "
+                     "randomization p and the paired t-test p (Holm-corrected over the run's family, see Methods); "
+                     "effect size Cohen's d_z</h3>")
         parts.append(_table(tests_table(setting)))
         for ordering in setting.orderings:
             if ordering == BASELINE:
@@ -209,6 +218,9 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05) -> str:
         "rerankers": ", ".join(c.label for c in plan.rerankers) or "none (baseline only)",
         "metric depth k": str(plan.k),
         "measures": ", ".join(summary.measures),
+        "relevance level (P, R, RR, AP)": "–" if summary.relevance_level is None
+        else relevance_note(summary.relevance_level),
+        "significance level α": f"{alpha:g}",
         "app version": record.app_version,
         "Weaviate version": record.server_version,
         "notes": " ".join(record.plan.get("notes", [])) or "–",
@@ -223,20 +235,54 @@ def _figure(fig: go.Figure, *, first: bool) -> str:
     return str(fig.to_html(full_html=False, include_plotlyjs=first))
 
 
+def trec_id(text: str) -> str:
+    """An id as one whitespace-free TREC field: ``%`` and every whitespace or control character become ``%XX``
+    of their UTF-8 bytes (``urllib.parse.unquote`` reverses it). Ids without them are written unchanged. The
+    qrels and the run files go through the same function, so their ids match."""
+    if not text:
+        raise InvalidInput("An empty query or document id cannot be written to a TREC file.")
+    return "".join(
+        "".join(f"%{byte:02X}" for byte in ch.encode("utf-8")) if ch == "%" or ch.isspace() or not ch.isprintable()
+        else ch
+        for ch in text
+    )
+
+
 def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str:
-    """``query_id Q0 doc_id rank score tag`` lines of one ordering. trec_eval orders by score, so a query whose
-    scores are missing or not strictly decreasing gets rank-derived scores (n, n-1, ...) to keep the saved order."""
+    """``query_id Q0 doc_id rank score tag`` lines of one ordering, built so that trec_eval scores exactly the
+    ranking the tool scored:
+
+    - one line per (query, document): a document the ranking repeats (passages of one article under an id
+      property) keeps its first rank, as the tool's metrics count it;
+    - trec_eval orders by score (ties broken by document id), so the scores must be strictly decreasing: the
+      saved scores are written at full precision (``repr`` round-trips a float) when they are finite and strictly
+      decreasing after that deduplication; otherwise (ties, missing scores) every line of the query gets the
+      rank-derived score n - rank + 1;
+    - ids go through :func:`trec_id`, as in :func:`trec_qrels`.
+    """
     tag = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ordering) or "run"
     lines = []
     for result in results:
         if result.setting != setting or result.ordering != ordering or result.status != "done":
             continue
-        scores = [score for _, score in result.ranking]
-        usable = all(s is not None for s in scores) and all(
+        first: dict[str, float | None] = {}
+        for doc, score in result.ranking:
+            first.setdefault(doc, score)
+        ranking = list(first.items())
+        scores = [score for _, score in ranking]
+        usable = all(s is not None and math.isfinite(s) for s in scores) and all(
             a > b for a, b in zip(scores, scores[1:], strict=False)  # type: ignore[operator]
         )
-        n = len(result.ranking)
-        for rank, (doc, score) in enumerate(result.ranking, start=1):
-            value = score if usable and score is not None else float(n - rank + 1)
-            lines.append(f"{result.query_id} Q0 {doc} {rank} {value:.6f} {tag}")
+        n = len(ranking)
+        qid = trec_id(result.query_id)
+        for rank, (doc, score) in enumerate(ranking, start=1):
+            value = repr(float(score)) if usable and score is not None else str(n - rank + 1)
+            lines.append(f"{qid} Q0 {trec_id(doc)} {rank} {value} {tag}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def trec_qrels(qrels: Mapping[str, Mapping[str, int]]) -> str:
+    """``query_id 0 doc_id grade`` lines of a run's judgments (the snapshot it was scored against), ids through
+    :func:`trec_id`: the qrels to evaluate :func:`trec_run` files with."""
+    return "".join(f"{trec_id(qid)} 0 {trec_id(doc)} {grade}\n"
+                   for qid, docs in qrels.items() for doc, grade in docs.items())
