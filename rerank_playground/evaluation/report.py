@@ -11,6 +11,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -254,10 +255,10 @@ def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str
 
     - one line per (query, document): a document the ranking repeats (passages of one article under an id
       property) keeps its first rank, as the tool's metrics count it;
-    - trec_eval orders by score (ties broken by document id), so the scores must be strictly decreasing: the
-      saved scores are written at full precision (``repr`` round-trips a float) when they are finite and strictly
-      decreasing after that deduplication; otherwise (ties, missing scores) every line of the query gets the
-      rank-derived score n - rank + 1;
+    - trec_eval orders by score (ties broken by document id) and keeps scores as 32-bit floats (3.0000001 and 3.0
+      tie there), so the saved scores are written at full precision (``repr`` round-trips a float) only when
+      their 32-bit values are finite and strictly decreasing after that deduplication; otherwise (ties, near-ties,
+      missing scores) every line of the query gets the rank-derived score n - rank + 1;
     - ids go through :func:`trec_id`, as in :func:`trec_qrels`.
     """
     tag = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ordering) or "run"
@@ -270,9 +271,8 @@ def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str
             first.setdefault(doc, score)
         ranking = list(first.items())
         scores = [score for _, score in ranking]
-        usable = all(s is not None and math.isfinite(s) for s in scores) and all(
-            a > b for a, b in zip(scores, scores[1:], strict=False)  # type: ignore[operator]
-        )
+        as_trec_eval = np.array([math.nan if s is None else s for s in scores], dtype=np.float64).astype(np.float32)
+        usable = bool(np.all(np.isfinite(as_trec_eval)) and np.all(as_trec_eval[:-1] > as_trec_eval[1:]))
         n = len(ranking)
         qid = trec_id(result.query_id)
         for rank, (doc, score) in enumerate(ranking, start=1):
