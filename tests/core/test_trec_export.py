@@ -143,7 +143,7 @@ def test_trec_files_reproduce_every_per_query_figure(tmp_path: Path, capsys: pyt
         # trec_eval itself refuses a (query, doc) pair twice; pytrec_eval's parser asserts the same
         run = pytrec_eval.parse_run(" ".join(row) for row in lines)
         assert sum(len(docs) for docs in run.values()) == len(lines)
-        for qid, docs in run.items():  # strictly decreasing scores in file order: trec_eval's order is ours
+        for qid in run:  # strictly decreasing scores in file order: trec_eval's order is ours
             scores = [float(row[4]) for row in lines if row[0] == qid]
             assert all(a > b for a, b in zip(scores, scores[1:], strict=False)), (ordering, qid, scores)
             file_order = [unquote(row[2]) for row in lines if row[0] == qid]
