@@ -84,14 +84,14 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     except InvalidInput as err:
         st.error(str(err))
         return
-    st.caption(md_escape(summary.methods(alpha)))
+    st.caption(md_escape(summary.methods(alpha), max_chars=2000))
     verdicts = summary.verdicts(alpha)
     for setting in summary.settings:
         with st.container(border=True):
             st.markdown(f"**Setting: {md_escape(setting.label)}**")
             for verdict in (v for v in verdicts if v.setting == setting.label):
                 show = {"worse": st.error, "better": st.success}.get(verdict.kind, st.info)
-                show(md_escape(verdict.text))
+                show(md_escape(verdict.text, max_chars=1000))
             st.caption("Mean over judged queries with 95% bootstrap CI; unjudged documents count as not relevant, "
                        "Judged@k says how much of the top k was judged.")
             st.dataframe(analysis.metrics_table(setting), hide_index=True, width="stretch")
