@@ -4,6 +4,7 @@ and the diff of any two runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -99,18 +100,17 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
                        "bootstrap CI (the interval that answers 'is there a difference'), the paired randomization "
                        "p and the paired t-test p, Holm-corrected over the run's family (see Methods above); "
                        "effect size is Cohen's d_z (mean difference in standard deviations).")
-            st.dataframe(analysis.tests_table(setting), hide_index=True, width="stretch")
+            st.dataframe(analysis.tests_table(setting), hide_index=True, width="stretch",
+                         column_config=_glossary_columns())
             rerankers = [o for o in setting.orderings if o != BASELINE]
-            left, right = st.columns(2)
+            # one chart per row: at 1280 px two side by side are ~390 px wide, too narrow for titles and labels
             if rerankers:
-                with left:
-                    ordering = st.selectbox("Win / tie / loss of", rerankers,
-                                            key=f"{key_prefix}.wl.{record.run_id}.{setting.setting}")
-                    st.plotly_chart(report.win_loss_chart(setting, ordering, summary.primary),
-                                    key=f"{key_prefix}.wlc.{record.run_id}.{setting.setting}")
-            with right:
-                st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
-                                key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
+                ordering = st.selectbox("Win / tie / loss of", rerankers,
+                                        key=f"{key_prefix}.wl.{record.run_id}.{setting.setting}")
+                st.plotly_chart(report.win_loss_chart(setting, ordering, summary.primary),
+                                key=f"{key_prefix}.wlc.{record.run_id}.{setting.setting}")
+            st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
+                            key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
             table = analysis.per_query_table(setting, summary.primary)
             st.markdown(f"Per query: {summary.primary}")
             st.dataframe(table, hide_index=True, width="stretch")
@@ -127,6 +127,12 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     st.download_button("Download the HTML report (opens offline)", report.html_report(summary, alpha=alpha),
                        file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
+
+
+def _glossary_columns() -> dict[str, Any]:
+    """The statistics' columns with plain words beside the symbol and the definition as the column's help."""
+    return {column: st.column_config.Column(f"{column} · {plain}", help=definition)
+            for column, (plain, definition) in report.GLOSSARY.items()}
 
 
 def _setting_label(summary: analysis.RunSummary) -> Callable[[int], str]:

@@ -34,26 +34,52 @@ from rerank_playground.evaluation.stats import ALPHA, check_alpha
 UP, DOWN, SAME = "#2e7d32", "#c62828", "#9e9e9e"
 
 
+def _readable(fig: go.Figure, title: str, subtitle: str, *, height: int) -> go.Figure:
+    """Layout every run chart shares, made to read at 1280 px on a half-width column: a short title on the left with
+    the details on a second, smaller line (never cut), margins that grow to fit the axis titles and tick labels
+    (automargin), and the plot toolbar below the title, not on it."""
+    fig.update_layout(
+        title={"text": f"{title}<br><span style='font-size:12px;color:#555'>{subtitle}</span>", "x": 0,
+               "xref": "paper", "xanchor": "left", "y": 0.985, "yref": "container", "yanchor": "top",
+               "pad": {"t": 12}, "font": {"size": 15}, "automargin": True},
+        height=height, margin={"t": 80, "l": 10, "r": 20, "b": 10}, template="plotly_white",
+        modebar={"orientation": "v"},
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def win_loss_chart(summary: SettingSummary, ordering: str, measure: str) -> go.Figure:
-    """Per-query delta of ``ordering`` against the baseline on ``measure``, sorted: losses left, wins right."""
+    """Per-query delta of ``ordering`` against the baseline on ``measure``, one horizontal bar per query (the query
+    text reads horizontally at any count), sorted: losses at the top, wins at the bottom."""
     table = per_query_table(summary, measure)
     column = f"Δ {ordering}"
     rows = table[["query_id", "query", column]].dropna().sort_values(column, kind="stable")
     deltas = rows[column].tolist()
     colours = [UP if d > 0 else DOWN if d < 0 else SAME for d in deltas]
     wins, losses = sum(d > 0 for d in deltas), sum(d < 0 for d in deltas)
+    labels = [isolate(escape(f"{qid} · {_short(str(q), 32)}")) for qid, q in zip(rows["query_id"], rows["query"],
+                                                                                   strict=True)]
     fig = go.Figure(go.Bar(
-        x=[isolate(escape(q))[:60] for q in rows["query"]], y=deltas, marker_color=colours,
+        y=list(range(len(deltas))), x=deltas, orientation="h", marker_color=colours,
         customdata=[escape(q) for q in rows["query"]],
-        hovertemplate="%{customdata}<br>Δ " + escape(measure) + " %{y:+.3f}<extra></extra>",
+        hovertemplate="%{customdata}<br>Δ " + escape(measure) + " %{x:+.3f}<extra></extra>",
     ))
-    fig.update_layout(
-        title=f"{escape(ordering)} vs {BASELINE}: Δ {escape(measure)} per query "
-              f"({wins} better, {len(deltas) - wins - losses} tied, {losses} worse; {escape(summary.label)})",
-        yaxis_title=f"Δ {escape(measure)} (reranked − {BASELINE})", xaxis={"showticklabels": len(deltas) <= 40},
-        height=380, margin={"t": 60, "b": 40}, template="plotly_white",
+    shown = len(deltas) <= 60
+    fig.update_yaxes(tickmode="array", tickvals=list(range(len(deltas))), ticktext=labels, showticklabels=shown,
+                     autorange="reversed", title=None if shown else f"{len(deltas)} queries (hover for the text)")
+    fig.update_xaxes(title=f"Δ {escape(measure)} (reranked − {BASELINE})", zeroline=True, zerolinecolor="#444")
+    return _readable(
+        fig, f"Δ {escape(measure)} per query",
+        f"{escape(_short(ordering, 40))} vs {BASELINE}: {wins} better, {len(deltas) - wins - losses} tied, "
+        f"{losses} worse<br>{escape(_short(summary.label, 60))}",
+        height=max(320, min(1400, 120 + 20 * len(deltas))) if shown else 420,
     )
-    return fig
 
 
 def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
@@ -70,18 +96,20 @@ def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
         tokens = "no tokens reported" if cost.mean_tokens is None else f"{cost.mean_tokens:,.0f} tokens/query"
         fig.add_trace(go.Scatter(
             x=[cost.mean_latency_ms], y=[ci.mean], error_y=error, mode="markers+text", name=escape(cost.ordering),
-            text=[escape(cost.ordering)], textposition="top right", marker={"size": 12},
+            text=[escape(_short(cost.ordering, 24))], textposition="top center", marker={"size": 12},
+            cliponaxis=False,
             hovertemplate=f"{escape(cost.ordering)}<br>{escape(measure)} %{{y:.3f}}<br>%{{x:.0f}} ms/query<br>"
                           f"{tokens}<extra></extra>",
         ))
-    fig.update_layout(
-        title=f"Quality vs cost ({escape(summary.label)}): mean {escape(measure)} with 95% CI against mean latency",
-        xaxis_title="mean latency per query (ms): the search, plus the rerank call for a reranker",
-        yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
-    )
+    fig.update_xaxes(title="mean latency per query (ms)<br>search, plus the rerank call for a reranker")
+    fig.update_yaxes(title=f"mean {escape(measure)}")
+    _readable(fig, "Quality vs cost",
+              f"mean {escape(measure)} with 95% CI against latency<br>{escape(_short(summary.label, 60))}",
+              height=420)
+    fig.update_layout(showlegend=False)
     latencies = [c.mean_latency_ms for c in summary.costs if c.mean_latency_ms is not None]
-    if latencies:  # from zero, with room on the right for the last point's label
-        fig.update_xaxes(range=[0, max(latencies) * 1.3])
+    if latencies:  # from zero, with room on both sides for the points' labels
+        fig.update_xaxes(range=[-max(latencies) * 0.15, max(latencies) * 1.25])
     return fig
 
 
@@ -112,14 +140,14 @@ def depth_sweep_charts(sweep: DepthSweep) -> tuple[go.Figure, go.Figure]:
         if any(p.mean_tokens is not None for p in mine):
             cost.add_trace(go.Scatter(x=ks, y=[p.mean_tokens for p in mine], mode="lines+markers", yaxis="y2",
                                       name=f"{escape(ordering)} tokens", line={"dash": "dot"}))
-    quality.update_layout(title=f"Depth sweep: mean {escape(sweep.measure)} as K grows (95% CI; ★ the knee)",
-                          xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
-                          yaxis_title=f"mean {escape(sweep.measure)}", height=380, template="plotly_white")
-    cost.update_layout(title="Depth sweep: cost as K grows",
-                       xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
-                       yaxis_title="mean latency per query (ms, search + rerank)",
-                       yaxis2={"title": "tokens per query", "overlaying": "y", "side": "right"},
-                       height=380, template="plotly_white")
+    quality.update_layout(xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                          yaxis_title=f"mean {escape(sweep.measure)}")
+    _readable(quality, f"Depth sweep: mean {escape(sweep.measure)} as K grows", "95% CI; ★ the knee", height=420)
+    cost.update_layout(xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                       yaxis_title="mean latency per query (ms)",
+                       yaxis2={"title": "tokens per query", "overlaying": "y", "side": "right", "automargin": True})
+    _readable(cost, "Depth sweep: cost as K grows", "latency: search + rerank; tokens: as the provider reports",
+              height=420)
     return quality, cost
 
 
@@ -135,17 +163,54 @@ def _fmt(value: object) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    """A table inside its own horizontally scrolling frame (it never pushes the page wider than the window); a
+    header with a glossary entry gets its plain-words label under the symbol and the definition as a tooltip."""
+    head = "".join(_header(str(c)) for c in frame.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='frame'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _header(column: str) -> str:
+    entry = GLOSSARY.get(column)
+    if entry is None:
+        return f"<th>{html.escape(column)}</th>"
+    plain, definition = entry
+    return (f"<th title='{html.escape(definition, quote=True)}'>{html.escape(column)}"
+            f"<br><span class='plain'>{html.escape(plain)}</span></th>")
+
+
+GLOSSARY: dict[str, tuple[str, str]] = {
+    "mean delta": ("average change", "Mean over the paired queries of (this ordering − the other) on the measure."),
+    "mean delta 95% CI": ("likely range of the change",
+                          "95% BCa bootstrap interval of the mean paired difference: if it excludes 0, the change "
+                          "is unlikely to be chance."),
+    "randomization p": ("paired randomization p",
+                        "Two-sided sign-flip test: how often swapping each query's two values at random gives a "
+                        "mean difference at least this large."),
+    "randomization p (Holm)": ("paired randomization p, corrected for many tests",
+                               "The randomization p after Holm's correction over the run's family of tests; "
+                               "the verdicts use it."),
+    "randomization test": ("how p was computed", "Exact: every sign flip enumerated; Monte Carlo: random flips, "
+                                                 "with the p-value's standard error."),
+    "t-test p": ("paired t-test p", "Two-sided paired t-test (scipy.stats.ttest_rel)."),
+    "t-test p (Holm)": ("paired t-test p, corrected", "The t-test p after Holm's correction over the family."),
+    "effect size (d_z)": ("size of the change in standard deviations",
+                          "Cohen's d_z: mean paired difference divided by the standard deviation of the differences."),
+    "wins": ("queries better", "Queries where this ordering scores higher than the other."),
+    "ties": ("queries equal", "Queries where both score the same."),
+    "losses": ("queries worse", "Queries where this ordering scores lower than the other."),
+}
 
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1400px}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
+.frame{max-width:100%;overflow-x:auto;margin:.5rem 0 1.5rem}
+table{border-collapse:collapse;font-size:.85rem}
+.plain{font-weight:normal;color:#555;font-size:.75rem}
+th[title]{cursor:help;text-decoration:underline dotted}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}.good{color:#2e7d32;font-weight:600}
