@@ -9,6 +9,7 @@ from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
+from rerank_playground.evaluation.models import RELEVANCE_LEVEL
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground, RerankChoice
@@ -73,6 +74,9 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         sweep = st.multiselect("Depth sweep: also run these K (optional)", [10, 25, 50, 100, 200, 400],
                                key=f"{key_prefix}.sweep")
         depth = c2.number_input("Metric depth k", 1, 100, 10, key=f"{key_prefix}.k")
+        level = c2.selectbox("Relevant from grade", [1, 2, 3], index=RELEVANCE_LEVEL - 1, key=f"{key_prefix}.rel",
+                             help="P, R, RR and AP count a document as relevant from this grade on (trec_eval -l): "
+                                  "2 counts 'relevant' and 'perfect'; 1 also 'related'. nDCG uses every grade.")
         workers = c3.number_input("Concurrency", 1, 32, 4, key=f"{key_prefix}.concurrency")
     running = _handle()
     if running is not None and running.running:
@@ -83,7 +87,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop)
     settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
                                    limits=[int(limit), *sweep] if sweep else ())
-    plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip())
+    plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip(),
+                         relevance_level=int(level))
     try:
         handle = batch.start_run(
             store, plan, pg.spec, keys=pg.keys, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url,

@@ -4,8 +4,8 @@
   ``◆ 3 perfect`` ... ``○ unjudged``). An edit is written to the store at the start of the next run, before
   anything is drawn, so the metrics and charts of that run already count it; the editor then gets a new key
   (``{key_prefix}.grades.{table}.{version}``) so it shows the store's grades, never a stale edit of its own.
-- Metrics: nDCG@N, RR, P@N, R@N and judged@N of every ordering, with the change against the retrieval
-  order, as soon as the query has a grade.
+- Metrics: nDCG@N, RR@N, P@N, R@N (binary ones at the stated relevance level) and judged@N of every
+  ordering, with the change against the retrieval order, as soon as the query has a grade.
 - "Add this query to a set".
 
 Judgments are keyed by (collection, normalised query, Weaviate uuid).
@@ -24,7 +24,7 @@ from components.last_run import LastRun
 from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.models import QuerySet, normalise_query
+from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, normalise_query, relevance_note
 from rerank_playground.evaluation.store import Store
 from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics, orderings
 from rerank_playground.models import RerankResult, SearchResult
@@ -204,14 +204,15 @@ def metrics_panel(
     config["ordering"] = st.column_config.TextColumn("ordering", width="medium")
     config["relevant"] = st.column_config.TextColumn(
         "relevant known", alignment="right",
-        help="Documents graded 1 or more for this query (R@k's denominator), ranked or not.",
+        help=f"Documents graded {RELEVANCE_LEVEL} or more for this query (R@k's denominator), ranked or not.",
     )
     st.dataframe(frame, hide_index=True, column_config=config, key=f"{key_prefix}.relevance")
     st.caption(
         f"Scope: this query only (“{md_escape(query)}” in {md_escape(collection)}), the top {k} of each "
         f"ordering, against the {len(grades)} grade{'s' if len(grades) != 1 else ''} stored for it. "
         "Unjudged documents count as not relevant in these numbers; judged@k stands beside them. "
-        "Δ = change against the retrieval order; — = undefined (e.g. recall with nothing relevant known)."
+        "Δ = change against the retrieval order; — = undefined (e.g. recall with nothing relevant known). "
+        + relevance_note(RELEVANCE_LEVEL)
     )
 
 

@@ -4,14 +4,17 @@ and the diff of any two runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from components import state
 from components.safe import md_escape
+from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, plan_from_record
+from rerank_playground.evaluation.stats import ALPHA, check_alpha
 from rerank_playground.evaluation.store import Store
 
 OPEN_RUN = "runs.selected"
@@ -72,29 +75,42 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
         st.warning("This run is incomplete: the figures cover only the saved queries. Resume it on the Evaluate page.")
     for note in record.plan.get("notes", []):
         st.caption(md_escape(note, max_chars=400))
-    for test in summary.worse_than_baseline():
-        st.error(f"{md_escape(test.a)} is significantly worse than {BASELINE} on {test.measure} "
-                 f"(Δ {test.mean_delta:+.3f}, Holm-adjusted randomization p = {test.randomization_p_holm:.3g}).")
+    alpha = st.number_input(
+        "Significance level α", min_value=0.001, max_value=0.499, value=ALPHA, step=0.01, format="%.3f",
+        key=f"{key_prefix}.alpha.{record.run_id}",
+        help="A difference is called significant when its Holm-adjusted paired randomization p is below α "
+             "(above 0, below 0.5). The verdicts and the downloaded report use this level.")
+    try:
+        alpha = check_alpha(alpha)
+    except InvalidInput as err:
+        st.error(str(err))
+        return
+    st.caption(md_escape(summary.methods(alpha), max_chars=2000))
+    verdicts = summary.verdicts(alpha)
     for setting in summary.settings:
         with st.container(border=True):
             st.markdown(f"**Setting: {md_escape(setting.label)}**")
+            for verdict in (v for v in verdicts if v.setting == setting.label):
+                show = {"worse": st.error, "better": st.success}.get(verdict.kind, st.info)
+                show(md_escape(verdict.text, max_chars=1000))
             st.caption("Mean over judged queries with 95% bootstrap CI; unjudged documents count as not relevant, "
                        "Judged@k says how much of the top k was judged.")
             st.dataframe(analysis.metrics_table(setting), hide_index=True, width="stretch")
-            st.caption("Paired randomization test and paired t-test per measure, Holm-corrected over each family; "
-                       "effect size is Cohen's d_z.")
-            st.dataframe(analysis.tests_table(setting), hide_index=True, width="stretch")
+            st.caption("Each reranker against no rerank, and each pair: the mean paired difference with its own 95% "
+                       "bootstrap CI (the interval that answers 'is there a difference'), the paired randomization "
+                       "p and the paired t-test p, Holm-corrected over the run's family (see Methods above); "
+                       "effect size is Cohen's d_z (mean difference in standard deviations).")
+            st.dataframe(analysis.tests_table(setting), hide_index=True, width="stretch",
+                         column_config=_glossary_columns())
             rerankers = [o for o in setting.orderings if o != BASELINE]
-            left, right = st.columns(2)
+            # one chart per row: at 1280 px two side by side are ~390 px wide, too narrow for titles and labels
             if rerankers:
-                with left:
-                    ordering = st.selectbox("Win / tie / loss of", rerankers,
-                                            key=f"{key_prefix}.wl.{record.run_id}.{setting.setting}")
-                    st.plotly_chart(report.win_loss_chart(setting, ordering, summary.primary),
-                                    key=f"{key_prefix}.wlc.{record.run_id}.{setting.setting}")
-            with right:
-                st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
-                                key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
+                ordering = st.selectbox("Win / tie / loss of", rerankers,
+                                        key=f"{key_prefix}.wl.{record.run_id}.{setting.setting}")
+                st.plotly_chart(report.win_loss_chart(setting, ordering, summary.primary),
+                                key=f"{key_prefix}.wlc.{record.run_id}.{setting.setting}")
+            st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
+                            key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
             table = analysis.per_query_table(setting, summary.primary)
             st.markdown(f"Per query: {summary.primary}")
             st.dataframe(table, hide_index=True, width="stretch")
@@ -108,9 +124,18 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
         st.markdown("**Depth sweep**: where more candidates stop paying (★ the knee: within 0.01 of the best K)")
         for i, fig in enumerate(report.depth_sweep_charts(sweep)):
             st.plotly_chart(fig, key=f"{key_prefix}.sweep{i}.{record.run_id}")
-    st.download_button("Download the HTML report (opens offline)", report.html_report(summary),
+    # made when clicked (deferred): with the run's rows, the report includes where to cut
+    st.download_button("Download the HTML report (opens offline)",
+                       lambda: report.html_report(summary, alpha=alpha,
+                                                  cut_results=runs.load_results(store, record.run_id)),
                        file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
+
+
+def _glossary_columns() -> dict[str, Any]:
+    """The statistics' columns with plain words beside the symbol and the definition as the column's help."""
+    return {column: st.column_config.Column(f"{column} · {plain}", help=definition)
+            for column, (plain, definition) in report.GLOSSARY.items()}
 
 
 def _setting_label(summary: analysis.RunSummary) -> Callable[[int], str]:
@@ -150,7 +175,8 @@ def render_diff(store: Store, key_prefix: str) -> None:
     same.metric("Same", diff.same)
     p = diff.test.randomization_p
     mean.metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
-                   help=None if p is None else f"paired randomization p = {p:.3g} over {diff.test.n} queries")
+                help=None if p is None else f"95% CI of the mean paired difference {diff.test.delta_interval()}; "
+                                            f"paired randomization p = {p:.3g} over {diff.test.n} queries")
     st.dataframe(diff.table, hide_index=True, width="stretch")
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays 
     from rerank_playground.evaluation.models import QuerySet
     from rerank_playground.evaluation.store import Store
 
+ALPHA = 0.05  # = evaluation.stats.ALPHA (a test checks), not imported: scipy would slow `--help`
 EXIT_OK, EXIT_WORSE, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="store: a path or database URL (default: $RERANK_PLAYGROUND_DB or the per-user "
                                     "SQLite file)")
+
+    def significance(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+        p.add_argument("--significance", type=float, default=ALPHA, metavar="ALPHA",
+                       help=f"significance level α of every verdict, the report and --fail-if-worse, above 0 and "
+                            f"below 0.5 (default {ALPHA})")
 
     ev = sub.add_parser("eval", help="run a query set through search and rerankers, save it, write a report")
     common(ev)
@@ -76,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="local, jina:<model> or weaviate_module:<model>; repeat (at most 5). 'no rerank' is "
                            "always included as the baseline")
     what.add_argument("-k", "--depth", type=int, default=10, help="metric depth k (nDCG@k, P@k, R@k, Judged@k)")
+    what.add_argument("--relevance-level", type=int, default=None,
+                      help="grade from which P, R, RR and AP count a document as relevant, as trec_eval -l "
+                           "(default 2: 'relevant' and 'perfect' on the 0-3 scale)")
     what.add_argument("--name", default="", help="a name for the run")
     run = ev.add_argument_group("running")
     run.add_argument("--concurrency", type=int, default=4)
@@ -87,11 +96,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="progress bar (default: when stderr is a terminal)")
     out = ev.add_argument_group("output")
     out.add_argument("--report", type=Path, help="write the offline HTML report here")
-    out.add_argument("--trec-dir", type=Path, help="write one TREC run file per setting and ordering here")
+    out.add_argument("--trec-dir", type=Path, help="write one TREC run file per setting and ordering here, and the "
+                                                   "run's qrels: trec_eval on them gives the tool's figures")
     out.add_argument("--fail-if-worse", action="store_true",
                      help="exit 1 when a reranker is significantly worse than the baseline (Holm-adjusted "
                           "randomization test on nDCG@k)")
-    out.add_argument("--significance", type=float, default=0.05, help="level for --fail-if-worse")
+    significance(out)
 
     ls = sub.add_parser("runs", help="list saved runs")
     common(ls)
@@ -100,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("run_id")
     rp.add_argument("--report", type=Path)
     rp.add_argument("--trec-dir", type=Path)
+    significance(rp)
     cutoff_cli.register(sub, common)
     return parser
 
@@ -107,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if hasattr(args, "significance"):  # refused before any work: a level of 0 would pass any reranker
+            from rerank_playground.evaluation.stats import check_alpha
+
+            check_alpha(args.significance)
         if args.command == "runs":
             return _list_runs(args)
         if args.command == "report":
@@ -198,7 +213,9 @@ def _eval(args: argparse.Namespace) -> int:
             modes = tuple(SearchMode(m) for m in (args.mode or []))
             settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
                                            limits=args.candidates or ())
-            plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name)
+            level = {} if args.relevance_level is None else {"relevance_level": args.relevance_level}
+            plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name,
+                                 **level)
             handle = batch.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
                                      jina_base_url=args.jina_base_url, options=options)
         print(f"run {handle.run_id}", file=sys.stderr)
@@ -255,24 +272,27 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = 
         record = runs.get_run(store, run_id)
         results = runs.load_results(store, run_id)
         summary = analysis.summarise(record, results)
-        print(_text_summary(summary))
+        alpha = args.significance
+        print(_text_summary(summary, alpha))
         if args.report is not None:
             args.report.parent.mkdir(parents=True, exist_ok=True)
-            args.report.write_text(report.html_report(summary, cut_results=results), encoding="utf-8")
+            args.report.write_text(report.html_report(summary, alpha=alpha, cut_results=results), encoding="utf-8")
             print(f"report: {args.report}", file=sys.stderr)
         if args.trec_dir is not None:
             args.trec_dir.mkdir(parents=True, exist_ok=True)
+            (args.trec_dir / f"{run_id[:8]}.qrels").write_text(report.trec_qrels(record.qrels), encoding="utf-8")
             for setting in summary.settings:
                 for ordering in setting.orderings:
                     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ordering)
                     path = args.trec_dir / f"{run_id[:8]}.s{setting.setting}.{safe}.run"
                     path.write_text(report.trec_run(results, setting.setting, ordering), encoding="utf-8")
-            print(f"TREC run files: {args.trec_dir}", file=sys.stderr)
+            level = summary.relevance_level
+            print(f"TREC run files and qrels: {args.trec_dir} (ids with spaces or % are %-encoded in both; "
+                  f"binary measures at trec_eval -l {level or 1})", file=sys.stderr)
         if getattr(args, "fail_if_worse", False):
-            worse = summary.worse_than_baseline(args.significance)
-            for t in worse:
-                print(f"WORSE: {t.a} vs {t.b} on {t.measure}: Δ {t.mean_delta:+.4f}, Holm p = "
-                      f"{t.randomization_p_holm:.4g}", file=sys.stderr)
+            worse = [v for v in summary.verdicts(alpha) if v.kind == "worse"]
+            for v in worse:
+                print(f"WORSE: {v.text}", file=sys.stderr)
             if worse:
                 return EXIT_WORSE
         return EXIT_OK
@@ -281,7 +301,7 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = 
             store.close()
 
 
-def _text_summary(summary: RunSummary) -> str:
+def _text_summary(summary: RunSummary, alpha: float) -> str:
     from rerank_playground.evaluation.batch import BASELINE
 
     lines = [f"{summary.record.name}  ({summary.record.run_id})"]
@@ -295,8 +315,13 @@ def _text_summary(summary: RunSummary) -> str:
             test = next((t for t in setting.tests if t.measure == primary and t.a == ordering and t.b == BASELINE),
                         None)
             p = "" if test is None or test.randomization_p_holm is None else (
-                f"  Δ {test.mean_delta:+.4f}  p(Holm) {test.randomization_p_holm:.4g}")
+                f"  Δ {test.mean_delta:+.4f} {test.delta_interval(4)}  p(Holm) {test.randomization_p_holm:.4g}")
             lines.append(f"    {ordering:<40} {primary} {mean}{interval}  n={ci.n}{p}")
+    verdicts = summary.verdicts(alpha)
+    if verdicts:
+        lines.append(f"Verdicts ({primary}, one per setting and reranker):")
+        lines.extend(f"  {v.kind.upper() if v.kind in ('better', 'worse') else '–'}: {v.text}" for v in verdicts)
+    lines.append(summary.methods(alpha))
     return "\n".join(lines)
 
 

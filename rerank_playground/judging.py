@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from rerank_playground.evaluation.metrics import query_metrics
-from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.evaluation.metrics import measures_for, query_metrics
+from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QueryMetrics
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.movement import RETRIEVAL, full_order
 
@@ -34,10 +34,12 @@ def orderings(hits: Sequence[Hit], results: Mapping[str, RerankResult]) -> dict[
 
 
 def ordering_metrics(
-    grades: Mapping[str, int], ranked: Mapping[str, Sequence[str]], k: int
+    grades: Mapping[str, int], ranked: Mapping[str, Sequence[str]], k: int,
+    relevance_level: int = RELEVANCE_LEVEL,
 ) -> dict[str, QueryMetrics]:
-    """nDCG@k, RR, P@k, R@k and judged@k of each ordering against this query's grades (doc id -> grade)."""
-    return {name: query_metrics(grades, list(order), k) for name, order in ranked.items()}
+    """nDCG@k, RR@k, P@k, R@k (binary ones at ``relevance_level``) and judged@k of each ordering against this
+    query's grades (doc id -> grade)."""
+    return {name: query_metrics(grades, list(order), k, relevance_level) for name, order in ranked.items()}
 
 
 def _value(x: float | None) -> float:
@@ -47,15 +49,18 @@ def _value(x: float | None) -> float:
 def metrics_table(metrics: Mapping[str, QueryMetrics], baseline: str = RETRIEVAL) -> pd.DataFrame:
     """One row per ordering: each measure and its change against ``baseline`` (NaN where undefined).
 
-    Columns: ``ordering``, ``nDCG@k``, ``Δ nDCG@k``, ``RR``, ``Δ RR``, ``P@k``, ``Δ P@k``, ``R@k``, ``Δ R@k``,
+    Columns (named as a batch run names them, the relevance level of the binary measures included): ``ordering``,
+    ``nDCG@k``, ``Δ nDCG@k``, ``RR(rel=2)@k``, ``Δ RR(rel=2)@k``, ``P(rel=2)@k``, ``Δ …``, ``R(rel=2)@k``, ``Δ …``,
     ``judged@k`` (``"6/10"``, the unjudged are counted as not relevant by the measures, so this stands
     beside them), ``relevant`` (judged relevant documents known for the query: R@k's denominator).
     """
     if not metrics:
         return pd.DataFrame()
-    k = next(iter(metrics.values())).k
+    first = next(iter(metrics.values()))
+    k = first.k
     base = metrics.get(baseline)
-    measures = (("nDCG", f"nDCG@{k}"), ("rr", "RR"), ("precision", f"P@{k}"), ("recall", f"R@{k}"))
+    ndcg, rr, precision, recall, *_ = measures_for(k, first.relevance_level)
+    measures = (("nDCG", ndcg), ("rr", rr), ("precision", precision), ("recall", recall))
     attrs = {"nDCG": "ndcg", "rr": "rr", "precision": "precision", "recall": "recall"}
     rows = []
     for name, m in metrics.items():

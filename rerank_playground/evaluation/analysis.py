@@ -6,13 +6,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, plan_from_record
-from rerank_playground.evaluation.stats import N_RESAMPLES, MeanCI, PairedTest, compare_orderings, mean_ci, paired_test
+from rerank_playground.evaluation.metrics import relevance_level_of
+from rerank_playground.evaluation.models import relevance_note
+from rerank_playground.evaluation.stats import (
+    ALPHA,
+    N_RESAMPLES,
+    SEED,
+    MeanCI,
+    PairedTest,
+    check_alpha,
+    holm_family,
+    mean_ci,
+    methods_text,
+    pair_tests,
+    paired_test,
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +44,11 @@ class OrderingCost:
 @dataclass(frozen=True)
 class SettingSummary:
     setting: int
-    label: str
+    label: str  # names everything that differs between settings: mode, α, K and the text the rerankers read
     orderings: tuple[str, ...]
     cis: tuple[MeanCI, ...]  # per ordering and measure
-    tests: tuple[PairedTest, ...]  # per measure (Judged@k excluded): each reranker vs baseline, then pairs
+    tests: tuple[PairedTest, ...]  # per measure (Judged@k excluded): each reranker vs baseline, then pairs;
+    # Holm-adjusted over every setting's tests of that measure (the run's family, see RunSummary.family)
     costs: tuple[OrderingCost, ...]
     values: Mapping[str, Mapping[str, Mapping[str, float]]] = field(hash=False)  # ordering -> query -> measure -> v
     queries: Mapping[str, str] = field(hash=False)  # query id -> text
@@ -55,6 +70,7 @@ class RunSummary:
     settings: tuple[SettingSummary, ...]
     expected: int  # orderings the plan asks for
     saved: int  # rows saved (done or failed)
+    n_resamples: int = N_RESAMPLES
 
     @property
     def primary(self) -> str:
@@ -64,11 +80,73 @@ class RunSummary:
     def complete(self) -> bool:
         return self.saved >= self.expected
 
-    def worse_than_baseline(self, alpha: float = 0.05, measure: str | None = None) -> list[PairedTest]:
+    def worse_than_baseline(self, alpha: float = ALPHA, measure: str | None = None) -> list[PairedTest]:
         """Rerankers significantly worse than the baseline (Holm-adjusted randomization test) on ``measure``."""
+        return [v.test for v in self.verdicts(alpha, measure) if v.test.significantly_worse(alpha)]
+
+    def verdicts(self, alpha: float = ALPHA, measure: str | None = None) -> list[Verdict]:
+        """One verdict per setting and reranker against the baseline on ``measure`` (default: the primary)."""
+        check_alpha(alpha)
         measure = measure or self.primary
-        return [t for s in self.settings for t in s.tests
-                if t.measure == measure and t.b == BASELINE and t.significantly_worse(alpha)]
+        return [Verdict(setting.label, t, alpha) for setting in self.settings for t in setting.tests
+                if t.measure == measure and t.b == BASELINE]
+
+    @property
+    def relevance_level(self) -> int | None:
+        return relevance_level_of(self.measures)
+
+    @property
+    def family(self) -> str:
+        """What Holm's correction corrects over, in words."""
+        per_setting = max((sum(1 for t in s.tests if t.measure == self.primary) for s in self.settings), default=0)
+        total = per_setting * len(self.settings)
+        settings = len(self.settings)
+        where = f"each of the {settings} settings" if settings > 1 else "its one setting"
+        return (f"the {total} test{'s' if total != 1 else ''} of each measure in this run (each reranker against "
+                f"{BASELINE} and each pair of rerankers, in {where}; each measure is its own family)")
+
+    def methods(self, alpha: float = ALPHA) -> str:
+        level = self.relevance_level
+        return methods_text(alpha=alpha, n_resamples=self.n_resamples, seed=SEED, family=self.family,
+                            relevance=relevance_note(level) if level is not None else "")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One setting's reranker against the baseline, in words that name the setting and carry the paired CI."""
+
+    setting: str
+    test: PairedTest
+    alpha: float
+
+    @property
+    def kind(self) -> str:
+        """"better", "worse", "no significant difference" or "untested" (fewer than two paired queries)."""
+        if self.test.p is None:
+            return "untested"
+        if self.test.significantly_better(self.alpha):
+            return "better"
+        if self.test.significantly_worse(self.alpha):
+            return "worse"
+        return "no significant difference"
+
+    @property
+    def title(self) -> str:
+        return f"{self.test.a} · {self.setting}"
+
+    @property
+    def text(self) -> str:
+        t = self.test
+        head = {"better": f"significantly better than {t.b}", "worse": f"significantly worse than {t.b}",
+                "no significant difference": f"no significant difference from {t.b}",
+                "untested": f"not tested against {t.b} (fewer than two paired queries)"}[self.kind]
+        if self.kind == "untested":
+            return f"{self.title}: {head}."
+        p = t.p
+        kind = "exact" if t.randomization_exact else f"Monte Carlo ± {t.randomization_p_se:.2g}"
+        return (f"{self.title}: {head} on {t.measure} at α = {self.alpha:g}. Mean paired difference "
+                f"{t.mean_delta:+.3f}, 95% CI {t.delta_interval()}; Holm-adjusted paired randomization p = "
+                f"{p:.3g} ({kind}); {t.wins} better, {t.ties} tied, {t.losses} worse of {t.n} queries.")
 
 
 def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
@@ -78,7 +156,8 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
     tested = [m for m in measures if not m.startswith("Judged@")]
     queries = {q.query_id: q.text for q in plan.query_set.queries if q.query_id in record.qrels}
     summaries = []
-    for index, setting in enumerate(plan.settings):
+    labels = setting_labels(plan)
+    for index in range(len(plan.settings)):
         rows = [r for r in results if r.setting == index]
         values: dict[str, dict[str, dict[str, float]]] = {o: {} for o in plan.orderings}
         for r in rows:
@@ -94,17 +173,37 @@ def summarise(record: runs.RunRecord, results: Sequence[runs.QueryResult], *,
         tests: list[PairedTest] = []
         for measure in tested:
             per = {o: {q: m.get(measure) for q, m in values[o].items()} for o in plan.orderings}
-            tests.extend(compare_orderings(per, baseline=BASELINE, measure=measure, n_resamples=n_resamples))
+            tests.extend(pair_tests(per, baseline=BASELINE, measure=measure, n_resamples=n_resamples))
         summaries.append(SettingSummary(
-            setting=index, label=setting.label, orderings=plan.orderings, cis=cis, tests=tuple(tests),
+            setting=index, label=labels[index], orderings=plan.orderings, cis=cis, tests=tuple(tests),
             costs=tuple(_cost(o, [r for r in rows if r.ordering == o], search_ms) for o in plan.orderings),
             values=values, queries=queries, failures=tuple(r for r in rows if r.status == "failed"),
         ))
+    summaries = _holm_over_run(summaries, tested)
     expected = len(plan.settings) * len(queries) * len(plan.orderings)
-    return RunSummary(record, plan, measures, tuple(summaries), expected, len(results))
+    return RunSummary(record, plan, measures, tuple(summaries), expected, len(results), n_resamples)
+
+
+def _holm_over_run(summaries: list[SettingSummary], measures: Sequence[str]) -> list[SettingSummary]:
+    """Holm over the whole family of a measure: every test of it in every setting of the grid (a grid of settings
+    is many chances to find a difference, so the correction spans them all)."""
+    adjusted: dict[tuple[int, int], PairedTest] = {}
+    for measure in measures:
+        family = [(s.setting, i, t) for s in summaries for i, t in enumerate(s.tests) if t.measure == measure]
+        for (setting, i, _), test in zip(family, holm_family([t for _, _, t in family]), strict=True):
+            adjusted[(setting, i)] = test
+    return [replace(s, tests=tuple(adjusted[(s.setting, i)] for i in range(len(s.tests)))) for s in summaries]
+
+
+def setting_labels(plan: RunPlan) -> list[str]:
+    """Each setting's name: mode, α and K, plus the text property the rerankers read."""
+    return [setting.label + (f" · reranks {setting.text_property!r}" if setting.text_property
+                             and setting.text_property not in setting.label else "")
+            for setting in plan.settings]
 
 
 def load_summary(store: runs.RunStore, run_id: str, *, n_resamples: int = N_RESAMPLES) -> RunSummary:
+    """``summarise`` of a stored run."""
     return summarise(runs.get_run(store, run_id), runs.load_results(store, run_id), n_resamples=n_resamples)
 
 
@@ -152,13 +251,23 @@ def metrics_table(summary: SettingSummary) -> pd.DataFrame:
 
 
 def tests_table(summary: SettingSummary) -> pd.DataFrame:
+    """One row per paired test: the mean paired difference with its own 95% CI beside every p-value."""
     return pd.DataFrame([
         {"measure": t.measure, "ordering": t.a, "against": t.b, "queries paired": t.n, "mean delta": t.mean_delta,
-         "wins": t.wins, "ties": t.ties, "losses": t.losses, "randomization p": t.randomization_p,
-         "randomization p (Holm)": t.randomization_p_holm, "t-test p": t.t_p, "t-test p (Holm)": t.t_p_holm,
+         "mean delta 95% CI": t.delta_interval(), "wins": t.wins, "ties": t.ties, "losses": t.losses,
+         "randomization p": t.randomization_p, "randomization p (Holm)": t.randomization_p_holm,
+         "randomization test": _test_kind(t), "t-test p": t.t_p, "t-test p (Holm)": t.t_p_holm,
          "effect size (d_z)": t.effect_size}
         for t in summary.tests
     ])
+
+
+def _test_kind(t: PairedTest) -> str:
+    if t.randomization_p is None:
+        return "n/a"
+    if t.randomization_exact:
+        return f"exact (2^{t.n} sign flips)"
+    return f"Monte Carlo, p ± {t.randomization_p_se:.2g}"
 
 
 def per_query_table(summary: SettingSummary, measure: str) -> pd.DataFrame:

@@ -51,8 +51,8 @@ from rerank_playground.errors import (
     StoreUnavailable,
 )
 from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.metrics import check_relevance_level, evaluate_run, measures_for, ranking_ids
+from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankResult, SearchMode, SearchRequest
@@ -64,11 +64,6 @@ BASELINE = "no rerank"
 MAX_RERANKERS = 5
 TRANSIENT = (RateLimited, ProviderServerError, ProviderTimeout, ProviderUnreachable, BadResponse, SearchError,
              EmbeddingError)
-
-
-def measures_for(k: int) -> tuple[str, ...]:
-    """The measures every run records, in ir-measures syntax."""
-    return (f"nDCG@{k}", "RR", f"P@{k}", f"R@{k}", "AP", f"Judged@{k}")
 
 
 # --------------------------------------------------------------------------------------------- the plan
@@ -173,6 +168,14 @@ class RunPlan:
     rerankers: tuple[RerankChoice, ...] = ()
     k: int = 10  # depth of the metrics (nDCG@k, P@k, ...)
     name: str = ""
+    relevance_level: int = RELEVANCE_LEVEL  # binary measures count grade >= this as relevant (trec_eval -l)
+
+    def __post_init__(self) -> None:
+        check_relevance_level(self.relevance_level)
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return measures_for(self.k, self.relevance_level)
 
     @property
     def orderings(self) -> tuple[str, ...]:
@@ -302,6 +305,7 @@ class BatchRun:
         self.limiter = limiter
         self._tasks = tasks
         self._plan = plan_from_record(record)
+        self._measures = tuple(record.plan["measures"])  # a resumed run keeps the measures it started with
         self._qrels = record.qrels
         self._on_result = on_result
         self._lock = threading.Lock()
@@ -505,17 +509,24 @@ class BatchRun:
         self._store_gone.set()  # workers stop taking work; _main ends the run as "paused"
 
     def _with_metrics(self, results: list[runs.QueryResult]) -> list[runs.QueryResult]:
-        groups: dict[tuple[int, str], dict[str, runs.QueryResult]] = {}
-        for r in results:
-            if r.status == "done":
-                groups.setdefault((r.setting, r.ordering), {})[r.query_id] = r
-        scored: dict[tuple[int, str, str], dict[str, float]] = {}
-        for (setting, ordering), by_query in groups.items():
-            values = evaluate_run({q: self._qrels.get(q, {}) for q in by_query},
-                                  {q: list(r.doc_ids) for q, r in by_query.items()}, measures_for(self._plan.k))
-            for q in by_query:
-                scored[(setting, q, ordering)] = {name: float(v) for name, v in values.get(q, {}).items()}
-        return [replace(r, metrics=scored[r.key]) if r.status == "done" else r for r in results]
+        return score_results(results, self._qrels, self._measures)
+
+
+def score_results(results: Sequence[runs.QueryResult], qrels: Mapping[str, Mapping[str, int]],
+                  measures: Sequence[str]) -> list[runs.QueryResult]:
+    """``results`` with the metrics of each done ordering (one ir-measures call per setting and ordering): the
+    tool's figures, which a TREC export must reproduce."""
+    groups: dict[tuple[int, str], dict[str, runs.QueryResult]] = {}
+    for r in results:
+        if r.status == "done":
+            groups.setdefault((r.setting, r.ordering), {})[r.query_id] = r
+    scored: dict[tuple[int, str, str], dict[str, float]] = {}
+    for (setting, ordering), by_query in groups.items():
+        values = evaluate_run({q: qrels.get(q, {}) for q in by_query},
+                              {q: list(r.doc_ids) for q, r in by_query.items()}, measures)
+        for q in by_query:
+            scored[(setting, q, ordering)] = {name: float(v) for name, v in values.get(q, {}).items()}
+    return [replace(r, metrics=scored[r.key]) if r.status == "done" else r for r in results]
 
 
 # ------------------------------------------------------------------------------------- starting a run
@@ -634,7 +645,8 @@ def plan_to_dict(plan: RunPlan, notes: Sequence[str] = ()) -> dict[str, Any]:
         "settings": [s.to_dict() for s in plan.settings],
         "rerankers": [{"reranker": c.reranker, "model": c.model, "label": c.label} for c in plan.rerankers],
         "k": plan.k,
-        "measures": list(measures_for(plan.k)),
+        "relevance_level": plan.relevance_level,
+        "measures": list(plan.measures),
         "notes": list(notes),
     }
 
@@ -650,6 +662,7 @@ def plan_from_record(record: runs.RunRecord) -> RunPlan:
         rerankers=tuple(RerankChoice(c["reranker"], c["model"]) for c in data["rerankers"]),
         k=int(data["k"]),
         name=data.get("name", ""),
+        relevance_level=int(data.get("relevance_level", 1)),  # runs saved before the level was named used 1
     )
 
 

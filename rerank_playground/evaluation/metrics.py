@@ -4,8 +4,10 @@ Our rankings are lists, best first. trec_eval ranks by score and breaks score ti
 silently reorder a list whose scores tie (two documents with the same retrieval score). So scores handed to the
 library are derived from the rank (``n - rank``): the order evaluated is exactly the order shown.
 
-Binary measures (P, R, RR) count grade >= 1 as relevant (trec_eval's default relevance level); nDCG uses the grade
-as the gain. Unjudged documents count as not relevant in the numbers, which is why judged@k is always shown beside.
+Binary measures (P, R, RR, AP) count grade >= a stated relevance level as relevant (default 2, as trec_eval's
+``-l 2``; see ``RELEVANCE_LEVEL``), and their names say it (``P(rel=2)@10``); nDCG uses the grade as the gain. Every
+measure cut at k says ``@k`` (RR included: one RR everywhere, the reciprocal rank of the first relevant document in
+the top k). Unjudged documents count as not relevant, which is why judged@k is always shown beside.
 """
 
 from __future__ import annotations
@@ -15,10 +17,36 @@ from collections.abc import Mapping, Sequence
 import ir_measures
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QueryMetrics
 from rerank_playground.models import Hit
 
 _QUERY = "q"
+
+
+def measures_for(k: int, relevance_level: int = RELEVANCE_LEVEL) -> tuple[str, ...]:
+    """The measures of a run (ir-measures syntax), the binary ones at ``relevance_level``; AP alone is uncut (over
+    every candidate ranked)."""
+    if k < 1:
+        raise InvalidInput(f"k must be at least 1 (got {k}).")
+    rel = check_relevance_level(relevance_level)
+    return (f"nDCG@{k}", f"RR(rel={rel})@{k}", f"P(rel={rel})@{k}", f"R(rel={rel})@{k}", f"AP(rel={rel})",
+            f"Judged@{k}")
+
+
+def check_relevance_level(level: int) -> int:
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 3:
+        raise InvalidInput(f"The relevance level must be 1, 2 or 3 (got {level!r}).",
+                           hint="2 (the default) counts 'relevant' and 'perfect'; 1 also counts 'related'.")
+    return level
+
+
+def relevance_level_of(measures: Sequence[str]) -> int | None:
+    """The level the binary measures of a run were computed at (runs saved before levels were named: 1)."""
+    for name in measures:
+        measure = ir_measures.parse_measure(name)
+        if measure.NAME in {"P", "R", "RR", "AP"}:
+            return int(measure.params.get("rel", 1))
+    return None
 
 
 def rank_scores(ranking: Sequence[str]) -> dict[str, float]:
@@ -66,8 +94,11 @@ def evaluate_run(
     return result
 
 
-def query_metrics(grades: Mapping[str, int], ranking: Sequence[str], k: int) -> QueryMetrics:
-    """nDCG@k, RR@k, P@k, R@k and judged@k of one ranking (doc ids, best first) against one query's grades.
+def query_metrics(grades: Mapping[str, int], ranking: Sequence[str], k: int,
+                  relevance_level: int = RELEVANCE_LEVEL) -> QueryMetrics:
+    """nDCG@k, RR@k, P@k, R@k and judged@k of one ranking (doc ids, best first) against one query's grades; the
+    binary measures count grade >= ``relevance_level`` as relevant. The same measures as a batch run's
+    (``measures_for``), so a query shows the same figures on the Search page and in a run.
 
     A doc id that repeats (passages of one article, see :func:`ranking_ids`) counts once, at its first rank;
     k counts distinct documents.
@@ -79,21 +110,23 @@ def query_metrics(grades: Mapping[str, int], ranking: Sequence[str], k: int) -> 
         raise InvalidInput(f"k must be at least 1 (got {k}).")
     top = list(dict.fromkeys(ranking))[:k]
     judged = sum(1 for doc_id in top if doc_id in grades)
-    relevant_total = sum(1 for grade in grades.values() if grade >= 1)
-    empty = QueryMetrics(k, None, None, None, None, judged, len(top), relevant_total)
+    rel = check_relevance_level(relevance_level)
+    relevant_total = sum(1 for grade in grades.values() if grade >= rel)
+    empty = QueryMetrics(k, None, None, None, None, judged, len(top), relevant_total, rel)
     if not grades:
         return empty
-    measures = [f"nDCG@{k}", "RR", f"P@{k}", f"R@{k}"]
-    # RR over the first k documents is RR@k (trec_eval's recip_rank has no cut-off of its own).
-    values = evaluate_run({_QUERY: grades}, {_QUERY: top}, measures)[_QUERY]
+    ndcg, rr, precision, recall, *_ = measures_for(k, rel)
+    values = evaluate_run({_QUERY: grades}, {_QUERY: top}, [ndcg, rr, precision, recall])[_QUERY]
     has_relevant = relevant_total > 0
+    has_gain = any(grade >= 1 for grade in grades.values())  # nDCG's gains are the grades, whatever the level
     return QueryMetrics(
         k=k,
-        ndcg=values[f"nDCG@{k}"] if has_relevant else None,
-        rr=values["RR"] if has_relevant else None,
-        precision=values[f"P@{k}"],
-        recall=values[f"R@{k}"] if has_relevant else None,
+        ndcg=values[ndcg] if has_gain else None,
+        rr=values[rr] if has_relevant else None,
+        precision=values[precision],
+        recall=values[recall] if has_relevant else None,
         judged=judged,
         judged_of=len(top),
         relevant_total=relevant_total,
+        relevance_level=rel,
     )

@@ -8,7 +8,19 @@ from datetime import datetime
 from typing import Final
 
 GRADES: Final[dict[int, str]] = {0: "not relevant", 1: "related", 2: "relevant", 3: "perfect"}
-"""The TREC 0-3 scale. Binary measures (P, R, RR) count grade >= 1 as relevant, as trec_eval does."""
+"""The TREC 0-3 scale."""
+
+RELEVANCE_LEVEL: Final[int] = 2
+"""The grade from which binary measures (P, R, RR, AP) count a document as relevant, as trec_eval's ``-l 2``: on
+the 0-3 scale "relevant" (2) and "perfect" (3), not "related" (1). nDCG uses the grade itself as the gain. Every
+figure names its level (``P(rel=2)@10``)."""
+
+
+def relevance_note(level: int) -> str:
+    """The plain words beside binary measures: what ``rel=level`` means."""
+    return (f"rel={level}: P, R, RR and AP count a document as relevant when its grade is ≥ {level} "
+            f"({', '.join(GRADES[g] for g in GRADES if g >= level)}), as trec_eval -l {level}; "
+            "nDCG uses the grade as the gain.")
 
 SOURCES: Final[frozenset[str]] = frozenset({"person", "imported"})
 
@@ -56,4 +68,5 @@ class QueryMetrics:
     recall: float | None
     judged: int  # judged documents among the first min(k, len(ranking))
     judged_of: int  # min(k, len(ranking)): "judged@10 = 6/10"
-    relevant_total: int  # judged relevant (grade >= 1) for the query, ranked or not
+    relevant_total: int  # judged relevant (grade >= relevance_level) for the query, ranked or not
+    relevance_level: int = RELEVANCE_LEVEL

@@ -8,13 +8,16 @@ HTML-escaped, in the page and in the chart labels.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from rerank_playground.charts import escape, isolate
 from rerank_playground.cutoff_charts import report_section
+from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.analysis import (
     DepthSweep,
     RunSummary,
@@ -25,31 +28,59 @@ from rerank_playground.evaluation.analysis import (
     tests_table,
 )
 from rerank_playground.evaluation.batch import BASELINE
+from rerank_playground.evaluation.models import relevance_note
 from rerank_playground.evaluation.runs import QueryResult
+from rerank_playground.evaluation.stats import ALPHA, check_alpha
 
 UP, DOWN, SAME = "#2e7d32", "#c62828", "#9e9e9e"
 
 
+def _readable(fig: go.Figure, title: str, subtitle: str, *, height: int) -> go.Figure:
+    """Layout every run chart shares, made to read at 1280 px on a half-width column: a short title on the left with
+    the details on a second, smaller line (never cut), margins that grow to fit the axis titles and tick labels
+    (automargin), and the plot toolbar below the title, not on it."""
+    fig.update_layout(
+        title={"text": f"{title}<br><span style='font-size:12px;color:#555'>{subtitle}</span>", "x": 0,
+               "xref": "paper", "xanchor": "left", "y": 0.985, "yref": "container", "yanchor": "top",
+               "pad": {"t": 12}, "font": {"size": 15}, "automargin": True},
+        height=height, margin={"t": 80, "l": 10, "r": 20, "b": 10}, template="plotly_white",
+        modebar={"orientation": "v"},
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def win_loss_chart(summary: SettingSummary, ordering: str, measure: str) -> go.Figure:
-    """Per-query delta of ``ordering`` against the baseline on ``measure``, sorted: losses left, wins right."""
+    """Per-query delta of ``ordering`` against the baseline on ``measure``, one horizontal bar per query (the query
+    text reads horizontally at any count), sorted: losses at the top, wins at the bottom."""
     table = per_query_table(summary, measure)
     column = f"Δ {ordering}"
     rows = table[["query_id", "query", column]].dropna().sort_values(column, kind="stable")
     deltas = rows[column].tolist()
     colours = [UP if d > 0 else DOWN if d < 0 else SAME for d in deltas]
     wins, losses = sum(d > 0 for d in deltas), sum(d < 0 for d in deltas)
+    labels = [isolate(escape(f"{qid} · {_short(str(q), 32)}")) for qid, q in zip(rows["query_id"], rows["query"],
+                                                                                   strict=True)]
     fig = go.Figure(go.Bar(
-        x=[isolate(escape(q))[:60] for q in rows["query"]], y=deltas, marker_color=colours,
+        y=list(range(len(deltas))), x=deltas, orientation="h", marker_color=colours,
         customdata=[escape(q) for q in rows["query"]],
-        hovertemplate="%{customdata}<br>Δ " + escape(measure) + " %{y:+.3f}<extra></extra>",
+        hovertemplate="%{customdata}<br>Δ " + escape(measure) + " %{x:+.3f}<extra></extra>",
     ))
-    fig.update_layout(
-        title=f"{escape(ordering)} vs {BASELINE}: Δ {escape(measure)} per query "
-              f"({wins} better, {len(deltas) - wins - losses} tied, {losses} worse; {escape(summary.label)})",
-        yaxis_title=f"Δ {escape(measure)} (reranked − {BASELINE})", xaxis={"showticklabels": len(deltas) <= 40},
-        height=380, margin={"t": 60, "b": 40}, template="plotly_white",
+    shown = len(deltas) <= 60
+    fig.update_yaxes(tickmode="array", tickvals=list(range(len(deltas))), ticktext=labels, showticklabels=shown,
+                     autorange="reversed", title=None if shown else f"{len(deltas)} queries (hover for the text)")
+    fig.update_xaxes(title=f"Δ {escape(measure)} (reranked − {BASELINE})", zeroline=True, zerolinecolor="#444")
+    return _readable(
+        fig, f"Δ {escape(measure)} per query",
+        f"{escape(_short(ordering, 40))} vs {BASELINE}: {wins} better, {len(deltas) - wins - losses} tied, "
+        f"{losses} worse<br>{escape(_short(summary.label, 60))}",
+        height=max(320, min(1400, 120 + 20 * len(deltas))) if shown else 420,
     )
-    return fig
 
 
 def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
@@ -66,18 +97,20 @@ def quality_cost_chart(summary: SettingSummary, measure: str) -> go.Figure:
         tokens = "no tokens reported" if cost.mean_tokens is None else f"{cost.mean_tokens:,.0f} tokens/query"
         fig.add_trace(go.Scatter(
             x=[cost.mean_latency_ms], y=[ci.mean], error_y=error, mode="markers+text", name=escape(cost.ordering),
-            text=[escape(cost.ordering)], textposition="top right", marker={"size": 12},
+            text=[escape(_short(cost.ordering, 24))], textposition="top center", marker={"size": 12},
+            cliponaxis=False,
             hovertemplate=f"{escape(cost.ordering)}<br>{escape(measure)} %{{y:.3f}}<br>%{{x:.0f}} ms/query<br>"
                           f"{tokens}<extra></extra>",
         ))
-    fig.update_layout(
-        title=f"Quality vs cost ({escape(summary.label)}): mean {escape(measure)} with 95% CI against mean latency",
-        xaxis_title="mean latency per query (ms): the search, plus the rerank call for a reranker",
-        yaxis_title=f"mean {escape(measure)}", height=380, template="plotly_white", showlegend=False,
-    )
+    fig.update_xaxes(title="mean latency per query (ms)<br>search, plus the rerank call for a reranker")
+    fig.update_yaxes(title=f"mean {escape(measure)}")
+    _readable(fig, "Quality vs cost",
+              f"mean {escape(measure)} with 95% CI against latency<br>{escape(_short(summary.label, 60))}",
+              height=420)
+    fig.update_layout(showlegend=False)
     latencies = [c.mean_latency_ms for c in summary.costs if c.mean_latency_ms is not None]
-    if latencies:  # from zero, with room on the right for the last point's label
-        fig.update_xaxes(range=[0, max(latencies) * 1.3])
+    if latencies:  # from zero, with room on both sides for the points' labels
+        fig.update_xaxes(range=[-max(latencies) * 0.15, max(latencies) * 1.25])
     return fig
 
 
@@ -108,14 +141,14 @@ def depth_sweep_charts(sweep: DepthSweep) -> tuple[go.Figure, go.Figure]:
         if any(p.mean_tokens is not None for p in mine):
             cost.add_trace(go.Scatter(x=ks, y=[p.mean_tokens for p in mine], mode="lines+markers", yaxis="y2",
                                       name=f"{escape(ordering)} tokens", line={"dash": "dot"}))
-    quality.update_layout(title=f"Depth sweep: mean {escape(sweep.measure)} as K grows (95% CI; ★ the knee)",
-                          xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
-                          yaxis_title=f"mean {escape(sweep.measure)}", height=380, template="plotly_white")
-    cost.update_layout(title="Depth sweep: cost as K grows",
-                       xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
-                       yaxis_title="mean latency per query (ms, search + rerank)",
-                       yaxis2={"title": "tokens per query", "overlaying": "y", "side": "right"},
-                       height=380, template="plotly_white")
+    quality.update_layout(xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                          yaxis_title=f"mean {escape(sweep.measure)}")
+    _readable(quality, f"Depth sweep: mean {escape(sweep.measure)} as K grows", "95% CI; ★ the knee", height=420)
+    cost.update_layout(xaxis={"title": "K (candidates retrieved and reranked)", "type": "log"},
+                       yaxis_title="mean latency per query (ms)",
+                       yaxis2={"title": "tokens per query", "overlaying": "y", "side": "right", "automargin": True})
+    _readable(cost, "Depth sweep: cost as K grows", "latency: search + rerank; tokens: as the provider reports",
+              height=420)
     return quality, cost
 
 
@@ -131,25 +164,64 @@ def _fmt(value: object) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    """A table inside its own horizontally scrolling frame (it never pushes the page wider than the window); a
+    header with a glossary entry gets its plain-words label under the symbol and the definition as a tooltip."""
+    head = "".join(_header(str(c)) for c in frame.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='frame'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _header(column: str) -> str:
+    entry = GLOSSARY.get(column)
+    if entry is None:
+        return f"<th>{html.escape(column)}</th>"
+    plain, definition = entry
+    return (f"<th title='{html.escape(definition, quote=True)}'>{html.escape(column)}"
+            f"<br><span class='plain'>{html.escape(plain)}</span></th>")
+
+
+GLOSSARY: dict[str, tuple[str, str]] = {
+    "mean delta": ("average change", "Mean over the paired queries of (this ordering − the other) on the measure."),
+    "mean delta 95% CI": ("likely range of the change",
+                          "95% BCa bootstrap interval of the mean paired difference: if it excludes 0, the change "
+                          "is unlikely to be chance."),
+    "randomization p": ("paired randomization p",
+                        "Two-sided sign-flip test: how often swapping each query's two values at random gives a "
+                        "mean difference at least this large."),
+    "randomization p (Holm)": ("paired randomization p, corrected for many tests",
+                               "The randomization p after Holm's correction over the run's family of tests; "
+                               "the verdicts use it."),
+    "randomization test": ("how p was computed", "Exact: every sign flip enumerated; Monte Carlo: random flips, "
+                                                 "with the p-value's standard error."),
+    "t-test p": ("paired t-test p", "Two-sided paired t-test (scipy.stats.ttest_rel)."),
+    "t-test p (Holm)": ("paired t-test p, corrected", "The t-test p after Holm's correction over the family."),
+    "effect size (d_z)": ("size of the change in standard deviations",
+                          "Cohen's d_z: mean paired difference divided by the standard deviation of the differences."),
+    "wins": ("queries better", "Queries where this ordering scores higher than the other."),
+    "ties": ("queries equal", "Queries where both score the same."),
+    "losses": ("queries worse", "Queries where this ordering scores lower than the other."),
+}
 
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1400px}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.85rem}
+.frame{max-width:100%;overflow-x:auto;margin:.5rem 0 1.5rem}
+table{border-collapse:collapse;font-size:.85rem}
+.plain{font-weight:normal;color:#555;font-size:.75rem}
+th[title]{cursor:help;text-decoration:underline dotted}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-.note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}
+.note{color:#555;font-size:.9rem}.bad{color:#c62828;font-weight:600}.good{color:#2e7d32;font-weight:600}
 """
 
 
-def html_report(summary: RunSummary, *, alpha: float = 0.05, cut_results: Sequence[QueryResult] = ()) -> str:
-    """The whole run as one offline HTML page; with the run's saved rows (``cut_results``), also where to cut."""
+def html_report(summary: RunSummary, *, alpha: float = ALPHA, cut_results: Sequence[QueryResult] = ()) -> str:
+    """The whole run as one offline HTML page; ``alpha`` decides every verdict in it (as the CLI's exit code);
+    with the run's saved rows (``cut_results``), also where to cut."""
+    check_alpha(alpha)
     record = summary.record
     figures_done = 0
     parts = [
@@ -162,17 +234,21 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05, cut_results: Sequen
     ]
     if not summary.complete:
         parts.append("<p class='bad'>This run is incomplete: the figures cover only the saved queries.</p>")
-    worse = summary.worse_than_baseline(alpha)
-    for t in worse:
-        parts.append(f"<p class='bad'>{html.escape(t.a)} is significantly worse than {BASELINE} on "
-                     f"{html.escape(t.measure)} (Δ {t.mean_delta:+.3f}, Holm-adjusted randomization p = "
-                     f"{_fmt(t.randomization_p_holm)}).</p>")
+    parts.append(f"<p class='note methods'>{html.escape(summary.methods(alpha))}</p>")
+    verdicts = summary.verdicts(alpha)
+    if verdicts:
+        parts.append(f"<h2>Verdicts on {html.escape(summary.primary)} (one per setting and reranker)</h2><ul>")
+        for verdict in verdicts:
+            css = {"worse": "bad", "better": "good"}.get(verdict.kind, "note")
+            parts.append(f"<li class='{css}'>{html.escape(verdict.text)}</li>")
+        parts.append("</ul>")
     for setting in summary.settings:
         parts.append(f"<h2>Setting: {html.escape(setting.label)}</h2>")
         parts.append("<h3>Metrics per ordering (mean over judged queries, 95% bootstrap CI)</h3>")
         parts.append(_table(metrics_table(setting)))
-        parts.append("<h3>Paired significance (randomization test and paired t-test, Holm-corrected; effect size "
-                     "Cohen's d_z)</h3>")
+        parts.append("<h3>Paired significance: the mean paired difference with its 95% bootstrap CI, the paired "
+                     "randomization p and the paired t-test p (Holm-corrected over the run's family, see Methods); "
+                     "effect size Cohen's d_z</h3>")
         parts.append(_table(tests_table(setting)))
         for ordering in setting.orderings:
             if ordering == BASELINE:
@@ -212,6 +288,9 @@ def html_report(summary: RunSummary, *, alpha: float = 0.05, cut_results: Sequen
         "rerankers": ", ".join(c.label for c in plan.rerankers) or "none (baseline only)",
         "metric depth k": str(plan.k),
         "measures": ", ".join(summary.measures),
+        "relevance level (P, R, RR, AP)": "–" if summary.relevance_level is None
+        else relevance_note(summary.relevance_level),
+        "significance level α": f"{alpha:g}",
         "app version": record.app_version,
         "Weaviate version": record.server_version,
         "notes": " ".join(record.plan.get("notes", [])) or "–",
@@ -226,20 +305,53 @@ def _figure(fig: go.Figure, *, first: bool) -> str:
     return str(fig.to_html(full_html=False, include_plotlyjs=first))
 
 
+def trec_id(text: str) -> str:
+    """An id as one whitespace-free TREC field: ``%`` and every whitespace or control character become ``%XX``
+    of their UTF-8 bytes (``urllib.parse.unquote`` reverses it). Ids without them are written unchanged. The
+    qrels and the run files go through the same function, so their ids match."""
+    if not text:
+        raise InvalidInput("An empty query or document id cannot be written to a TREC file.")
+    return "".join(
+        "".join(f"%{byte:02X}" for byte in ch.encode("utf-8")) if ch == "%" or ch.isspace() or not ch.isprintable()
+        else ch
+        for ch in text
+    )
+
+
 def trec_run(results: Sequence[QueryResult], setting: int, ordering: str) -> str:
-    """``query_id Q0 doc_id rank score tag`` lines of one ordering. trec_eval orders by score, so a query whose
-    scores are missing or not strictly decreasing gets rank-derived scores (n, n-1, ...) to keep the saved order."""
+    """``query_id Q0 doc_id rank score tag`` lines of one ordering, built so that trec_eval scores exactly the
+    ranking the tool scored:
+
+    - one line per (query, document): a document the ranking repeats (passages of one article under an id
+      property) keeps its first rank, as the tool's metrics count it;
+    - trec_eval orders by score (ties broken by document id) and keeps scores as 32-bit floats (3.0000001 and 3.0
+      tie there), so the saved scores are written at full precision (``repr`` round-trips a float) only when
+      their 32-bit values are finite and strictly decreasing after that deduplication; otherwise (ties, near-ties,
+      missing scores) every line of the query gets the rank-derived score n - rank + 1;
+    - ids go through :func:`trec_id`, as in :func:`trec_qrels`.
+    """
     tag = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ordering) or "run"
     lines = []
     for result in results:
         if result.setting != setting or result.ordering != ordering or result.status != "done":
             continue
-        scores = [score for _, score in result.ranking]
-        usable = all(s is not None for s in scores) and all(
-            a > b for a, b in zip(scores, scores[1:], strict=False)  # type: ignore[operator]
-        )
-        n = len(result.ranking)
-        for rank, (doc, score) in enumerate(result.ranking, start=1):
-            value = score if usable and score is not None else float(n - rank + 1)
-            lines.append(f"{result.query_id} Q0 {doc} {rank} {value:.6f} {tag}")
+        first: dict[str, float | None] = {}
+        for doc, score in result.ranking:
+            first.setdefault(doc, score)
+        ranking = list(first.items())
+        scores = [score for _, score in ranking]
+        as_trec_eval = np.array([math.nan if s is None else s for s in scores], dtype=np.float64).astype(np.float32)
+        usable = bool(np.all(np.isfinite(as_trec_eval)) and np.all(as_trec_eval[:-1] > as_trec_eval[1:]))
+        n = len(ranking)
+        qid = trec_id(result.query_id)
+        for rank, (doc, score) in enumerate(ranking, start=1):
+            value = repr(float(score)) if usable and score is not None else str(n - rank + 1)
+            lines.append(f"{qid} Q0 {trec_id(doc)} {rank} {value} {tag}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def trec_qrels(qrels: Mapping[str, Mapping[str, int]]) -> str:
+    """``query_id 0 doc_id grade`` lines of a run's judgments (the snapshot it was scored against), ids through
+    :func:`trec_id`: the qrels to evaluate :func:`trec_run` files with."""
+    return "".join(f"{trec_id(qid)} 0 {trec_id(doc)} {grade}\n"
+                   for qid, docs in qrels.items() for doc, grade in docs.items())

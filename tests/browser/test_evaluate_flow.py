@@ -61,7 +61,8 @@ def test_demo_set_from_the_evaluate_page_to_an_offline_report(page: Page, browse
     try:
         offline.goto(report.as_uri())
         offline.locator(".js-plotly-plot").first.wait_for()
-        assert offline.locator(".js-plotly-plot").count() == 2
+        # win/loss, quality vs cost; where to cut: reliability, score distributions, the local baseline's cut curves
+        assert offline.locator(".js-plotly-plot").count() == 5
         assert errors == []
         screenshot(offline, "report_offline")
     finally:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.stats import mean_ci, paired_test
+from rerank_playground.evaluation.stats import holm, mean_ci, paired_test
+from rerank_playground.evaluation.store import open_store
 from rerank_playground.playground import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")
@@ -82,10 +85,8 @@ def test_trec_run_keeps_the_saved_order() -> None:
     _, rows = make_run()
     text = report.trec_run(rows, 0, BASELINE)
     lines = text.splitlines()
-    assert lines[0] == "q1 Q0 d1 1 3.000000 no_rerank"
     # a missing score: the whole query gets rank-derived scores so trec_eval keeps the order
-    assert lines[:3] == ["q1 Q0 d1 1 3.000000 no_rerank", "q1 Q0 d2 2 2.000000 no_rerank",
-                         "q1 Q0 d3 3 1.000000 no_rerank"]
+    assert lines[:3] == ["q1 Q0 d1 1 3 no_rerank", "q1 Q0 d2 2 2 no_rerank", "q1 Q0 d3 3 1 no_rerank"]
     assert len(lines) == 9
 
 
@@ -130,3 +131,88 @@ def test_depth_sweep_marks_the_knee() -> None:
     assert "Depth sweep" in page and "knee K=25" in page
     # a grid over alpha is not a depth sweep
     assert analysis.depth_sweep(analysis.summarise(*make_run(), n_resamples=999)) is None
+
+
+# ------------------------------------------------------------------------- verdicts, family, methods, alpha
+
+GRID_QS = QuerySet("grid", "C", tuple(SetQuery(f"q{i}", f"query {i}") for i in range(12)))
+
+
+def grid_run(drops: dict[int, float]) -> tuple[runs.RunRecord, list[runs.QueryResult]]:
+    """Two settings (K 20 and K 50, the rerankers reading 'passage'); per setting, the local reranker's nDCG@10 is
+    the baseline's minus ``drops[K]`` on every query, plus a little per-query noise."""
+    settings = (SearchSetting(limit=20, text_property="passage"), SearchSetting(limit=50, text_property="passage"))
+    plan = RunPlan(query_set=GRID_QS, settings=settings, rerankers=(LOCAL,), k=10)
+    record = runs.RunRecord(run_id="g", name="grid", collection="C", query_set=GRID_QS.name, status="finished",
+                            plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 2} for q in GRID_QS.queries})
+    rows = []
+    for index, setting in enumerate(settings):
+        for i, q in enumerate(GRID_QS.queries):
+            base = 0.3 + 0.05 * (i % 7)
+            for ordering, value in ((BASELINE, base), (LOCAL.label, base - drops[setting.limit] + 0.01 * (i % 3 - 1))):
+                rows.append(runs.QueryResult(setting=index, query_id=q.query_id, query=q.text, ordering=ordering,
+                                             status="done", ranking=(("d1", 1.0),),
+                                             metrics={m: value for m in record.plan["measures"]}))
+    return record, rows
+
+
+def test_one_named_verdict_per_setting_with_the_paired_ci() -> None:
+    summary = analysis.summarise(*grid_run({20: 0.1, 50: 0.0}), n_resamples=999)
+    verdicts = summary.verdicts()
+    assert [v.setting for v in verdicts] == ["hybrid α=0.5 K=20 · reranks 'passage'",
+                                             "hybrid α=0.5 K=50 · reranks 'passage'"]
+    worse, same = verdicts
+    assert worse.kind == "worse" and same.kind == "no significant difference"
+    for v in verdicts:  # each names its reranker, its setting (K, text property) and carries the paired CI
+        assert LOCAL.label in v.text and v.setting in v.text and "95% CI" in v.text
+        assert v.test.delta_interval() in v.text and "exact" in v.text  # 12 queries: all 2^12 flips
+    assert summary.worse_than_baseline() == [worse.test]
+
+
+def test_holm_corrects_over_every_setting_of_the_grid() -> None:
+    summary = analysis.summarise(*grid_run({20: 0.02, 50: 0.03}), n_resamples=999)
+    family = [t for s in summary.settings for t in s.tests if t.measure == "nDCG@10"]
+    assert len(family) == 2
+    raw = [t.randomization_p for t in family]
+    assert [t.randomization_p_holm for t in family] == holm(raw)  # one family of two, not two families of one
+    assert all(t.randomization_p_holm != t.randomization_p for t in family if t.randomization_p < 0.5)
+    assert "the 2 tests of each measure in this run" in summary.family and "each of the 2 settings" in summary.family
+
+
+def test_report_states_methods_and_uses_the_given_alpha() -> None:
+    summary = analysis.summarise(*grid_run({20: 0.1, 50: 0.0}), n_resamples=999)
+    strict, usual = report.html_report(summary, alpha=0.0001), report.html_report(summary, alpha=0.05)
+    p = summary.verdicts()[0].test.p
+    assert p is not None and 0.0001 < p < 0.05
+    assert "significantly worse than no rerank" in usual and "significantly worse" not in strict
+    for page, alpha in ((strict, "0.0001"), (usual, "0.05")):
+        assert f"α = {alpha}" in page and "BCa" in page and "seed 20261130" in page and "two-sided" in page
+        assert "Holm" in page and "each of the 2 settings" in page and "rel=2" in page
+        assert "mean delta 95% CI" in page
+    with pytest.raises(InvalidInput):
+        report.html_report(summary, alpha=0)
+
+
+def test_cli_prints_verdicts_with_paired_ci_and_refuses_a_bad_level(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from rerank_playground import cli
+    from rerank_playground.evaluation.stats import ALPHA
+
+    assert cli.ALPHA == ALPHA
+    record, rows = grid_run({20: 0.1, 50: 0.0})
+    store = open_store(str(tmp_path / "s.sqlite3"))
+    try:
+        runs.create_run(store, record)
+        runs.save_results(store, record.run_id, rows)
+    finally:
+        store.close()
+    db = str(tmp_path / "s.sqlite3")
+    assert cli.main(["report", "g", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "WORSE: local" in out and "K=20 · reranks 'passage'" in out and "95% CI [" in out
+    assert "Methods:" in out and "α = 0.05" in out
+    for bad in ("0", "0.5", "-1", "nan"):
+        assert cli.main(["report", "g", "--db", db, "--significance", bad]) == 2
+        assert "significance level must be above 0 and below 0.5" in capsys.readouterr().err
+    assert cli.main(["report", "g", "--db", db, "--significance", "0.0001"]) == 0
+    assert "WORSE" not in capsys.readouterr().out

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.metrics import evaluate_run, query_metrics, rank_scores, ranking_ids
+from rerank_playground.evaluation.metrics import (
+    evaluate_run,
+    measures_for,
+    query_metrics,
+    rank_scores,
+    ranking_ids,
+    relevance_level_of,
+)
 from rerank_playground.evaluation.models import QueryMetrics
 from rerank_playground.models import Hit
 
@@ -85,7 +92,7 @@ def test_unknown_measure_is_invalid_input() -> None:
 
 
 def test_query_metrics_with_unjudged_documents_and_k_beyond_the_list() -> None:
-    metrics = query_metrics(QRELS["graded"], RUN["graded"], 10)
+    metrics = query_metrics(QRELS["graded"], RUN["graded"], 10, relevance_level=1)
     theirs = pytrec({"q": QRELS["graded"]}, {"q": rank_scores(RUN["graded"])})["q"]
     assert metrics == QueryMetrics(
         k=10,
@@ -96,13 +103,15 @@ def test_query_metrics_with_unjudged_documents_and_k_beyond_the_list() -> None:
         judged=4,
         judged_of=6,
         relevant_total=4,
+        relevance_level=1,
     )
 
 
 def test_query_metrics_rr_is_cut_at_k() -> None:
-    metrics = query_metrics(QRELS["one-relevant-late"], RUN["one-relevant-late"], 10)
+    metrics = query_metrics(QRELS["one-relevant-late"], RUN["one-relevant-late"], 10, relevance_level=1)
     assert (metrics.ndcg, metrics.rr, metrics.precision, metrics.recall) == (0.0, 0.0, 0.0, 0.0)
-    assert query_metrics(QRELS["one-relevant-late"], RUN["one-relevant-late"], 12).rr == pytest.approx(1 / 12)
+    late = query_metrics(QRELS["one-relevant-late"], RUN["one-relevant-late"], 12, relevance_level=1)
+    assert late.rr == pytest.approx(1 / 12)
 
 
 def test_query_metrics_undefined_values_are_none() -> None:
@@ -110,6 +119,9 @@ def test_query_metrics_undefined_values_are_none() -> None:
     assert nothing_relevant == QueryMetrics(10, None, None, 0.0, None, judged=2, judged_of=3, relevant_total=0)
     unjudged = query_metrics({}, ["a", "b"], 5)
     assert unjudged == QueryMetrics(5, None, None, None, None, judged=0, judged_of=2, relevant_total=0)
+    only_related = query_metrics({"a": 1, "b": 0}, ["a", "b"], 5)  # nothing at level 2: nDCG still has a gain
+    assert only_related.ndcg == pytest.approx(1.0) and (only_related.rr, only_related.recall) == (None, None)
+    assert only_related.precision == 0.0 and only_related.relevant_total == 0
     empty = query_metrics({"a": 3}, [], 5)
     assert (empty.ndcg, empty.rr, empty.precision, empty.recall, empty.judged_of) == (0.0, 0.0, 0.0, 0.0, 0)
     with pytest.raises(InvalidInput):
@@ -121,16 +133,22 @@ def test_query_metrics_undefined_values_are_none() -> None:
     grades=st.dictionaries(st.sampled_from([f"d{i}" for i in range(12)]), st.integers(0, 3), min_size=1),
     ranking=st.lists(st.sampled_from([f"d{i}" for i in range(15)]), unique=True, max_size=15),
     k=st.integers(1, 20),
+    level=st.integers(1, 3),
 )
-def test_query_metrics_match_pytrec_eval_on_the_first_k(grades: dict[str, int], ranking: list[str], k: int) -> None:
-    metrics = query_metrics(grades, ranking, k)
+def test_query_metrics_match_pytrec_eval_on_the_first_k(grades: dict[str, int], ranking: list[str], k: int,
+                                                        level: int) -> None:
+    """The binary measures at the relevance level are trec_eval's ``-l level`` (pytrec_eval relevance_level)."""
+    metrics = query_metrics(grades, ranking, k, relevance_level=level)
     top = ranking[:k]
     assert metrics.judged == sum(d in grades for d in top) and metrics.judged_of == len(top)
-    if not any(g >= 1 for g in grades.values()) or not top:
+    assert metrics.relevant_total == sum(g >= level for g in grades.values())
+    if not any(g >= level for g in grades.values()) or not top:
         return
-    theirs = pytrec_eval.RelevanceEvaluator({"q": grades}, {f"ndcg_cut_{k}", "recip_rank", f"P_{k}", f"recall_{k}"})
+    theirs = pytrec_eval.RelevanceEvaluator({"q": grades}, {"recip_rank", f"P_{k}", f"recall_{k}"},
+                                            relevance_level=level)
     expected = theirs.evaluate({"q": rank_scores(top)})["q"]
-    assert metrics.ndcg == pytest.approx(expected[f"ndcg_cut_{k}"])
+    ndcg = pytrec_eval.RelevanceEvaluator({"q": grades}, {f"ndcg_cut_{k}"}).evaluate({"q": rank_scores(top)})["q"]
+    assert metrics.ndcg == pytest.approx(ndcg[f"ndcg_cut_{k}"])
     assert metrics.rr == pytest.approx(expected["recip_rank"])
     assert metrics.precision == pytest.approx(expected[f"P_{k}"])
     assert metrics.recall == pytest.approx(expected[f"recall_{k}"])
@@ -148,6 +166,7 @@ def test_ranking_ids_map_hits_into_the_sets_id_space() -> None:
     assert by_article == ["wiki100:Ant", "wiki100:Animal", "wiki100:Ant", "u4"]
     # passages of one article count once, at the first one's rank
     metrics = query_metrics({"wiki100:Animal": 3, "wiki100:Ant": 0}, by_article, 3)
+    assert metrics.relevance_level == 2
     assert (metrics.rr, metrics.judged, metrics.judged_of) == (0.5, 2, 3)
 
 
@@ -158,3 +177,20 @@ def test_evaluate_run_with_judged_queries_missing_from_the_run() -> None:
     assert set(result) == {"q1"}
     assert result["q1"]["RR"] == 1.0
     assert result["q1"]["R@10"] == 1.0
+
+
+def test_measures_name_their_cut_and_relevance_level() -> None:
+    """One RR: cut at k and named RR(rel=L)@k in a batch run as on the Search page; the level is in every name."""
+    assert measures_for(10) == ("nDCG@10", "RR(rel=2)@10", "P(rel=2)@10", "R(rel=2)@10", "AP(rel=2)", "Judged@10")
+    assert measures_for(5, 1)[1:4] == ("RR(rel=1)@5", "P(rel=1)@5", "R(rel=1)@5")
+    assert relevance_level_of(measures_for(10, 3)) == 3
+    assert relevance_level_of(["nDCG@10", "RR", "P@10"]) == 1  # a run saved before levels were named
+    for bad in (0, 4, True):
+        with pytest.raises(InvalidInput, match="relevance level"):
+            measures_for(10, bad)
+    # the batch measure at rank 12 of a 15-long list: RR@10 is 0, not 1/12 (q12 of the issue: RR 0.0238 with
+    # nDCG@10 = 0 came from an uncut RR)
+    late = evaluate_run(QRELS, RUN, measures_for(10, 1))["one-relevant-late"]
+    assert late["RR(rel=1)@10"] == 0.0 and late["nDCG@10"] == 0.0
+    search_page = query_metrics(QRELS["one-relevant-late"], RUN["one-relevant-late"], 10, relevance_level=1)
+    assert search_page.rr == late["RR(rel=1)@10"]

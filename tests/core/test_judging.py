@@ -36,7 +36,7 @@ def test_ordering_metrics_and_table() -> None:
     # d2 perfect, d4 related, d1 judged not relevant; d0 and d3 unjudged.
     grades = {"d2": 3, "d4": 1, "d1": 0}
     ranked = orderings(HITS, {"a": result([2, 0, 4, 1, 3])})
-    metrics = ordering_metrics(grades, ranked, 3)
+    metrics = ordering_metrics(grades, ranked, 3, relevance_level=1)
     ideal = dcg([3, 1, 0])
     retrieval, reranked = metrics[RETRIEVAL], metrics["a"]
     # retrieval top 3: d0 (unjudged), d1 (0), d2 (3)
@@ -54,12 +54,13 @@ def test_ordering_metrics_and_table() -> None:
 
     table = metrics_table(metrics)
     assert list(table.columns) == [
-        "ordering", "nDCG@3", "Δ nDCG@3", "RR", "Δ RR", "P@3", "Δ P@3", "R@3", "Δ R@3", "judged@3", "relevant",
+        "ordering", "nDCG@3", "Δ nDCG@3", "RR(rel=1)@3", "Δ RR(rel=1)@3", "P(rel=1)@3", "Δ P(rel=1)@3",
+        "R(rel=1)@3", "Δ R(rel=1)@3", "judged@3", "relevant",
     ]
     assert list(table["ordering"]) == [RETRIEVAL, "a"]
     assert math.isnan(table.loc[0, "Δ nDCG@3"])  # the baseline has no change against itself
     assert table.loc[1, "Δ nDCG@3"] == pytest.approx(reranked.ndcg - retrieval.ndcg)
-    assert table.loc[1, "Δ RR"] == pytest.approx(1.0 - 1 / 3)
+    assert table.loc[1, "Δ RR(rel=1)@3"] == pytest.approx(1.0 - 1 / 3)
     assert list(table["judged@3"]) == ["2/3", "2/3"]
     assert list(table["relevant"]) == [2, 2]
 
@@ -69,7 +70,20 @@ def test_metrics_table_undefined_values_are_nan_not_zero() -> None:
                              relevant_total=0)
     table = metrics_table({RETRIEVAL: undefined, "a": undefined})
     assert math.isnan(table.loc[1, "nDCG@10"]) and math.isnan(table.loc[1, "Δ nDCG@10"])
-    assert math.isnan(table.loc[1, "R@10"])
-    assert table.loc[1, "P@10"] == 0.0 and table.loc[1, "Δ P@10"] == 0.0
+    assert math.isnan(table.loc[1, "R(rel=2)@10"])
+    assert table.loc[1, "P(rel=2)@10"] == 0.0 and table.loc[1, "Δ P(rel=2)@10"] == 0.0
     assert table.loc[1, "judged@10"] == "3/10"
     assert metrics_table({}).empty
+
+
+def test_default_level_two_counts_relevant_and_perfect_only() -> None:
+    """The Search page's default: grade >= 2 (trec_eval -l 2); the related d4 (grade 1) no longer counts."""
+    grades = {"d2": 3, "d4": 1, "d1": 0}
+    ranked = orderings(HITS, {"a": result([2, 0, 4, 1, 3])})
+    metrics = ordering_metrics(grades, ranked, 3)
+    reranked = metrics["a"]
+    assert reranked.relevance_level == 2 and reranked.relevant_total == 1
+    assert reranked.precision == pytest.approx(1 / 3)  # d2 only
+    assert reranked.recall == pytest.approx(1.0)
+    assert reranked.ndcg == pytest.approx(dcg([3, 0, 1]) / dcg([3, 1, 0]))  # gains are still the grades
+    assert "P(rel=2)@3" in metrics_table(metrics).columns

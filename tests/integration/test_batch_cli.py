@@ -95,10 +95,12 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
     assert len(page) > 3_000_000  # plotly.js itself is inlined (once)
     assert f"{ci.mean:.3f}" in page
     files = sorted(p.name for p in trec.iterdir())
-    assert len(files) == 2
+    assert len(files) == 3 and sum(name.endswith(".qrels") for name in files) == 1  # the run files and their qrels
     baseline_file = next(trec.glob("*no_rerank.run"))
     lines = baseline_file.read_text().splitlines()
-    assert len(lines) == sum(len(r.ranking) for r in results if r.ordering == BASELINE)
+    # one line per (query, document): passages of one article (the set's id property) count once, at the first
+    assert len(lines) == sum(len(dict.fromkeys(r.doc_ids)) for r in results if r.ordering == BASELINE)
+    assert len({(line.split()[0], line.split()[2]) for line in lines}) == len(lines)
     first = lines[0].split()
     assert len(first) == 6 and first[1] == "Q0" and first[3] == "1"
 
@@ -220,7 +222,9 @@ def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: Weavia
 
     assert main(cli_args(weaviate_server, dbs[BASELINE], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 1
-    assert f"WORSE: {LOCAL.label} vs {BASELINE} on nDCG@10" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"WORSE: {LOCAL.label} · {SETTING.label}" in err  # the verdict names its setting
+    assert f"significantly worse than {BASELINE} on nDCG@10 at α = 0.05" in err and "95% CI [" in err
     assert main(cli_args(weaviate_server, dbs[LOCAL.label], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 0
     assert "WORSE" not in capsys.readouterr().err
