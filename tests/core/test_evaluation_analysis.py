@@ -159,8 +159,8 @@ def grid_run(drops: dict[int, float]) -> tuple[runs.RunRecord, list[runs.QueryRe
 def test_one_named_verdict_per_setting_with_the_paired_ci() -> None:
     summary = analysis.summarise(*grid_run({20: 0.1, 50: 0.0}), n_resamples=999)
     verdicts = summary.verdicts()
-    assert [v.setting for v in verdicts] == ["hybrid α=0.5 K=20 · reranks 'passage'",
-                                             "hybrid α=0.5 K=50 · reranks 'passage'"]
+    assert [v.setting for v in verdicts] == ["hybrid α=0.5 K=20 · reranked on: passage",
+                                             "hybrid α=0.5 K=50 · reranked on: passage"]
     worse, same = verdicts
     assert worse.kind == "worse" and same.kind == "no significant difference"
     for v in verdicts:  # each names its reranker, its setting (K, text property) and carries the paired CI
@@ -209,7 +209,7 @@ def test_cli_prints_verdicts_with_paired_ci_and_refuses_a_bad_level(tmp_path: Pa
     db = str(tmp_path / "s.sqlite3")
     assert cli.main(["report", "g", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "WORSE: local" in out and "K=20 · reranks 'passage'" in out and "95% CI [" in out
+    assert "WORSE: local" in out and "K=20 · reranked on: passage" in out and "95% CI [" in out
     assert "Methods:" in out and "α = 0.05" in out
     for bad in ("0", "0.5", "-1", "nan"):
         assert cli.main(["report", "g", "--db", db, "--significance", bad]) == 2

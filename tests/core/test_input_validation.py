@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import InvalidInput, KeyRequired, ProviderError
 from rerank_playground.keys import ProviderKeys
@@ -95,7 +96,7 @@ def assert_well_formed(out: SearchRequest, request: SearchRequest, info: Collect
     assert set(out.properties) <= set(known)
     assert out.text_property in known
     if request.text_property is None:
-        assert out.text_property == info.text_properties[0]
+        assert out.text_property == default_rerank_property(info)  # the one rule (issue 18)
     if info.named_vectors:
         assert out.target_vector in info.named_vectors
     else:
