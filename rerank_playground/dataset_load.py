@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import re
 import time
@@ -30,7 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from rerank_playground.errors import CatalogError, InvalidInput
 from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
@@ -86,23 +85,26 @@ class Member:
         return Path(self.inner or self.path.name).suffix.lower()
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[TextIO]:
+    def _binary(self) -> Iterator[IO[bytes]]:
         if self.inner is None:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            with self.path.open("rb") as handle:
                 yield handle
             return
         with zipfile.ZipFile(self.path) as archive, archive.open(self.inner) as raw:
-            yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            yield raw
 
-    def lines(self) -> Iterator[tuple[int, str]]:
-        """(line number, text without the line break), decoding errors named by line."""
-        with self.open() as handle:
-            number = 0
-            try:
-                for number, text in enumerate(handle, start=1):  # noqa: B007 - number is read after the loop
-                    yield number, text.rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise BadDatasetFile(self.name, number + 1, "the text is not UTF-8.") from None
+    def lines(self, *, keep_ends: bool = False) -> Iterator[tuple[int, str]]:
+        """(line number, text), each line decoded alone so that bad UTF-8 is named by its line."""
+        with self._binary() as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise BadDatasetFile(self.name, number, "the text is not UTF-8.") from None
+                yield number, text if keep_ends else text.rstrip("\r\n")
+
+    def read_text(self) -> str:
+        return "".join(text for _, text in self.lines(keep_ends=True))
 
 
 @dataclass(frozen=True)
@@ -232,8 +234,7 @@ def text_properties(source: Source) -> tuple[str, ...]:
         return ("text", "title")  # text first: the property rerankers read by default
     member = source.corpus
     if member.suffix == ".csv":
-        with member.open() as handle:
-            header = next(csv.reader(handle), None)
+        header = next(csv.reader(text for _, text in member.lines(keep_ends=True)), None)
         if not header:
             raise BadDatasetFile(member.name, 1, "the file is empty (expected a header with an id column).")
         return _check_property_names(member, [h.strip() for h in header if h.strip() not in ID_COLUMNS])
@@ -269,24 +270,22 @@ def iter_documents(source: Source, properties: Sequence[str]) -> Iterator[Docume
 
 
 def _csv_documents(member: Member, properties: Sequence[str]) -> Iterator[Document]:
-    with member.open() as handle:
-        reader = csv.DictReader(handle, strict=True)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        key = next((k for k in ID_COLUMNS if k in header), None)
-        if key is None:
-            raise BadDatasetFile(member.name, 1, f"no id column (one of {', '.join(ID_COLUMNS)}).")
-        try:
-            for row in reader:
-                number = reader.line_num
-                if None in row or any(v is None for v in row.values()):
-                    raise BadDatasetFile(member.name, number, f"expected {len(header)} columns.")
-                doc_id = _identifier(member, number, row[key], f"document id ({key})")
-                yield Document(doc_id, {p: row.get(p) or "" for p in properties}, number)
-        except csv.Error as exc:
-            raise BadDatasetFile(member.name, reader.line_num, f"not valid CSV ({exc}).") from None
-        except UnicodeDecodeError:
-            raise BadDatasetFile(member.name, reader.line_num + 1, "the text is not UTF-8.") from None
+    # One reader over the decoded lines: csv's line_num counts physical lines, so messages name the right one.
+    reader = csv.DictReader((text for _, text in member.lines(keep_ends=True)), strict=True)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    key = next((k for k in ID_COLUMNS if k in header), None)
+    if key is None:
+        raise BadDatasetFile(member.name, 1, f"no id column (one of {', '.join(ID_COLUMNS)}).")
+    try:
+        for row in reader:
+            number = reader.line_num
+            if None in row or any(v is None for v in row.values()):
+                raise BadDatasetFile(member.name, number, f"expected {len(header)} columns.")
+            doc_id = _identifier(member, number, row[key], f"document id ({key})")
+            yield Document(doc_id, {p: row.get(p) or "" for p in properties}, number)
+    except csv.Error as exc:
+        raise BadDatasetFile(member.name, reader.line_num, f"not valid CSV ({exc}).") from None
 
 
 # ------------------------------------------------------------------------------------------- check
@@ -394,11 +393,7 @@ def _table_judgments(source: Source) -> tuple[tuple[SetQuery, ...], tuple[tuple[
     from rerank_playground.evaluation import io as set_io
 
     member = source.query_file
-    try:
-        with member.open() as handle:
-            text = handle.read()
-    except UnicodeDecodeError:
-        raise BadDatasetFile(member.name, 0, "the text is not UTF-8.") from None
+    text = member.read_text()
     try:
         parsed = set_io.parse_json(text) if member.suffix == ".json" else set_io.parse_csv(text)
     except InvalidInput as exc:

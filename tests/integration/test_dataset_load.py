@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _env(endpoint: WeaviateEndpoint) -> dict[str, str]:
     """A user's shell pointed at the server: WEAVIATE_URL and its gRPC port, and no key anywhere in it."""
     env = {k: v for k, v in os.environ.items() if k not in ("WEAVIATE_API_KEY", "JINAAI_APIKEY")}
-    env.update(WEAVIATE_URL=endpoint.url, WEAVIATE_GRPC_PORT=str(endpoint.grpc_port))
+    env.update(WEAVIATE_URL=endpoint.url, WEAVIATE_GRPC_PORT=str(endpoint.grpc_port), PYTHONPATH=str(ROOT))
     return env
 
 
