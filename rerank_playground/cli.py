@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,26 +252,38 @@ def _eval(args: argparse.Namespace) -> int:
 
 def connection_from(args: argparse.Namespace, stored: dict[str, Any] | None = None,
                     env: dict[str, str] | None = None) -> tuple[ConnectionSpec, ProviderKeys, str]:
-    """The Weaviate spec, provider keys and Jina base URL, found as the app finds them (environment, secrets file,
-    the local server's per-install key) with ``--url`` / ``--grpc-port`` / ``--jina-base-url`` first, then a
-    resumed run's ``stored`` endpoints. Keys stay bound to the endpoints they were configured with."""
+    """The Weaviate spec, provider keys and Jina base URL, found as the app finds them (environment over the
+    secrets file, the local server's per-install key for a Weaviate on this machine), with ``--url`` /
+    ``--grpc-port`` / ``--jina-base-url`` first, then a resumed run's ``stored`` endpoints.
+
+    Keys stay bound to the endpoints they were configured for: a stored endpoint (the store may be a team's)
+    gets a configured key only when it is that key's endpoint, and otherwise only the per-install key of a
+    Weaviate on this machine."""
     from rerank_playground.deployment import deployment_from_settings, settings_outside_app
     from rerank_playground.local_weaviate import with_local_key
 
     settings = settings_outside_app(dict(os.environ if env is None else env))
-    stored = stored or {}
-    chosen = {"WEAVIATE_URL": args.url or stored.get("url"),
-              "WEAVIATE_GRPC_PORT": args.grpc_port or stored.get("grpc_port"),
-              "JINA_BASE_URL": args.jina_base_url or stored.get("jina_base_url")}
-    settings.update({name: str(value) for name, value in chosen.items() if value})
+    flags = {"WEAVIATE_URL": args.url, "WEAVIATE_GRPC_PORT": args.grpc_port, "JINA_BASE_URL": args.jina_base_url}
+    settings.update({name: str(value) for name, value in flags.items() if value})
+    names = {"url": "WEAVIATE_URL", "grpc_port": "WEAVIATE_GRPC_PORT", "jina_base_url": "JINA_BASE_URL"}
+    from_store = {names[k]: str(v) for k, v in (stored or {}).items() if k in names and v and not flags[names[k]]}
     try:
-        deployment = deployment_from_settings(with_local_key(settings))
+        configured = deployment_from_settings(with_local_key(settings))
+        if not from_store:
+            return configured.spec, ProviderKeys.of(**{API_KEY_ENV: configured.jina_key}), configured.jina_base_url
+        unkeyed = {k: v for k, v in settings.items() if k not in ("WEAVIATE_API_KEY", API_KEY_ENV)}
+        resumed = deployment_from_settings(with_local_key({**unkeyed, **from_store}))
     except ValueError:
         from rerank_playground.errors import InvalidInput
 
         raise InvalidInput("The Weaviate URL or gRPC port is not valid.",
                            hint="Use e.g. --url http://127.0.0.1:8080 --grpc-port 50051.") from None
-    return deployment.spec, ProviderKeys.of(**{API_KEY_ENV: deployment.jina_key}), deployment.jina_base_url
+    key = configured.spec.weaviate_key
+    if key is None or key.value_for(*resumed.spec.endpoints) is None:
+        key = resumed.spec.weaviate_key
+    spec = replace(resumed.spec, weaviate_api_key=key)
+    # the configured Jina key keeps its binding: it goes to a stored Jina URL only if that is the configured one
+    return spec, ProviderKeys.of(**{API_KEY_ENV: configured.jina_key}), resumed.jina_base_url
 
 
 def _stored_endpoints(args: argparse.Namespace) -> dict[str, Any]:
