@@ -299,62 +299,32 @@ def _stored_endpoints(args: argparse.Namespace) -> dict[str, Any]:
 def _load(args: argparse.Namespace) -> int:
     """``rerank-playground load``: check the whole dataset, then import it with a progress bar; Ctrl-C stops
     between chunks (run the same command again to resume)."""
-    import threading
-
     from rerank_playground import dataset_load as dl
     from rerank_playground.connection import connect
 
     vectors = dl.Vectors.parse(args.vectors)
+    dl.check_collection_name(args.collection)
     source = dl.open_source(args.path, split=args.split, query_file=args.queries)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     spec, keys, jina_base_url = connection_from(args)
     embed = _document_embedder(vectors, keys, jina_base_url)
-    progress = dl.LoadProgress()
-    stop = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            plan = dl.check_dataset(source, progress=progress, should_stop=stop.is_set)
-            outcome["plan"] = plan
-            client = connect(spec, keys)
-            try:
-                store = _open_store(args)
-                try:
-                    outcome["report"] = dl.load_dataset(
-                        client, plan, args.collection, vectors=vectors, embed=embed, store=store,
-                        set_name=args.set_name, progress=progress, should_stop=stop.is_set,
-                        batch_size=args.batch_size)
-                finally:
-                    store.close()
-            finally:
-                client.close()
-        except dl.Cancelled:
-            outcome["cancelled"] = True
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which reports it
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=work, name="dataset-load", daemon=True)
-    worker.start()
-    interrupted = _follow_load(worker, progress, stop, show)
-    error = outcome.get("error")
-    if error is not None:
-        if isinstance(error, PlaygroundError):
-            raise error
-        from weaviate.exceptions import WeaviateBaseError
-
-        if isinstance(error, WeaviateBaseError):
-            from rerank_playground.errors import scrub
-
-            print(f"error: Weaviate refused the load: {scrub(str(error), *spec.secrets, *keys.secrets)[:400]}",
-                  file=sys.stderr)
-            return EXIT_INCOMPLETE
-        raise error
-    report = outcome.get("report")
-    if report is None:  # cancelled while checking
+    store = _open_store(args)
+    try:
+        job = dl.LoadJob(source, args.collection, connect=lambda: connect(spec, keys), vectors=vectors, embed=embed,
+                         store=store, set_name=args.set_name, batch_size=args.batch_size,
+                         secrets=(*spec.secrets, *keys.secrets)).start()
+        interrupted = _follow_load(job, show)
+    finally:
+        store.close()
+    if isinstance(job.exception, PlaygroundError):
+        raise job.exception
+    if job.error is not None:
+        print(f"error: {job.error}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if job.report is None:  # cancelled while checking
         print("Interrupted while checking the dataset; nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return _print_load(args, report, vectors, interrupted)
+    return _print_load(args, job.report, vectors, interrupted)
 
 
 def _document_embedder(vectors: Any, keys: ProviderKeys, jina_base_url: str) -> Any:
@@ -378,20 +348,21 @@ def _document_embedder(vectors: Any, keys: ProviderKeys, jina_base_url: str) -> 
     return lambda texts: embedder.embed(texts, task="retrieval.passage")
 
 
-def _follow_load(worker: Any, progress: Any, stop: Any, show: bool) -> bool:
-    """A tqdm bar over the load (documents checked, then imported, with the rate); Ctrl-C asks the worker to stop
+def _follow_load(job: Any, show: bool) -> bool:
+    """A tqdm bar over the load (documents checked, then imported, with the rate); Ctrl-C asks the job to stop
     after its current chunk. True when interrupted."""
     from tqdm import tqdm
 
     bar = None
     phase = ""
     interrupted = False
-    while worker.is_alive():
+    progress = job.progress
+    while job.running:
         try:
-            worker.join(0.2)
+            job.wait(0.2)
         except KeyboardInterrupt:
             interrupted = True
-            stop.set()
+            job.cancel()
             print("\nStopping after the current chunk…", file=sys.stderr)
             continue
         if progress.phase != phase:
@@ -401,7 +372,7 @@ def _follow_load(worker: Any, progress: Any, stop: Any, show: bool) -> bool:
             total = progress.total if phase == "importing" else None
             bar = tqdm(total=total, unit="doc", desc=phase, disable=not show, file=sys.stderr, dynamic_ncols=True)
         if bar is not None:
-            bar.n = progress.checked if phase == "checking" else progress.processed
+            bar.update((progress.checked if phase == "checking" else progress.processed) - bar.n)  # tqdm's rate
             if phase == "importing":
                 bar.set_postfix(new=progress.sent, skipped=progress.skipped, failed=progress.failed, refresh=False)
             bar.refresh()

@@ -515,9 +515,19 @@ def _existing_problem(config: Any, properties: Sequence[str], vectors: Vectors) 
     return None
 
 
+def check_collection_name(name: str) -> str:
+    """``name`` if Weaviate accepts it as a collection name (a capital letter, then letters, digits or _)."""
+    name = name.strip()
+    if not re.fullmatch(r"[A-Z][A-Za-z0-9_]*", name):
+        raise InvalidInput(f"{name!r} is not a collection name Weaviate accepts." if name else "Name the collection.",
+                           hint="Start with a capital letter, then letters, digits or _ (e.g. SciFact).")
+    return name
+
+
 def prepare_collection(client: weaviate.WeaviateClient, name: str, properties: Sequence[str],
                        vectors: Vectors) -> bool:
     """Create ``name`` for this dataset, or check that the existing one has its schema. True when it was created."""
+    check_collection_name(name)
     if client.collections.exists(name):
         config = client.collections.use(name).config.get()
         problem = _existing_problem(config, properties, vectors)
@@ -664,3 +674,80 @@ def save_query_set(store: Store, plan: DatasetPlan, collection: str, set_name: s
     text_of = {q.query_id: q.text for q in plan.queries}
     store.import_query_set(query_set, ((text_of[q], d, g) for q, d, g in plan.judgments), judge=None)
     return query_set
+
+
+# ------------------------------------------------------------------------------------------- in the background
+
+
+class LoadJob:
+    """One load (check, then import, then the query set) in a background thread, for the CLI's progress bar and
+    the app's polling fragment: they read :attr:`progress` and call :meth:`cancel`; nothing here touches a UI.
+
+    ``connect`` makes the job's own client (closed at the end). When the job ends, :attr:`report` holds the
+    outcome, or :attr:`error` a message safe to show (:attr:`exception` keeps the error for the caller)."""
+
+    def __init__(self, source: Source, collection: str, *, connect: Callable[[], weaviate.WeaviateClient],
+                 vectors: Vectors, embed: Embed | None, store: Store | None, set_name: str | None = None,
+                 batch_size: int = 200, secrets: Sequence[str | None] = (),
+                 on_end: Callable[[], None] | None = None) -> None:
+        import threading
+
+        self.source, self.collection, self.vectors = source, collection, vectors
+        self.progress = LoadProgress()
+        self.plan: DatasetPlan | None = None
+        self.report: LoadReport | None = None
+        self.error: str | None = None
+        self.exception: BaseException | None = None
+        self._connect, self._embed, self._store = connect, embed, store
+        self._set_name, self._batch_size, self._secrets, self._on_end = set_name, batch_size, secrets, on_end
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dataset-load", daemon=True)
+
+    def start(self) -> LoadJob:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop after the current chunk: what was sent stays, and the same load again resumes."""
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the end (True) or ``timeout`` seconds (False)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        from weaviate.exceptions import WeaviateBaseError
+
+        from rerank_playground.errors import PlaygroundError, scrub
+
+        try:
+            self.plan = check_dataset(self.source, progress=self.progress, should_stop=self._stop.is_set)
+            client = self._connect()
+            try:
+                self.report = load_dataset(client, self.plan, self.collection, vectors=self.vectors, embed=self._embed,
+                                           store=self._store, set_name=self._set_name, progress=self.progress,
+                                           should_stop=self._stop.is_set, batch_size=self._batch_size)
+            finally:
+                client.close()
+        except Cancelled:
+            self.progress.phase = "cancelled"
+        except PlaygroundError as exc:
+            self.exception, self.error, self.progress.phase = exc, str(exc), "failed"
+        except WeaviateBaseError as exc:
+            self.exception, self.progress.phase = exc, "failed"
+            self.error = f"Weaviate refused the load: {scrub(str(exc), *self._secrets)[:400]}"
+        except Exception as exc:  # noqa: BLE001 - reported by the caller; the thread must not die silently
+            self.exception, self.progress.phase = exc, "failed"
+            self.error = f"The load stopped unexpectedly ({exc.__class__.__name__})."
+        finally:
+            if self._on_end is not None:
+                self._on_end()
