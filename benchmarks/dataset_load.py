@@ -55,12 +55,15 @@ def measure(endpoint_url: str, grpc_port: int, root: Path, n: int, batch_size: i
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"load failed:\n{err}")
-    rate = float(re.search(r"\(([\d,]+) objects/s\)", err).group(1).replace(",", ""))  # type: ignore[union-attr]
+    rate = float(re.search(r"\(([\d,]+) objects/s", err).group(1).replace(",", ""))  # type: ignore[union-attr]
+    import_s = float(re.search(r"in ([\d.]+) s \(", err).group(1))  # type: ignore[union-attr]
+    embed_s = float(re.search(r"([\d.]+) s of it computing vectors", err).group(1))  # type: ignore[union-attr]
     held = int(re.search(r"holds ([\d,]+) objects", err).group(1).replace(",", ""))  # type: ignore[union-attr]
     if held != n:
         raise SystemExit(f"expected {n} objects, the collection holds {held}")
-    return {"n": n, "rate": rate, "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "corpus_mb": (folder / "corpus.jsonl").stat().st_size / 1e6, "name": name}  # type: ignore[dict-item]
+    return {"n": n, "rate": rate, "wall_s": wall, "import_s": import_s, "embed_s": embed_s,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "corpus_mb": (folder / "corpus.jsonl").stat().st_size / 1e6,
+            "name": name}  # type: ignore[dict-item]
 
 
 def main() -> int:
@@ -77,8 +80,9 @@ def main() -> int:
             for n in args.sizes:
                 row = measure(endpoint.url, endpoint.grpc_port, root, n, args.batch_size)
                 print(f"{n:>8,} documents ({row['corpus_mb']:.1f} MB corpus): {row['rate']:,.0f} objects/s "
-                      f"(import), {row['wall_s']:.1f} s whole command, peak RSS of the loader "
-                      f"{row['peak_rss_mb']:.0f} MB", flush=True)
+                      f"(import: {row['import_s']:.1f} s, of which {row['embed_s']:.1f} s embedding), "
+                      f"{row['wall_s']:.1f} s whole command, peak RSS of the loader {row['peak_rss_mb']:.0f} MB",
+                      flush=True)
                 client = connect(endpoint)
                 try:
                     client.collections.delete(str(row["name"]))

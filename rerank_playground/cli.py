@@ -384,7 +384,8 @@ def _follow_load(job: Any, show: bool) -> bool:
 def _print_load(args: argparse.Namespace, report: Any, vectors: Any, interrupted: bool) -> int:
     out = sys.stderr
     print(f"{report.collection}: {report.sent:,} objects imported, {report.skipped:,} already there, "
-          f"{len(report.failed):,} failed, in {report.seconds:.1f} s ({report.rate:,.0f} objects/s); "
+          f"{len(report.failed):,} failed, in {report.seconds:.1f} s ({report.rate:,.0f} objects/s; "
+          f"{report.embed_seconds:.1f} s of it computing vectors); "
           f"the collection holds {report.count:,} objects ({report.documents:,} documents in the corpus).", file=out)
     if report.complete and report.count < report.documents:
         print(f"note: {report.documents - report.count:,} corpus lines repeat an earlier document id (the later line "

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DOC_ID_PROPERTY = "doc_id"
 MARKER = "Loaded by rerank-playground from a dataset"
 CHUNK = 512  # documents embedded, checked and sent together
+SEGMENT = 20  # chunks per weaviate-client batch (its results are kept until it closes)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED = {"id", "_id", "_additional", "vector", "vectors", DOC_ID_PROPERTY}
 ID_COLUMNS = ("_id", "id", DOC_ID_PROPERTY)
@@ -312,6 +313,7 @@ class LoadProgress:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
+    embed_seconds: float = 0.0  # of the import, spent computing document vectors
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -567,6 +569,7 @@ class LoadReport:
     cancelled: bool = False
     query_set: QuerySet | None = None
     judgments: int = 0
+    embed_seconds: float = 0.0  # of ``seconds``, computing document vectors here
 
     @property
     def rate(self) -> float:
@@ -631,26 +634,36 @@ def load_dataset(
     collection = client.collections.use(name)
     resuming = not created and (collection.aggregate.over_all(total_count=True).total_count or 0) > 0
     failed: list[FailedObject] = []
-    cancelled = False
-    with collection.batch.fixed_size(batch_size=batch_size, concurrent_requests=2) as batch:
-        for chunk in _chunks(iter_documents(plan.source, plan.text_properties), CHUNK):
-            if should_stop():
-                cancelled = True
-                break
-            ids = [str(generate_uuid5(d.doc_id)) for d in chunk]
-            there = _existing_ids(collection, ids) if resuming else set()
-            todo = [(u, d) for u, d in zip(ids, chunk, strict=True) if u not in there]
-            progress.skipped += len(chunk) - len(todo)
-            if todo:
-                vecs = embed([d.vector_text() for _, d in todo]) if embed is not None else None
-                for i, (uuid, document) in enumerate(todo):
-                    batch.add_object(properties={DOC_ID_PROPERTY: document.doc_id, **document.texts}, uuid=uuid,
-                                     vector=None if vecs is None else _floats(vecs[i]))
-                progress.sent += len(todo)
-            progress.failed = batch.number_errors
-    for error in collection.batch.failed_objects:
-        props = error.object_.properties or {}
-        failed.append(FailedObject(str(props.get(DOC_ID_PROPERTY, error.original_uuid)), str(error.message)))
+    cancelled = finished = False
+    chunks = _chunks(iter_documents(plan.source, plan.text_properties), CHUNK)
+    while not (finished or cancelled):
+        # A fresh batch every SEGMENT chunks: the client keeps every result of a batch until it closes, so one
+        # batch over the whole corpus would grow with it.
+        with collection.batch.fixed_size(batch_size=batch_size, concurrent_requests=2) as batch:
+            for _ in range(SEGMENT):
+                chunk = next(chunks, None)
+                if chunk is None:
+                    finished = True
+                    break
+                if should_stop():
+                    cancelled = True
+                    break
+                ids = [str(generate_uuid5(d.doc_id)) for d in chunk]
+                there = _existing_ids(collection, ids) if resuming else set()
+                todo = [(u, d) for u, d in zip(ids, chunk, strict=True) if u not in there]
+                progress.skipped += len(chunk) - len(todo)
+                if todo:
+                    embed_started = time.monotonic()
+                    vecs = embed([d.vector_text() for _, d in todo]) if embed is not None else None
+                    progress.embed_seconds += time.monotonic() - embed_started
+                    for i, (uuid, document) in enumerate(todo):
+                        batch.add_object(properties={DOC_ID_PROPERTY: document.doc_id, **document.texts},
+                                         uuid=uuid, vector=None if vecs is None else _floats(vecs[i]))
+                    progress.sent += len(todo)
+                progress.failed = len(failed) + batch.number_errors
+        for error in collection.batch.failed_objects:
+            props = error.object_.properties or {}
+            failed.append(FailedObject(str(props.get(DOC_ID_PROPERTY, error.original_uuid)), str(error.message)))
     progress.failed = len(failed)
     progress.sent -= len(failed)
     count = int(collection.aggregate.over_all(total_count=True).total_count or 0)
@@ -661,7 +674,7 @@ def load_dataset(
     progress.phase = "cancelled" if cancelled else ("failed" if failed else "done")
     return LoadReport(name, plan.documents, progress.sent, progress.skipped, tuple(failed), count,
                       time.monotonic() - started, created, cancelled, query_set,
-                      len(plan.judgments) if query_set else 0)
+                      len(plan.judgments) if query_set else 0, progress.embed_seconds)
 
 
 def default_set_name(collection: str, plan: DatasetPlan) -> str:
