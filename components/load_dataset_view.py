@@ -115,9 +115,9 @@ def _progress(pg: Playground, key_prefix: str) -> None:
     @st.fragment(run_every=1.0 if job.running else None)
     def panel() -> None:
         p = job.progress
-        if p.phase == "checking":
+        if job.running and p.phase == "checking":
             st.progress(0.0, text=f"Checking the files: {p.checked:,} documents read")
-        elif p.total:
+        elif job.running and p.total:  # once over, the outcome below gives the final figures
             st.progress(min(1.0, p.processed / p.total),
                         text=f"{p.processed:,} of {p.total:,} documents · {p.rate:,.0f} objects/s · "
                              f"{p.skipped:,} already there · {p.failed:,} failed")

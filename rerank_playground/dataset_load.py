@@ -315,6 +315,7 @@ class LoadProgress:
     failed: int = 0
     embed_seconds: float = 0.0  # of the import, spent computing document vectors
     started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
 
     @property
     def processed(self) -> int:
@@ -322,7 +323,7 @@ class LoadProgress:
 
     @property
     def rate(self) -> float:
-        seconds = time.monotonic() - self.started
+        seconds = (self.ended or time.monotonic()) - self.started
         return self.sent / seconds if seconds > 0 else 0.0
 
 
@@ -672,6 +673,7 @@ def load_dataset(
         progress.phase = "query set"
         query_set = save_query_set(store, plan, name, set_name or default_set_name(name, plan))
     progress.phase = "cancelled" if cancelled else ("failed" if failed else "done")
+    progress.ended = time.monotonic()
     return LoadReport(name, plan.documents, progress.sent, progress.skipped, tuple(failed), count,
                       time.monotonic() - started, created, cancelled, query_set,
                       len(plan.judgments) if query_set else 0, progress.embed_seconds)

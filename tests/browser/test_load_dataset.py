@@ -52,7 +52,8 @@ def test_upload_a_beir_zip_and_evaluate_it(page: Page, streamlit_app: StreamlitA
 
         rerun_and_wait(page, page.get_by_role("button", name="Evaluate this query set").click)
         page.get_by_role("button", name="Start run").wait_for()
-        assert f"{name} test" in main_text(page)  # the new set is the one chosen
+        wait_idle(page)
+        assert f"20 queries on the collection {name}." in main_text(page)  # the new set is the one chosen
         assert_no_errors(page, "evaluate")
         screenshot(page, "load_dataset_evaluate")
     finally:
