@@ -35,6 +35,7 @@ from rerank_playground.errors import CatalogError, InvalidInput
 from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import weaviate
 
     from rerank_playground.evaluation.store import Store
@@ -47,7 +48,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED = {"id", "_id", "_additional", "vector", "vectors", DOC_ID_PROPERTY}
 ID_COLUMNS = ("_id", "id", DOC_ID_PROPERTY)
 
-Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
+Embed = Callable[[Sequence[str]], "Sequence[Sequence[float]] | np.ndarray"]  # one vector per text
 
 
 class BadDatasetFile(InvalidInput):

@@ -52,7 +52,8 @@ def test_the_secrets_file_is_read_and_the_environment_wins(local_key: str, tmp_p
     spec, keys, base = connection_from(_args(), env={})
     assert (spec.url, spec.weaviate_secret, base) == ("http://10.0.0.5:8080", "from-secrets", "http://127.0.0.1:9999")
     assert keys.secret_for(API_KEY_ENV, http_endpoint("http://127.0.0.1:9999")) == "jina-secret"
-    assert keys.secret_for(API_KEY_ENV, http_endpoint("https://elsewhere.example.com")) is None  # bound to the configured API
+    # bound to the configured API
+    assert keys.secret_for(API_KEY_ENV, http_endpoint("https://elsewhere.example.com")) is None
     spec, _, _ = connection_from(_args(), env={"WEAVIATE_URL": "http://10.0.0.6:8080"})
     assert spec.url == "http://10.0.0.6:8080"
     (tmp_path / ".streamlit" / "secrets.toml").write_text('WEAVIATE_URL = "unterminated\n')
@@ -82,4 +83,5 @@ def test_a_stored_endpoint_never_receives_a_key_configured_for_another(local_key
     assert base == "https://jina.example.net" and keys.secret_for(API_KEY_ENV, http_endpoint(base)) is None
     same = {"url": "https://ours.example.com", "grpc_port": 50051, "jina_base_url": "https://jina.example.com"}
     spec, keys, base = connection_from(_args(), same, env=env)
-    assert spec.weaviate_secret == "our-weaviate-key" and keys.secret_for(API_KEY_ENV, http_endpoint(base)) == "our-jina-key"
+    assert spec.weaviate_secret == "our-weaviate-key"
+    assert keys.secret_for(API_KEY_ENV, http_endpoint(base)) == "our-jina-key"
