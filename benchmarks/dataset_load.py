@@ -7,8 +7,9 @@ For each size, a BEIR folder of generated documents (``testkit.beir.write_corpus
 temporary data folder, or ``WEAVIATE_URL`` if set) with the local WordLlama embedder, by the CLI in its own process,
 exactly as a user runs it. Reported per size: the loader's own rate (objects imported / import seconds, embedding
 included, the checking pass excluded), the wall time of the whole command (checking pass, connection and query set
-included), and the loader process's peak RSS (``ru_maxrss`` of that child alone). The Weaviate server's memory is
-not included. Flat memory means the peak RSS barely moves from 10k to 100k documents.
+included), the loader process's CPU time and peak RSS (``ru_maxrss`` of that child alone), and the machine's load
+average (the rate depends on what else runs; the CPU time much less). The Weaviate server's CPU and memory are not
+included. Flat memory means the peak RSS barely moves from 10k to 100k documents.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def measure(endpoint_url: str, grpc_port: int, root: Path, n: int, batch_size: i
     if held != n:
         raise SystemExit(f"expected {n} objects, the collection holds {held}")
     return {"n": n, "rate": rate, "wall_s": wall, "import_s": import_s, "embed_s": embed_s,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "corpus_mb": (folder / "corpus.jsonl").stat().st_size / 1e6,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "load": os.getloadavg()[0], "corpus_mb": (folder / "corpus.jsonl").stat().st_size / 1e6,
             "name": name}  # type: ignore[dict-item]
 
 
@@ -81,8 +83,8 @@ def main() -> int:
                 row = measure(endpoint.url, endpoint.grpc_port, root, n, args.batch_size)
                 print(f"{n:>8,} documents ({row['corpus_mb']:.1f} MB corpus): {row['rate']:,.0f} objects/s "
                       f"(import: {row['import_s']:.1f} s, of which {row['embed_s']:.1f} s embedding), "
-                      f"{row['wall_s']:.1f} s whole command, peak RSS of the loader {row['peak_rss_mb']:.0f} MB",
-                      flush=True)
+                      f"{row['wall_s']:.1f} s whole command, loader CPU {row['cpu_s']:.1f} s, peak RSS of the "
+                      f"loader {row['peak_rss_mb']:.0f} MB; load average {row['load']:.1f} at the end", flush=True)
                 client = connect(endpoint)
                 try:
                     client.collections.delete(str(row["name"]))
