@@ -353,10 +353,17 @@ def _follow_load(job: Any, show: bool) -> bool:
     after its current chunk. True when interrupted."""
     from tqdm import tqdm
 
-    bar = None
-    phase = ""
-    interrupted = False
     progress = job.progress
+    bar: Any = None
+    phase = ""
+
+    def advance() -> None:  # the open bar to the figures of its phase
+        if bar is not None:
+            bar.update((progress.checked if phase == "checking" else progress.processed) - bar.n)  # tqdm's rate
+            if phase == "importing":
+                bar.set_postfix(new=progress.sent, skipped=progress.skipped, failed=progress.failed)
+
+    interrupted = False
     while job.running:
         try:
             job.wait(0.2)
@@ -365,17 +372,15 @@ def _follow_load(job: Any, show: bool) -> bool:
             job.cancel()
             print("\nStopping after the current chunk…", file=sys.stderr)
             continue
+        advance()
         if progress.phase != phase:
             if bar is not None:
                 bar.close()
             phase = progress.phase
             total = progress.total if phase == "importing" else None
-            bar = tqdm(total=total, unit="doc", desc=phase, disable=not show, file=sys.stderr, dynamic_ncols=True)
-        if bar is not None:
-            bar.update((progress.checked if phase == "checking" else progress.processed) - bar.n)  # tqdm's rate
-            if phase == "importing":
-                bar.set_postfix(new=progress.sent, skipped=progress.skipped, failed=progress.failed, refresh=False)
-            bar.refresh()
+            bar = tqdm(total=total, unit="doc", desc=phase, disable=not show, file=sys.stderr,
+                       dynamic_ncols=True) if phase in ("checking", "importing") else None
+            advance()
     if bar is not None:
         bar.close()
     return interrupted
