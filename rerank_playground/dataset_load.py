@@ -591,6 +591,15 @@ def _existing_ids(collection: Any, uuids: Sequence[str]) -> set[str]:
     return {str(obj.uuid) for obj in reply.objects}
 
 
+def _remove_half_written(collection: Any, uuids: Sequence[str]) -> None:
+    """Delete what the server kept of objects it reported as failed (e.g. stored, but refused by the vector
+    index), so that loading again imports them instead of skipping them as already there."""
+    from weaviate.classes.query import Filter
+
+    for start in range(0, len(uuids), 1000):
+        collection.data.delete_many(where=Filter.by_id().contains_any(list(uuids[start : start + 1000])))
+
+
 def _floats(vector: Any) -> list[float]:
     return vector.tolist() if hasattr(vector, "tolist") else [float(x) for x in vector]
 
@@ -663,9 +672,11 @@ def load_dataset(
                                          uuid=uuid, vector=None if vecs is None else _floats(vecs[i]))
                     progress.sent += len(todo)
                 progress.failed = len(failed) + batch.number_errors
-        for error in collection.batch.failed_objects:
+        refused = collection.batch.failed_objects
+        for error in refused:
             props = error.object_.properties or {}
             failed.append(FailedObject(str(props.get(DOC_ID_PROPERTY, error.original_uuid)), str(error.message)))
+        _remove_half_written(collection, [str(e.object_.uuid) for e in refused if e.object_.uuid])
     progress.failed = len(failed)
     progress.sent -= len(failed)
     count = int(collection.aggregate.over_all(total_count=True).total_count or 0)

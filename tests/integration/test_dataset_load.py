@@ -219,3 +219,37 @@ def test_a_malformed_line_is_named_and_nothing_is_written(
     assert code == 2
     assert f"error: {fixture.corpus}, line 7: not valid JSON" in err
     assert not client.collections.exists(name)
+
+
+def test_every_failed_object_is_reported_with_the_servers_reason(
+        client: weaviate.WeaviateClient, tmp_path: Path) -> None:
+    """Objects the server refuses (here: vectors of the wrong length) are each named with Weaviate's reason, no
+    query set is saved, and the same load with good vectors then completes what is missing."""
+    from rerank_playground.dataset_load import LoadProgress, Vectors, check_dataset, load_dataset, open_source
+    from rerank_playground.embedders import get_local_embedder
+
+    fixture = write_beir(tmp_path / "mini", documents=80)
+    plan = check_dataset(open_source(fixture.folder))
+    name = _name(client)
+    good = get_local_embedder().embed
+
+    def some_too_short(texts: list[str]) -> list[list[float]]:
+        return [[0.1, 0.2, 0.3] if "volcano" in text else list(map(float, vector))
+                for text, vector in zip(texts, good(texts), strict=True)]
+
+    store = open_store(str(tmp_path / "store.sqlite3"))
+    try:
+        report = load_dataset(client, plan, name, vectors=Vectors("local"), embed=some_too_short, store=store,
+                              progress=LoadProgress())
+        volcanic = {json.loads(line)["_id"] for line in fixture.corpus.read_text(encoding="utf-8").splitlines()
+                    if "volcano" in line}
+        assert volcanic and {f.doc_id for f in report.failed} == volcanic
+        assert all("vector" in f.reason.lower() and "length" in f.reason.lower() for f in report.failed)
+        assert report.count == 80 - len(volcanic) and report.query_set is None and not report.complete
+        assert store.query_sets() == []
+
+        again = load_dataset(client, plan, name, vectors=Vectors("local"), embed=good, store=store)
+        assert again.complete and again.sent == len(volcanic) and again.skipped == 80 - len(volcanic)
+        assert again.count == 80 and again.query_set is not None
+    finally:
+        store.close()
