@@ -4,12 +4,17 @@
 
 For each size, a BEIR folder of generated documents (``testkit.beir.write_corpus``: a title and ~12 words each, about
 130 bytes a line) with one judged query is loaded into a fresh collection of a real weaviate-server (started here on a
-temporary data folder, or ``WEAVIATE_URL`` if set) with the local WordLlama embedder, by the CLI in its own process,
+temporary data folder) with the local WordLlama embedder, by the CLI in its own process,
 exactly as a user runs it. Reported per size: the loader's own rate (objects imported / import seconds, embedding
 included, the checking pass excluded), the wall time of the whole command (checking pass, connection and query set
 included), the loader process's CPU time and peak RSS (``ru_maxrss`` of that child alone), and the machine's load
 average (the rate depends on what else runs; the CPU time much less). The Weaviate server's CPU and memory are not
 included. Flat memory means the peak RSS barely moves from 10k to 100k documents.
+
+Measured 2026-12-07 (2 CPUs shared with other work, batch size 200): 10,000 documents 647 objects/s, loader CPU
+3.5 s, peak RSS 233 MB (load average 9.9); 100,000 documents 581 objects/s, loader CPU 20.9 s, peak RSS 277 MB
+(load average 7.2). Reading and checking alone stay flat (120 MB at both sizes); the ~40 MB more at 100k comes
+with WordLlama's embedding of ever new texts (embedding the same texts again stays flat).
 """
 
 from __future__ import annotations
