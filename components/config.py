@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -23,7 +22,7 @@ from rerank_playground.deployment import (
 )
 from rerank_playground.errors import InvalidInput
 from rerank_playground.keys import ApiKey
-from rerank_playground.local_weaviate import read_local_api_key
+from rerank_playground.local_weaviate import with_local_key
 from rerank_playground.playground import Playground
 from rerank_playground.search_inputs import int_in_range
 
@@ -105,11 +104,7 @@ def server_weaviate_key() -> str | None:
 def deployment(config: dict[str, str] | None = None) -> Deployment:
     """The operator's settings, keys bound to the operator's endpoints. A malformed budget or gRPC port is
     logged and left at its default (budgets stay finite; locked mode is never dropped)."""
-    config = dict(server_config() if config is None else config)
-    if not config.get("WEAVIATE_API_KEY") and _is_loopback_url(config.get("WEAVIATE_URL", "http://127.0.0.1:8080")):
-        local_key = read_local_api_key()  # the local demo server's per-install key
-        if local_key:
-            config["WEAVIATE_API_KEY"] = local_key
+    config = with_local_key(server_config() if config is None else config)  # the local demo server's key
     port = config.get("WEAVIATE_GRPC_PORT")
     if port is not None and int_in_range(port, 1, 65535) is None:  # said on screen by config_problems
         log.warning("Ignoring the setting WEAVIATE_GRPC_PORT (not a port number); using its default.")
@@ -127,11 +122,6 @@ def deployment(config: dict[str, str] | None = None) -> Deployment:
             bad = "WEAVIATE_GRPC_PORT"
         log.warning("Ignoring the setting %s (not valid); using its default.", bad)
         config.pop(bad)
-
-
-def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
-    return host in {"127.0.0.1", "localhost", "::1"}
 
 
 def spec_from_config(config: dict[str, str] | None = None) -> ConnectionSpec:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import collections_view, demo_panel, feedback, lifecycle, url_state
+from components import collections_view, demo_panel, feedback, lifecycle, load_dataset_view, url_state
 
 
 def body() -> None:
@@ -15,6 +15,8 @@ def body() -> None:
     if pg is None:
         return
     collections_view.render_collections(pg, "collections")
+    with st.expander("Load a dataset", expanded=load_dataset_view.JOB in st.session_state):
+        load_dataset_view.load_dataset_panel(pg, "load")
     with st.expander("Demo collections"):
         demo_panel.demo_panel(pg, "collections")
 

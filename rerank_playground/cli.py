@@ -4,6 +4,11 @@
     rerank-playground eval --resume RUN_ID            # finish a cancelled or killed run
     rerank-playground runs                            # list saved runs
     rerank-playground report RUN_ID --report run.html --trec-dir runs/
+    rerank-playground load ~/data/scifact --collection SciFact   # a BEIR folder / .zip, or a CSV/JSONL of documents
+
+Weaviate is found as the app finds it: ``--url``, else ``WEAVIATE_URL`` (environment, then
+``.streamlit/secrets.toml``), else the local server; a Weaviate on this machine gets the per-install key of the
+local server that ``make demo`` runs.
 
 Keys come only from the environment (``JINAAI_APIKEY``, ``WEAVIATE_API_KEY``), never from arguments (which other
 users can read in the process list). Exit status: 0 done; 1 ``--fail-if-worse`` found a reranker significantly
@@ -18,17 +23,18 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rerank_playground import cutoff_cli
-from rerank_playground.connection import spec_from_url
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.jina_http import API_KEY_ENV
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Fusion, Operator, SearchMode
 
 if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
+    from rerank_playground.connection import ConnectionSpec
     from rerank_playground.evaluation.analysis import RunSummary
     from rerank_playground.evaluation.batch import BatchRun, Progress
     from rerank_playground.evaluation.models import QuerySet
@@ -53,10 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="run a query set through search and rerankers, save it, write a report")
     common(ev)
-    conn = ev.add_argument_group("connection (keys only from JINAAI_APIKEY / WEAVIATE_API_KEY)")
-    conn.add_argument("--url", default=os.environ.get("WEAVIATE_URL", "http://127.0.0.1:8080"), help="Weaviate URL")
-    conn.add_argument("--grpc-port", type=int, default=None, help="Weaviate gRPC port (default 50051)")
-    conn.add_argument("--jina-base-url", default=None, help="Jina API base URL (default $JINA_BASE_URL or api.jina.ai)")
+    connection_options(ev)
     what = ev.add_argument_group("what to run")
     what.add_argument("--collection", help="collection to search (default: the query set's)")
     what.add_argument("--query-set", help="name of a query set in the store")
@@ -103,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
                           "randomization test on nDCG@k)")
     significance(out)
 
+    _load_parser(sub, common)
+
     ls = sub.add_parser("runs", help="list saved runs")
     common(ls)
     rp = sub.add_parser("report", help="write the HTML report / TREC files of a saved run")
@@ -113,6 +118,36 @@ def _parser() -> argparse.ArgumentParser:
     significance(rp)
     cutoff_cli.register(sub, common)
     return parser
+
+
+def connection_options(p: argparse.ArgumentParser) -> None:
+    conn = p.add_argument_group("connection (as the app finds it; keys only from the environment or "
+                                ".streamlit/secrets.toml)")
+    conn.add_argument("--url", default=None, help="Weaviate URL (default $WEAVIATE_URL, the secrets file's, or "
+                                                  "the local server http://127.0.0.1:8080)")
+    conn.add_argument("--grpc-port", type=int, default=None, help="Weaviate gRPC port (default "
+                                                                  "$WEAVIATE_GRPC_PORT or 50051)")
+    conn.add_argument("--jina-base-url", default=None, help="Jina API base URL (default $JINA_BASE_URL or api.jina.ai)")
+
+
+def _load_parser(sub: Any, common: Any) -> None:
+    ld = sub.add_parser("load", help="load a judged dataset (BEIR folder or .zip, or a CSV/JSONL of documents) into "
+                                     "a collection, with its query set")
+    common(ld)
+    connection_options(ld)
+    ld.add_argument("path", type=Path, help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), its "
+                                            ".zip, or a .csv / .jsonl of documents (an id column + text columns)")
+    ld.add_argument("--collection", required=True, help="the collection to create (or resume loading into)")
+    ld.add_argument("--split", default="test", help="BEIR qrels split (qrels/<split>.tsv; default test)")
+    ld.add_argument("--queries", type=Path, help="with a CSV/JSONL of documents: a query set file (.csv "
+                                                 "query_id,query,doc_id,grade or .json) whose doc_id is the id column")
+    ld.add_argument("--set-name", help="name of the query set (default: '<collection> <split>')")
+    ld.add_argument("--vectors", default="local", help="document vectors: local (WordLlama, offline; default), "
+                                                       "jina:<model> (needs JINAAI_APIKEY) or server:<module> "
+                                                       "(the collection's vectorizer, e.g. server:text2vec-jinaai)")
+    ld.add_argument("--batch-size", type=int, default=200, help="objects per batch request")
+    ld.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar (default: when stderr is a terminal)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _write_outputs(args, args.run_id)
         if args.command == "cutoff":
             return cutoff_cli.main(args, _open_store)
+        if args.command == "load":
+            return _load(args)
         return _eval(args)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -191,16 +228,15 @@ def _read(path: Path) -> str:
 def _eval(args: argparse.Namespace) -> int:
     from rerank_playground.evaluation import batch
 
-    spec = spec_from_url(args.url, args.grpc_port, kind="local",
-                         weaviate_api_key=os.environ.get("WEAVIATE_API_KEY") or None)
-    keys = ProviderKeys.of(**{API_KEY_ENV: os.environ.get(API_KEY_ENV)})
+    stored = _stored_endpoints(args) if args.resume else {}
+    spec, keys, jina_base_url = connection_from(args, stored)
     options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
                                   request_timeout_s=args.timeout)
     choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))  # cheap checks first
     store = _open_store(args)
     try:
         if args.resume:
-            handle = batch.resume_run(store, args.resume, spec, keys=keys, jina_base_url=args.jina_base_url,
+            handle = batch.resume_run(store, args.resume, spec, keys=keys, jina_base_url=jina_base_url,
                                       options=options, retry_failed=args.retry_failed)
         else:
             qs = _query_set(args, store)
@@ -217,7 +253,7 @@ def _eval(args: argparse.Namespace) -> int:
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name,
                                  **level)
             handle = batch.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
-                                     jina_base_url=args.jina_base_url, options=options)
+                                     jina_base_url=jina_base_url, options=options)
         print(f"run {handle.run_id}", file=sys.stderr)
         interrupted = _watch(handle, args.progress)
         progress = handle.progress()
@@ -235,6 +271,176 @@ def _eval(args: argparse.Namespace) -> int:
         return code
     finally:
         store.close()
+
+
+def connection_from(args: argparse.Namespace, stored: dict[str, Any] | None = None,
+                    env: dict[str, str] | None = None) -> tuple[ConnectionSpec, ProviderKeys, str]:
+    """The Weaviate spec, provider keys and Jina base URL, found as the app finds them (environment over the
+    secrets file, the local server's per-install key for a Weaviate on this machine), with ``--url`` /
+    ``--grpc-port`` / ``--jina-base-url`` first, then a resumed run's ``stored`` endpoints.
+
+    Keys stay bound to the endpoints they were configured for: a stored endpoint (the store may be a team's)
+    gets a configured key only when it is that key's endpoint, and otherwise only the per-install key of a
+    Weaviate on this machine."""
+    from rerank_playground.deployment import deployment_from_settings, settings_outside_app
+    from rerank_playground.local_weaviate import with_local_key
+
+    settings = settings_outside_app(dict(os.environ if env is None else env))
+    flags = {"WEAVIATE_URL": args.url, "WEAVIATE_GRPC_PORT": args.grpc_port, "JINA_BASE_URL": args.jina_base_url}
+    settings.update({name: str(value) for name, value in flags.items() if value})
+    names = {"url": "WEAVIATE_URL", "grpc_port": "WEAVIATE_GRPC_PORT", "jina_base_url": "JINA_BASE_URL"}
+    from_store = {names[k]: str(v) for k, v in (stored or {}).items() if k in names and v and not flags[names[k]]}
+    try:
+        configured = deployment_from_settings(with_local_key(settings))
+        if not from_store:
+            return configured.spec, ProviderKeys.of(**{API_KEY_ENV: configured.jina_key}), configured.jina_base_url
+        unkeyed = {k: v for k, v in settings.items() if k not in ("WEAVIATE_API_KEY", API_KEY_ENV)}
+        resumed = deployment_from_settings(with_local_key({**unkeyed, **from_store}))
+    except ValueError:
+        from rerank_playground.errors import InvalidInput
+
+        raise InvalidInput("The Weaviate URL or gRPC port is not valid.",
+                           hint="Use e.g. --url http://127.0.0.1:8080 --grpc-port 50051.") from None
+    key = configured.spec.weaviate_key
+    if key is None or key.value_for(*resumed.spec.endpoints) is None:
+        key = resumed.spec.weaviate_key
+    spec = replace(resumed.spec, weaviate_api_key=key)
+    # the configured Jina key keeps its binding: it goes to a stored Jina URL only if that is the configured one
+    return spec, ProviderKeys.of(**{API_KEY_ENV: configured.jina_key}), resumed.jina_base_url
+
+
+def _stored_endpoints(args: argparse.Namespace) -> dict[str, Any]:
+    from rerank_playground.evaluation import batch, runs
+
+    store = _open_store(args)
+    try:
+        return batch.stored_endpoints(runs.get_run(store, args.resume))
+    finally:
+        store.close()
+
+
+def _load(args: argparse.Namespace) -> int:
+    """``rerank-playground load``: check the whole dataset, then import it with a progress bar; Ctrl-C stops
+    between chunks (run the same command again to resume)."""
+    from rerank_playground import dataset_load as dl
+    from rerank_playground.connection import connect
+
+    vectors = dl.Vectors.parse(args.vectors)
+    dl.check_collection_name(args.collection)
+    source = dl.open_source(args.path, split=args.split, query_file=args.queries)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    spec, keys, jina_base_url = connection_from(args)
+    embed = _document_embedder(vectors, keys, jina_base_url)
+    store = _open_store(args)
+    try:
+        job = dl.LoadJob(source, args.collection, connect=lambda: connect(spec, keys), vectors=vectors, embed=embed,
+                         store=store, set_name=args.set_name, batch_size=args.batch_size,
+                         secrets=(*spec.secrets, *keys.secrets)).start()
+        interrupted = _follow_load(job, show)
+    finally:
+        store.close()
+    if isinstance(job.exception, PlaygroundError):
+        raise job.exception
+    if job.error is not None:
+        print(f"error: {job.error}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if job.report is None:  # cancelled while checking
+        print("Interrupted while checking the dataset; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return _print_load(args, job.report, vectors, interrupted)
+
+
+def _document_embedder(vectors: Any, keys: ProviderKeys, jina_base_url: str) -> Any:
+    from rerank_playground.errors import KeyRequired
+    from rerank_playground.keys import http_endpoint
+
+    if vectors.kind == "server":
+        return None
+    if vectors.kind == "local":
+        from rerank_playground.embedders import get_local_embedder
+
+        return get_local_embedder().embed
+    from rerank_playground.jina_embeddings import JinaEmbedder
+    from rerank_playground.jina_http import make_client
+
+    key = keys.secret_for(API_KEY_ENV, http_endpoint(jina_base_url))
+    if not key:
+        raise KeyRequired(f"Document vectors from {vectors.model} need a Jina API key.",
+                          hint=f"Set {API_KEY_ENV}, or use --vectors local.", provider="jina", model=vectors.model)
+    embedder = JinaEmbedder(make_client(), key, base_url=jina_base_url, model=vectors.model)
+    return lambda texts: embedder.embed(texts, task="retrieval.passage")
+
+
+def _follow_load(job: Any, show: bool) -> bool:
+    """A tqdm bar over the load (documents checked, then imported, with the rate); Ctrl-C asks the job to stop
+    after its current chunk. True when interrupted."""
+    from tqdm import tqdm
+
+    progress = job.progress
+    bar: Any = None
+    phase = ""
+
+    def advance() -> None:  # the open bar to the figures of its phase
+        if bar is not None:
+            bar.update((progress.checked if phase == "checking" else progress.processed) - bar.n)  # tqdm's rate
+            if phase == "importing":
+                bar.set_postfix(new=progress.sent, skipped=progress.skipped, failed=progress.failed)
+
+    interrupted = False
+    while job.running:
+        try:
+            job.wait(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            job.cancel()
+            print("\nStopping after the current chunk…", file=sys.stderr)
+            continue
+        advance()
+        if progress.phase != phase:
+            if bar is not None:
+                bar.close()
+            phase = progress.phase
+            total = progress.total if phase == "importing" else None
+            bar = tqdm(total=total, unit="doc", desc=phase, disable=not show, file=sys.stderr,
+                       dynamic_ncols=True) if phase in ("checking", "importing") else None
+            advance()
+    if bar is not None:
+        bar.close()
+    return interrupted
+
+
+def _print_load(args: argparse.Namespace, report: Any, vectors: Any, interrupted: bool) -> int:
+    out = sys.stderr
+    print(f"{report.collection}: {report.sent:,} objects imported, {report.skipped:,} already there, "
+          f"{len(report.failed):,} failed, in {report.seconds:.1f} s ({report.rate:,.0f} objects/s; "
+          f"{report.embed_seconds:.1f} s of it computing vectors); "
+          f"the collection holds {report.count:,} objects ({report.documents:,} documents in the corpus).", file=out)
+    if report.complete and report.count < report.documents:
+        print(f"note: {report.documents - report.count:,} corpus lines repeat an earlier document id (the later line "
+              "replaced the earlier).", file=out)
+    for failure in report.failed:
+        print(f"failed: {failure.doc_id}: {failure.reason}", file=out)
+    again = f"rerank-playground load {args.path} --collection {args.collection}"
+    if report.cancelled or interrupted:
+        print(f"Interrupted. Run the same command again to resume: {again}", file=out)
+        return EXIT_INTERRUPTED
+    if report.failed:
+        print(f"{len(report.failed):,} objects failed; no query set was saved. Fix the cause and run the same "
+              f"command again (what is in stays): {again}", file=out)
+        return EXIT_INCOMPLETE
+    if report.query_set is not None:
+        qs = report.query_set
+        print(f"query set {qs.name!r}: {len(qs.queries):,} queries, {report.judgments:,} judgments.", file=out)
+        embedder = "" if vectors.query_embedder == "local" else f" --embedder {vectors.query_embedder}"
+        print(f"Evaluate it: rerank-playground eval --query-set {_quote(qs.name)} --rerank local{embedder} "
+              "--report report.html", file=out)
+    return EXIT_OK
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _watch(handle: BatchRun, show: bool | None) -> bool:

@@ -26,6 +26,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rerank_playground.connection import ConnectionSpec, spec_from_env
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
@@ -234,3 +235,30 @@ class SpendGuard:
             if limit is not None
         ]
         return max(0, min(left)) if left else None
+
+
+# ------------------------------------------------------------------------------------------- outside the app
+
+# Where Streamlit reads secrets: the user's, then the project's (which wins).
+SECRETS_FILES = (Path.home() / ".streamlit" / "secrets.toml", Path(".streamlit") / "secrets.toml")
+OPERATOR_SETTINGS = ("WEAVIATE_URL", "WEAVIATE_GRPC_PORT", "WEAVIATE_API_KEY", "JINAAI_APIKEY", "JINA_BASE_URL",
+                     *SETTING_NAMES)
+
+
+def settings_outside_app(env: Mapping[str, str], secrets_files: Sequence[Path] = SECRETS_FILES) -> dict[str, str]:
+    """The settings the app would read, for a process without Streamlit (the CLI): the secrets files the app reads,
+    overridden by the environment. A secrets file that is not valid TOML raises ``InvalidInput`` (never its text)."""
+    import tomllib
+
+    merged: dict[str, str] = {}
+    for path in secrets_files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            raise InvalidInput(f"The secrets file {path} could not be read as TOML.",
+                               hint="Fix it, or set the settings in the environment.") from None
+        merged.update({n: str(data[n]).strip() for n in OPERATOR_SETTINGS if str(data.get(n, "")).strip()})
+    merged.update({n: env[n].strip() for n in OPERATOR_SETTINGS if env.get(n, "").strip()})
+    return merged

@@ -29,3 +29,21 @@ def read_local_api_key() -> str | None:
         return api_key_path().read_text().strip() or None
     except OSError:
         return None
+
+
+def is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
+    return host in {"127.0.0.1", "localhost", "::1"}
+
+
+def with_local_key(settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` with the per-install key as ``WEAVIATE_API_KEY`` when none is set and the Weaviate is on this
+    machine: how the app, the CLI and the scripts all reach the local server without asking for its key."""
+    config = dict(settings)
+    if not config.get("WEAVIATE_API_KEY") and is_loopback_url(config.get("WEAVIATE_URL", "http://127.0.0.1:8080")):
+        local_key = read_local_api_key()
+        if local_key:
+            config["WEAVIATE_API_KEY"] = local_key
+    return config

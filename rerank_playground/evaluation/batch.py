@@ -53,7 +53,7 @@ from rerank_playground.errors import (
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.metrics import check_relevance_level, evaluate_run, measures_for, ranking_ids
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
-from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after
+from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after, resolve_base_url
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankResult, SearchMode, SearchRequest
 from rerank_playground.playground import Playground, RerankChoice
@@ -651,6 +651,16 @@ def plan_to_dict(plan: RunPlan, notes: Sequence[str] = ()) -> dict[str, Any]:
     }
 
 
+def run_endpoints(spec: ConnectionSpec, jina_base_url: str | None) -> dict[str, Any]:
+    """Where a run searched and reranked, saved with it so a resume goes back there: addresses only, never keys."""
+    return {"url": spec.url, "grpc_port": spec.grpc_target[1], "jina_base_url": resolve_base_url(jina_base_url)}
+
+
+def stored_endpoints(record: runs.RunRecord) -> dict[str, Any]:
+    """The endpoints :func:`run_endpoints` saved with a run (empty for runs saved before they were kept)."""
+    return dict(record.plan.get("endpoints") or {})
+
+
 def plan_from_record(record: runs.RunRecord) -> RunPlan:
     data = record.plan
     qs = data["query_set"]
@@ -713,7 +723,7 @@ def start_run(
         record = runs.RunRecord(
             run_id=uuid.uuid4().hex, name=plan.name or f"{plan.query_set.name} · {datetime.now(UTC):%Y-%m-%d %H:%M}",
             collection=info.name, query_set=plan.query_set.name, status="running",
-            plan=plan_to_dict(plan, notes),
+            plan={**plan_to_dict(plan, notes), "endpoints": run_endpoints(spec, jina_base_url)},
             qrels={qid: dict(grades) for qid, grades in qrels.items() if qid in judged and grades},
             app_version=app_version(), server_version=pg.server.version if pg.server else "unknown",
             object_count=info.count,
