@@ -34,7 +34,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     with left:
         name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.set")
         qs = by_name[name]
-        st.caption(f"{len(qs.queries)} queries on the collection {qs.collection}.")
+        st.caption(f"{len(qs.queries)} queries on the collection {md_escape(qs.collection)}.")
         options = _choices(pg)
         default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
         picked = st.multiselect(
@@ -91,7 +91,7 @@ def progress_panel(key_prefix: str) -> None:
     @st.fragment(run_every=every)
     def panel() -> None:
         progress = handle.progress()
-        st.subheader(f"Run: {handle.record.name}")
+        st.subheader(f"Run: {md_escape(handle.record.name)}")
         st.progress(progress.fraction, text=f"{progress.done + progress.failed} of {progress.total} orderings")
         cols = st.columns(5)
         cols[0].metric("Done", progress.done)

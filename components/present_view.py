@@ -16,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from components import feedback, lifecycle, state, store_access
+from components import safe
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables
@@ -65,7 +66,7 @@ def _load(store: Store, name: str) -> Story | None:
     try:
         return stories.load_story(store, name)
     except PlaygroundError as err:
-        st.warning(err.message)
+        st.warning(safe.text(err.message))
         return None
 
 
@@ -73,7 +74,7 @@ def _save(store: Store, story: Story, message: str) -> None:
     try:
         stories.save_story(store, story)
     except PlaygroundError as err:
-        feedback.flash(f"{err.message} {err.hint}".strip(), "error", "present")
+        feedback.flash(safe.text(f"{err.message} {err.hint}".strip()), "error", "present")
         return
     feedback.flash(message, "success", "present")
 
@@ -91,7 +92,7 @@ def manage(pg: Playground, store: Store) -> None:
     try:
         names = stories.story_names(store)
     except PlaygroundError as err:
-        st.warning(f"{err.message} {err.hint}".strip())
+        st.warning(safe.text(f"{err.message} {err.hint}".strip()))
         return
     top = st.columns([3, 1.2, 1.6], vertical_alignment="bottom")
     story: Story | None = None
@@ -111,7 +112,7 @@ def manage(pg: Playground, store: Store) -> None:
         try:
             stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
         except PlaygroundError as err:
-            st.error(f"{err.message} {err.hint}".strip())
+            st.error(safe.text(f"{err.message} {err.hint}".strip()))
         else:
             st.session_state[_key("story")] = stories.DEMO_STORY
             st.session_state.pop(_key("story_select"), None)
@@ -172,11 +173,11 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 try:
                     stories.rename_story(store, story.name, new_name)
                 except PlaygroundError as err:
-                    st.error(f"{err.message} {err.hint}".strip())
+                    st.error(safe.text(f"{err.message} {err.hint}".strip()))
                 else:
                     st.session_state[_key("story")] = new_name.strip()
                     st.session_state.pop(_key("story_select"), None)
-                    feedback.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
+                    feedback.flash(f"Renamed to “{md_escape(new_name.strip())}”.", "success", "present")
                     st.rerun()
         with cols[1]:
             sure = st.checkbox("Yes, delete this story", key=_key("sure"))
@@ -184,11 +185,11 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 try:
                     stories.delete_story(store, story.name)
                 except PlaygroundError as err:
-                    st.error(err.message)
+                    st.error(safe.text(err.message))
                 else:
                     st.session_state.pop(_key("story"), None)
                     st.session_state.pop(_key("story_select"), None)
-                    feedback.flash(f"Deleted “{story.name}”.", "success", "present")
+                    feedback.flash(f"Deleted “{md_escape(story.name)}”.", "success", "present")
                     st.rerun()
         data = stories.story_to_json(story).encode("utf-8")
         st.download_button("Export story (JSON)", data, file_name=f"{_slug(story.name)}.story.json",
@@ -232,12 +233,13 @@ def _import(store: Store) -> None:
         try:
             story = stories.story_from_json(upload.getvalue().decode("utf-8", errors="replace"))
         except PlaygroundError as err:
-            st.error(f"{err.message} {err.hint}".strip())
+            st.error(safe.text(f"{err.message} {err.hint}".strip()))
             return
         exists = story.name in stories.story_names(store)
-        label = f"Replace “{story.name}”" if exists else f"Import “{story.name}” ({len(story.views)} views)"
+        label = (f"Replace “{md_escape(story.name)}”" if exists
+                 else f"Import “{md_escape(story.name)}” ({len(story.views)} views)")
         if st.button(label, key=_key("do_import"), type="primary"):
-            _save(store, story, f"Imported “{story.name}” with {len(story.views)} views.")
+            _save(store, story, f"Imported “{md_escape(story.name)}” with {len(story.views)} views.")
             st.session_state[_key("story")] = story.name
             st.session_state.pop(_key("story_select"), None)
             st.rerun()
@@ -302,7 +304,7 @@ def present(pg: Playground, store: Store, story: Story) -> None:
     if prefetch and index + 1 < count:
         work.prefetch(story.views[index + 1])  # started before drawing: the room reads this view meanwhile
     with nav:
-        _next_state(work, story, index, f"{story.name} · view {index + 1} of {count}")
+        _next_state(work, story, index, f"{md_escape(story.name)} · view {index + 1} of {count}")
     _view(pg, store, story, index, prepared)
     if prefetch:
         for other in prefetch_order(count, index):
@@ -449,7 +451,7 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
                 stories.record_preference(store, view.request.collection, view.request.query, pair, chosen,
                                           story=story.name)
             except PlaygroundError as err:
-                st.info(f"The pick was not saved: {err.message}")
+                st.info(f"The pick was not saved: {safe.text(err.message)}")
             else:
                 picks[index] = chosen
     if index in picks:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import feedback, state
+from components import feedback, safe, state
 from components.safe import md_escape
 from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation import io
@@ -120,13 +120,19 @@ def _stem(name: str) -> str:
 
 def export_buttons(query_set: QuerySet, qrels: dict[str, dict[str, int]], key_prefix: str) -> None:
     stem = _stem(query_set.name)
-    topics, qrels_text = io.to_trec(query_set, qrels)
     files = [
         ("CSV", io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
         ("JSON", io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
-        ("TREC topics", topics, f"{stem}.topics.txt", "text/plain"),
-        ("TREC qrels", qrels_text, f"{stem}.qrels.txt", "text/plain"),
     ]
+    try:
+        topics, qrels_text = io.to_trec(query_set, qrels)
+    except InvalidInput as err:
+        st.caption(f"No TREC export: {safe.text(err)}")
+    else:
+        files += [
+            ("TREC topics", topics, f"{stem}.topics.txt", "text/plain"),
+            ("TREC qrels", qrels_text, f"{stem}.qrels.txt", "text/plain"),
+        ]
     columns = st.columns(len(files))
     for column, (label, text, file_name, mime) in zip(columns, files, strict=True):
         column.download_button(

@@ -17,6 +17,7 @@ Formats
 from __future__ import annotations
 
 import bisect
+import html
 import csv
 import io
 import json
@@ -27,9 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rerank_playground.errors import BadImportFile
+from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
 from rerank_playground.evaluation.store import Store
+from rerank_playground.tables import defuse_formula, undo_defuse
 
 CSV_COLUMNS = ("query_id", "query", "doc_id", "grade")
 
@@ -152,7 +154,7 @@ def parse_csv(text: str) -> ParsedJudgments:
                 continue
             if len(row) != len(names):
                 raise BadImportFile(line=line, problem=f"{len(row)} fields where the header has {len(names)}.")
-            query_id, query, doc_id, grade = (row[index[column]] for column in CSV_COLUMNS)
+            query_id, query, doc_id, grade = (undo_defuse(row[index[column]]) for column in CSV_COLUMNS)
             collector.query(line, query_id, query)
             if doc_id.strip() or grade.strip():
                 collector.judgment(line, query_id, doc_id, grade)
@@ -166,7 +168,9 @@ def to_csv(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for query, doc_id, grade in _rows(query_set, qrels):
-        writer.writerow([query.query_id, query.text, doc_id, "" if grade is None else grade])
+        # Formula-escaped: query texts and ids come from files and users; a spreadsheet must show, not run, them.
+        writer.writerow([defuse_formula(query.query_id), defuse_formula(query.text), defuse_formula(doc_id),
+                         "" if grade is None else grade])
     return out.getvalue()
 
 
@@ -279,6 +283,7 @@ def to_json(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str:
 
 # ------------------------------------------------------------------------------------------------ TREC
 
+_TREC_ID = re.compile(r"[^\s<>&]+")
 _TOP = re.compile(r"<top>(.*?)</top>", re.S | re.I)
 _NUM = re.compile(r"<num>\s*(?:number:)?\s*(\S+)", re.I)
 _TITLE = re.compile(r"<title>\s*(?:topic:)?\s*(.*?)\s*(?=<|$)", re.S | re.I)
@@ -299,7 +304,8 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
                 raise BadImportFile(line=line, problem="topics: this <top> has no <num>.")
             if not title or not title.group(1).strip():
                 raise BadImportFile(line=line, problem=f"topics: topic {num.group(1)!r} has no <title>.")
-            _topic(collector, line, num.group(1), " ".join(title.group(1).split()))
+            # Titles are written with <, > and & as entities (``to_trec``): read them back.
+            _topic(collector, line, html.unescape(num.group(1)), html.unescape(" ".join(title.group(1).split())))
     else:
         for line, raw in enumerate(topics_text.splitlines(), start=1):
             if not raw.strip():
@@ -337,12 +343,30 @@ def _topic(collector: _Collector, line: int, query_id: str, text: str) -> None:
         raise BadImportFile(line=line, problem=f"topics: topic {query_id!r} appears twice.")
 
 
+def _trec_title(text: str) -> str:
+    title = html.escape(" ".join(text.split()), quote=False)
+    # The reader drops one leading "Topic:" (TREC's own files have it): a query that starts so keeps its own.
+    return f"Topic: {title}" if re.match(r"topic:", title, re.I) else title
+
+
 def to_trec(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> tuple[str, str]:
-    """(topics, qrels) texts; the topics in the classic ``<top>`` form."""
+    """(topics, qrels) texts; the topics in the classic ``<top>`` form, ``<``, ``>`` and ``&`` in a title written
+    as entities (so a query cannot close its topic or open another; ``parse_trec`` reads them back).
+
+    Raises ``InvalidInput`` when an id cannot be written: TREC files separate fields by white space.
+    """
+    judged = [(query, doc_id, grade) for query, doc_id, grade in _rows(query_set, qrels) if grade is not None]
+    ids = [*((q.query_id, "query id") for q in query_set.queries), *((d, "document id") for _, d, _ in judged)]
+    for value, what in ids:
+        if not _TREC_ID.fullmatch(value):
+            raise InvalidInput(
+                f"The {what} {value[:80]!r} cannot be written in TREC files (white space or <, >, & in it).",
+                hint="Export CSV or JSON instead: they keep any id.",
+            )
     topics = "".join(
-        f"<top>\n<num> Number: {query.query_id}\n<title> {query.text}\n</top>\n\n" for query in query_set.queries
+        f"<top>\n<num> Number: {query.query_id}\n<title> {_trec_title(query.text)}\n</top>\n\n"
+        for query in query_set.queries
     )
-    judged = ((query, doc_id, grade) for query, doc_id, grade in _rows(query_set, qrels) if grade is not None)
     lines = "".join(f"{query.query_id} 0 {doc_id} {grade}\n" for query, doc_id, grade in judged)
     return topics, lines
 
