@@ -12,8 +12,8 @@ from typing import Literal, TypeVar
 
 import streamlit as st
 
-from components.app_shell import ensure_app_shell
 from components import safe
+from components.app_shell import ensure_app_shell
 from components.config import secrets_of, server_jina_key, server_weaviate_key
 from rerank_playground.errors import PlaygroundError, scrub
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import feedback, lifecycle, state, store_access
-from components import safe
+from components import feedback, lifecycle, safe, state, store_access
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables

@@ -12,7 +12,8 @@ set, a server's error message — goes through one of these before such a call:
 CommonMark lets a backslash escape any ASCII punctuation character; escaping those that start a construct turns
 every construct into literal text. Two plugins work on the text *after* escapes are resolved: GFM's bare-URL and
 e-mail autolinks (``http://…``, ``www.…``, ``a@b.c``) and emoji shortcodes (``:smile:``); an invisible word
-joiner (U+2060) after every ``:`` and ``@`` and inside ``www.`` keeps them from matching. ``tests/app/test_hostile_text.py`` fails if a page shows such text unescaped.
+joiner (U+2060) after every ``:`` and ``@`` and inside ``www.`` keeps them from matching.
+``tests/app/test_hostile_text.py`` fails if a page shows such text unescaped.
 """
 
 from __future__ import annotations

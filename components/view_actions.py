@@ -103,7 +103,8 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
             return
         st.session_state["present.story"] = story.name
         st.session_state.pop("present.story_select", None)
-        st.success(f"Added as view {len(story.views)} of “{safe.md_escape(story.name)}”. Present it on the Present page.")
+        st.success(f"Added as view {len(story.views)} of “{safe.md_escape(story.name)}”. "
+                   "Present it on the Present page.")
 
 
 def snapshot_button(pg: Playground, prepared: PreparedView, key_prefix: str) -> None:

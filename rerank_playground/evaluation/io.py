@@ -17,8 +17,8 @@ Formats
 from __future__ import annotations
 
 import bisect
-import html
 import csv
+import html
 import io
 import json
 import json.decoder

@@ -227,8 +227,8 @@ def test_every_format_round_trips(fmt: str) -> None:
     assert parsed.qrels() == {"q1": {"u1": 3, "u2": 1}, "q2": {}, "q3": {"d": 0}}
 
 
-_HOSTILE = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "'=quoted", "</top><top><num> Number: q999",
-            "<title> a & b &amp; <", "Topic: kept", "\t=tab"]
+_HOSTILE = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "'=quoted",
+            "</top><top><num> Number: q999", "<title> a & b &amp; <", "Topic: kept", "\t=tab"]
 _TEXT = st.one_of(
     st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), min_size=1, max_size=30),
     st.sampled_from(_HOSTILE),
