@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import safe
 from components.safe import md_escape
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
@@ -71,7 +72,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
             options=batch.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
         )
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(safe.text(err))
         return
     st.session_state[HANDLE] = handle
 
@@ -145,6 +146,6 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
                     retry_failed=retry, policy=pg.policy, spend=pg.spend,
                 )
             except PlaygroundError as err:
-                st.error(str(err))
+                st.error(safe.text(err))
                 return
             st.rerun()

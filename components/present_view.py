@@ -217,7 +217,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 mime="text/html", key=_key("snapshot"), on_click="ignore", icon=":material/download:",
             )
         for line in tally_lines:
-            st.caption(line)
+            st.caption(safe.text(line))
 
 
 def _slug(name: str) -> str:
@@ -347,7 +347,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
     if view.note:
         st.markdown(f'<div class="present-note">{_html_text(view.note)}</div>', unsafe_allow_html=True)
     for line in prepared.errors.values():
-        st.info(line, icon=":material/info:")
+        st.info(safe.text(line), icon=":material/info:")
     if prepared.errors and st.button("Try this step again", key=_key(f"retry{index}")):
         presenter(pg).forget(view)
         st.rerun()
@@ -392,7 +392,8 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
             figure = prepared.figures.get(label) or present_chart(run, prepared.grades)
             st.plotly_chart(figure, key=_key(f"chart{index}-{label}"), theme=None,
                             config=PLOTLY_CONFIG)
-            st.caption(f"“{view.request.query}” · {label} · top {view.top_n} of {len(run.search.hits)} candidates"
+            st.caption(f"“{md_escape(view.request.query)}” · {label} · top {view.top_n} of "
+                       f"{len(run.search.hits)} candidates"
                        + (" · rerank from this session's cache" if run.result.cached else ""))
 
 

@@ -63,7 +63,7 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     summary = summary_of(store, record)
     st.subheader(md_escape(record.name))
     st.caption(
-        f"{record.collection} ({record.object_count:,} objects) · query set {md_escape(record.query_set)} · "
+        f"{md_escape(record.collection)} ({record.object_count:,} objects) · query set {md_escape(record.query_set)} · "
         f"{summary.saved} of {summary.expected} orderings saved · app {record.app_version} · Weaviate "
         f"{record.server_version} · started {record.started_at:%Y-%m-%d %H:%M:%S} UTC"
         + (f" · ended {record.ended_at:%H:%M:%S}" if record.ended_at else "")
