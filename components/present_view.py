@@ -21,7 +21,7 @@ from components.view_actions import versions
 from rerank_playground import codegen, tables
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import stories
+from rerank_playground.evaluation import files, stories
 from rerank_playground.evaluation.store import Store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
@@ -226,11 +226,12 @@ def _slug(name: str) -> str:
 
 def _import(store: Store) -> None:
     with st.expander("Import a story file", expanded=False):
-        upload = st.file_uploader("Story file (.json)", type=["json"], key=_key("upload"))
+        upload = st.file_uploader("Story file (.json)", type=["json"], key=_key("upload"),
+                                  max_upload_size=files.MAX_FILE_MB)
         if upload is None:
             return
         try:
-            story = stories.story_from_json(upload.getvalue().decode("utf-8", errors="replace"))
+            story = stories.story_from_file(upload.getvalue())
         except PlaygroundError as err:
             st.error(safe.text(f"{err.message} {err.hint}".strip()))
             return

@@ -13,15 +13,15 @@ import streamlit as st
 
 from components import feedback, safe, state
 from components.safe import md_escape
-from rerank_playground.errors import BadImportFile, InvalidInput
-from rerank_playground.evaluation import io
+from rerank_playground.errors import InvalidInput
+from rerank_playground.evaluation import files, io
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store
 from rerank_playground.playground import Playground
 
 FORMATS = {"csv": "CSV (query_id,query,doc_id,grade)", "json": "JSON", "trec": "TREC topics + qrels"}
 UUID_IDS = "Weaviate uuid"
-MAX_UPLOAD_MB = 20
+MAX_UPLOAD_MB = files.MAX_FILE_MB  # the browser refuses more; files.decode checks again on the server
 
 
 def collection_names(pg: Playground) -> list[str] | None:
@@ -219,11 +219,7 @@ def create_form(store: Store, names: list[str] | None, existing: list[QuerySet],
 
 
 def _read(upload: Any, label: str) -> str:
-    data = upload.getvalue()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise BadImportFile(line=0, problem=f"{label} is not UTF-8 text (byte {err.start}).") from None
+    return files.decode(upload.getvalue(), label)  # size, encoding, control characters: as every importer
 
 
 def import_form(
@@ -234,11 +230,12 @@ def import_form(
     )
     if kind == "trec":
         left, right = st.columns(2)
-        topics = left.file_uploader("Topics file", key=f"{key_prefix}.topics")
-        qrels = right.file_uploader("Qrels file", key=f"{key_prefix}.qrels")
+        topics = left.file_uploader("Topics file", key=f"{key_prefix}.topics", max_upload_size=MAX_UPLOAD_MB)
+        qrels = right.file_uploader("Qrels file", key=f"{key_prefix}.qrels", max_upload_size=MAX_UPLOAD_MB)
         uploads = [topics, qrels]
     else:
-        uploads = [st.file_uploader(f"{kind.upper()} file", type=[kind], key=f"{key_prefix}.file")]
+        uploads = [st.file_uploader(f"{kind.upper()} file", type=[kind], key=f"{key_prefix}.file",
+                                    max_upload_size=MAX_UPLOAD_MB)]
     name = st.text_input(
         "Name of the set", key=f"{key_prefix}.import_name", max_chars=100,
         help="A JSON export names its own set: leave this empty to use that name.",

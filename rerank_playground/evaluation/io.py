@@ -29,11 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from rerank_playground.errors import BadImportFile, InvalidInput
+from rerank_playground.evaluation import files
 from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
 from rerank_playground.evaluation.store import Store
 from rerank_playground.tables import defuse_formula, undo_defuse
 
 CSV_COLUMNS = ("query_id", "query", "doc_id", "grade")
+# Stated limits: a set this size opens and reruns fast on the Query sets page (benchmarks/bench_limits.py).
+MAX_QUERIES = 2_000
+MAX_JUDGMENTS = 50_000
+MAX_QUERY_CHARS = 1_000
+MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,20 @@ class _Collector:
         if not query_id:
             raise BadImportFile(line=line, problem="the query id is empty.")
         if not text:
-            raise BadImportFile(line=line, problem=f"query {query_id!r} has no text.")
+            raise BadImportFile(line=line, problem=f"query {query_id[:80]!r} has no text.")
+        if len(query_id) > MAX_ID_CHARS:
+            raise BadImportFile(line=line, problem=f"a query id has {len(query_id):,} characters; the limit is "
+                                f"{MAX_ID_CHARS}.")
+        if len(text) > MAX_QUERY_CHARS:
+            raise BadImportFile(line=line, problem=f"query {query_id!r} has {len(text):,} characters; the limit "
+                                f"is {MAX_QUERY_CHARS:,}.")
         norm = normalise_query(text)
         if query_id in self.queries:
             known, known_line = self.queries[query_id]
             if normalise_query(known) != norm:
                 raise BadImportFile(
-                    line=line, problem=f"query {query_id!r} is {text!r} here but {known!r} on line {known_line}."
+                    line=line,
+                    problem=f"query {query_id!r} is {text[:80]!r} here but {known[:80]!r} on line {known_line}.",
                 )
             return
         if norm in self.by_text:
@@ -89,6 +102,9 @@ class _Collector:
             raise BadImportFile(
                 line=line, problem=f"query {query_id!r} repeats the text of query {other!r} (line {other_line})."
             )
+        if len(self.queries) >= MAX_QUERIES:
+            raise BadImportFile(line=line, problem=f"more than {MAX_QUERIES:,} queries; the limit is "
+                                f"{MAX_QUERIES:,} per set: split the file.")
         self.queries[query_id] = (text, line)
         self.by_text[norm] = (query_id, line)
 
@@ -96,6 +112,9 @@ class _Collector:
         doc_id = doc_id.strip()
         if not doc_id:
             raise BadImportFile(line=line, problem="the doc_id is empty.")
+        if len(doc_id) > MAX_ID_CHARS:
+            raise BadImportFile(line=line, problem=f"a doc_id has {len(doc_id):,} characters; the limit is "
+                                f"{MAX_ID_CHARS}.")
         grade = _grade(line, grade_text)
         key = (query_id.strip(), doc_id)
         previous = self.judgments.get(key)
@@ -105,6 +124,9 @@ class _Collector:
                 problem=f"document {doc_id!r} is graded {grade} for query {key[0]!r} here "
                 f"but {previous.grade} on line {previous.line}.",
             )
+        if previous is None and len(self.judgments) >= MAX_JUDGMENTS:
+            raise BadImportFile(line=line, problem=f"more than {MAX_JUDGMENTS:,} judgments; the limit is "
+                                f"{MAX_JUDGMENTS:,} per set: split the file.")
         if previous is None:
             self.judgments[key] = ParsedJudgment(query_id=key[0], doc_id=doc_id, grade=grade, line=line)
 
@@ -129,7 +151,7 @@ def _grade(line: int, value: Any) -> int:
 
 
 def parse_csv(text: str) -> ParsedJudgments:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(files.check_text(text), newline=""), strict=True)
     record_start = 1  # the line a record starts on (a quoted field may span lines)
     try:
         header = next(reader, None)
@@ -193,6 +215,12 @@ class _Located(dict[str, Any]):
     line = 0
 
 
+class _LocatedList(list[Any]):
+    """A JSON array that remembers the line each of its elements starts on."""
+
+    lines: list[int]
+
+
 def _located_loads(text: str) -> Any:
     newlines = [i for i, char in enumerate(text) if char == "\n"]
     decoder = json.JSONDecoder()
@@ -204,17 +232,32 @@ def _located_loads(text: str) -> Any:
         located.line = bisect.bisect_left(newlines, start - 1) + 1
         return located, end
 
-    # The pure-Python scanner calls the decoder's parse_object (the C one would bypass it); both are
-    # undocumented attributes, hence Any.
+    def parse_array(s_and_end: tuple[str, int], scan_once: Any, *args: Any, **kwargs: Any) -> tuple[list[Any], int]:
+        starts: list[int] = []
+
+        def recording(string: str, index: int) -> Any:  # called once per element, at its first character
+            starts.append(index)
+            return scan_once(string, index)
+
+        values, end = json.decoder.JSONArray(s_and_end, recording, *args, **kwargs)  # type: ignore[attr-defined]
+        located = _LocatedList(values)
+        located.lines = [bisect.bisect_left(newlines, start) + 1 for start in starts]
+        return located, end
+
+    # The pure-Python scanner calls the decoder's parse_object and parse_array (the C one would bypass them);
+    # both are undocumented attributes, hence Any.
     hooked: Any = decoder
     hooked.parse_object = parse_object
+    hooked.parse_array = parse_array
     hooked.scan_once = getattr(json.scanner, "py_make_scanner")(decoder)  # noqa: B009
     return decoder.decode(text)
 
 
 def parse_json(text: str) -> ParsedJudgments:
+    text = files.check_text(text)
+    files.check_json(text)  # nesting and number size, before Python's parser recurses or refuses
     try:
-        data = _located_loads(text.lstrip("\ufeff"))
+        data = _located_loads(text)
     except json.JSONDecodeError as err:
         raise BadImportFile(line=err.lineno, problem=f"not valid JSON: {err.msg} (column {err.colno}).") from None
     about: dict[str, str | None] = {}
@@ -233,8 +276,8 @@ def parse_json(text: str) -> ParsedJudgments:
     collector = _Collector()
     generated: dict[str, str] = {}  # normalised text -> generated id, for rows without query_id
     first_collection: tuple[str, int] | None = None  # rows may say their collection (the demo file does)
-    for row in rows:
-        line = row.line if isinstance(row, _Located) else 0
+    for position, row in enumerate(rows):
+        line = rows.lines[position] if isinstance(rows, _LocatedList) else row.line if isinstance(row, _Located) else 0
         if not isinstance(row, dict):
             raise BadImportFile(line=line, problem=f"a row must be an object, not {json.dumps(row)[:40]}.")
         collection = row.get("collection")
@@ -295,7 +338,8 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
     Lines of qrels errors are lines of the qrels file; lines of topics errors are lines of the topics file.
     """
     collector = _Collector()
-    topics_text = topics_text.lstrip("\ufeff")
+    topics_text = files.check_text(topics_text, "The topics file")
+    qrels_text = files.check_text(qrels_text, "The qrels file")
     if _TOP.search(topics_text):
         for block in _TOP.finditer(topics_text):
             line = topics_text.count("\n", 0, block.start()) + 1
@@ -316,7 +360,7 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
             _topic(collector, line, query_id, text)
     if not collector.queries:
         raise BadImportFile(line=0, problem="topics: the file holds no topic.")
-    for line, raw in enumerate(qrels_text.lstrip("\ufeff").splitlines(), start=1):
+    for line, raw in enumerate(qrels_text.splitlines(), start=1):
         if not raw.strip():
             continue
         fields = raw.split()

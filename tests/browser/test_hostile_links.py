@@ -86,28 +86,29 @@ def test_a_hostile_link_shows_its_values_as_text(page: Page, app_url: str, liste
     for path in ("", "compare"):
         params = {"collection": "DemoWiki", "prop": hostile(host, "prop"), "properties": hostile(host, "properties"),
                   "mode": hostile(host, "mode"), "model": hostile(host, "model")}
-        fresh = page.context.new_page()
-        try:
-            open_app(fresh, f"{app_url}/{path}?{urlencode(params)}")
-            text = shown_text(fresh)
-            assert f"(http://{host}/phish-prop)" in text, f"/{path}: the link's text property is not shown as text"
-            assert f"(http://{host}/phish-properties)" in text, f"/{path}: keyword properties not shown as text"
-            assert_clean(fresh, listener, f"/{path} with hostile properties")
-        finally:
-            fresh.close()
+        open_app(page, f"{app_url}/{path}?{urlencode(params)}")  # a page load is a new session
+        text = shown_text(page)
+        assert f"(http://{host}/phish-prop)" in text, f"/{path}: the link's text property is not shown as text"
+        assert f"(http://{host}/phish-properties)" in text, f"/{path}: keyword properties not shown as text"
+        if path:
+            # Streamlit probes /compare/_stcore/health and host-config (404) on a deep link: known, harmless
+            # (tests/browser/test_app_shell.py checks those are the only failed loads).
+            errors = page._rp_errors  # type: ignore[attr-defined]
+            errors.console[:] = [m for m in errors.console if "404 (Not Found)" not in m]
+        assert_clean(page, listener, f"/{path} with hostile properties")
 
 
 def test_a_hostile_story_file_shows_its_name_as_text(
     page: Page, app_url: str, listener: RecordingListener, tmp_path: object
 ) -> None:
     host = f"127.0.0.1:{listener.http_port}"
-    name = hostile(host, "story")
+    name = f"[Session expired, click](http://{host}/phish-story) ![t](http://{host}/track-story.png)"
     story = stories.Story(name=name, views=stories.demo_story(jina_key_present=False).views[:1])
     good = json.loads(stories.story_to_json(story))
     open_app(page, app_url)
     goto_page(page, "Present")
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_text("Import a story file").click()
+    main.get_by_test_id("stExpander").get_by_text("Import a story file", exact=True).click()
     uploader = main.locator('[data-testid="stFileUploader"] input[type="file"]')
 
     # A file that cannot be read: its error quotes the file's text (the version).

@@ -136,7 +136,7 @@ def test_the_demo_file_holds_two_collections_and_says_where_they_meet() -> None:
             3,
             "not valid JSON: Expecting ',' delimiter",
         ),
-        ('[\n {"query": "a"},\n 7\n]', 0, "a row must be an object, not 7."),
+        ('[\n {"query": "a"},\n 7\n]', 3, "a row must be an object, not 7."),
         ('"just a string"', 1, 'expected a list of rows, or an object with a "rows" list.'),
         ('{"name": "x"}', 1, 'expected a list of rows, or an object with a "rows" list.'),
     ],
@@ -229,10 +229,11 @@ def test_every_format_round_trips(fmt: str) -> None:
 
 _HOSTILE = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "'=quoted",
             "</top><top><num> Number: q999", "<title> a & b &amp; <", "Topic: kept", "\t=tab"]
+_CHARS = st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"])  # control characters are refused on import
 _TEXT = st.one_of(
-    st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), min_size=1, max_size=30),
+    st.text(_CHARS, min_size=1, max_size=30),
     st.sampled_from(_HOSTILE),
-    st.tuples(st.sampled_from(_HOSTILE), st.text(max_size=10)).map("".join),
+    st.tuples(st.sampled_from(_HOSTILE), st.text(_CHARS, max_size=10)).map("".join),
 ).filter(lambda t: t.strip())
 
 
