@@ -175,7 +175,8 @@ def test_mutated_files_import_cleanly_or_name_the_problem(kind: str, mutations: 
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(kind=st.sampled_from(list(VALID)), data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+@given(kind=st.sampled_from(list(VALID)),
+       data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
 def test_random_files_import_cleanly_or_name_the_problem(kind: str, data: bytes) -> None:
     outcome(kind, data)
 
