@@ -106,9 +106,9 @@ def spend_status(pg: Playground) -> None:
         budgets = spend.budgets
         limits = []
         if budgets.session is not None:
-            limits.append(f"{budgets.session:,} per session")
+            limits.append(f"{budgets.session:,} per browser tab (a new tab starts again at 0)")
         if budgets.deployment is not None:
-            limits.append(f"{budgets.deployment:,} for all sessions since the app started")
+            limits.append(f"{budgets.deployment:,} for all tabs together since the app started")
         if limits:
             st.caption(
                 f"Budget for the server's Jina key: {' and '.join(limits)}; {left:,} tokens left for you now."

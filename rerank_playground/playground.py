@@ -10,7 +10,7 @@ import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
-from rerank_playground.rerankers.metered import MeteredEmbedder
+from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -463,10 +463,69 @@ class Playground:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         results: dict[str, RerankResult] = {}
         errors: dict[str, ProviderError] = {}
+        rerankers: dict[RerankChoice, CachedReranker] = {}
+        cannot_run: dict[RerankChoice, PlaygroundError] = {}  # no key, no module...: that model's error
+        for choice in choices:
+            try:
+                rerankers[choice] = self.reranker(choice, search)
+            except PlaygroundError as exc:
+                cannot_run[choice] = exc
+        prepaid = self._reserve_all(search, rerankers, force=force)  # raises before any call
 
         def one(choice: RerankChoice) -> RerankResult:
-            return self._rerank_once(choice, search, force=force)
+            if choice in cannot_run:
+                raise cannot_run[choice]
+            reranker = rerankers[choice]
+            return reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
 
+        try:
+            self._compare_calls(choices, one, results, errors, on_done)
+        finally:
+            for metered in prepaid:
+                metered.release_prepaid()
+        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
+                    if c.label in results}
+        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
+        matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
+        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
+
+    def _reserve_all(
+        self, search: SearchResult, rerankers: Mapping[RerankChoice, CachedReranker], *, force: bool
+    ) -> list[MeteredReranker]:
+        """Reserve the token bound of every paid model that will really be called, at once, before calling any:
+        either the budgets cover them all or nothing is called (and nothing is spent). Returns the metered
+        rerankers that hold a share, to release what a call did not use."""
+        query, hits = search.request.query, search.hits
+        due: list[tuple[MeteredReranker, int]] = []
+        for choice, reranker in rerankers.items():
+            inner = reranker.inner
+            if not isinstance(inner, MeteredReranker):
+                continue
+            if not force and reranker.is_cached(query, hits, choice.model, None):
+                continue  # answered from this session's cache: costs nothing
+            due.append((inner, inner.bound(query, hits)))
+        made: list[tuple[int, bool]] = []
+        try:
+            for operator_key in (True, False):
+                group = [(m, bound) for m, bound in due if m.operator_key == operator_key]
+                if group:
+                    made.append(self.spend.reserve(sum(bound for _, bound in group), operator_key=operator_key))
+        except BaseException:
+            for reservation in made:
+                self.spend.settle(reservation, 0)
+            raise
+        for metered, bound in due:
+            metered.prepay((bound, metered.operator_key))  # the shares add up to what was reserved
+        return [metered for metered, _ in due]
+
+    def _compare_calls(
+        self,
+        choices: Sequence[RerankChoice],
+        one: Callable[[RerankChoice], RerankResult],
+        results: dict[str, RerankResult],
+        errors: dict[str, ProviderError],
+        on_done: Callable[[RerankChoice, RerankResult | ProviderError], None] | None,
+    ) -> None:
         with ThreadPoolExecutor(max_workers=len(choices)) as pool:
             futures = {pool.submit(one, choice): choice for choice in choices}
             for future in as_completed(futures):
@@ -483,11 +542,6 @@ class Playground:
                     results[choice.label] = outcome
                 if on_done is not None:
                     on_done(choice, outcome)
-        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
-                    if c.label in results}
-        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
-        matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
-        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
 
     def _rerank_once(self, choice: RerankChoice, search: SearchResult, *, force: bool = False) -> RerankResult:
         """``force``: ask the reranker again even when this session's cache has the answer."""
