@@ -15,9 +15,9 @@ import pytest
 from rerank_playground.connection import ConnectionSpec, module_headers, spec_from_url, withheld_keys
 from rerank_playground.deployment import (
     DEFAULT_DEPLOYMENT_BUDGET,
+    DEFAULT_SESSION_BUDGET,
     SPECIAL_TOKENS_PER_CALL,
     SPECIAL_TOKENS_PER_DOCUMENT,
-    DEFAULT_SESSION_BUDGET,
     Budgets,
     SpendGuard,
     TokenMeter,
