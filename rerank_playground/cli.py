@@ -178,6 +178,7 @@ def _spend_guard(flag: int | None) -> SpendGuard:
         DEPLOYMENT_BUDGET_ENV,
         SESSION_BUDGET_ENV,
         Budgets,
+        SpendGuard,
         TokenMeter,
         parse_budget,
     )
