@@ -11,7 +11,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -109,6 +110,9 @@ class Playground:
     # After this many seconds without a server call, check the server answers before calling it (see
     # ``_with_reconnect``): one REST round trip, only after idle time.
     liveness_check_after_s: float = 5.0
+    # A server call still running after this many seconds makes the session check the server over REST (and
+    # again every as many seconds): a dead server is reported at once (see ``_watched``).
+    watch_every_s: float = 1.0
     # The node status in ``server`` is asked again after this many seconds (see ``check_nodes``).
     node_check_interval_s: float = 15.0
 
@@ -562,7 +566,7 @@ class Playground:
         if self._client is not None and (self._stale or (idle and not self._still_connected())):
             self._reconnect()
         try:
-            result = action()
+            result = self._watched(action)
         except (SearchError, CatalogError) as exc:
             if isinstance(exc, CollectionNotFound) or self._still_connected():
                 raise
@@ -570,6 +574,31 @@ class Playground:
             result = action()
         self._last_ok = time.monotonic()
         return result
+
+    def _watched(self, action: Callable[[], T]) -> T:
+        """``action()``, but a server that dies just before or during it is reported within about
+        ``watch_every_s`` + the connect timeout, not after the client's minute of gRPC backoff: while the call is
+        still running, the server is checked over REST every ``watch_every_s``; when it no longer answers, the
+        session stops waiting (``_reconnect`` says "Nothing answers at …") and leaves the call to time out on
+        its own thread."""
+        if self._client is None:
+            return action()
+        outcome: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                outcome.set_result(action())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                outcome.set_exception(exc)
+
+        threading.Thread(target=run, name="weaviate-call", daemon=True).start()
+        while True:
+            try:
+                return outcome.result(timeout=self.watch_every_s)
+            except FuturesTimeout:
+                if not self._still_connected():
+                    self._reconnect()  # raises a ConnectError naming the address, if it is gone
+                    return self._watched(action)  # it came back at once: ask the fresh client
 
     def _reconnect(self) -> None:
         try:
