@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from rerank_playground.connection import ConnectionSpec, spec_from_env
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.jina_http import resolve_base_url
-from rerank_playground.keys import ApiKey, http_endpoint
+from rerank_playground.keys import ApiKey, BadHost, host_in_url, http_endpoint, normalise_host
 
 ALLOWED_HOSTS_ENV = "RERANK_PLAYGROUND_ALLOWED_HOSTS"
 LOCKED_ENV = "RERANK_PLAYGROUND_LOCKED"
@@ -75,6 +75,30 @@ def parse_budget(raw: str | None, default: int | None, name: str) -> int | None:
     return value
 
 
+WEAVIATE_CLOUD_DOMAINS = (".weaviate.cloud", ".weaviate.network")
+
+
+def _allowed_entry(raw: str) -> str:
+    """An entry of the allowed hosts (``host``, ``host:port``, ``[v6]:port``, ``v6``) in the spelling endpoints
+    use (``normalise_host``; IPv6 in brackets), so that ``LOCALHOST.`` allows ``localhost``."""
+    text = raw.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        host, port = f"[{host}]", rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    try:
+        name = host_in_url(normalise_host(host))
+    except BadHost as exc:
+        raise InvalidInput(f"{ALLOWED_HOSTS_ENV}: {exc}",
+                           hint="List host names or addresses, comma separated.") from None
+    if port and not port.isdigit():
+        raise InvalidInput(f"{ALLOWED_HOSTS_ENV}: the port in “{text[:80]}” is not a number.")
+    return f"{name}:{port}" if port else name
+
+
 @dataclass(frozen=True)
 class ConnectPolicy:
     """Where the Connect page may connect. Unrestricted unless the operator locked it."""
@@ -103,9 +127,12 @@ class ConnectPolicy:
         rest, grpc = spec.endpoints
         if rest in self.configured and grpc in self.configured:
             return
-        # A Weaviate Cloud gRPC host is derived from the cluster URL: the REST host decides.
-        wanted = [rest] if spec.kind == "cloud" else [rest, grpc]
-        refused = [e for e in wanted if not self._host_allowed(e)]
+        # A Weaviate Cloud gRPC host is derived from the cluster URL (grpc-<host>:443): it passes with an allowed
+        # REST host only when that host is Weaviate Cloud's; any other "cloud" URL's gRPC target is checked as is.
+        wanted = [rest, grpc]
+        if spec.kind == "cloud" and rest.split("://", 1)[-1].rsplit(":", 1)[0].endswith(WEAVIATE_CLOUD_DOMAINS):
+            wanted = [rest]
+        refused = [e for e in wanted if e not in self.configured and not self._host_allowed(e)]
         if refused or not rest:
             where = refused[0] if refused else spec.url or "that address"
             raise HostNotAllowed(
@@ -140,7 +167,7 @@ def deployment_from_settings(settings: Mapping[str, str]) -> Deployment:
     base_url = resolve_base_url(settings.get("JINA_BASE_URL"))
     jina_key = ApiKey.operator(settings.get("JINAAI_APIKEY"), (http_endpoint(base_url), *spec.endpoints))
     hosts = frozenset(
-        h.strip().lower() for h in str(settings.get(ALLOWED_HOSTS_ENV, "")).split(",") if h.strip()
+        _allowed_entry(h) for h in str(settings.get(ALLOWED_HOSTS_ENV, "")).split(",") if h.strip()
     )
     locked = str(settings.get(LOCKED_ENV, "")).strip().lower() in _TRUE
     policy = ConnectPolicy(locked=locked, allowed_hosts=hosts, configured=spec.endpoints)
