@@ -6,6 +6,7 @@ transaction, so a bad file names its line and what is wrong, and nothing is impo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -119,25 +120,26 @@ def _stem(name: str) -> str:
 
 
 def export_buttons(query_set: QuerySet, qrels: dict[str, dict[str, int]], key_prefix: str) -> None:
+    """Each file is made when its button is clicked (Streamlit's deferred download): made on every rerun, the
+    four files of a set at the import limits took seconds of each rerun."""
     stem = _stem(query_set.name)
-    files = [
-        ("CSV", io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
-        ("JSON", io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
+    files: list[tuple[str, Callable[[], str], str, str]] = [
+        ("CSV", lambda: io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
+        ("JSON", lambda: io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
     ]
-    try:
-        topics, qrels_text = io.to_trec(query_set, qrels)
-    except InvalidInput as err:
-        st.caption(f"No TREC export: {safe.text(err)}")
+    problem = io.trec_problem(query_set, qrels)
+    if problem is not None:
+        st.caption(f"No TREC export: {safe.text(problem)}")
     else:
         files += [
-            ("TREC topics", topics, f"{stem}.topics.txt", "text/plain"),
-            ("TREC qrels", qrels_text, f"{stem}.qrels.txt", "text/plain"),
+            ("TREC topics", lambda: io.to_trec(query_set, qrels)[0], f"{stem}.topics.txt", "text/plain"),
+            ("TREC qrels", lambda: io.to_trec(query_set, qrels)[1], f"{stem}.qrels.txt", "text/plain"),
         ]
     columns = st.columns(len(files))
-    for column, (label, text, file_name, mime) in zip(columns, files, strict=True):
+    for column, (label, make, file_name, mime) in zip(columns, files, strict=True):
         column.download_button(
-            f"Download {label}", text.encode("utf-8"), file_name, mime, key=f"{key_prefix}.dl.{label}",
-            on_click="ignore", icon=":material/download:",
+            f"Download {label}", lambda make=make: make().encode("utf-8"), file_name, mime,  # type: ignore[misc]
+            key=f"{key_prefix}.dl.{label}", on_click="ignore", icon=":material/download:",
         )
 
 

@@ -36,8 +36,8 @@ from rerank_playground.tables import defuse_formula, undo_defuse
 
 CSV_COLUMNS = ("query_id", "query", "doc_id", "grade")
 # Stated limits: a set this size opens and reruns fast on the Query sets page (benchmarks/bench_limits.py).
-MAX_QUERIES = 2_000
-MAX_JUDGMENTS = 50_000
+MAX_QUERIES = 1_000
+MAX_JUDGMENTS = 20_000
 MAX_QUERY_CHARS = 1_000
 MAX_ID_CHARS = 200
 
@@ -387,6 +387,16 @@ def _topic(collector: _Collector, line: int, query_id: str, text: str) -> None:
         raise BadImportFile(line=line, problem=f"topics: topic {query_id!r} appears twice.")
 
 
+def trec_problem(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str | None:
+    """Why the set cannot be written as TREC files (an id with white space or <, >, &), or None."""
+    ids = [*((q.query_id, "query id") for q in query_set.queries),
+           *((d, "document id") for judged in qrels.values() for d in judged)]
+    for value, what in ids:
+        if not _TREC_ID.fullmatch(value):
+            return f"The {what} {value[:80]!r} cannot be written in TREC files (white space or <, >, & in it)."
+    return None
+
+
 def _trec_title(text: str) -> str:
     title = html.escape(" ".join(text.split()), quote=False)
     # The reader drops one leading "Topic:" (TREC's own files have it): a query that starts so keeps its own.
@@ -399,14 +409,10 @@ def to_trec(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> tupl
 
     Raises ``InvalidInput`` when an id cannot be written: TREC files separate fields by white space.
     """
+    problem = trec_problem(query_set, qrels)
+    if problem is not None:
+        raise InvalidInput(problem, hint="Export CSV or JSON instead: they keep any id.")
     judged = [(query, doc_id, grade) for query, doc_id, grade in _rows(query_set, qrels) if grade is not None]
-    ids = [*((q.query_id, "query id") for q in query_set.queries), *((d, "document id") for _, d, _ in judged)]
-    for value, what in ids:
-        if not _TREC_ID.fullmatch(value):
-            raise InvalidInput(
-                f"The {what} {value[:80]!r} cannot be written in TREC files (white space or <, >, & in it).",
-                hint="Export CSV or JSON instead: they keep any id.",
-            )
     topics = "".join(
         f"<top>\n<num> Number: {query.query_id}\n<title> {_trec_title(query.text)}\n</top>\n\n"
         for query in query_set.queries
