@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import feedback, safe, state
 from components.safe import md_escape
+from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import files, io
 from rerank_playground.evaluation.models import QuerySet, SetQuery
@@ -36,10 +37,23 @@ def collection_names(pg: Playground) -> list[str] | None:
     return [info.name for info in infos or []]
 
 
-def sets_table(store: Store, sets: list[QuerySet]) -> pd.DataFrame:
+class _Qrels:
+    """Each set's qrels read once per run (the table of sets and the chosen set both need them)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.read: dict[str, dict[str, dict[str, int]]] = {}
+
+    def __call__(self, query_set: QuerySet) -> dict[str, dict[str, int]]:
+        if query_set.name not in self.read:
+            self.read[query_set.name] = self.store.qrels(query_set)
+        return self.read[query_set.name]
+
+
+def sets_table(store: Store | _Qrels, sets: list[QuerySet]) -> pd.DataFrame:
     rows = []
     for query_set in sets:
-        qrels = store.qrels(query_set)
+        qrels = store(query_set) if isinstance(store, _Qrels) else store.qrels(query_set)
         rows.append(
             {
                 "name": query_set.name,
@@ -70,12 +84,13 @@ def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
             + (f" ({hidden} more belong to collections not on this server)." if hidden else ".")
         )
     if sets:
-        table, error = feedback.call_safely(lambda: sets_table(store, sets), "query set table")
+        qrels_of = _Qrels(store)
+        table, error = feedback.call_safely(lambda: sets_table(qrels_of, sets), "query set table")
         if table is not None:
             st.dataframe(table, hide_index=True, key=f"{key_prefix}.table")
         elif error:
             st.error(error)
-        one_set(store, sets, key_prefix)
+        one_set(store, sets, key_prefix, qrels_of)
     else:
         st.info("No query sets yet: create one below, import a file, or add a query from the Search page.")
     create_tab, import_tab = st.tabs(["Create a set", "Import a file"])
@@ -88,7 +103,7 @@ def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
 # ---------------------------------------------------------------------------------------------- one set
 
 
-def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
+def one_set(store: Store, sets: list[QuerySet], key_prefix: str, qrels_of: _Qrels | None = None) -> None:
     by_name = {s.name: s for s in sets}
     wanted = st.session_state.pop(f"{key_prefix}.choose_next", None)  # set by create/import/delete
     if wanted in by_name:
@@ -96,12 +111,13 @@ def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
     state.seed(f"{key_prefix}.chosen", sets[0].name, list(by_name))
     name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.chosen")
     query_set = by_name[name]
-    qrels = store.qrels(query_set)
+    qrels = qrels_of(query_set) if qrels_of is not None else store.qrels(query_set)
     with st.container(border=True):
         st.markdown(f"**{md_escape(query_set.name)}** · collection {md_escape(query_set.collection)}")
         queries = pd.DataFrame(
             [
-                {"query id": q.query_id, "query": q.text, "judged documents": len(qrels.get(q.query_id, {}))}
+                {"query id": q.query_id, "query": tables.snippet(q.text, 300),  # the whole text is in the exports
+                 "judged documents": len(qrels.get(q.query_id, {}))}
                 for q in query_set.queries
             ],
             columns=["query id", "query", "judged documents"],
