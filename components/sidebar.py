@@ -99,7 +99,8 @@ def spend_status(pg: Playground) -> None:
     if spend.session.spent and spend.own.spent:
         text += f" ({spend.session.spent:,} on the server's key, {spend.own.spent:,} on yours)"
     if spend.estimated_calls:
-        text += " — partly estimated from text length (the Weaviate module does not report tokens)"
+        text += (" — partly upper bounds (one token per byte of text): the Weaviate module does not report "
+                 "tokens, and a call that failed after reaching Jina is counted as if it ran")
     st.markdown(text)
     if pg.jina_key_is_operator:
         left = spend.remaining()
