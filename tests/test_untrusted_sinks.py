@@ -85,7 +85,7 @@ def _values(node: ast.AST) -> list[ast.AST]:
 
 
 def _text_args(call: ast.Call) -> list[ast.AST]:
-    args = list(call.args[:1])
+    args: list[ast.AST] = list(call.args[:1])
     args += [kw.value for kw in call.keywords if kw.arg in {"label", "body", "help", "text", "caption", "placeholder"}]
     return args
 

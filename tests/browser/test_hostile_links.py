@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import FilePayload, Page
 
 from rerank_playground.evaluation import stories
 from testkit.recording_listener import RecordingListener
@@ -53,6 +53,10 @@ def foreign_elements(page: Page, port: int) -> dict[str, list[str]]:
         }""",
         port,
     )
+
+
+def file_payload(name: str, data: bytes) -> FilePayload:
+    return {"name": name, "mimeType": "application/json", "buffer": data}
 
 
 def shown_text(page: Page) -> str:
@@ -114,13 +118,13 @@ def test_a_hostile_story_file_shows_its_name_as_text(
     # A file that cannot be read: its error quotes the file's text (the version).
     broken = {**good, "version": hostile(host, "version")}
     rerun_and_wait(page, lambda: uploader.set_input_files(
-        files=[{"name": "bad.story.json", "mimeType": "application/json", "buffer": json.dumps(broken).encode()}]))
+        files=[file_payload("bad.story.json", json.dumps(broken).encode())]))
     assert f"(http://{host}/phish-version)" in shown_text(page), "the file's error does not quote it as text"
     assert_clean(page, listener, "story file error")
 
     # A good file: its name is in the import button's label, then in the success message and the story list.
     rerun_and_wait(page, lambda: uploader.set_input_files(
-        files=[{"name": "good.story.json", "mimeType": "application/json", "buffer": json.dumps(good).encode()}]))
+        files=[file_payload("good.story.json", json.dumps(good).encode())]))
     button = main.get_by_role("button").filter(has_text="Import “")
     assert f"(http://{host}/phish-story)" in (button.inner_text().replace(WORD_JOINER, ""))
     assert_clean(page, listener, "story import button")

@@ -17,7 +17,7 @@ import pytest
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import Budgets, SpendGuard, TokenMeter, rerank_token_bound
-from rerank_playground.errors import BudgetExhausted, ProviderTimeout, ProviderUnreachable
+from rerank_playground.errors import BudgetExhausted, ProviderServerError, ProviderTimeout, ProviderUnreachable
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import Hit, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice
@@ -100,15 +100,16 @@ def test_the_bound_holds_for_any_text_the_dense_tokenizer_counts() -> None:
 def test_a_failed_call_counts_what_may_have_been_processed(failure: str) -> None:
     sent: list[dict[str, object]] = []
     spend = guard(100_000)
-    client = {
-        "timeout": lambda: jina(sent.append, fail=httpx.ReadTimeout("slow")),
-        "server error": lambda: jina(sent.append, status=500),
-        "unreachable": lambda: jina(sent.append, fail=httpx.ConnectError("refused")),
-    }[failure]()
+    make, raised = {
+        "timeout": (lambda: jina(sent.append, fail=httpx.ReadTimeout("slow")), ProviderTimeout),
+        "server error": (lambda: jina(sent.append, status=500), ProviderServerError),
+        "unreachable": (lambda: jina(sent.append, fail=httpx.ConnectError("refused")), ProviderUnreachable),
+    }[failure]
+    client = make()
     inner = JinaReranker(client, "k", BASE)
     reranker = MeteredReranker(inner, spend, operator_key=True, max_chars=inner.max_chars)
     candidates = hits(TEXTS["CJK"], 3)
-    with pytest.raises((ProviderTimeout, ProviderUnreachable, Exception)):
+    with pytest.raises(raised):
         reranker.rerank("query", candidates, "jina-reranker-v3")
     bound = reranker.bound("query", candidates)
     assert spend.session.reserved == 0
