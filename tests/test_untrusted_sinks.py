@@ -25,6 +25,7 @@ MARKDOWN_CALLS = {
     "subheader", "button", "download_button", "link_button", "page_link", "expander", "popover", "metric",
     "checkbox", "toggle", "radio", "selectbox", "multiselect", "text_input", "text_area", "number_input",
     "slider", "select_slider", "pills", "segmented_control", "file_uploader", "status", "tabs", "form_submit_button",
+    "flash",  # feedback.flash: shown later by st.success / st.error
 }
 # Calls that make a value safe for Markdown.
 ESCAPES = {"md_escape", "text", "_html_text", "len"}
