@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import feedback, grades_view, last_run, results_view, spend_note, state
+from components import feedback, grades_view, last_run, results_view, safe, spend_note, state
 from components.last_run import CompareRecord
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, Download, _fmt_ms
 from components.safe import md_escape
@@ -290,7 +290,7 @@ def render_last(
         button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again,
                       args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
-        st.error(f"{md_escape(label)}: {err}")
+        st.error(f"{md_escape(label)}: {safe.text(err)}")
     model_notes = list(dict.fromkeys(f"{label}: {note}" for label, r in run.results.items() for note in r.notes))
     if model_notes:
         with st.container(border=True):

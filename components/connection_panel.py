@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from components import config, feedback, url_state
+from components import config, feedback, safe, url_state
 from components.demo_panel import demo_panel
 from components.safe import md_escape
 from components.state import cached_collection_count, seed
@@ -61,7 +61,7 @@ def current_connection(pg: Playground) -> None:
         note = st.session_state.get("_connect_note")
         if note:
             st.caption("At startup the app tried the address from the environment:")
-            st.error(note)
+            st.error(safe.text(note))
 
 
 def _seed_defaults(key_prefix: str, env: ConnectionSpec) -> None:
@@ -197,7 +197,7 @@ def _connect(pg: Playground, key_prefix: str, kind: str) -> None:
         with st.spinner(f"Connecting to {spec.url}…"):
             info = pg.connect(spec)
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(safe.text(err))
         if pg.connected and pg.server is not None:
             st.info(f"Still connected to {pg.server.label} at {md_escape(pg.server.url)}: nothing changed.")
         return

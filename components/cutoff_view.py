@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import feedback, lifecycle, state
+from components import feedback, lifecycle, safe, state
 from components.safe import md_escape
 from rerank_playground import codegen, cutoff_charts
 from rerank_playground.errors import PlaygroundError
@@ -63,7 +63,7 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     try:
         cutoff.parse_constraints(rules)  # a bad constraint is a message, before anything is computed
     except PlaygroundError as err:
-        st.error(f"{err.message} {err.hint}".strip())
+        st.error(safe.text(f"{err.message} {err.hint}".strip()))
         return
     scope = f"{record.name} · {labels[setting]} · judged documents in the top {lists.candidates} of each query"
     cals = [cutoff.calibration(m, relevant_from=level) for m in models]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components import safe
 from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
@@ -96,7 +97,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
             options=batch.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
         )
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(safe.text(err))
         return
     st.session_state[HANDLE] = handle
 
@@ -116,7 +117,7 @@ def progress_panel(key_prefix: str) -> None:
     @st.fragment(run_every=every)
     def panel() -> None:
         progress = handle.progress()
-        st.subheader(f"Run: {handle.record.name}")
+        st.subheader(f"Run: {md_escape(handle.record.name)}")
         st.progress(progress.fraction, text=f"{progress.done + progress.failed} of {progress.total} orderings")
         cols = st.columns(5)
         cols[0].metric("Done", progress.done)
@@ -170,6 +171,6 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
                     retry_failed=retry, policy=pg.policy, spend=pg.spend,
                 )
             except PlaygroundError as err:
-                st.error(str(err))
+                st.error(safe.text(err))
                 return
             st.rerun()

@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 
 import streamlit as st
 
+from components import safe
 from components.app_shell import ensure_app_shell
 from components.config import secrets_of, server_jina_key, server_weaviate_key
 from rerank_playground.errors import PlaygroundError, scrub
@@ -52,18 +53,19 @@ def guarded(body: Callable[[], None], where: str) -> None:
     try:
         body()
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(safe.text(err))  # errors quote files, links and servers' answers
     except Exception as exc:  # noqa: BLE001 - the user never sees a traceback
         log_unexpected(exc, where)
         st.error(GENERIC_ERROR)
 
 
 def call_safely(action: Callable[[], T], where: str) -> tuple[T | None, str | None]:
-    """``(result, None)`` or ``(None, message)``: for callbacks, where exceptions must not escape."""
+    """``(result, None)`` or ``(None, message)``: for callbacks, where exceptions must not escape. The message is
+    ready for ``st.error`` and friends: Markdown-escaped (errors quote files, links and servers' answers)."""
     try:
         return action(), None
     except PlaygroundError as err:
-        return None, str(err)
+        return None, safe.text(err)
     except Exception as exc:  # noqa: BLE001
         log_unexpected(exc, where)
         return None, GENERIC_ERROR

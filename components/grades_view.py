@@ -261,7 +261,7 @@ def add_to_set(store: Store, collection: str, query: str, key_prefix: str) -> No
             st.error(error)
             return
         names = [s.name for s in sets or []]
-        choice = st.selectbox(f"Query set of {collection}", [*names, NEW_SET], key=f"{key_prefix}.add_set")
+        choice = st.selectbox(f"Query set of {md_escape(collection)}", [*names, NEW_SET], key=f"{key_prefix}.add_set")
         new_name = ""
         if choice == NEW_SET:
             new_name = st.text_input("Name of the new set", key=f"{key_prefix}.add_set_name", max_chars=100)

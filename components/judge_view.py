@@ -226,4 +226,4 @@ def document_card(run: JudgeRun, doc: str, position: int, total: int, grade: int
                 [{"property": str(k), "value": tables.snippet(str(v), 300)} for k, v in shown.items()]
             )
             st.dataframe(props, hide_index=True, key="judge.doc_props")
-        st.caption(f"uuid {doc}")
+        st.caption(f"uuid {md_escape(doc)}")

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import feedback, lifecycle, state, store_access, viewport
+from components import feedback, lifecycle, safe, state, store_access, viewport
 from components.safe import md_escape
 from components.view_actions import versions
 from rerank_playground import codegen, tables
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import stories
+from rerank_playground.evaluation import files, stories
 from rerank_playground.evaluation.store import Store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
@@ -68,7 +68,7 @@ def _load(store: Store, name: str) -> Story | None:
     try:
         return stories.load_story(store, name)
     except PlaygroundError as err:
-        st.warning(err.message)
+        st.warning(safe.text(err.message))
         return None
 
 
@@ -76,7 +76,7 @@ def _save(store: Store, story: Story, message: str) -> None:
     try:
         stories.save_story(store, story)
     except PlaygroundError as err:
-        feedback.flash(f"{err.message} {err.hint}".strip(), "error", "present")
+        feedback.flash(safe.text(f"{err.message} {err.hint}".strip()), "error", "present")
         return
     feedback.flash(message, "success", "present")
 
@@ -95,7 +95,7 @@ def manage(pg: Playground, store: Store) -> None:
     try:
         names = stories.story_names(store)
     except PlaygroundError as err:
-        st.warning(f"{err.message} {err.hint}".strip())
+        st.warning(safe.text(f"{err.message} {err.hint}".strip()))
         return
     top = st.columns([3, 1.2, 1.6], vertical_alignment="bottom")
     story: Story | None = None
@@ -115,7 +115,7 @@ def manage(pg: Playground, store: Store) -> None:
         try:
             stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
         except PlaygroundError as err:
-            st.error(f"{err.message} {err.hint}".strip())
+            st.error(safe.text(f"{err.message} {err.hint}".strip()))
         else:
             st.session_state[_key("story")] = stories.DEMO_STORY
             st.session_state.pop(_key("story_select"), None)
@@ -176,11 +176,11 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 try:
                     stories.rename_story(store, story.name, new_name)
                 except PlaygroundError as err:
-                    st.error(f"{err.message} {err.hint}".strip())
+                    st.error(safe.text(f"{err.message} {err.hint}".strip()))
                 else:
                     st.session_state[_key("story")] = new_name.strip()
                     st.session_state.pop(_key("story_select"), None)
-                    feedback.flash(f"Renamed to “{new_name.strip()}”.", "success", "present")
+                    feedback.flash(f"Renamed to “{md_escape(new_name.strip())}”.", "success", "present")
                     st.rerun()
         with cols[1]:
             sure = st.checkbox("Yes, delete this story", key=_key("sure"))
@@ -188,11 +188,11 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 try:
                     stories.delete_story(store, story.name)
                 except PlaygroundError as err:
-                    st.error(err.message)
+                    st.error(safe.text(err.message))
                 else:
                     st.session_state.pop(_key("story"), None)
                     st.session_state.pop(_key("story_select"), None)
-                    feedback.flash(f"Deleted “{story.name}”.", "success", "present")
+                    feedback.flash(f"Deleted “{md_escape(story.name)}”.", "success", "present")
                     st.rerun()
         data = stories.story_to_json(story).encode("utf-8")
         st.download_button("Export story (JSON)", data, file_name=f"{_slug(story.name)}.story.json",
@@ -221,7 +221,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 mime="text/html", key=_key("snapshot"), on_click="ignore", icon=":material/download:",
             )
         for line in tally_lines:
-            st.caption(line)
+            st.caption(safe.text(line))
 
 
 def _slug(name: str) -> str:
@@ -230,18 +230,20 @@ def _slug(name: str) -> str:
 
 def _import(store: Store) -> None:
     with st.expander("Import a story file", expanded=False):
-        upload = st.file_uploader("Story file (.json)", type=["json"], key=_key("upload"))
+        upload = st.file_uploader("Story file (.json)", type=["json"], key=_key("upload"),
+                                  max_upload_size=files.MAX_FILE_MB)
         if upload is None:
             return
         try:
-            story = stories.story_from_json(upload.getvalue().decode("utf-8", errors="replace"))
+            story = stories.story_from_file(upload.getvalue())
         except PlaygroundError as err:
-            st.error(f"{err.message} {err.hint}".strip())
+            st.error(safe.text(f"{err.message} {err.hint}".strip()))
             return
         exists = story.name in stories.story_names(store)
-        label = f"Replace “{story.name}”" if exists else f"Import “{story.name}” ({len(story.views)} views)"
+        label = (f"Replace “{md_escape(story.name)}”" if exists
+                 else f"Import “{md_escape(story.name)}” ({len(story.views)} views)")
         if st.button(label, key=_key("do_import"), type="primary"):
-            _save(store, story, f"Imported “{story.name}” with {len(story.views)} views.")
+            _save(store, story, f"Imported “{md_escape(story.name)}” with {len(story.views)} views.")
             st.session_state[_key("story")] = story.name
             st.session_state.pop(_key("story_select"), None)
             st.rerun()
@@ -325,7 +327,7 @@ def present(pg: Playground, store: Store, story: Story) -> None:
         work.prefetch(story.views[index + 1])  # started before drawing: the room reads this view meanwhile
     with nav:
         # Blind: the story's name may name a model, so only the position is said.
-        where = f"view {index + 1} of {count}" if blind else f"{story.name} · view {index + 1} of {count}"
+        where = f"view {index + 1} of {count}" if blind else f"{md_escape(story.name)} · view {index + 1} of {count}"
         _next_state(work, story, index, where)
     _view(pg, store, story, index, prepared, screen, blind)
     if prefetch:
@@ -427,7 +429,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
     if view.note:
         st.markdown(f'<div class="present-note">{_html_text(view.note)}</div>', unsafe_allow_html=True)
     for line in prepared.errors.values():
-        st.info(line, icon=":material/info:")
+        st.info(safe.text(line), icon=":material/info:")
     if prepared.errors and st.button("Try this step again", key=_key(f"retry{index}")):
         presenter(pg).forget(view)
         st.rerun()
@@ -475,7 +477,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
             marked = " · ★ the passage the note is about" if prepared.highlight else ""
             if prepared.grades:  # the glyphs beside the labels: what each grade looks like
                 marked += " · grades: " + ", ".join(tables.GRADE_BADGES)
-            st.caption(f"“{view.request.query}” · {label} · top {n} of {len(run.search.hits)} candidates"
+            st.caption(f"“{md_escape(view.request.query)}” · {label} · top {n} of {len(run.search.hits)} candidates"
                        f"{marked} · {other}"
                        + (" · rerank from this session's cache" if run.result.cached else ""))
 
@@ -535,7 +537,7 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
                 stories.record_preference(store, view.request.collection, view.request.query, pair, chosen,
                                           story=story.name)
             except PlaygroundError as err:
-                st.info(f"The pick was not saved: {err.message}")
+                st.info(f"The pick was not saved: {safe.text(err.message)}")
             else:
                 picks[index] = chosen
     if index in picks:

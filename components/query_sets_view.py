@@ -6,22 +6,24 @@ transaction, so a bad file names its line and what is wrong, and nothing is impo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from components import feedback, state
+from components import feedback, safe, state
 from components.safe import md_escape
-from rerank_playground.errors import BadImportFile, InvalidInput
-from rerank_playground.evaluation import io
+from rerank_playground import tables
+from rerank_playground.errors import InvalidInput
+from rerank_playground.evaluation import files, io
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store
 from rerank_playground.playground import Playground
 
 FORMATS = {"csv": "CSV (query_id,query,doc_id,grade)", "json": "JSON", "trec": "TREC topics + qrels"}
 UUID_IDS = "Weaviate uuid"
-MAX_UPLOAD_MB = 20
+MAX_UPLOAD_MB = files.MAX_FILE_MB  # the browser refuses more; files.decode checks again on the server
 
 
 def collection_names(pg: Playground) -> list[str] | None:
@@ -35,10 +37,23 @@ def collection_names(pg: Playground) -> list[str] | None:
     return [info.name for info in infos or []]
 
 
-def sets_table(store: Store, sets: list[QuerySet]) -> pd.DataFrame:
+class _Qrels:
+    """Each set's qrels read once per run (the table of sets and the chosen set both need them)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.read: dict[str, dict[str, dict[str, int]]] = {}
+
+    def __call__(self, query_set: QuerySet) -> dict[str, dict[str, int]]:
+        if query_set.name not in self.read:
+            self.read[query_set.name] = self.store.qrels(query_set)
+        return self.read[query_set.name]
+
+
+def sets_table(store: Store | _Qrels, sets: list[QuerySet]) -> pd.DataFrame:
     rows = []
     for query_set in sets:
-        qrels = store.qrels(query_set)
+        qrels = store(query_set) if isinstance(store, _Qrels) else store.qrels(query_set)
         rows.append(
             {
                 "name": query_set.name,
@@ -69,12 +84,13 @@ def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
             + (f" ({hidden} more belong to collections not on this server)." if hidden else ".")
         )
     if sets:
-        table, error = feedback.call_safely(lambda: sets_table(store, sets), "query set table")
+        qrels_of = _Qrels(store)
+        table, error = feedback.call_safely(lambda: sets_table(qrels_of, sets), "query set table")
         if table is not None:
             st.dataframe(table, hide_index=True, key=f"{key_prefix}.table")
         elif error:
             st.error(error)
-        one_set(store, sets, key_prefix)
+        one_set(store, sets, key_prefix, qrels_of)
     else:
         st.info("No query sets yet: create one below, import a file, or add a query from the Search page.")
     create_tab, import_tab = st.tabs(["Create a set", "Import a file"])
@@ -87,7 +103,7 @@ def render(store: Store, pg: Playground, key_prefix: str = "sets") -> None:
 # ---------------------------------------------------------------------------------------------- one set
 
 
-def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
+def one_set(store: Store, sets: list[QuerySet], key_prefix: str, qrels_of: _Qrels | None = None) -> None:
     by_name = {s.name: s for s in sets}
     wanted = st.session_state.pop(f"{key_prefix}.choose_next", None)  # set by create/import/delete
     if wanted in by_name:
@@ -95,12 +111,13 @@ def one_set(store: Store, sets: list[QuerySet], key_prefix: str) -> None:
     state.seed(f"{key_prefix}.chosen", sets[0].name, list(by_name))
     name = st.selectbox("Query set", list(by_name), key=f"{key_prefix}.chosen")
     query_set = by_name[name]
-    qrels = store.qrels(query_set)
+    qrels = qrels_of(query_set) if qrels_of is not None else store.qrels(query_set)
     with st.container(border=True):
         st.markdown(f"**{md_escape(query_set.name)}** · collection {md_escape(query_set.collection)}")
         queries = pd.DataFrame(
             [
-                {"query id": q.query_id, "query": q.text, "judged documents": len(qrels.get(q.query_id, {}))}
+                {"query id": q.query_id, "query": tables.snippet(q.text, 300),  # the whole text is in the exports
+                 "judged documents": len(qrels.get(q.query_id, {}))}
                 for q in query_set.queries
             ],
             columns=["query id", "query", "judged documents"],
@@ -119,19 +136,26 @@ def _stem(name: str) -> str:
 
 
 def export_buttons(query_set: QuerySet, qrels: dict[str, dict[str, int]], key_prefix: str) -> None:
+    """Each file is made when its button is clicked (Streamlit's deferred download): made on every rerun, the
+    four files of a set at the import limits took seconds of each rerun."""
     stem = _stem(query_set.name)
-    topics, qrels_text = io.to_trec(query_set, qrels)
-    files = [
-        ("CSV", io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
-        ("JSON", io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
-        ("TREC topics", topics, f"{stem}.topics.txt", "text/plain"),
-        ("TREC qrels", qrels_text, f"{stem}.qrels.txt", "text/plain"),
+    files: list[tuple[str, Callable[[], str], str, str]] = [
+        ("CSV", lambda: io.to_csv(query_set, qrels), f"{stem}.csv", "text/csv"),
+        ("JSON", lambda: io.to_json(query_set, qrels), f"{stem}.json", "application/json"),
     ]
+    problem = io.trec_problem(query_set, qrels)
+    if problem is not None:
+        st.caption(f"No TREC export: {safe.text(problem)}")
+    else:
+        files += [
+            ("TREC topics", lambda: io.to_trec(query_set, qrels)[0], f"{stem}.topics.txt", "text/plain"),
+            ("TREC qrels", lambda: io.to_trec(query_set, qrels)[1], f"{stem}.qrels.txt", "text/plain"),
+        ]
     columns = st.columns(len(files))
-    for column, (label, text, file_name, mime) in zip(columns, files, strict=True):
+    for column, (label, make, file_name, mime) in zip(columns, files, strict=True):
         column.download_button(
-            f"Download {label}", text.encode("utf-8"), file_name, mime, key=f"{key_prefix}.dl.{label}",
-            on_click="ignore", icon=":material/download:",
+            f"Download {label}", lambda make=make: make().encode("utf-8"), file_name, mime,  # type: ignore[misc]
+            key=f"{key_prefix}.dl.{label}", on_click="ignore", icon=":material/download:",
         )
 
 
@@ -213,11 +237,7 @@ def create_form(store: Store, names: list[str] | None, existing: list[QuerySet],
 
 
 def _read(upload: Any, label: str) -> str:
-    data = upload.getvalue()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise BadImportFile(line=0, problem=f"{label} is not UTF-8 text (byte {err.start}).") from None
+    return files.decode(upload.getvalue(), label)  # size, encoding, control characters: as every importer
 
 
 def import_form(
@@ -228,11 +248,12 @@ def import_form(
     )
     if kind == "trec":
         left, right = st.columns(2)
-        topics = left.file_uploader("Topics file", key=f"{key_prefix}.topics")
-        qrels = right.file_uploader("Qrels file", key=f"{key_prefix}.qrels")
+        topics = left.file_uploader("Topics file", key=f"{key_prefix}.topics", max_upload_size=MAX_UPLOAD_MB)
+        qrels = right.file_uploader("Qrels file", key=f"{key_prefix}.qrels", max_upload_size=MAX_UPLOAD_MB)
         uploads = [topics, qrels]
     else:
-        uploads = [st.file_uploader(f"{kind.upper()} file", type=[kind], key=f"{key_prefix}.file")]
+        uploads = [st.file_uploader(f"{kind.upper()} file", type=[kind], key=f"{key_prefix}.file",
+                                    max_upload_size=MAX_UPLOAD_MB)]
     name = st.text_input(
         "Name of the set", key=f"{key_prefix}.import_name", max_chars=100,
         help="A JSON export names its own set: leave this empty to use that name.",

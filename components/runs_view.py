@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import safe, state
 from components.safe import md_escape
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
@@ -66,7 +66,7 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     summary = summary_of(store, record)
     st.subheader(md_escape(record.name))
     st.caption(
-        f"{record.collection} ({record.object_count:,} objects) · query set {md_escape(record.query_set)} · "
+        f"{md_escape(record.collection)} ({record.object_count:,} objects) · query set {md_escape(record.query_set)} · "
         f"{summary.saved} of {summary.expected} orderings saved · app {record.app_version} · Weaviate "
         f"{record.server_version} · started {record.started_at:%Y-%m-%d %H:%M:%S} UTC"
         + (f" · ended {record.ended_at:%H:%M:%S}" if record.ended_at else "")
@@ -83,7 +83,7 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     try:
         alpha = check_alpha(alpha)
     except InvalidInput as err:
-        st.error(str(err))
+        st.error(safe.text(str(err)))
         return
     st.caption(md_escape(summary.methods(alpha), max_chars=2000))
     verdicts = summary.verdicts(alpha)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from components import state, url_state
+from components import safe, state, url_state
+from components.safe import md_escape
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground
 from rerank_playground.search_inputs import EMBEDDERS, MAX_K, SearchInputs, search_request, to_query_params
@@ -57,12 +58,14 @@ def _with_collection_defaults(values: SearchInputs, info: CollectionInfo, previo
 def _check_link_properties(values: SearchInputs, info: CollectionInfo) -> SearchInputs:
     """A link's text and keyword properties that the collection does not have: say so, then use its defaults."""
     if values.prop is not None and values.prop not in info.text_properties:
-        st.warning(f"The link's text property “{values.prop}” is not a text property of {info.name}; "
+        st.warning(f"The link's text property “{md_escape(values.prop)}” is not a text property of "
+                   f"{md_escape(info.name)}; "
                    "showing its default one.")
         values = replace(values, prop=None)
     unknown = [p for p in values.properties or () if p not in info.text_properties]
     if unknown:
-        st.warning(f"The link's keyword properties {', '.join(unknown)} are not text properties of {info.name}; "
+        st.warning(f"The link's keyword properties {md_escape(', '.join(unknown))} are not text properties of "
+                   f"{md_escape(info.name)}; "
                    "they were left out.")
         values = replace(values, properties=tuple(p for p in values.properties or () if p in info.text_properties))
     return values
@@ -106,12 +109,12 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     names = list(infos)
     values = state.inputs()
     for note in url_state.link_notes():
-        st.warning(note)
+        st.warning(safe.text(note))  # notes quote the link's values
     from_link = url_state.consume_link_check()
     if values.collection not in infos:
         if values.collection:
             st.warning(
-                f"The collection “{values.collection[:200]}” is not on this server (any more?); showing "
+                f"The collection “{md_escape(values.collection)}” is not on this server (any more?); showing "
                 "another one. Refresh collections if it was just created."
             )
         values = state.set_inputs(
@@ -177,7 +180,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
         )
         current = next((s for s in suggested if s.query == query.strip()), None)
         if current is not None:
-            st.caption(f"What to look for: {current.why}")
+            st.caption(f"What to look for: {md_escape(current.why, 400)}")
 
     hybrid_mode = mode == "hybrid"
     widths = [1.0, 1.0] if show_n else [1.0]

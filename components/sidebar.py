@@ -101,16 +101,17 @@ def spend_status(pg: Playground) -> None:
     if spend.session.spent and spend.own.spent:
         text += f" ({spend.session.spent:,} on the server's key, {spend.own.spent:,} on yours)"
     if spend.estimated_calls:
-        text += " — partly estimated from text length (the Weaviate module does not report tokens)"
+        text += (" — partly upper bounds (one token per byte of text): the Weaviate module does not report "
+                 "tokens, and a call that failed after reaching Jina is counted as if it ran")
     st.markdown(text)
     if pg.jina_key_is_operator:
         left = spend.remaining()
         budgets = spend.budgets
         limits = []
         if budgets.session is not None:
-            limits.append(f"{budgets.session:,} per session")
+            limits.append(f"{budgets.session:,} per browser tab (a new tab starts again at 0)")
         if budgets.deployment is not None:
-            limits.append(f"{budgets.deployment:,} for all sessions since the app started")
+            limits.append(f"{budgets.deployment:,} for all tabs together since the app started")
         if limits:
             st.caption(
                 f"Budget for the server's Jina key: {' and '.join(limits)}; {left:,} tokens left for you now."

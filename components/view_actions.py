@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import feedback, last_run, state, store_access
+from components import feedback, last_run, safe, state, store_access
 from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
@@ -78,7 +78,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
     try:
         names = stories.story_names(store)
     except PlaygroundError as err:
-        st.warning(err.message)
+        st.warning(safe.text(err.message))
         return
     options = [*names, NEW_STORY]
     default = stories.DEMO_STORY if stories.DEMO_STORY in names else NEW_STORY
@@ -99,11 +99,12 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         try:
             story = stories.add_view(store, name, view)
         except PlaygroundError as err:
-            st.error(f"{err.message} {err.hint}".strip())
+            st.error(safe.text(f"{err.message} {err.hint}".strip()))
             return
         st.session_state["present.story"] = story.name
         st.session_state.pop("present.story_select", None)
-        st.success(f"Added as view {len(story.views)} of “{story.name}”. Present it on the Present page.")
+        st.success(f"Added as view {len(story.views)} of “{safe.md_escape(story.name)}”. "
+                   "Present it on the Present page.")
 
 
 def snapshot_button(pg: Playground, prepared: PreparedView, key_prefix: str) -> None:

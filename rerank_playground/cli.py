@@ -35,6 +35,7 @@ from rerank_playground.models import Fusion, Operator, SearchMode
 
 if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
     from rerank_playground.connection import ConnectionSpec
+    from rerank_playground.deployment import SpendGuard
     from rerank_playground.evaluation.analysis import RunSummary
     from rerank_playground.evaluation.batch import BatchRun, Progress
     from rerank_playground.evaluation.models import QuerySet
@@ -93,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=4)
     run.add_argument("--requests-per-second", type=float, default=None, help="shared cap on Jina requests")
     run.add_argument("--timeout", type=float, default=30.0, help="seconds per Jina request")
+    run.add_argument("--token-budget", type=int, default=None, metavar="TOKENS",
+                     help="cap on the Jina tokens this run may spend (default: the smaller of "
+                     "RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET and RERANK_PLAYGROUND_DEPLOYMENT_TOKEN_BUDGET when set)")
     run.add_argument("--resume", metavar="RUN_ID", help="finish a saved run instead of starting one")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: also retry failed queries")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -225,6 +229,28 @@ def _read(path: Path) -> str:
                            hint="Check the path and that the file is UTF-8 text.") from None
 
 
+def _spend_guard(flag: int | None) -> SpendGuard:
+    """The run's cap on Jina tokens (on whatever key it uses): ``--token-budget``, else the operator's budget
+    settings when set (the CLI is one run, so the smaller of the two applies); none when neither is set."""
+    from rerank_playground.deployment import (
+        DEPLOYMENT_BUDGET_ENV,
+        SESSION_BUDGET_ENV,
+        Budgets,
+        SpendGuard,
+        TokenMeter,
+        parse_budget,
+    )
+    from rerank_playground.errors import InvalidInput
+
+    if flag is not None and flag < 1:
+        raise InvalidInput("--token-budget must be at least 1 token.")
+    settings = [parse_budget(os.environ.get(name), None, name) for name in (SESSION_BUDGET_ENV, DEPLOYMENT_BUDGET_ENV)]
+    caps = [cap for cap in settings if cap is not None]
+    cap = flag if flag is not None else min(caps) if caps else None
+    # The CLI's key is the user's own (``ProviderKeys.of``): the cap applies to it.
+    return SpendGuard(budgets=Budgets(session=None, deployment=None, own=cap), deployment=TokenMeter("run's"))
+
+
 def _eval(args: argparse.Namespace) -> int:
     from rerank_playground.evaluation import batch
 
@@ -233,11 +259,12 @@ def _eval(args: argparse.Namespace) -> int:
     options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
                                   request_timeout_s=args.timeout)
     choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))  # cheap checks first
+    spend = _spend_guard(args.token_budget)
     store = _open_store(args)
     try:
         if args.resume:
             handle = batch.resume_run(store, args.resume, spec, keys=keys, jina_base_url=jina_base_url,
-                                      options=options, retry_failed=args.retry_failed)
+                                      options=options, retry_failed=args.retry_failed, spend=spend)
         else:
             qs = _query_set(args, store)
             base = batch.SearchSetting(
@@ -253,7 +280,7 @@ def _eval(args: argparse.Namespace) -> int:
             plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name,
                                  **level)
             handle = batch.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
-                                     jina_base_url=jina_base_url, options=options)
+                                     jina_base_url=jina_base_url, options=options, spend=spend)
         print(f"run {handle.run_id}", file=sys.stderr)
         interrupted = _watch(handle, args.progress)
         progress = handle.progress()

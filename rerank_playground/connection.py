@@ -30,6 +30,7 @@ from weaviate.exceptions import (
 from rerank_playground.errors import (
     ConnectError,
     GrpcUnreachable,
+    InvalidInput,
     ServerTooOld,
     TlsMismatch,
     WeaviateAuthError,
@@ -37,7 +38,16 @@ from rerank_playground.errors import (
     scrub,
 )
 from rerank_playground.jina_http import API_KEY_ENV as JINA_API_KEY
-from rerank_playground.keys import ApiKey, ProviderKeys, as_key, grpc_endpoint, http_endpoint
+from rerank_playground.keys import (
+    ApiKey,
+    BadHost,
+    ProviderKeys,
+    as_key,
+    grpc_endpoint,
+    host_in_url,
+    http_endpoint,
+    normalise_host,
+)
 from rerank_playground.models import NodeState, ServerInfo
 
 ConnectionKind = Literal["local", "custom", "cloud", "demo"]
@@ -67,19 +77,37 @@ class ConnectionSpec:
     init_timeout: float = 4.0
     query_timeout: float = 60.0
 
+    def __post_init__(self) -> None:
+        """Hosts in one spelling (``normalise_host``), or ``InvalidInput`` naming what is wrong with one."""
+        try:
+            object.__setattr__(self, "http_host", normalise_host(self.http_host))
+            if self.grpc_host:
+                object.__setattr__(self, "grpc_host", normalise_host(self.grpc_host))
+            if self.kind == "cloud" and self.cluster_url.strip():
+                parts = urlparse(_cloud_url(self.cluster_url))
+                normalise_host(parts.hostname or "")
+                _ = parts.port
+        except (BadHost, ValueError) as exc:
+            raise InvalidInput(
+                f"Not a Weaviate address: {exc}" if isinstance(exc, BadHost) else
+                f"“{(self.cluster_url or self.http_host)[:80]}” is not a valid address ({exc}).",
+                hint="E.g. 127.0.0.1, localhost, ::1 or weaviate.example.com (the port in its own field).",
+            ) from None
+
     @property
     def url(self) -> str:
         if self.kind == "cloud":
             return _cloud_url(self.cluster_url)
         scheme = "https" if self.http_secure else "http"
-        return f"{scheme}://{self.http_host}:{self.http_port}"
+        return f"{scheme}://{host_in_url(self.http_host)}:{self.http_port}"
 
     @property
     def grpc_target(self) -> tuple[str, int]:
+        """The gRPC host (as written in a target: IPv6 in brackets) and port."""
         if self.kind == "cloud":
             host = urlparse(_cloud_url(self.cluster_url)).hostname or ""
             return f"grpc-{host}", 443
-        return (self.grpc_host or self.http_host), self.grpc_port
+        return host_in_url(self.grpc_host or self.http_host), self.grpc_port
 
     @property
     def label(self) -> str:
@@ -150,12 +178,18 @@ def _cloud_url(cluster_url: str) -> str:
 def spec_from_url(url: str, grpc_port: int | None = None, *, kind: ConnectionKind = "local",
                   weaviate_api_key: ApiKey | str | None = None) -> ConnectionSpec:
     """``http://host:8080`` (+ gRPC port) -> a spec; the gRPC port defaults to 50051."""
-    parsed = urlparse(url if "://" in url else f"http://{url}")
+    try:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        port = parsed.port
+    except ValueError as exc:  # "[127.0.0.1]", a port that is not a number...
+        raise InvalidInput(f"“{url[:80]}” is not a valid Weaviate URL ({exc}).",
+                           hint="E.g. http://127.0.0.1:8080 or http://[::1]:8080.") from None
     secure = parsed.scheme == "https"
+    host = parsed.hostname or "127.0.0.1"
     return ConnectionSpec(
         kind=kind,
-        http_host=parsed.hostname or "127.0.0.1",
-        http_port=parsed.port or (443 if secure else 8080),
+        http_host=f"[{host}]" if ":" in host else host,
+        http_port=port or (443 if secure else 8080),
         http_secure=secure,
         grpc_port=grpc_port or 50051,
         grpc_secure=secure,
@@ -299,7 +333,7 @@ def connect(spec: ConnectionSpec, keys: ProviderKeys | None = None) -> weaviate.
             )
         else:
             client = weaviate.connect_to_custom(
-                http_host=spec.http_host, http_port=spec.http_port, http_secure=spec.http_secure,
+                http_host=host_in_url(spec.http_host), http_port=spec.http_port, http_secure=spec.http_secure,
                 grpc_host=host, grpc_port=grpc_port, grpc_secure=spec.grpc_secure,
                 headers=headers, additional_config=config, auth_credentials=auth,
                 skip_init_checks=True,  # we probed ourselves; the client's check also calls PyPI

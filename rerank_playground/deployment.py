@@ -16,8 +16,12 @@ Everything comes from one mapping of settings (the server's environment over ``.
 ===========================================  =====================================================================
 
 Budgets apply to the operator's Jina key only (a key a user typed is their own money); ``0`` or ``none``
-turns a budget off. Spend is counted per call, before it is made (an estimate from the text length, reserved
-so that concurrent calls cannot overshoot together) and settled with the tokens Jina reports afterwards.
+turns a budget off. Budgets are caps: before a call, an upper bound of its tokens that holds for any text is
+reserved (``rerank_token_bound``: UTF-8 bytes, as no tokenizer makes more tokens than bytes, plus the special
+tokens) so that neither token-dense text (CJK, emoji, digits, single letters) nor concurrent calls can overshoot;
+afterwards the reservation is settled with the tokens Jina reports, or with the bound when Jina may have done the
+work without saying (a timeout, a 5xx, a dropped answer, the server-side module). The session budget belongs to
+one browser tab (a new tab starts again at 0): the deployment budget is the one that caps a server process.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 from rerank_playground.connection import ConnectionSpec, spec_from_env
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.jina_http import resolve_base_url
-from rerank_playground.keys import ApiKey, http_endpoint
+from rerank_playground.keys import ApiKey, BadHost, host_in_url, http_endpoint, normalise_host
 
 ALLOWED_HOSTS_ENV = "RERANK_PLAYGROUND_ALLOWED_HOSTS"
 LOCKED_ENV = "RERANK_PLAYGROUND_LOCKED"
@@ -43,6 +47,11 @@ DEFAULT_SESSION_BUDGET = 200_000
 DEFAULT_DEPLOYMENT_BUDGET = 2_000_000
 # Jina's tokenizers average about four characters of English per token; the estimate says it is one.
 CHARS_PER_TOKEN = 4
+# The bound: every token covers at least one byte of its text, plus the special tokens a cross-encoder adds to each
+# (query, document) pair and a listwise model's prompt around the call.
+SPECIAL_TOKENS_PER_DOCUMENT = 8
+SPECIAL_TOKENS_PER_CALL = 512
+SPECIAL_TOKENS_PER_EMBEDDING = 32
 LARGE_REQUEST_TOKENS = 20_000
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -50,7 +59,7 @@ _TRUE = {"1", "true", "yes", "on"}
 # ------------------------------------------------------------------------------------------- settings
 
 
-def _budget(raw: str | None, default: int | None, name: str) -> int | None:
+def parse_budget(raw: str | None, default: int | None, name: str) -> int | None:
     if raw is None or not str(raw).strip():
         return default
     text = str(raw).strip().lower().replace("_", "").replace(",", "")
@@ -65,6 +74,30 @@ def _budget(raw: str | None, default: int | None, name: str) -> int | None:
     if value < 0:
         raise InvalidInput(f"{name} cannot be negative.", hint="Use 0 for no budget.")
     return value
+
+
+WEAVIATE_CLOUD_DOMAINS = (".weaviate.cloud", ".weaviate.network")
+
+
+def _allowed_entry(raw: str) -> str:
+    """An entry of the allowed hosts (``host``, ``host:port``, ``[v6]:port``, ``v6``) in the spelling endpoints
+    use (``normalise_host``; IPv6 in brackets), so that ``LOCALHOST.`` allows ``localhost``."""
+    text = raw.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        host, port = f"[{host}]", rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    try:
+        name = host_in_url(normalise_host(host))
+    except BadHost as exc:
+        raise InvalidInput(f"{ALLOWED_HOSTS_ENV}: {exc}",
+                           hint="List host names or addresses, comma separated.") from None
+    if port and not port.isdigit():
+        raise InvalidInput(f"{ALLOWED_HOSTS_ENV}: the port in “{text[:80]}” is not a number.")
+    return f"{name}:{port}" if port else name
 
 
 @dataclass(frozen=True)
@@ -95,9 +128,12 @@ class ConnectPolicy:
         rest, grpc = spec.endpoints
         if rest in self.configured and grpc in self.configured:
             return
-        # A Weaviate Cloud gRPC host is derived from the cluster URL: the REST host decides.
-        wanted = [rest] if spec.kind == "cloud" else [rest, grpc]
-        refused = [e for e in wanted if not self._host_allowed(e)]
+        # A Weaviate Cloud gRPC host is derived from the cluster URL (grpc-<host>:443): it passes with an allowed
+        # REST host only when that host is Weaviate Cloud's; any other "cloud" URL's gRPC target is checked as is.
+        wanted = [rest, grpc]
+        if spec.kind == "cloud" and rest.split("://", 1)[-1].rsplit(":", 1)[0].endswith(WEAVIATE_CLOUD_DOMAINS):
+            wanted = [rest]
+        refused = [e for e in wanted if e not in self.configured and not self._host_allowed(e)]
         if refused or not rest:
             where = refused[0] if refused else spec.url or "that address"
             raise HostNotAllowed(
@@ -112,6 +148,7 @@ class Budgets:
 
     session: int | None = DEFAULT_SESSION_BUDGET
     deployment: int | None = DEFAULT_DEPLOYMENT_BUDGET
+    own: int | None = None  # a cap on the user's own key too: the CLI's --token-budget (the app never sets one)
 
 
 @dataclass(frozen=True)
@@ -131,13 +168,15 @@ def deployment_from_settings(settings: Mapping[str, str]) -> Deployment:
     base_url = resolve_base_url(settings.get("JINA_BASE_URL"))
     jina_key = ApiKey.operator(settings.get("JINAAI_APIKEY"), (http_endpoint(base_url), *spec.endpoints))
     hosts = frozenset(
-        h.strip().lower() for h in str(settings.get(ALLOWED_HOSTS_ENV, "")).split(",") if h.strip()
+        _allowed_entry(h) for h in str(settings.get(ALLOWED_HOSTS_ENV, "")).split(",") if h.strip()
     )
     locked = str(settings.get(LOCKED_ENV, "")).strip().lower() in _TRUE
     policy = ConnectPolicy(locked=locked, allowed_hosts=hosts, configured=spec.endpoints)
     budgets = Budgets(
-        session=_budget(settings.get(SESSION_BUDGET_ENV), DEFAULT_SESSION_BUDGET, SESSION_BUDGET_ENV),
-        deployment=_budget(settings.get(DEPLOYMENT_BUDGET_ENV), DEFAULT_DEPLOYMENT_BUDGET, DEPLOYMENT_BUDGET_ENV),
+        session=parse_budget(settings.get(SESSION_BUDGET_ENV), DEFAULT_SESSION_BUDGET, SESSION_BUDGET_ENV),
+        deployment=parse_budget(
+            settings.get(DEPLOYMENT_BUDGET_ENV), DEFAULT_DEPLOYMENT_BUDGET, DEPLOYMENT_BUDGET_ENV
+        ),
     )
     return Deployment(spec=spec, jina_base_url=base_url, jina_key=jina_key, policy=policy, budgets=budgets)
 
@@ -154,11 +193,29 @@ def estimate_rerank_tokens(query: str, texts: Sequence[str], max_chars: int = 40
     return sum(math.ceil((per_query + min(len(t or ""), max_chars)) / CHARS_PER_TOKEN) for t in texts)
 
 
+def text_token_bound(text: str | None, max_chars: int | None = None) -> int:
+    """At most this many tokens for ``text`` (cut to ``max_chars`` characters, as sent) under any tokenizer."""
+    text = text or ""
+    return len((text if max_chars is None else text[:max_chars]).encode("utf-8"))
+
+
+def rerank_token_bound(query: str, texts: Sequence[str], max_chars: int | None = None) -> int:
+    """An upper bound of the tokens one rerank call can use, whatever the text: the query with every document."""
+    per_query = text_token_bound(query) + SPECIAL_TOKENS_PER_DOCUMENT
+    return SPECIAL_TOKENS_PER_CALL + sum(per_query + text_token_bound(t, max_chars) for t in texts)
+
+
+def embed_token_bound(text: str) -> int:
+    """An upper bound of the tokens one query embedding can use: its bytes, the special tokens and a task prompt."""
+    return SPECIAL_TOKENS_PER_EMBEDDING + text_token_bound(text)
+
+
 class TokenMeter:
     """Tokens spent against an optional limit, thread-safe. ``reserve`` before a call, ``settle`` after."""
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, what: str = "token budget for the server's Jina key") -> None:
         self.scope = scope
+        self.what = what
         self._lock = threading.Lock()
         self.spent = 0
         self.reserved = 0
@@ -167,8 +224,9 @@ class TokenMeter:
         with self._lock:
             if limit is not None and self.spent + self.reserved + tokens > limit:
                 raise BudgetExhausted(
-                    f"The {self.scope} token budget for the server's Jina key would be exceeded: "
-                    f"{self.spent:,} of {limit:,} tokens spent, this request needs about {tokens:,} (estimate).",
+                    f"The {self.scope} {self.what} would be exceeded: "
+                    f"{self.spent:,} of {limit:,} tokens spent, this request may need up to {tokens:,} "
+                    "(an upper bound: one token per byte of text; Jina usually counts far fewer).",
                     hint="Paste your own Jina key in the sidebar, rerank fewer candidates or models, or use the "
                     "local baseline.",
                 )
@@ -194,9 +252,9 @@ class SpendGuard:
     on the user's own key (counted, never limited)."""
 
     budgets: Budgets = field(default_factory=Budgets)
-    session: TokenMeter = field(default_factory=lambda: TokenMeter("session's"))
+    session: TokenMeter = field(default_factory=lambda: TokenMeter("browser tab's"))
     deployment: TokenMeter = field(default_factory=deployment_meter)
-    own: TokenMeter = field(default_factory=lambda: TokenMeter("own key's"))
+    own: TokenMeter = field(default_factory=lambda: TokenMeter("run's", "token budget"))
     estimated_calls: int = 0  # calls whose spend is an estimate (the Weaviate module does not report tokens)
 
     def reserve(self, tokens: int, *, operator_key: bool) -> tuple[int, bool]:
@@ -209,7 +267,7 @@ class SpendGuard:
                 self.deployment.settle(tokens, None)
                 raise
         else:
-            self.own.reserve(tokens, None)
+            self.own.reserve(tokens, self.budgets.own)
         return tokens, operator_key
 
     def settle(self, reservation: tuple[int, bool], actual: int | None, *, estimated: bool = False) -> None:

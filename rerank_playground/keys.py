@@ -15,6 +15,7 @@ purpose: the binding is to what the operator wrote, never to what it might resol
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,21 +31,65 @@ _JINA_KEY_SHAPE = re.compile(r"jina_[A-Za-z0-9_\-]{16,}")
 MIN_CONTAINED_SECRET = 6  # shorter secrets only count when the whole text equals them
 
 
+class BadHost(ValueError):
+    """A host that is not a host name, an IPv4 address or an IPv6 address; the message says what is wrong."""
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*")
+
+
+def normalise_host(raw: str) -> str:
+    """One spelling per host: lower case, no trailing dot (``localhost.`` is ``localhost``), IPv6 compressed and
+    without brackets (``[::1]``, ``::1`` and ``0:0::1`` are ``::1``). Raises :class:`BadHost` for anything else
+    (``[127.0.0.1]``, a port or a path in the host, spaces...), naming the text."""
+    text = raw.strip()
+    shown = text[:80]
+    if text.startswith("[") or text.endswith("]"):
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else ""
+        try:
+            return ipaddress.IPv6Address(inner).compressed
+        except ValueError:
+            raise BadHost(
+                f"“{shown}”: square brackets are for IPv6 addresses only"
+                + (f"; write {inner} without them." if inner else ".")
+            ) from None
+    if ":" in text:
+        try:
+            return ipaddress.IPv6Address(text).compressed
+        except ValueError:
+            raise BadHost(f"“{shown}” is not a host: give the port in its own field, not after a colon.") from None
+    host = text.lower()
+    if host.endswith(".") and host != ".":
+        host = host[:-1]  # the DNS root: the same host
+    if not _HOST_NAME.fullmatch(host):
+        raise BadHost(f"“{shown}” is not a host name or address (letters, digits, dots and dashes only).")
+    return host
+
+
+def host_in_url(host: str) -> str:
+    """A normalised host as it is written in a URL or a gRPC target (IPv6 in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 def http_endpoint(url: str) -> str:
-    """``http(s)://host:port`` of a REST URL (default ports made explicit), or ``""`` when it has no host."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    scheme = (parts.scheme or "http").lower()
+    """``http(s)://host:port`` of a REST URL (default ports made explicit), or ``""`` when it has no valid host."""
     try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
         port = parts.port
-    except ValueError:
+        host = normalise_host(f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname
+                              else parts.hostname or "")
+    except ValueError:  # BadHost too
         return ""
-    if not parts.hostname:
-        return ""
-    return f"{scheme}://{parts.hostname.lower()}:{port or (443 if scheme == 'https' else 80)}"
+    scheme = (parts.scheme or "http").lower()
+    return f"{scheme}://{host_in_url(host)}:{port or (443 if scheme == 'https' else 80)}"
 
 
 def grpc_endpoint(host: str, port: int) -> str:
-    return f"grpc://{host.strip().lower()}:{int(port)}"
+    try:
+        host = normalise_host(host)
+    except BadHost:
+        host = host.strip().lower()  # never a key's endpoint: keys are bound to normalised ones
+    return f"grpc://{host_in_url(host)}:{int(port)}"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -41,7 +42,7 @@ from rerank_playground.models import CollectionInfo, Movement, RerankResult, Sea
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import chars_sent
-from rerank_playground.rerankers.metered import MeteredEmbedder
+from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
 from rerank_playground.search import QueryEmbedder, needs_query_vector, search_spends_tokens
 from rerank_playground.search import search as run_search
 
@@ -140,6 +141,9 @@ class Playground:
     # After this many seconds without a server call, check the server answers before calling it (see
     # ``_with_reconnect``): one REST round trip, only after idle time.
     liveness_check_after_s: float = 5.0
+    # A server call still running after this many seconds makes the session check the server over REST (and
+    # again every as many seconds): a dead server is reported at once (see ``_watched``).
+    watch_every_s: float = 1.0
     # The node status in ``server`` is asked again after this many seconds (see ``check_nodes``).
     node_check_interval_s: float = 15.0
 
@@ -513,10 +517,69 @@ class Playground:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         results: dict[str, RerankResult] = {}
         errors: dict[str, ProviderError] = {}
+        rerankers: dict[RerankChoice, CachedReranker] = {}
+        cannot_run: dict[RerankChoice, PlaygroundError] = {}  # no key, no module...: that model's error
+        for choice in choices:
+            try:
+                rerankers[choice] = self.reranker(choice, search)
+            except PlaygroundError as exc:
+                cannot_run[choice] = exc
+        prepaid = self._reserve_all(search, rerankers, force=force)  # raises before any call
 
         def one(choice: RerankChoice) -> RerankResult:
-            return self._rerank_once(choice, search, force=force)
+            if choice in cannot_run:
+                raise cannot_run[choice]
+            reranker = rerankers[choice]
+            return reranker.rerank(search.request.query, search.hits, choice.model, None, force=force)
 
+        try:
+            self._compare_calls(choices, one, results, errors, on_done)
+        finally:
+            for metered in prepaid:
+                metered.release_prepaid()
+        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
+                    if c.label in results}
+        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
+        matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
+        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
+
+    def _reserve_all(
+        self, search: SearchResult, rerankers: Mapping[RerankChoice, CachedReranker], *, force: bool
+    ) -> list[MeteredReranker]:
+        """Reserve the token bound of every paid model that will really be called, at once, before calling any:
+        either the budgets cover them all or nothing is called (and nothing is spent). Returns the metered
+        rerankers that hold a share, to release what a call did not use."""
+        query, hits = search.request.query, search.hits
+        due: list[tuple[MeteredReranker, int]] = []
+        for choice, reranker in rerankers.items():
+            inner = reranker.inner
+            if not isinstance(inner, MeteredReranker):
+                continue
+            if not force and reranker.is_cached(query, hits, choice.model, None):
+                continue  # answered from this session's cache: costs nothing
+            due.append((inner, inner.bound(query, hits, choice.model)))
+        made: list[tuple[int, bool]] = []
+        try:
+            for operator_key in (True, False):
+                group = [(m, bound) for m, bound in due if m.operator_key == operator_key]
+                if group:
+                    made.append(self.spend.reserve(sum(bound for _, bound in group), operator_key=operator_key))
+        except BaseException:
+            for reservation in made:
+                self.spend.settle(reservation, 0)
+            raise
+        for metered, bound in due:
+            metered.prepay((bound, metered.operator_key))  # the shares add up to what was reserved
+        return [metered for metered, _ in due]
+
+    def _compare_calls(
+        self,
+        choices: Sequence[RerankChoice],
+        one: Callable[[RerankChoice], RerankResult],
+        results: dict[str, RerankResult],
+        errors: dict[str, ProviderError],
+        on_done: Callable[[RerankChoice, RerankResult | ProviderError], None] | None,
+    ) -> None:
         with ThreadPoolExecutor(max_workers=len(choices)) as pool:
             futures = {pool.submit(one, choice): choice for choice in choices}
             for future in as_completed(futures):
@@ -533,11 +596,6 @@ class Playground:
                     results[choice.label] = outcome
                 if on_done is not None:
                     on_done(choice, outcome)
-        shown_as = {c.label: RerankChoice(c.reranker, results[c.label].model).label for c in choices
-                    if c.label in results}
-        ordered = {shown_as[c.label]: results[c.label] for c in choices if c.label in results}
-        matrix = movement.rank_matrix(search.hits, ordered) if ordered else pd.DataFrame()
-        return CompareRun(search=search, results=ordered, errors=errors, rank_matrix=matrix, shown_as=shown_as)
 
     def _rerank_once(self, choice: RerankChoice, search: SearchResult, *, force: bool = False) -> RerankResult:
         """``force``: ask the reranker again even when this session's cache has the answer."""
@@ -558,7 +616,7 @@ class Playground:
         if self._client is not None and (self._stale or (idle and not self._still_connected())):
             self._reconnect()
         try:
-            result = action()
+            result = self._watched(action)
         except (SearchError, CatalogError) as exc:
             if isinstance(exc, CollectionNotFound) or self._still_connected():
                 raise
@@ -566,6 +624,31 @@ class Playground:
             result = action()
         self._last_ok = time.monotonic()
         return result
+
+    def _watched(self, action: Callable[[], T]) -> T:
+        """``action()``, but a server that dies just before or during it is reported within about
+        ``watch_every_s`` + the connect timeout, not after the client's minute of gRPC backoff: while the call is
+        still running, the server is checked over REST every ``watch_every_s``; when it no longer answers, the
+        session stops waiting (``_reconnect`` says "Nothing answers at …") and leaves the call to time out on
+        its own thread."""
+        if self._client is None:
+            return action()
+        outcome: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                outcome.set_result(action())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                outcome.set_exception(exc)
+
+        threading.Thread(target=run, name="weaviate-call", daemon=True).start()
+        while True:
+            try:
+                return outcome.result(timeout=self.watch_every_s)
+            except FuturesTimeout:
+                if not self._still_connected():
+                    self._reconnect()  # raises a ConnectError naming the address, if it is gone
+                    return self._watched(action)  # it came back at once: ask the fresh client
 
     def _reconnect(self) -> None:
         try:

@@ -193,10 +193,21 @@ def summary_table(summary: MovementSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "value"])
 
 
-def _defuse(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+def defuse_formula(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading ``'`` (so does one that already starts
+    with quotes and then a formula character, so that ``undo_defuse`` gives back exactly what was written)."""
+    if isinstance(value, str) and value.lstrip("'").startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def undo_defuse(value: str) -> str:
+    """The inverse of ``defuse_formula``, for importing a CSV this app exported."""
+    rest = value[1:]
+    return rest if value.startswith("'") and defuse_formula(rest) == value else value
+
+
+_defuse = defuse_formula
 
 
 def to_csv_bytes(df: pd.DataFrame, *, escape_formulas: bool = True) -> bytes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import html
 import io
 import json
 import json.decoder
@@ -27,11 +28,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rerank_playground.errors import BadImportFile
+from rerank_playground.errors import BadImportFile, InvalidInput
+from rerank_playground.evaluation import files
 from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
 from rerank_playground.evaluation.store import Store
+from rerank_playground.tables import defuse_formula, undo_defuse
 
 CSV_COLUMNS = ("query_id", "query", "doc_id", "grade")
+# Stated limits: a set this size opens and reruns fast on the Query sets page (benchmarks/bench_limits.py).
+MAX_QUERIES = 1_000
+MAX_JUDGMENTS = 20_000
+MAX_QUERY_CHARS = 1_000
+MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -73,13 +81,20 @@ class _Collector:
         if not query_id:
             raise BadImportFile(line=line, problem="the query id is empty.")
         if not text:
-            raise BadImportFile(line=line, problem=f"query {query_id!r} has no text.")
+            raise BadImportFile(line=line, problem=f"query {query_id[:80]!r} has no text.")
+        if len(query_id) > MAX_ID_CHARS:
+            raise BadImportFile(line=line, problem=f"a query id has {len(query_id):,} characters; the limit is "
+                                f"{MAX_ID_CHARS}.")
+        if len(text) > MAX_QUERY_CHARS:
+            raise BadImportFile(line=line, problem=f"query {query_id!r} has {len(text):,} characters; the limit "
+                                f"is {MAX_QUERY_CHARS:,}.")
         norm = normalise_query(text)
         if query_id in self.queries:
             known, known_line = self.queries[query_id]
             if normalise_query(known) != norm:
                 raise BadImportFile(
-                    line=line, problem=f"query {query_id!r} is {text!r} here but {known!r} on line {known_line}."
+                    line=line,
+                    problem=f"query {query_id!r} is {text[:80]!r} here but {known[:80]!r} on line {known_line}.",
                 )
             return
         if norm in self.by_text:
@@ -87,6 +102,9 @@ class _Collector:
             raise BadImportFile(
                 line=line, problem=f"query {query_id!r} repeats the text of query {other!r} (line {other_line})."
             )
+        if len(self.queries) >= MAX_QUERIES:
+            raise BadImportFile(line=line, problem=f"more than {MAX_QUERIES:,} queries; the limit is "
+                                f"{MAX_QUERIES:,} per set: split the file.")
         self.queries[query_id] = (text, line)
         self.by_text[norm] = (query_id, line)
 
@@ -94,6 +112,9 @@ class _Collector:
         doc_id = doc_id.strip()
         if not doc_id:
             raise BadImportFile(line=line, problem="the doc_id is empty.")
+        if len(doc_id) > MAX_ID_CHARS:
+            raise BadImportFile(line=line, problem=f"a doc_id has {len(doc_id):,} characters; the limit is "
+                                f"{MAX_ID_CHARS}.")
         grade = _grade(line, grade_text)
         key = (query_id.strip(), doc_id)
         previous = self.judgments.get(key)
@@ -103,6 +124,9 @@ class _Collector:
                 problem=f"document {doc_id!r} is graded {grade} for query {key[0]!r} here "
                 f"but {previous.grade} on line {previous.line}.",
             )
+        if previous is None and len(self.judgments) >= MAX_JUDGMENTS:
+            raise BadImportFile(line=line, problem=f"more than {MAX_JUDGMENTS:,} judgments; the limit is "
+                                f"{MAX_JUDGMENTS:,} per set: split the file.")
         if previous is None:
             self.judgments[key] = ParsedJudgment(query_id=key[0], doc_id=doc_id, grade=grade, line=line)
 
@@ -127,7 +151,7 @@ def _grade(line: int, value: Any) -> int:
 
 
 def parse_csv(text: str) -> ParsedJudgments:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(files.check_text(text), newline=""), strict=True)
     record_start = 1  # the line a record starts on (a quoted field may span lines)
     try:
         header = next(reader, None)
@@ -152,7 +176,7 @@ def parse_csv(text: str) -> ParsedJudgments:
                 continue
             if len(row) != len(names):
                 raise BadImportFile(line=line, problem=f"{len(row)} fields where the header has {len(names)}.")
-            query_id, query, doc_id, grade = (row[index[column]] for column in CSV_COLUMNS)
+            query_id, query, doc_id, grade = (undo_defuse(row[index[column]]) for column in CSV_COLUMNS)
             collector.query(line, query_id, query)
             if doc_id.strip() or grade.strip():
                 collector.judgment(line, query_id, doc_id, grade)
@@ -166,7 +190,9 @@ def to_csv(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for query, doc_id, grade in _rows(query_set, qrels):
-        writer.writerow([query.query_id, query.text, doc_id, "" if grade is None else grade])
+        # Formula-escaped: query texts and ids come from files and users; a spreadsheet must show, not run, them.
+        writer.writerow([defuse_formula(query.query_id), defuse_formula(query.text), defuse_formula(doc_id),
+                         "" if grade is None else grade])
     return out.getvalue()
 
 
@@ -189,6 +215,12 @@ class _Located(dict[str, Any]):
     line = 0
 
 
+class _LocatedList(list[Any]):
+    """A JSON array that remembers the line each of its elements starts on."""
+
+    lines: list[int]
+
+
 def _located_loads(text: str) -> Any:
     newlines = [i for i, char in enumerate(text) if char == "\n"]
     decoder = json.JSONDecoder()
@@ -200,17 +232,32 @@ def _located_loads(text: str) -> Any:
         located.line = bisect.bisect_left(newlines, start - 1) + 1
         return located, end
 
-    # The pure-Python scanner calls the decoder's parse_object (the C one would bypass it); both are
-    # undocumented attributes, hence Any.
+    def parse_array(s_and_end: tuple[str, int], scan_once: Any, *args: Any, **kwargs: Any) -> tuple[list[Any], int]:
+        starts: list[int] = []
+
+        def recording(string: str, index: int) -> Any:  # called once per element, at its first character
+            starts.append(index)
+            return scan_once(string, index)
+
+        values, end = json.decoder.JSONArray(s_and_end, recording, *args, **kwargs)  # type: ignore[attr-defined]
+        located = _LocatedList(values)
+        located.lines = [bisect.bisect_left(newlines, start) + 1 for start in starts]
+        return located, end
+
+    # The pure-Python scanner calls the decoder's parse_object and parse_array (the C one would bypass them);
+    # both are undocumented attributes, hence Any.
     hooked: Any = decoder
     hooked.parse_object = parse_object
+    hooked.parse_array = parse_array
     hooked.scan_once = getattr(json.scanner, "py_make_scanner")(decoder)  # noqa: B009
     return decoder.decode(text)
 
 
 def parse_json(text: str) -> ParsedJudgments:
+    text = files.check_text(text)
+    files.check_json(text)  # nesting and number size, before Python's parser recurses or refuses
     try:
-        data = _located_loads(text.lstrip("\ufeff"))
+        data = _located_loads(text)
     except json.JSONDecodeError as err:
         raise BadImportFile(line=err.lineno, problem=f"not valid JSON: {err.msg} (column {err.colno}).") from None
     about: dict[str, str | None] = {}
@@ -229,8 +276,8 @@ def parse_json(text: str) -> ParsedJudgments:
     collector = _Collector()
     generated: dict[str, str] = {}  # normalised text -> generated id, for rows without query_id
     first_collection: tuple[str, int] | None = None  # rows may say their collection (the demo file does)
-    for row in rows:
-        line = row.line if isinstance(row, _Located) else 0
+    for position, row in enumerate(rows):
+        line = rows.lines[position] if isinstance(rows, _LocatedList) else row.line if isinstance(row, _Located) else 0
         if not isinstance(row, dict):
             raise BadImportFile(line=line, problem=f"a row must be an object, not {json.dumps(row)[:40]}.")
         collection = row.get("collection")
@@ -279,6 +326,7 @@ def to_json(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str:
 
 # ------------------------------------------------------------------------------------------------ TREC
 
+_TREC_ID = re.compile(r"[^\s<>&]+")
 _TOP = re.compile(r"<top>(.*?)</top>", re.S | re.I)
 _NUM = re.compile(r"<num>\s*(?:number:)?\s*(\S+)", re.I)
 _TITLE = re.compile(r"<title>\s*(?:topic:)?\s*(.*?)\s*(?=<|$)", re.S | re.I)
@@ -290,7 +338,8 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
     Lines of qrels errors are lines of the qrels file; lines of topics errors are lines of the topics file.
     """
     collector = _Collector()
-    topics_text = topics_text.lstrip("\ufeff")
+    topics_text = files.check_text(topics_text, "The topics file")
+    qrels_text = files.check_text(qrels_text, "The qrels file")
     if _TOP.search(topics_text):
         for block in _TOP.finditer(topics_text):
             line = topics_text.count("\n", 0, block.start()) + 1
@@ -299,7 +348,8 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
                 raise BadImportFile(line=line, problem="topics: this <top> has no <num>.")
             if not title or not title.group(1).strip():
                 raise BadImportFile(line=line, problem=f"topics: topic {num.group(1)!r} has no <title>.")
-            _topic(collector, line, num.group(1), " ".join(title.group(1).split()))
+            # Titles are written with <, > and & as entities (``to_trec``): read them back.
+            _topic(collector, line, html.unescape(num.group(1)), html.unescape(" ".join(title.group(1).split())))
     else:
         for line, raw in enumerate(topics_text.splitlines(), start=1):
             if not raw.strip():
@@ -310,7 +360,7 @@ def parse_trec(topics_text: str, qrels_text: str) -> ParsedJudgments:
             _topic(collector, line, query_id, text)
     if not collector.queries:
         raise BadImportFile(line=0, problem="topics: the file holds no topic.")
-    for line, raw in enumerate(qrels_text.lstrip("\ufeff").splitlines(), start=1):
+    for line, raw in enumerate(qrels_text.splitlines(), start=1):
         if not raw.strip():
             continue
         fields = raw.split()
@@ -337,12 +387,36 @@ def _topic(collector: _Collector, line: int, query_id: str, text: str) -> None:
         raise BadImportFile(line=line, problem=f"topics: topic {query_id!r} appears twice.")
 
 
+def trec_problem(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> str | None:
+    """Why the set cannot be written as TREC files (an id with white space or <, >, &), or None."""
+    ids = [*((q.query_id, "query id") for q in query_set.queries),
+           *((d, "document id") for judged in qrels.values() for d in judged)]
+    for value, what in ids:
+        if not _TREC_ID.fullmatch(value):
+            return f"The {what} {value[:80]!r} cannot be written in TREC files (white space or <, >, & in it)."
+    return None
+
+
+def _trec_title(text: str) -> str:
+    title = html.escape(" ".join(text.split()), quote=False)
+    # The reader drops one leading "Topic:" (TREC's own files have it): a query that starts so keeps its own.
+    return f"Topic: {title}" if re.match(r"topic:", title, re.I) else title
+
+
 def to_trec(query_set: QuerySet, qrels: Mapping[str, Mapping[str, int]]) -> tuple[str, str]:
-    """(topics, qrels) texts; the topics in the classic ``<top>`` form."""
+    """(topics, qrels) texts; the topics in the classic ``<top>`` form, ``<``, ``>`` and ``&`` in a title written
+    as entities (so a query cannot close its topic or open another; ``parse_trec`` reads them back).
+
+    Raises ``InvalidInput`` when an id cannot be written: TREC files separate fields by white space.
+    """
+    problem = trec_problem(query_set, qrels)
+    if problem is not None:
+        raise InvalidInput(problem, hint="Export CSV or JSON instead: they keep any id.")
+    judged = [(query, doc_id, grade) for query, doc_id, grade in _rows(query_set, qrels) if grade is not None]
     topics = "".join(
-        f"<top>\n<num> Number: {query.query_id}\n<title> {query.text}\n</top>\n\n" for query in query_set.queries
+        f"<top>\n<num> Number: {query.query_id}\n<title> {_trec_title(query.text)}\n</top>\n\n"
+        for query in query_set.queries
     )
-    judged = ((query, doc_id, grade) for query, doc_id, grade in _rows(query_set, qrels) if grade is not None)
     lines = "".join(f"{query.query_id} 0 {doc_id} {grade}\n" for query, doc_id, grade in judged)
     return topics, lines
 

@@ -28,6 +28,7 @@ from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
+from rerank_playground.evaluation import files
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import Store, metadata
@@ -41,6 +42,10 @@ FILE_VERSION = 1
 MAX_K = 1000
 MAX_CHOICES = 5
 MAX_NOTE = 2000
+MAX_NAME = 200
+MAX_PROPERTIES = 50
+MAX_TEXT = 1000  # a query, a collection or property name, a model: any other text in a view
+MAX_VIEWS = 100  # a talk's worth; Present and its list stay fast (benchmarks/bench_limits.py)
 PICKS = ("a", "b", "tie")
 DEMO_STORY = "Demo: what reranking changes"
 DEMO_JINA_MODEL = "jina-reranker-v3"
@@ -169,7 +174,9 @@ def _check_note(note: str) -> str:
     return note.strip()
 
 
-def _text(raw: dict[str, Any], name: str, *, required: bool = True, default: str | None = "") -> str | None:
+def _text(
+    raw: dict[str, Any], name: str, *, required: bool = True, default: str | None = "", limit: int = MAX_TEXT
+) -> str | None:
     value = raw.get(name)
     if value is None:
         if required:
@@ -177,13 +184,15 @@ def _text(raw: dict[str, Any], name: str, *, required: bool = True, default: str
         return default
     if not isinstance(value, str) or (required and not value.strip()):
         raise _Problem(f'"{name}" must be a non-empty text' if required else f'"{name}" must be text')
+    if len(value) > limit:
+        raise _Problem(f'"{name}" has more than {limit} characters ({len(value):,})')
     return value
 
 
 def _int(raw: dict[str, Any], name: str, low: int, high: int, default: int | None = None) -> int:
     value = raw.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _Problem(f'"{name}" must be a whole number from {low} to {high}, not {value!r}')
+        raise _Problem(f'"{name}" must be a whole number from {low} to {high}, not {value!r:.80}')
     return value
 
 
@@ -193,7 +202,7 @@ def _enum(raw: dict[str, Any], name: str, kind: Any, default: str) -> Any:
         return kind(value)
     except ValueError:
         choices = ", ".join(m.value for m in kind)
-        raise _Problem(f'"{name}" must be one of {choices}, not {value!r}') from None
+        raise _Problem(f'"{name}" must be one of {choices}, not {value!r:.80}') from None
 
 
 def view_from_dict(raw: Any) -> StoryView:
@@ -202,10 +211,11 @@ def view_from_dict(raw: Any) -> StoryView:
         raise _Problem("a view must be a JSON object")
     alpha = raw.get("alpha", 0.5)
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
-        raise _Problem(f'"alpha" must be a number from 0 to 1, not {alpha!r}')
+        raise _Problem(f'"alpha" must be a number from 0 to 1, not {alpha!r:.80}')
     properties = raw.get("properties", [])
-    if not isinstance(properties, list) or not all(isinstance(p, str) and p for p in properties):
-        raise _Problem('"properties" must be a list of property names')
+    if (not isinstance(properties, list) or len(properties) > MAX_PROPERTIES
+            or not all(isinstance(p, str) and 0 < len(p) <= MAX_TEXT for p in properties)):
+        raise _Problem(f'"properties" must be a list of at most {MAX_PROPERTIES} property names')
     rerankers = raw.get("rerankers")
     if not isinstance(rerankers, list) or not 1 <= len(rerankers) <= MAX_CHOICES:
         raise _Problem(f'"rerankers" must be a list of 1 to {MAX_CHOICES} rerankers')
@@ -213,14 +223,14 @@ def view_from_dict(raw: Any) -> StoryView:
     for item in rerankers:
         if not isinstance(item, dict) or not isinstance(item.get("model"), str) or not item["model"]:
             raise _Problem('each reranker needs "reranker" and "model"')
-        if item.get("reranker") not in provider_names():
-            raise _Problem(f'unknown reranker {item.get("reranker")!r} (known: {", ".join(provider_names())})')
+        if len(item["model"]) > MAX_TEXT:
+            raise _Problem(f'a "model" has {len(item["model"]):,} characters; the limit is {MAX_TEXT:,}')
+        if not isinstance(item.get("reranker"), str) or item["reranker"] not in provider_names():
+            raise _Problem(f'unknown reranker {item.get("reranker")!r:.80} (known: {", ".join(provider_names())})')
         choices.append(RerankChoice(item["reranker"], item["model"]))
     if len(set(choices)) != len(choices):
         raise _Problem("the same reranker is listed twice")
-    note = _text(raw, "note", required=False) or ""
-    if len(note) > MAX_NOTE:
-        raise _Problem(f'"note" has more than {MAX_NOTE} characters')
+    note = _text(raw, "note", required=False, limit=MAX_NOTE) or ""
     k = _int(raw, "k", 1, MAX_K)
     request = SearchRequest(
         collection=_text(raw, "collection") or "",
@@ -301,12 +311,15 @@ def _view_positions(text: str) -> list[int]:
     return []
 
 
+def story_from_file(data: bytes) -> Story:
+    """A story file's bytes: checked like every imported file (``evaluation/files.py``), then parsed."""
+    return story_from_json(files.decode(data, "The story file"))
+
+
 def story_from_json(text: str) -> Story:
     """Parse a story file; ``BadImportFile(line, problem)`` for anything wrong (nothing is half-read)."""
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise BadImportFile(line=err.lineno, problem=f"not valid JSON ({err.msg})") from None
+    text = files.check_text(text, "The story file")
+    raw = files.load_json(text)
     if not isinstance(raw, dict) or raw.get("format") != FILE_FORMAT:
         raise BadImportFile(line=1, problem=f'not a story file (expected "format": "{FILE_FORMAT}")')
     if raw.get("version") != FILE_VERSION:
@@ -314,9 +327,13 @@ def story_from_json(text: str) -> Story:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise BadImportFile(line=1, problem='"name" must be a non-empty text')
+    if len(name.strip()) > MAX_NAME:
+        raise BadImportFile(line=1, problem=f'"name" has {len(name.strip())} characters; the limit is {MAX_NAME}')
     views_raw = raw.get("views")
     if not isinstance(views_raw, list) or not views_raw:
         raise BadImportFile(line=1, problem='"views" must be a non-empty list')
+    if len(views_raw) > MAX_VIEWS:
+        raise BadImportFile(line=1, problem=f"the story has {len(views_raw):,} views; the limit is {MAX_VIEWS}")
     positions = _view_positions(text)
     views = []
     for number, item in enumerate(views_raw):
@@ -334,14 +351,17 @@ def story_from_json(text: str) -> Story:
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("A story needs a name.")
-    if len(name) > 200:
-        raise InvalidInput("A story name has at most 200 characters.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"A story name has at most {MAX_NAME} characters.")
     return name.strip()
 
 
 def save_story(store: Store, story: Story) -> None:
     """Create or replace (by name) a story, views and order, in one transaction."""
     name = _check_name(story.name)
+    if len(story.views) > MAX_VIEWS:
+        raise InvalidInput(f"A story has at most {MAX_VIEWS} views; this one would have {len(story.views)}.",
+                           hint="Start another story for the rest.")
     insert = store.insert(stories_table)
     with store.write() as connection:
         story_id = connection.execute(

@@ -302,7 +302,8 @@ def _build(ctx: ProviderContext) -> Reranker:
             provider=PROVIDER,
             model=ctx.model,
         )
-    return MeteredReranker(JinaReranker(ctx.http, secret, ctx.api_base_url), ctx.spend, operator_key=key.is_operator)
+    inner = JinaReranker(ctx.http, secret, ctx.api_base_url)
+    return MeteredReranker(inner, ctx.spend, operator_key=key.is_operator, max_chars=inner.max_chars)
 
 
 SPEC = ProviderSpec(

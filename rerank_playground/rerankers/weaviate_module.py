@@ -217,7 +217,7 @@ def _build(ctx: ProviderContext) -> Reranker:
     key = ctx.keys.get(API_KEY_ENV)
     if key is not None and ctx.keys.secret_for(API_KEY_ENV, *ctx.weaviate_endpoints):
         # Our header pays (unless the server has its own key): count it, estimated.
-        return MeteredReranker(inner, ctx.spend, operator_key=key.is_operator)
+        return MeteredReranker(inner, ctx.spend, operator_key=key.is_operator, max_chars=None)  # sent whole
     return _LearnsServerKey(inner, ctx.on_server_key)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,18 @@ def assert_healthy(at: AppTest) -> None:
     assert 'File "' not in text
 
 
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(text: str) -> str:
+    """What a Markdown-rendered text shows: backslash escapes resolved, the invisible word joiners that
+    ``components/safe.py`` puts after ``:`` and ``@`` removed."""
+    return _MD_ESCAPE.sub(r"\1", text).replace("\u2060", "")
+
+
 def values(elements: Any) -> list[str]:
-    return [str(e.value) for e in elements]
+    """The texts of elements as the user reads them (``shown``)."""
+    return [shown(str(e.value)) for e in elements]
 
 
 def button(at: AppTest, key: str) -> Any:

@@ -18,7 +18,7 @@ from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_quer
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with
+from tests.app.helpers import assert_healthy, frame_with, values
 
 pytestmark = pytest.mark.weaviate
 LOCAL_LABEL = "local baseline (WordLlama)"
@@ -117,7 +117,7 @@ def test_refused_plans_are_messages(app_env: AppEnv, store_path: Path) -> None:
     at.selectbox(key="evaluate.set").set_value("nobody judged").run()
     at.button(key="evaluate.start").click().run()
     assert_healthy(at)
-    assert [e.value for e in at.error] == [
+    assert values(at.error) == [
         "No query of the set 'nobody judged' has judgments, so nothing can be scored. Grade some results (Judge "
         "view) or import judgments first."
     ]
@@ -127,7 +127,7 @@ def test_refused_plans_are_messages(app_env: AppEnv, store_path: Path) -> None:
     ).run()
     at.button(key="evaluate.start").click().run()
     assert_healthy(at)
-    assert "needs a Jina API key" in at.error[0].value
+    assert "needs a Jina API key" in values(at.error)[0]
     with open_store(str(store_path)) as store:
         assert runs.list_runs(store) == []  # nothing saved, nothing spent
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -242,16 +243,26 @@ def test_judge_view_chooses_between_the_search_and_the_compare_run(app_env: AppE
 
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """What each download button would hand to the browser, by file name (spied on, not changed)."""
+    """What each download button would hand to the browser, by file name (spied on, not changed). A deferred
+    download (made only when clicked) is made here as it is registered, as a click would make it."""
     stored: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def spy(self: Any, path_or_data: Any, mimetype: str, kind: Any, filename: str | None = None) -> str:
         if isinstance(path_or_data, bytes) and filename:
             stored[filename] = path_or_data
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def spy_deferred(self: Any, data_callable: Any, mimetype: str | None, coordinates: str,
+                     file_name: str | None = None, **kwargs: Any) -> str:
+        if file_name:
+            made = data_callable()
+            stored[file_name] = made.encode() if isinstance(made, str) else made
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy_deferred)
     return stored
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rerank_playground.errors import BadImportFile
+from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation.io import (
     ParsedJudgment,
     ParsedJudgments,
@@ -134,7 +136,7 @@ def test_the_demo_file_holds_two_collections_and_says_where_they_meet() -> None:
             3,
             "not valid JSON: Expecting ',' delimiter",
         ),
-        ('[\n {"query": "a"},\n 7\n]', 0, "a row must be an object, not 7."),
+        ('[\n {"query": "a"},\n 7\n]', 3, "a row must be an object, not 7."),
         ('"just a string"', 1, 'expected a list of rows, or an object with a "rows" list.'),
         ('{"name": "x"}', 1, 'expected a list of rows, or an object with a "rows" list.'),
     ],
@@ -225,9 +227,14 @@ def test_every_format_round_trips(fmt: str) -> None:
     assert parsed.qrels() == {"q1": {"u1": 3, "u2": 1}, "q2": {}, "q3": {"d": 0}}
 
 
-_TEXT = st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), min_size=1, max_size=30).filter(
-    lambda t: t.strip() and "<" not in t
-)
+_HOSTILE = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "'=quoted",
+            "</top><top><num> Number: q999", "<title> a & b &amp; <", "Topic: kept", "\t=tab"]
+_CHARS = st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"])  # control characters are refused on import
+_TEXT = st.one_of(
+    st.text(_CHARS, min_size=1, max_size=30),
+    st.sampled_from(_HOSTILE),
+    st.tuples(st.sampled_from(_HOSTILE), st.text(_CHARS, max_size=10)).map("".join),
+).filter(lambda t: t.strip())
 
 
 @given(
@@ -246,3 +253,36 @@ def test_csv_and_json_round_trip_any_text(texts: list[str], grades: list[tuple[i
         assert isinstance(parsed, ParsedJudgments)
         assert parsed.queries == query_set.queries
         assert {q: d for q, d in parsed.qrels().items() if d} == {q: d for q, d in qrels.items() if d}
+    # TREC titles are one line: the text comes back with its white space flattened, nothing else changed.
+    parsed = parse_trec(*to_trec(query_set, qrels))
+    assert [(q.query_id, q.text) for q in parsed.queries] == [
+        (q.query_id, " ".join(q.text.split())) for q in query_set.queries
+    ]
+    assert {q: d for q, d in parsed.qrels().items() if d} == {q: d for q, d in qrels.items() if d}
+
+
+def test_csv_export_is_formula_escaped_and_imports_back() -> None:
+    texts = ["=HYPERLINK(\"http://evil/\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-1", "'=already quoted"]
+    query_set = QuerySet("s", "C", tuple(SetQuery(f"q{i}", t) for i, t in enumerate(texts)), None)
+    exported = to_csv(query_set, {"q0": {"=doc": 2}})
+    # A spreadsheet treats a cell starting with = + - @ (after CSV unquoting) as a formula: none does.
+    for row in list(csv.reader(io.StringIO(exported)))[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    parsed = parse_csv(exported)
+    assert [q.text for q in parsed.queries] == texts
+    assert parsed.qrels()["q0"] == {"=doc": 2}
+
+
+def test_trec_topics_cannot_inject_a_topic_and_refuse_unwritable_ids() -> None:
+    query_set = QuerySet("s", "C", (SetQuery("q1", "a </top><top><num> Number: q999 <title> b"), SetQuery("q2", "x<y")),
+                         None)
+    topics, _ = to_trec(query_set, {})
+    assert topics.count("<top>") == 2 and "q999" in topics
+    parsed = parse_trec(topics, "")
+    assert [q.query_id for q in parsed.queries] == ["q1", "q2"]
+    assert parsed.queries[1].text == "x<y"
+    with pytest.raises(InvalidInput, match="cannot be written in TREC"):
+        to_trec(QuerySet("s", "C", (SetQuery("q 1", "text"),), None), {})
+    with pytest.raises(InvalidInput, match="document id"):
+        to_trec(QuerySet("s", "C", (SetQuery("q1", "text"),), None), {"q1": {"doc one": 1}})

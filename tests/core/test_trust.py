@@ -16,11 +16,14 @@ from rerank_playground.connection import ConnectionSpec, module_headers, spec_fr
 from rerank_playground.deployment import (
     DEFAULT_DEPLOYMENT_BUDGET,
     DEFAULT_SESSION_BUDGET,
+    SPECIAL_TOKENS_PER_CALL,
+    SPECIAL_TOKENS_PER_DOCUMENT,
     Budgets,
     SpendGuard,
     TokenMeter,
     deployment_from_settings,
     estimate_rerank_tokens,
+    rerank_token_bound,
 )
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint, looks_like_key
@@ -188,16 +191,18 @@ def test_a_budget_stops_the_call_before_it_is_made_and_counts_what_jina_reports(
     calls: list[httpx.Request] = []
     client = _mock_jina(calls)
     hits = _hits(5)
-    estimate = estimate_rerank_tokens("cat", [h.text for h in hits])  # 5 * ceil((3 + 60) / 4) = 80
-    guard = SpendGuard(budgets=Budgets(session=140, deployment=None), deployment=TokenMeter("deployment's"))
+    # The reservation is an upper bound: UTF-8 bytes of query + document per candidate, plus special tokens.
+    bound = SPECIAL_TOKENS_PER_CALL + 5 * (3 + SPECIAL_TOKENS_PER_DOCUMENT + 60)
+    assert rerank_token_bound("cat", [h.text for h in hits]) == bound
+    guard = SpendGuard(budgets=Budgets(session=bound + 69, deployment=None), deployment=TokenMeter("deployment's"))
     reranker = MeteredReranker(JinaReranker(client, "k", "https://jina.test"), guard, operator_key=True)
     reranker.rerank("cat", hits, "jina-reranker-v3")
     assert guard.session.spent == 70 and guard.session.reserved == 0 and len(calls) == 1  # Jina's own count
     with pytest.raises(BudgetExhausted) as info:
-        reranker.rerank("cat", hits, "jina-reranker-v3")  # 70 + 80 > 140
+        reranker.rerank("cat", hits, "jina-reranker-v3")  # 70 + bound > bound + 69
     assert len(calls) == 1  # refused before the call
-    assert "session's token budget" in str(info.value) and f"about {estimate:,}" in str(info.value)
-    assert "estimate" in str(info.value) and "your own Jina key" in str(info.value)
+    assert "browser tab's token budget" in str(info.value) and f"up to {bound:,}" in str(info.value)
+    assert "upper bound" in str(info.value) and "your own Jina key" in str(info.value)
     own = MeteredReranker(JinaReranker(client, "k", "https://jina.test"), guard, operator_key=False)
     own.rerank("cat", hits, "jina-reranker-v3")  # the user's own key: counted, never limited
     assert guard.own.spent == 70 and guard.spent == 140 and len(calls) == 2
@@ -303,10 +308,13 @@ def test_query_embeddings_on_the_operators_key_count_against_the_budget() -> Non
         return httpx.Response(200, json={"data": [{"index": 0, "embedding": [0.1, 0.2]}], "usage": {"total_tokens": 3}})
 
     client = httpx.Client(transport=httpx.MockTransport(embeddings))
-    guard = SpendGuard(budgets=Budgets(session=5, deployment=None), deployment=TokenMeter("deployment's"))
+    from rerank_playground.deployment import embed_token_bound
+
+    budget = embed_token_bound("lava") + 2  # the bound of "lava" fits; after 3 spent, a longer query's does not
+    guard = SpendGuard(budgets=Budgets(session=budget, deployment=None), deployment=TokenMeter("deployment's"))
     embedder = MeteredEmbedder(JinaEmbedder(client, "k", "https://jina.test"), guard, operator_key=True)
     assert embedder.embed_query("lava") == [0.1, 0.2]
     assert guard.session.spent == 3 and len(calls) == 1  # Jina's count
     with pytest.raises(BudgetExhausted):
-        embedder.embed_query("a much longer query about volcanoes")  # 3 + ceil(35 / 4) > 5
+        embedder.embed_query("a much longer query about volcanoes")  # 3 + 35 + 32 > 4 + 32 + 2
     assert len(calls) == 1

@@ -15,6 +15,7 @@ import pytest
 
 from rerank_playground.cli import main
 from rerank_playground.demo.datasets import DEMO_WIKI
+from rerank_playground.deployment import rerank_token_bound
 from rerank_playground.evaluation import analysis, io, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
@@ -248,3 +249,46 @@ def test_depth_sweep_from_the_cli(demo_loaded: None, weaviate_server: WeaviateEn
     assert all(k in (5, 10, 20) for k in sweep.knee.values())
     page = report.read_text(encoding="utf-8")
     assert "Depth sweep" in page and page.count("window.PlotlyConfig") == 1
+
+
+@pytest.mark.parametrize("how", ["flag", "settings"])
+def test_the_cli_honours_a_token_budget(how: str, demo_loaded: None, weaviate_server: WeaviateEndpoint,  # noqa: F811
+                                        jina_stand_in: JinaStandIn, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 24: `eval` spent 47,121 tokens with both budgets at 3,000. Now the run stops at the cap: what Jina
+    counted stays within it, and the run says it is incomplete (resumable).
+
+    The budget is the upper bound one query's call reserves: that one runs, the queries whose bound is larger are
+    refused before any call."""
+    db = tmp_path / "store.sqlite3"
+    store = open_store(str(db))
+    try:
+        qs = demo_query_set(store)
+    finally:
+        store.close()
+    monkeypatch.setenv("JINAAI_APIKEY", TEST_JINA_KEY)
+    args = cli_args(weaviate_server, db, "--query-set", qs.name, "--rerank", f"jina:{JINA.model}",
+                    "--jina-base-url", jina_stand_in.url)
+    jina_stand_in.reset()
+    assert main(args) == 0, capsys.readouterr().err
+    sent = jina_stand_in.rerank_requests()
+    calls = len(sent)
+    # The smallest query's reservation (the bound of what it sends): that query fits, the larger ones do not.
+    budget = min(rerank_token_bound(r.json["query"], [d if isinstance(d, str) else d["text"]
+                                                      for d in r.json["documents"]]) for r in sent)
+    capsys.readouterr()
+
+    jina_stand_in.reset()
+    if how == "flag":
+        args += ["--token-budget", str(budget)]
+    else:
+        monkeypatch.setenv("RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET", str(budget))
+        monkeypatch.setenv("RERANK_PLAYGROUND_DEPLOYMENT_TOKEN_BUDGET", str(budget * 10))
+    code = main(args)
+    out = capsys.readouterr()
+    counted = jina_stand_in._tokens_used  # noqa: SLF001
+    made = len(jina_stand_in.rerank_requests())
+    assert 0 < made < calls, f"{made} of {calls} paid calls were made under a budget of {budget:,}"
+    assert counted <= budget, f"Jina counted {counted:,} tokens against a budget of {budget:,}"
+    assert code != 0 and "incomplete" in out.err, out.err  # the rest was refused, not silently skipped
+    print(f"CLI budget ({how}): Jina counted {counted:,} of {budget:,} ({made} of {calls} calls)")

@@ -329,6 +329,43 @@ def test_weaviate_killed_mid_session_and_restarted_the_next_search_reconnects(
         proc.stop()
 
 
+def test_a_search_right_after_weaviate_dies_says_nothing_answers_while_the_client_still_retries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: killed within 5 s of a search (so the idle liveness check does not run), the next search hung
+    63.5 s in weaviate-client's gRPC backoff. Now the session checks the server over REST while the call runs
+    and answers "Nothing answers at …" while the client is still backing off on its own thread."""
+    import time
+
+    http_port, grpc_port = free_port(), free_port()
+    while grpc_port == http_port:
+        grpc_port = free_port()
+    proc = start_weaviate(http_port=http_port, grpc_port=grpc_port, data_dir=tmp_path / "data",
+                          log_path=tmp_path / "weaviate.log", progress=lambda _: None)
+    session = Playground(ConnectionSpec(http_port=http_port, grpc_port=grpc_port, init_timeout=2.0,
+                                        weaviate_api_key=proc.endpoint.api_key))
+    try:
+        session.connect()
+        name = make_collection(session.client, "JustDied")
+        assert session.search(keyword(name, "cat cats food")).hits  # the channel is up and recently used
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        proc.stop()
+        started = time.monotonic()
+        with pytest.raises(ConnectError) as down:
+            session.search(keyword(name, "big cats"))
+        elapsed = time.monotonic() - started
+        calls = [t for t in threading.enumerate() if t.name == "weaviate-call"]
+        assert f"Nothing answers at http://127.0.0.1:{http_port}" in str(down.value)
+        # The answer did not wait for the client: its call is still backing off (about a minute) on its thread.
+        assert calls and any(t.is_alive() for t in calls)
+        with capsys.disabled():
+            print(f"\ntime to 'Nothing answers' after a kill: {elapsed:.2f} s")
+    finally:
+        session.close()
+        proc.stop()
+
+
 class TcpRelay:
     """Relays 127.0.0.1:<port> to a target port. ``pause()`` holds every byte (a stalled network link);
     ``resume()`` lets them through. Lets a test stall Weaviate's gRPC while its REST API stays up."""
