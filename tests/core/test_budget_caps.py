@@ -111,7 +111,7 @@ def test_a_failed_call_counts_what_may_have_been_processed(failure: str) -> None
     candidates = hits(TEXTS["CJK"], 3)
     with pytest.raises(raised):
         reranker.rerank("query", candidates, "jina-reranker-v3")
-    bound = reranker.bound("query", candidates)
+    bound = reranker.bound("query", candidates, "jina-reranker-v3")
     assert spend.session.reserved == 0
     if failure == "unreachable":
         assert spend.session.spent == 0  # no connection: Jina cannot have worked
