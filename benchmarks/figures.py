@@ -28,7 +28,8 @@ from rerank_playground import charts
 from rerank_playground.models import Hit, RankedDoc, RerankResult
 from rerank_playground.movement import compute_movement
 
-WORDS = "river city music language science king empire art film church island mountain religion trade".split()
+WORDS = ("river", "city", "music", "language", "science", "king", "empire", "art", "film", "church", "island",
+         "mountain", "religion", "trade")
 
 
 def candidates(k: int, seed: int = 3) -> tuple[list[Hit], RerankResult]:
@@ -69,17 +70,17 @@ def main() -> int:
     for k in args.k:
         hits, result = candidates(k)
         movement = compute_movement(hits, result, 10)
-        ranks = pd.DataFrame({"retrieval": range(1, k + 1),
-                              "a": [order + 1 for order, _ in sorted(enumerate(result.ranked), key=lambda p: p[1].index)],
+        new_rank = {doc.index: rank for rank, doc in enumerate(result.ranked, start=1)}
+        ranks = pd.DataFrame({"retrieval": range(1, k + 1), "a": [new_rank[i] for i in range(k)],
                               "b": list(range(k, 0, -1))})
         texts = [h.text for h in hits]
         grades = {h.uuid: i % 4 for i, h in enumerate(hits[:30])}
         builders: dict[str, Callable[[], Any]] = {
-            "slope": lambda: charts.slope_chart(movement),
-            "slope (graded)": lambda: charts.slope_chart(movement, grades=grades),
-            "delta bars": lambda: charts.delta_bars(movement),
-            "score scatter": lambda: charts.score_scatter(movement),
-            "bump (3 orderings)": lambda: charts.bump_chart(ranks, texts, highlight=10),
+            "slope": lambda m=movement: charts.slope_chart(m),
+            "slope (graded)": lambda m=movement, g=grades: charts.slope_chart(m, grades=g),
+            "delta bars": lambda m=movement: charts.delta_bars(m),
+            "score scatter": lambda m=movement: charts.score_scatter(m),
+            "bump (3 orderings)": lambda r=ranks, t=texts: charts.bump_chart(r, t, highlight=10),
         }
         for name, build in builders.items():
             built_s, figure = timed(build, args.repeat)

@@ -215,6 +215,60 @@ def metrics_panel(
     )
 
 
+def current_grades(
+    search: SearchResult, key_prefix: str, editors: Mapping[str, Sequence[str]] | None = None
+) -> tuple[Store | None, dict[str, int] | None]:
+    """The store and this query's grades, grades edited in the run's tables saved first (``editors``: table
+    name -> uuid per row). (None, None) when the store is unavailable (a calm note is shown)."""
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note()
+        return None, None
+    request = search.request
+    if editors:
+        apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
+    return store, grades_for(store, request.collection, request.query)
+
+
+def headline_ndcg(
+    last: LastRun, search: SearchResult, results: Mapping[str, RerankResult], k: int, grades: Mapping[str, int] | None,
+) -> tuple[str, str, str | None]:
+    """(label, value, delta) of the headline nDCG card: "0.412 → 0.538" (retrieval → reranked) when the query
+    has grades, a dash and a hint otherwise. The card is there either way, so the first grade moves nothing."""
+    label = f"nDCG@{k} · retrieval → reranked"
+    if not grades:
+        return label, "—", None
+    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
+    metrics, error = feedback.call_safely(lambda: ordering_metrics(grades, ranked, k), "relevance metrics")
+    if error or not metrics or RETRIEVAL not in metrics:
+        return label, "—", None
+    base = metrics[RETRIEVAL].ndcg
+    after = next((m.ndcg for name, m in metrics.items() if name != RETRIEVAL), None)
+    if base is None or after is None:
+        return label, "—", None
+    return label, f"{base:.3f} → {after:.3f}", f"{after - base:+.3f}"
+
+
+def relevance_panel(
+    last: LastRun,
+    search: SearchResult,
+    results: Mapping[str, RerankResult],
+    k: int,
+    key_prefix: str,
+    store: Store,
+    grades: Mapping[str, int],
+) -> None:
+    """The relevance box of a Search or Compare run: each ordering's metrics and "add to a set"."""
+    request = search.request
+    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
+    with st.container(border=True):
+        metrics_panel(
+            grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
+            key_prefix=key_prefix,
+        )
+        add_to_set(store, request.collection, request.query, key_prefix)
+
+
 def relevance_section(
     last: LastRun,
     search: SearchResult,
@@ -223,26 +277,12 @@ def relevance_section(
     key_prefix: str,
     editors: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, int] | None:
-    """The relevance box of a Search or Compare run: grades edited in its tables saved first (``editors``:
-    table name -> uuid per row), then each ordering's metrics and "add to a set". Returns the query's grades,
-    or None when the store is unavailable (a calm note is shown; the rest of the page works as before)."""
-    store = store_access.get_store()
-    if store is None:
-        store_access.unavailable_note()
+    """:func:`current_grades` then :func:`relevance_panel`. Returns the query's grades, or None when the store
+    is unavailable (the rest of the page works as before)."""
+    store, grades = current_grades(search, key_prefix, editors)
+    if store is None or grades is None:
         return None
-    request = search.request
-    if editors:
-        apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
-    grades = grades_for(store, request.collection, request.query)
-    if grades is None:
-        return None
-    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
-    with st.container(border=True):
-        metrics_panel(
-            grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
-            key_prefix=key_prefix,
-        )
-        add_to_set(store, request.collection, request.query, key_prefix)
+    relevance_panel(last, search, results, k, key_prefix, store, grades)
     return grades
 
 
