@@ -265,9 +265,9 @@ class AppPage:
         self.page.wait_for_function(JS_QUERY_COMMITTED, arg=[query, self.button == "Draw"], timeout=TIMEOUT_MS)
 
     def open_settings(self) -> None:
-        """After a run the app folds its inputs into a "Settings: …" line (the minimal app has none): open it."""
+        """After a run the app folds its inputs into a "Settings (…)" line (the minimal app has none): open it."""
         details = self.main().locator('[data-testid="stExpander"] details').filter(
-            has=self.page.get_by_text(re.compile(r"^Settings: "))
+            has=self.page.get_by_text(re.compile(r"^Settings \("))
         )
         if details.count() and details.first.get_attribute("open") is None:
             details.first.locator("summary").click()

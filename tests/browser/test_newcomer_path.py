@@ -59,9 +59,9 @@ def choose_option(page: Page, label: str, option: str) -> None:
 
 
 def open_settings(page: Page) -> None:
-    """After a run the inputs fold into a "Settings: …" line: open it (one click) before using an input."""
+    """After a run the inputs fold into one "Settings (…)" line: open it (one click) before using an input."""
     details = page.locator('[data-testid="stMain"] [data-testid="stExpander"] details').filter(
-        has=page.get_by_text(re.compile(r"^Settings: "))
+        has=page.get_by_text(re.compile(r"^Settings \("))
     )
     if details.count() and details.first.get_attribute("open") is None:
         details.first.locator("summary").click()
