@@ -89,6 +89,16 @@ def apply_grade_edits(
         st.session_state[_version_key(key_prefix)] = st.session_state.get(_version_key(key_prefix), 0) + 1
 
 
+def save_grade(store: Store, collection: str, query: str, doc: str, grade: int, key_prefix: str) -> None:
+    """One grade given with a button (a callback: before the run it causes), then fresh table editors."""
+    _, error = feedback.call_safely(
+        lambda: store.set_grade(collection, normalise_query(query), doc, grade, judge=judge_name()), "saving a grade"
+    )
+    if error:
+        st.error(f"The grade was not saved: {error}")
+    st.session_state[_version_key(key_prefix)] = st.session_state.get(_version_key(key_prefix), 0) + 1
+
+
 def judge_name() -> str | None:
     """The optional name a person gave in the Judge view, recorded with each of their grades."""
     name = str(st.session_state.get("_judge_name") or "").strip()

@@ -19,7 +19,8 @@ from components import feedback, grades_view, last_run, state
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
-from rerank_playground.models import Hit, SearchRequest, SearchResult
+from rerank_playground.evaluation.store import Store
+from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.snapshot import path_label
 
@@ -99,7 +100,7 @@ def run_search_only(
     last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, error=error))
 
 
-MAX_SLOPE_HEIGHT = 900
+MAX_SLOPE_HEIGHT = 640  # the first chart: its whole height in the first screen at 1920x1080
 
 
 def build_figure(run: RerankRun, name: str) -> go.Figure:
@@ -302,8 +303,13 @@ def notes(run: RerankRun | None, search: SearchResult | None) -> None:
                 st.text(f"• {item}")
 
 
+def reader_moves(run: RerankRun) -> list[Move]:
+    """The documents the reader offers: the reranked top N, in reranked order."""
+    return sorted(run.movement.moves, key=lambda m: m.new_rank)[: max(run.movement.summary.top_n, 1)]
+
+
 def full_text_reader(run: RerankRun, key_prefix: str) -> None:
-    moves = sorted(run.movement.moves, key=lambda m: m.new_rank)[: max(run.movement.summary.top_n, 1)]
+    moves = reader_moves(run)
     hits: dict[str, Hit] = {hit.uuid: hit for hit in run.search.hits}
     with st.container(border=True):
         st.markdown("**Read a document in full**")
@@ -325,6 +331,29 @@ def full_text_reader(run: RerankRun, key_prefix: str) -> None:
             )
             st.dataframe(props, hide_index=True, key=f"{key_prefix}.doc_props")
         st.caption(f"uuid {move.uuid}")
+
+
+def grade_buttons(run: RerankRun, key_prefix: str, store: Store, grades: dict[str, int]) -> None:
+    """One click (or key 0–3) grades the document being read; the headline nDCG, the tables and the chart's
+    grade marks follow in the same results run."""
+    moves = reader_moves(run)
+    request = run.search.request
+
+    def give(grade: int) -> None:
+        index = st.session_state.get(f"{key_prefix}.doc", 0)
+        move = moves[index if isinstance(index, int) and 0 <= index < len(moves) else 0]
+        grades_view.save_grade(store, request.collection, request.query, move.uuid, grade, key_prefix)
+
+    index = st.session_state.get(f"{key_prefix}.doc", 0)
+    current = grades.get(moves[index].uuid) if isinstance(index, int) and 0 <= index < len(moves) else None
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.markdown("**Grade it:**")
+    for grade in (3, 2, 1, 0):
+        row.button(  # the label is the badge without its digit: the shortcut hint shows the key
+            f"{tables.GRADE_GLYPHS[grade]} {tables.GRADE_NAMES[grade]}", key=f"{key_prefix}.grade_key.{grade}",
+            shortcut=str(grade), help=f"Grade the document being read {grade}: {tables.GRADE_NAMES[grade]} "
+            f"(key {grade})", type="primary" if current == grade else "secondary", on_click=give, args=(grade,),
+        )
 
 
 @st.fragment
@@ -454,6 +483,8 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     reader, side = st.columns([3, 2])
     with reader:
         reader_fragment(run, key_prefix)
+        if store is not None and grades is not None:
+            grade_buttons(run, key_prefix, store, grades)
     with side:
         notes(run, search)
     more_tables(run, moves, key_prefix)

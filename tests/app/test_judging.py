@@ -408,3 +408,32 @@ def test_query_sets_trec_import_names_the_bad_line_then_imports(app_env: AppEnv,
         ("401", "how did writing begin"), ("402", "why did the dinosaurs disappear")]
     assert store.qrels(saved) == {"401": {"11111111-1111-1111-1111-111111111111": 2},
                                   "402": {"33333333-3333-3333-3333-333333333333": 0}}
+
+
+def test_one_click_grades_the_document_being_read_without_asking_again(with_jina_key: AppEnv, store: Store) -> None:
+    """The grade buttons under the reader (keys 0-3): one click per grade, counted at once in the headline,
+    and neither Weaviate nor Jina is asked again (the run on screen is the same record, the stand-in saw one
+    rerank)."""
+    at = with_jina_key.new_app().run()
+    at.button(key="search.run").click().run()
+    assert_healthy(at)
+    record = at.session_state["search.last"]
+    run = record.run
+    request = run.search.request
+    assert len(with_jina_key.jina.rerank_requests()) == 1
+    assert metric_values(at)["nDCG@10 · retrieval → reranked"] == "—"
+    reader_top = sorted(run.movement.moves, key=lambda m: m.new_rank)
+    at.selectbox(key="search.doc").set_value(2).run()  # the reranked #3
+    at.button(key="search.grade_key.3").click().run()
+    assert_healthy(at)
+    assert store.grades(request.collection, normalise_query(request.query)) == {reader_top[2].uuid: 3}
+    assert at.session_state["search.last"] is record  # the same run: nothing was searched again
+    assert len(with_jina_key.jina.rerank_requests()) == 1  # and nothing reranked again
+    ranked = orderings(run.search.hits, {run.choice.label: run.result})
+    grades = {reader_top[2].uuid: 3}
+    before = query_metrics(grades, ranked["retrieval"], 10).ndcg
+    after = query_metrics(grades, ranked[run.choice.label], 10).ndcg
+    assert metric_values(at)["nDCG@10 · retrieval → reranked"] == f"{before:.3f} → {after:.3f}"
+    # The tables show the store's grade for that document.
+    table = frame_with(at, "was", "grade")
+    assert list(table["grade"])[2] == grade_badge(3)
