@@ -154,11 +154,11 @@ JS_READER = """() => {
   return found ? found.innerText : '';
 }"""
 
+# The headline nDCG card, value and change from the retrieval order's (grading retrieval's #1 changes the latter).
 JS_NDCG = """() => {
   const card = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')]
-    .find((e) => e.innerText.includes('retrieval → reranked'));
-  const value = card && card.querySelector('[data-testid="stMetricValue"]');
-  return value ? value.innerText : '';
+    .find((e) => e.innerText.includes('nDCG@10 · reranked'));
+  return card ? card.innerText : '';
 }"""
 
 JS_NDCG_DONE = f"""(previous) => {{

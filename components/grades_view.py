@@ -243,9 +243,10 @@ def current_grades(
 def headline_ndcg(
     last: LastRun, search: SearchResult, results: Mapping[str, RerankResult], k: int, grades: Mapping[str, int] | None,
 ) -> tuple[str, str, str | None]:
-    """(label, value, delta) of the headline nDCG card: "0.412 → 0.538" (retrieval → reranked) when the query
-    has grades, a dash and a hint otherwise. The card is there either way, so the first grade moves nothing."""
-    label = f"nDCG@{k} · retrieval → reranked"
+    """(label, value, delta) of the headline nDCG card: the reranked order's nDCG, and "+0.126 from 0.412" (its
+    change from the retrieval order's) when the query has grades; a dash otherwise. The card is there either
+    way, so the first grade moves nothing."""
+    label = f"nDCG@{k} · reranked"
     if not grades:
         return label, "—", None
     ranked = last.derived("orderings", lambda: orderings(search.hits, results))
@@ -256,7 +257,7 @@ def headline_ndcg(
     after = next((m.ndcg for name, m in metrics.items() if name != RETRIEVAL), None)
     if base is None or after is None:
         return label, "—", None
-    return label, f"{base:.3f} → {after:.3f}", f"{after - base:+.3f}"
+    return label, f"{after:.3f}", f"{after - base:+.3f} from {base:.3f} (retrieval)"
 
 
 def relevance_panel(

@@ -217,22 +217,18 @@ def _fmt_ms(value: float | None) -> str:
 
 
 def headline_metrics(run: RerankRun, ndcg: tuple[str, str, str | None] | None = None) -> None:
-    """The first row (nDCG before -> after, order agreement, how many moved): above the chart, so both are in the
-    first screen. ``ndcg``: the card of :func:`grades_view.headline_ndcg` (None without a store)."""
+    """The first row (nDCG, order agreement, how many moved): above the chart, so both are in the first screen.
+    ``ndcg``: the card of :func:`grades_view.headline_ndcg` (None without a store). Four cards, so each label
+    and value is whole at 1280 px; the scope of each number is in its label."""
     s = run.movement.summary
-    st.caption(
-        f"Scope: Kendall τ, promoted / demoted / unchanged and the biggest moves are over all {s.n} candidates "
-        f"(K); the overlap is over the shown top {s.shown} (N). Within the shown top {s.shown}: "
-        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
-    )
-    row = st.columns(6 if ndcg else 5)
+    row = st.columns(4 if ndcg else 3)
     if ndcg:
         label, value, delta = ndcg
         row.pop(0).metric(
             label, value, delta or "grade to see", delta_color="normal" if delta else "off",
             delta_arrow="auto" if delta else "off",
-            help="nDCG of the shown top N against this query's grades: the retrieval order, then the reranked "
-            "one (unjudged = not relevant; judged@N is in the relevance box below the tables).",
+            help="nDCG of the reranked top N against this query's grades, and its change from the retrieval "
+            "order's (unjudged = not relevant; judged@N is in the relevance box under the tables).",
         )
     row[0].metric(
         f"Kendall τ · all {s.n}", tables.fmt_correlation(s.kendall_tau),
@@ -243,9 +239,12 @@ def headline_metrics(run: RerankRun, ndcg: tuple[str, str, str | None] | None = 
         f"Overlap · top {s.shown}", f"{round(s.overlap_at_n * s.shown)}/{s.shown}",
         help=f"How many of the original top {s.shown} are still in the reranked top {s.shown} (the shown N).",
     )
-    row[2].metric(f"Promoted ▲ · all {s.n}", s.promoted, help="Candidates that climbed.")
-    row[3].metric(f"Demoted ▼ · all {s.n}", s.demoted, help="Candidates that fell.")
-    row[4].metric(f"Unchanged ● · all {s.n}", s.unchanged, help="Candidates that kept their rank.")
+    row[2].metric(
+        f"▲ up / ▼ down · all {s.n}", f"{s.promoted} / {s.demoted}", f"● {s.unchanged} unchanged",
+        delta_color="off", delta_arrow="off",
+        help=f"Candidates that climbed / fell / kept their rank, over all K. Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged.",
+    )
 
 
 def detail_metrics(run: RerankRun) -> None:
@@ -449,11 +448,10 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             downloads(last, search, key_prefix)
         return
 
-    st.subheader(f"Reranked with {md_escape(run.choice.label)}")
-    st.caption(
-        f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
-        f"path: {path_label(run.choice.reranker)}"
+    st.markdown(
+        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
+        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
+        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)}"
     )
     cache_banner(search, run, key_prefix)
     moves = last.derived("moves", lambda: tables.movement_table(run.movement))
@@ -465,6 +463,12 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
     headline_metrics(run, ndcg)
     first_chart(last, run, grades or {}, key_prefix)
+    s = run.movement.summary
+    st.caption(
+        f"Scope: Kendall τ, up / down / unchanged and the biggest moves are over all {s.n} candidates (K); the "
+        f"overlap and nDCG are over the shown top {s.shown} (N). Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
+    )
     detail_metrics(run)
     if run.movement.summary.n and top_n >= run.movement.summary.n:
         st.caption(

@@ -67,13 +67,14 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     at.segmented_control(key="search.chart").set_value("slope").run()
     metrics = {m.label: m.value for m in at.metric}
     # every figure names its scope: all K = 50 candidates, or the shown top N = 10
-    for label in ("Kendall τ · all 50", "Overlap · top 10", "Promoted ▲ · all 50", "Demoted ▼ · all 50",
-                  "Unchanged ● · all 50", "Search latency", "Rerank latency", "Tokens used", "Biggest climb · all 50",
-                  "Biggest fall · all 50"):
+    for label in ("Kendall τ · all 50", "Overlap · top 10", "▲ up / ▼ down · all 50", "Search latency",
+                  "Rerank latency", "Tokens used", "Biggest climb · all 50", "Biggest fall · all 50"):
         assert label in metrics, label
     assert -1.0 <= float(metrics["Kendall τ · all 50"]) <= 1.0
-    assert (int(metrics["Promoted ▲ · all 50"]) + int(metrics["Demoted ▼ · all 50"])
-            + int(metrics["Unchanged ● · all 50"])) == 50
+    up, down = (int(v) for v in metrics["▲ up / ▼ down · all 50"].split(" / "))
+    moved = next(m for m in at.metric if m.label == "▲ up / ▼ down · all 50")
+    unchanged = int(moved.delta.removeprefix("● ").removesuffix(" unchanged"))
+    assert up + down + unchanged == 50
     assert metrics["Tokens used"] == "—"
     # the page, the chart subtitle and the export agree on the top-N overlap
     overlap = metrics["Overlap · top 10"]
