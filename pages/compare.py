@@ -19,7 +19,7 @@ LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by 
 
 @st.fragment
 def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folded: bool) -> None:
-    fold.shown_line("compare")
+    shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
     row = st.container(horizontal=True, vertical_alignment="bottom")
     clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
@@ -47,6 +47,8 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     else:
         compare_view.run_again_if_asked(pg, "compare")
     spend_note.expected_tokens(pg, form.request, choices)  # after the run: the cache it reads may have changed
+    with shown:
+        fold.shown_line("compare")
     view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current)
 

@@ -30,7 +30,7 @@ LINK_RUN = "search.link_run"  # set by a page run opened from a link; taken by t
 
 @st.fragment
 def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool) -> None:
-    fold.shown_line("search")
+    shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
     row = st.container(horizontal=True, vertical_alignment="center")
     clicked = row.button("Search & rerank", type="primary", key="search.run", width="content")
     suggested = st.session_state.pop("search.autorun", False)
@@ -51,6 +51,8 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
             st.rerun(scope="app")
     else:
         results_view.run_again_if_asked(pg, "search")
+    with shown:
+        fold.shown_line("search")
     view_actions.search_actions(pg, "search", row)
     spend_note.expected_tokens(pg, form.request, [choice])  # after the run: the cache it reads may have changed
     results_view.render_last("search", current)

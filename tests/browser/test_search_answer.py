@@ -93,6 +93,7 @@ JS_CLIPPED = """() => {
   for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
     const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
     if (!own || el.closest('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stCode"]')) continue;
+    if (el.closest('[data-testid="stIconMaterial"], [aria-hidden="true"]')) continue;  // an icon's ligature
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) out.push(el.textContent.trim().slice(0, 80));
