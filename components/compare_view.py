@@ -271,10 +271,9 @@ def render_last(
     if run is None:
         return
     request = run.search.request
-    st.subheader("Model comparison")
-    st.caption(
-        f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
+    st.markdown(
+        f"**Model comparison** · {len(run.search.hits)} candidates for “{md_escape(request.query)}” in "
+        f"{md_escape(request.collection)} ({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)}."
     )
     cached = [r for r in run.results.values() if r.cached]
     if run.search.cached or cached:

@@ -100,7 +100,7 @@ def run_search_only(
     last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, error=error))
 
 
-MAX_SLOPE_HEIGHT = 640  # the first chart: its whole height in the first screen at 1920x1080
+MAX_SLOPE_HEIGHT = 600  # the first chart: its whole height in the first screen at 1920x1080
 
 
 def build_figure(run: RerankRun, name: str) -> go.Figure:
