@@ -23,8 +23,8 @@ What is measured (times are the page's own clock, ``performance.now()``):
   query, its rerank cache cleared): search + rerank + movement, or search + compare of the same three models.
 - **no-change reruns** on a Search page holding a run: picking another document to read (a script run;
   done when the reader shows the new document and the app is idle), switching the chart (done when the
-  chosen chart is visible with its data and the app is idle) and giving a grade in the results table (done
-  when the headline nDCG shows the new grade's effect and the app is idle). Each must make no Weaviate call
+  chosen chart is visible with its data and the app is idle) and giving a grade with one click under the
+  reader (done when the headline nDCG card shows the new grade's effect and the app is idle). Each must make no Weaviate call
   (counted in the app process) and no Jina call (counted by the stand-in); the benchmark fails if one does.
 - **what a click sends**: the bytes of the websocket frames the page received from the click until done, and
   the number of plotly charts among the elements sent (read from Streamlit's own messages).
@@ -505,22 +505,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             segment = still.main().get_by_role("radio", name=label, exact=True)
             return still.timed(segment.click, JS_VISIBLE_DONE, plot_selector(key))
 
-        grade_turn = [0]
-
         def give_grade() -> float:
-            """Row 1 of the retrieval table, graded 3 and 0 in turn: the headline nDCG changes each time."""
-            grade_turn[0] += 1
-            badge = "◆ 3 perfect" if grade_turn[0] % 2 else "— 0 not relevant"
+            """One click on the grade buttons under the reader: 3 for the document being read, or 0 when it has
+            3 already (the primary button is its grade), so the headline nDCG changes every time."""
             previous = still.page.evaluate(JS_NDCG)
-            grid = still.main().locator('[data-testid="stDataFrame"]').first
-            grid.scroll_into_view_if_needed()
-            box = grid.bounding_box()
-            assert box is not None
-            # The grid is a canvas: header and rows 35 px high, the rank column 48 px wide, the grade next.
-            still.page.mouse.dblclick(box["x"] + 48 + 50, box["y"] + 35 + 17)
-            option = still.page.get_by_text(badge, exact=True).last
-            option.wait_for(state="visible")
-            return still.timed(option.click, JS_NDCG_DONE, previous)
+            perfect = still.main().locator(".st-key-search-grade_key-3 button")
+            has_three = perfect.get_attribute("data-testid") == "stBaseButton-primary"
+            button = still.main().locator(f".st-key-search-grade_key-{0 if has_three else 3} button")
+            button.scroll_into_view_if_needed()
+            return still.timed(button.click, JS_NDCG_DONE, previous)
 
         no_change = {"no-change: pick a document to read": pick_document, "no-change: switch the chart": switch_chart,
                      "no-change: give a grade": give_grade}

@@ -95,7 +95,7 @@ JS_CLIPPED = """() => {
     if (!own || el.closest('.js-plotly-plot, [data-testid="stDataFrame"], [data-testid="stCode"]')) continue;
     if (el.closest('[data-testid="stIconMaterial"], [aria-hidden="true"]')) continue;  // an icon's ligature
     const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
+    if (box.width <= 2 || box.height <= 2) continue;  // not drawn, or visually hidden text for screen readers
     if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) out.push(el.textContent.trim().slice(0, 80));
   }
   return out;
