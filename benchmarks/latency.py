@@ -24,8 +24,9 @@ What is measured (times are the page's own clock, ``performance.now()``):
 - **no-change reruns** on a Search page holding a run: picking another document to read (a script run;
   done when the reader shows the new document and the app is idle), switching the chart (done when the
   chosen chart is visible with its data and the app is idle) and giving a grade with one click under the
-  reader (done when the headline nDCG card shows the new grade's effect and the app is idle). Each must make no Weaviate call
-  (counted in the app process) and no Jina call (counted by the stand-in); the benchmark fails if one does.
+  reader (done when the headline nDCG card shows the new grade's effect and the app is idle). Each must make
+  no Weaviate call (counted in the app process) and no Jina call (counted by the stand-in); the benchmark
+  fails if one does.
 - **what a click sends**: the bytes of the websocket frames the page received from the click until done, and
   the number of plotly charts among the elements sent (read from Streamlit's own messages).
 
