@@ -510,9 +510,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             """One click on the grade buttons under the reader: 3 for the document being read, or 0 when it has
             3 already (the primary button is its grade), so the headline nDCG changes every time."""
             previous = still.page.evaluate(JS_NDCG)
-            perfect = still.main().locator(".st-key-search-grade_key-3 button")
+            perfect = still.main().locator(".st-key-search-grade_key-3 button").first
             has_three = perfect.get_attribute("data-testid") == "stBaseButton-primary"
-            button = still.main().locator(f".st-key-search-grade_key-{0 if has_three else 3} button")
+            button = still.main().locator(f".st-key-search-grade_key-{0 if has_three else 3} button").first
             button.scroll_into_view_if_needed()
             return still.timed(button.click, JS_NDCG_DONE, previous)
 
