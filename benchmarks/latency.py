@@ -259,7 +259,9 @@ def plot_selector(key: str) -> str:
 
 @dataclass
 class Wire:
-    """What the server sent this tab since :meth:`reset`: websocket bytes and plotly charts."""
+    """What the server sent this tab since :meth:`reset`: websocket bytes and plotly charts. A message the
+    browser already holds (e.g. a chart it was sent before) comes as a short reference (``ref_hash``): its
+    bytes count, but it is not counted as a chart sent."""
 
     size: int = 0
     charts: int = 0
