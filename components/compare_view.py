@@ -294,7 +294,8 @@ def render_last(
     store, grades = grades_view.current_grades(run.search, key_prefix)
     if store is not None:  # the headline card is there before the first grade, so that grade moves nothing
         label, value, delta = grades_view.headline_ndcg(last, run.search, run.results, shown, grades)
-        label = label.replace("reranked", next(iter(run.results)))  # the first model's
+        # the first model's, named apart from the same number's card in the relevance box below
+        label = label.replace(" · reranked", f" of {next(iter(run.results))}")
         st.metric(label, value, delta or "grade to see", delta_color="normal" if delta else "off",
                   delta_arrow="auto" if delta else "off")
     first_chart(last, run, n, grades or {}, key_prefix)

@@ -244,6 +244,6 @@ def test_slope_chart_at_10_and_200_candidates(page: Page, app_url: str) -> None:
         set_candidates(page, k)
         run_search(page)
         assert_results_shown(page, f"search with K={k}")
-        expect(page.get_by_text(re.compile(rf"^{k} candidates for"))).to_be_visible()
+        expect(page.get_by_text(re.compile(rf"· {k} candidates for"))).to_be_visible()
         assert deepest_rank(page) == k, f"K={k}: the slope chart's deepest rank is {deepest_rank(page)}"
         screenshot(page, f"search_k{k}")

@@ -23,9 +23,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from components.fold import settings_summary
+from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
+from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
-from tests.browser.conftest import assert_no_errors, open_app, rerun_and_wait, screenshot
+from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot
 from tests.browser.test_newcomer_path import click_segment, open_settings
 
 pytestmark = pytest.mark.browser
@@ -183,10 +186,22 @@ def test_search_answer_first_and_only_the_results_rerun(page: Page, app_url: str
     assert_no_errors(page, "search after the reruns")
 
 
-def test_search_first_grade_moves_nothing(page: Page, app_url: str) -> None:
+def test_search_first_grade_moves_nothing(page: Page, streamlit_app: StreamlitApp) -> None:
+    try:
+        _first_grade_moves_nothing(page, streamlit_app.url)
+    finally:  # the app's store is shared by the session's tests: leave this query unjudged, as found
+        with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as store:
+            query = normalise_query(SUGGESTED_QUERIES["DemoWiki"][0].query)
+            for doc in store.grades("DemoWiki", query):
+                store.clear_grade("DemoWiki", query, doc)
+
+
+def _first_grade_moves_nothing(page: Page, app_url: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})
     frames = watch(page)
     open_app(page, app_url)
+    expect(main(page).get_by_role("textbox", name="Query", exact=True)).to_have_value(
+        SUGGESTED_QUERIES["DemoWiki"][0].query, timeout=20_000)
     run_search(page)
     heading = main(page).get_by_text(re.compile(r"^Before: retrieval order"))
     grid = main(page).locator('[data-testid="stDataFrame"]').first
