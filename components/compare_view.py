@@ -274,10 +274,9 @@ def render_last(
     if run is None:
         return
     request = run.search.request
-    st.subheader("Model comparison")
-    st.caption(
-        f"{len(run.search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
+    st.markdown(
+        f"**Model comparison** · {len(run.search.hits)} candidates for “{md_escape(request.query)}” in "
+        f"{md_escape(request.collection)} ({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
         f"reranked on: {md_escape(request.text_property or '—')}"
     )
     cached = [r for r in run.results.values() if r.cached]
@@ -291,25 +290,48 @@ def render_last(
                       args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {safe.text(err)}")
-    model_notes = list(dict.fromkeys(f"{label}: {note}" for label, r in run.results.items() for note in r.notes))
-    if model_notes:
-        with st.container(border=True):
-            st.markdown("**Notes** (limits of each model's run)")
-            for note in model_notes:
-                st.text(f"• {note}")
-    models = last.derived("models", lambda: model_table(run, last.choices))
-    st.dataframe(
-        model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
-        column_config={
-            "latency ms": st.column_config.TextColumn("latency ms", alignment="right"),
-            "tokens": st.column_config.TextColumn("tokens", alignment="right"),
-            "API calls": st.column_config.TextColumn("API calls", alignment="right"),
-            "error": st.column_config.TextColumn("error", width="large"),
-        },
-    )
     if not run.results:
+        _models_and_notes(last, run, key_prefix)
         return
-    grades = grades_view.relevance_section(last, run.search, run.results, min(n, len(run.search.hits)), key_prefix)
+    shown = min(n, len(run.search.hits))
+    texts = [hit.text for hit in run.search.hits]
+    store, grades = grades_view.current_grades(run.search, key_prefix)
+    if store is not None:  # the headline card is there before the first grade, so that grade moves nothing
+        label, value, delta = grades_view.headline_ndcg(last, run.search, run.results, shown, grades)
+        # the first model's, named apart from the same number's card in the relevance box below
+        label = label.replace(" · reranked", f" of {next(iter(run.results))}")
+        st.metric(label, value, delta or "grade to see", delta_color="normal" if delta else "off",
+                  delta_arrow="auto" if delta else "off")
+    first_chart(last, run, n, grades or {}, key_prefix)
+    models = _models_and_notes(last, run, key_prefix)
+    st.markdown(f"**Top {shown} under each ordering**")
+    top = top_n_table(run, n, grades or None)
+    st.dataframe(
+        top, hide_index=True, key=f"{key_prefix}.top_table",
+        column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
+    )
+    if store is not None and grades is not None:
+        grades_view.relevance_panel(last, run.search, run.results, shown, key_prefix, store, grades)
+    agreement = last.derived(f"agreement@{shown}", lambda: agreement_at(run, shown))
+    st.markdown(
+        f"**Agreement between orderings** (1 = identical order; correlations over all {len(texts)} candidates, "
+        f"overlap over the top {shown} shown above)"
+    )
+    st.dataframe(agreement_table(agreement, len(texts)), hide_index=True, key=f"{key_prefix}.agreement")
+    if st.toggle(f"Rank of every candidate under each ordering (all {len(texts)})", key=f"{key_prefix}.show_matrix",
+                 help="Built only when shown: a K-row table."):
+        matrix = run.rank_matrix.copy()
+        matrix.insert(0, "text", texts)
+        st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
+
+    files = last.derived(f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
+    cols = st.columns(3)
+    for col, (label, build, name, mime, key) in zip(cols, files, strict=True):
+        col.download_button(label, build, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
+
+
+def first_chart(last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int], key_prefix: str) -> None:
+    """The bump chart, right under the headline: the first chart after a click (built once per run and N)."""
     texts = [hit.text for hit in run.search.hits]
     if grades:
         figure, error = graded_bump(last, run, n, grades)
@@ -324,28 +346,27 @@ def render_last(
         st.plotly_chart(figure, key=f"{key_prefix}.bump", theme=None, config=PLOTLY_CONFIG)
     elif error:
         st.error(error)
-    st.markdown(f"**Top {min(n, len(texts))} under each ordering**")
-    top = top_n_table(run, n, grades or None)
-    st.dataframe(
-        top, hide_index=True, key=f"{key_prefix}.top_table",
-        column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
-    )
-    shown = min(n, len(texts))
-    agreement = last.derived(f"agreement@{shown}", lambda: agreement_at(run, shown))
-    st.markdown(
-        f"**Agreement between orderings** (1 = identical order; correlations over all {len(texts)} candidates, "
-        f"overlap over the top {shown} shown above)"
-    )
-    st.dataframe(agreement_table(agreement, len(texts)), hide_index=True, key=f"{key_prefix}.agreement")
-    with st.expander("Rank of every candidate under each ordering"):
-        matrix = run.rank_matrix.copy()
-        matrix.insert(0, "text", texts)
-        st.dataframe(matrix, hide_index=True, key=f"{key_prefix}.matrix", column_config={"text": TEXT_COLUMN})
 
-    files = last.derived(f"downloads@{shown}", lambda: compare_downloads(run, models, texts, agreement))
-    cols = st.columns(3)
-    for col, (label, build, name, mime, key) in zip(cols, files, strict=True):
-        col.download_button(label, build, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
+
+def _models_and_notes(last: CompareRecord, run: CompareRun, key_prefix: str) -> pd.DataFrame:
+    """The per-model table (latency, tokens, errors) and each model's notes."""
+    model_notes = list(dict.fromkeys(f"{label}: {note}" for label, r in run.results.items() for note in r.notes))
+    if model_notes:
+        with st.container(border=True):
+            st.markdown("**Notes** (limits of each model's run)")
+            for note in model_notes:
+                st.text(f"• {note}")
+    models: pd.DataFrame = last.derived("models", lambda: model_table(run, last.choices))
+    st.dataframe(
+        model_display_table(models), hide_index=True, key=f"{key_prefix}.models_table",
+        column_config={
+            "latency ms": st.column_config.TextColumn("latency ms", alignment="right"),
+            "tokens": st.column_config.TextColumn("tokens", alignment="right"),
+            "API calls": st.column_config.TextColumn("API calls", alignment="right"),
+            "error": st.column_config.TextColumn("error", width="large"),
+        },
+    )
+    return models
 
 
 def compare_downloads(run: CompareRun, models: Any, texts: list[str], agreement: pd.DataFrame) -> list[Download]:

@@ -1,8 +1,9 @@
 """Results in view: once a page has results, its inputs fold into a one-line summary that opens with one click.
 
 The widgets are drawn inside ``st.expander`` exactly as before (same keys, same URL behaviour): folding only
-hides them. The summary describes the last run (not the inputs being edited), so the expander keeps its
-identity, and stays open, while someone changes a setting.
+hides them. The results are a fragment (a click reruns only them), so the expander's label, drawn by the page,
+cannot follow a new run: it says "Settings" and nothing else, and the run on screen is described by
+:func:`shown_line`, which the results fragment draws from the stored last-run record (never from widget state).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import last_run, state
+from components import last_run
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground.models import SearchMode, SearchRequest
@@ -44,14 +45,12 @@ def last_summary(key_prefix: str) -> str | None:
     return settings_summary(last.request, list(last.choices), None)
 
 
-def _inputs_summary() -> str:
-    values = state.inputs()
-    query = values.query or ""
-    if len(query) > SUMMARY_QUERY_CHARS:
-        query = query[:SUMMARY_QUERY_CHARS] + "…"
-    return " · ".join(
-        str(part) for part in (values.collection, values.mode.value, f"“{query}”", f"K {values.k}", f"N {values.n}")
-    )
+def shown_line(key_prefix: str) -> None:
+    """"Shown: DemoWiki · keyword · “…” · K 50 · N 10 · local baseline": the settings of the run on screen,
+    from its record (drawn by the results fragment, so it changes with the results it describes)."""
+    summary = last_summary(key_prefix)
+    if summary is not None:
+        st.caption(f"**Shown:** {md_escape(summary)}")
 
 
 def will_run(key_prefix: str) -> bool:
@@ -81,12 +80,11 @@ def folded_inputs(key_prefix: str, *, running: bool = False) -> Iterator[None]:
     if not is_folded(key_prefix, running=running):
         yield
         return
-    summary = last_summary(key_prefix)
     running = running or will_run(key_prefix)
     compact_style()
     state_key = f"{key_prefix}.settings_open"
     if running:
         st.session_state[state_key] = False
-    label = summary or _inputs_summary()
-    with st.expander(f"**Settings:** {md_escape(label)}", expanded=False, key=state_key, icon=":material/tune:"):
+    with st.expander("**Settings** (query, collection, search mode, K, N, reranker)", expanded=False,
+                     key=state_key, icon=":material/tune:"):
         yield

@@ -89,6 +89,16 @@ def apply_grade_edits(
         st.session_state[_version_key(key_prefix)] = st.session_state.get(_version_key(key_prefix), 0) + 1
 
 
+def save_grade(store: Store, collection: str, query: str, doc: str, grade: int, key_prefix: str) -> None:
+    """One grade given with a button (a callback: before the run it causes), then fresh table editors."""
+    _, error = feedback.call_safely(
+        lambda: store.set_grade(collection, normalise_query(query), doc, grade, judge=judge_name()), "saving a grade"
+    )
+    if error:
+        st.error(f"The grade was not saved: {error}")
+    st.session_state[_version_key(key_prefix)] = st.session_state.get(_version_key(key_prefix), 0) + 1
+
+
 def judge_name() -> str | None:
     """The optional name a person gave in the Judge view, recorded with each of their grades."""
     name = str(st.session_state.get("_judge_name") or "").strip()
@@ -216,6 +226,61 @@ def metrics_panel(
     )
 
 
+def current_grades(
+    search: SearchResult, key_prefix: str, editors: Mapping[str, Sequence[str]] | None = None
+) -> tuple[Store | None, dict[str, int] | None]:
+    """The store and this query's grades, grades edited in the run's tables saved first (``editors``: table
+    name -> uuid per row). (None, None) when the store is unavailable (a calm note is shown)."""
+    store = store_access.get_store()
+    if store is None:
+        store_access.unavailable_note()
+        return None, None
+    request = search.request
+    if editors:
+        apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
+    return store, grades_for(store, request.collection, request.query)
+
+
+def headline_ndcg(
+    last: LastRun, search: SearchResult, results: Mapping[str, RerankResult], k: int, grades: Mapping[str, int] | None,
+) -> tuple[str, str, str | None]:
+    """(label, value, delta) of the headline nDCG card: the reranked order's nDCG, and "+0.126 from 0.412" (its
+    change from the retrieval order's) when the query has grades; a dash otherwise. The card is there either
+    way, so the first grade moves nothing."""
+    label = f"nDCG@{k} · reranked"
+    if not grades:
+        return label, "—", None
+    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
+    metrics, error = feedback.call_safely(lambda: ordering_metrics(grades, ranked, k), "relevance metrics")
+    if error or not metrics or RETRIEVAL not in metrics:
+        return label, "—", None
+    base = metrics[RETRIEVAL].ndcg
+    after = next((m.ndcg for name, m in metrics.items() if name != RETRIEVAL), None)
+    if base is None or after is None:
+        return label, "—", None
+    return label, f"{after:.3f}", f"{after - base:+.3f} from {base:.3f} (retrieval)"
+
+
+def relevance_panel(
+    last: LastRun,
+    search: SearchResult,
+    results: Mapping[str, RerankResult],
+    k: int,
+    key_prefix: str,
+    store: Store,
+    grades: Mapping[str, int],
+) -> None:
+    """The relevance box of a Search or Compare run: each ordering's metrics and "add to a set"."""
+    request = search.request
+    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
+    with st.container(border=True):
+        metrics_panel(
+            grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
+            key_prefix=key_prefix,
+        )
+        add_to_set(store, request.collection, request.query, key_prefix)
+
+
 def relevance_section(
     last: LastRun,
     search: SearchResult,
@@ -224,26 +289,12 @@ def relevance_section(
     key_prefix: str,
     editors: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, int] | None:
-    """The relevance box of a Search or Compare run: grades edited in its tables saved first (``editors``:
-    table name -> uuid per row), then each ordering's metrics and "add to a set". Returns the query's grades,
-    or None when the store is unavailable (a calm note is shown; the rest of the page works as before)."""
-    store = store_access.get_store()
-    if store is None:
-        store_access.unavailable_note()
+    """:func:`current_grades` then :func:`relevance_panel`. Returns the query's grades, or None when the store
+    is unavailable (the rest of the page works as before)."""
+    store, grades = current_grades(search, key_prefix, editors)
+    if store is None or grades is None:
         return None
-    request = search.request
-    if editors:
-        apply_grade_edits(store, request.collection, request.query, editors, key_prefix)
-    grades = grades_for(store, request.collection, request.query)
-    if grades is None:
-        return None
-    ranked = last.derived("orderings", lambda: orderings(search.hits, results))
-    with st.container(border=True):
-        metrics_panel(
-            grades, ranked, k, collection=request.collection, query=request.query, mode=request.mode.value,
-            key_prefix=key_prefix,
-        )
-        add_to_set(store, request.collection, request.query, key_prefix)
+    relevance_panel(last, search, results, k, key_prefix, store, grades)
     return grades
 
 

@@ -19,7 +19,8 @@ from components import feedback, grades_view, last_run, state
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
-from rerank_playground.models import Hit, SearchRequest, SearchResult
+from rerank_playground.evaluation.store import Store
+from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.snapshot import path_label
 
@@ -39,16 +40,11 @@ def run_search_and_rerank(
     """Search, then rerank every candidate; store the outcome (or the first error) as the last run.
     ``force``: ask Weaviate and the reranker again instead of the session's caches."""
     run: RerankRun | None = None
-    memo: dict[str, Any] = {}
     with st.spinner("Searching and reranking…"):
         search, error = feedback.call_safely(lambda: pg.search(request, force=force), "search")
         if search is not None:
             run, error = feedback.call_safely(lambda: pg.rerank(search, choice, n, force=force), "rerank")
-            if run is not None:
-                ranked = run
-                figures, error = feedback.call_safely(lambda: build_figures(ranked), "charts")
-                memo[FIGURES] = figures or {}  # {} = failed: not retried
-    last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, run=run, error=error, memo=memo))
+    last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, run=run, error=error))
 
 
 def _ask_run_again(key_prefix: str) -> None:
@@ -104,18 +100,19 @@ def run_search_only(
     last_run.keep(key_prefix, SearchRecord(request, choice, n, search=search, error=error))
 
 
-MAX_SLOPE_HEIGHT = 900
+MAX_SLOPE_HEIGHT = 600  # the first chart: its whole height in the first screen at 1920x1080
 
 
-def build_figures(run: RerankRun) -> dict[str, go.Figure]:
+def build_figure(run: RerankRun, name: str) -> go.Figure:
+    """One of the run's charts (``CHARTS``), built only when it is shown."""
+    if name == "delta":
+        return charts.delta_bars(run.movement)
+    if name == "scatter":
+        return charts.score_scatter(run.movement)
     slope = charts.slope_chart(run.movement)
     if (slope.layout.height or 0) > MAX_SLOPE_HEIGHT:
         slope.update_layout(height=MAX_SLOPE_HEIGHT)  # the page shows it full width, above the reader
-    return {
-        "slope": slope,
-        "delta": charts.delta_bars(run.movement),
-        "scatter": charts.score_scatter(run.movement),
-    }
+    return slope
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -219,15 +216,20 @@ def _fmt_ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def headline_metrics(run: RerankRun) -> None:
-    """The first row (order agreement and how many moved): above the chart, so both are in view."""
+def headline_metrics(run: RerankRun, ndcg: tuple[str, str, str | None] | None = None) -> None:
+    """The first row (nDCG, order agreement, how many moved): above the chart, so both are in the first screen.
+    ``ndcg``: the card of :func:`grades_view.headline_ndcg` (None without a store). Four cards, so each label
+    and value is whole at 1280 px; the scope of each number is in its label."""
     s = run.movement.summary
-    st.caption(
-        f"Scope: Kendall τ, promoted / demoted / unchanged and the biggest moves are over all {s.n} candidates "
-        f"(K); the overlap is over the shown top {s.shown} (N). Within the shown top {s.shown}: "
-        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
-    )
-    row = st.columns(5)
+    row = st.columns(4 if ndcg else 3)
+    if ndcg:
+        label, value, delta = ndcg
+        row.pop(0).metric(
+            label, value, delta or "grade to see", delta_color="normal" if delta else "off",
+            delta_arrow="auto" if delta else "off",
+            help="nDCG of the reranked top N against this query's grades, and its change from the retrieval "
+            "order's (unjudged = not relevant; judged@N is in the relevance box under the tables).",
+        )
     row[0].metric(
         f"Kendall τ · all {s.n}", tables.fmt_correlation(s.kendall_tau),
         help="Rank correlation of the two orders over all K candidates: 1 = unchanged, 0 = unrelated, "
@@ -237,9 +239,12 @@ def headline_metrics(run: RerankRun) -> None:
         f"Overlap · top {s.shown}", f"{round(s.overlap_at_n * s.shown)}/{s.shown}",
         help=f"How many of the original top {s.shown} are still in the reranked top {s.shown} (the shown N).",
     )
-    row[2].metric(f"Promoted ▲ · all {s.n}", s.promoted, help="Candidates that climbed.")
-    row[3].metric(f"Demoted ▼ · all {s.n}", s.demoted, help="Candidates that fell.")
-    row[4].metric(f"Unchanged ● · all {s.n}", s.unchanged, help="Candidates that kept their rank.")
+    row[2].metric(
+        f"▲ up / ▼ down · all {s.n}", f"{s.promoted} / {s.demoted}", f"● {s.unchanged} unchanged",
+        delta_color="off", delta_arrow="off",
+        help=f"Candidates that climbed / fell / kept their rank, over all K. Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged.",
+    )
 
 
 def detail_metrics(run: RerankRun) -> None:
@@ -297,8 +302,13 @@ def notes(run: RerankRun | None, search: SearchResult | None) -> None:
                 st.text(f"• {item}")
 
 
+def reader_moves(run: RerankRun) -> list[Move]:
+    """The documents the reader offers: the reranked top N, in reranked order."""
+    return sorted(run.movement.moves, key=lambda m: m.new_rank)[: max(run.movement.summary.top_n, 1)]
+
+
 def full_text_reader(run: RerankRun, key_prefix: str) -> None:
-    moves = sorted(run.movement.moves, key=lambda m: m.new_rank)[: max(run.movement.summary.top_n, 1)]
+    moves = reader_moves(run)
     hits: dict[str, Hit] = {hit.uuid: hit for hit in run.search.hits}
     with st.container(border=True):
         st.markdown("**Read a document in full**")
@@ -320,6 +330,29 @@ def full_text_reader(run: RerankRun, key_prefix: str) -> None:
             )
             st.dataframe(props, hide_index=True, key=f"{key_prefix}.doc_props")
         st.caption(f"uuid {move.uuid}")
+
+
+def grade_buttons(run: RerankRun, key_prefix: str, store: Store, grades: dict[str, int]) -> None:
+    """One click (or key 0–3) grades the document being read; the headline nDCG, the tables and the chart's
+    grade marks follow in the same results run."""
+    moves = reader_moves(run)
+    request = run.search.request
+
+    def give(grade: int) -> None:
+        index = st.session_state.get(f"{key_prefix}.doc", 0)
+        move = moves[index if isinstance(index, int) and 0 <= index < len(moves) else 0]
+        grades_view.save_grade(store, request.collection, request.query, move.uuid, grade, key_prefix)
+
+    index = st.session_state.get(f"{key_prefix}.doc", 0)
+    current = grades.get(moves[index].uuid) if isinstance(index, int) and 0 <= index < len(moves) else None
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.markdown("**Grade it:**")
+    for grade in (3, 2, 1, 0):
+        row.button(  # the label is the badge without its digit: the shortcut hint shows the key
+            f"{tables.GRADE_GLYPHS[grade]} {tables.GRADE_NAMES[grade]}", key=f"{key_prefix}.grade_key.{grade}",
+            shortcut=str(grade), help=f"Grade the document being read {grade}: {tables.GRADE_NAMES[grade]} "
+            f"(key {grade})", type="primary" if current == grade else "secondary", on_click=give, args=(grade,),
+        )
 
 
 @st.fragment
@@ -415,62 +448,105 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             downloads(last, search, key_prefix)
         return
 
-    st.subheader(f"Reranked with {md_escape(run.choice.label)}")
-    st.caption(
-        f"{len(search.hits)} candidates for “{md_escape(request.query)}” in {md_escape(request.collection)} "
-        f"({request.mode.value} search) · top {run.movement.summary.top_n} shown · "
-        f"path: {path_label(run.choice.reranker)} · reranked on: {md_escape(request.text_property or '—')}"
+    st.markdown(
+        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
+        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
+        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
     )
     cache_banner(search, run, key_prefix)
-    headline_metrics(run)
-    chart_slot = st.container()  # filled below, once the grades that mark the chart are known
+    moves = last.derived("moves", lambda: tables.movement_table(run.movement))
+    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
+    # Grades edited in the tables are saved before anything is drawn, so the numbers and the chart count them.
+    store, grades = grades_view.current_grades(run.search, key_prefix, editors)
+    results = {run.choice.label: run.result}
+    top_n = run.movement.summary.top_n
+    ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
+    headline_metrics(run, ndcg)
+    first_chart(last, run, grades or {}, key_prefix)
+    s = run.movement.summary
+    st.caption(
+        f"Scope: Kendall τ, up / down / unchanged and the biggest moves are over all {s.n} candidates (K); the "
+        f"overlap and nDCG are over the shown top {s.shown} (N). Within the shown top {s.shown}: "
+        f"{s.promoted_in_top_n} ▲ promoted, {s.demoted_in_top_n} ▼ demoted, {s.unchanged_in_top_n} ● unchanged."
+    )
     detail_metrics(run)
-    if run.movement.summary.n and run.movement.summary.top_n >= run.movement.summary.n:
+    if run.movement.summary.n and top_n >= run.movement.summary.n:
         st.caption(
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
-
-    moves = last.derived("moves", lambda: tables.movement_table(run.movement))
-    editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
-    grades = grades_view.relevance_section(
-        last, run.search, {run.choice.label: run.result}, run.movement.summary.top_n, key_prefix, editors
-    )
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Before: retrieval order** (top {run.movement.summary.top_n})")
+        st.markdown(f"**Before: retrieval order** (top {top_n})")
         results_table(before_table(run, moves), editors["before"], grades, key_prefix, "before")
     with right:
-        st.markdown(f"**After: reranked** (top {run.movement.summary.top_n})")
+        st.markdown(f"**After: reranked** (top {top_n})")
         results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
-
-    figures: dict[str, go.Figure] | None = last.memo.get(FIGURES)
-    if figures is None:
-        built, error = feedback.call_safely(lambda: build_figures(run), "charts")
-        figures = built or {}
-        last.memo[FIGURES] = figures
-        if error:
-            st.error(error)
-    if "slope" in figures:
-        slope = graded_slope(last, run, grades) if grades else figures["slope"]
-        chart_slot.plotly_chart(slope, key=f"{key_prefix}.slope", theme=None, config=PLOTLY_CONFIG)
+    if store is not None and grades is not None:  # under the tables: a first grade moves nothing above them
+        grades_view.relevance_panel(last, run.search, results, top_n, key_prefix, store, grades)
     reader, side = st.columns([3, 2])
     with reader:
         reader_fragment(run, key_prefix)
+        if store is not None and grades is not None:
+            grade_buttons(run, key_prefix, store, grades)
     with side:
         notes(run, search)
-    tab_delta, tab_scatter, tab_all, tab_summary = st.tabs(
-        ["How far each document moved", "Retrieval vs rerank score", "All candidates", "Summary table"]
-    )
-    with tab_delta:
-        if "delta" in figures:
-            st.plotly_chart(figures["delta"], key=f"{key_prefix}.delta", theme=None, config=PLOTLY_CONFIG)
-    with tab_scatter:
-        if "scatter" in figures:
-            st.plotly_chart(figures["scatter"], key=f"{key_prefix}.scatter", theme=None, config=PLOTLY_CONFIG)
-    with tab_all:
-        show_table(moves, key=f"{key_prefix}.all_moves", height=400)
-    with tab_summary:
-        st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")
-
+    more_tables(run, moves, key_prefix)
     downloads(last, search, key_prefix)
+
+
+# ---------------------------------------------------------------------------------------------- in view only
+
+CHARTS = {
+    "slope": "Rank movement",
+    "delta": "How far each document moved",
+    "scatter": "Retrieval vs rerank score",
+}
+
+
+def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
+    """The run's chart ``name``, built the first time it is shown and kept with the run (``FIGURES`` memo;
+    None when building failed: the error is shown, not retried on every rerun)."""
+    figures: dict[str, go.Figure | None] = last.memo.setdefault(FIGURES, {})
+    if name not in figures:
+        built, error = feedback.call_safely(lambda: build_figure(run, name), "charts")
+        figures[name] = built
+        if error:
+            last.memo[f"{FIGURES}.error.{name}"] = error
+    error = last.memo.get(f"{FIGURES}.error.{name}")
+    if error:
+        st.error(error)
+    return figures[name]
+
+
+def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str) -> None:
+    """The one chart in view, right under the headline numbers: the first chart after a click. Only the chart
+    picked in the switch is built into the page (a switch reruns the results fragment: no server call)."""
+    state.seed(f"{key_prefix}.chart", "slope", list(CHARTS))
+    picked = st.segmented_control(
+        "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",
+        required=True, label_visibility="collapsed",
+    )
+    name = picked or "slope"
+    figure = _figure(last, run, name)
+    if figure is None:
+        return
+    if name == "slope" and grades:
+        figure = graded_slope(last, run, grades)
+    st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG)
+
+
+MORE_TABLES = {"all": "All candidates (every K row)", "summary": "Summary table"}
+
+
+def more_tables(run: RerankRun, moves: pd.DataFrame, key_prefix: str) -> None:
+    """The K-row table and the summary table, built and sent only when asked for."""
+    picked = st.segmented_control(
+        "More tables", list(MORE_TABLES), format_func=MORE_TABLES.__getitem__, key=f"{key_prefix}.more_tables",
+        help="Built only when shown: the K-row table is the largest thing on the page.",
+    )
+    if picked == "all":
+        show_table(moves, key=f"{key_prefix}.all_moves", height=400)
+    elif picked == "summary":
+        st.dataframe(tables.summary_table(run.movement.summary), hide_index=True, key=f"{key_prefix}.summary")

@@ -1,35 +1,28 @@
-"""Compare models: the same candidates reranked by several models at once."""
+"""Compare models: the same candidates reranked by several models at once.
+
+As on Search, the results are a fragment (:func:`results`): the run button, a grade or any widget in the results
+reruns only them; a change of an input reruns the page.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
-from rerank_playground.playground import unclicked_run
+from components.search_form import SearchForm
+from rerank_playground.playground import Playground, RerankChoice, unclicked_run
 from rerank_playground.search_inputs import models_param
 
+LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by the fragment once
 
-def body() -> None:
-    st.title("Compare models")
-    if fold.last_summary("compare") is None and not fold.will_run("compare"):
-        st.caption(
-            "The same search, reranked by several models side by side. The search is shared with the Search page."
-        )
-    autorun = url_state.consume_autorun()
-    pg = lifecycle.connected_playground()
-    if pg is None:
-        return
-    with fold.folded_inputs("compare", running=autorun):
-        form = search_form.search_inputs(pg, "compare", show_n=True)
-        if form is None:
-            return
-        choices = compare_view.model_picker(pg, form.info, "compare")
-    params = search_form.url_params(form)
-    params["models"] = models_param(choices)
-    url_state.write_query_params(params)
+
+@st.fragment
+def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folded: bool) -> None:
+    shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
     row = st.container(horizontal=True, vertical_alignment="bottom")
     clicked = row.button("Compare models", type="primary", key="compare.run")
     suggested = st.session_state.pop("compare.autorun", False)
+    autorun = st.session_state.pop(LINK_RUN, False)
     current = compare_view.compare_key(form.request, choices)
     unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
     paid = list(unclicked.waiting)
@@ -49,11 +42,39 @@ def body() -> None:
                 "they wait for your click on **Compare models**.")
     elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+        if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
+            st.rerun(scope="app")
     else:
         compare_view.run_again_if_asked(pg, "compare")
-    spend_note.expected_tokens(pg, form.request, choices)
+    spend_note.expected_tokens(pg, form.request, choices)  # after the run: the cache it reads may have changed
+    with shown:
+        fold.shown_line("compare")
     view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current)
+
+
+def body() -> None:
+    st.title("Compare models")
+    if fold.last_summary("compare") is None and not fold.will_run("compare"):
+        st.caption(
+            "The same search, reranked by several models side by side. The search is shared with the Search page."
+        )
+    autorun = url_state.consume_autorun()
+    pg = lifecycle.connected_playground()
+    if pg is None:
+        return
+    folded = fold.is_folded("compare", running=autorun)
+    with fold.folded_inputs("compare", running=autorun):
+        form = search_form.search_inputs(pg, "compare", show_n=True)
+        if form is None:
+            return
+        choices = compare_view.model_picker(pg, form.info, "compare")
+    params = search_form.url_params(form)
+    params["models"] = models_param(choices)
+    url_state.write_query_params(params)
+    if autorun:
+        st.session_state[LINK_RUN] = True
+    results(pg, form, choices, folded)
 
 
 feedback.guarded(body, "compare page")

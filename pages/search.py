@@ -1,4 +1,10 @@
-"""Search & Rerank: one search, one reranker, and what reranking changed."""
+"""Search & Rerank: one search, one reranker, and what reranking changed.
+
+The page draws the inputs; the results are a fragment (:func:`results`): a click on the run button, a grade, a
+document pick or a chart switch reruns only the fragment, while the inputs, sidebar and navigation stay. A page
+run happens when an input changes (it rewrites the link and the fragment's arguments) or to fold the inputs
+after the first results.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,41 @@ from components import (
     url_state,
     view_actions,
 )
-from rerank_playground.playground import unclicked_run
+from components.search_form import SearchForm
+from rerank_playground.playground import Playground, RerankChoice, unclicked_run
+
+LINK_RUN = "search.link_run"  # set by a page run opened from a link; taken by the fragment once
+
+
+@st.fragment
+def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool) -> None:
+    shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
+    row = st.container(horizontal=True, vertical_alignment="center")
+    clicked = row.button("Search & rerank", type="primary", key="search.run", width="content")
+    suggested = st.session_state.pop("search.autorun", False)
+    autorun = st.session_state.pop(LINK_RUN, False)
+    current = results_view.run_key(form.request, choice, form.n)
+    unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
+    if autorun and not (clicked or suggested) and not unclicked.search:
+        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
+                "or the Jina embeddings API), so it waits for "
+                "your click on **Search & rerank**.")
+    elif autorun and not (clicked or suggested) and unclicked.waiting:
+        # A shared link never spends anyone's Jina tokens by itself: it runs the free search only.
+        results_view.run_search_only(pg, form.request, choice, form.n, "search")
+        st.info(f"Opened from a link: the search ran. Reranking with {choice.label} uses Jina tokens, so it "
+                "waits for your click on **Search & rerank**.")
+    elif clicked or suggested or autorun:
+        results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+        if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
+            st.rerun(scope="app")
+    else:
+        results_view.run_again_if_asked(pg, "search")
+    with shown:
+        fold.shown_line("search")
+    view_actions.search_actions(pg, "search", row)
+    spend_note.expected_tokens(pg, form.request, [choice])  # after the run: the cache it reads may have changed
+    results_view.render_last("search", current)
 
 
 def body() -> None:
@@ -31,33 +71,13 @@ def body() -> None:
         form = search_form.search_inputs(pg, "search", show_n=True)
         if form is None:
             return
-        choice, button_slot = reranker_picker.reranker_choice(pg, form.info, "search")
+        choice, _ = reranker_picker.reranker_choice(pg, form.info, "search")
     params = search_form.url_params(form)
     params.update(reranker=choice.reranker, model=choice.model)
     url_state.write_query_params(params)
-    # Folded, the run button stays in view, in the row of the result's actions; open, it sits by the reranker.
-    row = st.container(horizontal=True, vertical_alignment="center") if folded else None
-    clicked = (row or button_slot).button("Search & rerank", type="primary", key="search.run",
-                                          width="content" if folded else "stretch")
-    suggested = st.session_state.pop("search.autorun", False)
-    current = results_view.run_key(form.request, choice, form.n)
-    unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
-    if autorun and not (clicked or suggested) and not unclicked.search:
-        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
-                "or the Jina embeddings API), so it waits for "
-                "your click on **Search & rerank**.")
-    elif autorun and not (clicked or suggested) and unclicked.waiting:
-        # A shared link never spends anyone's Jina tokens by itself: it runs the free search only.
-        results_view.run_search_only(pg, form.request, choice, form.n, "search")
-        st.info(f"Opened from a link: the search ran. Reranking with {choice.label} uses Jina tokens, so it "
-                "waits for your click on **Search & rerank**.")
-    elif clicked or suggested or autorun:
-        results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
-    else:
-        results_view.run_again_if_asked(pg, "search")
-    spend_note.expected_tokens(pg, form.request, [choice])
-    view_actions.search_actions(pg, "search", row)
-    results_view.render_last("search", current)
+    if autorun:
+        st.session_state[LINK_RUN] = True
+    results(pg, form, choice, folded)
 
 
 feedback.guarded(body, "search page")

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -65,7 +66,7 @@ def _grade_trace(
             "color": style["color"],
             "line": {"color": style["color"], "width": 2},
         },
-        customdata=[[t] for t in texts],
+        customdata=hover_rows([[t] for t in texts], 1),
         hovertemplate="<b>%{customdata[0]}</b><br>" + f"{escape(grade_badge(grade))}<extra></extra>",
         meta={"grade": "unjudged" if grade is None else grade},
         **extra,
@@ -147,6 +148,15 @@ def rank_axis(n: int, log: bool, extra_ticks: Sequence[int] = ()) -> dict[str, A
     return axis
 
 
+def hover_rows(rows: Sequence[Sequence[str]], width: int) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Per-point hover strings as one 2-D array: plotly checks an array once, where a list of lists is checked
+    (and copied) element by element, the cost that made a K = 1,000 chart take a second to build."""
+    table = np.empty((len(rows), width), dtype=object)
+    if rows:
+        table[:] = rows
+    return table
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -192,30 +202,27 @@ def _base_layout(fig: go.Figure, title: str, subtitle: str, height: int, top: in
     )
 
 
-def _segments(
-    moves: Sequence[Move], left_symbol: str, right_symbol: str, left_size: int, right_size: int
-) -> dict[str, Any]:
+def _segments(moves: Sequence[Move], symbol: str, left_size: int, right_size: int) -> dict[str, Any]:
     """Scatter data drawing each move as a segment (original rank at x=0 -> new rank at x=1).
 
-    Segments are joined into one trace with ``None`` separators; markers and hover rows are per point.
+    Segments are joined into one trace with ``None`` separators. One marker symbol for the trace (the ends
+    differ by size: a size of 0 hides one), and the hover rows as one array: plotly validates a per-point
+    list element by element, which is what made the chart's cost grow with K.
     """
     xs: list[float | None] = []
     ys: list[int | None] = []
-    symbols: list[str] = []
-    sizes: list[int] = []
     custom: list[list[str]] = []
     for move in moves:
         row = _hover_row(move)
         xs += [0, 1, None]
         ys += [move.original_rank, move.new_rank, None]
-        symbols += [left_symbol, right_symbol, "circle"]
-        sizes += [left_size, right_size, 0]
         custom += [row, row, _EMPTY_ROW]
+    sizes = np.tile(np.array([left_size, right_size, 0], dtype=np.int16), len(moves))
     return {
         "x": xs,
         "y": ys,
-        "marker": {"symbol": symbols, "size": sizes},
-        "customdata": custom,
+        "marker": {"symbol": symbol, "size": sizes},
+        "customdata": hover_rows(custom, len(_EMPTY_ROW)),
         "hovertemplate": MOVE_HOVER,
         "connectgaps": False,
     }
@@ -296,7 +303,7 @@ def slope_chart(
     for cls in CLASSES:
         chosen = [m for m in moves if move_class(m) == cls]
         counts[cls] = len(chosen)
-        data = _segments(chosen, "circle", CLASS_SYMBOLS[cls], small, size)
+        data = _segments(chosen, CLASS_SYMBOLS[cls], small, size)
         data["marker"]["color"] = CLASS_COLORS[cls]
         fig.add_trace(
             go.Scatter(
@@ -315,12 +322,12 @@ def slope_chart(
     emphasis = width + 1.5
     # Markers of the top-N changes: big enough to see, small enough not to pile up on neighbouring ranks.
     big = size + 4 if n <= LABEL_LIMIT else size + 3
-    for cls, chosen, symbols, colour, name in (
-        ("entered", entered, ("circle", ENTERED_SYMBOL), GREEN, f"★ entered top {top_n} ({len(entered)})"),
-        ("left", left, (LEFT_SYMBOL, "circle"), RED, f"✕ left top {top_n} ({len(left)})"),
+    for cls, chosen, symbol, colour, name in (
+        ("entered", entered, ENTERED_SYMBOL, GREEN, f"★ entered top {top_n} ({len(entered)})"),
+        ("left", left, LEFT_SYMBOL, RED, f"✕ left top {top_n} ({len(left)})"),
     ):
         sizes = (0, big) if cls == "entered" else (big, 0)  # keep the class glyph visible at the other end
-        data = _segments(chosen, symbols[0], symbols[1], sizes[0], sizes[1])
+        data = _segments(chosen, symbol, sizes[0], sizes[1])
         data["marker"].update(color=colour, line={"color": "#1b1b1b", "width": 1})
         fig.add_trace(
             go.Scatter(
@@ -525,6 +532,7 @@ def bump_chart(
     fig = go.Figure()
     hover = "<b>%{customdata[0]}</b><br>%{customdata[1]}: rank %{y}<extra></extra>"
 
+    rank_rows = [[int(v) for v in row] for row in rank_matrix.to_numpy().tolist()]  # row access by iloc: slow
     rest = [i for i in range(n) if i not in own_set]
     if rest:  # drawn first, so the coloured lines are on top
         gx: list[int | None] = []
@@ -533,7 +541,7 @@ def bump_chart(
         for i in rest:
             full = safe_snippet(texts[i], HOVER_SNIPPET)
             gx += [*xs, None]
-            gy += [*(int(v) for v in rank_matrix.iloc[i].tolist()), None]
+            gy += [*rank_rows[i], None]
             custom += [[full, col] for col in columns] + [["", ""]]
         fig.add_trace(
             go.Scatter(
@@ -543,7 +551,7 @@ def bump_chart(
                 mode="lines",
                 line={"color": GREY, "width": 1},
                 opacity=0.45,
-                customdata=custom,
+                customdata=hover_rows(custom, 2),
                 hovertemplate=hover,
                 showlegend=False,
                 meta={"document": "rest"},
@@ -659,7 +667,7 @@ def delta_bars(movement: Movement) -> go.Figure:
                 text=[arrow(m.delta) for m in chosen] if labels else None,
                 textposition="outside" if labels else None,
                 cliponaxis=False,
-                customdata=[_hover_row(m) for m in chosen],
+                customdata=hover_rows([_hover_row(m) for m in chosen], len(_EMPTY_ROW)),
                 hovertemplate=MOVE_HOVER,
                 meta={"class": cls},
             )
@@ -714,7 +722,7 @@ def score_scatter(movement: Movement) -> go.Figure:
                     "opacity": 0.85,
                     "line": {"color": "white", "width": 0.5},
                 },
-                customdata=[_hover_row(m) for m in chosen],
+                customdata=hover_rows([_hover_row(m) for m in chosen], len(_EMPTY_ROW)),
                 hovertemplate=MOVE_HOVER,
                 meta={"class": cls},
             )

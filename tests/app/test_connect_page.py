@@ -84,7 +84,7 @@ def test_failed_auto_connect_is_not_an_error_wall(app_env: AppEnv) -> None:
     at.switch_page("pages/search.py").run()
     at.button(key="search.run").click().run()
     assert_healthy(at)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_cloud_form_asks_for_a_cluster_url(app_env: AppEnv) -> None:

@@ -79,7 +79,9 @@ def test_grades_in_the_tables_are_saved_at_once_and_counted(app_env: AppEnv, sto
     assert list(before.columns) == ["rank", "grade", "move", "now at", "text", "retrieval score"]
     assert set(before["grade"]) == set(after["grade"]) == {"○ unjudged"}  # unjudged shown as unjudged
     assert "No grades for this query yet" in all_text(at)
-    assert not any(label.startswith("nDCG@") for label in metric_values(at))
+    # The headline nDCG card is there before the first grade (so that grade moves nothing), with a dash.
+    assert {label: v for label, v in metric_values(at).items() if label.startswith("nDCG@")} == {
+        "nDCG@10 · reranked": "—"}
     assert len(at.data_editor) == 2
 
     retrieval = [hit.uuid for hit in run.search.hits]
@@ -92,6 +94,10 @@ def test_grades_in_the_tables_are_saved_at_once_and_counted(app_env: AppEnv, sto
     shown = metric_values(at)
     assert shown["nDCG@10 · retrieval order (hybrid search)"] == f"{expected.ndcg:.3f}"
     assert f"nDCG@10 · {run.choice.label}" in shown
+    reranked = query_metrics({retrieval[0]: 3, retrieval[2]: 0}, ranked[run.choice.label], 10)
+    assert shown["nDCG@10 · reranked"] == f"{reranked.ndcg:.3f}"
+    headline = next(m for m in at.metric if m.label == "nDCG@10 · reranked")
+    assert headline.delta == f"{reranked.ndcg - expected.ndcg:+.3f} from {expected.ndcg:.3f} (retrieval)"
     assert "judged@10 = 2/10" in values(at.caption)
     # A fresh editor shows the store's grades as badges.
     before = frame_with(at, "now at", "grade")
@@ -383,7 +389,7 @@ def test_a_store_that_cannot_open_leaves_the_app_working(
     assert any("Searching and reranking work as usual" in n for n in notes)
     frame_with(at, "now at", "text")  # the results are there, without a grade column
     assert not at.data_editor
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1
     at.switch_page("pages/judge.py").run()
     assert_healthy(at)
     assert any("Judging and relevance metrics are unavailable" in n for n in values(at.info))
@@ -415,3 +421,34 @@ def test_query_sets_trec_import_names_the_bad_line_then_imports(app_env: AppEnv,
         ("401", "how did writing begin"), ("402", "why did the dinosaurs disappear")]
     assert store.qrels(saved) == {"401": {"11111111-1111-1111-1111-111111111111": 2},
                                   "402": {"33333333-3333-3333-3333-333333333333": 0}}
+
+
+def test_one_click_grades_the_document_being_read_without_asking_again(with_jina_key: AppEnv, store: Store) -> None:
+    """The grade buttons under the reader (keys 0-3): one click per grade, counted at once in the headline,
+    and neither Weaviate nor Jina is asked again (the run on screen is the same record, the stand-in saw one
+    rerank)."""
+    at = with_jina_key.new_app().run()
+    at.button(key="search.run").click().run()
+    assert_healthy(at)
+    record = at.session_state["search.last"]
+    run = record.run
+    request = run.search.request
+    assert len(with_jina_key.jina.rerank_requests()) == 1
+    assert metric_values(at)["nDCG@10 · reranked"] == "—"
+    reader_top = sorted(run.movement.moves, key=lambda m: m.new_rank)
+    at.selectbox(key="search.doc").set_value(2).run()  # the reranked #3
+    at.button(key="search.grade_key.3").click().run()
+    assert_healthy(at)
+    assert store.grades(request.collection, normalise_query(request.query)) == {reader_top[2].uuid: 3}
+    assert at.session_state["search.last"] is record  # the same run: nothing was searched again
+    assert len(with_jina_key.jina.rerank_requests()) == 1  # and nothing reranked again
+    ranked = orderings(run.search.hits, {run.choice.label: run.result})
+    grades = {reader_top[2].uuid: 3}
+    before = query_metrics(grades, ranked["retrieval"], 10).ndcg
+    after = query_metrics(grades, ranked[run.choice.label], 10).ndcg
+    assert metric_values(at)["nDCG@10 · reranked"] == f"{after:.3f}"
+    headline = next(m for m in at.metric if m.label == "nDCG@10 · reranked")
+    assert headline.delta == f"{after - before:+.3f} from {before:.3f} (retrieval)"
+    # The tables show the store's grade for that document.
+    table = frame_with(at, "was", "grade")
+    assert list(table["grade"])[2] == grade_badge(3)

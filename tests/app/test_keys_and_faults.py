@@ -238,7 +238,7 @@ def test_a_jina_fault_is_an_inline_message_and_the_next_click_works(
     with_jina_key.jina.clear_faults()
     at.button(key="search.run").click().run()
     assert_healthy(at)
-    assert not at.error and len(at.get("plotly_chart")) == 3
+    assert not at.error and len(at.get("plotly_chart")) == 1
 
 
 def test_a_collection_deleted_mid_session_is_an_inline_message(app_env: AppEnv) -> None:

@@ -54,20 +54,27 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert list(after.columns) == ["rank", "grade", "move", "was", "text", "rerank score"]
     assert list(before.columns) == ["rank", "grade", "move", "now at", "text", "retrieval score"]
     assert all(m[0] in "▲▼●" for m in after["move"])
+    # only the chart in view is built and sent; the switch shows each of the others in its place
     titles = plotly_titles(at)
-    assert len(titles) == 3
+    assert len(titles) == 1
     assert titles[0].startswith("Rank movement")
-    assert "How far each document moved" in titles
-    assert "Retrieval score vs rerank score" in titles
+    assert not any(df.value.shape[0] == 50 for df in at.dataframe)  # the K-row table waits until asked for
+    for chart, title in (("delta", "How far each document moved"), ("scatter", "Retrieval score vs rerank score")):
+        at.segmented_control(key="search.chart").set_value(chart).run()
+        assert plotly_titles(at) == [title]
+    at.segmented_control(key="search.more_tables").set_value("all").run()
+    assert any(df.value.shape[0] == 50 for df in at.dataframe)
+    at.segmented_control(key="search.chart").set_value("slope").run()
     metrics = {m.label: m.value for m in at.metric}
     # every figure names its scope: all K = 50 candidates, or the shown top N = 10
-    for label in ("Kendall τ · all 50", "Overlap · top 10", "Promoted ▲ · all 50", "Demoted ▼ · all 50",
-                  "Unchanged ● · all 50", "Search latency", "Rerank latency", "Tokens used", "Biggest climb · all 50",
-                  "Biggest fall · all 50"):
+    for label in ("Kendall τ · all 50", "Overlap · top 10", "▲ up / ▼ down · all 50", "Search latency",
+                  "Rerank latency", "Tokens used", "Biggest climb · all 50", "Biggest fall · all 50"):
         assert label in metrics, label
     assert -1.0 <= float(metrics["Kendall τ · all 50"]) <= 1.0
-    assert (int(metrics["Promoted ▲ · all 50"]) + int(metrics["Demoted ▼ · all 50"])
-            + int(metrics["Unchanged ● · all 50"])) == 50
+    up, down = (int(v) for v in metrics["▲ up / ▼ down · all 50"].split(" / "))
+    moved = next(m for m in at.metric if m.label == "▲ up / ▼ down · all 50")
+    unchanged = int(moved.delta.removeprefix("● ").removesuffix(" unchanged"))
+    assert up + down + unchanged == 50
     assert metrics["Tokens used"] == "—"
     # the page, the chart subtitle and the export agree on the top-N overlap
     overlap = metrics["Overlap · top 10"]
@@ -103,7 +110,7 @@ def test_jina_model_via_stand_in_calls_once_and_caches(with_jina_key: AppEnv) ->
     assert requests[0].headers["authorization"] == f"Bearer {TEST_JINA_KEY}"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tokens used"] != "—"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1
 
     at.button(key="search.run").click().run()  # same inputs: served from the session's caches
     assert_healthy(at)
@@ -163,7 +170,7 @@ def test_jina_fault_is_an_inline_error_and_the_page_still_works(
     at.button(key="search.run").click().run()  # a failure is not cached: the same click now works
     assert_healthy(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_empty_query_is_an_inline_message(app_env: AppEnv) -> None:
@@ -182,7 +189,7 @@ def test_suggested_query_is_one_click(app_env: AppEnv) -> None:
     assert_healthy(at)
     assert at.text_input(key="search.query").value == suggestion.query
     assert at.segmented_control(key="search.mode").value == suggestion.mode
-    assert len(at.get("plotly_chart")) == 3  # it ran without pressing the button
+    assert len(at.get("plotly_chart")) == 1  # it ran without pressing the button
     assert any(suggestion.why[:40] in c for c in values(at.caption))
 
 

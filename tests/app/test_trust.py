@@ -188,7 +188,7 @@ def test_a_shared_link_runs_the_free_search_and_the_paid_rerank_waits_for_a_clic
     assert any("Expected Jina tokens: about" in c for c in values(at.caption) + values(at.warning))
     at.button(key="search.run").click().run()
     assert_healthy(at)
-    assert not at.error and len(team.jina.rerank_requests()) == 1 and len(at.get("plotly_chart")) == 3
+    assert not at.error and len(team.jina.rerank_requests()) == 1 and len(at.get("plotly_chart")) == 1
 
 
 def test_a_shared_compare_link_runs_only_the_free_models(team: AppEnv) -> None:

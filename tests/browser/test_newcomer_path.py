@@ -59,9 +59,9 @@ def choose_option(page: Page, label: str, option: str) -> None:
 
 
 def open_settings(page: Page) -> None:
-    """After a run the inputs fold into a "Settings: …" line: open it (one click) before using an input."""
+    """After a run the inputs fold into one "Settings (…)" line: open it (one click) before using an input."""
     details = page.locator('[data-testid="stMain"] [data-testid="stExpander"] details').filter(
-        has=page.get_by_text(re.compile(r"^Settings: "))
+        has=page.get_by_text(re.compile(r"^Settings \("))
     )
     if details.count() and details.first.get_attribute("open") is None:
         details.first.locator("summary").click()
@@ -244,6 +244,6 @@ def test_slope_chart_at_10_and_200_candidates(page: Page, app_url: str) -> None:
         set_candidates(page, k)
         run_search(page)
         assert_results_shown(page, f"search with K={k}")
-        expect(page.get_by_text(re.compile(rf"^{k} candidates for"))).to_be_visible()
+        expect(page.get_by_text(re.compile(rf"· {k} candidates for"))).to_be_visible()
         assert deepest_rank(page) == k, f"K={k}: the slope chart's deepest rank is {deepest_rank(page)}"
         screenshot(page, f"search_k{k}")

@@ -156,7 +156,8 @@ def test_search_results_are_in_view_after_a_run(page: Page, app_url: str) -> Non
     open_app(page, app_url)
     rerun_and_wait(page, page.get_by_role("button", name="Search & rerank").click)
     page.locator(".js-plotly-plot").first.wait_for()
-    assert page.get_by_text(re.compile(r"^Settings: DemoWiki")).is_visible()  # the form folded to one line
+    assert page.get_by_text(re.compile(r"^Settings \(")).is_visible()  # the form folded to one line
+    assert page.get_by_text(re.compile(r"^Shown: DemoWiki · ")).is_visible()  # ... and the run says what it is
     values = page.locator('[data-testid="stMetricValue"]')
     box = values.first.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 720
@@ -164,7 +165,7 @@ def test_search_results_are_in_view_after_a_run(page: Page, app_url: str) -> Non
     assert chart is not None and chart["y"] + 150 <= 720
     screenshot(page, "search-results-in-view-1280x720", full_page=False)
     # One click opens the settings again, with every input where it was.
-    page.get_by_text(re.compile(r"^Settings: DemoWiki")).click()
+    page.get_by_text(re.compile(r"^Settings \(")).click()
     page.get_by_label("Query").wait_for()
     assert page.get_by_label("Query").input_value() == DEMO_VIEWS[0].request.query
 

@@ -97,10 +97,12 @@ def test_slope_chart_traces_and_colours() -> None:
     assert len(classes["up"].x) == 3 * 3
     # d3: original 4 -> reranked 1 is in the "up" trace, as (0, 4) then (1, 1).
     assert points(classes["up"])[:2] == [(0, 4), (1, 1)]
-    # Glyphs, not only colour: right ends carry triangle-up / triangle-down / circle.
-    assert set(classes["up"].marker.symbol[1::3]) == {"triangle-up"}
-    assert set(classes["down"].marker.symbol[1::3]) == {"triangle-down"}
-    assert set(classes["same"].marker.symbol[1::3]) == {"circle"}
+    # Glyphs, not only colour: the ends carry triangle-up / triangle-down / circle (the right end the larger).
+    assert classes["up"].marker.symbol == "triangle-up"
+    assert classes["down"].marker.symbol == "triangle-down"
+    assert classes["same"].marker.symbol == "circle"
+    sizes = list(classes["up"].marker.size)
+    assert sizes[1] > sizes[0] > 0 and sizes[2] == 0
     assert "▲" in classes["up"].name and "(3)" in classes["up"].name
     assert "▼" in classes["down"].name and "(5)" in classes["down"].name
 
@@ -110,9 +112,11 @@ def test_slope_chart_top_n_marks() -> None:
     classes = by_class(fig)
     # entered: d3 drawn 4 -> 1 with a star at the reranked end; left: d2 drawn 3 -> 4 with an x at the start.
     assert points(classes["entered"]) == [(0, 4), (1, 1)]
-    assert classes["entered"].marker.symbol[1] == charts.ENTERED_SYMBOL
+    assert classes["entered"].marker.symbol == charts.ENTERED_SYMBOL
+    assert list(classes["entered"].marker.size)[:2][0] == 0  # the star at the reranked end only
     assert points(classes["left"]) == [(0, 3), (1, 4)]
-    assert classes["left"].marker.symbol[0] == charts.LEFT_SYMBOL
+    assert classes["left"].marker.symbol == charts.LEFT_SYMBOL
+    assert list(classes["left"].marker.size)[1] == 0  # the cross at the original end only
     cut = classes["cut"]
     assert list(cut.y) == [3 + 0.5, 3 + 0.5]
     assert cut.line.dash == "dash"
@@ -133,7 +137,7 @@ def test_slope_chart_hover_escapes_text() -> None:
     rows = [row for row in down.customdata if row[0]]
     nasty = [row for row in rows if row[0] == "1"][0]
     assert nasty[5] == NASTY_ESCAPED
-    assert nasty[:3] == ["1", "2", "▼ 1"]
+    assert list(nasty[:3]) == ["1", "2", "▼ 1"]
     assert "<script>" not in str(fig.to_dict())  # never raw in any label, hover or legend
     assert "customdata[5]" in down.hovertemplate and "rerank score" in down.hovertemplate
     # Side labels (tick text of the left and right rank axes) are drawn at n = 10 and are escaped too:
