@@ -247,8 +247,10 @@ def _spend_guard(flag: int | None) -> SpendGuard:
     settings = [parse_budget(os.environ.get(name), None, name) for name in (SESSION_BUDGET_ENV, DEPLOYMENT_BUDGET_ENV)]
     caps = [cap for cap in settings if cap is not None]
     cap = flag if flag is not None else min(caps) if caps else None
-    # The CLI's key is the user's own (``ProviderKeys.of``): the cap applies to it.
-    return SpendGuard(budgets=Budgets(session=None, deployment=None, own=cap), deployment=TokenMeter("run's"))
+    # The cap applies to whichever key the run uses: the environment's key is bound to the configured endpoints
+    # (an operator key, as in the app) and a run has one session, so every meter gets the same cap.
+    return SpendGuard(budgets=Budgets(session=cap, deployment=cap, own=cap), session=TokenMeter("run's"),
+                      deployment=TokenMeter("run's"))
 
 
 def _eval(args: argparse.Namespace) -> int:

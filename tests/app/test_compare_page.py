@@ -200,6 +200,9 @@ def test_weaviate_module_option_reflects_the_collection_config(
 def test_a_listwise_model_reranks_all_1000_candidates_in_one_call_and_says_how_far_each_was_cut(
     with_jina_key: AppEnv,
 ) -> None:
+    # The budget reserves a bound that holds for any text (UTF-8 bytes): ~400,000 for 1,000 candidates cut to their
+    # share of the 131K context, above the default session budget of 200,000 (the call would be refused, saying so).
+    with_jina_key.monkeypatch.setenv("RERANK_PLAYGROUND_SESSION_TOKEN_BUDGET", "1000000")
     at = open_compare(with_jina_key)
     at.number_input(key="compare.k").set_value(1000).run()
     at.multiselect(key="compare.models").set_value([V35]).run()

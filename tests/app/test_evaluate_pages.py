@@ -4,7 +4,6 @@ demo's judged set runs from the UI with no key (baseline vs local), its results 
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values
+from tests.app.helpers import shown as as_shown
 
 pytestmark = pytest.mark.weaviate
 LOCAL_LABEL = "local baseline (WordLlama)"
@@ -86,15 +86,15 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     assert len([k for k in charts if not k.startswith("runs.cut.")]) == 2  # win/loss and quality vs cost
     assert len([k for k in charts if k.startswith("runs.cut.")]) == 3  # where to cut: reliability, scores, curves
     # one verdict per setting, naming it, with the interval of the paired difference; the methods line above
-    verdicts = [re.sub(r"\\(.)", r"\1", e.value) for e in (*at.info, *at.error, *at.success)]  # md-escaped
+    verdicts = values((*at.info, *at.error, *at.success))  # as shown (md-escaped)
     assert len([v for v in verdicts if "Mean paired difference" in v]) == len(summary.settings)
     assert any(setting.label in v and first.delta_interval() in v and "α = 0.05" in v and v.endswith("queries.")
                for v in verdicts)  # whole, not cut short
-    captions = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]
+    captions = values(at.caption)
     assert any("Methods:" in c and "BCa" in c and "seed" in c and "Holm" in c for c in captions)
     markdown = [e.value for e in (*at.markdown, *at.subheader, *at.caption)]  # the name typed is text, not markup
     assert any("\\<b\\>ui run\\</b\\>" in m for m in markdown)
-    assert any(m.startswith("**Setting: ") and "reranked on: text" in m.replace("\\", "") for m in markdown)
+    assert any(m.startswith("**Setting: ") and "reranked on: text" in as_shown(m) for m in markdown)
     assert not any("<b>ui run</b>" in m for m in markdown)
     assert at.get("download_button")
 
@@ -102,13 +102,13 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     prefix = f"runs.drill.{handle.run_id}.0"
     at.switch_page("pages/runs.py").run()  # AppTest keeps its own page: name it before using the page's widgets
     at.number_input(key=f"runs.alpha.{handle.run_id}").set_value(0.01).run()  # the level decides every verdict
-    assert any("α = 0\\.01" in e.value for e in (*at.info, *at.error, *at.success))
+    assert any("α = 0.01" in v for v in values((*at.info, *at.error, *at.success)))
     at.selectbox(key=f"{prefix}.query").set_value("q3").run()
     at.button(key=f"{prefix}.open").click().run()
     assert_healthy(at)
     assert at.text_input(key="search.query").value == setting.queries["q3"]
     assert at.selectbox(key="search.prop").value == "text"  # carried by Open in Search
-    assert any("reranked on: text" in c.value for c in at.caption)
+    assert any("reranked on: text" in c for c in values(at.caption))
     assert at.get("plotly_chart")  # the slope chart of that query
 
 

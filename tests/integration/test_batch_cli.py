@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -224,7 +225,8 @@ def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: Weavia
     assert main(cli_args(weaviate_server, dbs[BASELINE], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 1
     err = capsys.readouterr().err
-    assert f"WORSE: {LOCAL.label} · {SETTING.label}" in err  # the verdict names its setting
+    # the verdict names its setting, with the text the rerankers read (the demo spec's declared property)
+    assert f"WORSE: {LOCAL.label} · {replace(SETTING, text_property=DEMO_WIKI.rerank_property).label}" in err
     assert f"significantly worse than {BASELINE} on nDCG@10 at α = 0.05" in err and "95% CI [" in err
     assert main(cli_args(weaviate_server, dbs[LOCAL.label], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 0

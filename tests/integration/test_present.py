@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rerank_playground import codegen
-from rerank_playground.catalog import default_rerank_property
+from rerank_playground.catalog import declared_rerank_property, default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.evaluation.stories import StoryView, demo_story
@@ -151,7 +151,7 @@ def test_a_view_with_no_property_chosen_reads_the_cores_default_in_the_snapshot_
     view = replace(views()[0], request=replace(views()[0].request, text_property=None))
     info = pg.collection(view.request.collection)
     expected = default_rerank_property(info)
-    assert expected is not None and expected != info.text_properties[0]  # not the first text property (title)
+    assert expected == declared_rerank_property(info.name)  # the demo spec declares it (the text its vectors embed)
     prepared = prepare_view(pg, view, allow_paid=True)
     assert prepared.search is not None and prepared.search.request.text_property == expected
     page = snapshot_html("Demo", [prepared], versions=Versions("0.1.0", "?"), created=datetime.now(UTC))
