@@ -108,7 +108,7 @@ def test_demo_set_runs_from_the_ui_and_its_results_match_the_engine(app_env: App
     assert_healthy(at)
     assert at.text_input(key="search.query").value == setting.queries["q3"]
     assert at.selectbox(key="search.prop").value == "text"  # carried by Open in Search
-    assert any("reranked on: text" in c for c in values(at.caption))
+    assert any("reranked on: text" in c for c in values((*at.caption, *at.markdown)))
     assert at.get("plotly_chart")  # the slope chart of that query
 
 

@@ -14,7 +14,7 @@ from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_quer
 from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import CollectionInfo, PropertyInfo
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy
+from tests.app.helpers import assert_healthy, values
 
 pytestmark = pytest.mark.weaviate
 DEMO_INFO = CollectionInfo(DEMO_WIKI.name, 1, tuple(PropertyInfo(p.name, p.data_type) for p in DEMO_WIKI.properties),
@@ -35,14 +35,14 @@ def test_search_compare_and_evaluate_preset_the_same_reranked_property(app_env: 
     assert at.selectbox(key="search.prop").value == expected
     at.button(key="search.run").click().run()
     assert_healthy(at)
-    assert any("reranked on: text" in c.value for c in at.caption)
+    assert any("reranked on: text" in c for c in values((*at.caption, *at.markdown)))
 
     at.switch_page("pages/compare.py").run()
     assert_healthy(at)
     assert at.selectbox(key="compare.prop").value == expected
     at.button(key="compare.run").click().run()
     assert_healthy(at)
-    assert any("reranked on: text" in c.value for c in at.caption)
+    assert any("reranked on: text" in c for c in values((*at.caption, *at.markdown)))
 
     at.switch_page("pages/evaluate.py").run()
     assert_healthy(at)
