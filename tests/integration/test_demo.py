@@ -4,6 +4,7 @@ and the evidence behind each suggested query. Also the two scripts (scripts.load
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,7 @@ from rerank_playground.demo.datasets import (
     jeopardy_objects,
     wiki_objects,
 )
-from rerank_playground.demo.judgements import load_judgements
+from rerank_playground.demo.judgements import JUDGEMENTS_FILE, load_judgements
 from rerank_playground.demo.loader import (
     DEFAULT_JINA_MODEL,
     FLUSH_DIRTY_AFTER_S,
@@ -278,15 +279,27 @@ def test_suggested_query_is_visibly_changed_by_reranking(
 
 
 def test_judgements_file_is_what_the_builder_makes_on_the_demo(
-    loaded: weaviate.WeaviateClient, weaviate_server: WeaviateEndpoint
+    loaded: weaviate.WeaviateClient, weaviate_server: WeaviateEndpoint, tmp_path: Path
 ) -> None:
     """The qrels are reproducible: the same queries, rule and pool (keyword, vector, hybrid, local baseline) on a
-    freshly loaded demo give the committed file byte for byte."""
+    freshly loaded demo give the committed file. Every graded row (the rule over the whole collection) must be
+    the same; the grade-0 rows come from pooling the top 20 of each search, and vector search is approximate
+    (an HNSW graph built by concurrent inserts differs a little between loads), so a document at the pool's edge
+    may come or go: at most 1% of them."""
     env = _script_env(WEAVIATE_URL=weaviate_server.url, WEAVIATE_GRPC_PORT=str(weaviate_server.grpc_port))
-    done = subprocess.run([sys.executable, "-m", "scripts.build_judgements", "--check"], cwd=ROOT, env=env,
+    out = tmp_path / "judgements.json"
+    done = subprocess.run([sys.executable, "-m", "scripts.build_judgements", "--out", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "is up to date" in done.stdout
+
+    def rows(path: Path) -> set[tuple[str, str, str, int]]:
+        return {(r["collection"], r["query"], r["doc_id"], r["grade"])
+                for r in json.loads(path.read_text(encoding="utf-8"))}
+
+    built, committed = rows(out), rows(JUDGEMENTS_FILE)
+    assert {r for r in built if r[3] > 0} == {r for r in committed if r[3] > 0}
+    pooled_built, pooled_committed = {r for r in built if r[3] == 0}, {r for r in committed if r[3] == 0}
+    assert len(pooled_built ^ pooled_committed) <= len(pooled_committed) // 100, pooled_built ^ pooled_committed
 
 
 # ----------------------------------------------------------------------------------------- scripts
