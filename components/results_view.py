@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import feedback, grades_view, last_run, state
+from components import feedback, grades_view, last_run, state, viewport
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
@@ -23,6 +23,7 @@ from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.snapshot import path_label
+from rerank_playground.stage_chart import FLOOR_FONT_PX, ROW_PITCH, stage_chart, stage_font_px
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
@@ -448,13 +449,6 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             downloads(last, search, key_prefix)
         return
 
-    st.markdown(
-        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
-        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
-        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)} · "
-        f"reranked on: {md_escape(request.text_property or '—')}"
-    )
-    cache_banner(search, run, key_prefix)
     moves = last.derived("moves", lambda: tables.movement_table(run.movement))
     editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
     # Grades edited in the tables are saved before anything is drawn, so the numbers and the chart count them.
@@ -464,6 +458,14 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
     headline_metrics(run, ndcg)
     first_chart(last, run, grades or {}, key_prefix)
+    # What the chart and cards above show, said under them: the answer comes first in the screen.
+    st.markdown(
+        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
+        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
+        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
+    )
+    cache_banner(search, run, key_prefix)
     s = run.movement.summary
     st.caption(
         f"Scope: Kendall τ, up / down / unchanged and the biggest moves are over all {s.n} candidates (K); the "
@@ -499,10 +501,13 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
 # ---------------------------------------------------------------------------------------------- in view only
 
 CHARTS = {
-    "slope": "Rank movement",
+    "stage": "Rank movement · top N",
+    "stage_full": "All K (log scale)",
+    "slope": "Slope chart",
     "delta": "How far each document moved",
     "scatter": "Retrieval vs rerank score",
 }
+STAGE_VIEWS = {"stage": False, "stage_full": True}  # chart name -> the full-K log view
 
 
 def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
@@ -520,15 +525,58 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
     return figures[name]
 
 
+# What the Search page draws above the first chart once the inputs are folded (title, folded inputs, the Shown
+# line, the run row, the headline cards, the chart switch), measured in Chromium (chart top 418 px at 1280x720
+# and at 1920x1080): the stage chart gets the rest of the first screen.
+ABOVE_STAGE_PX = 420
+SIDEBAR_AND_PADDING_PX = 468  # the open sidebar (300 px) and the main column's padding (2 × 80 px), and air
+STAGE_MIN_HEIGHT_PX = 240
+
+
+def stage_box(screen: viewport.Viewport) -> tuple[int, int, int]:
+    """(width, height, font size) of Search's stage chart: the room under the headline cards, so the whole
+    chart (legend included) ends inside the first screen. The type is the stage size for this screen, or the
+    largest that fits N rows in that room (:func:`stage_chart` needs about 14.4 rows of 1.35 × the font)."""
+    height = max(screen.height - ABOVE_STAGE_PX - 12, STAGE_MIN_HEIGHT_PX)
+    fits = int((height - 24) / (ROW_PITCH * 14.4))
+    font = max(FLOOR_FONT_PX, min(stage_font_px(screen.width, screen.height), fits))
+    width = max(screen.width - SIDEBAR_AND_PADDING_PX, 560)
+    return width, height, font
+
+
+def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool) -> go.Figure | None:
+    """The stage chart of the run for this screen size, view and grades (kept with the run per size)."""
+    width, height, font = stage_box(viewport.known())
+    judged = tuple(sorted(grades.items()))
+    figure, error = last.derived(
+        f"stage.{width}x{height}.{font}.{full}.{hash(judged)}",
+        lambda: feedback.call_safely(lambda: stage_chart(
+            run.movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
+            after_label=f"after: {run.choice.label}",
+        ), "stage chart"),
+    )
+    if error:
+        st.error(error)
+    return figure
+
+
 def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str) -> None:
-    """The one chart in view, right under the headline numbers: the first chart after a click. Only the chart
-    picked in the switch is built into the page (a switch reruns the results fragment: no server call)."""
-    state.seed(f"{key_prefix}.chart", "slope", list(CHARTS))
+    """The one chart in view, right under the headline numbers: the first chart after a click. The stage chart
+    (linear top N) by default, the full-K log view one click away; only the chart picked in the switch is built
+    into the page (a switch reruns the results fragment: no server call)."""
+    state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
     picked = st.segmented_control(
         "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",
         required=True, label_visibility="collapsed",
     )
-    name = picked or "slope"
+    name = picked or "stage"
+    if name in STAGE_VIEWS:
+        figure = _stage(last, run, grades, STAGE_VIEWS[name])
+        if figure is not None:
+            with st.container(key=f"{key_prefix}-stage"):
+                st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG,
+                                width="content")
+        return
     figure = _figure(last, run, name)
     if figure is None:
         return

@@ -7,6 +7,7 @@ import json
 import pytest
 from weaviate.classes.config import DataType, Property
 
+from components import results_view
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault
 from tests.app.conftest import AppEnv
@@ -55,9 +56,16 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert list(before.columns) == ["rank", "grade", "move", "now at", "text", "retrieval score"]
     assert all(m[0] in "▲▼●" for m in after["move"])
     # only the chart in view is built and sent; the switch shows each of the others in its place
-    titles = plotly_titles(at)
-    assert len(titles) == 1
-    assert titles[0].startswith("Rank movement")
+    # the first chart is the stage chart: the linear top N, sized for the default 1280x720 screen
+    (stage,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert stage["layout"]["meta"]["view"] == "top" and stage["layout"]["meta"]["shown"] == 10
+    assert stage["layout"]["height"] <= 720 - results_view.ABOVE_STAGE_PX
+    at.segmented_control(key="search.chart").set_value("stage_full").run()
+    (full,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert full["layout"]["meta"]["view"] == "full"  # every K candidate, one click away
+    at.segmented_control(key="search.chart").set_value("slope").run()
+    assert [t for t in plotly_titles(at) if t.startswith("Rank movement")] == plotly_titles(at)
+    assert len(plotly_titles(at)) == 1
     assert not any(df.value.shape[0] == 50 for df in at.dataframe)  # the K-row table waits until asked for
     for chart, title in (("delta", "How far each document moved"), ("scatter", "Retrieval score vs rerank score")):
         at.segmented_control(key="search.chart").set_value(chart).run()
