@@ -19,11 +19,11 @@ from components import feedback, grades_view, last_run, state, viewport
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
+from rerank_playground import stage_chart as stage
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.snapshot import path_label
-from rerank_playground.stage_chart import FLOOR_FONT_PX, ROW_PITCH, stage_chart, stage_font_px
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 TEXT_COLUMN = st.column_config.TextColumn("text", width="large")
@@ -536,28 +536,30 @@ STAGE_MIN_HEIGHT_PX = 240
 def stage_box(screen: viewport.Viewport) -> tuple[int, int, int]:
     """(width, height, font size) of Search's stage chart: the room under the headline cards, so the whole
     chart (legend included) ends inside the first screen. The type is the stage size for this screen, or the
-    largest that fits N rows in that room (:func:`stage_chart` needs about 14.4 rows of 1.35 × the font)."""
+    largest that fits N rows in that room (:func:`stage.stage_chart` needs about 14.4 rows of 1.35 × the font)."""
     height = max(screen.height - ABOVE_STAGE_PX - 12, STAGE_MIN_HEIGHT_PX)
-    fits = int((height - 24) / (ROW_PITCH * 14.4))
-    font = max(FLOOR_FONT_PX, min(stage_font_px(screen.width, screen.height), fits))
+    fits = int((height - 24) / (stage.ROW_PITCH * 14.4))
+    font = max(stage.FLOOR_FONT_PX, min(stage.stage_font_px(screen.width, screen.height), fits))
     width = max(screen.width - SIDEBAR_AND_PADDING_PX, 560)
     return width, height, font
 
 
 def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool) -> go.Figure | None:
-    """The stage chart of the run for this screen size, view and grades (kept with the run per size)."""
+    """The stage chart of the run for this screen size, view and grades (the latest one built is kept with the
+    run, so a chart switch or a document pick builds nothing)."""
     width, height, font = stage_box(viewport.known())
-    judged = tuple(sorted(grades.items()))
-    figure, error = last.derived(
-        f"stage.{width}x{height}.{font}.{full}.{hash(judged)}",
-        lambda: feedback.call_safely(lambda: stage_chart(
+    signature = (width, height, font, full, tuple(sorted(grades.items())))
+    kept: tuple[object, go.Figure | None, str | None] | None = last.memo.get("stage")
+    if kept is None or kept[0] != signature:
+        figure, error = feedback.call_safely(lambda: stage.stage_chart(
             run.movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
             after_label=f"after: {run.choice.label}",
-        ), "stage chart"),
-    )
-    if error:
-        st.error(error)
-    return figure
+        ), "stage chart")
+        kept = (signature, figure, error)
+        last.memo["stage"] = kept
+    if kept[2]:
+        st.error(kept[2])
+    return kept[1]
 
 
 def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str) -> None:

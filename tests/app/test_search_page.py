@@ -323,12 +323,12 @@ def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> Non
 def test_unexpected_error_is_a_generic_message_logged_without_keys(
     with_jina_key: AppEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from rerank_playground import charts
+    from rerank_playground import stage_chart
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"chart exploded near Bearer {TEST_JINA_KEY}")
 
-    with_jina_key.monkeypatch.setattr(charts, "slope_chart", broken)
+    with_jina_key.monkeypatch.setattr(stage_chart, "stage_chart", broken)  # the first chart
     at = with_jina_key.new_app().run()
     with caplog.at_level("ERROR", logger="rerank_playground.app"):
         at.button(key="search.run").click().run()
