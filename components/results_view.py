@@ -20,6 +20,8 @@ from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
 from rerank_playground import stage_chart as stage
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
@@ -165,10 +167,11 @@ def show_table(
     height: TableHeight = "auto",
     row_height: int | None = None,
     text_width: TextWidth = "large",
+    kept: int | None = None,
 ) -> None:
     st.dataframe(
-        frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
-        row_height=row_height, placeholder="",
+        grades_view.greyed_after(frame, kept), hide_index=True, column_config=_column_config(text_width), key=key,
+        height=height, row_height=row_height, placeholder="",
     )
 
 
@@ -186,15 +189,65 @@ def after_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
 
 
 def results_table(
-    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str
+    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str,
+    kept: int | None = None,
 ) -> None:
-    """A before/after table: with a grade column to edit when the store is there, read-only otherwise."""
+    """A before/after table: with a grade column to edit when the store is there, read-only otherwise. ``kept``:
+    the rows a cut keeps; the rows after them are greyed."""
     if grades is None:
-        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH)
+        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH, kept=kept)
     else:
         grades_view.grade_table(
-            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH)
+            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH), kept=kept
         )
+
+
+CUT_KINDS = {"none": "No cut", "threshold": "Score ≥ t", "top_k": "Top k", "relative": "Relative drop f"}
+CUT_DEFAULTS = {"threshold": 0.5, "top_k": 5.0, "relative": 0.3}
+
+
+def chosen_cut(key_prefix: str) -> tuple[Cut | None, str | None]:
+    """The cut picked on the page (from the widgets' state, so the Copy-as-code popover drawn before them in
+    the same run agrees), or None; and the message when the value is not a valid cut."""
+    kind = st.session_state.get(f"{key_prefix}.cut_kind") or "none"
+    if kind not in CUT_DEFAULTS:
+        return None, None
+    value = st.session_state.get(f"{key_prefix}.cut_{kind}", CUT_DEFAULTS[kind])
+    try:
+        return Cut(kind, float(value)), None
+    except PlaygroundError as err:
+        return None, f"{err.message} {err.hint}".strip()
+
+
+def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
+    """Where to cut the reranked list (issue 23.3): none, a score threshold, top k or a relative drop. Returns
+    how many documents the cut keeps (of all K, in reranked order), None without a cut."""
+    row = st.columns([3, 1.4, 3], vertical_alignment="bottom")
+    kind = row[0].segmented_control(
+        "Where to cut the reranked list", list(CUT_KINDS), format_func=CUT_KINDS.__getitem__,
+        key=f"{key_prefix}.cut_kind", default="none", required=True,
+        help="Keep only the reranked documents a cut keeps, as an application would (the Runs page's "
+        "“Where to cut” view finds a cut from judgments). Copy as code includes it.",
+    )
+    if kind in CUT_DEFAULTS:
+        if kind == "top_k":
+            row[1].number_input("k", min_value=1, max_value=max(1, len(moves)), step=1,
+                                value=int(CUT_DEFAULTS["top_k"]), key=f"{key_prefix}.cut_top_k")
+        elif kind == "relative":
+            row[1].number_input("f", min_value=0.0, max_value=1.0, step=0.05, value=CUT_DEFAULTS["relative"],
+                                key=f"{key_prefix}.cut_relative")
+        else:
+            row[1].number_input("t", step=0.05, value=CUT_DEFAULTS["threshold"], format="%.4g",
+                                key=f"{key_prefix}.cut_threshold")
+    cut, problem = chosen_cut(key_prefix)
+    if problem:
+        row[2].warning(problem)
+    if cut is None:
+        return None
+    scores = [float(v) for v in moves["rerank score"]]  # the reranked list, best first
+    kept = cut.kept(scores)
+    row[2].markdown(f"**Cut {md_escape(cut.label)}: kept {kept} of {len(scores)}** · rows below it are greyed")
+    return kept
 
 
 def graded_slope(last: SearchRecord, run: RerankRun, grades: dict[str, int]) -> go.Figure:
@@ -478,13 +531,14 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
+    kept = cut_input(moves, key_prefix)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {top_n})")
         results_table(before_table(run, moves), editors["before"], grades, key_prefix, "before")
     with right:
         st.markdown(f"**After: reranked** (top {top_n})")
-        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
+        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after", kept=kept)
     if store is not None and grades is not None:  # under the tables: a first grade moves nothing above them
         grades_view.relevance_panel(last, run.search, results, top_n, key_prefix, store, grades)
     reader, side = st.columns([3, 2])
