@@ -580,9 +580,9 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
 
 
 # What the Search page draws above the first chart once the inputs are folded (title, folded inputs, the Shown
-# line, the run row, the headline cards, the chart switch), measured in Chromium (chart top 418 px at 1280x720
-# and at 1920x1080): the stage chart gets the rest of the first screen.
-ABOVE_STAGE_PX = 420
+# line, the run row, the headline cards, the chart switch), measured in Chromium: the chart's top at 425 px
+# (1280x720) and 429 px (1920x1080), with air. The stage chart gets the rest of the first screen.
+ABOVE_STAGE_PX = 430
 SIDEBAR_AND_PADDING_PX = 468  # the open sidebar (300 px) and the main column's padding (2 × 80 px), and air
 STAGE_MIN_HEIGHT_PX = 240
 
