@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from components import feedback, store_access
 from components.last_run import LastRun
@@ -118,21 +119,35 @@ def grade_table(
     grades: Mapping[str, int],
     key: str,
     column_config: dict[str, Any],
+    kept: int | None = None,
 ) -> None:
-    """``frame`` as an editor whose only editable column is the grade badge."""
+    """``frame`` as an editor whose only editable column is the grade badge (rows after ``kept`` greyed)."""
     shown = with_grades(frame, uuids, grades)
     config = dict(column_config)
     config["grade"] = st.column_config.SelectboxColumn(
         "grade", options=list(tables.GRADE_BADGES), required=False, width=GRADE_WIDTH, help=GRADE_HELP
     )
     st.data_editor(
-        shown,
+        greyed_after(shown, kept),
         hide_index=True,
         column_config=config,
         disabled=[c for c in shown.columns if c != "grade"],
         num_rows="fixed",
         key=key,
     )
+
+
+CUT_STYLE = "color: #9e9e9e"  # below a cut: still readable, visibly out
+
+
+def greyed_after(frame: pd.DataFrame, kept: int | None) -> pd.DataFrame | Styler:
+    """``frame`` with its rows after the first ``kept`` greyed (a Styler; the frame itself when nothing is cut).
+    Streamlit applies the style to the read-only columns only, so a grade stays editable."""
+    if kept is None or kept >= len(frame):
+        return frame
+    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    styles.iloc[kept:, :] = CUT_STYLE
+    return frame.style.apply(lambda _: styles, axis=None)
 
 
 # ---------------------------------------------------------------------------------------------- metrics

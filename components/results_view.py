@@ -15,10 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import feedback, grades_view, last_run, state
+from components import feedback, grades_view, last_run, state, viewport
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground import charts, tables
+from rerank_playground import stage_chart as stage
+from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
@@ -164,10 +167,11 @@ def show_table(
     height: TableHeight = "auto",
     row_height: int | None = None,
     text_width: TextWidth = "large",
+    kept: int | None = None,
 ) -> None:
     st.dataframe(
-        frame, hide_index=True, column_config=_column_config(text_width), key=key, height=height,
-        row_height=row_height, placeholder="",
+        grades_view.greyed_after(frame, kept), hide_index=True, column_config=_column_config(text_width), key=key,
+        height=height, row_height=row_height, placeholder="",
     )
 
 
@@ -185,15 +189,65 @@ def after_uuids(run: RerankRun, moves: pd.DataFrame) -> list[str]:
 
 
 def results_table(
-    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str
+    frame: pd.DataFrame, uuids: list[str], grades: dict[str, int] | None, key_prefix: str, name: str,
+    kept: int | None = None,
 ) -> None:
-    """A before/after table: with a grade column to edit when the store is there, read-only otherwise."""
+    """A before/after table: with a grade column to edit when the store is there, read-only otherwise. ``kept``:
+    the rows a cut keeps; the rows after them are greyed."""
     if grades is None:
-        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH)
+        show_table(frame, key=f"{key_prefix}.{name}", text_width=TEXT_WIDTH, kept=kept)
     else:
         grades_view.grade_table(
-            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH)
+            frame, uuids, grades, grades_view.editor_key(key_prefix, name), _column_config(TEXT_WIDTH), kept=kept
         )
+
+
+CUT_KINDS = {"none": "No cut", "threshold": "Score ≥ t", "top_k": "Top k", "relative": "Relative drop f"}
+CUT_DEFAULTS = {"threshold": 0.5, "top_k": 5.0, "relative": 0.3}
+
+
+def chosen_cut(key_prefix: str) -> tuple[Cut | None, str | None]:
+    """The cut picked on the page (from the widgets' state, so the Copy-as-code popover drawn before them in
+    the same run agrees), or None; and the message when the value is not a valid cut."""
+    kind = st.session_state.get(f"{key_prefix}.cut_kind") or "none"
+    if kind not in CUT_DEFAULTS:
+        return None, None
+    value = st.session_state.get(f"{key_prefix}.cut_{kind}", CUT_DEFAULTS[kind])
+    try:
+        return Cut(kind, float(value)), None
+    except PlaygroundError as err:
+        return None, f"{err.message} {err.hint}".strip()
+
+
+def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
+    """Where to cut the reranked list (issue 23.3): none, a score threshold, top k or a relative drop. Returns
+    how many documents the cut keeps (of all K, in reranked order), None without a cut."""
+    row = st.columns([3, 1.4, 3], vertical_alignment="bottom")
+    kind = row[0].segmented_control(
+        "Where to cut the reranked list", list(CUT_KINDS), format_func=CUT_KINDS.__getitem__,
+        key=f"{key_prefix}.cut_kind", default="none", required=True,
+        help="Keep only the reranked documents a cut keeps, as an application would (the Runs page's "
+        "“Where to cut” view finds a cut from judgments). Copy as code includes it.",
+    )
+    if kind in CUT_DEFAULTS:
+        if kind == "top_k":
+            row[1].number_input("k", min_value=1, max_value=max(1, len(moves)), step=1,
+                                value=int(CUT_DEFAULTS["top_k"]), key=f"{key_prefix}.cut_top_k")
+        elif kind == "relative":
+            row[1].number_input("f", min_value=0.0, max_value=1.0, step=0.05, value=CUT_DEFAULTS["relative"],
+                                key=f"{key_prefix}.cut_relative")
+        else:
+            row[1].number_input("t", step=0.05, value=CUT_DEFAULTS["threshold"], format="%.4g",
+                                key=f"{key_prefix}.cut_threshold")
+    cut, problem = chosen_cut(key_prefix)
+    if problem:
+        row[2].warning(problem)
+    if cut is None:
+        return None
+    scores = [float(v) for v in moves["rerank score"]]  # the reranked list, best first
+    kept = cut.kept(scores)
+    row[2].markdown(f"**Cut {md_escape(cut.label)}: kept {kept} of {len(scores)}** · rows below it are greyed")
+    return kept
 
 
 def graded_slope(last: SearchRecord, run: RerankRun, grades: dict[str, int]) -> go.Figure:
@@ -448,13 +502,6 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             downloads(last, search, key_prefix)
         return
 
-    st.markdown(
-        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
-        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
-        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)} · "
-        f"reranked on: {md_escape(request.text_property or '—')}"
-    )
-    cache_banner(search, run, key_prefix)
     moves = last.derived("moves", lambda: tables.movement_table(run.movement))
     editors = {"before": before_uuids(run, moves), "after": after_uuids(run, moves)}
     # Grades edited in the tables are saved before anything is drawn, so the numbers and the chart count them.
@@ -464,6 +511,14 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
     headline_metrics(run, ndcg)
     first_chart(last, run, grades or {}, key_prefix)
+    # What the chart and cards above show, said under them: the answer comes first in the screen.
+    st.markdown(
+        f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
+        f"“{md_escape(request.query)}” in {md_escape(request.collection)} ({request.mode.value} search) · top "
+        f"{run.movement.summary.top_n} shown · path: {path_label(run.choice.reranker)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
+    )
+    cache_banner(search, run, key_prefix)
     s = run.movement.summary
     st.caption(
         f"Scope: Kendall τ, up / down / unchanged and the biggest moves are over all {s.n} candidates (K); the "
@@ -476,13 +531,14 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
             f"With K = N ({run.movement.summary.n}) every candidate is shown, so nothing can enter or leave the "
             "shown list and the overlap is complete by definition. Raise Candidates K above Shown N to see that."
         )
+    kept = cut_input(moves, key_prefix)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before: retrieval order** (top {top_n})")
         results_table(before_table(run, moves), editors["before"], grades, key_prefix, "before")
     with right:
         st.markdown(f"**After: reranked** (top {top_n})")
-        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after")
+        results_table(after_table(run, moves), editors["after"], grades, key_prefix, "after", kept=kept)
     if store is not None and grades is not None:  # under the tables: a first grade moves nothing above them
         grades_view.relevance_panel(last, run.search, results, top_n, key_prefix, store, grades)
     reader, side = st.columns([3, 2])
@@ -499,10 +555,13 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
 # ---------------------------------------------------------------------------------------------- in view only
 
 CHARTS = {
-    "slope": "Rank movement",
+    "stage": "Rank movement · top N",
+    "stage_full": "All K (log scale)",
+    "slope": "Slope chart",
     "delta": "How far each document moved",
     "scatter": "Retrieval vs rerank score",
 }
+STAGE_VIEWS = {"stage": False, "stage_full": True}  # chart name -> the full-K log view
 
 
 def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
@@ -520,15 +579,60 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
     return figures[name]
 
 
+# What the Search page draws above the first chart once the inputs are folded (title, folded inputs, the Shown
+# line, the run row, the headline cards, the chart switch), measured in Chromium: the chart's top at 425 px
+# (1280x720) and 429 px (1920x1080), with air. The stage chart gets the rest of the first screen.
+ABOVE_STAGE_PX = 430
+SIDEBAR_AND_PADDING_PX = 468  # the open sidebar (300 px) and the main column's padding (2 × 80 px), and air
+STAGE_MIN_HEIGHT_PX = 240
+
+
+def stage_box(screen: viewport.Viewport) -> tuple[int, int, int]:
+    """(width, height, font size) of Search's stage chart: the room under the headline cards, so the whole
+    chart (legend included) ends inside the first screen. The type is the stage size for this screen, or the
+    largest that fits N rows in that room (:func:`stage.stage_chart` needs about 14.4 rows of 1.35 × the font)."""
+    height = max(screen.height - ABOVE_STAGE_PX - 12, STAGE_MIN_HEIGHT_PX)
+    fits = int((height - 24) / (stage.ROW_PITCH * 14.4))
+    font = max(stage.FLOOR_FONT_PX, min(stage.stage_font_px(screen.width, screen.height), fits))
+    width = max(screen.width - SIDEBAR_AND_PADDING_PX, 560)
+    return width, height, font
+
+
+def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool) -> go.Figure | None:
+    """The stage chart of the run for this screen size, view and grades (the latest one built is kept with the
+    run, so a chart switch or a document pick builds nothing)."""
+    width, height, font = stage_box(viewport.known())
+    signature = (width, height, font, full, tuple(sorted(grades.items())))
+    kept: tuple[object, go.Figure | None, str | None] | None = last.memo.get("stage")
+    if kept is None or kept[0] != signature:
+        figure, error = feedback.call_safely(lambda: stage.stage_chart(
+            run.movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
+            after_label=f"after: {run.choice.label}",
+        ), "stage chart")
+        kept = (signature, figure, error)
+        last.memo["stage"] = kept
+    if kept[2]:
+        st.error(kept[2])
+    return kept[1]
+
+
 def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str) -> None:
-    """The one chart in view, right under the headline numbers: the first chart after a click. Only the chart
-    picked in the switch is built into the page (a switch reruns the results fragment: no server call)."""
-    state.seed(f"{key_prefix}.chart", "slope", list(CHARTS))
+    """The one chart in view, right under the headline numbers: the first chart after a click. The stage chart
+    (linear top N) by default, the full-K log view one click away; only the chart picked in the switch is built
+    into the page (a switch reruns the results fragment: no server call)."""
+    state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
     picked = st.segmented_control(
         "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",
         required=True, label_visibility="collapsed",
     )
-    name = picked or "slope"
+    name = picked or "stage"
+    if name in STAGE_VIEWS:
+        figure = _stage(last, run, grades, STAGE_VIEWS[name])
+        if figure is not None:
+            with st.container(key=f"{key_prefix}-stage"):
+                st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG,
+                                width="content")
+        return
     figure = _figure(last, run, name)
     if figure is None:
         return

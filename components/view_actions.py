@@ -11,11 +11,12 @@ from typing import Any
 
 import streamlit as st
 
-from components import feedback, last_run, safe, state, store_access
+from components import feedback, last_run, results_view, safe, state, store_access
 from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.presentation import PreparedView
@@ -161,14 +162,14 @@ def _grades(prepared: PreparedView) -> dict[str, int] | None:
         return None
 
 
-def code_for(pg: Playground, prepared: PreparedView, choice: RerankChoice) -> str:
+def code_for(pg: Playground, prepared: PreparedView, choice: RerankChoice, cut: Cut | None = None) -> str:
     search = prepared.search
     assert search is not None
     request = search.request  # the validated request the page ran (text property filled in)
     info = pg.collection(request.collection)
     return codegen.python_code(
         request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
-        needs_query_vector=needs_query_vector(request, info), jina_base_url=pg.jina_base_url,
+        needs_query_vector=needs_query_vector(request, info), jina_base_url=pg.jina_base_url, cut=cut,
     )
 
 
@@ -181,7 +182,9 @@ def copy_as_code(pg: Playground, prepared: PreparedView, key_prefix: str) -> Non
         choice = choices[index]
     else:
         choice = choices[0]
-    code, error = feedback.call_safely(lambda: code_for(pg, prepared, choice), "copy as code")
+    # The cut picked under the headline (Search only): the script keeps what it keeps.
+    cut, _ = results_view.chosen_cut(key_prefix) if len(choices) == 1 else (None, None)
+    code, error = feedback.call_safely(lambda: code_for(pg, prepared, choice, cut), "copy as code")
     if error:
         st.error(error)
         return

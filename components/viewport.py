@@ -67,3 +67,12 @@ def viewport() -> Viewport:
     if known is None:
         return Viewport(DEFAULT[0], DEFAULT[1], measured=False)
     return Viewport(int(known[0]), int(known[1]), measured=True)
+
+
+def known() -> Viewport:
+    """The size :func:`viewport` last heard from the browser (DEFAULT until then), without mounting the
+    reporter: for a fragment that draws a figure while the page mounts the reporter once per run."""
+    size = st.session_state.get(STATE)
+    if size is None:
+        return Viewport(DEFAULT[0], DEFAULT[1], measured=False)
+    return Viewport(int(size[0]), int(size[1]), measured=True)

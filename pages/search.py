@@ -20,6 +20,7 @@ from components import (
     spend_note,
     url_state,
     view_actions,
+    viewport,
 )
 from components.search_form import SearchForm
 from rerank_playground.playground import Playground, RerankChoice, unclicked_run
@@ -59,6 +60,7 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
 
 
 def body() -> None:
+    viewport.viewport()  # the first chart (the stage chart) is sized to the browser window
     st.title("Search & Rerank")
     if fold.last_summary("search") is None and not fold.will_run("search"):
         st.caption("Search a collection, rerank the candidates, and see which documents moved up or down.")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from weaviate.classes.config import DataType, Property
 
+from components import results_view
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault
 from tests.app.conftest import AppEnv
@@ -55,9 +57,16 @@ def test_local_baseline_shows_lists_charts_and_summary(app_env: AppEnv) -> None:
     assert list(before.columns) == ["rank", "grade", "move", "now at", "text", "retrieval score"]
     assert all(m[0] in "▲▼●" for m in after["move"])
     # only the chart in view is built and sent; the switch shows each of the others in its place
-    titles = plotly_titles(at)
-    assert len(titles) == 1
-    assert titles[0].startswith("Rank movement")
+    # the first chart is the stage chart: the linear top N, sized for the default 1280x720 screen
+    (stage,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert stage["layout"]["meta"]["view"] == "top" and stage["layout"]["meta"]["shown"] == 10
+    assert stage["layout"]["height"] <= 720 - results_view.ABOVE_STAGE_PX
+    at.segmented_control(key="search.chart").set_value("stage_full").run()
+    (full,) = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert full["layout"]["meta"]["view"] == "full"  # every K candidate, one click away
+    at.segmented_control(key="search.chart").set_value("slope").run()
+    assert [t for t in plotly_titles(at) if t.startswith("Rank movement")] == plotly_titles(at)
+    assert len(plotly_titles(at)) == 1
     assert not any(df.value.shape[0] == 50 for df in at.dataframe)  # the K-row table waits until asked for
     for chart, title in (("delta", "How far each document moved"), ("scatter", "Retrieval score vs rerank score")):
         at.segmented_control(key="search.chart").set_value(chart).run()
@@ -315,12 +324,12 @@ def test_weaviate_module_path_without_a_key_is_explained(app_env: AppEnv) -> Non
 def test_unexpected_error_is_a_generic_message_logged_without_keys(
     with_jina_key: AppEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from rerank_playground import charts
+    from rerank_playground import stage_chart
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"chart exploded near Bearer {TEST_JINA_KEY}")
 
-    with_jina_key.monkeypatch.setattr(charts, "slope_chart", broken)
+    with_jina_key.monkeypatch.setattr(stage_chart, "stage_chart", broken)  # the first chart
     at = with_jina_key.new_app().run()
     with caplog.at_level("ERROR", logger="rerank_playground.app"):
         at.button(key="search.run").click().run()
@@ -351,3 +360,43 @@ def test_the_module_path_says_when_it_uses_weaviates_own_default(app_env: AppEnv
         assert at.selectbox(key="search.collection").value == "NoModelSet"
     finally:
         weaviate_client.collections.delete("NoModelSet")
+
+
+def _greyed_rows(at, *columns: str) -> set[int]:
+    """The rows of the first table with ``columns`` that the page styles as below a cut."""
+    for element in at.dataframe:
+        if all(c in element.value.columns for c in columns):
+            css = element.proto.arrow_data.styler.styles
+            rules = re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+            return {int(row) for selectors, body in rules if results_view.grades_view.CUT_STYLE.split(": ")[1]
+                    in body for row in re.findall(r"_row(\d+)_col", selectors)}
+    raise AssertionError(f"no table with {columns}")
+
+
+def test_a_cut_greys_what_it_drops_and_goes_into_the_code(app_env: AppEnv) -> None:
+    """Issue 23.3: a cut chosen on Search greys the reranked rows below it, says how many it keeps, and Copy as
+    code cuts the same way."""
+    at = app_env.new_app().run()
+    at.button(key="search.run").click().run()
+    assert _greyed_rows(at, "was", "rerank score") == set()  # no cut: nothing greyed
+    assert not any("CUT_RULE" in c.value for c in at.code)
+    at.segmented_control(key="search.cut_kind").set_value("top_k").run()
+    at.number_input(key="search.cut_top_k").set_value(3).run()
+    assert_healthy(at)
+    assert any("kept 3 of 50" in m for m in values(at.markdown)), values(at.markdown)
+    assert _greyed_rows(at, "was", "rerank score") == set(range(3, 10))
+    assert _greyed_rows(at, "now at", "retrieval score") == set()  # the retrieval order is not cut
+    code = next(c.value for c in at.code if "CUT_RULE" in c.value)
+    assert "CUT_RULE = 'top 3 (after reranking N = 50)'" in code
+    compile(code, "copy-as-code.py", "exec")  # runnable Python
+    # A score threshold keeps what scores at least t in the reranked list, best first.
+    scores = list(frame_with(at, "was", "rerank score")["rerank score"])
+    threshold = (scores[1] + scores[2]) / 2  # between the 2nd and 3rd: keeps exactly 2 of the top 10
+    at.segmented_control(key="search.cut_kind").set_value("threshold").run()
+    at.number_input(key="search.cut_threshold").set_value(threshold).run()
+    assert_healthy(at)
+    assert _greyed_rows(at, "was", "rerank score") == set(range(2, 10))
+    assert any("kept 2 of 50" in m for m in values(at.markdown))
+    at.segmented_control(key="search.cut_kind").set_value("none").run()
+    assert _greyed_rows(at, "was", "rerank score") == set()
+    assert not any("CUT_RULE" in c.value for c in at.code)

@@ -6,7 +6,10 @@ line that describes the results is the run's own; no visible text is clipped.
 fragment that drew it, and an element drawn by the page itself (the title, the inputs, the sidebar) has none.
 A click that reran only the results sends no element without a fragment id.
 
-Screenshots: ``artifacts/screenshots/answer-*.png`` at 1280x720 and 1920x1080.
+The first chart on Search is the stage chart (issue 19.1/19.3): its whole figure and the headline cards are
+inside the viewport after a click, and no two of its labels overlap, in the top-N and the full-K views.
+
+Screenshots: ``artifacts/screenshots/answer-*.png`` and ``search-stage-*.png`` at 1280x720 and 1920x1080.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -28,12 +32,17 @@ from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
-from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot
+from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_newcomer_path import click_segment, open_settings
+from tests.browser.test_present_stage import MEASURE_CHART
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
+# Present's measurement (every annotation's box, the overlapping pairs, the chart's and its texts' extent), on
+# Search's stage chart.
+MEASURE_STAGE = MEASURE_CHART.replace('[class*="st-key-present-stage-"]', ".st-key-search-stage")
+assert MEASURE_STAGE != MEASURE_CHART
 
 
 @dataclass
@@ -138,6 +147,21 @@ def open_list(page: Page, select: Locator) -> None:
             page.keyboard.press("Escape")
 
 
+def stage_on_screen(page: Page, width: int, height: int, where: str) -> dict[str, Any]:
+    """The stage chart's labels, figure and texts measured in the page: no overlapping labels, all inside the
+    viewport and inside the figure."""
+    page.locator(".st-key-search-stage .js-plotly-plot g.annotation").first.wait_for()
+    found: dict[str, Any] | None = page.evaluate(MEASURE_STAGE)
+    assert found is not None, f"{where}: no stage chart"
+    assert found["labels"] >= 10, f"{where}: only {found['labels']} labels"
+    assert found["overlaps"] == [], f"{where}: labels overlap: {found['overlaps']}"
+    chart = found["chart"]
+    assert chart["top"] >= 0 and chart["bottom"] <= height and chart["right"] <= width, f"{where}: chart {chart}"
+    assert chart["top"] - 1 <= found["textTop"] and found["textBottom"] <= chart["bottom"] + 1, f"{where}: {found}"
+    assert chart["left"] - 1 <= found["textLeft"] and found["textRight"] <= chart["right"] + 1, f"{where}: {found}"
+    return found
+
+
 def run_search(page: Page, frames: Frames | None = None) -> None:
     button = main(page).get_by_role("button", name="Search & rerank", exact=True)
     if frames is None:
@@ -154,23 +178,31 @@ def test_search_answer_first_and_only_the_results_rerun(page: Page, app_url: str
     page.set_viewport_size({"width": width, "height": height})
     frames = watch(page)
     open_app(page, app_url)
+    page.locator(".st-key-viewport-measured").wait_for(state="attached")  # the chart is drawn to this size
+    wait_idle(page)
     run_search(page)  # the first run also folds the inputs (a page run)
     assert_no_errors(page, "search")
 
-    # The answer first: the headline numbers (nDCG retrieval -> reranked among them) and the chart's top.
+    # The answer first: the headline numbers (nDCG retrieval -> reranked among them) and the whole stage chart.
     metrics = main(page).locator('[data-testid="stMetric"]')
     expect(metrics.filter(has_text="nDCG@10 · reranked")).to_have_count(1)
     for i in range(4):
         box_inside(page, metrics.nth(i), height, f"headline number {i + 1}")
-    chart = main(page).locator(".js-plotly-plot").first
-    chart_box = chart.bounding_box()
-    assert chart_box is not None and chart_box["y"] + 200 <= height, f"the chart starts below the screen: {chart_box}"
-    if height >= 1080:  # the whole first chart; at 720 px only its title and top ranks (the stage chart's job)
-        box_inside(page, chart, height, "the first chart")
-    print(f"\n[{size}] chart top {chart_box['y']:.0f} px, bottom {chart_box['y'] + chart_box['height']:.0f} px "
-          f"of {height}")
+    found = stage_on_screen(page, width, height, f"search {size}, top N")
+    print(f"\n[{size}] stage chart top {found['chart']['top']:.0f} px, lowest pixel {found['chart']['bottom']:.0f} px "
+          f"(text {found['textBottom']:.0f} px) of {height}; {found['labels']} labels, "
+          f"{len(found['overlaps'])} overlapping pairs; smallest chart font {found['minFont']:.0f} px")
     screenshot(page, f"answer-search-{size}", full_page=False)
+    screenshot(page, f"search-stage-{size}", full_page=False)
     assert clipped_text(page) == []
+    # The full-K log view, one click away: labels still never overlap, the chart still on screen.
+    rerun_and_wait(page, main(page).get_by_role("radio", name="All K (log scale)").click)
+    expect(main(page).locator(".st-key-search-stage .js-plotly-plot")).to_have_count(1)
+    found = stage_on_screen(page, width, height, f"search {size}, all K")
+    print(f"[{size}] full view: lowest pixel {found['chart']['bottom']:.0f} px of {height}; "
+          f"{len(found['overlaps'])} overlapping pairs")
+    screenshot(page, f"search-stage-full-{size}", full_page=False)
+    rerun_and_wait(page, main(page).get_by_role("radio", name="Rank movement · top N").click)
 
     # The same inputs again: only the results rerun (served from the session's cache).
     run_search(page, frames)
