@@ -198,7 +198,7 @@ def render(key_prefix: str = "judge") -> None:
     position = queue.index(doc)
     current = grades.get(doc)
     # Always one line here (never a box that comes and goes): a grade confirms itself without moving the layout.
-    st.markdown(md_escape(saved_line(st.session_state.get("judge.saved"), scope)))
+    st.markdown(saved_line(st.session_state.get("judge.saved"), scope))  # our own words only: no escaping needed
 
     buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
     buttons[0].button(
