@@ -219,7 +219,8 @@ def render(key_prefix: str = "judge") -> None:
     document_card(run, doc, position, len(queue), current)
     if judged == len(queue):  # below the document: the buttons and the document stay where they were
         st.success(
-            f"All {len(queue)} documents of the pool are judged. nDCG@{run.n} of each ordering is on the "
+            f"All {len(queue)} documents of the pool are judged. The ranking quality of each ordering "
+            f"(nDCG@{run.n}) is on the "
             f"{RUNS[run.page]}; ← → still step through them to change a grade."
         )
         st.page_link(f"pages/{run.page}.py", label=f"Back to the {RUNS[run.page]}", icon=":material/arrow_back:")
