@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components import feedback, grades_view, last_run, state, store_access
@@ -240,9 +239,9 @@ def document_card(run: JudgeRun, doc: str, position: int, total: int, grade: int
             return
         st.text(hit.text or "(no text in this property)")
         shown = {k: v for k, v in hit.properties.items() if tables.snippet(str(v), None) != tables.snippet(hit.text)}
-        if shown:
-            props = pd.DataFrame(
-                [{"property": str(k), "value": tables.snippet(str(v), 300)} for k, v in shown.items()]
-            )
-            st.dataframe(props, hide_index=True, key="judge.doc_props")
+        if shown:  # as wrapped lines, not a grid: a grid cuts a long value off at its column's edge
+            st.caption("  \n".join(
+                f"**{md_escape(k, max_chars=80)}**: {md_escape(tables.snippet(str(v), 300), max_chars=300)}"
+                for k, v in shown.items()
+            ))
         st.caption(f"uuid {md_escape(doc)}")

@@ -118,7 +118,9 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
             st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
                             key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
             table = analysis.per_query_table(setting, summary.primary)
-            st.markdown(f"Per query: {summary.primary}")
+            words = report.measure_words(summary.primary)
+            st.markdown(f"Per query: {md_escape(summary.primary)}" + (f" · {words[0]}" if words else ""),
+                        help=words[1] if words else None)
             st.dataframe(table, hide_index=True, width="stretch")
             open_in_search(summary, setting.setting, key_prefix=f"{key_prefix}.drill.{record.run_id}.{setting.setting}")
             if setting.failures:
