@@ -11,6 +11,7 @@ Screenshots: ``artifacts/screenshots/legible-runs-<size>.png``, ``legible-runs-f
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.store import open_store
+from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     StreamlitApp,
     assert_no_errors,
@@ -27,9 +29,12 @@ from tests.browser.conftest import (
     open_app,
     rerun_and_wait,
     screenshot,
+    start_streamlit,
+    stop_streamlit,
     wait_idle,
 )
 from tests.browser.test_newcomer_path import choose_option
+from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +63,8 @@ CLIPPED_TEXT = """(root) => {
     measured++;
     if (el.scrollWidth > el.clientWidth + 1) {
       clipped.push(`<${el.tagName.toLowerCase()} data-testid=${el.closest('[data-testid]')?.dataset.testid}> `
-        + `"${(field ? el.value : el.textContent).trim().slice(0, 60)}" needs ${el.scrollWidth}px, has ${el.clientWidth}px`);
+        + `"${(field ? el.value : el.textContent).trim().slice(0, 60)}" `
+        + `needs ${el.scrollWidth}px, has ${el.clientWidth}px`);
     }
   }
   return {measured, clipped};
@@ -122,9 +128,20 @@ def run_the_demo_set(page: Page, app: StreamlitApp) -> None:
     page.locator('[data-testid="stMain"] .js-plotly-plot').first.wait_for()
 
 
-def test_runs_and_judge_pages_show_all_their_text(page: Page, streamlit_app: StreamlitApp) -> None:
-    open_app(page, streamlit_app.url)
-    run_the_demo_set(page, streamlit_app)
+def test_runs_and_judge_pages_show_all_their_text(
+    page: Page, demo_weaviate: WeaviateEndpoint, jina_server: JinaStandIn, tmp_path: Path
+) -> None:
+    # Its own app and store: the run and the grade given here stay out of the session app other tests count on.
+    app = start_streamlit(tmp_path / "app", demo_weaviate, jina_server, tmp_path / "store.sqlite3")
+    try:
+        check_runs_and_judge(page, app)
+    finally:
+        stop_streamlit(app)
+
+
+def check_runs_and_judge(page: Page, app: StreamlitApp) -> None:
+    open_app(page, app.url)
+    run_the_demo_set(page, app)
     main = page.locator('[data-testid="stMain"]')
     problems: list[str] = []
     for size in SIZES:
