@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
@@ -38,7 +38,7 @@ from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"1280x720": {"width": 1280, "height": 720}, "1920x1080": {"width": 1920, "height": 1080}}
+SIZES: dict[str, ViewportSize] = {"1280x720": {"width": 1280, "height": 720}, "1920x1080": {"width": 1920, "height": 1080}}
 
 # Every visible element that holds text of its own (a non-blank text node child) and is laid out as a box: its
 # content must fit its box. Elements that scroll on purpose (overflow auto/scroll: code blocks, table frames) show
