@@ -38,7 +38,9 @@ from weaviate_local.server import WeaviateEndpoint
 
 pytestmark = pytest.mark.browser
 
-SIZES: dict[str, ViewportSize] = {"1280x720": {"width": 1280, "height": 720}, "1920x1080": {"width": 1920, "height": 1080}}
+SIZES: dict[str, ViewportSize] = {
+    "1280x720": {"width": 1280, "height": 720}, "1920x1080": {"width": 1920, "height": 1080},
+}
 
 # Every visible element that holds text of its own (a non-blank text node child) and is laid out as a box: its
 # content must fit its box. Elements that scroll on purpose (overflow auto/scroll: code blocks, table frames) show
