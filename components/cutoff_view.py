@@ -53,7 +53,7 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     names = [m.ordering for m in models]
     default = next((n for n in names if n != "no rerank"), names[0])
     state.seed(f"{key}.model", default, names)
-    left, mid, right, far = st.columns([3, 3, 2, 1.4])
+    left, mid, right, far = st.columns([2.6, 2.4, 2.8, 1.4])  # "auto (from the constraint)" whole at 1280 px
     name = left.selectbox("Model", names, key=f"{key}.model")
     rules = mid.text_input("Constraint", "precision>=0.8", key=f"{key}.rule",
                            help="e.g. precision>=0.8, returned<=5, recall>=0.9; several joined by commas")

@@ -5,8 +5,13 @@ orderings disagree on most first (:func:`rerank_playground.evaluation.pooling.ju
 document in view and move on to the next unjudged one; ``←``/``→`` step back and forth through the pool.
 Grades are written to the store at once (in the buttons' callbacks, before the page is drawn again).
 
+Layout (issue 19): at 1280×720 the grade buttons and the start of the document are in the first screen. One status
+line above the buttons always holds a sentence — what was saved last ("Saved: ■ 2 relevant for document 3 of 20"),
+or how to start — so giving a grade never moves the buttons or the document.
+
 Session state: ``judge.at`` = ``(scope, uuid)``, the document in view for a scope (collection, normalised
-query, run, depth); ``_judge_name`` the optional name saved with each grade (kept across pages).
+query, run, depth); ``judge.saved`` = ``(scope, uuid, grade, position, total)``, the last grade saved in that scope;
+``_judge_name`` the optional name saved with each grade (kept across pages).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components import feedback, grades_view, last_run, state, store_access
@@ -97,6 +101,15 @@ def _grade(store: Store, run: JudgeRun, scope: tuple[Any, ...], queue: list[str]
         return
     following = _next_unjudged(queue, grades, queue.index(doc))
     st.session_state["judge.at"] = (scope, doc if following is None else queue[following])
+    st.session_state["judge.saved"] = (scope, doc, grade, queue.index(doc), len(queue))
+
+
+def saved_line(saved: tuple[Any, ...] | None, scope: tuple[Any, ...]) -> str:
+    """The status line: the last grade saved in this scope, with the document's position; else how to start."""
+    if saved is not None and saved[0] == scope:
+        _, _, grade, position, count = saved
+        return f"✓ Saved: {tables.grade_badge(grade)} for document {position + 1} of {count}"
+    return "Press 0–3 to grade the document below (saved at once), ← → to step"
 
 
 def _step(scope: tuple[Any, ...], queue: list[str], doc: str, delta: int) -> None:
@@ -134,8 +147,9 @@ def render(key_prefix: str = "judge") -> None:
     else:
         run = available[pages[0]]
     hits = run.search.hits
-    top, side = st.columns([3, 2])
-    with side:
+    # One row: what is judged, the pool depth and the judge's name — so the document starts in the first screen.
+    top, pool, name = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
+    with pool:
         most = min(MAX_DEPTH, max(len(hits), 1))
         state.seed(f"{key_prefix}.depth", min(run.n, most))
         if st.session_state[f"{key_prefix}.depth"] > most:  # a deeper pool than this run has
@@ -147,6 +161,7 @@ def render(key_prefix: str = "judge") -> None:
                 help="The documents to judge: the top N of the retrieval order and of every reranked order.",
             )
         )
+    with name:
         state.seed(f"{key_prefix}.name", st.session_state.get("_judge_name", ""))
         st.text_input(
             "Your name (optional)", key=f"{key_prefix}.name", max_chars=100, on_change=_keep_name,
@@ -163,7 +178,7 @@ def render(key_prefix: str = "judge") -> None:
         st.markdown(f"**“{md_escape(run.query)}”** in {md_escape(run.collection)}")
         st.caption(
             f"Pool: the top {depth} of the {orderings}: {len(queue)} documents, the ones the orderings disagree "
-            "on first (their grades decide the comparison). Keys 0–3 grade and move on, ← → step."
+            "on first (their grades decide the comparison)."
         )
     feedback.show_flash("judge")
     if not queue:
@@ -171,12 +186,6 @@ def render(key_prefix: str = "judge") -> None:
         return
     judged = sum(1 for doc in queue if doc in grades)
     st.progress(judged / len(queue), text=f"Judged {judged} of {len(queue)}")
-    if judged == len(queue):
-        st.success(
-            f"All {len(queue)} documents of the pool are judged. nDCG@{run.n} of each ordering is on the "
-            f"{RUNS[run.page]}; ← → still step through them to change a grade."
-        )
-        st.page_link(f"pages/{run.page}.py", label=f"Back to the {RUNS[run.page]}", icon=":material/arrow_back:")
 
     scope = (run.collection, query, run.page, depth, tuple(queue))
     at = st.session_state.get("judge.at")
@@ -187,6 +196,8 @@ def render(key_prefix: str = "judge") -> None:
     doc = at[1]
     position = queue.index(doc)
     current = grades.get(doc)
+    # Always one line here (never a box that comes and goes): a grade confirms itself without moving the layout.
+    st.markdown(saved_line(st.session_state.get("judge.saved"), scope))  # our own words only: no escaping needed
 
     buttons = st.columns([1.1, 1.5, 1.1, 1.2, 1.1, 1.1])
     buttons[0].button(
@@ -205,6 +216,13 @@ def render(key_prefix: str = "judge") -> None:
         disabled=position == len(queue) - 1, on_click=_step, args=(scope, queue, doc, 1),
     )
     document_card(run, doc, position, len(queue), current)
+    if judged == len(queue):  # below the document: the buttons and the document stay where they were
+        st.success(
+            f"All {len(queue)} documents of the pool are judged. The ranking quality of each ordering "
+            f"(nDCG@{run.n}) is on the "
+            f"{RUNS[run.page]}; ← → still step through them to change a grade."
+        )
+        st.page_link(f"pages/{run.page}.py", label=f"Back to the {RUNS[run.page]}", icon=":material/arrow_back:")
 
 
 def document_card(run: JudgeRun, doc: str, position: int, total: int, grade: int | None) -> None:
@@ -221,9 +239,9 @@ def document_card(run: JudgeRun, doc: str, position: int, total: int, grade: int
             return
         st.text(hit.text or "(no text in this property)")
         shown = {k: v for k, v in hit.properties.items() if tables.snippet(str(v), None) != tables.snippet(hit.text)}
-        if shown:
-            props = pd.DataFrame(
-                [{"property": str(k), "value": tables.snippet(str(v), 300)} for k, v in shown.items()]
-            )
-            st.dataframe(props, hide_index=True, key="judge.doc_props")
+        if shown:  # as wrapped lines, not a grid: a grid cuts a long value off at its column's edge
+            st.caption("  \n".join(
+                f"**{md_escape(k, max_chars=80)}**: {md_escape(tables.snippet(str(v), 300), max_chars=300)}"
+                for k, v in shown.items()
+            ))
         st.caption(f"uuid {md_escape(doc)}")

@@ -30,6 +30,12 @@ def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
     ])
 
 
+def run_label(record: runs.RunRecord) -> str:
+    """The run's name and when it started; once only when the name already says it (the default names do)."""
+    started = f"{record.started_at:%Y-%m-%d %H:%M}"
+    return record.name if started in record.name else f"{record.name} · {started}"
+
+
 def _setting_labels(record: runs.RunRecord) -> list[str]:
     plan = plan_from_record(record)
     return [s.label for s in plan.settings]
@@ -57,8 +63,7 @@ def render_list(store: Store, key_prefix: str) -> runs.RunRecord | None:
     if wanted in by_id:
         st.session_state[f"{key_prefix}.open"] = wanted
     run_id = st.selectbox("Open a run", list(by_id), key=f"{key_prefix}.open",
-                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].started_at:%Y-%m-%d %H:%M} · "
-                                                f"{by_id[i].status}")
+                          format_func=lambda i: f"{run_label(by_id[i])} · {by_id[i].status}")
     return by_id[run_id]
 
 
@@ -95,7 +100,8 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
                 show(md_escape(verdict.text, max_chars=1000))
             st.caption("Mean over judged queries with 95% bootstrap CI; unjudged documents count as not relevant, "
                        "Judged@k says how much of the top k was judged.")
-            st.dataframe(analysis.metrics_table(setting), hide_index=True, width="stretch")
+            metrics = analysis.metrics_table(setting)
+            st.dataframe(metrics, hide_index=True, width="stretch", column_config=_measure_columns(metrics.columns))
             st.caption("Each reranker against no rerank, and each pair: the mean paired difference with its own 95% "
                        "bootstrap CI (the interval that answers 'is there a difference'), the paired randomization "
                        "p and the paired t-test p, Holm-corrected over the run's family (see Methods above); "
@@ -112,7 +118,9 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
             st.plotly_chart(report.quality_cost_chart(setting, summary.primary),
                             key=f"{key_prefix}.qc.{record.run_id}.{setting.setting}")
             table = analysis.per_query_table(setting, summary.primary)
-            st.markdown(f"Per query: {summary.primary}")
+            words = report.measure_words(summary.primary)
+            st.markdown(f"Per query: {md_escape(summary.primary)}" + (f" · {words[0]}" if words else ""),
+                        help=words[1] if words else None)
             st.dataframe(table, hide_index=True, width="stretch")
             open_in_search(summary, setting.setting, key_prefix=f"{key_prefix}.drill.{record.run_id}.{setting.setting}")
             if setting.failures:
@@ -130,6 +138,21 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
                                                   cut_results=runs.load_results(store, record.run_id)),
                        file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
+
+
+def _measure_columns(columns: Any) -> dict[str, Any]:
+    """Each measure's columns with plain words beside the symbol ("nDCG@10 · ranking quality"), the definition as
+    the column's help."""
+    config: dict[str, Any] = {}
+    for column in map(str, columns):
+        words = report.measure_words(column)
+        if words is not None:
+            plain, definition = words
+            ci = column.endswith(" 95% CI")
+            config[column] = st.column_config.Column(
+                column if ci else f"{column} · {plain}",
+                help=f"95% bootstrap interval (BCa) of the mean. {definition}" if ci else definition)
+    return config
 
 
 def _glossary_columns() -> dict[str, Any]:
@@ -152,15 +175,16 @@ def render_diff(store: Store, key_prefix: str) -> None:
     by_id = {r.run_id: r for r in records}
 
     def label(run_id: str) -> str:
-        return f"{by_id[run_id].name} · {by_id[run_id].started_at:%Y-%m-%d %H:%M}"
+        return run_label(by_id[run_id])
 
+    # The runs' names in full width (a name is as long as its author made it), then each side's setting and ordering.
+    chosen = {side: st.selectbox(f"Run {side}", list(by_id), key=f"{key_prefix}.diff.{side}", format_func=label,
+                                 index=min(1, len(by_id) - 1) if side == "B" else 0) for side in "AB"}
     cols = st.columns(2)
     picks = []
     for side, col in zip("AB", cols, strict=True):
         with col:
-            run_id = st.selectbox(f"Run {side}", list(by_id), key=f"{key_prefix}.diff.{side}", format_func=label,
-                                  index=min(1, len(by_id) - 1) if side == "B" else 0)
-            summary = summary_of(store, by_id[run_id])
+            summary = summary_of(store, by_id[chosen[side]])
             setting = st.selectbox(f"Setting {side}", range(len(summary.settings)),
                                    format_func=_setting_label(summary),
                                    key=f"{key_prefix}.diff.{side}.setting")
@@ -174,9 +198,12 @@ def render_diff(store: Store, key_prefix: str) -> None:
     worse.metric("Worse in A", diff.worse)
     same.metric("Same", diff.same)
     p = diff.test.randomization_p
-    mean.metric(f"Mean Δ {diff.measure}", "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
-                help=None if p is None else f"95% CI of the mean paired difference {diff.test.delta_interval()}; "
-                                            f"paired randomization p = {p:.3g} over {diff.test.n} queries")
+    mean.metric(f"Average change (mean Δ) {diff.measure}",
+                "—" if diff.test.n == 0 else f"{diff.test.mean_delta:+.3f}",
+                help="Mean over the matched queries of (A − B)." + (
+                    "" if p is None else f" 95% CI of the mean paired difference {diff.test.delta_interval()}; "
+                                         f"paired randomization p = {p:.3g} over {diff.test.n} queries "
+                                         "(how often random swaps of A and B give a change this large)."))
     st.dataframe(diff.table, hide_index=True, width="stretch")
 
 

@@ -10,8 +10,8 @@ from components import feedback, judge_view, url_state
 def body() -> None:
     st.title("Judge")
     st.caption(
-        "Grade the documents of your last search one at a time: 0 not relevant, 1 related, 2 relevant, "
-        "3 perfect. Grades are saved at once and count in nDCG on the Search and Compare pages."
+        "Grade your last search's documents one at a time: 0 not relevant, 1 related, 2 relevant, 3 perfect. "
+        "Saved at once; they count in nDCG on the Search and Compare pages."
     )
     url_state.consume_autorun()
     judge_view.render("judge")

@@ -29,6 +29,12 @@ X_TITLES = {"threshold": "score threshold t (keep while score ≥ t)", "top_k": 
             "relative": "f (stop at the first drop > f of the list's score range)"}
 
 
+# Line lengths that fit a Runs page chart at 1280 px (~760 px beside the sidebar): titles at ~17 px, notes (<sup>)
+# at ~10 px. Plotly never wraps a title itself: a longer line runs off the chart.
+TITLE_CHARS = 90
+NOTE_CHARS = 140
+
+
 def _wrap(text: str, width: int = 34) -> str:
     words, lines, line = text.split(), [], ""
     for word in words:
@@ -69,8 +75,8 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
             fig.add_trace(go.Bar(x=xs, y=counts, name=f"judged, {name} (count)", marker_color=colour,
                                  legendgroup=name, showlegend=col == 1,
                                  hovertemplate=f"%{{y}} judged, {name}<extra></extra>"), row=2, col=col)
-        fig.update_xaxes(title_text=f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
-                         row=2, col=col)
+        fig.update_xaxes(title_text=_wrap(f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
+                                          36), row=2, col=col)
     relevant_from = cals[0].relevant_from if cals else 1
     fig.update_yaxes(title_text=f"share relevant (grade ≥ {relevant_from})", range=[-0.02, 1.05], row=1, col=1)
     tallest = max((b.n for c in cals for b in c.bins), default=1)
@@ -80,9 +86,10 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
     title = ("Reliability: does a higher score mean more often relevant? (equal-count bins, Wilson 95% CI; no model's "
              "score is a probability)")
     fig.update_layout(
-        title={"text": f"{title}<br><sup>{escape(scope)}<br>{escape(cutoff.SCALE_NOTE)}</sup>"},
-        height=620, template="plotly_white", margin={"t": 140, "l": 90}, barmode="stack",
-        legend={"orientation": "h", "y": -0.18},
+        title={"text": f"{_wrap(title, TITLE_CHARS)}<br><sup>{_wrap(scope, NOTE_CHARS)}<br>"
+                       f"{_wrap(cutoff.SCALE_NOTE, NOTE_CHARS)}</sup>"},
+        height=660, template="plotly_white", margin={"t": 170, "l": 90}, barmode="stack",
+        legend={"orientation": "h", "y": -0.2},
     )
     return fig
 
@@ -105,8 +112,8 @@ def score_distributions(calibrations: Sequence[Calibration], *, scope: str = "")
         fig.update_yaxes(title_text="score" if col == 1 else None, row=1, col=col)
     fig.update_layout(
         title={"text": "Score distributions per model, by judgment<br>"
-                       f"<sup>{escape(cutoff.SCALE_NOTE)} {escape(scope)}</sup>"},
-        height=460, template="plotly_white", margin={"t": 110},
+                       f"<sup>{_wrap(f'{cutoff.SCALE_NOTE} {scope}', NOTE_CHARS)}</sup>"},
+        height=480, template="plotly_white", margin={"t": 130},
     )
     return fig
 
@@ -153,7 +160,7 @@ def cut_curves_chart(choice: Choice) -> go.Figure:
                     x=[best.cut.value], y=[value], mode="markers", marker=marker, showlegend=False,
                     hovertemplate=f"{escape(label)}<br>{names[metric]} {value:.3f}<extra></extra>",
                 ), row=row, col=col)
-        fig.update_xaxes(title_text=X_TITLES[kind], row=2, col=col)
+        fig.update_xaxes(title_text=_wrap(X_TITLES[kind], 30), row=2, col=col)
     for col in range(1, len(kinds) + 1):
         fig.update_yaxes(range=[-0.02, 1.05], row=1, col=col)
     fig.update_yaxes(title_text="mean over queries", row=1, col=1)
@@ -164,8 +171,8 @@ def cut_curves_chart(choice: Choice) -> go.Figure:
              f"{lists.candidates} · {rules} · {choice.objective} → {chosen_text}")
     fig.update_layout(
         title={"text": f"Where to cut: metrics against the cut (★ chosen, ○ best of each family)<br>"
-                       f"<sup>{escape(scope)}</sup>"},
-        height=620, template="plotly_white", margin={"t": 110}, legend={"orientation": "h", "y": -0.15},
+                       f"<sup>{_wrap(scope, NOTE_CHARS)}</sup>"},
+        height=640, template="plotly_white", margin={"t": 120}, legend={"orientation": "h", "y": -0.2},
     )
     return fig
 

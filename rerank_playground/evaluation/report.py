@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -204,6 +205,36 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "ties": ("queries equal", "Queries where both score the same."),
     "losses": ("queries worse", "Queries where this ordering scores lower than the other."),
 }
+
+
+# The measures' families in plain words (the README's glossary), for column labels and their tooltips.
+MEASURE_WORDS: dict[str, tuple[str, str]] = {
+    "nDCG": ("ranking quality", "Normalised discounted cumulative gain: the grades of the top k, each discounted by "
+                                "its rank, divided by the best possible order of the same grades (0–1)."),
+    "RR": ("how soon the first relevant one comes", "Reciprocal rank: 1 / the rank of the first relevant document "
+                                                    "in the top k (0 when none is)."),
+    "P": ("share of the top k that is relevant", "Precision at k: relevant documents in the top k, divided by k."),
+    "R": ("share of the relevant ones found", "Recall at k: relevant documents in the top k, divided by all "
+                                              "documents judged relevant for the query."),
+    "AP": ("precision over the whole list", "Average precision: precision at the rank of each relevant document, "
+                                            "averaged over all judged relevant documents (not cut at k)."),
+    "Judged": ("share of the top k graded", "Judged at k: the share of the top k that has a grade; unjudged "
+                                            "documents count as not relevant, so a low value means the metric "
+                                            "is guessing."),
+}
+
+
+def measure_words(measure: str) -> tuple[str, str] | None:
+    """``("ranking quality", definition)`` for ``nDCG@10``, ``P(rel=2)@10``...; None for a name not a measure.
+    Binary measures' definitions name their relevance level."""
+    family = re.match(r"[A-Za-z]+", measure)
+    if family is None or family.group(0) not in MEASURE_WORDS:
+        return None
+    plain, definition = MEASURE_WORDS[family.group(0)]
+    level = re.search(r"rel=(\d)", measure)
+    if level is not None:
+        definition += f" Relevant means grade ≥ {level.group(1)}."
+    return plain, definition
 
 
 _STYLE = """

@@ -140,6 +140,7 @@ def test_judge_view_walks_the_pool_with_its_keys(app_env: AppEnv, store: Store) 
                          "next": "right"}  # normalised by Streamlit
     text = all_text(at)
     assert f"Judged 0 of {len(pool)}" in text
+    assert "Press 0–3 to grade the document below (saved at once), ← → to step" in values(at.markdown)
     assert f"uuid {pool[0]}" in values(at.caption)  # the most disputed document first
     assert run.search.hits[[h.uuid for h in run.search.hits].index(pool[0])].text in values(at.text)
 
@@ -147,6 +148,9 @@ def test_judge_view_walks_the_pool_with_its_keys(app_env: AppEnv, store: Store) 
     assert store.grades(request.collection, query) == {pool[0]: 2}
     assert f"uuid {pool[1]}" in values(at.caption)
     assert f"Judged 1 of {len(pool)}" in all_text(at)
+    # The confirmation takes the place of the hint (one line, always there: the layout does not move).
+    assert f"✓ Saved: ■ 2 relevant for document 1 of {len(pool)}" in values(at.markdown)
+    assert "Press 0–3 to grade the document below (saved at once), ← → to step" not in values(at.markdown)
 
     at.button(key="judge.prev").click().run()  # "←": back to the graded one, its grade shown
     assert f"uuid {pool[0]}" in values(at.caption)
