@@ -55,6 +55,7 @@ def presenter(pg: Playground) -> Presenter:
         store = store_access.get_store()
         current = Presenter(pg, grades_for=(lambda view: _grades(store, view)) if store is not None else None)
         st.session_state[_key("presenter")] = current
+        lifecycle.release_at_end(_key("presenter"), current.close)
     return current
 
 
@@ -242,6 +243,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                            icon=":material/download:")
         tally_lines = _tally(store, story.name)
         made: dict[Story, bytes] = st.session_state.setdefault(_key("snapshots"), {})
+        lifecycle.release_at_end(_key("snapshots"), made.clear)
         if story not in made and st.button("Prepare a snapshot of the whole story (HTML)", key=_key("snap_make"),
                                            help="Views already shown with a paid reranker keep it; the others "
                                            "are prepared with the free paths only."):
