@@ -69,7 +69,6 @@ class SessionHeld:
 
 def _release(held: SessionHeld) -> None:
     held.release()
-    log.info("released session resources")
     _return_memory_soon()
 
 
