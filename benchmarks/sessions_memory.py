@@ -1,11 +1,12 @@
 """The app server's memory with many browser sessions, and after they end (issue 24.4).
 
-    .venv/bin/python -m benchmarks.sessions_memory [--sessions 15] [--after 120] [--json PATH]
+    .venv/bin/python -m benchmarks.sessions_memory [--sessions 15] [--after 120] [--arena-max 2] [--json PATH]
 
 One run starts everything it measures: a Weaviate (the launcher) with the demo collections (``load_demo``, then
 ``wait_until_stable``), the app (``streamlit run app.py``, no Jina key: the local baseline reranker) and Debian
 chromium through Playwright. RSS is the app server process's resident set (``VmRSS`` in ``/proc/PID/status``;
-the ``streamlit run`` process is the server: no child process serves sessions).
+the ``streamlit run`` process is the server: no child process serves sessions). The app runs with
+``MALLOC_ARENA_MAX=2`` as ``make demo`` starts it (``--arena-max 0``: glibc's default of 8 arenas per core).
 
 Figures (scope: one app process on this machine, demo data, ``--sessions`` browser contexts, each its own
 Streamlit session):
@@ -150,6 +151,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                    NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")  # fmt: skip
         if endpoint.api_key:
             env["WEAVIATE_API_KEY"] = endpoint.api_key
+        if args.arena_max:
+            env["MALLOC_ARENA_MAX"] = str(args.arena_max)
+        else:
+            env.pop("MALLOC_ARENA_MAX", None)
         log = tmp / "app.log"
         url, pid = stack.enter_context(app_server(env, log))
         result["before_mb"] = rss_mb(pid)
@@ -198,6 +203,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=15)
     parser.add_argument("--after", type=float, default=120.0, help="seconds to wait after the sessions close")
+    parser.add_argument("--arena-max", type=int, default=2,
+                        help="MALLOC_ARENA_MAX for the app, as make demo sets it (0: glibc's default)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = measure(args)
