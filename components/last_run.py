@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from components import lifecycle
 from rerank_playground.models import SearchRequest, SearchResult
 from rerank_playground.playground import CompareRun, RerankChoice, RerankRun
 
@@ -87,3 +88,6 @@ def last_record(key_prefix: str) -> LastRun | None:
 
 def keep(key_prefix: str, record: LastRun) -> None:
     st.session_state[f"{key_prefix}.last"] = record
+    # The figures, tables and files built from the run are most of what it weighs: dropped when the session
+    # ends (a tab that reconnects builds them again from the record).
+    lifecycle.release_at_end(f"{key_prefix}.last", record.memo.clear)

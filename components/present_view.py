@@ -2,8 +2,9 @@
 
 Session state (``present.*``): ``story`` (the chosen story's name), ``on`` (presenting), ``index`` (the view
 shown), ``settings`` (the settings panel open), ``prefetch`` (prepare the next view ahead), ``blind`` (the A/B
-pair per view), ``picked`` (the pick per view, once made). Results are kept per view by the session's
-:class:`Presenter`, which prepares the next view in a background thread: its state is shown as it is.
+pair per view), ``picked`` (the pick per view, once made), ``views_page`` (story name -> the page of its views
+list shown). Results are kept per view by the session's :class:`Presenter`, which prepares the next view in a
+background thread: its state is shown as it is.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from rerank_playground.stage_chart import stage_chart, stage_font_px
 STYLESHEET = Path(__file__).with_name("present.css")
 STATE = "present"
 PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False}
+# Rows of the story's views list drawn per rerun: each row is four buttons, a text and a note editor, so a
+# 100-view story drawn whole would rebuild hundreds of widgets on every click.
+VIEWS_PER_PAGE = 20
 
 
 def _key(name: str) -> str:
@@ -51,6 +55,7 @@ def presenter(pg: Playground) -> Presenter:
         store = store_access.get_store()
         current = Presenter(pg, grades_for=(lambda view: _grades(store, view)) if store is not None else None)
         st.session_state[_key("presenter")] = current
+        lifecycle.release_at_end(_key("presenter"), current.close)
     return current
 
 
@@ -142,19 +147,57 @@ def _has_demo_collections(pg: Playground) -> bool:
     return any(spec.name in names for spec in DEMO_COLLECTIONS)
 
 
+def views_page(count: int, page: int, size: int = VIEWS_PER_PAGE) -> tuple[int, range]:
+    """The page actually shown (``page`` clamped to the pages there are) and the view indexes on it."""
+    pages = max(1, math.ceil(count / size))
+    page = min(max(page, 0), pages - 1)
+    return page, range(page * size, min(count, (page + 1) * size))
+
+
+def _views_pager(story: Story) -> range:
+    """Page controls for the views list (only when it has more than one page); the indexes to draw.
+
+    The page is kept per story under a plain key, so it survives the list's own reruns (a move, a note) and
+    presenting; a story that shrank shows its last page."""
+    count = len(story.views)
+    pages: dict[str, int] = st.session_state.setdefault(_key("views_page"), {})
+    page, shown = views_page(count, pages.get(story.name, 0))
+    pages[story.name] = page
+    if count <= VIEWS_PER_PAGE:
+        return shown
+    last = math.ceil(count / VIEWS_PER_PAGE) - 1
+    bar = st.container(horizontal=True, vertical_alignment="center", key="present-views-pager")
+    if bar.button("Previous", icon=":material/chevron_left:", key=_key("views_prev"), disabled=page == 0):
+        pages[story.name] = page - 1
+        st.rerun()
+    bar.caption(f"Views {shown.start + 1}–{shown.stop} of {count} (page {page + 1} of {last + 1})")
+    if bar.button("Next", icon=":material/chevron_right:", key=_key("views_next"), disabled=page == last):
+        pages[story.name] = page + 1
+        st.rerun()
+    return shown
+
+
+def _follow(story: Story, index: int) -> None:
+    """Show the page a moved view landed on (it may cross a page boundary)."""
+    st.session_state.setdefault(_key("views_page"), {})[story.name] = index // VIEWS_PER_PAGE
+
+
 def _views_editor(store: Store, story: Story) -> None:
     st.subheader(f"{len(story.views)} views")
-    for i, view in enumerate(story.views):
+    for i in _views_pager(story):
+        view = story.views[i]
         with st.container(border=True):
             row = st.columns([8, 0.7, 0.7, 0.7], vertical_alignment="center")
             row[0].markdown(f"**{i + 1}.** {md_escape(_view_label(view), 300)}")
             if row[1].button("", icon=":material/arrow_upward:", key=_key(f"up{i}"), disabled=i == 0,
                              help="Move up"):
                 _save(store, story.moved(i, -1), f"Moved view {i + 1} up.")
+                _follow(story, i - 1)
                 st.rerun()
             if row[2].button("", icon=":material/arrow_downward:", key=_key(f"down{i}"),
                              disabled=i == len(story.views) - 1, help="Move down"):
                 _save(store, story.moved(i, 1), f"Moved view {i + 1} down.")
+                _follow(story, i + 1)
                 st.rerun()
             if row[3].button("", icon=":material/delete:", key=_key(f"del{i}"), help="Remove this view"):
                 _save(store, story.without(i), f"Removed view {i + 1}.")
@@ -200,6 +243,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                            icon=":material/download:")
         tally_lines = _tally(store, story.name)
         made: dict[Story, bytes] = st.session_state.setdefault(_key("snapshots"), {})
+        lifecycle.release_at_end(_key("snapshots"), made.clear)
         if story not in made and st.button("Prepare a snapshot of the whole story (HTML)", key=_key("snap_make"),
                                            help="Views already shown with a paid reranker keep it; the others "
                                            "are prepared with the free paths only."):

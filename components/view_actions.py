@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import feedback, last_run, results_view, safe, state, store_access
+from components import feedback, last_run, lifecycle, results_view, safe, state, store_access
 from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
@@ -128,6 +128,7 @@ def snapshot_button(pg: Playground, prepared: PreparedView, key_prefix: str) -> 
 def png_buttons(prepared: PreparedView, key_prefix: str) -> None:
     """Each chart as PNG: made on request (a few seconds: kaleido drives Chromium), then downloaded."""
     made: dict[tuple[Any, str], bytes] = st.session_state.setdefault(f"{key_prefix}.png", {})
+    lifecycle.release_at_end(f"{key_prefix}.png", made.clear)
     grades = _grades(prepared)
     for number, (label, run) in enumerate(prepared.runs.items()):
         key = (prepared.view, label)

@@ -179,6 +179,8 @@ class Playground:
         self._stale = False  # the server was found gone: reconnect before the next call
         self._last_ok = time.monotonic()  # last successful server call
         self._nodes_checked = time.monotonic()  # when ``server.nodes`` was read
+        self.released = False  # :meth:`shutdown` was called: use :meth:`reopened`
+        self.was_connected = False  # connected when :meth:`shutdown` was called
 
     def __repr__(self) -> str:
         return f"Playground({self.spec!r}, jina_key={'set' if self.has_jina_key else 'missing'})"
@@ -322,10 +324,27 @@ class Playground:
             self._handles.clear()
 
     def shutdown(self) -> None:
-        """End of the session: close the Weaviate client and the HTTP client this playground made."""
+        """End of the session: close the Weaviate client and the HTTP client this playground made, and drop
+        what was computed (searches, collection descriptions, reranked lists). What the user chose stays
+        (connection, keys, spend so far): :meth:`reopened` carries it over if the session comes back."""
+        self.was_connected = self.connected
         self.close()
         if self._owns_http:
             self._http.close()
+        with self._lock:
+            self._searches.clear()
+            self._infos.clear()
+            self._listed = None
+        self.cache.clear()
+        self.released = True
+
+    def reopened(self) -> Playground:
+        """A new Playground with this one's connection, keys and spend guard (for a session that reconnects
+        after :meth:`shutdown`); not connected yet (``was_connected`` says whether this one was)."""
+        fresh = Playground(self.spec, keys=self.keys, jina_base_url=self.jina_base_url, policy=self.policy,
+                           spend=self.spend)
+        fresh.module_key = self.module_key
+        return fresh
 
     @property
     def client(self) -> weaviate.WeaviateClient:

@@ -246,7 +246,10 @@ class Presenter:
                     del self._jobs[(view, allow_paid)]
 
     def close(self) -> None:
+        """Stop preparing and drop what was prepared (the session ended, or its Playground changed)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._jobs.clear()
 
 
 def prefetch_order(count: int, current: int) -> Sequence[int]:

@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                 hint="Stop it, or run with --port N (or RERANK_PLAYGROUND_PORT=N).",
             )
         env = dict(os.environ)
+        # Each session's threads would otherwise get glibc malloc arenas of their own, which keep their pages
+        # after the session ends: with 15 sessions the server grew ~3x more (benchmarks/sessions_memory.py).
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         env.update(
             WEAVIATE_URL=endpoint.url,
             WEAVIATE_GRPC_PORT=str(endpoint.grpc_port),
