@@ -7,6 +7,7 @@ switches; each widget is seeded from there before it is drawn and writes back af
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import streamlit as st
 
@@ -55,16 +56,17 @@ def _with_collection_defaults(values: SearchInputs, info: CollectionInfo, previo
     return replace(values, collection=info.name)
 
 
-def _check_link_properties(values: SearchInputs, info: CollectionInfo) -> SearchInputs:
-    """A link's text and keyword properties that the collection does not have: say so, then use its defaults."""
+def _check_link_properties(values: SearchInputs, info: CollectionInfo, notes: Any) -> SearchInputs:
+    """A link's text and keyword properties that the collection does not have: say so (in ``notes``), then use
+    its defaults."""
     if values.prop is not None and values.prop not in info.text_properties:
-        st.warning(f"The link's text property “{md_escape(values.prop)}” is not a text property of "
+        notes.warning(f"The link's text property “{md_escape(values.prop)}” is not a text property of "
                    f"{md_escape(info.name)}; "
                    "showing its default one.")
         values = replace(values, prop=None)
     unknown = [p for p in values.properties or () if p not in info.text_properties]
     if unknown:
-        st.warning(f"The link's keyword properties {md_escape(', '.join(unknown))} are not text properties of "
+        notes.warning(f"The link's keyword properties {md_escape(', '.join(unknown))} are not text properties of "
                    f"{md_escape(info.name)}; "
                    "they were left out.")
         values = replace(values, properties=tuple(p for p in values.properties or () if p in info.text_properties))
@@ -95,9 +97,13 @@ def _on_suggestion(key_prefix: str, collection: str) -> None:
     st.session_state[f"{key_prefix}.autorun"] = True  # one click: set the query and run
 
 
-def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> SearchForm | None:
+def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes: Any = None) -> SearchForm | None:
     """Draw the search inputs; None when there is nothing to search (no collections). Every widget's value
-    goes back into the shared inputs as it is read (each step stored, so the other pages see it)."""
+    goes back into the shared inputs as it is read (each step stored, so the other pages see it).
+
+    ``notes``: where to say what a link asked for that cannot be used (a container drawn above the folded
+    inputs, so the notes are in view when a link folds them); default: in place."""
+    notes = notes if notes is not None else st
     infos = {info.name: info for info in state.collections(pg)}
     if not infos:
         st.info(
@@ -109,11 +115,11 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     names = list(infos)
     values = state.inputs()
     for note in url_state.link_notes():
-        st.warning(safe.text(note))  # notes quote the link's values
+        notes.warning(safe.text(note))  # notes quote the link's values
     from_link = url_state.consume_link_check()
     if values.collection not in infos:
         if values.collection:
-            st.warning(
+            notes.warning(
                 f"The collection “{md_escape(values.collection)}” is not on this server (any more?); showing "
                 "another one. Refresh collections if it was just created."
             )
@@ -123,7 +129,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True) -> Se
     else:
         info = infos[values.collection]
         if from_link:
-            values = state.set_inputs(_check_link_properties(values, info))
+            values = state.set_inputs(_check_link_properties(values, info, notes))
         if values.query is None or values.prop is None or values.properties is None:
             values = state.set_inputs(_with_collection_defaults(values, info, values.collection))
 

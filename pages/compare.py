@@ -64,8 +64,9 @@ def body() -> None:
     if pg is None:
         return
     folded = fold.is_folded("compare", running=autorun)
+    link_notes = st.container()  # what a link asked for that cannot be used: in view, above folded inputs
     with fold.folded_inputs("compare", running=autorun):
-        form = search_form.search_inputs(pg, "compare", show_n=True)
+        form = search_form.search_inputs(pg, "compare", show_n=True, notes=link_notes)
         if form is None:
             return
         choices = compare_view.model_picker(pg, form.info, "compare")

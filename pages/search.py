@@ -69,8 +69,9 @@ def body() -> None:
     if pg is None:
         return
     folded = fold.is_folded("search", running=autorun)
+    link_notes = st.container()  # what a link asked for that cannot be used: in view, above folded inputs
     with fold.folded_inputs("search", running=autorun):
-        form = search_form.search_inputs(pg, "search", show_n=True)
+        form = search_form.search_inputs(pg, "search", show_n=True, notes=link_notes)
         if form is None:
             return
         choice, _ = reranker_picker.reranker_choice(pg, form.info, "search")

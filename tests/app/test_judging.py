@@ -102,6 +102,7 @@ def test_grades_in_the_tables_are_saved_at_once_and_counted(app_env: AppEnv, sto
     # A fresh editor shows the store's grades as badges.
     before = frame_with(at, "now at", "grade")
     assert list(before["grade"][:3]) == ["◆ 3 perfect", "○ unjudged", "— 0 not relevant"]
+    at.segmented_control(key="search.chart").set_value("slope").run()  # the slope chart marks documents by grade
     slope = json.loads(at.get("plotly_chart")[0].proto.spec)
     grade_names = [t["name"] for t in slope["data"] if "grade" in (t.get("meta") or {})]
     assert "◆ 3 perfect (1)" in grade_names and "— 0 not relevant (1)" in grade_names

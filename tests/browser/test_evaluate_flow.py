@@ -61,8 +61,9 @@ def test_demo_set_from_the_evaluate_page_to_an_offline_report(page: Page, browse
     try:
         offline.goto(report.as_uri())
         offline.locator(".js-plotly-plot").first.wait_for()
-        # win/loss, quality vs cost; where to cut: reliability, score distributions, the local baseline's cut curves
-        assert offline.locator(".js-plotly-plot").count() == 5
+        # win/loss, quality vs cost; where to cut: reliability, score distributions, and the cut curves of each
+        # ordering (no rerank's fusion scores and the local baseline's)
+        assert offline.locator(".js-plotly-plot").count() == 6
         assert errors == []
         screenshot(offline, "report_offline")
     finally:

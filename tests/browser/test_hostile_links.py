@@ -63,6 +63,12 @@ def shown_text(page: Page) -> str:
     return page.locator("body").inner_text().replace(WORD_JOINER, "")
 
 
+def wait_for_shown(page: Page, text: str, timeout_ms: float = 60_000) -> None:
+    """Wait until the page shows ``text`` (the upload's rerun draws the message a moment after the file lands)."""
+    page.wait_for_function(
+        "(t) => document.body.innerText.replaceAll('\\u2060', '').includes(t)", arg=text, timeout=timeout_ms)
+
+
 def assert_clean(page: Page, listener: RecordingListener, where: str) -> None:
     found = foreign_elements(page, listener.http_port)
     assert found == {"a": [], "img": [], "style": []}, f"{where}: foreign elements {found}"
@@ -119,6 +125,7 @@ def test_a_hostile_story_file_shows_its_name_as_text(
     broken = {**good, "version": hostile(host, "version")}
     rerun_and_wait(page, lambda: uploader.set_input_files(
         files=[file_payload("bad.story.json", json.dumps(broken).encode())]))
+    wait_for_shown(page, f"(http://{host}/phish-version)")  # the file's error quotes it, as text
     assert f"(http://{host}/phish-version)" in shown_text(page), "the file's error does not quote it as text"
     assert_clean(page, listener, "story file error")
 
