@@ -56,17 +56,17 @@ def _with_collection_defaults(values: SearchInputs, info: CollectionInfo, previo
     return replace(values, collection=info.name)
 
 
-def _check_link_properties(values: SearchInputs, info: CollectionInfo, notes: Any) -> SearchInputs:
-    """A link's text and keyword properties that the collection does not have: say so (in ``notes``), then use
-    its defaults."""
+def _check_link_properties(values: SearchInputs, info: CollectionInfo, notes: list[str]) -> SearchInputs:
+    """A link's text and keyword properties that the collection does not have: say so (added to ``notes``), then
+    use its defaults."""
     if values.prop is not None and values.prop not in info.text_properties:
-        notes.warning(f"The link's text property “{md_escape(values.prop)}” is not a text property of "
+        notes.append(f"The link's text property “{md_escape(values.prop)}” is not a text property of "
                    f"{md_escape(info.name)}; "
                    "showing its default one.")
         values = replace(values, prop=None)
     unknown = [p for p in values.properties or () if p not in info.text_properties]
     if unknown:
-        notes.warning(f"The link's keyword properties {md_escape(', '.join(unknown))} are not text properties of "
+        notes.append(f"The link's keyword properties {md_escape(', '.join(unknown))} are not text properties of "
                    f"{md_escape(info.name)}; "
                    "they were left out.")
         values = replace(values, properties=tuple(p for p in values.properties or () if p in info.text_properties))
@@ -97,6 +97,11 @@ def _on_suggestion(key_prefix: str, collection: str) -> None:
     st.session_state[f"{key_prefix}.autorun"] = True  # one click: set the query and run
 
 
+def forget_link_notes(key_prefix: str) -> None:
+    """The user has acted (a click on the run button): the link's notes have been read."""
+    st.session_state.pop(f"{key_prefix}.link_notes", None)
+
+
 def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes: Any = None) -> SearchForm | None:
     """Draw the search inputs; None when there is nothing to search (no collections). Every widget's value
     goes back into the shared inputs as it is read (each step stored, so the other pages see it).
@@ -114,12 +119,11 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         return None
     names = list(infos)
     values = state.inputs()
-    for note in url_state.link_notes():
-        notes.warning(safe.text(note))  # notes quote the link's values
+    found = [safe.text(note) for note in url_state.link_notes()]  # notes quote the link's values
     from_link = url_state.consume_link_check()
     if values.collection not in infos:
         if values.collection:
-            notes.warning(
+            found.append(
                 f"The collection “{md_escape(values.collection)}” is not on this server (any more?); showing "
                 "another one. Refresh collections if it was just created."
             )
@@ -129,9 +133,16 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
     else:
         info = infos[values.collection]
         if from_link:
-            values = state.set_inputs(_check_link_properties(values, info, notes))
+            values = state.set_inputs(_check_link_properties(values, info, found))
         if values.query is None or values.prop is None or values.properties is None:
             values = state.set_inputs(_with_collection_defaults(values, info, values.collection))
+    # A link's notes stay in view on the page's later runs (a fold, the window size arriving) until a new link
+    # or a click on the run button (``forget_link_notes``).
+    notes_key = f"{key_prefix}.link_notes"
+    if from_link or found:
+        st.session_state[notes_key] = found
+    for note in st.session_state.get(notes_key, []):
+        notes.warning(note)
 
     top = st.columns([2.0, 2.9, 4.1])  # the mode column fits its three segments from a 1280 px window
     with top[0]:

@@ -21,6 +21,8 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
     row = st.container(horizontal=True, vertical_alignment="bottom")
     clicked = row.button("Compare models", type="primary", key="compare.run")
+    if clicked:
+        search_form.forget_link_notes("compare")
     suggested = st.session_state.pop("compare.autorun", False)
     autorun = st.session_state.pop(LINK_RUN, False)
     current = compare_view.compare_key(form.request, choices)

@@ -33,6 +33,8 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
     row = st.container(horizontal=True, vertical_alignment="center")
     clicked = row.button("Search & rerank", type="primary", key="search.run", width="content")
+    if clicked:
+        search_form.forget_link_notes("search")
     suggested = st.session_state.pop("search.autorun", False)
     autorun = st.session_state.pop(LINK_RUN, False)
     current = results_view.run_key(form.request, choice, form.n)

@@ -42,6 +42,7 @@ REVIEWED: dict[str, str] = {
     "join(lines)": "connection_panel / sidebar / Present top lists: built from our words and md_escape'd values",
     'f"uuid {move.uuid}"': "a uuid Weaviate generated (hex and dashes)",
     "text.info(note, icon": "cached_note: our words and clock times",
+    "notes.warning(note)": "search_form link notes: each escaped (safe.text / md_escape) when it was made",
 }
 
 
