@@ -363,10 +363,19 @@ def commit_field(page: Page, box: Locator, param: str, value: str, timeout_ms: f
     wait_idle(page, timeout_ms)
 
 
+# The page's viewport reporter (components/viewport.py) has not told the server the window's size yet: once it
+# has, the app runs again, and its container is keyed "viewport-measured".
+_SIZE_REPORTED = """() => document.querySelector('.st-key-viewport-unknown') === null"""
+
+
 def open_app(page: Page, url: str) -> None:
-    """Load the app and wait until its first script run is over."""
+    """Load the app and wait until it is settled: its first script run is over and, on a page that mounts the
+    viewport reporter (Search, Present), so is the run the reporter's first report causes. A click before that
+    run can be lost: a navigation click folded into the reporter's pending rerun, which names the old page."""
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function(_RAN_AND_IDLE, timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(_SIZE_REPORTED, timeout=RUN_TIMEOUT_MS)
+    wait_idle(page)
     page.wait_for_selector('[data-testid="stSidebar"]')
 
 
