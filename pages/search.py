@@ -41,6 +41,7 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     autorun = st.session_state.pop(LINK_RUN, False)
     current = results_view.run_key(form.request, choice, form.n)
     unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
+    spent_before = pg.spend.spent
     if clicked or suggested:
         st.session_state.pop(LINK_WAITS, None)
     if autorun and not (clicked or suggested) and not unclicked.search:
@@ -55,6 +56,8 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
             st.rerun(scope="app")
     else:
         results_view.run_again_if_asked(pg, "search")
+    if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
+        st.rerun(scope="app")
     waits = st.session_state.get(LINK_WAITS)
     if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's
         if waits[1] == "search":
