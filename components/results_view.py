@@ -481,7 +481,8 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     if last is None:
         st.info("Pick a query (or a suggested one) and click **Search & rerank**.")
         return
-    if current_key is not None and last.key != current_key:
+    stale = current_key is not None and last.key != current_key
+    if stale:
         st.caption("These results are from your last run. Inputs changed since: click Search & rerank to update.")
     if last.error:
         st.error(last.error)
@@ -510,7 +511,7 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     top_n = run.movement.summary.top_n
     ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
     headline_metrics(run, ndcg)
-    first_chart(last, run, grades or {}, key_prefix)
+    first_chart(last, run, grades or {}, key_prefix, notes_px=STALE_NOTE_PX if stale else 0)
     # What the chart and cards above show, said under them: the answer comes first in the screen.
     st.markdown(
         f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
@@ -583,25 +584,27 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
 # line, the run row, the headline cards, the chart switch), measured in Chromium: the chart's top at 425 px
 # (1280x720) and 429 px (1920x1080), with air. The stage chart gets the rest of the first screen.
 ABOVE_STAGE_PX = 430
+STALE_NOTE_PX = 40  # the one-line "Inputs changed since" caption and its gap (39 px measured at 1920x1080)
 SIDEBAR_AND_PADDING_PX = 468  # the open sidebar (300 px) and the main column's padding (2 × 80 px), and air
 STAGE_MIN_HEIGHT_PX = 240
 
 
-def stage_box(screen: viewport.Viewport) -> tuple[int, int, int]:
+def stage_box(screen: viewport.Viewport, notes_px: int = 0) -> tuple[int, int, int]:
     """(width, height, font size) of Search's stage chart: the room under the headline cards, so the whole
-    chart (legend included) ends inside the first screen. The type is the stage size for this screen, or the
+    chart (legend included) ends inside the first screen. ``notes_px``: the height of notes drawn above the
+    chart besides the usual rows (the stale-inputs caption). The type is the stage size for this screen, or the
     largest that fits N rows in that room (:func:`stage.stage_chart` needs about 14.4 rows of 1.35 × the font)."""
-    height = max(screen.height - ABOVE_STAGE_PX - 12, STAGE_MIN_HEIGHT_PX)
+    height = max(screen.height - ABOVE_STAGE_PX - notes_px - 12, STAGE_MIN_HEIGHT_PX)
     fits = int((height - 24) / (stage.ROW_PITCH * 14.4))
     font = max(stage.FLOOR_FONT_PX, min(stage.stage_font_px(screen.width, screen.height), fits))
     width = max(screen.width - SIDEBAR_AND_PADDING_PX, 560)
     return width, height, font
 
 
-def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool) -> go.Figure | None:
+def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool, notes_px: int) -> go.Figure | None:
     """The stage chart of the run for this screen size, view and grades (the latest one built is kept with the
     run, so a chart switch or a document pick builds nothing)."""
-    width, height, font = stage_box(viewport.known())
+    width, height, font = stage_box(viewport.known(), notes_px)
     signature = (width, height, font, full, tuple(sorted(grades.items())))
     kept: tuple[object, go.Figure | None, str | None] | None = last.memo.get("stage")
     if kept is None or kept[0] != signature:
@@ -616,7 +619,9 @@ def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: boo
     return kept[1]
 
 
-def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str) -> None:
+def first_chart(
+    last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str, notes_px: int = 0
+) -> None:
     """The one chart in view, right under the headline numbers: the first chart after a click. The stage chart
     (linear top N) by default, the full-K log view one click away; only the chart picked in the switch is built
     into the page (a switch reruns the results fragment: no server call)."""
@@ -627,7 +632,7 @@ def first_chart(last: SearchRecord, run: RerankRun, grades: dict[str, int], key_
     )
     name = picked or "stage"
     if name in STAGE_VIEWS:
-        figure = _stage(last, run, grades, STAGE_VIEWS[name])
+        figure = _stage(last, run, grades, STAGE_VIEWS[name], notes_px)
         if figure is not None:
             with st.container(key=f"{key_prefix}-stage"):
                 st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG,

@@ -28,6 +28,7 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     current = compare_view.compare_key(form.request, choices)
     unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
     paid = list(unclicked.waiting)
+    spent_before = pg.spend.spent
     if autorun and not (clicked or suggested) and not unclicked.search:
         st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
                 "or the Jina embeddings API), so it waits for "
@@ -48,6 +49,8 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
             st.rerun(scope="app")
     else:
         compare_view.run_again_if_asked(pg, "compare")
+    if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
+        st.rerun(scope="app")
     spend_note.expected_tokens(pg, form.request, choices)  # after the run: the cache it reads may have changed
     with shown:
         fold.shown_line("compare")

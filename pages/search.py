@@ -22,10 +22,14 @@ from components import (
     view_actions,
     viewport,
 )
+from components.safe import md_escape
 from components.search_form import SearchForm
 from rerank_playground.playground import Playground, RerankChoice, unclicked_run
 
 LINK_RUN = "search.link_run"  # set by a page run opened from a link; taken by the fragment once
+# (run key, "search" | "rerank"): what a link's run left waiting for the click. Kept in the session, so the note
+# stays over the reruns that follow (the window-size measure reruns the page) until the click or other inputs.
+LINK_WAITS = "search.link_waits"
 
 
 @st.fragment
@@ -39,21 +43,31 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     autorun = st.session_state.pop(LINK_RUN, False)
     current = results_view.run_key(form.request, choice, form.n)
     unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
+    spent_before = pg.spend.spent
+    if clicked or suggested:
+        st.session_state.pop(LINK_WAITS, None)
     if autorun and not (clicked or suggested) and not unclicked.search:
-        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
-                "or the Jina embeddings API), so it waits for "
-                "your click on **Search & rerank**.")
+        st.session_state[LINK_WAITS] = (current, "search")
     elif autorun and not (clicked or suggested) and unclicked.waiting:
         # A shared link never spends anyone's Jina tokens by itself: it runs the free search only.
         results_view.run_search_only(pg, form.request, choice, form.n, "search")
-        st.info(f"Opened from a link: the search ran. Reranking with {choice.label} uses Jina tokens, so it "
-                "waits for your click on **Search & rerank**.")
+        st.session_state[LINK_WAITS] = (current, "rerank")
     elif clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
         if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
             st.rerun(scope="app")
     else:
         results_view.run_again_if_asked(pg, "search")
+    if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
+        st.rerun(scope="app")
+    waits = st.session_state.get(LINK_WAITS)
+    if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's
+        if waits[1] == "search":
+            st.info("Opened from a link: this search has the query embedded by a paid API (the collection's "
+                    "vectorizer or the Jina embeddings API), so it waits for your click on **Search & rerank**.")
+        else:
+            st.info(f"Opened from a link: the search ran. Reranking with {md_escape(choice.label)} uses Jina "
+                    "tokens, so it waits for your click on **Search & rerank**.")
     with shown:
         fold.shown_line("search")
     view_actions.search_actions(pg, "search", row)

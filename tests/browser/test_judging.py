@@ -217,6 +217,15 @@ def test_judge_by_keyboard_then_ndcg_survives_a_restart(
 
 def test_a_grade_picked_in_the_results_table_is_saved(page: Page, streamlit_app: StreamlitApp) -> None:
     """The inline grade control, driven as a person does: double-click a grade cell, pick a badge."""
+    try:
+        _grade_in_the_results_table(page, streamlit_app)
+    finally:  # the app's store is shared by the session's tests: leave this query unjudged, as found
+        with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as store:
+            for doc in store.grades("DemoWiki", normalise_query(QUERY)):
+                store.clear_grade("DemoWiki", normalise_query(QUERY), doc)
+
+
+def _grade_in_the_results_table(page: Page, streamlit_app: StreamlitApp) -> None:
     open_app(page, streamlit_app.url)
     run_search(page)
     grid = main(page).locator('[data-testid="stDataFrame"]').first  # "Before: retrieval order"

@@ -87,6 +87,16 @@ def slope_data(page: Page) -> str:
     )
 
 
+def show_slope_chart(page: Page) -> None:
+    """Switch Search's first chart to the slope chart (the stage chart is the default): one click, the results
+    rerun and only the picked chart is on the page."""
+    radio = page.locator('[data-testid="stMain"]').get_by_role("radio", name="Slope chart", exact=True)
+    if not radio.is_checked():
+        rerun_and_wait(page, radio.click)
+    expect(page.locator('[data-testid="stMain"] .js-plotly-plot')).to_have_count(1)
+    expect(page.locator('[data-testid="stMain"] .js-plotly-plot g.scatterlayer').first).to_be_attached()
+
+
 def run_search(page: Page) -> None:
     rerun_and_wait(page, page.get_by_role("button", name="Search & rerank", exact=True).click)
     page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
@@ -94,8 +104,9 @@ def run_search(page: Page) -> None:
 
 def assert_results_shown(page: Page, where: str) -> None:
     main = page.locator('[data-testid="stMain"]')
-    expect(main.get_by_text("Before: retrieval order")).to_be_visible()
-    expect(main.get_by_text("After: reranked")).to_be_visible()
+    # exact: the stage chart's column titles ("before: retrieval order") say the same words in lower case
+    expect(main.get_by_text("Before: retrieval order", exact=True)).to_be_visible()
+    expect(main.get_by_text("After: reranked", exact=True)).to_be_visible()
     assert main.locator('[data-testid="stDataFrame"]').count() >= 2, f"{where}: the two result tables are missing"
     expect(main.locator(".js-plotly-plot").first).to_be_visible()
     assert_no_errors(page, where)
@@ -147,6 +158,7 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
     run_search(page)
     assert_results_shown(page, "search (local baseline)")
     expect(page.get_by_text(re.compile(r"Reranked with local baseline"))).to_be_visible()
+    show_slope_chart(page)
     local_chart = slope_data(page)
     assert local_chart != "[]"
     screenshot(page, "search")
@@ -163,6 +175,7 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
     run_search(page)
     assert_results_shown(page, f"search ({JINA_MODEL})")
     expect(page.get_by_text(f"Reranked with {JINA_MODEL}")).to_be_visible()
+    show_slope_chart(page)
     assert slope_data(page) != local_chart, "the slope chart did not change with the Jina model"
     calls = jina_server.rerank_requests()
     assert calls, "the Jina stand-in received no rerank request"
@@ -245,5 +258,6 @@ def test_slope_chart_at_10_and_200_candidates(page: Page, app_url: str) -> None:
         run_search(page)
         assert_results_shown(page, f"search with K={k}")
         expect(page.get_by_text(re.compile(rf"· {k} candidates for"))).to_be_visible()
+        show_slope_chart(page)
         assert deepest_rank(page) == k, f"K={k}: the slope chart's deepest rank is {deepest_rank(page)}"
         screenshot(page, f"search_k{k}")

@@ -219,11 +219,13 @@ def test_search_answer_first_and_only_the_results_rerun(page: Page, app_url: str
 
 
 def test_search_first_grade_moves_nothing(page: Page, streamlit_app: StreamlitApp) -> None:
+    query = normalise_query(SUGGESTED_QUERIES["DemoWiki"][0].query)
+    with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as store:  # shared by the session's tests
+        assert store.grades("DemoWiki", query) == {}, "an earlier test left grades on this query in the store"
     try:
         _first_grade_moves_nothing(page, streamlit_app.url)
-    finally:  # the app's store is shared by the session's tests: leave this query unjudged, as found
+    finally:  # leave this query unjudged, as found
         with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as store:
-            query = normalise_query(SUGGESTED_QUERIES["DemoWiki"][0].query)
             for doc in store.grades("DemoWiki", query):
                 store.clear_grade("DemoWiki", query, doc)
 

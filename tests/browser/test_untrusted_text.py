@@ -106,6 +106,8 @@ def test_untrusted_text_is_shown_as_text(page: Page, app_url: str, untrusted_col
     prop_box = main.locator('[data-testid="stSelectbox"]').filter(
         has=page.get_by_text("Text shown and reranked", exact=True)
     )
+    # The collection's own inputs replace the previous collection's (a stale one can linger for a moment).
+    expect(prop_box.get_by_role("combobox")).to_have_count(1)
     if prop_box.get_by_role("combobox").input_value() != "body":
         prop_box.get_by_role("combobox").click()
         rerun_and_wait(page, page.get_by_role("option", name="body", exact=True).click)
@@ -151,15 +153,23 @@ def test_untrusted_text_is_shown_as_text(page: Page, app_url: str, untrusted_col
     assert live == {"img": 0, "script": 0, "jsLinks": 0, "bold": 0}, f"live elements from the data: {live}"
 
     # 3. Chart labels (SVG text, drawn for small K) that mention the payload keep its tags as literal text:
-    # plotly did not swallow them as markup.
+    # plotly did not swallow them as markup. First in the chart a user sees after the click (the stage chart),
+    # then in the slope chart, one click away in the chart switch.
     chart = main.locator(".js-plotly-plot").first
-    labels = [t for t in chart.locator("text").all_text_contents() if "__pwned" in t]
-    assert labels, "no chart label mentions the payload: labels are drawn for this small K, so it was lost"
-    assert all("<" in t for t in labels), f"chart labels lost the literal tags: {labels}"
+    expect(main.locator(".st-key-search-stage .js-plotly-plot")).to_have_count(1)  # the default: the stage chart
+    for which in ("stage chart", "slope chart"):
+        if which == "slope chart":
+            rerun_and_wait(page, main.get_by_role("radio", name="Slope chart", exact=True).click)
+            expect(main.locator(".st-key-search-stage")).to_have_count(0)
+            expect(chart.locator("g.scatterlayer")).to_be_attached()
+        labels = [t for t in chart.locator("text").all_text_contents() if "__pwned" in t]
+        assert labels, f"no {which} label mentions the payload: labels are drawn for this small K, so it was lost"
+        assert all("<" in t for t in labels), f"{which} labels lost the literal tags: {labels}"
+        assert page.evaluate("() => typeof window.__pwned") == "undefined"
 
     screenshot(page, "untrusted_text")
 
-    # 4. Hover over the end point of the script-tag document: the tooltip shows the tag as text.
+    # 4. Hover over the end point of the script-tag document in the slope chart: the tooltip shows the tag as text.
     chart.scroll_into_view_if_needed()
     point = page.evaluate(POINT_OF_SCRIPT_DOC)
     assert point is not None, "no chart point carries the script-tag document"
