@@ -50,7 +50,9 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     else:
         compare_view.run_again_if_asked(pg, "compare")
     if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
+        compare_view.keep_status_for_the_next_run("compare")
         st.rerun(scope="app")
+    compare_view.replay_status("compare")
     spend_note.expected_tokens(pg, form.request, choices)  # after the run: the cache it reads may have changed
     with shown:
         fold.shown_line("compare")
