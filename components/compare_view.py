@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -168,7 +168,7 @@ def run_compare(
         bar.progress(1.0, text=f"{total} of {total} models done")
         failed = len(run.errors)
         label = f"Compared {total} model{'s' if total != 1 else ''}: {total - failed} done, {failed} failed."
-        state = "error" if failed == total else "complete"
+        state: Literal["complete", "error"] = "error" if failed == total else "complete"
         status.update(label=label, state=state, expanded=False)
         st.session_state[f"{_status_key(key_prefix)}.drawn"] = (label, state)
 

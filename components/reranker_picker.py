@@ -46,11 +46,14 @@ def _model_picker(pg: Playground, provider: ProviderSpec, info: CollectionInfo, 
         else:
             st.caption(by_name[choice.model].label if choice.model in by_name else choice.model)
         return choice
-    state.seed(f"{key_prefix}.model", state.inputs().model or provider.default_model or models[0], list(models))
+    index = state.seeded_index(
+        f"{key_prefix}.model", state.inputs().model or provider.default_model or models[0], list(models)
+    )
     missing = pg.key_missing(provider)
     model = st.selectbox(
         provider.model_prompt,
         list(models),
+        index=index,
         key=f"{key_prefix}.model",
         format_func=lambda name: f"{name} ({provider.key_hint})" if missing else name,
     )
@@ -74,12 +77,14 @@ def reranker_choice(
         st.session_state[widget_key] = auto  # follows the key until the user picks a path
     else:
         state.seed(widget_key, values.reranker, paths)
+    shown_path = st.session_state[widget_key]
     # The path column fits its three segments from a 1280 px window; narrower, they wrap (never scroll).
     left, right, slot = st.columns([3.4, 2.8, 1.5], vertical_alignment="bottom")
     with left:
         path = st.segmented_control(
             "Reranker",
             paths,
+            default=shown_path,
             key=widget_key,
             format_func=_short,
             required=True,

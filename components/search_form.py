@@ -147,10 +147,10 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
     top = st.columns([2.0, 2.9, 4.1])  # the mode column fits its three segments from a 1280 px window
     with top[0]:
         pick, refresh = st.columns([5, 1], gap="small", vertical_alignment="bottom")
-        state.seed(f"{key_prefix}.collection", values.collection, names)
         collection: str = pick.selectbox(
             "Collection",
             names,
+            index=state.seeded_index(f"{key_prefix}.collection", values.collection, names),
             key=f"{key_prefix}.collection",
             format_func=lambda n: f"{n} · {infos[n].count:,} objects",
             on_change=_on_collection_change,
@@ -165,10 +165,10 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
     values = state.update_inputs(collection=collection)
     with top[1]:
         modes = list(MODE_LABELS)
-        state.seed(f"{key_prefix}.mode", values.mode.value, modes)
         mode = st.segmented_control(
             "Search mode",
             modes,
+            default=state.seed(f"{key_prefix}.mode", values.mode.value, modes),
             key=f"{key_prefix}.mode",
             format_func=lambda m: MODE_LABELS[m],
             required=True,
@@ -177,9 +177,9 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         )
         values = state.update_inputs(mode=SearchMode(mode) if mode else values.mode)
     with top[2]:
-        state.seed(f"{key_prefix}.query", values.query or "")
         query = st.text_input(
             "Query",
+            value=state.seed(f"{key_prefix}.query", values.query or ""),
             key=f"{key_prefix}.query",
             max_chars=4000,
             placeholder="Type what you are looking for…",
@@ -204,9 +204,9 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
     widths += [1.7] + ([1.8, 1.4] if hybrid_mode else []) + [1.3]
     columns = iter(st.columns(widths, vertical_alignment="bottom"))
     with next(columns):
-        state.seed(f"{key_prefix}.k", int(values.k))
         k = st.number_input(
             "Candidates K",
+            value=state.seed(f"{key_prefix}.k", int(values.k)),
             min_value=1,
             max_value=MAX_K,
             step=10,
@@ -216,9 +216,9 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         values = state.update_inputs(k=int(k))
     if show_n:
         with next(columns):
-            state.seed(f"{key_prefix}.n", int(values.n))
             n = st.number_input(
                 "Shown N",
+                value=state.seed(f"{key_prefix}.n", int(values.n)),
                 min_value=1,
                 max_value=MAX_K,
                 step=5,
@@ -228,26 +228,26 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
             values = state.update_inputs(n=int(n))
     props = list(info.text_properties)
     with next(columns):
-        state.seed(f"{key_prefix}.prop", values.prop, props)
         prop = st.selectbox(
             "Text shown and reranked",
             props,
+            index=state.seeded_index(f"{key_prefix}.prop", values.prop, props),
             key=f"{key_prefix}.prop",
             help="The property whose text the lists show and the reranker reads.",
         )
         values = state.update_inputs(prop=prop)
     if hybrid_mode:
         with next(columns):
-            state.seed(f"{key_prefix}.alpha", float(values.alpha))
             alpha = st.slider(
-                "Alpha (0 = keyword, 1 = vector)", 0.0, 1.0, step=0.05, key=f"{key_prefix}.alpha"
+                "Alpha (0 = keyword, 1 = vector)", 0.0, 1.0,
+                value=state.seed(f"{key_prefix}.alpha", float(values.alpha)), step=0.05, key=f"{key_prefix}.alpha"
             )
             values = state.update_inputs(alpha=round(float(alpha), 2))
         with next(columns):
             fusions = list(FUSION_LABELS)
-            state.seed(f"{key_prefix}.fusion", values.fusion.value, fusions)
             fusion = st.selectbox(
                 "Fusion", fusions, key=f"{key_prefix}.fusion", format_func=lambda f: FUSION_LABELS[f],
+                index=state.seeded_index(f"{key_prefix}.fusion", values.fusion.value, fusions),
                 help="How keyword and vector results are merged: by rank, or by normalised score.",
             )
             values = state.update_inputs(fusion=Fusion(fusion) if fusion else values.fusion)
@@ -266,9 +266,9 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
                 )
                 values = state.update_inputs(properties=tuple(properties))
                 operators = {"or": "Any word (OR)", "and": "All words (AND)"}
-                state.seed(f"{key_prefix}.operator", values.operator.value, list(operators))
                 operator = st.radio(
                     "Match", list(operators), format_func=lambda o: operators[o], horizontal=True,
+                    index=state.seeded_index(f"{key_prefix}.operator", values.operator.value, list(operators)),
                     key=f"{key_prefix}.operator",
                     help="BM25 ranks documents with any query word (OR) or only those with all of them (AND).",
                 )
@@ -276,9 +276,9 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         if mode != "keyword" and not info.has_server_vectorizer:
             with st.popover("Vector options", width="stretch"):
                 embedders = dict(EMBEDDER_LABELS)
-                state.seed(f"{key_prefix}.embedder", values.embedder, list(embedders))
                 embedder = st.selectbox(
                     "Query vector from", list(embedders), format_func=lambda e: embedders[e],
+                    index=state.seeded_index(f"{key_prefix}.embedder", values.embedder, list(embedders)),
                     key=f"{key_prefix}.embedder",
                     help="This collection has no server-side vectorizer, so the app embeds the query. Pick the "
                     "model that made the stored vectors (the demo collections use the local WordLlama model).",

@@ -40,13 +40,23 @@ def update_inputs(**changes: Any) -> SearchInputs:
     return set_inputs(replace(inputs(), **changes))
 
 
-def seed(widget_key: str, value: Any, options: list[Any] | None = None) -> None:
-    """Give a widget its stored value before it is drawn (widget state is dropped on other pages)."""
+def seed(widget_key: str, value: Any, options: list[Any] | None = None) -> Any:
+    """Give a widget its stored value before it is drawn (widget state is dropped on other pages); returns the
+    value it will show. Pass that value as the widget's default too (``value=``, ``index=``): a browser that
+    redraws the widget without its state (it happened when the folded inputs were opened on a loaded machine)
+    falls back to the default, and the default must be what the user set, not the first option or the minimum."""
     current = st.session_state.get(widget_key, None)
     if widget_key not in st.session_state or (options is not None and current not in options):
         if options is not None and value not in options:
             value = options[0] if options else None
         st.session_state[widget_key] = value
+    return st.session_state[widget_key]
+
+
+def seeded_index(widget_key: str, value: Any, options: list[Any]) -> int:
+    """:func:`seed` for a selectbox: the index of the value it will show (its ``index=``)."""
+    shown = seed(widget_key, value, options)
+    return options.index(shown) if shown in options else 0
 
 
 # ------------------------------------------------------------------------------------------ collections
