@@ -20,6 +20,7 @@ from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, Download, _fmt_m
 from components.safe import md_escape
 from rerank_playground import charts, movement, tables
 from rerank_playground.errors import ProviderError
+from rerank_playground.evaluation import cutoff
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
 from rerank_playground.playground import CompareRun, Playground, RerankChoice
 from rerank_playground.rerankers import get_provider
@@ -242,6 +243,21 @@ def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -
     return pd.DataFrame(columns)
 
 
+def kept_by_model(run: CompareRun, key_prefix: str) -> dict[str, int]:
+    """The cut picked above the top-N table (Search's control; Copy as code takes it too): how many documents of
+    each model's reranked list it keeps, said beside the control. The retrieval order is not cut."""
+    cut, say = results_view.cut_control(key_prefix, len(run.search.hits))
+    if cut is None:
+        return {}
+    kept = {label: cut.kept([d.score for d in result.ranked]) for label, result in run.results.items()}
+    counts = " · ".join(f"{md_escape(label)} **{kept[label]} of {len(result.ranked)}**"
+                        for label, result in run.results.items())
+    say.markdown(f"**Cut {md_escape(cut.label)}**: kept {counts} · rows below it are greyed")
+    if cut.kind == "threshold" and len(kept) > 1:
+        say.caption(cutoff.SCALE_NOTE)
+    return kept
+
+
 def graded_bump(
     last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int]
 ) -> tuple[go.Figure | None, str | None]:
@@ -325,10 +341,11 @@ def render_last(
                   delta_arrow="auto" if delta else "off")
     first_chart(last, run, n, grades or {}, key_prefix)
     models = _models_and_notes(last, run, key_prefix)
+    kept = kept_by_model(run, key_prefix)
     st.markdown(f"**Top {shown} under each ordering**")
     top = top_n_table(run, n, grades or None)
     st.dataframe(
-        top, hide_index=True, key=f"{key_prefix}.top_table",
+        grades_view.greyed_below(top, kept), hide_index=True, key=f"{key_prefix}.top_table",
         column_config={c: st.column_config.TextColumn(c, width="medium") for c in top.columns if c != "rank"},
     )
     if store is not None and grades is not None:

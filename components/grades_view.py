@@ -143,10 +143,20 @@ CUT_STYLE = "color: #9e9e9e"  # below a cut: still readable, visibly out
 def greyed_after(frame: pd.DataFrame, kept: int | None) -> pd.DataFrame | Styler:
     """``frame`` with its rows after the first ``kept`` greyed (a Styler; the frame itself when nothing is cut).
     Streamlit applies the style to the read-only columns only, so a grade stays editable."""
-    if kept is None or kept >= len(frame):
+    if kept is None:
         return frame
+    return greyed_below(frame, dict.fromkeys(map(str, frame.columns), kept))
+
+
+def greyed_below(frame: pd.DataFrame, kept: Mapping[str, int]) -> pd.DataFrame | Styler:
+    """``frame`` with each column named in ``kept`` greyed after its first ``kept[column]`` rows (one cut, a
+    different count per model on Compare); the frame itself when nothing is greyed."""
     styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    styles.iloc[kept:, :] = CUT_STYLE
+    for position, column in enumerate(frame.columns):
+        if str(column) in kept and kept[str(column)] < len(frame):
+            styles.iloc[kept[str(column)]:, position] = CUT_STYLE
+    if not (styles == CUT_STYLE).to_numpy().any():
+        return frame
     return frame.style.apply(lambda _: styles, axis=None)
 
 

@@ -219,9 +219,10 @@ def chosen_cut(key_prefix: str) -> tuple[Cut | None, str | None]:
         return None, f"{err.message} {err.hint}".strip()
 
 
-def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
-    """Where to cut the reranked list (issue 23.3): none, a score threshold, top k or a relative drop. Returns
-    how many documents the cut keeps (of all K, in reranked order), None without a cut."""
+def cut_control(key_prefix: str, candidates: int) -> tuple[Cut | None, Any]:
+    """Where to cut a reranked list (issue 23.3): none, a score threshold, top k or a relative drop, drawn for
+    Search and Compare alike. Returns the cut (None without one, or when its value is not valid: the message is
+    shown) and the cell beside the widgets where the page says what the cut keeps."""
     row = st.columns([3, 1.4, 3], vertical_alignment="bottom")
     kind = row[0].segmented_control(
         "Where to cut the reranked list", list(CUT_KINDS), format_func=CUT_KINDS.__getitem__,
@@ -231,7 +232,7 @@ def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
     )
     if kind in CUT_DEFAULTS:
         if kind == "top_k":
-            row[1].number_input("k", min_value=1, max_value=max(1, len(moves)), step=1,
+            row[1].number_input("k", min_value=1, max_value=max(1, candidates), step=1,
                                 value=int(CUT_DEFAULTS["top_k"]), key=f"{key_prefix}.cut_top_k")
         elif kind == "relative":
             row[1].number_input("f", min_value=0.0, max_value=1.0, step=0.05, value=CUT_DEFAULTS["relative"],
@@ -242,11 +243,24 @@ def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
     cut, problem = chosen_cut(key_prefix)
     if problem:
         row[2].warning(problem)
+    return cut, row[2]
+
+
+def set_cut(key_prefix: str, cut: Cut) -> None:
+    """Pick ``cut`` in the page's cut widgets (drawn later, on that page: the Runs page's "Use this cut on
+    Search")."""
+    st.session_state[f"{key_prefix}.cut_kind"] = cut.kind
+    st.session_state[f"{key_prefix}.cut_{cut.kind}"] = int(cut.value) if cut.kind == "top_k" else float(cut.value)
+
+
+def cut_input(moves: pd.DataFrame, key_prefix: str) -> int | None:
+    """Search's cut: how many documents it keeps (of all K, in reranked order), None without a cut."""
+    cut, say = cut_control(key_prefix, len(moves))
     if cut is None:
         return None
     scores = [float(v) for v in moves["rerank score"]]  # the reranked list, best first
     kept = cut.kept(scores)
-    row[2].markdown(f"**Cut {md_escape(cut.label)}: kept {kept} of {len(scores)}** · rows below it are greyed")
+    say.markdown(f"**Cut {md_escape(cut.label)}: kept {kept} of {len(scores)}** · rows below it are greyed")
     return kept
 
 

@@ -183,8 +183,9 @@ def copy_as_code(pg: Playground, prepared: PreparedView, key_prefix: str) -> Non
         choice = choices[index]
     else:
         choice = choices[0]
-    # The cut picked under the headline (Search only): the script keeps what it keeps.
-    cut, _ = results_view.chosen_cut(key_prefix) if len(choices) == 1 else (None, None)
+    # The cut picked on the page (Search, or Compare for whichever model is picked here): the script keeps what
+    # the page keeps.
+    cut, _ = results_view.chosen_cut(key_prefix)
     code, error = feedback.call_safely(lambda: code_for(pg, prepared, choice, cut), "copy as code")
     if error:
         st.error(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -212,3 +213,91 @@ def test_a_listwise_model_reranks_all_1000_candidates_in_one_call_and_says_how_f
     assert [len(r.json["documents"]) for r in sent] == [1000]  # one call, every candidate, never chunks
     assert any("listwise" in t and "all 1,000 candidates were reranked together in one call" in t
                for t in values(at.text) + values(at.caption) + values(at.info))
+
+
+def _greyed_by_column(at, *columns: str) -> dict[str, set[int]]:
+    """Per column of the first table with ``columns``: the rows the page styles as below a cut."""
+    from components.grades_view import CUT_STYLE
+
+    for element in at.dataframe:
+        frame = element.value
+        if all(c in frame.columns for c in columns):
+            css = element.proto.arrow_data.styler.styles
+            greyed: dict[str, set[int]] = {str(c): set() for c in frame.columns}
+            for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+                if CUT_STYLE.split(": ")[1] in body:
+                    for row, col in re.findall(r"_row(\d+)_col(\d+)", selectors):
+                        greyed[str(frame.columns[int(col)])].add(int(row))
+            return greyed
+    raise AssertionError(f"no table with {columns}")
+
+
+def _leading_at_least(scores: list[float], threshold: float) -> int:
+    """Documents kept from the top of a list (best first) while their score is at least ``threshold``."""
+    kept = 0
+    for score in scores:
+        if score < threshold:
+            break
+        kept += 1
+    return kept
+
+
+def _leading_before_a_drop(scores: list[float], fraction: float) -> int:
+    """Documents kept from the top until the first drop larger than ``fraction`` of the list's score range."""
+    span = max(scores) - min(scores)
+    for i in range(1, len(scores)):
+        if span > 0 and round((scores[i - 1] - scores[i]) / span, 12) > fraction:
+            return i
+    return len(scores)
+
+
+def test_a_cut_greys_each_models_list_where_it_cuts_and_goes_into_the_code(with_jina_key: AppEnv) -> None:
+    """Issue 23.3 on Compare: one cut, applied to each model's own reranked list: its rows below the cut are
+    greyed in its column, the count kept is said per model, and Copy as code cuts the same way."""
+    at = open_compare(with_jina_key)
+    at.multiselect(key="compare.models").set_value([LOCAL, V2]).run()
+    at.button(key="compare.run").click().run()
+    assert_healthy(at)
+    run = at.session_state["compare.last"].run
+    scores = {label: [d.score for d in result.ranked] for label, result in run.results.items()}
+    assert len(scores) == 2
+    n = len(frame_with(at, "rank", "retrieval"))
+    assert n == 10
+    assert all(not rows for rows in _greyed_by_column(at, "rank", "retrieval").values())  # no cut: none greyed
+    assert not any("CUT_RULE" in c.value for c in at.code)
+
+    local_label = next(label for label in scores if "WordLlama" in label)
+    local = scores[local_label]
+    threshold = (local[2] + local[3]) / 2  # the local baseline keeps exactly 3
+    at.segmented_control(key="compare.cut_kind").set_value("threshold").run()
+    at.number_input(key="compare.cut_threshold").set_value(threshold).run()
+    assert_healthy(at)
+    threshold = at.number_input(key="compare.cut_threshold").value
+    greyed = _greyed_by_column(at, "rank", "retrieval")
+    said = " ".join(values(at.markdown))
+    for label, model_scores in scores.items():
+        expected = _leading_at_least(model_scores, threshold)
+        assert greyed[label] == set(range(min(expected, n), n)), label
+        assert f"{label} {expected} of {len(model_scores)}" in said.replace("**", "")
+    assert _leading_at_least(local, threshold) == 3
+    assert greyed["retrieval"] == set() and greyed["rank"] == set()  # the retrieval order is not cut
+    code_for = {}
+    for index in range(2):  # Copy as code: whichever model is picked there, with the page's cut
+        at.selectbox(key="compare.code_choice").set_value(index).run()
+        code_for[index] = next(c.value for c in at.code if "CUT_RULE" in c.value)
+        assert f"CUT_RULE = 'score ≥ {threshold:.6g} (after reranking N = 50)'" in code_for[index]
+        compile(code_for[index], "copy-as-code.py", "exec")
+    assert code_for[0] != code_for[1]  # one script per model
+
+    # A relative cut scales each model's scores to its own range: the counts differ by model.
+    at.segmented_control(key="compare.cut_kind").set_value("relative").run()
+    at.number_input(key="compare.cut_relative").set_value(0.1).run()
+    assert_healthy(at)
+    greyed = _greyed_by_column(at, "rank", "retrieval")
+    for label, model_scores in scores.items():
+        expected = _leading_before_a_drop(model_scores, 0.1)
+        assert greyed[label] == set(range(min(expected, n), n)), label
+
+    at.segmented_control(key="compare.cut_kind").set_value("none").run()
+    assert all(not rows for rows in _greyed_by_column(at, "rank", "retrieval").values())
+    assert not any("CUT_RULE" in c.value for c in at.code)
