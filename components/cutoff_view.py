@@ -1,20 +1,22 @@
 """Where to cut, for one saved run (the Runs page): calibration of each model's scores, the metrics as a function of
 a score threshold / top k / relative drop, and the best cut under a constraint the user types, with its CIs — the
-same ``evaluation.cutoff`` figures as ``rerank-playground cutoff`` and the HTML report. The chosen cut can be copied
-as code (limit=N with rerank, then the cut in the client)."""
+same ``evaluation.cutoff`` figures as ``rerank-playground cutoff`` and the HTML report. The chosen cut can be used
+on the Search page (one query of the run, with the run's setting and model) or copied as code (limit=N with rerank,
+then the cut in the client)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from components import feedback, lifecycle, safe, state
+from components import feedback, lifecycle, runs_view, safe, state
 from components.safe import md_escape
 from rerank_playground import codegen, cutoff_charts
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import cutoff, runs
-from rerank_playground.evaluation.batch import plan_from_record
+from rerank_playground.evaluation.batch import SearchSetting, plan_from_record
 from rerank_playground.evaluation.store import Store
+from rerank_playground.playground import RerankChoice
 from rerank_playground.search import needs_query_vector, validate_request
 
 AUTO = "auto (from the constraint)"
@@ -92,26 +94,40 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
         for kind, p in choice.best_by_kind.items()
     ]), hide_index=True, width="stretch")
     if choice.best is not None:
-        _copy_as_code(record, lists, choice.best.cut, key)
+        _apply(record, lists, choice.best.cut, key)
 
 
-def _copy_as_code(record: runs.RunRecord, lists: cutoff.ModelLists, cut: cutoff.Cut, key: str) -> None:
+def _apply(record: runs.RunRecord, lists: cutoff.ModelLists, cut: cutoff.Cut, key: str) -> None:
+    """The chosen cut on one query of the run: on the Search page (its inputs set to the run's setting and this
+    model, the cut picked in its cut control), or as code."""
     plan = plan_from_record(record)
     choice = next((c for c in plan.rerankers if c.label == lists.ordering), None)
     if choice is None:
-        return  # the baseline has no reranker to copy
+        st.caption("Search and Copy as code cut a reranked list: pick a reranker above to use its cut there.")
+        return
+    setting = plan.settings[lists.setting]
+    queries = {q.query_id: q.text for q in plan.query_set.queries if q.query_id in record.qrels}
+    left, right = st.columns([4, 2], vertical_alignment="bottom")
+    qid = left.selectbox("Query", list(queries), format_func=lambda q: f"{q}: {queries[q]}", key=f"{key}.query",
+                         help="The query Search opens with, and the one the code searches for.")
+    if right.button("Use this cut on Search", key=f"{key}.apply", icon=":material/content_cut:",
+                    help=f"Open Search with this run's setting and {lists.ordering}, searching the query now, "
+                    f"the reranked list cut at {cut.label}."):
+        runs_view.show_in_search(record.collection, setting, queries[qid], choice, cut)
+    _copy_as_code(record, choice, setting, queries[qid], cut)
+
+
+def _copy_as_code(record: runs.RunRecord, choice: RerankChoice, setting: SearchSetting, query: str,
+                  cut: cutoff.Cut) -> None:
     with st.expander("Copy as code with this cut"):
         pg = lifecycle.connected_playground()
         if pg is None:
             st.info("Connect to the Weaviate of this run (sidebar) to copy it as code.")
             return
-        queries = {q.query_id: q.text for q in plan.query_set.queries if q.query_id in record.qrels}
-        qid = st.selectbox("Query", list(queries), format_func=lambda q: f"{q}: {queries[q]}", key=f"{key}.query")
-        setting = plan.settings[lists.setting]
 
         def build() -> str:
             info = pg.collection(record.collection)
-            request = validate_request(setting.request(record.collection, queries[qid]), info)
+            request = validate_request(setting.request(record.collection, query), info)
             return codegen.python_code(request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
                                        needs_query_vector=needs_query_vector(request, info),
                                        jina_base_url=pg.jina_base_url, cut=cut)

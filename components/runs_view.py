@@ -9,13 +9,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import safe, state
+from components import results_view, safe, state
 from components.safe import md_escape
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
-from rerank_playground.evaluation.batch import BASELINE, plan_from_record
+from rerank_playground.evaluation.batch import BASELINE, SearchSetting, plan_from_record
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
 from rerank_playground.evaluation.store import Store
+from rerank_playground.playground import RerankChoice
 
 OPEN_RUN = "runs.selected"
 
@@ -220,11 +222,20 @@ def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix:
     if setting.text_property:
         left.caption(f"reranked on: {md_escape(setting.text_property)}")
     if right.button("Open", key=f"{key_prefix}.open"):
-        # The run's own text property and keyword properties (None: an older run, the collection's defaults).
-        state.update_inputs(collection=summary.record.collection, query=queries[qid], mode=setting.mode,
-                            alpha=setting.alpha, fusion=setting.fusion, k=setting.limit, operator=setting.operator,
-                            prop=setting.text_property, properties=setting.properties or None)
-        if label is not None:
-            state.update_inputs(reranker=choices[label].reranker, model=choices[label].model)
-        st.session_state["search.autorun"] = True
-        st.switch_page("pages/search.py")
+        show_in_search(summary.record.collection, setting, queries[qid], choices[label] if label is not None else None)
+
+
+def show_in_search(collection: str, setting: SearchSetting, query: str, choice: RerankChoice | None,
+                   cut: Cut | None = None) -> None:
+    """Go to the Search page with a run's search setting, ``query`` and reranker ``choice`` (and ``cut`` picked in
+    its cut control), searching at once."""
+    # The run's own text property and keyword properties (None: an older run, the collection's defaults).
+    state.update_inputs(collection=collection, query=query, mode=setting.mode, alpha=setting.alpha,
+                        fusion=setting.fusion, k=setting.limit, operator=setting.operator,
+                        prop=setting.text_property, properties=setting.properties or None)
+    if choice is not None:
+        state.update_inputs(reranker=choice.reranker, model=choice.model)
+    if cut is not None:
+        results_view.set_cut("search", cut)
+    st.session_state["search.autorun"] = True
+    st.switch_page("pages/search.py")

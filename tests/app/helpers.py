@@ -75,3 +75,34 @@ def widget_values(at: AppTest, prefix: str, names: tuple[str, ...]) -> dict[str,
         assert len(matches) == 1, f"{prefix}.{name} is not on the page"
         found[name] = matches[0].value
     return found
+
+
+# What a cut keeps of one reranked list (best first), counted directly (not through ``cutoff.Cut``).
+
+
+def leading_at_least(scores: list[float], threshold: float) -> int:
+    """Documents kept from the top of a list while their score is at least ``threshold``."""
+    kept = 0
+    for score in scores:
+        if score < threshold:
+            break
+        kept += 1
+    return kept
+
+
+def leading_before_a_drop(scores: list[float], fraction: float) -> int:
+    """Documents kept from the top until the first drop larger than ``fraction`` of the list's score range."""
+    span = max(scores) - min(scores)
+    for i in range(1, len(scores)):
+        if span > 0 and round((scores[i - 1] - scores[i]) / span, 12) > fraction:
+            return i
+    return len(scores)
+
+
+def kept_directly(kind: str, value: float, scores: list[float]) -> int:
+    """What a cut of ``kind`` (threshold, top_k, relative) with ``value`` keeps of ``scores``."""
+    if kind == "top_k":
+        return min(int(value), len(scores))
+    if kind == "threshold":
+        return leading_at_least(scores, value)
+    return leading_before_a_drop(scores, value)

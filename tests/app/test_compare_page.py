@@ -9,7 +9,14 @@ import pytest
 
 from testkit.jina_stand_in import Fault
 from tests.app.conftest import AppEnv
-from tests.app.helpers import assert_healthy, frame_with, values, widget_values
+from tests.app.helpers import (
+    assert_healthy,
+    frame_with,
+    leading_at_least,
+    leading_before_a_drop,
+    values,
+    widget_values,
+)
 
 pytestmark = pytest.mark.weaviate
 
@@ -232,25 +239,6 @@ def _greyed_by_column(at, *columns: str) -> dict[str, set[int]]:
     raise AssertionError(f"no table with {columns}")
 
 
-def _leading_at_least(scores: list[float], threshold: float) -> int:
-    """Documents kept from the top of a list (best first) while their score is at least ``threshold``."""
-    kept = 0
-    for score in scores:
-        if score < threshold:
-            break
-        kept += 1
-    return kept
-
-
-def _leading_before_a_drop(scores: list[float], fraction: float) -> int:
-    """Documents kept from the top until the first drop larger than ``fraction`` of the list's score range."""
-    span = max(scores) - min(scores)
-    for i in range(1, len(scores)):
-        if span > 0 and round((scores[i - 1] - scores[i]) / span, 12) > fraction:
-            return i
-    return len(scores)
-
-
 def test_a_cut_greys_each_models_list_where_it_cuts_and_goes_into_the_code(with_jina_key: AppEnv) -> None:
     """Issue 23.3 on Compare: one cut, applied to each model's own reranked list: its rows below the cut are
     greyed in its column, the count kept is said per model, and Copy as code cuts the same way."""
@@ -276,10 +264,10 @@ def test_a_cut_greys_each_models_list_where_it_cuts_and_goes_into_the_code(with_
     greyed = _greyed_by_column(at, "rank", "retrieval")
     said = " ".join(values(at.markdown))
     for label, model_scores in scores.items():
-        expected = _leading_at_least(model_scores, threshold)
+        expected = leading_at_least(model_scores, threshold)
         assert greyed[label] == set(range(min(expected, n), n)), label
         assert f"{label} {expected} of {len(model_scores)}" in said.replace("**", "")
-    assert _leading_at_least(local, threshold) == 3
+    assert leading_at_least(local, threshold) == 3
     assert greyed["retrieval"] == set() and greyed["rank"] == set()  # the retrieval order is not cut
     code_for = {}
     for index in range(2):  # Copy as code: whichever model is picked there, with the page's cut
@@ -295,7 +283,7 @@ def test_a_cut_greys_each_models_list_where_it_cuts_and_goes_into_the_code(with_
     assert_healthy(at)
     greyed = _greyed_by_column(at, "rank", "retrieval")
     for label, model_scores in scores.items():
-        expected = _leading_before_a_drop(model_scores, 0.1)
+        expected = leading_before_a_drop(model_scores, 0.1)
         assert greyed[label] == set(range(min(expected, n), n)), label
 
     at.segmented_control(key="compare.cut_kind").set_value("none").run()
