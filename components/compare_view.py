@@ -246,15 +246,16 @@ def top_n_table(run: CompareRun, n: int, grades: dict[str, int] | None = None) -
 def kept_by_model(run: CompareRun, key_prefix: str) -> dict[str, int]:
     """The cut picked above the top-N table (Search's control; Copy as code takes it too): how many documents of
     each model's reranked list it keeps, said beside the control. The retrieval order is not cut."""
-    cut, say = results_view.cut_control(key_prefix, len(run.search.hits))
+    cut, _ = results_view.cut_control(key_prefix, len(run.search.hits))
     if cut is None:
         return {}
     kept = {label: cut.kept([d.score for d in result.ranked]) for label, result in run.results.items()}
     counts = " · ".join(f"{md_escape(label)} **{kept[label]} of {len(result.ranked)}**"
                         for label, result in run.results.items())
-    say.markdown(f"**Cut {md_escape(cut.label)}**: kept {counts} · rows below it are greyed")
+    # under the control, full width: one count per model does not fit beside it
+    st.markdown(f"**Cut {md_escape(cut.label)}**: kept {counts} · rows below it are greyed")
     if cut.kind == "threshold" and len(kept) > 1:
-        say.caption(cutoff.SCALE_NOTE)
+        st.caption(cutoff.SCALE_NOTE)
     return kept
 
 
