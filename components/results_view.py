@@ -223,7 +223,8 @@ def cut_control(key_prefix: str, candidates: int) -> tuple[Cut | None, Any]:
     """Where to cut a reranked list (issue 23.3): none, a score threshold, top k or a relative drop, drawn for
     Search and Compare alike. Returns the cut (None without one, or when its value is not valid: the message is
     shown) and the cell beside the widgets where the page says what the cut keeps."""
-    row = st.columns([3, 1.4, 3], vertical_alignment="bottom")
+    # the four choices whole at 1280 px (the first column ~420 px; at 3 : 1.4 : 3 the last one was clipped)
+    row = st.columns([4, 1.2, 3], vertical_alignment="bottom")
     kind = row[0].segmented_control(
         "Where to cut the reranked list", list(CUT_KINDS), format_func=CUT_KINDS.__getitem__,
         key=f"{key_prefix}.cut_kind", default="none", required=True,
