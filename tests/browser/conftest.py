@@ -300,6 +300,9 @@ _RAN_AND_IDLE = """() => {
 }"""
 
 
+_EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+
+
 def count_finished_runs(page: Page) -> None:
     """Count the server's "script finished" messages on this page's websocket (``page._rp_finished``).
 
@@ -311,7 +314,10 @@ def count_finished_runs(page: Page) -> None:
     def on_frame(payload: str | bytes) -> None:
         if isinstance(payload, bytes):
             with contextlib.suppress(Exception):  # not every frame need be a ForwardMsg
-                if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+                message = ForwardMsg.FromString(payload)
+                # A run stopped for a rerun it asked for (st.rerun: the inputs fold after the first results) is
+                # not the end of what the action causes: its rerun follows. Count only runs that ran to the end.
+                if message.WhichOneof("type") == "script_finished" and message.script_finished != _EARLY_FOR_RERUN:
                     page._rp_finished += 1  # type: ignore[attr-defined]
 
     page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
