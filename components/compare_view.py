@@ -413,8 +413,9 @@ def first_chart(
     with chart_col:
         if name in results_view.STAGE_VIEWS:
             box = results_view.stage_box(viewport.known(), notes_px, shown=shown, above_px=ABOVE_STAGE_PX)
-            figure = results_view.stage_figure(last.memo, moved, grades, results_view.STAGE_VIEWS[name],
-                                               f"after: {model}", box)
+            # The model's own name as the right-hand heading: whole at 1280x720 ("after: " would push it past
+            # its column), and the picker above says "retrieval vs" it.
+            figure = results_view.stage_figure(last.memo, moved, grades, results_view.STAGE_VIEWS[name], model, box)
             if figure is not None:
                 results_view.show_stage(figure, key_prefix, name)
             return

@@ -602,6 +602,7 @@ CHART_SHARE = CHART_AND_NUMBERS[0] / sum(CHART_AND_NUMBERS)
 # The lines' share of the chart's width: less than Present's (the chart is narrower, beside the numbers), so the
 # labels keep more of their text.
 STAGE_LINE_FRACTION = 0.2
+STAGE_BEFORE = "before: retrieval"  # whole in the narrower label column at 1280x720 ("… order" was cut)
 STAGE_MIN_HEIGHT_PX = 240
 STAGE_ROWS_BESIDE_N = 4.4  # rows besides N (headings and legend, border, an edge row, air): stage_chart's budget
 
@@ -650,7 +651,7 @@ def stage_figure(
     if kept is None or kept[0] != signature:
         figure, error = feedback.call_safely(lambda: stage.stage_chart(
             movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
-            after_label=after_label, line_fraction=STAGE_LINE_FRACTION,
+            before_label=STAGE_BEFORE, after_label=after_label, line_fraction=STAGE_LINE_FRACTION,
         ), "stage chart")
         kept = (signature, figure, error)
         memo[name] = kept
