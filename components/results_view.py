@@ -607,7 +607,8 @@ STAGE_MIN_HEIGHT_PX = 240
 STAGE_ROWS_BESIDE_N = 4.4  # rows besides N (headings and legend, border, an edge row, air): stage_chart's budget
 
 # The headline numbers beside the chart: labels wrap instead of being cut, values a little smaller than a
-# metric's default so four cards stand beside a 1280x720 chart. A static style of ours (never built from data).
+# metric's default so four cards stand beside a 1280x720 chart, and all of it grows with the screen's height
+# (like the chart's type). A static style of ours (never built from data).
 NUMBERS_STYLE = """<style>
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"],
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] *,
@@ -615,7 +616,11 @@ NUMBERS_STYLE = """<style>
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
-[class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] { font-size: 1.9rem; line-height: 1.2; }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] p { font-size: max(14px, 1.95vh); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] { font-size: max(14px, 1.8vh); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] {
+  font-size: max(1.9rem, 3.8vh); line-height: 1.2;
+}
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] > div { overflow: visible !important; }
 </style>"""
 
