@@ -266,6 +266,13 @@ def _first_grade_moves_nothing(page: Page, app_url: str) -> None:
     assert abs(after[0]["y"] - before[0]["y"]) <= 1 and abs(after[1]["y"] - before[1]["y"]) <= 1, (before, after)
     assert re.fullmatch(r"\d\.\d{3}", card.locator('[data-testid="stMetricValue"]').inner_text().strip())
     screenshot(page, "answer-search-graded-1280x720", full_page=False)
+    # Back at the top: the graded numbers (a delta under the nDCG) still stand beside the chart, inside the screen.
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    found = stage_on_screen(page, 1280, 720, "search after a grade")
+    numbers = box_inside(page, main(page).locator(".st-key-search-numbers"), 720, "the graded headline numbers")
+    assert numbers["y"] + numbers["height"] <= found["chart"]["bottom"] + 1, (numbers, found["chart"])
+    assert found["minFont"] >= 18
+    screenshot(page, "search-stage-graded-1280x720", full_page=False)
     assert_no_errors(page, "search after a grade")
 
 
