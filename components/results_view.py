@@ -585,16 +585,12 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
 
 
 # What the Search page draws above the first chart once the inputs are folded (title, folded inputs, the Shown
-# line, the run row, the chart switch), measured in Chromium: the chart's top at 313 px (1280x720), with air. The
-# headline numbers stand beside the chart, so the stage chart gets the rest of the first screen's height.
+# line, the run row, the chart switch), measured in Chromium: the chart's top at 306 px (1280x720) and 310 px
+# (1920x1080), with air. The headline numbers stand beside the chart, so the stage chart gets the rest of the
+# first screen's height.
 ABOVE_STAGE_PX = 320
 STALE_NOTE_PX = 40  # the one-line "Inputs changed since" caption and its gap (39 px measured at 1920x1080)
 SPEND_NOTE_PX = 40  # a one-line "Expected Jina tokens" caption and its gap (a warning box is taller: more air)
-
-
-def results_shown(last: last_run.LastRun | None, current_key: object) -> bool:
-    """The results on screen are those of the inputs as they are now (the last run's own key, and it ran)."""
-    return last is not None and last.run is not None and last.key == current_key
 SIDEBAR_AND_PADDING_PX = 460  # the open sidebar (300 px) and the main column's padding (2 × 80 px)
 COLUMN_GAP_PX = 16  # st.columns(gap="small")
 CHART_AND_NUMBERS = (7, 2)  # the chart's and the headline numbers' shares of the main column
@@ -623,6 +619,11 @@ NUMBERS_STYLE = """<style>
 }
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] > div { overflow: visible !important; }
 </style>"""
+
+
+def results_shown(last: last_run.LastRun | None, current_key: object) -> bool:
+    """The results on screen are those of the inputs as they are now (the last run's own key, and it ran)."""
+    return last is not None and last.run is not None and last.key == current_key
 
 
 def stage_box(
