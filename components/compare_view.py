@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import feedback, grades_view, last_run, results_view, safe, spend_note, state
+from components import feedback, grades_view, last_run, results_view, safe, spend_note, state, viewport
 from components.last_run import CompareRecord
 from components.results_view import PLOTLY_CONFIG, TEXT_COLUMN, Download, _fmt_ms
 from components.safe import md_escape
@@ -298,8 +298,10 @@ def agreement_table(agreement: pd.DataFrame, candidates: int) -> pd.DataFrame:
 
 
 def render_last(
-    key_prefix: str, n: int, current_key: tuple[SearchRequest, tuple[RerankChoice, ...]] | None
+    key_prefix: str, n: int, current_key: tuple[SearchRequest, tuple[RerankChoice, ...]] | None, notes_px: int = 0
 ) -> None:
+    """The last comparison. ``notes_px``: the height of what the page drew above it besides the usual rows (a
+    spend note), so the first chart still ends inside the first screen."""
     last = last_run.compare_record(key_prefix)
     if last is None:
         st.info("Pick one to five models and click **Compare models**.")
@@ -311,36 +313,19 @@ def render_last(
     run = last.run
     if run is None:
         return
-    request = run.search.request
-    st.markdown(
-        f"**Model comparison** · {len(run.search.hits)} candidates for “{md_escape(request.query)}” in "
-        f"{md_escape(request.collection)} ({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
-        f"reranked on: {md_escape(request.text_property or '—')}"
-    )
-    cached = [r for r in run.results.values() if r.cached]
-    if run.search.cached or cached:
-        parts = [f"search from {results_view.clock(run.search.computed_at)}"] if run.search.cached else []
-        parts += [f"{md_escape(r.model)} from {results_view.clock(r.computed_at)}" for r in cached]
-        text, button = st.columns([5, 1], vertical_alignment="center")
-        text.info("Served from this session's cache, nothing was asked again: " + "; ".join(parts)
-                  + ". Their latency and tokens are those of that earlier run.", icon=":material/history:")
-        button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again,
-                      args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
     for label, err in run.errors.items():
         st.error(f"{md_escape(label)}: {safe.text(err)}")
     if not run.results:
+        _describe(run, key_prefix)
         _models_and_notes(last, run, key_prefix)
         return
     shown = min(n, len(run.search.hits))
     texts = [hit.text for hit in run.search.hits]
     store, grades = grades_view.current_grades(run.search, key_prefix)
-    if store is not None:  # the headline card is there before the first grade, so that grade moves nothing
-        label, value, delta = grades_view.headline_ndcg(last, run.search, run.results, shown, grades)
-        # the first model's, named apart from the same number's card in the relevance box below
-        label = label.replace(" · reranked", f" of {next(iter(run.results))}")
-        st.metric(label, value, delta or "grade to see", delta_color="normal" if delta else "off",
-                  delta_arrow="auto" if delta else "off")
-    first_chart(last, run, n, grades or {}, key_prefix)
+    stale = current_key is not None and last.key != current_key
+    first_chart(last, run, n, grades or {}, key_prefix, judged=store is not None,
+                notes_px=notes_px + (results_view.STALE_NOTE_PX if stale else 0) + ERROR_PX * len(run.errors))
+    _describe(run, key_prefix)  # what the chart above shows, said under it: the answer comes first in the screen
     models = _models_and_notes(last, run, key_prefix)
     kept = kept_by_model(run, key_prefix)
     st.markdown(f"**Top {shown} under each ordering**")
@@ -369,8 +354,94 @@ def render_last(
         col.download_button(label, build, name, mime, key=f"{key_prefix}.{key}", on_click="ignore")
 
 
-def first_chart(last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int], key_prefix: str) -> None:
-    """The bump chart, right under the headline: the first chart after a click (built once per run and N)."""
+def _describe(run: CompareRun, key_prefix: str) -> None:
+    """The comparison's own description, and the note (with "Run again") when it came from the cache."""
+    request = run.search.request
+    st.markdown(
+        f"**Model comparison** · {len(run.search.hits)} candidates for “{md_escape(request.query)}” in "
+        f"{md_escape(request.collection)} ({request.mode.value} search), search {_fmt_ms(run.search.latency_ms)} · "
+        f"reranked on: {md_escape(request.text_property or '—')}"
+    )
+    cached = [r for r in run.results.values() if r.cached]
+    if run.search.cached or cached:
+        parts = [f"search from {results_view.clock(run.search.computed_at)}"] if run.search.cached else []
+        parts += [f"{md_escape(r.model)} from {results_view.clock(r.computed_at)}" for r in cached]
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.info("Served from this session's cache, nothing was asked again: " + "; ".join(parts)
+                  + ". Their latency and tokens are those of that earlier run.", icon=":material/history:")
+        button.button("Run again", key=f"{key_prefix}.run_again_button", on_click=_ask_run_again,
+                      args=(key_prefix,), help="Ask Weaviate and every model again, for real, with these inputs.")
+
+
+# Compare's first chart: the stage chart of retrieval vs one model (the user picks which), the full-K log view
+# and the bump chart of every ordering one click away.
+CHARTS = {
+    "stage": "Rank movement · top N",
+    "stage_full": "All K (log scale)",
+    "bump": "Every model (bump chart)",
+}
+# What the Compare page draws above the first chart once the inputs are folded (title, folded inputs, the
+# Shown line, the run row, the chart switch and the model picker), measured in Chromium: the chart's top at
+# 318 px (1920x1080, one model), about 22 px lower when the Shown line names three models and wraps at 1280 px.
+ABOVE_STAGE_PX = 334
+ERROR_PX = 64  # one model's error box above the chart, and its gap
+
+
+def _pick_model(run: CompareRun, key_prefix: str, row: Any) -> str:
+    """The model the stage chart and the numbers beside it are about (default: the first that ran)."""
+    labels = list(run.results)
+    widget_key = f"{key_prefix}.stage_model"
+    index = state.seeded_index(widget_key, labels[0], labels)
+    with row, st.container(key=f"{key_prefix}-model-picker", width="content"):
+        picked = st.selectbox(
+            "Model on the chart", labels, index=index, key=widget_key,
+            format_func=lambda label: f"retrieval vs {label}", label_visibility="collapsed", width=320,
+            help="The stage chart and the numbers beside it: how this model reordered the retrieval order.",
+        )
+    return str(picked) if picked in run.results else labels[0]
+
+
+def first_chart(
+    last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int], key_prefix: str, *, judged: bool = False,
+    notes_px: int = 0,
+) -> None:
+    """The first chart after a click, with the headline numbers of the picked model beside it: the stage chart
+    of retrieval vs that model by default (a linear top N, sized to the screen), the full-K log view and the
+    bump chart of every ordering one click away. Only the chart picked is built (a switch reruns the results
+    fragment: no server call). ``judged``: the store is there, so the nDCG card is drawn (before the first
+    grade too, so that grade moves nothing)."""
+    state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
+    row = st.container(horizontal=True, vertical_alignment="center")
+    with row:
+        picked = st.segmented_control(
+            "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",
+            required=True, label_visibility="collapsed",
+        )
+    name = picked or "stage"
+    model = _pick_model(run, key_prefix, row)
+    shown = min(n, len(run.search.hits))
+    moved = last.derived(
+        f"movement@{model}@{shown}", lambda: movement.compute_movement(run.search.hits, run.results[model], shown)
+    )
+    ndcg = None
+    if judged:
+        label, value, delta = grades_view.headline_ndcg(last, run.search, run.results, shown, grades, model=model)
+        ndcg = (label.replace(" · reranked", f" of {model}"), value, delta)
+    chart_col = results_view.chart_and_numbers(key_prefix, lambda: results_view.headline_metrics(moved, ndcg))
+    with chart_col:
+        if name in results_view.STAGE_VIEWS:
+            box = results_view.stage_box(viewport.known(), notes_px, shown=shown, above_px=ABOVE_STAGE_PX)
+            # The model's own name as the right-hand heading: whole at 1280x720 ("after: " would push it past
+            # its column), and the picker above says "retrieval vs" it.
+            figure = results_view.stage_figure(last.memo, moved, grades, results_view.STAGE_VIEWS[name], model, box)
+            if figure is not None:
+                results_view.show_stage(figure, key_prefix, name)
+            return
+        _bump(last, run, n, grades, key_prefix)
+
+
+def _bump(last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int], key_prefix: str) -> None:
+    """The bump chart of every ordering (built once per run and N; with grade markers once graded)."""
     texts = [hit.text for hit in run.search.hits]
     if grades:
         figure, error = graded_bump(last, run, n, grades)

@@ -268,10 +268,12 @@ def current_grades(
 
 def headline_ndcg(
     last: LastRun, search: SearchResult, results: Mapping[str, RerankResult], k: int, grades: Mapping[str, int] | None,
+    model: str | None = None,
 ) -> tuple[str, str, str | None]:
     """(label, value, delta) of the headline nDCG card: the reranked order's nDCG, and "+0.126 from 0.412" (its
     change from the retrieval order's) when the query has grades; a dash otherwise. The card is there either
-    way, so the first grade moves nothing."""
+    way, so the first grade moves nothing. ``model``: the ordering of ``results`` the card is about (default:
+    the first)."""
     label = f"nDCG@{k} · reranked"
     if not grades:
         return label, "—", None
@@ -280,7 +282,8 @@ def headline_ndcg(
     if error or not metrics or RETRIEVAL not in metrics:
         return label, "—", None
     base = metrics[RETRIEVAL].ndcg
-    after = next((m.ndcg for name, m in metrics.items() if name != RETRIEVAL), None)
+    after = (metrics[model].ndcg if model in metrics else None) if model is not None else next(
+        (m.ndcg for name, m in metrics.items() if name != RETRIEVAL), None)
     if base is None or after is None:
         return label, "—", None
     return label, f"{after:.3f}", f"{after - base:+.3f} from {base:.3f} (retrieval)"

@@ -23,7 +23,7 @@ from rerank_playground import stage_chart as stage
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
-from rerank_playground.models import Hit, Move, SearchRequest, SearchResult
+from rerank_playground.models import Hit, Move, Movement, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankChoice, RerankRun
 from rerank_playground.snapshot import path_label
 
@@ -285,30 +285,30 @@ def _fmt_ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def headline_metrics(run: RerankRun, ndcg: tuple[str, str, str | None] | None = None) -> None:
-    """The first row (nDCG, order agreement, how many moved): above the chart, so both are in the first screen.
-    ``ndcg``: the card of :func:`grades_view.headline_ndcg` (None without a store). Four cards, so each label
-    and value is whole at 1280 px; the scope of each number is in its label."""
-    s = run.movement.summary
-    row = st.columns(4 if ndcg else 3)
+def headline_metrics(moved: Movement, ndcg: tuple[str, str, str | None] | None = None) -> None:
+    """The headline numbers (nDCG, order agreement, how many moved), stacked in the current container: beside
+    the first chart, so both are in the first screen and the chart keeps the screen's height for its type.
+    ``ndcg``: the card of :func:`grades_view.headline_ndcg` (None without a store); it is there before the
+    first grade ("grade to see"), so that grade moves nothing. The scope of each number is in its label."""
+    s = moved.summary
     if ndcg:
         label, value, delta = ndcg
-        row.pop(0).metric(
+        st.metric(
             label, value, delta or "grade to see", delta_color="normal" if delta else "off",
             delta_arrow="auto" if delta else "off",
             help="nDCG of the reranked top N against this query's grades, and its change from the retrieval "
             "order's (unjudged = not relevant; judged@N is in the relevance box under the tables).",
         )
-    row[0].metric(
+    st.metric(
         f"Kendall τ · all {s.n}", tables.fmt_correlation(s.kendall_tau),
-        help="Rank correlation of the two orders over all K candidates: 1 = unchanged, 0 = unrelated, "
+        help="Rank agreement of the two orders over all K candidates (Kendall τ): 1 = unchanged, 0 = unrelated, "
         "−1 = reversed; undefined with fewer than two candidates.",
     )
-    row[1].metric(
+    st.metric(
         f"Overlap · top {s.shown}", f"{round(s.overlap_at_n * s.shown)}/{s.shown}",
         help=f"How many of the original top {s.shown} are still in the reranked top {s.shown} (the shown N).",
     )
-    row[2].metric(
+    st.metric(
         f"▲ up / ▼ down · all {s.n}", f"{s.promoted} / {s.demoted}", f"● {s.unchanged} unchanged",
         delta_color="off", delta_arrow="off",
         help=f"Candidates that climbed / fell / kept their rank, over all K. Within the shown top {s.shown}: "
@@ -491,7 +491,11 @@ def downloads(last: SearchRecord, search: SearchResult, key_prefix: str) -> None
 # ---------------------------------------------------------------------------------------------- page part
 
 
-def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice, int] | None) -> None:
+def render_last(
+    key_prefix: str, current_key: tuple[SearchRequest, RerankChoice, int] | None, notes_px: int = 0
+) -> None:
+    """The last run of the page. ``notes_px``: the height of what the page drew above it besides the usual rows
+    (a spend note), so the first chart still ends inside the first screen."""
     last = last_run.search_record(key_prefix)
     if last is None:
         st.info("Pick a query (or a suggested one) and click **Search & rerank**.")
@@ -525,8 +529,8 @@ def render_last(key_prefix: str, current_key: tuple[SearchRequest, RerankChoice,
     results = {run.choice.label: run.result}
     top_n = run.movement.summary.top_n
     ndcg = None if store is None else grades_view.headline_ndcg(last, run.search, results, top_n, grades)
-    headline_metrics(run, ndcg)
-    first_chart(last, run, grades or {}, key_prefix, notes_px=STALE_NOTE_PX if stale else 0)
+    first_chart(last, run, grades or {}, key_prefix, numbers=lambda: headline_metrics(run.movement, ndcg),
+                notes_px=notes_px + (STALE_NOTE_PX if stale else 0))
     # What the chart and cards above show, said under them: the answer comes first in the screen.
     st.markdown(
         f"**Reranked with {md_escape(run.choice.label)}** · {len(search.hits)} candidates for "
@@ -596,69 +600,131 @@ def _figure(last: SearchRecord, run: RerankRun, name: str) -> go.Figure | None:
 
 
 # What the Search page draws above the first chart once the inputs are folded (title, folded inputs, the Shown
-# line, the run row, the headline cards, the chart switch), measured in Chromium: the chart's top at 425 px
-# (1280x720) and 429 px (1920x1080), with air. The stage chart gets the rest of the first screen.
-ABOVE_STAGE_PX = 430
+# line, the run row, the chart switch), measured in Chromium: the chart's top at 306 px (1280x720) and 310 px
+# (1920x1080), with air. The headline numbers stand beside the chart, so the stage chart gets the rest of the
+# first screen's height.
+ABOVE_STAGE_PX = 320
 STALE_NOTE_PX = 40  # the one-line "Inputs changed since" caption and its gap (39 px measured at 1920x1080)
-SIDEBAR_AND_PADDING_PX = 468  # the open sidebar (300 px) and the main column's padding (2 × 80 px), and air
+SPEND_NOTE_PX = 40  # a one-line "Expected Jina tokens" caption and its gap (a warning box is taller: more air)
+SIDEBAR_AND_PADDING_PX = 460  # the open sidebar (300 px) and the main column's padding (2 × 80 px)
+COLUMN_GAP_PX = 16  # st.columns(gap="small")
+CHART_AND_NUMBERS = (7, 2)  # the chart's and the headline numbers' shares of the main column
+CHART_SHARE = CHART_AND_NUMBERS[0] / sum(CHART_AND_NUMBERS)
+# The lines' share of the chart's width: less than Present's (the chart is narrower, beside the numbers), so the
+# labels keep more of their text.
+STAGE_LINE_FRACTION = 0.2
+STAGE_BEFORE = "before: retrieval"  # whole in the narrower label column at 1280x720 ("… order" was cut)
 STAGE_MIN_HEIGHT_PX = 240
+STAGE_ROWS_BESIDE_N = 4.4  # rows besides N (headings and legend, border, an edge row, air): stage_chart's budget
+
+# The headline numbers beside the chart: labels wrap instead of being cut, values a little smaller than a
+# metric's default so four cards stand beside a 1280x720 chart, and all of it grows with the screen's height
+# (like the chart's type). A static style of ours (never built from data).
+NUMBERS_STYLE = """<style>
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"],
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] *,
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"],
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] p { font-size: max(14px, 1.95vh); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] { font-size: max(14px, 1.8vh); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] {
+  font-size: max(1.9rem, 3.8vh); line-height: 1.2;
+}
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] > div { overflow: visible !important; }
+</style>"""
 
 
-def stage_box(screen: viewport.Viewport, notes_px: int = 0) -> tuple[int, int, int]:
-    """(width, height, font size) of Search's stage chart: the room under the headline cards, so the whole
-    chart (legend included) ends inside the first screen. ``notes_px``: the height of notes drawn above the
-    chart besides the usual rows (the stale-inputs caption). The type is the stage size for this screen, or the
-    largest that fits N rows in that room (:func:`stage.stage_chart` needs about 14.4 rows of 1.35 × the font)."""
-    height = max(screen.height - ABOVE_STAGE_PX - notes_px - 12, STAGE_MIN_HEIGHT_PX)
-    fits = int((height - 24) / (stage.ROW_PITCH * 14.4))
+def results_shown(last: last_run.LastRun | None, current_key: object) -> bool:
+    """The results on screen are those of the inputs as they are now (the last run's own key, and it ran)."""
+    return last is not None and last.run is not None and last.key == current_key
+
+
+def stage_box(
+    screen: viewport.Viewport, notes_px: int = 0, shown: int = 10, above_px: int = ABOVE_STAGE_PX
+) -> tuple[int, int, int]:
+    """(width, height, font size) of a stage chart drawn as the first chart (Search, Compare): the chart
+    column beside the headline numbers, and the height from ``above_px`` (what the page draws above it) to the
+    bottom of the first screen, so the whole chart (legend included) ends inside it. ``notes_px``: notes drawn
+    above the chart besides the usual rows (the stale-inputs caption). The type is the stage size for this
+    screen, or the largest that fits ``shown`` rows in that room (N rows and about 4.4 more of 1.35 × the
+    font, see :func:`stage.stage_chart`), never below its floor."""
+    height = max(screen.height - above_px - notes_px - 8, STAGE_MIN_HEIGHT_PX)
+    # 26: the figure's fixed margins (16 + 8) and the rounding of its top margin
+    fits = int((height - 26) / (stage.ROW_PITCH * (max(shown, 1) + STAGE_ROWS_BESIDE_N)))
     font = max(stage.FLOOR_FONT_PX, min(stage.stage_font_px(screen.width, screen.height), fits))
-    width = max(screen.width - SIDEBAR_AND_PADDING_PX, 560)
+    main = max(screen.width - SIDEBAR_AND_PADDING_PX, 640)
+    width = int((main - COLUMN_GAP_PX) * CHART_SHARE) - 8
     return width, height, font
 
 
-def _stage(last: SearchRecord, run: RerankRun, grades: dict[str, int], full: bool, notes_px: int) -> go.Figure | None:
-    """The stage chart of the run for this screen size, view and grades (the latest one built is kept with the
-    run, so a chart switch or a document pick builds nothing)."""
-    width, height, font = stage_box(viewport.known(), notes_px)
-    signature = (width, height, font, full, tuple(sorted(grades.items())))
-    kept: tuple[object, go.Figure | None, str | None] | None = last.memo.get("stage")
+def stage_figure(
+    memo: dict[str, Any], movement: Movement, grades: dict[str, int], full: bool, after_label: str,
+    box: tuple[int, int, int], name: str = "stage",
+) -> go.Figure | None:
+    """The stage chart of ``movement`` for this box, view and grades. The latest one built is kept in ``memo``
+    under ``name``, so a rerun that changes none of them (a chart switch back, a document pick) builds nothing.
+    None when building failed (the error is shown)."""
+    width, height, font = box
+    signature = (width, height, font, full, after_label, tuple(sorted(grades.items())))
+    kept: tuple[object, go.Figure | None, str | None] | None = memo.get(name)
     if kept is None or kept[0] != signature:
         figure, error = feedback.call_safely(lambda: stage.stage_chart(
-            run.movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
-            after_label=f"after: {run.choice.label}",
+            movement, grades=grades or None, width_px=width, height_px=height, font_px=font, full=full,
+            before_label=STAGE_BEFORE, after_label=after_label, line_fraction=STAGE_LINE_FRACTION,
         ), "stage chart")
         kept = (signature, figure, error)
-        last.memo["stage"] = kept
+        memo[name] = kept
     if kept[2]:
         st.error(kept[2])
     return kept[1]
 
 
+def show_stage(figure: go.Figure, key_prefix: str, name: str) -> None:
+    """A stage chart at its own pixel size, in the container browser tests measure (``<prefix>-stage``)."""
+    with st.container(key=f"{key_prefix}-stage"):
+        st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG, width="content")
+
+
+def chart_and_numbers(key_prefix: str, numbers: Callable[[], None] | None) -> Any:
+    """The row of the first chart: the chart's column (returned) and the headline numbers stacked beside it."""
+    st.html(NUMBERS_STYLE)
+    chart_col, numbers_col = st.columns(list(CHART_AND_NUMBERS), gap="small")
+    if numbers is not None:
+        with numbers_col, st.container(key=f"{key_prefix}-numbers"):
+            numbers()
+    return chart_col
+
+
 def first_chart(
-    last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str, notes_px: int = 0
+    last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str,
+    numbers: Callable[[], None] | None = None, notes_px: int = 0,
 ) -> None:
-    """The one chart in view, right under the headline numbers: the first chart after a click. The stage chart
-    (linear top N) by default, the full-K log view one click away; only the chart picked in the switch is built
-    into the page (a switch reruns the results fragment: no server call)."""
+    """The one chart in view, with the headline numbers (``numbers`` draws them) beside it: the first chart
+    after a click. The stage chart (linear top N) by default, the full-K log view one click away; only the
+    chart picked in the switch is built into the page (a switch reruns the results fragment: no server call)."""
     state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
     picked = st.segmented_control(
         "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",
         required=True, label_visibility="collapsed",
     )
     name = picked or "stage"
-    if name in STAGE_VIEWS:
-        figure = _stage(last, run, grades, STAGE_VIEWS[name], notes_px)
-        if figure is not None:
-            with st.container(key=f"{key_prefix}-stage"):
-                st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG,
-                                width="content")
-        return
-    figure = _figure(last, run, name)
-    if figure is None:
-        return
-    if name == "slope" and grades:
-        figure = graded_slope(last, run, grades)
-    st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG)
+    chart_col = chart_and_numbers(key_prefix, numbers)
+    with chart_col:
+        if name in STAGE_VIEWS:
+            box = stage_box(viewport.known(), notes_px, shown=run.movement.summary.shown)
+            figure = stage_figure(last.memo, run.movement, grades, STAGE_VIEWS[name],
+                                  f"after: {run.choice.label}", box)
+            if figure is not None:
+                show_stage(figure, key_prefix, name)
+            return
+        figure = _figure(last, run, name)
+        if figure is None:
+            return
+        if name == "slope" and grades:
+            figure = graded_slope(last, run, grades)
+        st.plotly_chart(figure, key=f"{key_prefix}.{name}", theme=None, config=PLOTLY_CONFIG)
 
 
 MORE_TABLES = {"all": "All candidates (every K row)", "summary": "Summary table"}

@@ -12,14 +12,20 @@ from rerank_playground.playground import Playground, RerankChoice
 from rerank_playground.rerankers import ProviderSpec
 
 
-def expected_tokens(pg: Playground, request: SearchRequest, choices: Sequence[RerankChoice]) -> None:
-    """A caption with the expected Jina tokens (a warning when the request is large or over the budget)."""
+def expected_tokens(
+    pg: Playground, request: SearchRequest, choices: Sequence[RerankChoice], *, results_shown: bool = False
+) -> bool:
+    """A caption with the expected Jina tokens (a warning when the request is large or over the budget); True
+    when something was drawn. ``results_shown``: the results on screen are these inputs' own, so "none, they are
+    in the cache" would say nothing new: it is left out, and the answer keeps its room in the first screen."""
     estimate = pg.estimate_tokens(request, choices)
     if estimate is None:
-        return
+        return False
     if estimate.models == 0:
+        if results_shown:
+            return False
         st.caption("Expected Jina tokens: none — the paid results for these inputs are in this session's cache.")
-        return
+        return True
     tokens = estimate.tokens
     basis = "these" if estimate.known else "about"
     models = f"{estimate.models} paid model{'s' if estimate.models != 1 else ''}"
@@ -34,6 +40,7 @@ def expected_tokens(pg: Playground, request: SearchRequest, choices: Sequence[Re
         st.warning(text + " A large request: fewer candidates or models cost less.")
     else:
         st.caption(text)
+    return True
 
 
 def needs_a_key(provider: ProviderSpec) -> str:

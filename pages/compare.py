@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
+from components import (
+    compare_view,
+    feedback,
+    fold,
+    last_run,
+    lifecycle,
+    results_view,
+    search_form,
+    spend_note,
+    url_state,
+    view_actions,
+    viewport,
+)
 from components.search_form import SearchForm
 from rerank_playground.playground import Playground, RerankChoice, unclicked_run
 from rerank_playground.search_inputs import models_param
@@ -53,14 +65,18 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
         compare_view.keep_status_for_the_next_run("compare")
         st.rerun(scope="app")
     compare_view.replay_status("compare")
-    spend_note.expected_tokens(pg, form.request, choices)  # after the run: the cache it reads may have changed
+    # After the run: the cache it reads may have changed.
+    noted = spend_note.expected_tokens(
+        pg, form.request, choices, results_shown=results_view.results_shown(last_run.compare_record("compare"), current)
+    )
     with shown:
         fold.shown_line("compare")
     view_actions.compare_actions(pg, "compare", form.n, row)
-    compare_view.render_last("compare", form.n, current)
+    compare_view.render_last("compare", form.n, current, notes_px=results_view.SPEND_NOTE_PX if noted else 0)
 
 
 def body() -> None:
+    viewport.viewport()  # the first chart (the stage chart) is sized to the browser window
     st.title("Compare models")
     if fold.last_summary("compare") is None and not fold.will_run("compare"):
         st.caption(

@@ -13,6 +13,7 @@ import streamlit as st
 from components import (
     feedback,
     fold,
+    last_run,
     lifecycle,
     reranker_picker,
     results_view,
@@ -71,8 +72,10 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     with shown:
         fold.shown_line("search")
     view_actions.search_actions(pg, "search", row)
-    spend_note.expected_tokens(pg, form.request, [choice])  # after the run: the cache it reads may have changed
-    results_view.render_last("search", current)
+    # After the run: the cache it reads may have changed.
+    shown_now = results_view.results_shown(last_run.search_record("search"), current)
+    noted = spend_note.expected_tokens(pg, form.request, [choice], results_shown=shown_now)
+    results_view.render_last("search", current, notes_px=results_view.SPEND_NOTE_PX if noted else 0)
 
 
 def body() -> None:

@@ -40,7 +40,7 @@ FLOOR_FONT_PX = 11  # a top N too long for the height shrinks the type, never be
 ROW_PITCH = 1.35  # row height / font size: a label's box (about 1.2 x the font size) never reaches the next row
 HIGHLIGHT = "#f9a825"  # the note's passage(s): a gold band behind the line
 BORDER = "#616161"
-_LINE_FRACTION = 0.26  # of the plot width, between the two label columns
+LINE_FRACTION = 0.26  # of the plot width, between the two label columns (a narrow chart passes less)
 _CHAR_EM = 0.52  # character width of the label font, in ems, with room (measured: ~0.47 on average)
 
 
@@ -137,6 +137,12 @@ def stage_rows(
 BOLD_CHARS = 0.88  # a bold label holds this share of the characters of a regular one in the same width
 
 
+def _marks_chars(grades: Mapping[str, int] | None, highlight: Collection[str]) -> int:
+    """Characters a label's marks take: a grade glyph and its space when graded, "★ " when anything is
+    highlighted (room kept only for the marks the chart draws)."""
+    return (2 if grades is not None else 0) + (2 if highlight else 0)
+
+
 def _left_text(m: Move, chars: int) -> str:
     """``chars`` is the whole label's budget: the rank number's room comes off the snippet."""
     rank = f"  #{m.original_rank}"
@@ -183,6 +189,7 @@ def stage_chart(
     full: bool = False,
     before_label: str = "before: retrieval order",
     after_label: str = "after reranking",
+    line_fraction: float = LINE_FRACTION,
 ) -> go.Figure:
     """The stage chart of ``movement`` (see the module docstring).
 
@@ -194,6 +201,8 @@ def stage_chart(
       below :data:`FLOOR_FONT_PX`; a top N too long even for that makes the figure taller than asked.
     - ``full``: the full-K view on a logarithmic rank axis instead of the linear top N.
     - ``before_label`` / ``after_label``: the column headings (blind A/B passes neutral words).
+    - ``line_fraction``: the share of the width between the two label columns (where the lines run); a chart
+      drawn beside other things passes less, so its labels keep more of their text.
     """
     moves = movement.moves
     if not moves:
@@ -203,7 +212,7 @@ def stage_chart(
     plot_h = max(height_px - margin_top - 8, 100)
     if full:
         return _full_chart(movement, min(n_top, len(moves)), grades, set(highlight), width_px, height_px, font_px,
-                           margin_top, before_label, after_label)
+                           margin_top, before_label, after_label, line_fraction)
     shown = min(n_top, len(moves))
     # Rows available at this type size: N rows, the border, edge rows, and half a row of air at each end.
     font = font_px
@@ -215,8 +224,8 @@ def stage_chart(
         plot_h = math.ceil((shown + 2.4) * font * ROW_PITCH)
         height_px = plot_h + margin_top + 8
     max_rows = max(shown + 2, int(plot_h / (font * ROW_PITCH) - 0.4))
-    label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
-    chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
+    label_px = width_px * (1 - line_fraction) / 2 - font
+    chars = max(14, int(label_px / (font * _CHAR_EM)) - _marks_chars(grades, highlight))
     layout = stage_rows(moves, shown, max_rows=max_rows, label_chars=chars, bold=set(highlight))
     by_uuid = {m.uuid: m for m in moves}
     fig = go.Figure()
@@ -238,7 +247,7 @@ def stage_chart(
         notes.append(dict(x=0.5, y=layout.border, xref="x", yref="y", showarrow=False, yanchor="middle",
                            text=f"outside the top {shown}", bgcolor="white", font={"size": font, "color": BORDER},
                            name="border-label"))
-    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label)
+    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label, line_fraction)
     fig.update_yaxes(range=[layout.total_rows + 0.7, 0.3])
     fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows})
     return fig
@@ -279,9 +288,9 @@ def _lines(fig: go.Figure, items: Sequence[tuple[Move, tuple[float, float]]], hi
 
 def _frame(fig: go.Figure, notes: list[dict[str, Any]], shapes: list[dict[str, Any]], width_px: int,
            height_px: int, font: int, margin_top: int, before_label: str,
-           after_label: str, middle: str = "") -> None:
+           after_label: str, line_fraction: float, middle: str = "") -> None:
     """Size, axes (no ticks: every rank is in its label), column headings and the legend above the plot."""
-    reach = (1 - _LINE_FRACTION) / 2 / _LINE_FRACTION
+    reach = (1 - line_fraction) / 2 / line_fraction
     fig.update_layout(
         width=width_px, height=height_px, template="plotly_white", hovermode="closest", showlegend=True,
         font={"size": font, "family": "Source Sans Pro, Arial, sans-serif"},
@@ -296,7 +305,7 @@ def _frame(fig: go.Figure, notes: list[dict[str, Any]], shapes: list[dict[str, A
     heading_y = 1 + 6 / max(height_px, 1)
     # A heading never runs past its column (a long model name is cut with "…"; the hover of the lines and
     # the page's caption say it in full).
-    chars = max(10, int(width_px * (1 - _LINE_FRACTION) / 2 / (font * _CHAR_EM * 1.1)) - 2)
+    chars = max(10, int(width_px * (1 - line_fraction) / 2 / (font * _CHAR_EM * 1.1)) - 2)
     for x, anchor, text in ((-0.04, "right", before_label), (1.04, "left", after_label)):
         notes.append(dict(x=x, y=heading_y, xref="x", yref="paper", xanchor=anchor, yanchor="bottom",
                            showarrow=False, text=f"<b>{escape(snippet(text, chars))}</b>", font={"size": font},
@@ -332,7 +341,7 @@ def spaced_labels(positions: Sequence[float], gap: float) -> list[int]:
 
 def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None, highlight: set[str],
                 width_px: int, height_px: int, font: int, margin_top: int, before_label: str,
-                after_label: str) -> go.Figure:
+                after_label: str, line_fraction: float) -> go.Figure:
     moves = movement.moves
     n = len(moves)
     plot_h = max(height_px - margin_top - 8, 100)
@@ -341,8 +350,8 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     units_per_px = (n - 0.3) / max(plot_h - top_air_px, 1.0)
     low = 1 - top_air_px * units_per_px
     gap = font * ROW_PITCH * units_per_px
-    label_px = width_px * (1 - _LINE_FRACTION) / 2 - font
-    chars = max(14, int(label_px / (font * _CHAR_EM)) - 4)  # 4: the grade and ★ marks
+    label_px = width_px * (1 - line_fraction) / 2 - font
+    chars = max(14, int(label_px / (font * _CHAR_EM)) - _marks_chars(grades, highlight))
     fig = go.Figure()
     # Collected and set once: plotly copies and validates every annotation on each add_annotation (O(n²)).
     notes: list[dict[str, Any]] = []
@@ -375,7 +384,7 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     if border is not None:
         shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"}))
-    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label,
+    _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label, line_fraction,
            middle=f"all {n}, log scale")
     fig.update_yaxes(range=[n + 0.7, low])
     fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})

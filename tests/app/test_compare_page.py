@@ -48,6 +48,26 @@ def test_compare_three_models_with_a_key(with_jina_key: AppEnv) -> None:
     assert top.shape == (10, 5)  # rank, retrieval and the three models
     agreement = frame_with(at, "ordering A", "ordering B", "Kendall τ (all 50)", "overlap (top 10)")
     assert len(agreement) == 6  # 4 orderings -> 6 pairs
+    # The first chart is the stage chart of retrieval vs the first model that ran (the only chart built).
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    stage = json.loads(charts[0].proto.spec)
+    assert stage["layout"]["meta"]["view"] == "top" and stage["layout"]["meta"]["shown"] == 10
+    headings = [a["text"] for a in stage["layout"]["annotations"] if a.get("name") == "column-heading"]
+    assert any("local baseline" in h for h in headings), headings  # its name (cut to its column at 1280 px)
+    assert at.selectbox(key="compare.stage_model").value == "local baseline (WordLlama)"
+    # Another model on the chart: the chart and the numbers beside it follow the pick.
+    at.selectbox(key="compare.stage_model").set_value("jina-reranker-v3.5").run()
+    assert_healthy(at)
+    stage = json.loads(at.get("plotly_chart")[0].proto.spec)
+    headings = [a["text"] for a in stage["layout"]["annotations"] if a.get("name") == "column-heading"]
+    assert any("jina-reranker-v3.5" in h for h in headings), headings
+    moved = at.session_state["compare.last"].memo["movement@jina-reranker-v3.5@10"]
+    labels = [m.label for m in at.metric][:3]
+    assert labels == ["nDCG@10 of jina-reranker-v3.5", "Kendall τ · all 50", "Overlap · top 10"]
+    assert at.metric[2].value == f"{round(moved.summary.overlap_at_n * 10)}/10"
+    # The bump chart of every ordering, one option away.
+    at.segmented_control(key="compare.chart").set_value("bump").run()
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     assert json.loads(charts[0].proto.spec)["layout"]["title"]["text"] == "Rank of each document under each model"
@@ -101,7 +121,7 @@ def test_one_failing_model_leaves_the_others(with_jina_key: AppEnv) -> None:
     assert models.loc[models["model"] == "local baseline (WordLlama)", "status"].item() == "ok"
     errors = values(at.error)
     assert len(errors) == 1
-    assert len(at.get("plotly_chart")) == 1  # the bump chart of the two that worked
+    assert len(at.get("plotly_chart")) == 1  # the stage chart of the first model that worked
     assert frame_with(at, "rank", "retrieval").shape[1] == 4  # rank, retrieval and two models
 
 

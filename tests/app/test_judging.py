@@ -219,6 +219,10 @@ def test_compare_shows_metrics_badges_and_grade_markers(app_env: AppEnv, store: 
     assert top["retrieval"][1].startswith("◆ 3 perfect · ")
     assert top["retrieval"][4].startswith("— 0 not relevant · ")
     assert top["retrieval"][0].startswith("○ unjudged · ")
+    stage = json.loads(at.get("plotly_chart")[0].proto.spec)  # the first chart: the stage chart, graded labels
+    labels = [a["text"] for a in stage["layout"]["annotations"] if str(a.get("name", "")).startswith("rank-label")]
+    assert any(label.startswith("◆") or " ◆" in label for label in labels), labels
+    at.segmented_control(key="compare.chart").set_value("bump").run()  # the bump chart, one option away
     bump = json.loads(at.get("plotly_chart")[0].proto.spec)
     grades_in_chart = {t["meta"]["grade"] for t in bump["data"] if "grade" in (t.get("meta") or {})}
     assert {3, 0} <= grades_in_chart

@@ -185,7 +185,8 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
     assert_key_not_exposed(page, TEST_JINA_KEY, "search page with Jina results")
     screenshot(page, "search_jina")
 
-    # 5. Compare: with a key the default set is the local baseline plus two Jina models; one click, a bump chart.
+    # 5. Compare: with a key the default set is the local baseline plus two Jina models; one click, a stage
+    # chart, and the bump chart of every model one click further.
     jina_server.reset()
     goto_page(page, "Compare models")
     main = page.locator('[data-testid="stMain"]')
@@ -195,6 +196,11 @@ def test_newcomer_path(page: Page, app_url: str, jina_server: JinaStandIn) -> No
     page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot')
     expect(main.get_by_text("Model comparison", exact=True)).to_be_visible()
     assert_no_errors(page, "compare results")
+    # The first chart is the stage chart of retrieval vs one model; the bump chart of them all is one click away.
+    expect(main.locator(".st-key-compare-stage .js-plotly-plot")).to_have_count(1)
+    rerun_and_wait(page, main.get_by_role("radio", name="Every model (bump chart)", exact=True).click)
+    expect(main.locator(".st-key-compare-stage")).to_have_count(0)
+    expect(main.locator(".js-plotly-plot").first).to_contain_text("Rank of each document under each model")
     orderings = page.evaluate(
         """() => {
             const gd = document.querySelector('[data-testid="stMain"] .js-plotly-plot');

@@ -32,8 +32,9 @@ from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import RerankChoice
+from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot, wait_idle
-from tests.browser.test_newcomer_path import click_segment, open_settings
+from tests.browser.test_newcomer_path import click_segment, open_settings, sidebar
 from tests.browser.test_present_stage import MEASURE_CHART
 
 pytestmark = pytest.mark.browser
@@ -43,6 +44,7 @@ SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 # Search's stage chart.
 MEASURE_STAGE = MEASURE_CHART.replace('[class*="st-key-present-stage-"]', ".st-key-search-stage")
 assert MEASURE_STAGE != MEASURE_CHART
+MEASURE_COMPARE_STAGE = MEASURE_CHART.replace('[class*="st-key-present-stage-"]', ".st-key-compare-stage")
 
 
 @dataclass
@@ -147,11 +149,11 @@ def open_list(page: Page, select: Locator) -> None:
             page.keyboard.press("Escape")
 
 
-def stage_on_screen(page: Page, width: int, height: int, where: str) -> dict[str, Any]:
+def stage_on_screen(page: Page, width: int, height: int, where: str, prefix: str = "search") -> dict[str, Any]:
     """The stage chart's labels, figure and texts measured in the page: no overlapping labels, all inside the
-    viewport and inside the figure."""
-    page.locator(".st-key-search-stage .js-plotly-plot g.annotation").first.wait_for()
-    found: dict[str, Any] | None = page.evaluate(MEASURE_STAGE)
+    viewport and inside the figure. ``prefix``: the page's ("search" or "compare")."""
+    page.locator(f".st-key-{prefix}-stage .js-plotly-plot g.annotation").first.wait_for()
+    found: dict[str, Any] | None = page.evaluate(MEASURE_STAGE if prefix == "search" else MEASURE_COMPARE_STAGE)
     assert found is not None, f"{where}: no stage chart"
     assert found["labels"] >= 10, f"{where}: only {found['labels']} labels"
     assert found["overlaps"] == [], f"{where}: labels overlap: {found['overlaps']}"
@@ -194,13 +196,21 @@ def test_search_answer_first_and_only_the_results_rerun(page: Page, app_url: str
           f"{len(found['overlaps'])} overlapping pairs; smallest chart font {found['minFont']:.0f} px")
     screenshot(page, f"answer-search-{size}", full_page=False)
     screenshot(page, f"search-stage-{size}", full_page=False)
+    # Read from the back of the room: no chart text under 18 px at 1280x720, and the type grows with the screen.
+    assert found["minFont"] >= 18, f"chart text of {found['minFont']} px"
+    if width >= 1920:
+        assert found["minFont"] >= 24, f"the type does not grow with the screen: {found['minFont']} px"
+    # The headline numbers stand beside the chart, not above it: both start in the same band of the screen.
+    numbers = box_inside(page, main(page).locator(".st-key-search-numbers"), height, "the headline numbers")
+    assert numbers["x"] >= found["chart"]["right"] - 1, f"the numbers overlap the chart: {numbers} {found}"
     assert clipped_text(page) == []
     # The full-K log view, one click away: labels still never overlap, the chart still on screen.
     rerun_and_wait(page, main(page).get_by_role("radio", name="All K (log scale)").click)
     expect(main(page).locator(".st-key-search-stage .js-plotly-plot")).to_have_count(1)
     found = stage_on_screen(page, width, height, f"search {size}, all K")
     print(f"[{size}] full view: lowest pixel {found['chart']['bottom']:.0f} px of {height}; "
-          f"{len(found['overlaps'])} overlapping pairs")
+          f"{len(found['overlaps'])} overlapping pairs; smallest chart font {found['minFont']:.0f} px")
+    assert found["minFont"] >= 18, f"full view: chart text of {found['minFont']} px"
     screenshot(page, f"search-stage-full-{size}", full_page=False)
     rerun_and_wait(page, main(page).get_by_role("radio", name="Rank movement · top N").click)
 
@@ -256,6 +266,13 @@ def _first_grade_moves_nothing(page: Page, app_url: str) -> None:
     assert abs(after[0]["y"] - before[0]["y"]) <= 1 and abs(after[1]["y"] - before[1]["y"]) <= 1, (before, after)
     assert re.fullmatch(r"\d\.\d{3}", card.locator('[data-testid="stMetricValue"]').inner_text().strip())
     screenshot(page, "answer-search-graded-1280x720", full_page=False)
+    # Back at the top: the graded numbers (a delta under the nDCG) still stand beside the chart, inside the screen.
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    found = stage_on_screen(page, 1280, 720, "search after a grade")
+    numbers = box_inside(page, main(page).locator(".st-key-search-numbers"), 720, "the graded headline numbers")
+    assert numbers["y"] + numbers["height"] <= found["chart"]["bottom"] + 1, (numbers, found["chart"])
+    assert found["minFont"] >= 18
+    screenshot(page, "search-stage-graded-1280x720", full_page=False)
     assert_no_errors(page, "search after a grade")
 
 
@@ -280,22 +297,59 @@ def test_compare_answer_first_and_only_the_results_rerun(page: Page, app_url: st
     page.set_viewport_size({"width": width, "height": height})
     frames = watch(page)
     open_app(page, app_url)
+    # With a Jina key (for this browser session only) Compare runs several models, so the stage chart's model
+    # can be picked.
+    key_field = sidebar(page).get_by_role("textbox", name="Jina API key", exact=True)
+    key_field.fill(TEST_JINA_KEY)
+    rerun_and_wait(page, sidebar(page).get_by_role("button", name="Use this key").click)
+    expect(sidebar(page).get_by_text("Jina API reranking: ready (key set)")).to_be_visible()
     link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=re.compile(r"^\s*Compare models\s*$"))
     rerun_and_wait(page, link.first.click)
     button = main(page).get_by_role("button", name="Compare models", exact=True)
     rerun_and_wait(page, button.click)
-    chart = main(page).locator(".js-plotly-plot").first
-    chart.wait_for()
-    card = main(page).locator('[data-testid="stMetric"]').first
-    box_inside(page, card, height, "the nDCG headline")
-    chart_box = chart.bounding_box()
-    assert chart_box is not None and chart_box["y"] + 200 <= height, f"the chart starts below the screen: {chart_box}"
-    print(f"\n[compare {size}] chart top {chart_box['y']:.0f} px, bottom "
-          f"{chart_box['y'] + chart_box['height']:.0f} px of {height}")
+    # The first chart is the stage chart of retrieval vs the first model that ran, with its numbers beside it.
+    found = stage_on_screen(page, width, height, f"compare {size}, top N", prefix="compare")
+    print(f"\n[compare {size}] stage chart top {found['chart']['top']:.0f} px, lowest pixel "
+          f"{found['chart']['bottom']:.0f} px (text {found['textBottom']:.0f} px) of {height}; {found['labels']} "
+          f"labels, {len(found['overlaps'])} overlapping pairs; smallest chart font {found['minFont']:.0f} px")
+    numbers = box_inside(page, main(page).locator(".st-key-compare-numbers"), height, "the headline numbers")
+    assert numbers["x"] >= found["chart"]["right"] - 1, f"the numbers overlap the chart: {numbers} {found}"
+    cards = main(page).locator('.st-key-compare-numbers [data-testid="stMetric"]')
+    expect(cards.filter(has_text=re.compile(r"^nDCG@10 of "))).to_have_count(1)  # the card is there before grades
+    for i in range(cards.count()):
+        box_inside(page, cards.nth(i), height, f"compare headline number {i + 1}")
+    assert found["minFont"] >= 18, f"compare chart text of {found['minFont']} px"
+    if width >= 1920:
+        assert found["minFont"] >= 24, f"the type does not grow with the screen: {found['minFont']} px"
     assert shown_line(page).startswith("DemoWiki · ")
     screenshot(page, f"answer-compare-{size}", full_page=False)
+    screenshot(page, f"compare-stage-{size}", full_page=False)
+    assert clipped_text(page) == []
+    # Another model on the chart: one pick in the small selector beside the switch; only the results rerun.
+    picker = main(page).locator(".st-key-compare-model-picker")
+    first_model = picker.get_by_role("combobox").input_value().removeprefix("retrieval vs ")
+    assert first_model == "local baseline (WordLlama)", first_model  # the first model that ran
+    with only_the_results_rerun(page, frames, "the model picker"):
+        open_list(page, picker)
+        options = page.get_by_role("option")
+        rerun_and_wait(page, options.filter(has_text="jina-reranker-v3.5").first.click)
+    after = picker.get_by_role("combobox").input_value().removeprefix("retrieval vs ")
+    assert after == "jina-reranker-v3.5", after
+    heading = main(page).locator(".st-key-compare-stage g.annotation").filter(has_text="jina-reranker-v3.5")
+    expect(heading).to_have_count(1)  # the right-hand column's heading, whole
+    expect(cards.filter(has_text="nDCG@10 of jina-reranker-v3.5")).to_have_count(1)  # the numbers follow the pick
+    found = stage_on_screen(page, width, height, f"compare {size}, {after}", prefix="compare")
+    assert found["minFont"] >= 18
+    screenshot(page, f"compare-stage-model2-{size}", full_page=False)
+    # The bump chart of every ordering, one option away.
+    with only_the_results_rerun(page, frames, "Compare's chart switch"):
+        rerun_and_wait(page, main(page).get_by_role("radio", name="Every model (bump chart)").click)
+    expect(main(page).locator(".js-plotly-plot")).to_have_count(1)
+    expect(main(page).locator(".js-plotly-plot").first).to_contain_text("Rank of each document under each model")
+    rerun_and_wait(page, main(page).get_by_role("radio", name="Rank movement · top N").click)
+    stage_on_screen(page, width, height, f"compare {size}, back to the stage chart", prefix="compare")
     with only_the_results_rerun(page, frames, "Compare's run button"):
         rerun_and_wait(page, button.click)
-    chart.wait_for()
+    main(page).locator(".st-key-compare-stage .js-plotly-plot").wait_for()
     assert clipped_text(page) == []
     assert_no_errors(page, "compare")

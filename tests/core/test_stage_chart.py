@@ -146,3 +146,35 @@ def test_nothing_to_chart_is_a_clear_message() -> None:
     empty = Movement(moves=(), summary=movement([0]).summary)
     with pytest.raises(InvalidInput, match="nothing to chart"):
         stage_chart(empty)
+
+
+def _longest_label(fig) -> int:  # type: ignore[no-untyped-def]
+    return max(len(a.text) for a in labels(fig) if a.name == "rank-label-right")
+
+
+def test_a_narrower_line_band_leaves_the_labels_more_text() -> None:
+    """Search and Compare draw the chart beside their numbers, with less room between the label columns."""
+    hits = [Hit(i + 1, f"u{i}", f"document number {i} " + "word " * 30) for i in range(50)]
+    long_texts = compute_movement(hits, RerankResult("local", "m", tuple(
+        RankedDoc(index, 1.0 - k / 1000) for k, index in enumerate(ORDER_50)), 1.0), 10)
+    wide = stage_chart(long_texts, width_px=620, height_px=400, font_px=18)
+    narrow = stage_chart(long_texts, width_px=620, height_px=400, font_px=18, line_fraction=0.2)
+    assert _longest_label(narrow) > _longest_label(wide)
+    # The lines still run from x = 0 to x = 1, and the labels stay inside the axis' range.
+    assert narrow.layout.xaxis.range[0] < -0.04 and narrow.layout.xaxis.range[1] > 1.04
+    reach = (1 - 0.2) / 2 / 0.2
+    assert narrow.layout.xaxis.range == (-reach, 1 + reach)
+
+
+def test_room_for_marks_is_kept_only_for_the_marks_drawn() -> None:
+    hits = [Hit(i + 1, f"u{i}", f"document number {i} " + "word " * 30) for i in range(50)]
+    moved = compute_movement(hits, RerankResult("local", "m", tuple(
+        RankedDoc(index, 1.0 - k / 1000) for k, index in enumerate(ORDER_50)), 1.0), 10)
+    plain = stage_chart(moved, width_px=620, height_px=400, font_px=18)
+    graded = stage_chart(moved, width_px=620, height_px=400, font_px=18, grades={"u0": 3})
+    plain_text = next(a.text for a in labels(plain) if a.name == "rank-label-right" and a.y == 2)
+    graded_text = next(a.text for a in labels(graded) if a.name == "rank-label-right" and a.y == 2)
+    # The graded label carries "◆ " or "○ " before it, and its text is cut shorter to make room for it; the
+    # plain label, with no marks, keeps that room for its text.
+    assert graded_text[:2] in ("◆ ", "○ ")
+    assert len(graded_text) - 2 < len(plain_text)
