@@ -15,6 +15,8 @@ What makes it a *stage* chart (design.md, "On stage"):
 - **Highlighted passages** (``highlight``: the uuids the story's note talks about) get a thick gold band
   behind their line and a "★" before their label.
 - Colour is never the only signal: ▲ / ▼ / ● glyphs beside each right-hand label, marker shapes on the lines.
+- **A cut** (``kept``: how many of the reranked list a cut keeps, issue 23.3): the right-hand labels below it are
+  greyed and a dotted line under the last kept one crosses the right-hand column (the page says "kept X of K").
 
 Document text is untrusted: every label and hover goes through :func:`charts.escape` (plotly renders a subset
 of HTML in annotations) and :func:`charts.isolate` (right-to-left text keeps the rank number in place).
@@ -40,6 +42,8 @@ FLOOR_FONT_PX = 11  # a top N too long for the height shrinks the type, never be
 ROW_PITCH = 1.35  # row height / font size: a label's box (about 1.2 x the font size) never reaches the next row
 HIGHLIGHT = "#f9a825"  # the note's passage(s): a gold band behind the line
 BORDER = "#616161"
+CUT_LINE = "#6a1b9a"  # the cut's line: not a movement colour (green / red / grey) nor the border's grey
+CUT_GREY = "#9e9e9e"  # right-hand labels below the cut
 _LINE_FRACTION = 0.26  # of the plot width, between the two label columns
 _CHAR_EM = 0.52  # character width of the label font, in ems, with room (measured: ~0.47 on average)
 
@@ -183,6 +187,7 @@ def stage_chart(
     full: bool = False,
     before_label: str = "before: retrieval order",
     after_label: str = "after reranking",
+    kept: int | None = None,
 ) -> go.Figure:
     """The stage chart of ``movement`` (see the module docstring).
 
@@ -194,7 +199,10 @@ def stage_chart(
       below :data:`FLOOR_FONT_PX`; a top N too long even for that makes the figure taller than asked.
     - ``full``: the full-K view on a logarithmic rank axis instead of the linear top N.
     - ``before_label`` / ``after_label``: the column headings (blind A/B passes neutral words).
+    - ``kept``: documents of the reranked list a cut keeps (None: no cut); the rest are greyed on the right.
     """
+    if kept is not None and kept < 0:
+        raise InvalidInput(f"A cut keeps zero or more documents (got {kept}).")
     moves = movement.moves
     if not moves:
         raise InvalidInput("There is nothing to chart: no candidates.")
@@ -203,7 +211,7 @@ def stage_chart(
     plot_h = max(height_px - margin_top - 8, 100)
     if full:
         return _full_chart(movement, min(n_top, len(moves)), grades, set(highlight), width_px, height_px, font_px,
-                           margin_top, before_label, after_label)
+                           margin_top, before_label, after_label, kept)
     shown = min(n_top, len(moves))
     # Rows available at this type size: N rows, the border, edge rows, and half a row of air at each end.
     font = font_px
@@ -225,13 +233,16 @@ def stage_chart(
     shapes: list[dict[str, Any]] = []
     _lines(fig, [(by_uuid[u], ends) for u, ends in layout.ends.items()], set(highlight), font)
     for row in layout.rows:
+        cut_off = row.side == "right" and kept is not None and row.row > kept  # edge rows lie below any cut ≤ N
         notes.append(dict(
             x=-0.04 if row.side == "left" else 1.04, y=row.row, xref="x", yref="y",
             xanchor="right" if row.side == "left" else "left", yanchor="middle", showarrow=False,
             text=_label_html(row, by_uuid, grades, set(highlight)),
-            font={"size": font, "color": "#424242" if row.edge else "#212121"},
+            font={"size": font, "color": CUT_GREY if cut_off else "#424242" if row.edge else "#212121"},
             name=f"rank-label-{row.side}",
         ))
+    if kept is not None and kept < shown:
+        shapes.append(_cut_line(kept + 0.5))
     if layout.border is not None:
         shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=layout.border, y1=layout.border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"}))
@@ -240,8 +251,17 @@ def stage_chart(
                            name="border-label"))
     _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label)
     fig.update_yaxes(range=[layout.total_rows + 0.7, 0.3])
-    fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows})
+    fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows,
+                            "kept": kept})
     return fig
+
+
+def _cut_line(y: float) -> dict[str, Any]:
+    """The cut, under the last kept document: across the right-hand (reranked) column only, from the lines' end
+    to the plot's edge (the retrieval order is not cut)."""
+    reach = (1 - _LINE_FRACTION) / 2 / _LINE_FRACTION
+    return dict(type="line", x0=1.0, x1=1 + reach, y0=y, y1=y, xref="x", yref="y",
+                line={"color": CUT_LINE, "width": 3, "dash": "dot"}, name="cut-line")
 
 
 def _lines(fig: go.Figure, items: Sequence[tuple[Move, tuple[float, float]]], highlight: set[str],
@@ -332,7 +352,7 @@ def spaced_labels(positions: Sequence[float], gap: float) -> list[int]:
 
 def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None, highlight: set[str],
                 width_px: int, height_px: int, font: int, margin_top: int, before_label: str,
-                after_label: str) -> go.Figure:
+                after_label: str, kept: int | None = None) -> go.Figure:
     moves = movement.moves
     n = len(moves)
     plot_h = max(height_px - margin_top - 8, 100)
@@ -357,10 +377,13 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
             m = labelled[i]
             row = StageRow(side, ys[i], text_of(m, int(chars * BOLD_CHARS) if m.uuid in highlight else chars),
                            (m.uuid,))
+            cut_off = side == "right" and kept is not None and m.new_rank > kept
             notes.append(dict(
                 x=-0.04 if side == "left" else 1.04, y=ys[i], xref="x", yref="y",
                 xanchor="right" if side == "left" else "left", yanchor="middle", showarrow=False,
-                text=_label_html(row, by_uuid, grades, highlight), font={"size": font}, name=f"rank-label-{side}",
+                text=_label_html(row, by_uuid, grades, highlight),
+                font={"size": font, **({"color": CUT_GREY} if cut_off else {})},
+                name=f"rank-label-{side}",
             ))
         # Plain rank numbers further down (10, 20, 50, ...), where they fit below the labelled ones.
         last = ys[-1] if ys else 0.0
@@ -375,8 +398,10 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     if border is not None:
         shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"}))
+    if kept is not None and 0 < kept < n:
+        shapes.append(_cut_line((log_row(kept, n) + log_row(kept + 1, n)) / 2))
     _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label,
            middle=f"all {n}, log scale")
     fig.update_yaxes(range=[n + 0.7, low])
-    fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})
+    fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0, "kept": kept})
     return fig
