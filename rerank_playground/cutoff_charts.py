@@ -100,8 +100,8 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
                                  customdata=[[b.low, b.high] for b in bins],
                                  hovertemplate=f"%{{y}} judged, {name}<br>scores %{{customdata[0]:.4g}} – "
                                                "%{customdata[1]:.4g}<extra></extra>"), row=2, col=col)
-        fig.update_xaxes(title_text=_wrap(f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
-                                          36), row=2, col=col)
+        fig.update_xaxes(title_text=_wrap(f"score (points at the bin mean, bars over the bin) · {cal.judged} judged, "
+                                          f"{cal.unjudged} unjudged left out", 36), row=2, col=col)
     relevant_from = cals[0].relevant_from if cals else 1
     fig.update_yaxes(title_text=f"share relevant (grade ≥ {relevant_from})", range=[-0.02, 1.05], row=1, col=1)
     tallest = max((b.n for c in cals for b in c.bins), default=1)
