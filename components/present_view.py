@@ -28,7 +28,7 @@ from rerank_playground.evaluation.store import Store
 from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
-from rerank_playground.playground import Playground
+from rerank_playground.playground import Playground, RerankRun
 from rerank_playground.presentation import Headline, PreparedView, Presenter, headline, prefetch_order
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import snapshot_html
@@ -407,8 +407,9 @@ def _settings_line(view: StoryView, search: SearchResult | None = None) -> str:
     r = view.request
     mode = r.mode.value + (f", alpha {r.alpha:g}, {r.fusion.value} fusion" if r.mode.value == "hybrid" else "")
     read = (search.request.text_property if search is not None else None) or r.text_property or "the default"
+    cut = f" · cut: {view.cut.label}" if view.cut is not None else ""
     return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
-            f"rerankers: {', '.join(c.label for c in view.choices)}")
+            f"rerankers: {', '.join(c.label for c in view.choices)}{cut}")
 
 
 # Plain words first, the symbol in brackets, and a definition on hover (issue 19: a stakeholder meets no bare
@@ -423,8 +424,23 @@ NDCG_HELP = ("Ranking quality of the top {n} against this query's judgments (nor
              "gain, nDCG@{n}): 1 = the best possible order of the judged documents, 0 = none relevant. {judged}")
 
 
-def _headline(numbers: Headline, n: int, k: int) -> None:
+CUT_HELP = ("The view's cut, {label}, applied to this reranked list of {k} candidates as an application would "
+            "(ask Weaviate for limit = {k} with rerank, then cut in the client): it keeps {kept}. Greyed labels on "
+            "the right and the dotted line mark what it drops.")
+
+
+def kept_by_cut(view: StoryView, run: RerankRun) -> int | None:
+    """How many documents of ``run``'s reranked list (best first) the view's cut keeps; None without a cut."""
+    if view.cut is None:
+        return None
+    return view.cut.kept([d.score for d in run.result.ranked])
+
+
+def _headline(numbers: Headline, n: int, k: int, view: StoryView | None = None, kept: int | None = None) -> None:
     """The headline numbers, stacked beside the chart, each scoped to what is shown and with a direction cue."""
+    if view is not None and view.cut is not None and kept is not None:
+        st.metric(f"kept by the cut ({view.cut.label})", f"kept {kept} of {k}",
+                  help=CUT_HELP.format(label=view.cut.label, k=k, kept=kept))
     if numbers.ndcg_before is not None and numbers.ndcg_after is not None:
         change = numbers.ndcg_change
         st.metric(f"ranking quality, top {n} (nDCG@{n})", f"{numbers.ndcg_before:.2f} → {numbers.ndcg_after:.2f}",
@@ -486,7 +502,7 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
                 code, error = feedback.call_safely(lambda: codegen.python_code(
                     request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
                     needs_query_vector=needs_query_vector(request, pg.collection(request.collection)),
-                    jina_base_url=pg.jina_base_url), "copy as code")
+                    jina_base_url=pg.jina_base_url, cut=view.cut), "copy as code")
                 if code:
                     with st.expander("Copy as code", expanded=False):
                         st.code(code, language="python")
@@ -505,14 +521,15 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
     for (label, run), box in zip(runs, containers, strict=True):
         with box:
             numbers = prepared.headlines.get(label) or headline(run, prepared.grades)
+            kept = kept_by_cut(view, run)
             chart_col, numbers_col = st.columns([77, 23], gap="small")
             with numbers_col, st.container(key=f"present-numbers-{index}-{_slug(label)}"):
-                _headline(numbers, numbers.overlap_k, len(run.search.hits))
+                _headline(numbers, numbers.overlap_k, len(run.search.hits), view, kept)
             with chart_col, st.container(key=f"present-stage-{index}-{_slug(label)}"):
                 figure = stage_chart(
                     run.movement, top_n=view.top_n, grades=prepared.grades, highlight=prepared.highlight,
                     width_px=width, height_px=height, font_px=font, full=full,
-                    after_label=f"after: {label}",
+                    after_label=f"after: {label}", kept=kept,
                 )
                 st.plotly_chart(figure, key=_key(f"chart{index}-{label}-{'full' if full else 'top'}"),
                                 theme=None, config=PLOTLY_CONFIG, width="content")
@@ -521,8 +538,10 @@ def _view(pg: Playground, store: Store | None, story: Story, index: int, prepare
             marked = " · ★ the passage the note is about" if prepared.highlight else ""
             if prepared.grades:  # the glyphs beside the labels: what each grade looks like
                 marked += " · grades: " + ", ".join(tables.GRADE_BADGES)
+            cut = (f" · cut {md_escape(view.cut.label)}: kept {kept} of {len(run.search.hits)}, the rest greyed"
+                   if view.cut is not None else "")
             st.caption(f"“{md_escape(view.request.query)}” · {label} · top {n} of {len(run.search.hits)} candidates"
-                       f"{marked} · {other}"
+                       f"{cut}{marked} · {other}"
                        + (" · rerank from this session's cache" if run.result.cached else ""))
 
 

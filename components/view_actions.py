@@ -90,13 +90,21 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         new_name = st.text_input("New story name", key=f"{key_prefix}.story_new", max_chars=200)
     note = st.text_area("What to look for (the caption when presenting)", prepared.view.note,
                         key=f"{key_prefix}.story_note", max_chars=stories.MAX_NOTE, height=90)
+    # The cut picked on the page goes with the view (issue 23.3), so Present cuts where this page cuts. Read
+    # from the widgets' state: the cut control is drawn further down the page in this same run.
+    cut, problem = results_view.chosen_cut(key_prefix)
+    if problem:
+        st.caption(f"The cut's value is not valid ({safe.text(problem)}): the view is saved without a cut.")
+    else:
+        st.caption(f"Cut kept with the view: {safe.text(cut.label)}." if cut is not None
+                   else "No cut: the view shows the whole reranked list.")
     if st.button("Add this view", key=f"{key_prefix}.story_add", type="primary"):
         name = new_name.strip() if chosen == NEW_STORY else chosen
         if not name:
             st.warning("Give the new story a name.")
             return
         view = StoryView(request=prepared.view.request, choices=prepared.view.choices, top_n=prepared.view.top_n,
-                         note=note.strip())
+                         note=note.strip(), cut=cut)
         try:
             story = stories.add_view(store, name, view)
         except PlaygroundError as err:

@@ -47,6 +47,25 @@ def _wrap(text: str, width: int = 34) -> str:
     return "<br>".join(escape(x) for x in lines)
 
 
+def bin_spans(bins: Sequence[cutoff.CalibrationBin]) -> list[tuple[float, float]]:
+    """The stretch of the score axis each bin's count bar covers: the bins tile the axis from the lowest score to
+    the highest, meeting halfway between one bin's highest score and the next one's lowest, so a bar is as wide as
+    its bin (bars at the bin means took the width of the two closest means: about a pixel in some panels).
+
+    A bin narrower than a quarter of an average bin (equal-count bins where scores crowd, or one repeated score)
+    is widened to that around its centre, so every count stays readable; it may then overlap a neighbour a little.
+    A panel whose scores are all one value gets a bar 0.1 score units wide."""
+    if not bins:
+        return []
+    edges = [bins[0].low]
+    edges += [(a.high + b.low) / 2 for a, b in zip(bins, bins[1:], strict=False)]
+    edges.append(bins[-1].high)
+    spans = list(zip(edges, edges[1:], strict=False))
+    floor = (edges[-1] - edges[0]) / (4 * len(bins)) if edges[-1] > edges[0] else 0.1
+    return [(low, high) if high - low >= floor else ((low + high - floor) / 2, (low + high + floor) / 2)
+            for low, high in spans]
+
+
 def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -> go.Figure:
     """Share judged relevant per score bin (top row, Wilson 95% CI bars) and the judged documents in each bin
     (bottom row: relevant / not relevant), one column per model with its own score axis."""
@@ -70,13 +89,19 @@ def reliability_chart(calibrations: Sequence[Calibration], *, scope: str = "") -
                           "%{customdata[5]:.0%}<extra></extra>",
         ), row=1, col=col)
         level = cal.relevant_from
+        spans = bin_spans(bins)
+        centres = [(low + high) / 2 for low, high in spans]
+        widths = [high - low for low, high in spans]
         for name, colour, counts in ((f"grade ≥ {level}", "#2e7d32", [b.relevant for b in bins]),
                                      (f"grade < {level}", "#c62828", [b.n - b.relevant for b in bins])):
-            fig.add_trace(go.Bar(x=xs, y=counts, name=f"judged, {name} (count)", marker_color=colour,
+            fig.add_trace(go.Bar(x=centres, y=counts, width=widths, name=f"judged, {name} (count)",
+                                 marker={"color": colour, "line": {"color": "white", "width": 1}}, opacity=0.9,
                                  legendgroup=name, showlegend=col == 1,
-                                 hovertemplate=f"%{{y}} judged, {name}<extra></extra>"), row=2, col=col)
-        fig.update_xaxes(title_text=_wrap(f"score (bin mean) · {cal.judged} judged, {cal.unjudged} unjudged left out",
-                                          36), row=2, col=col)
+                                 customdata=[[b.low, b.high] for b in bins],
+                                 hovertemplate=f"%{{y}} judged, {name}<br>scores %{{customdata[0]:.4g}} – "
+                                               "%{customdata[1]:.4g}<extra></extra>"), row=2, col=col)
+        fig.update_xaxes(title_text=_wrap(f"score (points at the bin mean, bars over the bin) · {cal.judged} judged, "
+                                          f"{cal.unjudged} unjudged left out", 36), row=2, col=col)
     relevant_from = cals[0].relevant_from if cals else 1
     fig.update_yaxes(title_text=f"share relevant (grade ≥ {relevant_from})", range=[-0.02, 1.05], row=1, col=1)
     tallest = max((b.n for c in cals for b in c.bins), default=1)
@@ -247,6 +272,13 @@ def report_section(record: RunRecord, results: Sequence[QueryResult], *, constra
                                                  f"nDCG@{models[0].k}", "returned", "judged"))
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
     return "".join(parts)
+
+
+def cli_reliability_chart(record: RunRecord, lists: ModelLists, *, relevant_from: int = 1) -> go.Figure:
+    """``rerank-playground cutoff --chart``: the reliability chart of the one ordering the command cuts (its
+    ``--model``), scoped to the run, setting and collection."""
+    scope = f"run {record.run_id[:8]} · {lists.ordering} · {lists.setting_label} · {record.collection}"
+    return reliability_chart([cutoff.calibration(lists, relevant_from=relevant_from)], scope=scope)
 
 
 def calibrations_for(models: Sequence[ModelLists], *, bins: int = 10, relevant_from: int = 1) -> list[Calibration]:

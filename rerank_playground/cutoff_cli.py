@@ -30,7 +30,8 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     p.add_argument("--objective", default=None,
                    help="max-ndcg, max-recall, max-precision or min-returned (default: from the constraint)")
     p.add_argument("--relevant-from", type=int, default=1, help="lowest grade counted as relevant (default 1)")
-    p.add_argument("--chart", type=Path, help="also save the reliability chart of the run's models here (PNG)")
+    p.add_argument("--chart", type=Path, help="also save the reliability chart of the ordering cut (--model) here "
+                                               "(PNG)")
 
 
 def main(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
@@ -56,10 +57,8 @@ def main(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], An
     if args.chart is not None:
         from rerank_playground.snapshot import chart_png
 
-        same_setting = [m for m in available if m.setting == lists.setting]
-        cals = [cutoff.calibration(m, relevant_from=args.relevant_from) for m in same_setting]
-        scope = f"run {record.run_id[:8]} · {lists.setting_label} · {record.collection}"
+        figure = cutoff_charts.cli_reliability_chart(record, lists, relevant_from=args.relevant_from)
         args.chart.parent.mkdir(parents=True, exist_ok=True)
-        args.chart.write_bytes(chart_png(cutoff_charts.reliability_chart(cals, scope=scope), width=1400))
-        print(f"reliability chart: {args.chart}", file=sys.stderr)
+        args.chart.write_bytes(chart_png(figure, width=1400))
+        print(f"reliability chart of {lists.ordering}: {args.chart}", file=sys.stderr)
     return EXIT_CHOSEN if choice.feasible else EXIT_NONE_MEETS

@@ -15,6 +15,8 @@ What makes it a *stage* chart (design.md, "On stage"):
 - **Highlighted passages** (``highlight``: the uuids the story's note talks about) get a thick gold band
   behind their line and a "★" before their label.
 - Colour is never the only signal: ▲ / ▼ / ● glyphs beside each right-hand label, marker shapes on the lines.
+- **A cut** (``kept``: how many of the reranked list a cut keeps, issue 23.3): the right-hand labels below it are
+  greyed and a dotted line under the last kept one crosses the right-hand column (the page says "kept X of K").
 
 Document text is untrusted: every label and hover goes through :func:`charts.escape` (plotly renders a subset
 of HTML in annotations) and :func:`charts.isolate` (right-to-left text keeps the rank number in place).
@@ -41,6 +43,8 @@ ROW_PITCH = 1.35  # row height / font size: a label's box (about 1.2 x the font 
 HIGHLIGHT = "#f9a825"  # the note's passage(s): a gold band behind the line
 BORDER = "#616161"
 LINE_FRACTION = 0.26  # of the plot width, between the two label columns (a narrow chart passes less)
+CUT_LINE = "#6a1b9a"  # the cut's line: not a movement colour (green / red / grey) nor the border's grey
+CUT_GREY = "#9e9e9e"  # right-hand labels below the cut
 _CHAR_EM = 0.52  # character width of the label font, in ems, with room (measured: ~0.47 on average)
 
 
@@ -190,6 +194,7 @@ def stage_chart(
     before_label: str = "before: retrieval order",
     after_label: str = "after reranking",
     line_fraction: float = LINE_FRACTION,
+    kept: int | None = None,
 ) -> go.Figure:
     """The stage chart of ``movement`` (see the module docstring).
 
@@ -203,7 +208,10 @@ def stage_chart(
     - ``before_label`` / ``after_label``: the column headings (blind A/B passes neutral words).
     - ``line_fraction``: the share of the width between the two label columns (where the lines run); a chart
       drawn beside other things passes less, so its labels keep more of their text.
+    - ``kept``: documents of the reranked list a cut keeps (None: no cut); the rest are greyed on the right.
     """
+    if kept is not None and kept < 0:
+        raise InvalidInput(f"A cut keeps zero or more documents (got {kept}).")
     moves = movement.moves
     if not moves:
         raise InvalidInput("There is nothing to chart: no candidates.")
@@ -212,7 +220,7 @@ def stage_chart(
     plot_h = max(height_px - margin_top - 8, 100)
     if full:
         return _full_chart(movement, min(n_top, len(moves)), grades, set(highlight), width_px, height_px, font_px,
-                           margin_top, before_label, after_label, line_fraction)
+                           margin_top, before_label, after_label, line_fraction, kept)
     shown = min(n_top, len(moves))
     # Rows available at this type size: N rows, the border, edge rows, and half a row of air at each end.
     font = font_px
@@ -234,13 +242,16 @@ def stage_chart(
     shapes: list[dict[str, Any]] = []
     _lines(fig, [(by_uuid[u], ends) for u, ends in layout.ends.items()], set(highlight), font)
     for row in layout.rows:
+        cut_off = row.side == "right" and kept is not None and row.row > kept  # edge rows lie below any cut ≤ N
         notes.append(dict(
             x=-0.04 if row.side == "left" else 1.04, y=row.row, xref="x", yref="y",
             xanchor="right" if row.side == "left" else "left", yanchor="middle", showarrow=False,
             text=_label_html(row, by_uuid, grades, set(highlight)),
-            font={"size": font, "color": "#424242" if row.edge else "#212121"},
+            font={"size": font, "color": CUT_GREY if cut_off else "#424242" if row.edge else "#212121"},
             name=f"rank-label-{row.side}",
         ))
+    if kept is not None and kept < shown:
+        shapes.append(_cut_line(kept + 0.5, line_fraction))
     if layout.border is not None:
         shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=layout.border, y1=layout.border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"}))
@@ -249,8 +260,17 @@ def stage_chart(
                            name="border-label"))
     _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label, line_fraction)
     fig.update_yaxes(range=[layout.total_rows + 0.7, 0.3])
-    fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows})
+    fig.update_layout(meta={"view": "top", "shown": shown, "font_px": font, "edge_rows": layout.edge_rows,
+                            "kept": kept})
     return fig
+
+
+def _cut_line(y: float, line_fraction: float) -> dict[str, Any]:
+    """The cut, under the last kept document: across the right-hand (reranked) column only, from the lines' end
+    to the plot's edge (the retrieval order is not cut)."""
+    reach = (1 - line_fraction) / 2 / line_fraction
+    return dict(type="line", x0=1.0, x1=1 + reach, y0=y, y1=y, xref="x", yref="y",
+                line={"color": CUT_LINE, "width": 3, "dash": "dot"}, name="cut-line")
 
 
 def _lines(fig: go.Figure, items: Sequence[tuple[Move, tuple[float, float]]], highlight: set[str],
@@ -341,7 +361,7 @@ def spaced_labels(positions: Sequence[float], gap: float) -> list[int]:
 
 def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None, highlight: set[str],
                 width_px: int, height_px: int, font: int, margin_top: int, before_label: str,
-                after_label: str, line_fraction: float) -> go.Figure:
+                after_label: str, line_fraction: float, kept: int | None = None) -> go.Figure:
     moves = movement.moves
     n = len(moves)
     plot_h = max(height_px - margin_top - 8, 100)
@@ -366,10 +386,13 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
             m = labelled[i]
             row = StageRow(side, ys[i], text_of(m, int(chars * BOLD_CHARS) if m.uuid in highlight else chars),
                            (m.uuid,))
+            cut_off = side == "right" and kept is not None and m.new_rank > kept
             notes.append(dict(
                 x=-0.04 if side == "left" else 1.04, y=ys[i], xref="x", yref="y",
                 xanchor="right" if side == "left" else "left", yanchor="middle", showarrow=False,
-                text=_label_html(row, by_uuid, grades, highlight), font={"size": font}, name=f"rank-label-{side}",
+                text=_label_html(row, by_uuid, grades, highlight),
+                font={"size": font, **({"color": CUT_GREY} if cut_off else {})},
+                name=f"rank-label-{side}",
             ))
         # Plain rank numbers further down (10, 20, 50, ...), where they fit below the labelled ones.
         last = ys[-1] if ys else 0.0
@@ -384,8 +407,10 @@ def _full_chart(movement: Movement, shown: int, grades: Mapping[str, int] | None
     if border is not None:
         shapes.append(dict(type="line", x0=-0.04, x1=1.04, y0=border, y1=border, xref="x", yref="y",
                       line={"color": BORDER, "width": 2, "dash": "dash"}))
+    if kept is not None and 0 < kept < n:
+        shapes.append(_cut_line((log_row(kept, n) + log_row(kept + 1, n)) / 2, line_fraction))
     _frame(fig, notes, shapes, width_px, height_px, font, margin_top, before_label, after_label, line_fraction,
            middle=f"all {n}, log scale")
     fig.update_yaxes(range=[n + 0.7, low])
-    fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0})
+    fig.update_layout(meta={"view": "full", "shown": shown, "font_px": font, "edge_rows": 0, "kept": kept})
     return fig

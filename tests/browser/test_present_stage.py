@@ -15,6 +15,7 @@ the issue's closing note.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from playwright.sync_api import Page
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation import stories
+from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.playground import Playground
@@ -235,3 +237,47 @@ def test_a_judged_view_shows_ndcg_with_its_direction_in_view(
     finally:
         store.clear_grade(view.request.collection, view.request.query, hits[0].uuid)
         store.clear_grade(view.request.collection, view.request.query, passage.uuid)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_a_view_with_a_cut_shows_what_it_keeps_in_view(
+    page: Page, app_url: str, store: Store, demo_weaviate: WeaviateEndpoint, width: int, height: int
+) -> None:
+    """Issue 23.3 on stage: a view saved with a cut (top 4) and judged (so five cards: the cut's among them) has
+    its "kept 4 of K" card, the greyed labels and the cut's line, all inside the viewport with no overlap."""
+    view = replace(DEMO_VIEWS[0], cut=Cut("top_k", 4))
+    spec = ConnectionSpec(http_host=demo_weaviate.host, http_port=demo_weaviate.http_port,
+                          grpc_port=demo_weaviate.grpc_port, weaviate_api_key=demo_weaviate.api_key)
+    pg = Playground(spec, keys=ProviderKeys.of())
+    pg.connect()
+    try:
+        hits = pg.search(view.request).hits
+    finally:
+        pg.shutdown()
+    store.set_grade(view.request.collection, view.request.query, hits[0].uuid, 0)
+    store.set_grade(view.request.collection, view.request.query, hits[1].uuid, 3)
+    stories.save_story(store, stories.Story("Cut on stage", (view,)))
+    try:
+        page.set_viewport_size({"width": width, "height": height})
+        start_presenting(page, app_url, "Cut on stage")
+        page.locator(".st-key-viewport-measured").wait_for(state="attached")
+        wait_idle(page)
+        found = assert_on_screen(page, width, height, "cut view")
+        assert page.locator('[class*="st-key-present-numbers-"] [data-testid="stMetricValue"]').count() == 5
+        text = main_text(page)
+        assert f"kept 4 of {len(hits)}" in text and "kept by the cut (top 4)" in text
+        greyed = page.evaluate("""() => [...document.querySelectorAll(
+            '[class*="st-key-present-stage-"] g.annotation text')].filter(
+            (t) => getComputedStyle(t).fill === 'rgb(158, 158, 158)').map((t) => t.textContent)""")
+        ranks = {int(m.group(1)) for t in greyed if (m := re.search(r"#(\d+) [▲▼●]", t))}
+        assert ranks == set(range(5, 11)), greyed  # reranked ranks 5..10 of the top 10 shown...
+        assert all(re.search(r"#\d+ [▲▼●]|to #|more, to", t) for t in greyed), greyed  # ...and those that left
+        assert page.locator('[class*="st-key-present-stage-"] .js-plotly-plot path[style*="106, 27, 154"]').count()
+        assert_no_errors(page, "cut view")
+        screenshot(page, f"present-cut-{width}x{height}", full_page=False)
+        print(f"\n[present cut {width}x{height}] overlaps {len(found['overlaps'])}; lowest chart pixel "
+              f"{max(found['chart']['bottom'], found['textBottom']):.0f} of {height}")
+    finally:
+        stories.delete_story(store, "Cut on stage")
+        store.clear_grade(view.request.collection, view.request.query, hits[0].uuid)
+        store.clear_grade(view.request.collection, view.request.query, hits[1].uuid)

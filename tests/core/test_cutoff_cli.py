@@ -100,3 +100,57 @@ def test_charts_state_their_scope() -> None:
     stars = [t for t in curves.data if t.marker is not None and t.marker.symbol == "star"]
     assert stars and all(t.x[0] == choice.best.cut.value for t in stars)
     assert choice.best.cut.label in curves.layout.title.text
+
+
+def test_cli_chart_draws_only_the_picked_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``cutoff RUN --model local --chart F``: the figure is the picked ordering's alone (one panel, its bins),
+    not every ordering of the run; and the command writes it."""
+    db = tmp_path / "store.sqlite3"
+    run_id, rows, record = saved_run(db)
+    available, _ = cutoff.model_lists(record, rows)
+    assert {m.ordering for m in available} == {BASELINE, MODEL_A.label}  # the run has two orderings
+    for picked, other in ((MODEL_A.label, BASELINE), (BASELINE, MODEL_A.label)):
+        lists = cutoff.find_lists(available, picked)
+        fig = cutoff_charts.cli_reliability_chart(record, lists)
+        titles = [a.text for a in fig.layout.annotations if a.text]
+        assert titles == [cutoff_charts._wrap(picked)], titles  # one panel, named by the picked ordering
+        assert {t.xaxis for t in fig.data} == {"x", "x2"}  # its share row and its count row, nothing else
+        expected = cutoff.calibration(lists)
+        share = [t for t in fig.data if t.type == "scatter"]
+        assert len(share) == 1 and list(share[0].y) == [b.share for b in expected.bins]
+        bars = [t for t in fig.data if t.type == "bar"]
+        assert [a + b for a, b in zip(bars[0].y, bars[1].y, strict=True)] == [b.n for b in expected.bins]
+        assert picked in fig.layout.title.text and other not in fig.layout.title.text
+    chart = tmp_path / "charts" / "local.png"
+    assert main(["cutoff", run_id, "--db", str(db), "--model", "local", "--chart", str(chart)]) in (0, 1)
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"reliability chart of {MODEL_A.label}" in capsys.readouterr().err
+
+
+def test_count_bars_are_as_wide_as_their_bins() -> None:
+    """The reliability chart's count bars tile the score axis, each over its own bin (they used to take the gap
+    between the two closest bin means: about a pixel); a crowded or one-score bin is widened to stay readable."""
+    crowded = random_lists(5, scale=30.0)
+    cal = cutoff.calibration(crowded, bins=8)
+    spans = cutoff_charts.bin_spans(cal.bins)
+    low, high = cal.bins[0].low, cal.bins[-1].high
+    floor = (high - low) / (4 * len(cal.bins))
+    for (a, b), bin_ in zip(spans, cal.bins, strict=True):
+        assert b - a >= floor - 1e-12
+        assert a <= bin_.mean_score <= b or b - a == pytest.approx(floor)  # a widened bin is centred on its tile
+    tiles = [(a, b) for a, b in spans if b - a > floor]
+    assert all(b1 <= a2 + 1e-12 for (_, b1), (a2, _) in zip(tiles, tiles[1:], strict=False))  # no overlap
+    assert spans[0][0] <= low and spans[-1][1] >= high
+    fig = cutoff_charts.reliability_chart([cal])
+    for bar in (t for t in fig.data if t.type == "bar"):
+        assert list(bar.width) == pytest.approx([b - a for a, b in spans])
+        assert list(bar.x) == pytest.approx([(a + b) / 2 for a, b in spans])
+        assert min(bar.width) >= (high - low) / 40  # readable: at least a fortieth of the panel's score range
+    # scores crowded into a tiny stretch and one repeated score still get a visible bar
+    skewed = [cutoff.CalibrationBin(0.0, 0.001, 0.0005, 5, 1, 0.2, 0.0, 0.6),
+              cutoff.CalibrationBin(0.0011, 0.0011, 0.0011, 5, 2, 0.4, 0.1, 0.8),
+              cutoff.CalibrationBin(0.5, 1.0, 0.8, 5, 4, 0.8, 0.4, 0.97)]
+    widths = [b - a for a, b in cutoff_charts.bin_spans(skewed)]
+    assert min(widths) == pytest.approx(1.0 / 12)
+    one = cutoff_charts.bin_spans([cutoff.CalibrationBin(0.7, 0.7, 0.7, 3, 1, 1 / 3, 0.0, 0.8)])
+    assert one == [pytest.approx((0.65, 0.75))]

@@ -14,6 +14,7 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.models import Hit, Movement, RankedDoc, RerankResult
 from rerank_playground.movement import compute_movement
 from rerank_playground.stage_chart import (
+    CUT_GREY,
     FLOOR_FONT_PX,
     MIN_FONT_PX,
     ROW_PITCH,
@@ -178,3 +179,40 @@ def test_room_for_marks_is_kept_only_for_the_marks_drawn() -> None:
     # plain label, with no marks, keeps that room for its text.
     assert graded_text[:2] in ("◆ ", "○ ")
     assert len(graded_text) - 2 < len(plain_text)
+
+
+def _cut_lines(fig) -> list:  # type: ignore[no-untyped-def]
+    return [s for s in fig.layout.shapes if s.name == "cut-line"]
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_cut_greys_the_reranked_labels_below_it_and_draws_a_line_under_the_last_kept(full: bool) -> None:
+    """Issue 23.3 on stage: with ``kept`` = 4, the right-hand labels of new ranks 5.. are greyed, the left-hand
+    (retrieval order) ones never, and one dotted line crosses the right-hand column between ranks 4 and 5."""
+    fig = stage_chart(movement(ORDER_50), kept=4, full=full)
+    assert fig.layout.meta["kept"] == 4
+    greyed = {a.y for a in labels(fig) if a.font.color == CUT_GREY}
+    right = {a.y for a in labels(fig) if a.name == "rank-label-right"}
+    if full:
+        n = len(ORDER_50)
+        # document labels are drawn for the top 10 where a row fits (further down: plain rank numbers, #20, ...)
+        labelled_ranks = [r for r in range(1, 11) if log_row(r, n) in right]
+        assert greyed == {log_row(r, n) for r in labelled_ranks if r > 4} and greyed
+        assert [s.y0 for s in _cut_lines(fig)] == [(log_row(4, n) + log_row(5, n)) / 2]
+    else:
+        assert greyed == {y for y in right if y > 4} and greyed >= {5.0, 6.0, 10.0}
+        assert [s.y0 for s in _cut_lines(fig)] == [4.5]
+    line = _cut_lines(fig)[0]
+    assert line.x0 >= 1.0  # the reranked column only: the retrieval order is not cut
+    assert all(a.font.color != CUT_GREY for a in labels(fig) if a.name == "rank-label-left")
+
+
+def test_no_cut_or_a_cut_below_the_shown_rows_greys_nothing_shown() -> None:
+    plain = stage_chart(movement(ORDER_50))
+    assert plain.layout.meta["kept"] is None and not _cut_lines(plain)
+    assert all(a.font.color != CUT_GREY for a in labels(plain))
+    keeps_more = stage_chart(movement(ORDER_50), kept=30)  # keeps more than the top 10 shown
+    assert not _cut_lines(keeps_more)
+    assert all(a.font.color != CUT_GREY for a in labels(keeps_more) if not a.text.startswith(("to ", "+")))
+    with pytest.raises(InvalidInput):
+        stage_chart(movement(ORDER_50), kept=-1)
