@@ -26,6 +26,7 @@ from rerank_playground.playground import Playground, RerankChoice, unclicked_run
 from rerank_playground.search_inputs import models_param
 
 LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by the fragment once
+LINK_WAITS = "compare.link_waits"  # (inputs, note): what a link's run left waiting for a click
 
 
 @st.fragment
@@ -41,10 +42,12 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
     paid = list(unclicked.waiting)
     spent_before = pg.spend.spent
+    if clicked or suggested:
+        st.session_state.pop(LINK_WAITS, None)
     if autorun and not (clicked or suggested) and not unclicked.search:
-        st.info("Opened from a link: this search has the query embedded by a paid API (the collection's vectorizer "
-                "or the Jina embeddings API), so it waits for "
-                "your click on **Compare models**.")
+        st.session_state[LINK_WAITS] = (
+            current, "Opened from a link: this search has the query embedded by a paid API (the collection's "
+            "vectorizer or the Jina embeddings API), so it waits for your click on **Compare models**.")
     elif autorun and not (clicked or suggested) and paid:
         # A shared link never spends anyone's Jina tokens by itself: the free models run, the paid ones wait.
         free = list(unclicked.free)
@@ -52,9 +55,10 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
             compare_view.run_compare(pg, form.request, free, "compare")
         else:
             feedback.call_safely(lambda: pg.search(form.request), "compare search")
-        st.info(f"Opened from a link: the search{' and the free models' if free else ''} ran. "
-                f"{', '.join(c.label for c in paid)} use{'s' if len(paid) == 1 else ''} Jina tokens, so "
-                "they wait for your click on **Compare models**.")
+        st.session_state[LINK_WAITS] = (
+            current, f"Opened from a link: the search{' and the free models' if free else ''} ran. "
+            f"{', '.join(c.label for c in paid)} use{'s' if len(paid) == 1 else ''} Jina tokens, so "
+            "they wait for your click on **Compare models**.")
     elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
         if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
@@ -65,6 +69,9 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
         compare_view.keep_status_for_the_next_run("compare")
         st.rerun(scope="app")
     compare_view.replay_status("compare")
+    waits = st.session_state.get(LINK_WAITS)
+    if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's (the
+        st.info(waits[1])  # window-size report's rerun must not take the note away)
     # After the run: the cache it reads may have changed.
     noted = spend_note.expected_tokens(
         pg, form.request, choices, results_shown=results_view.results_shown(last_run.compare_record("compare"), current)
