@@ -12,9 +12,11 @@ from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL
 from rerank_playground.evaluation.store import Store
+from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import SearchMode
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import get_provider, providers
+from rerank_playground.rerankers.choice import RerankChoice
 
 HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last
 OPEN_RUN = "runs.selected"  # session state read by the Runs page: which run to open
@@ -62,7 +64,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         picked = st.multiselect(
             "Rerankers (at most 5; 'no rerank' is always the baseline)", options, default=default,
             format_func=lambda c: c.label + (" — needs a Jina key" if pg.key_missing(get_provider(c.reranker)) else ""),
-            max_selections=batch.MAX_RERANKERS, key=f"{key_prefix}.rerankers",
+            max_selections=MAX_COMPARED, key=f"{key_prefix}.rerankers",
         )
         run_name = st.text_input("Run name (optional)", key=f"{key_prefix}.name", max_chars=200)
     with right:
@@ -71,7 +73,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         alphas = st.multiselect("Hybrid alpha (one or a grid)", [0.0, 0.25, 0.5, 0.75, 1.0], default=[0.5],
                                 key=f"{key_prefix}.alphas")
         c1, c2, c3 = st.columns(3)
-        limit = c1.number_input("K candidates", 1, 1000, 50, key=f"{key_prefix}.limit")
+        limit = c1.number_input("K candidates", 1, MAX_K, 50, key=f"{key_prefix}.limit")
         sweep = st.multiselect("Depth sweep: also run these K (optional)", [10, 25, 50, 100, 200, 400],
                                key=f"{key_prefix}.sweep")
         depth = c2.number_input("Metric depth k", 1, 100, 10, key=f"{key_prefix}.k")

@@ -18,7 +18,7 @@ from components import last_run
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 SUMMARY_QUERY_CHARS = 60
 STYLESHEET = Path(__file__).with_name("compact.css")

@@ -13,9 +13,10 @@ import streamlit as st
 
 from components import safe, state, url_state
 from components.safe import md_escape
+from rerank_playground.limits import MAX_K, MAX_QUERY_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from rerank_playground.search_inputs import EMBEDDERS, MAX_K, SearchInputs, search_request, to_query_params
+from rerank_playground.search_inputs import EMBEDDERS, SearchInputs, search_request, to_query_params
 
 MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
 FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
@@ -181,7 +182,7 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
             "Query",
             value=state.seed(f"{key_prefix}.query", values.query or ""),
             key=f"{key_prefix}.query",
-            max_chars=4000,
+            max_chars=MAX_QUERY_CHARS,
             placeholder="Type what you are looking for…",
         )
         values = state.update_inputs(query=query)

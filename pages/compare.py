@@ -10,7 +10,9 @@ import streamlit as st
 
 from components import compare_view, feedback, fold, lifecycle, search_form, spend_note, url_state, view_actions
 from components.search_form import SearchForm
-from rerank_playground.playground import Playground, RerankChoice, unclicked_run
+from rerank_playground.autorun import unclicked_run
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search_inputs import models_param
 
 LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by the fragment once

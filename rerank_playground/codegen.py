@@ -11,8 +11,8 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.jina_http import resolve_base_url
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers import get_provider
+from rerank_playground.rerankers.choice import RerankChoice
 
 _HEADER = '''"""Reproduces a Rerank Playground view: {what}.
 

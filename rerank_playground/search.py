@@ -24,6 +24,7 @@ from rerank_playground.errors import (
     SearchError,
     scrub,
 )
+from rerank_playground.limits import MAX_K, MAX_QUERY_CHARS
 from rerank_playground.models import (
     CollectionInfo,
     Fusion,
@@ -33,9 +34,6 @@ from rerank_playground.models import (
     SearchRequest,
     SearchResult,
 )
-
-MAX_CANDIDATES = 1000
-MAX_QUERY_CHARS = 4000  # longer queries are refused with a message, not silently cut
 
 
 class QueryEmbedder(Protocol):
@@ -69,8 +67,8 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
             hint="Shorten it to the words that matter.",
         )
     limit = request.limit  # a bool is an int to Python, not a K
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CANDIDATES:
-        raise InvalidInput(f"Candidates K must be between 1 and {MAX_CANDIDATES}, not {request.limit}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_K:
+        raise InvalidInput(f"Candidates K must be between 1 and {MAX_K}, not {request.limit}.")
     if not 0.0 <= request.alpha <= 1.0:
         raise InvalidInput(f"Alpha must be between 0 (keyword only) and 1 (vector only), not {request.alpha}.")
     mode = _member(SearchMode, request.mode, "search mode")
