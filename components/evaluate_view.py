@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import safe
+from components import safe, search_form
 from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL
 from rerank_playground.evaluation.store import Store
+from rerank_playground.filters import PropertyFilter
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground
@@ -47,6 +48,16 @@ def _text_property_picker(pg: Playground, collection: str, key_prefix: str) -> s
     ))
 
 
+def _filter_picker(pg: Playground, collection: str, key_prefix: str) -> tuple[PropertyFilter, ...]:
+    """The run's property filter (the Search page's filter row), on the query set's collection."""
+    try:
+        info = pg.collection(collection)
+    except PlaygroundError:
+        return ()  # the text property picker above already says the collection is missing
+    with st.expander("Filter (optional)"):
+        return search_form.filter_row(info, f"{key_prefix}.{collection}", ())
+
+
 def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     sets = store.query_sets()
     if not sets:
@@ -59,6 +70,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         qs = by_name[name]
         st.caption(f"{len(qs.queries)} queries on the collection {md_escape(qs.collection)}.")
         prop = _text_property_picker(pg, qs.collection, key_prefix)
+        filters = _filter_picker(pg, qs.collection, key_prefix)
         options = _choices(pg)
         default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
         picked = st.multiselect(
@@ -87,7 +99,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         return
     if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
         return
-    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop)
+    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop,
+                               filters=filters)
     settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
                                    limits=[int(limit), *sweep] if sweep else ())
     plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip(),

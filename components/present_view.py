@@ -407,7 +407,8 @@ def _settings_line(view: StoryView, search: SearchResult | None = None) -> str:
     r = view.request
     mode = r.mode.value + (f", alpha {r.alpha:g}, {r.fusion.value} fusion" if r.mode.value == "hybrid" else "")
     read = (search.request.text_property if search is not None else None) or r.text_property or "the default"
-    return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
+    where = "".join(f" · where {f}" for f in r.filters)
+    return (f"{r.collection} · {mode}{where} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
             f"rerankers: {', '.join(c.label for c in view.choices)}")
 
 

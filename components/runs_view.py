@@ -223,7 +223,8 @@ def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix:
         # The run's own text property and keyword properties (None: an older run, the collection's defaults).
         state.update_inputs(collection=summary.record.collection, query=queries[qid], mode=setting.mode,
                             alpha=setting.alpha, fusion=setting.fusion, k=setting.limit, operator=setting.operator,
-                            prop=setting.text_property, properties=setting.properties or None)
+                            prop=setting.text_property, properties=setting.properties or None,
+                            filters=setting.filters)
         if label is not None:
             state.update_inputs(reranker=choices[label].reranker, model=choices[label].model)
         st.session_state["search.autorun"] = True

@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                       "demo collection's declared property, else the most text-like name, e.g. text or passage "
                       "before title)")
     what.add_argument("--operator", choices=[o.value for o in Operator], default=Operator.OR.value)
+    what.add_argument("--where", action="append", default=[], metavar="FILTER",
+                      help="a property filter, e.g. 'category = Science', 'year > 1990', 'title like sci*', "
+                           "'tags contains any a, b' (operators: = != > < like, contains any); repeat: all must hold")
     what.add_argument("--embedder", default="auto", help="query vectors: auto, server, local or jina:<model>")
     what.add_argument("--rerank", action="append", default=[],
                       help="local, jina:<model> or weaviate_module:<model>; repeat (at most 5). 'no rerank' is "
@@ -262,11 +265,13 @@ def _search_setting(args: argparse.Namespace) -> SearchSetting:
     """The base search setting of ``eval``, read through the one search codec (``SearchRequest.from_dict``)."""
     from rerank_playground.errors import InvalidInput
     from rerank_playground.evaluation.batch import SearchSetting
+    from rerank_playground.filters import parse_filter
 
     data = {
         "limit": (args.candidates or [50])[0], "fusion": args.fusion, "operator": args.operator,
         "properties": [p.strip() for p in args.properties.split(",") if p.strip()],
         "text_property": args.text_property, "embedder": args.embedder, "alpha": (args.alpha or [0.5])[0],
+        "filters": [parse_filter(text).to_dict() for text in args.where],
     }
     try:
         return SearchSetting.from_dict(data)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from rerank_playground.errors import InvalidInput
+from rerank_playground.filters import PropertyFilter, filters_from_dicts
 from rerank_playground.limits import MAX_K, MAX_PROPERTIES
 
 
@@ -58,6 +59,7 @@ class SearchRequest:
     fusion: Fusion = Fusion.RANKED
     target_vector: str | None = None
     embedder: str = "auto"  # "auto" | "server" | "local" | "jina:<model>" — where the query vector comes from
+    filters: tuple[PropertyFilter, ...] = ()  # every one must hold; applied in every search mode
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values under the field names (what :meth:`from_dict` reads back)."""
@@ -66,6 +68,7 @@ class SearchRequest:
             "properties": list(self.properties), "text_property": self.text_property,
             "operator": self.operator.value, "alpha": self.alpha, "fusion": self.fusion.value,
             "target_vector": self.target_vector, "embedder": self.embedder,
+            **({"filters": [f.to_dict() for f in self.filters]} if self.filters else {}),  # absent: none (older)
         }
 
     @classmethod
@@ -92,6 +95,7 @@ class SearchRequest:
             fusion=reader.member("fusion", Fusion, Fusion.RANKED),
             target_vector=reader.optional_text("target_vector"),
             embedder=reader.optional_text("embedder") or "auto",
+            filters=filters_from_dicts(reader.get("filters")),
         )
 
 

@@ -24,6 +24,7 @@ from rerank_playground.errors import (
     SearchError,
     scrub,
 )
+from rerank_playground.filters import check_filters, weaviate_filter
 from rerank_playground.limits import MAX_K, MAX_QUERY_CHARS
 from rerank_playground.models import (
     CollectionInfo,
@@ -105,6 +106,7 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
         collection=request.collection, query=query, mode=mode, limit=request.limit,
         properties=tuple(request.properties), text_property=text_property, operator=operator,
         alpha=float(request.alpha), fusion=fusion, target_vector=target, embedder=request.embedder,
+        filters=check_filters(request.filters, info.properties, info.name),
     )
 
 
@@ -185,7 +187,8 @@ def search(
         collection = client.collections.use(request.collection)
     rerank = Rerank(prop=rerank_prop, query=request.query) if rerank_prop else None
     metadata = MetadataQuery(score=True, explain_score=True, distance=True)
-    common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank}
+    common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank,
+                              "filters": weaviate_filter(request.filters)}
     try:
         if request.mode == SearchMode.KEYWORD:
             operator = BM25Operator.and_() if request.operator == Operator.AND else BM25Operator.or_(minimum_match=1)

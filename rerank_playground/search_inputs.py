@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.limits import MAX_COMPARED, MAX_K, MAX_NAME_CHARS, MAX_PROPERTIES, MAX_QUERY_CHARS
+from rerank_playground.filters import PropertyFilter, parse_filter
+from rerank_playground.limits import MAX_COMPARED, MAX_FILTERS, MAX_K, MAX_NAME_CHARS, MAX_PROPERTIES, MAX_QUERY_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.rerankers import find_provider
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, model_names
@@ -44,6 +45,7 @@ class SearchInputs:
     reranker: str | None = None  # None = automatic: Jina API with a key, else the local baseline
     model: str = DEFAULT_MODEL
     models: tuple[str, ...] | None = None  # compare page: choice ids (None = default set)
+    filters: tuple[PropertyFilter, ...] = ()  # every one must hold; a link's ``where`` (one filter a line)
 
 
 def models_param(choices: Iterable[RerankChoice]) -> str:
@@ -84,6 +86,7 @@ def search_request(inputs: SearchInputs, info: CollectionInfo) -> SearchRequest:
         fusion=inputs.fusion if hybrid else Fusion.RANKED,
         operator=inputs.operator,
         embedder=(inputs.embedder or "local") if not info.has_server_vectorizer else "auto",
+        filters=inputs.filters,
     )
 
 
@@ -100,6 +103,7 @@ def to_query_params(inputs: SearchInputs, *, app_embeds_query: bool) -> dict[str
         "k": str(inputs.k),
         "n": str(inputs.n),
         "prop": inputs.prop,
+        "where": "\n".join(str(f) for f in inputs.filters),
     }
     if inputs.mode == SearchMode.HYBRID:
         params["alpha"] = f"{inputs.alpha:g}"
@@ -169,6 +173,14 @@ def from_query_params(params: Mapping[str, str], base: SearchInputs) -> tuple[Se
         values["operator"] = Operator(params["operator"])
     elif params.get("operator"):
         refuse("keyword match", params["operator"], "using any word (or)")
+    if params.get("where"):
+        filters = []
+        for line in params["where"].splitlines()[:MAX_FILTERS]:
+            try:
+                filters.append(parse_filter(line))
+            except InvalidInput:
+                refuse("filter", line, "it was left out")
+        values["filters"] = tuple(filters)
     if params.get("embedder") in EMBEDDERS:
         values["embedder"] = params["embedder"]
     elif params.get("embedder"):

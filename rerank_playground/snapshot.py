@@ -86,6 +86,8 @@ def _settings(view: StoryView) -> str:
             continue
         if name == "rerankers":
             value = ", ".join(f"{c.label} ({path_label(c.reranker)})" for c in view.choices)
+        elif name == "filters":
+            value = "; ".join(str(f) for f in view.request.filters)  # as the filter row and the CLI write them
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "(all)"
         rows.append(f"<tr><th>{_e(name)}</th><td>{_e('—' if value is None else value)}</td></tr>")

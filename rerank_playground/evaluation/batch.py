@@ -53,6 +53,7 @@ from rerank_playground.errors import (
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.metrics import check_relevance_level, evaluate_run, measures_for, ranking_ids
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
+from rerank_playground.filters import PropertyFilter, check_filters
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after, resolve_base_url
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.limits import MAX_COMPARED, MAX_K
@@ -82,6 +83,7 @@ class SearchSetting:
     operator: Operator = Operator.OR
     target_vector: str | None = None
     embedder: str = "auto"
+    filters: tuple[PropertyFilter, ...] = ()
 
     def request(self, collection: str, query: str) -> SearchRequest:
         return SearchRequest(collection=collection, query=query,
@@ -100,7 +102,8 @@ class SearchSetting:
         if self.mode is SearchMode.HYBRID:
             parts.append(f"α={self.alpha:g}")
         parts.append(f"K={self.limit}")
-        return " ".join(parts) + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
+        where = "".join(f" · where {f}" for f in self.filters)
+        return " ".join(parts) + where + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
 
     def resolved(self, info: CollectionInfo) -> SearchSetting:
         """This setting with the text property the reranker will read on ``info`` (the core's default rule,
@@ -568,6 +571,7 @@ def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, i
             raise RunRefused("K (candidates per query) must be at least 1.")
         if setting.text_property and setting.text_property not in info.text_properties:
             raise RunRefused(f"The collection {info.name!r} has no text property {setting.text_property!r}.")
+        check_filters(setting.filters, info.properties, info.name)  # a bad filter names its property
     doc_ids = {doc for q in judged for doc in qrels[q.query_id]}
     present = existing_documents(pg, info.name, doc_ids, plan.query_set.id_property)
     notes = []

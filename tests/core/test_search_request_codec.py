@@ -26,7 +26,8 @@ names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30)
 
 
 @given(
-    collection=names.filter(str.strip), query=names.filter(lambda q: q.strip() == q and q.strip()), mode=st.sampled_from(SearchMode),
+    collection=names.filter(str.strip), query=names.filter(lambda q: q.strip() == q and q.strip()),
+    mode=st.sampled_from(SearchMode),
     limit=st.integers(1, MAX_K), properties=st.lists(names, max_size=MAX_PROPERTIES).map(tuple),
     text_property=st.none() | names, operator=st.sampled_from(Operator), alpha=st.floats(0, 1),
     fusion=st.sampled_from(Fusion), target_vector=st.none() | names, embedder=names,
