@@ -63,7 +63,7 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     try:
         cutoff.parse_constraints(rules)  # a bad constraint is a message, before anything is computed
     except PlaygroundError as err:
-        st.error(safe.text(f"{err.message} {err.hint}".strip()))
+        st.error(safe.text(err))
         return
     scope = f"{record.name} · {labels[setting]} · judged documents in the top {lists.candidates} of each query"
     cals = [cutoff.calibration(m, relevant_from=level) for m in models]

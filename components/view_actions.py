@@ -101,7 +101,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         try:
             story = stories.add_view(store, name, view)
         except PlaygroundError as err:
-            st.error(safe.text(f"{err.message} {err.hint}".strip()))
+            st.error(safe.text(err))
             return
         st.session_state["present.story"] = story.name
         st.session_state.pop("present.story_select", None)

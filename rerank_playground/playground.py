@@ -346,7 +346,7 @@ class Playground:
             if not self.has_jina_key:
                 raise KeyRequired(
                     "The Jina embeddings API needs a Jina API key.",
-                    hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
+                    hint=f"Set JINAAI_APIKEY, or use the local embedder. Free keys: {KEYS_URL}",
                     provider=JINA, model=request.embedder.removeprefix("jina:"),
                 )
             secret = self.keys.secret_for(API_KEY_ENV, http_endpoint(self.jina_base_url))

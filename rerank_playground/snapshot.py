@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from rerank_playground import charts, tables
-from rerank_playground.errors import PlaygroundError
+from rerank_playground.errors import PngUnavailable
 from rerank_playground.evaluation.stories import StoryView, view_to_dict
 from rerank_playground.presentation import PreparedView, headline
 from rerank_playground.rerankers import find_provider
@@ -173,10 +173,6 @@ def snapshot_html(
         + "".join(sections)
         + f"<script>{_PLOT_ALL}</script>\n</body></html>\n"
     )
-
-
-class PngUnavailable(PlaygroundError):
-    """The chart could not be made into a PNG here (kaleido or a Chromium it can drive is missing)."""
 
 
 def chart_png(fig: go.Figure, width: int = 1200) -> bytes:

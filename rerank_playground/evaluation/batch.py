@@ -559,7 +559,7 @@ def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, i
     for choice in plan.rerankers:
         if choice.provider is not None and pg.key_missing(choice.provider):
             raise KeyRequired(f"{choice.model} needs a Jina API key, and none is set.",
-                              hint=f"Paste one in the sidebar or set JINAAI_APIKEY, or drop that model. Free keys: "
+                              hint=f"Set JINAAI_APIKEY, or drop that model. Free keys: "
                                    f"{KEYS_URL}", provider=choice.reranker, model=choice.model)
     judged = [q for q in plan.query_set.queries if qrels.get(q.query_id)]
     if not judged:
@@ -745,7 +745,7 @@ def resume_run(
         for choice in plan.rerankers:
             if choice.provider is not None and pg.key_missing(choice.provider):
                 raise KeyRequired(f"{choice.model} needs a Jina API key to resume this run.",
-                                  hint="Paste one in the sidebar or set JINAAI_APIKEY.", provider=choice.reranker,
+                                  hint="Set JINAAI_APIKEY.", provider=choice.reranker,
                                   model=choice.model)
         tasks = _tasks(plan, record.qrels, have, retry_failed=retry_failed, only_queries=only_queries)
         retried = {(t.setting, t.query.query_id, o) for t in tasks for o in t.orderings}

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
-from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
+from rerank_playground.errors import BadImportFile, InvalidInput, StoryNotFound
 from rerank_playground.evaluation import files
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.models import normalise_query
@@ -75,11 +75,6 @@ preferences_table = sa.Table(
     sa.Column("picked", sa.String(8), nullable=False),
     sa.Column("picked_at", sa.DateTime(timezone=True), nullable=False),
 )
-
-
-class StoryNotFound(PlaygroundError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no story named {name!r}.", hint="Pick one of the saved stories.")
 
 
 # ------------------------------------------------------------------------------------------ models

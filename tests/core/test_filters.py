@@ -109,3 +109,20 @@ def test_a_link_carries_the_filter_and_names_one_it_cannot_read() -> None:
     assert back.filters == (parse_filter("year > 3"),)
     assert notes == ["The link's filter “category ~ x” cannot be used here; it was left out."]
     assert "where" not in to_query_params(SearchInputs(collection="C"), app_embeds_query=False)
+
+
+def test_a_story_view_keeps_its_filter_through_the_file_and_an_older_file_has_none() -> None:
+    from rerank_playground.evaluation import stories
+    from rerank_playground.rerankers.choice import RerankChoice
+
+    checked = check_filters([parse_filter("published > 2020-06-01"), parse_filter("year contains any 1, 2")],
+                            SCHEMA, "C")
+    view = stories.StoryView(SearchRequest("C", "q", filters=checked), (RerankChoice("local", "local-wordllama"),),
+                             top_n=5)
+    back = stories.story_from_json(stories.story_to_json(stories.Story("S", (view,))))
+    assert check_filters(back.views[0].request.filters, SCHEMA, "C") == checked
+    assert [str(f) for f in back.views[0].request.filters] == [
+        "published > 2020-06-01T00:00:00+00:00", "year contains any 1, 2"]
+    older = stories.view_to_dict(view)
+    del older["filters"]
+    assert stories.view_from_dict(older).request.filters == ()
