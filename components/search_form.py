@@ -181,7 +181,12 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         )
         values = state.update_inputs(mode=SearchMode(mode) if mode else values.mode)
     with top[2]:
-        query = st.text_input(
+        # The filter sits beside the query, so the inputs keep their height (the run button stays in the first
+        # screen at 1280x720).
+        query_column, filter_column = st.columns([4, 1], gap="small", vertical_alignment="bottom")
+        with filter_column, st.popover("Filter" + (" ✓" if values.filters else ""), width="stretch"):
+            values = state.update_inputs(filters=filter_row(info, key_prefix, values.filters))
+        query = query_column.text_input(
             "Query",
             value=state.seed(f"{key_prefix}.query", values.query or ""),
             key=f"{key_prefix}.query",
@@ -288,8 +293,6 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
                     "model that made the stored vectors (the demo collections use the local WordLlama model).",
                 )
                 values = state.update_inputs(embedder=embedder or "local")
-        with st.popover("Filter" + (" (on)" if values.filters else ""), width="stretch"):
-            values = state.update_inputs(filters=filter_row(info, key_prefix, values.filters))
 
     return SearchForm(request=search_request(values, info), info=info, inputs=values)
 
