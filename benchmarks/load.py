@@ -42,7 +42,8 @@ from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.jina_http import make_client
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.jina_stand_in import JinaStandIn
 from weaviate_local.server import WeaviateEndpoint, start_weaviate
 

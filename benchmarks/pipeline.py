@@ -30,8 +30,9 @@ from weaviate.classes.query import HybridFusion, MetadataQuery
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers.cache import RerankCache
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.jina_stand_in import JinaStandIn
 from weaviate_local.server import start_weaviate
 

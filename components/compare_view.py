@@ -21,13 +21,12 @@ from components.safe import md_escape
 from rerank_playground import charts, movement, tables
 from rerank_playground.errors import ProviderError
 from rerank_playground.evaluation import cutoff
+from rerank_playground.limits import MAX_COMPARED
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
-from rerank_playground.playground import CompareRun, Playground, RerankChoice
+from rerank_playground.playground import CompareRun, Playground
 from rerank_playground.rerankers import get_provider
-from rerank_playground.search_inputs import choice_id
+from rerank_playground.rerankers.choice import RerankChoice, choice_id
 from rerank_playground.snapshot import path_label
-
-MAX_MODELS = 5
 
 
 def available_choices(pg: Playground, info: CollectionInfo) -> list[RerankChoice]:
@@ -46,7 +45,7 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     values = state.inputs()
     by_id = {choice_id(c): c for c in available_choices(pg, info)}
     wanted = values.models if values.models is not None else default_ids(pg, info)
-    chosen = [i for i in wanted if i in by_id][:MAX_MODELS]
+    chosen = [i for i in wanted if i in by_id][:MAX_COMPARED]
     widget_key = f"{key_prefix}.models"
     current = st.session_state.get(widget_key)
     if current is None or any(i not in by_id for i in current) or values.models is None:
@@ -66,7 +65,7 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
         list(by_id),
         key=widget_key,
         format_func=label,
-        max_selections=MAX_MODELS,
+        max_selections=MAX_COMPARED,
         on_change=_on_models_change,
         args=(widget_key,),
         help="Up to five rerankers reorder the same candidates. Each one failing leaves the others shown.",

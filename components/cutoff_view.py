@@ -16,7 +16,7 @@ from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import cutoff, runs
 from rerank_playground.evaluation.batch import SearchSetting, plan_from_record
 from rerank_playground.evaluation.store import Store
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector, validate_request
 
 AUTO = "auto (from the constraint)"
@@ -65,7 +65,7 @@ def render(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     try:
         cutoff.parse_constraints(rules)  # a bad constraint is a message, before anything is computed
     except PlaygroundError as err:
-        st.error(safe.text(f"{err.message} {err.hint}".strip()))
+        st.error(safe.text(err))
         return
     scope = f"{record.name} · {labels[setting]} · judged documents in the top {lists.candidates} of each query"
     cals = [cutoff.calibration(m, relevant_from=level) for m in models]

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import safe
+from components import safe, search_form
 from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch, runs
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL
 from rerank_playground.evaluation.store import Store
+from rerank_playground.filters import PropertyFilter
+from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import SearchMode
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import get_provider, providers
+from rerank_playground.rerankers.choice import RerankChoice
 
 HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last
 OPEN_RUN = "runs.selected"  # session state read by the Runs page: which run to open
@@ -45,6 +48,16 @@ def _text_property_picker(pg: Playground, collection: str, key_prefix: str) -> s
     ))
 
 
+def _filter_picker(pg: Playground, collection: str, key_prefix: str) -> tuple[PropertyFilter, ...]:
+    """The run's property filter (the Search page's filter row), on the query set's collection."""
+    try:
+        info = pg.collection(collection)
+    except PlaygroundError:
+        return ()  # the text property picker above already says the collection is missing
+    with st.expander("Filter (optional)"):
+        return search_form.filter_row(info, f"{key_prefix}.{collection}", ())
+
+
 def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     sets = store.query_sets()
     if not sets:
@@ -57,12 +70,13 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         qs = by_name[name]
         st.caption(f"{len(qs.queries)} queries on the collection {md_escape(qs.collection)}.")
         prop = _text_property_picker(pg, qs.collection, key_prefix)
+        filters = _filter_picker(pg, qs.collection, key_prefix)
         options = _choices(pg)
         default = [options[0]] if not pg.has_jina_key else [options[0], options[1]]
         picked = st.multiselect(
             "Rerankers (at most 5; 'no rerank' is always the baseline)", options, default=default,
             format_func=lambda c: c.label + (" — needs a Jina key" if pg.key_missing(get_provider(c.reranker)) else ""),
-            max_selections=batch.MAX_RERANKERS, key=f"{key_prefix}.rerankers",
+            max_selections=MAX_COMPARED, key=f"{key_prefix}.rerankers",
         )
         run_name = st.text_input("Run name (optional)", key=f"{key_prefix}.name", max_chars=200)
     with right:
@@ -71,7 +85,7 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         alphas = st.multiselect("Hybrid alpha (one or a grid)", [0.0, 0.25, 0.5, 0.75, 1.0], default=[0.5],
                                 key=f"{key_prefix}.alphas")
         c1, c2, c3 = st.columns(3)
-        limit = c1.number_input("K candidates", 1, 1000, 50, key=f"{key_prefix}.limit")
+        limit = c1.number_input("K candidates", 1, MAX_K, 50, key=f"{key_prefix}.limit")
         sweep = st.multiselect("Depth sweep: also run these K (optional)", [10, 25, 50, 100, 200, 400],
                                key=f"{key_prefix}.sweep")
         depth = c2.number_input("Metric depth k", 1, 100, 10, key=f"{key_prefix}.k")
@@ -85,7 +99,8 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         return
     if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
         return
-    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop)
+    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop,
+                               filters=filters)
     settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
                                    limits=[int(limit), *sweep] if sweep else ())
     plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip(),

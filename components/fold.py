@@ -18,7 +18,7 @@ from components import last_run
 from components.last_run import SearchRecord
 from components.safe import md_escape
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 SUMMARY_QUERY_CHARS = 60
 STYLESHEET = Path(__file__).with_name("compact.css")
@@ -28,7 +28,7 @@ def settings_summary(request: SearchRequest, choices: Sequence[RerankChoice], n:
     """"DemoWiki · hybrid α 0.5 · “how did writing begin” · K 50 · N 10 · local baseline (WordLlama)"."""
     query = request.query if len(request.query) <= SUMMARY_QUERY_CHARS else request.query[:SUMMARY_QUERY_CHARS] + "…"
     mode = request.mode.value + (f" α {request.alpha:g}" if request.mode == SearchMode.HYBRID else "")
-    parts = [request.collection, mode, f"“{query}”", f"K {request.limit}"]
+    parts = [request.collection, mode, f"“{query}”", *(f"where {f}" for f in request.filters), f"K {request.limit}"]
     if n is not None:
         parts.append(f"N {n}")
     parts.append(", ".join(c.label for c in choices) or "no reranker")

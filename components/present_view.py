@@ -81,7 +81,7 @@ def _save(store: Store, story: Story, message: str) -> None:
     try:
         stories.save_story(store, story)
     except PlaygroundError as err:
-        feedback.flash(safe.text(f"{err.message} {err.hint}".strip()), "error", "present")
+        feedback.flash(safe.text(err), "error", "present")
         return
     feedback.flash(message, "success", "present")
 
@@ -100,7 +100,7 @@ def manage(pg: Playground, store: Store) -> None:
     try:
         names = stories.story_names(store)
     except PlaygroundError as err:
-        st.warning(safe.text(f"{err.message} {err.hint}".strip()))
+        st.warning(safe.text(err))
         return
     top = st.columns([3, 1.2, 1.6], vertical_alignment="bottom")
     story: Story | None = None
@@ -120,7 +120,7 @@ def manage(pg: Playground, store: Store) -> None:
         try:
             stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
         except PlaygroundError as err:
-            st.error(safe.text(f"{err.message} {err.hint}".strip()))
+            st.error(safe.text(err))
         else:
             st.session_state[_key("story")] = stories.DEMO_STORY
             st.session_state.pop(_key("story_select"), None)
@@ -219,7 +219,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
                 try:
                     stories.rename_story(store, story.name, new_name)
                 except PlaygroundError as err:
-                    st.error(safe.text(f"{err.message} {err.hint}".strip()))
+                    st.error(safe.text(err))
                 else:
                     st.session_state[_key("story")] = new_name.strip()
                     st.session_state.pop(_key("story_select"), None)
@@ -281,7 +281,7 @@ def _import(store: Store) -> None:
         try:
             story = stories.story_from_file(upload.getvalue())
         except PlaygroundError as err:
-            st.error(safe.text(f"{err.message} {err.hint}".strip()))
+            st.error(safe.text(err))
             return
         exists = story.name in stories.story_names(store)
         label = (f"Replace “{md_escape(story.name)}”" if exists
@@ -408,7 +408,8 @@ def _settings_line(view: StoryView, search: SearchResult | None = None) -> str:
     mode = r.mode.value + (f", alpha {r.alpha:g}, {r.fusion.value} fusion" if r.mode.value == "hybrid" else "")
     read = (search.request.text_property if search is not None else None) or r.text_property or "the default"
     cut = f" · cut: {view.cut.label}" if view.cut is not None else ""
-    return (f"{r.collection} · {mode} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
+    where = "".join(f" · where {f}" for f in r.filters)
+    return (f"{r.collection} · {mode}{where} · K {r.limit} · N {view.top_n} · reranked on: {read} · "
             f"rerankers: {', '.join(c.label for c in view.choices)}{cut}")
 
 

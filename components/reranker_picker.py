@@ -8,8 +8,9 @@ from streamlit.delta_generator import DeltaGenerator
 from components import spend_note, state
 from components.safe import md_escape
 from rerank_playground.models import CollectionInfo, ModelInfo
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import ProviderSpec, get_provider, provider_names
+from rerank_playground.rerankers.choice import RerankChoice
 
 DESCRIPTION_CHARS = 1000  # a provider's description of what runs is a few sentences
 

@@ -24,7 +24,8 @@ from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, Movement, SearchRequest, SearchResult
-from rerank_playground.playground import Playground, RerankChoice, RerankRun
+from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.snapshot import path_label
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}

@@ -17,7 +17,7 @@ from rerank_playground.evaluation.batch import BASELINE, SearchSetting, plan_fro
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
 from rerank_playground.evaluation.store import Store
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 OPEN_RUN = "runs.selected"
 
@@ -232,7 +232,8 @@ def show_in_search(collection: str, setting: SearchSetting, query: str, choice: 
     # The run's own text property and keyword properties (None: an older run, the collection's defaults).
     state.update_inputs(collection=collection, query=query, mode=setting.mode, alpha=setting.alpha,
                         fusion=setting.fusion, k=setting.limit, operator=setting.operator,
-                        prop=setting.text_property, properties=setting.properties or None)
+                        prop=setting.text_property, properties=setting.properties or None,
+                        filters=setting.filters)
     if choice is not None:
         state.update_inputs(reranker=choice.reranker, model=choice.model)
     if cut is not None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from rerank_playground.errors import AuthRejected, BudgetExhausted, KeyRequired
+
 # The punctuation that starts a construct on a single flattened line: emphasis, code, links and images, HTML
 # and entities, headings, lists, tables, strikethrough, directives and shortcodes, math.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
@@ -27,6 +29,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
 _AUTOLINK_BREAK = re.compile(r"(?<=[:@])|(?i:(?<=www)(?=\.))")
 WORD_JOINER = "\u2060"
 MESSAGE_CHARS = 2_000
+# The core's key messages name the setting (JINAAI_APIKEY), which is what a script or the CLI can change; in the
+# app a key can also be typed in, so its messages add where.
+SIDEBAR_HINT = "In this app you can also paste a key in the sidebar."
 
 
 def md_escape(text: object, max_chars: int = 200) -> str:
@@ -38,5 +43,8 @@ def md_escape(text: object, max_chars: int = 200) -> str:
 
 
 def text(message: object) -> str:
-    """A plain-text message (ours, quoting values we do not control) made safe for any Markdown-rendering call."""
+    """A plain-text message (ours, quoting values we do not control) made safe for any Markdown-rendering call.
+    An error a key would fix says where the app takes one."""
+    if isinstance(message, KeyRequired | AuthRejected | BudgetExhausted):
+        message = f"{message} {SIDEBAR_HINT}"
     return md_escape(message, max_chars=MESSAGE_CHARS)

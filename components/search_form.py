@@ -13,10 +13,14 @@ import streamlit as st
 
 from components import safe, state, url_state
 from components.safe import md_escape
+from rerank_playground.errors import InvalidInput
+from rerank_playground.filters import OP_LABELS, FilterOp, PropertyFilter, check_filters, operators_for
+from rerank_playground.limits import MAX_K, MAX_QUERY_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from rerank_playground.search_inputs import EMBEDDERS, MAX_K, SearchInputs, search_request, to_query_params
+from rerank_playground.search_inputs import EMBEDDERS, SearchInputs, search_request, to_query_params
 
+NO_FILTER = ""
 MODE_LABELS = {"vector": "Vector", "keyword": "Keyword", "hybrid": "Hybrid"}
 FUSION_LABELS = {"ranked": "Ranked", "relative_score": "Relative score"}
 EMBEDDER_LABELS = dict(zip(EMBEDDERS, (
@@ -177,11 +181,16 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
         )
         values = state.update_inputs(mode=SearchMode(mode) if mode else values.mode)
     with top[2]:
-        query = st.text_input(
+        # The filter sits beside the query, so the inputs keep their height (the run button stays in the first
+        # screen at 1280x720).
+        query_column, filter_column = st.columns([4, 1], gap="small", vertical_alignment="bottom")
+        with filter_column, st.popover("Filter" + (" ✓" if values.filters else ""), width="stretch"):
+            values = state.update_inputs(filters=filter_row(info, key_prefix, values.filters))
+        query = query_column.text_input(
             "Query",
             value=state.seed(f"{key_prefix}.query", values.query or ""),
             key=f"{key_prefix}.query",
-            max_chars=4000,
+            max_chars=MAX_QUERY_CHARS,
             placeholder="Type what you are looking for…",
         )
         values = state.update_inputs(query=query)
@@ -286,6 +295,52 @@ def search_inputs(pg: Playground, key_prefix: str, *, show_n: bool = True, notes
                 values = state.update_inputs(embedder=embedder or "local")
 
     return SearchForm(request=search_request(values, info), info=info, inputs=values)
+
+
+def filter_row(
+    info: CollectionInfo, key_prefix: str, current: tuple[PropertyFilter, ...]
+) -> tuple[PropertyFilter, ...]:
+    """A property from the collection's schema, an operator that fits its type and a value (empty: no filter);
+    returns the filters of the search. A filter the schema cannot take (a link's, a stored one) is kept as it
+    is, so the search refuses it with a message naming what is wrong; filters past the first (from a link or
+    the CLI) are kept and listed."""
+    first = current[0] if current else None
+    types = {p.name: p.data_type for p in info.properties}
+    options = [NO_FILTER, *(name for name, kind in types.items() if operators_for(kind))]
+    if first is not None and first.name not in options:
+        options.append(first.name)
+    prop = st.selectbox(
+        "Filter on property", options,
+        index=state.seeded_index(f"{key_prefix}.filter_prop", first.name if first else NO_FILTER, options),
+        format_func=lambda p: f"{p} ({types.get(p, 'not in this collection')})" if p else "no filter",
+        key=f"{key_prefix}.filter_prop",
+        help="Search only the objects whose property matches, as your application's filtered searches do.",
+    )
+    if not prop:
+        return ()
+    ops = [o.value for o in operators_for(types.get(prop, ""))] or [o.value for o in FilterOp]
+    if first is not None and first.name == prop and first.op.value not in ops:
+        ops.append(first.op.value)
+    was = first.op.value if first is not None and first.name == prop else ops[0]
+    op = st.selectbox("Operator", ops, index=state.seeded_index(f"{key_prefix}.filter_op", was, ops),
+                      format_func=lambda o: OP_LABELS[FilterOp(o)], key=f"{key_prefix}.filter_op")
+    typed = first.value_text if first is not None and first.name == prop else ""
+    value = st.text_input(
+        "Value", value=state.seed(f"{key_prefix}.filter_value", typed), key=f"{key_prefix}.filter_value",
+        max_chars=1000, placeholder="a, b, c" if op == FilterOp.CONTAINS_ANY else "e.g. Science",
+    )
+    rest = current[1:]
+    if rest:
+        st.caption("Also: " + md_escape("; ".join(str(f) for f in rest)))
+    if not value.strip():
+        return rest
+    try:
+        chosen = PropertyFilter.from_dict({"property": prop, "operator": op, "value": value})
+        check_filters((chosen,), info.properties, info.name)
+    except InvalidInput as err:
+        st.warning(safe.text(err))  # the search refuses it with the same words
+        return (PropertyFilter(prop, FilterOp(op), value.strip()), *rest)
+    return (chosen, *rest)
 
 
 def url_params(form: SearchForm) -> dict[str, str]:

@@ -8,8 +8,9 @@ import streamlit as st
 
 from rerank_playground.deployment import LARGE_REQUEST_TOKENS
 from rerank_playground.models import SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import ProviderSpec
+from rerank_playground.rerankers.choice import RerankChoice
 
 
 def expected_tokens(

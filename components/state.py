@@ -12,8 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from rerank_playground.catalog import default_rerank_property
-from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES, get_spec
+from rerank_playground import catalog
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
@@ -74,22 +73,16 @@ def cached_collection_count(pg: Playground) -> int | None:
 
 
 def default_collection(names: list[str]) -> str | None:
-    for name in DEMO_COLLECTION_NAMES:
-        if name in names:
-            return name
-    return names[0] if names else None
+    return catalog.default_collection(names)
 
 
 def default_text_property(info: CollectionInfo) -> str | None:
     """The core's rule (the same on every page, in the CLI and in batch runs)."""
-    return default_rerank_property(info)
+    return catalog.default_rerank_property(info)
 
 
 def default_keyword_properties(info: CollectionInfo) -> tuple[str, ...]:
-    if info.name in DEMO_COLLECTION_NAMES:
-        wanted = get_spec(info.name).keyword_properties
-        return tuple(p for p in wanted if p in info.text_properties)
-    return ()
+    return catalog.default_keyword_properties(info)
 
 
 def suggestions(collection: str | None) -> list[SuggestedQuery]:

@@ -18,8 +18,9 @@ from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stories import StoryView
-from rerank_playground.playground import Playground, RerankChoice, RerankRun
+from rerank_playground.playground import Playground, RerankRun
 from rerank_playground.presentation import PreparedView
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, app_version, chart_png, snapshot_html
 
@@ -108,7 +109,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         try:
             story = stories.add_view(store, name, view)
         except PlaygroundError as err:
-            st.error(safe.text(f"{err.message} {err.hint}".strip()))
+            st.error(safe.text(err))
             return
         st.session_state["present.story"] = story.name
         st.session_state.pop("present.story_select", None)

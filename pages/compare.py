@@ -22,7 +22,9 @@ from components import (
     viewport,
 )
 from components.search_form import SearchForm
-from rerank_playground.playground import Playground, RerankChoice, unclicked_run
+from rerank_playground.autorun import unclicked_run
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search_inputs import models_param
 
 LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by the fragment once

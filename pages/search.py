@@ -25,7 +25,9 @@ from components import (
 )
 from components.safe import md_escape
 from components.search_form import SearchForm
-from rerank_playground.playground import Playground, RerankChoice, unclicked_run
+from rerank_playground.autorun import unclicked_run
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 
 LINK_RUN = "search.link_run"  # set by a page run opened from a link; taken by the fragment once
 # (run key, "search" | "rerank"): what a link's run left waiting for the click. Kept in the session, so the note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import weaviate
@@ -43,6 +44,18 @@ def declared_rerank_property(collection: str) -> str | None:
         return None
     declared = spec.rerank_property
     return str(declared) if declared else None
+
+
+def default_collection(names: Sequence[str]) -> str | None:
+    """The collection a search starts on: the first demo collection present, else the first one listed."""
+    return next((spec.name for spec in DEMO_COLLECTIONS if spec.name in names), names[0] if names else None)
+
+
+def default_keyword_properties(info: CollectionInfo) -> tuple[str, ...]:
+    """The properties BM25 reads unless the user picks others: a demo collection's declared ones (those it has),
+    else all (empty)."""
+    spec = next((d for d in DEMO_COLLECTIONS if d.name == info.name), None)
+    return tuple(p for p in spec.keyword_properties if p in info.text_properties) if spec else ()
 
 
 def default_rerank_property(info: CollectionInfo) -> str | None:

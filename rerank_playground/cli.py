@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays 
     from rerank_playground.connection import ConnectionSpec
     from rerank_playground.deployment import SpendGuard
     from rerank_playground.evaluation.analysis import RunSummary
-    from rerank_playground.evaluation.batch import BatchRun, Progress
+    from rerank_playground.evaluation.batch import BatchRun, Progress, SearchSetting
     from rerank_playground.evaluation.models import QuerySet
     from rerank_playground.evaluation.store import Store
 
@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                       "demo collection's declared property, else the most text-like name, e.g. text or passage "
                       "before title)")
     what.add_argument("--operator", choices=[o.value for o in Operator], default=Operator.OR.value)
+    what.add_argument("--where", action="append", default=[], metavar="FILTER",
+                      help="a property filter, e.g. 'category = Science', 'year > 1990', 'title like sci*', "
+                           "'tags contains any a, b' (operators: = != > < like, contains any); repeat: all must hold")
     what.add_argument("--embedder", default="auto", help="query vectors: auto, server, local or jina:<model>")
     what.add_argument("--rerank", action="append", default=[],
                       help="local, jina:<model> or weaviate_module:<model>; repeat (at most 5). 'no rerank' is "
@@ -253,14 +256,41 @@ def _spend_guard(flag: int | None) -> SpendGuard:
                       deployment=TokenMeter("run's"))
 
 
+# The CLI flag of each field of a search, so a refusal names what the user typed.
+FLAG_OF = {"limit": "-K/--candidates", "alpha": "--alpha", "properties": "--properties",
+           "text_property": "--text-property", "embedder": "--embedder"}
+
+
+def _search_setting(args: argparse.Namespace) -> SearchSetting:
+    """The base search setting of ``eval``, read through the one search codec (``SearchRequest.from_dict``)."""
+    from rerank_playground.errors import InvalidInput
+    from rerank_playground.evaluation.batch import SearchSetting
+    from rerank_playground.filters import parse_filter
+
+    data = {
+        "limit": (args.candidates or [50])[0], "fusion": args.fusion, "operator": args.operator,
+        "properties": [p.strip() for p in args.properties.split(",") if p.strip()],
+        "text_property": args.text_property, "embedder": args.embedder, "alpha": (args.alpha or [0.5])[0],
+        "filters": [parse_filter(text).to_dict() for text in args.where],
+    }
+    try:
+        return SearchSetting.from_dict(data)
+    except InvalidInput as err:
+        message = err.message
+        for name, flag in FLAG_OF.items():
+            message = message.replace(f'"{name}"', flag)
+        raise InvalidInput(message, hint=err.hint) from None
+
+
 def _eval(args: argparse.Namespace) -> int:
     from rerank_playground.evaluation import batch
+    from rerank_playground.rerankers.choice import parse_choice
 
     stored = _stored_endpoints(args) if args.resume else {}
     spec, keys, jina_base_url = connection_from(args, stored)
     options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
                                   request_timeout_s=args.timeout)
-    choices = tuple(dict.fromkeys(batch.parse_rerank_choice(c) for c in args.rerank))  # cheap checks first
+    choices = tuple(dict.fromkeys(parse_choice(c) for c in args.rerank))  # cheap checks first
     spend = _spend_guard(args.token_budget)
     store = _open_store(args)
     try:
@@ -269,12 +299,7 @@ def _eval(args: argparse.Namespace) -> int:
                                       options=options, retry_failed=args.retry_failed, spend=spend)
         else:
             qs = _query_set(args, store)
-            base = batch.SearchSetting(
-                limit=(args.candidates or [50])[0], fusion=Fusion(args.fusion),
-                properties=tuple(p.strip() for p in args.properties.split(",") if p.strip()),
-                text_property=args.text_property, operator=Operator(args.operator), embedder=args.embedder,
-                alpha=(args.alpha or [0.5])[0],
-            )
+            base = _search_setting(args)
             modes = tuple(SearchMode(m) for m in (args.mode or []))
             settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
                                            limits=args.candidates or ())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.cutoff import Cut
+from rerank_playground.filters import filter_source
 from rerank_playground.jina_http import resolve_base_url
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers import get_provider
+from rerank_playground.rerankers.choice import RerankChoice
 
 _HEADER = '''"""Reproduces a Rerank Playground view: {what}.
 
@@ -142,8 +143,9 @@ def _cut_source(cut: Cut, candidates: int) -> str:
 
 
 def _search_call(request: SearchRequest, vector_expr: str | None, rerank: bool) -> str:
-    common = "limit={limit}, return_metadata=MetadataQuery(score=True, distance=True){rerank}".format(
-        limit=request.limit, rerank=", rerank=Rerank(prop=TEXT_PROPERTY, query=QUERY)" if rerank else ""
+    common = "limit={limit}, return_metadata=MetadataQuery(score=True, distance=True){filters}{rerank}".format(
+        limit=request.limit, rerank=", rerank=Rerank(prop=TEXT_PROPERTY, query=QUERY)" if rerank else "",
+        filters=", filters=FILTERS" if request.filters else "",
     )
     props = repr(list(request.properties)) if request.properties else "None"
     target = f", target_vector={request.target_vector!r}" if request.target_vector else ""
@@ -196,6 +198,10 @@ def python_code(
             collection=request.collection, query=request.query, text_property=request.text_property,
         )
     ]
+    filters = filter_source(request.filters)
+    if filters is not None:
+        dates = "import datetime\n" if "datetime." in filters else ""
+        parts.append(f"{dates}from weaviate.classes.query import Filter\n\nFILTERS = {filters}\n")
     if uses_jina:
         parts.append(f"JINA_BASE_URL = os.environ.get(\"JINA_BASE_URL\", {resolve_base_url(jina_base_url)!r})\n")
     parts.append(_CONNECT.format(module_header=recipe.module_header))

@@ -227,7 +227,7 @@ class TokenMeter:
                     f"The {self.scope} {self.what} would be exceeded: "
                     f"{self.spent:,} of {limit:,} tokens spent, this request may need up to {tokens:,} "
                     "(an upper bound: one token per byte of text; Jina usually counts far fewer).",
-                    hint="Paste your own Jina key in the sidebar, rerank fewer candidates or models, or use the "
+                    hint="Use your own Jina key (JINAAI_APIKEY), rerank fewer candidates or models, or use the "
                     "local baseline.",
                 )
             self.reserved += tokens

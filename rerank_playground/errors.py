@@ -33,10 +33,12 @@ Hierarchy::
     ├── LauncherError                could not find, build or start a local Weaviate
     ├── StoreError                   the judgments store (SQLite / PostgreSQL)
     │   ├── StoreUnavailable         cannot open or reach the store (read-only folder, bad URL, server down)
-    │   └── QuerySetNotFound         no query set of that name
+    │   ├── QuerySetNotFound         no query set of that name
+    │   └── StoryNotFound            no story of that name
     ├── BadImportFile                a judgments file is malformed; ``line`` and ``problem`` say where and what
     ├── RunRefused                   a batch run would be meaningless (empty/unjudged set, documents missing)
-    └── RunNotFound                  no saved run with that id
+    ├── RunNotFound                  no saved run with that id
+    └── PngUnavailable               a chart cannot be made into a PNG here (kaleido or Chromium missing)
 """
 
 from __future__ import annotations
@@ -196,6 +198,12 @@ class QuerySetNotFound(StoreError):
         super().__init__(f"There is no query set named {name!r}.", hint="Pick one from the list, or import a file.")
 
 
+class StoryNotFound(StoreError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"There is no story named {name!r}.", hint="Pick one of the saved stories.")
+
+
 class BadImportFile(PlaygroundError):
     """``line`` is 1-based (0 when the problem is the file as a whole); ``problem`` says what is wrong there."""
 
@@ -214,3 +222,7 @@ class RunRefused(PlaygroundError):
 
 class RunNotFound(PlaygroundError):
     pass
+
+
+class PngUnavailable(PlaygroundError):
+    """The chart could not be made into a PNG here (kaleido or a Chromium it can drive is missing)."""

@@ -185,7 +185,7 @@ def post_json(
     """
     if api_key is None or not api_key.strip():
         raise KeyRequired(
-            f"{model} needs a Jina API key: paste one in the sidebar or set {API_KEY_ENV}; "
+            f"{model} needs a Jina API key: set {API_KEY_ENV}; "
             f"free keys at {keys_url}",
             provider=PROVIDER,
             model=model,
@@ -335,7 +335,7 @@ def _raise_for_status(
     if status in (401, 403):
         raise AuthRejected(
             f"Jina rejected the API key (HTTP {status}) for {model}{said}",
-            hint=f"Check the key in the sidebar or {API_KEY_ENV}; get one at {keys_url}",
+            hint=f"Check the key ({API_KEY_ENV}); get one at {keys_url}",
             provider=PROVIDER,
             model=model,
         )

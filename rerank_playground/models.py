@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+from rerank_playground.errors import InvalidInput
+from rerank_playground.filters import PropertyFilter, filters_from_dicts
+from rerank_playground.limits import MAX_K, MAX_PROPERTIES
 
 
 class SearchMode(StrEnum):
@@ -39,10 +44,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchRequest:
+    """The one description of a search. Links (``search_inputs``, the only place with short names), batch plans,
+    story views, Copy as code and the CLI all carry it; :meth:`to_dict` / :meth:`from_dict` is its one dict form."""
+
     collection: str
     query: str
     mode: SearchMode = SearchMode.HYBRID
-    limit: int = 50
+    limit: int = 50  # K: candidates retrieved (and reranked)
     properties: tuple[str, ...] = ()  # keyword/hybrid: which properties BM25 looks at (empty = all)
     # which property becomes Hit.text and the reranker reads (None = catalog.default_rerank_property)
     text_property: str | None = None
@@ -51,6 +59,102 @@ class SearchRequest:
     fusion: Fusion = Fusion.RANKED
     target_vector: str | None = None
     embedder: str = "auto"  # "auto" | "server" | "local" | "jina:<model>" — where the query vector comes from
+    filters: tuple[PropertyFilter, ...] = ()  # every one must hold; applied in every search mode
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values under the field names (what :meth:`from_dict` reads back)."""
+        return {
+            "collection": self.collection, "query": self.query, "mode": self.mode.value, "limit": self.limit,
+            "properties": list(self.properties), "text_property": self.text_property,
+            "operator": self.operator.value, "alpha": self.alpha, "fusion": self.fusion.value,
+            "target_vector": self.target_vector, "embedder": self.embedder,
+            **({"filters": [f.to_dict() for f in self.filters]} if self.filters else {}),  # absent: none (older)
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, settings_only: bool = False) -> SearchRequest:
+        """A request from :meth:`to_dict`'s form, checked field by field: anything wrong is ``InvalidInput`` naming
+        the field and what it must be. Older names are read too (story views wrote K as ``k``). ``settings_only``:
+        the settings of a search without its collection and query (a batch plan's setting), both left empty.
+        Whether the collection has the named properties is checked when the search runs (``validate_request``)."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("A search must be a JSON object.")
+        reader = _Fields(data)
+        alpha = reader.get("alpha", 0.5)
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
+            raise InvalidInput(f'"alpha" must be a number from 0 to 1, not {alpha!r:.80}')
+        return cls(
+            collection="" if settings_only else reader.text("collection"),
+            query="" if settings_only else reader.text("query").strip(),
+            mode=reader.member("mode", SearchMode, SearchMode.HYBRID),
+            limit=reader.whole("limit", 1, MAX_K, legacy="k"),
+            properties=reader.names("properties"),
+            text_property=reader.optional_text("text_property"),
+            operator=reader.member("operator", Operator, Operator.OR),
+            alpha=float(alpha),
+            fusion=reader.member("fusion", Fusion, Fusion.RANKED),
+            target_vector=reader.optional_text("target_vector"),
+            embedder=reader.optional_text("embedder") or "auto",
+            filters=filters_from_dicts(reader.get("filters")),
+        )
+
+
+MAX_FIELD_CHARS = 1000  # any text of a stored search: a query, a collection or property name, an embedder
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class _Fields:
+    """Reads the fields of a stored search; every refusal names the field as the data spells it."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
+    def text(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None:
+            raise InvalidInput(f'"{name}" is missing')
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f'"{name}" must be a non-empty text')
+        return self._short(name, value)
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(f'"{name}" must be text')
+        return self._short(name, value)
+
+    @staticmethod
+    def _short(name: str, value: str) -> str:
+        if len(value) > MAX_FIELD_CHARS:
+            raise InvalidInput(f'"{name}" has more than {MAX_FIELD_CHARS} characters ({len(value):,})')
+        return value
+
+    def whole(self, name: str, low: int, high: int, *, legacy: str) -> int:
+        used = name if name in self.data or legacy not in self.data else legacy
+        value = self.data.get(used)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(f'"{used}" must be a whole number from {low} to {high}, not {value!r:.80}')
+        return value
+
+    def member(self, name: str, kind: type[_E], default: _E) -> _E:
+        value = self.data.get(name, default.value)
+        try:
+            return kind(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in kind)
+            raise InvalidInput(f'"{name}" must be one of {choices}, not {value!r:.80}') from None
+
+    def names(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name, [])
+        if (not isinstance(value, list | tuple) or len(value) > MAX_PROPERTIES
+                or not all(isinstance(p, str) and 0 < len(p) <= MAX_FIELD_CHARS for p in value)):
+            raise InvalidInput(f'"{name}" must be a list of at most {MAX_PROPERTIES} property names')
+        return tuple(value)
 
 
 @dataclass(frozen=True)

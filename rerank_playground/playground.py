@@ -38,41 +38,19 @@ from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.jina_http import API_KEY_ENV, KEYS_URL, make_client, resolve_base_url
 from rerank_playground.jina_http import PROVIDER as JINA
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
+from rerank_playground.limits import MAX_COMPARED
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
-from rerank_playground.rerankers import ProviderContext, ProviderSpec, find_provider, get_provider, providers
+from rerank_playground.rerankers import ProviderContext, ProviderSpec, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.catalog import chars_sent
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
-from rerank_playground.search import QueryEmbedder, needs_query_vector, search_spends_tokens
+from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
 SEARCH_CACHE_SIZE = 64
 DEFAULT_MAX_CHARS = 4096  # characters of each candidate a paid call sends (JinaReranker.DEFAULT_MAX_CHARS)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RerankChoice:
-    """A registered reranker provider plus a model: ("jina", "jina-reranker-v3"), ("local", "local-wordllama")."""
-
-    reranker: str  # the provider's registry name
-    model: str
-
-    @property
-    def provider(self) -> ProviderSpec | None:
-        """The provider's spec (None for a name nothing is registered under)."""
-        return find_provider(self.reranker)
-
-    @property
-    def paid(self) -> bool:
-        """Does this choice spend tokens (on someone's key)?"""
-        spec = self.provider
-        return bool(spec and spec.paid)
-
-    @property
-    def label(self) -> str:
-        spec = self.provider
-        return spec.label_for(self.model) if spec else self.model
 
 
 @dataclass(frozen=True)
@@ -84,35 +62,6 @@ class TokenEstimate:
     candidates: int
     models: int
     known: bool
-
-
-@dataclass(frozen=True)
-class UnclickedRun:
-    """What of a run may start without a click (a shared link, a suggested query's autorun, Present's prefetch):
-    paid calls on someone's key never start without one (design: trust model).
-
-    ``search``: the search may run (False when it spends tokens itself: its query is embedded by a paid API, so
-    nothing runs). ``free``: the rerankers that may run with it. ``waiting``: those that wait for the click (the
-    paid ones, or all of them when the search waits)."""
-
-    search: bool
-    free: tuple[RerankChoice, ...]
-    waiting: tuple[RerankChoice, ...]
-
-    @property
-    def complete(self) -> bool:
-        """Everything asked for may run now."""
-        return self.search and not self.waiting
-
-
-def unclicked_run(request: SearchRequest, info: CollectionInfo, choices: Sequence[RerankChoice]) -> UnclickedRun:
-    """The one rule for autoruns and prefetches: the search part (``search_spends_tokens``) and the rerank part
-    (each provider's ``paid``)."""
-    choices = tuple(dict.fromkeys(choices))
-    if search_spends_tokens(request, info):
-        return UnclickedRun(search=False, free=(), waiting=choices)
-    return UnclickedRun(search=True, free=tuple(c for c in choices if not c.paid),
-                        waiting=tuple(c for c in choices if c.paid))
 
 
 @dataclass(frozen=True)
@@ -397,7 +346,7 @@ class Playground:
             if not self.has_jina_key:
                 raise KeyRequired(
                     "The Jina embeddings API needs a Jina API key.",
-                    hint=f"Paste one in the sidebar, or use the local embedder. Free keys: {KEYS_URL}",
+                    hint=f"Set JINAAI_APIKEY, or use the local embedder. Free keys: {KEYS_URL}",
                     provider=JINA, model=request.embedder.removeprefix("jina:"),
                 )
             secret = self.keys.secret_for(API_KEY_ENV, http_endpoint(self.jina_base_url))
@@ -528,8 +477,8 @@ class Playground:
     ) -> CompareRun:
         """Several models on the same candidates, concurrently. One failing leaves the others."""
         choices = list(dict.fromkeys(choices))  # the same model twice is one column
-        if not 1 <= len(choices) <= 5:
-            raise InvalidInput("Pick between one and five models to compare.")
+        if not 1 <= len(choices) <= MAX_COMPARED:
+            raise InvalidInput(f"Pick between one and {MAX_COMPARED} models to compare.")
         if len({c.label for c in choices}) != len(choices):  # results are keyed by label: never mix two
             raise InvalidInput("Two of the chosen models have the same name.", hint="Pick each model once.")
         if not search.hits:

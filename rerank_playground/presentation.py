@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from rerank_playground.autorun import unclicked_run
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.metrics import query_metrics
@@ -26,7 +27,8 @@ from rerank_playground.evaluation.models import QueryMetrics, normalise_query
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
-from rerank_playground.playground import Playground, RerankChoice, RerankRun, unclicked_run
+from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.rerankers.choice import RerankChoice
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from rerank_playground.errors import (
     SearchError,
     scrub,
 )
+from rerank_playground.filters import check_filters, weaviate_filter
+from rerank_playground.limits import MAX_K, MAX_QUERY_CHARS
 from rerank_playground.models import (
     CollectionInfo,
     Fusion,
@@ -33,9 +35,6 @@ from rerank_playground.models import (
     SearchRequest,
     SearchResult,
 )
-
-MAX_CANDIDATES = 1000
-MAX_QUERY_CHARS = 4000  # longer queries are refused with a message, not silently cut
 
 
 class QueryEmbedder(Protocol):
@@ -69,8 +68,8 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
             hint="Shorten it to the words that matter.",
         )
     limit = request.limit  # a bool is an int to Python, not a K
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CANDIDATES:
-        raise InvalidInput(f"Candidates K must be between 1 and {MAX_CANDIDATES}, not {request.limit}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_K:
+        raise InvalidInput(f"Candidates K must be between 1 and {MAX_K}, not {request.limit}.")
     if not 0.0 <= request.alpha <= 1.0:
         raise InvalidInput(f"Alpha must be between 0 (keyword only) and 1 (vector only), not {request.alpha}.")
     mode = _member(SearchMode, request.mode, "search mode")
@@ -107,6 +106,7 @@ def validate_request(request: SearchRequest, info: CollectionInfo) -> SearchRequ
         collection=request.collection, query=query, mode=mode, limit=request.limit,
         properties=tuple(request.properties), text_property=text_property, operator=operator,
         alpha=float(request.alpha), fusion=fusion, target_vector=target, embedder=request.embedder,
+        filters=check_filters(request.filters, info.properties, info.name),
     )
 
 
@@ -187,7 +187,8 @@ def search(
         collection = client.collections.use(request.collection)
     rerank = Rerank(prop=rerank_prop, query=request.query) if rerank_prop else None
     metadata = MetadataQuery(score=True, explain_score=True, distance=True)
-    common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank}
+    common: dict[str, Any] = {"limit": request.limit, "return_metadata": metadata, "rerank": rerank,
+                              "filters": weaviate_filter(request.filters)}
     try:
         if request.mode == SearchMode.KEYWORD:
             operator = BM25Operator.and_() if request.operator == Operator.AND else BM25Operator.or_(minimum_match=1)

@@ -12,19 +12,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rerank_playground.errors import InvalidInput
+from rerank_playground.filters import PropertyFilter, parse_filter
+from rerank_playground.limits import MAX_COMPARED, MAX_FILTERS, MAX_K, MAX_NAME_CHARS, MAX_PROPERTIES, MAX_QUERY_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers import find_provider
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, model_names
+from rerank_playground.rerankers.choice import RerankChoice, choice_id, parse_choice
 
-MAX_K = 1000
 EMBEDDERS = ("local", "jina:jina-embeddings-v3")  # where a query vector can come from (search_form labels them)
-MAX_QUERY_PARAM_CHARS = 4000
-MAX_NAME_CHARS = 200  # a collection or property name read from a link
 MAX_PROPERTIES_CHARS = 2000
-MAX_PROPERTIES = 50
-MAX_COMPARED_IN_LINK = 20  # model ids read from a link ...
-MAX_COMPARED = 5  # ... of which the first distinct ones are compared
+MAX_COMPARED_IN_LINK = 20  # model ids read from a link, of which the first MAX_COMPARED distinct ones are compared
 ALL_PROPERTIES = "*"  # ``properties=*`` in a link: all text properties
 
 
@@ -47,27 +45,20 @@ class SearchInputs:
     reranker: str | None = None  # None = automatic: Jina API with a key, else the local baseline
     model: str = DEFAULT_MODEL
     models: tuple[str, ...] | None = None  # compare page: choice ids (None = default set)
-
-
-def choice_id(choice: RerankChoice) -> str:
-    return f"{choice.reranker}:{choice.model}"
-
-
-def parse_choice(text: str) -> RerankChoice | None:
-    reranker, _, model = text.partition(":")
-    provider = find_provider(reranker)
-    if provider is None or not model:
-        return None
-    if len(provider.models) == 1:  # one model (the local baseline): whatever the link says
-        return RerankChoice(reranker, provider.models[0].name)
-    if model not in {m.name for m in provider.models}:
-        return None
-    return RerankChoice(reranker, model)
+    filters: tuple[PropertyFilter, ...] = ()  # every one must hold; a link's ``where`` (one filter a line)
 
 
 def models_param(choices: Iterable[RerankChoice]) -> str:
     """The ``models`` value of a Compare link."""
     return ",".join(choice_id(c) for c in choices)
+
+
+def _link_choice(text: str) -> RerankChoice | None:
+    """A model id from a link, or None (the link's note says it was left out)."""
+    try:
+        return parse_choice(text)
+    except InvalidInput:
+        return None
 
 
 def int_in_range(raw: str, low: int, high: int) -> int | None:
@@ -95,6 +86,7 @@ def search_request(inputs: SearchInputs, info: CollectionInfo) -> SearchRequest:
         fusion=inputs.fusion if hybrid else Fusion.RANKED,
         operator=inputs.operator,
         embedder=(inputs.embedder or "local") if not info.has_server_vectorizer else "auto",
+        filters=inputs.filters,
     )
 
 
@@ -111,6 +103,7 @@ def to_query_params(inputs: SearchInputs, *, app_embeds_query: bool) -> dict[str
         "k": str(inputs.k),
         "n": str(inputs.n),
         "prop": inputs.prop,
+        "where": "\n".join(str(f) for f in inputs.filters),
     }
     if inputs.mode == SearchMode.HYBRID:
         params["alpha"] = f"{inputs.alpha:g}"
@@ -147,7 +140,7 @@ def from_query_params(params: Mapping[str, str], base: SearchInputs) -> tuple[Se
     elif params.get("mode"):
         refuse("search mode", params["mode"], f"using {current('mode').value}")
     if params.get("query"):
-        values["query"] = params["query"][:MAX_QUERY_PARAM_CHARS]
+        values["query"] = params["query"][:MAX_QUERY_CHARS]
     if params.get("fusion") in {f.value for f in Fusion}:
         values["fusion"] = Fusion(params["fusion"])
     elif params.get("fusion"):
@@ -180,6 +173,14 @@ def from_query_params(params: Mapping[str, str], base: SearchInputs) -> tuple[Se
         values["operator"] = Operator(params["operator"])
     elif params.get("operator"):
         refuse("keyword match", params["operator"], "using any word (or)")
+    if params.get("where"):
+        filters = []
+        for line in params["where"].splitlines()[:MAX_FILTERS]:
+            try:
+                filters.append(parse_filter(line))
+            except InvalidInput:
+                refuse("filter", line, "it was left out")
+        values["filters"] = tuple(filters)
     if params.get("embedder") in EMBEDDERS:
         values["embedder"] = params["embedder"]
     elif params.get("embedder"):
@@ -193,7 +194,7 @@ def from_query_params(params: Mapping[str, str], base: SearchInputs) -> tuple[Se
     elif params.get("model"):
         refuse("reranker model", params["model"], f"this app does not know it, using {current('model')}")
     if params.get("models"):
-        parsed = [(p, parse_choice(p)) for p in params["models"].split(",")[:MAX_COMPARED_IN_LINK]]
+        parsed = [(p, _link_choice(p)) for p in params["models"].split(",")[:MAX_COMPARED_IN_LINK]]
         chosen = [c for _, c in parsed if c is not None]
         for raw, choice in parsed:
             if choice is None:

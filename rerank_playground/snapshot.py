@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from rerank_playground import charts, tables
-from rerank_playground.errors import PlaygroundError
+from rerank_playground.errors import PngUnavailable
 from rerank_playground.evaluation.stories import StoryView, view_to_dict
 from rerank_playground.presentation import PreparedView, headline
 from rerank_playground.rerankers import find_provider
@@ -86,6 +86,8 @@ def _settings(view: StoryView) -> str:
             continue
         if name == "rerankers":
             value = ", ".join(f"{c.label} ({path_label(c.reranker)})" for c in view.choices)
+        elif name == "filters":
+            value = "; ".join(str(f) for f in view.request.filters)  # as the filter row and the CLI write them
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "(all)"
         rows.append(f"<tr><th>{_e(name)}</th><td>{_e('—' if value is None else value)}</td></tr>")
@@ -171,10 +173,6 @@ def snapshot_html(
         + "".join(sections)
         + f"<script>{_PLOT_ALL}</script>\n</body></html>\n"
     )
-
-
-class PngUnavailable(PlaygroundError):
-    """The chart could not be made into a PNG here (kaleido or a Chromium it can drive is missing)."""
 
 
 def chart_png(fig: go.Figure, width: int = 1200) -> bytes:

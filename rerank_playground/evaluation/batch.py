@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,15 +53,16 @@ from rerank_playground.errors import (
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.metrics import check_relevance_level, evaluate_run, measures_for, ranking_ids
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
+from rerank_playground.filters import PropertyFilter, check_filters
 from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after, resolve_base_url
 from rerank_playground.keys import ProviderKeys
+from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankResult, SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.rerankers import find_provider, models_for, providers
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers.cache import RerankCache
+from rerank_playground.rerankers.choice import RerankChoice
 
 BASELINE = "no rerank"
-MAX_RERANKERS = 5
 TRANSIENT = (RateLimited, ProviderServerError, ProviderTimeout, ProviderUnreachable, BadResponse, SearchError,
              EmbeddingError)
 
@@ -82,13 +83,16 @@ class SearchSetting:
     operator: Operator = Operator.OR
     target_vector: str | None = None
     embedder: str = "auto"
+    filters: tuple[PropertyFilter, ...] = ()
 
     def request(self, collection: str, query: str) -> SearchRequest:
-        return SearchRequest(
-            collection=collection, query=query, mode=self.mode, limit=self.limit, properties=self.properties,
-            text_property=self.text_property, operator=self.operator, alpha=self.alpha, fusion=self.fusion,
-            target_vector=self.target_vector, embedder=self.embedder,
-        )
+        return SearchRequest(collection=collection, query=query,
+                             **{f.name: getattr(self, f.name) for f in fields(self)})
+
+    @classmethod
+    def of(cls, request: SearchRequest) -> SearchSetting:
+        """The settings of ``request`` (its collection and query left out)."""
+        return cls(**{f.name: getattr(request, f.name) for f in fields(cls)})
 
     @property
     def label(self) -> str:
@@ -98,7 +102,8 @@ class SearchSetting:
         if self.mode is SearchMode.HYBRID:
             parts.append(f"α={self.alpha:g}")
         parts.append(f"K={self.limit}")
-        return " ".join(parts) + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
+        where = "".join(f" · where {f}" for f in self.filters)
+        return " ".join(parts) + where + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
 
     def resolved(self, info: CollectionInfo) -> SearchSetting:
         """This setting with the text property the reranker will read on ``info`` (the core's default rule,
@@ -108,19 +113,15 @@ class SearchSetting:
         return replace(self, text_property=default_rerank_property(info))
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.update(mode=self.mode.value, fusion=self.fusion.value, operator=self.operator.value,
-                    properties=list(self.properties))
+        """``SearchRequest``'s dict form without the collection and query."""
+        data = self.request("", "").to_dict()
+        del data["collection"], data["query"]
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSetting:
-        return cls(
-            mode=SearchMode(data["mode"]), limit=int(data["limit"]), alpha=float(data["alpha"]),
-            fusion=Fusion(data["fusion"]), properties=tuple(data.get("properties", ())),
-            text_property=data.get("text_property"), operator=Operator(data.get("operator", "or")),
-            target_vector=data.get("target_vector"), embedder=data.get("embedder", "auto"),
-        )
+        """Read through ``SearchRequest.from_dict``: a bad field is ``InvalidInput`` naming it."""
+        return cls.of(SearchRequest.from_dict(data, settings_only=True))
 
 
 def settings_grid(
@@ -137,28 +138,6 @@ def settings_grid(
                 if setting not in out:
                     out.append(setting)
     return tuple(out)
-
-
-def parse_rerank_choice(text: str) -> RerankChoice:
-    """``local``, ``jina:<model>``, ``weaviate_module:<model>`` or a bare Jina model name -> a ``RerankChoice``;
-    anything else is ``InvalidInput`` naming the known forms."""
-    text = text.strip()
-    reranker, sep, model = text.partition(":")
-    if not sep:  # a provider with one model, or a model name: the first client-side provider that runs it
-        client_side = [p for p in providers() if p.server_module is None]
-        runs_it = [p.name for p in client_side if any(m.name == text for m in p.models)]
-        reranker, model = (text, "") if find_provider(text) else ((runs_it or [client_side[0].name])[0], text)
-    try:
-        models = models_for(reranker)
-        if not model and len(models) == 1:
-            model = models[0].name
-        known = {m.name for m in models}
-    except InvalidInput:
-        raise InvalidInput(f"Unknown reranker in {text!r}.",
-                           hint="Use local, jina:<model> or weaviate_module:<model>.") from None
-    if model not in known:
-        raise InvalidInput(f"Unknown model {model!r} for {reranker}.", hint="Known: " + ", ".join(sorted(known)) + ".")
-    return RerankChoice(reranker, model)
 
 
 @dataclass(frozen=True)
@@ -570,17 +549,17 @@ def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, i
                          hint="Add queries to it (Search page: 'add this query to a set') or import a file.")
     if not plan.settings:
         raise RunRefused("Choose at least one search setting.")
-    if not 1 <= plan.k <= 1000:
-        raise RunRefused(f"The metric depth k must be between 1 and 1000, not {plan.k}.")
-    if len(plan.rerankers) > MAX_RERANKERS:
-        raise RunRefused(f"Choose at most {MAX_RERANKERS} rerankers (plus the no-rerank baseline).")
+    if not 1 <= plan.k <= MAX_K:
+        raise RunRefused(f"The metric depth k must be between 1 and {MAX_K}, not {plan.k}.")
+    if len(plan.rerankers) > MAX_COMPARED:
+        raise RunRefused(f"Choose at most {MAX_COMPARED} rerankers (plus the no-rerank baseline).")
     labels = [c.label for c in plan.rerankers]
     if len(set(labels)) != len(labels) or BASELINE in labels:
         raise RunRefused("Each reranker can be chosen once.")
     for choice in plan.rerankers:
         if choice.provider is not None and pg.key_missing(choice.provider):
             raise KeyRequired(f"{choice.model} needs a Jina API key, and none is set.",
-                              hint=f"Paste one in the sidebar or set JINAAI_APIKEY, or drop that model. Free keys: "
+                              hint=f"Set JINAAI_APIKEY, or drop that model. Free keys: "
                                    f"{KEYS_URL}", provider=choice.reranker, model=choice.model)
     judged = [q for q in plan.query_set.queries if qrels.get(q.query_id)]
     if not judged:
@@ -592,6 +571,7 @@ def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, i
             raise RunRefused("K (candidates per query) must be at least 1.")
         if setting.text_property and setting.text_property not in info.text_properties:
             raise RunRefused(f"The collection {info.name!r} has no text property {setting.text_property!r}.")
+        check_filters(setting.filters, info.properties, info.name)  # a bad filter names its property
     doc_ids = {doc for q in judged for doc in qrels[q.query_id]}
     present = existing_documents(pg, info.name, doc_ids, plan.query_set.id_property)
     notes = []
@@ -765,7 +745,7 @@ def resume_run(
         for choice in plan.rerankers:
             if choice.provider is not None and pg.key_missing(choice.provider):
                 raise KeyRequired(f"{choice.model} needs a Jina API key to resume this run.",
-                                  hint="Paste one in the sidebar or set JINAAI_APIKEY.", provider=choice.reranker,
+                                  hint="Set JINAAI_APIKEY.", provider=choice.reranker,
                                   model=choice.model)
         tasks = _tasks(plan, record.qrels, have, retry_failed=retry_failed, only_queries=only_queries)
         retried = {(t.setting, t.query.query_id, o) for t in tasks for o in t.orderings}

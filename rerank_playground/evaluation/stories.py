@@ -27,24 +27,22 @@ import sqlalchemy as sa
 from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
-from rerank_playground.errors import BadImportFile, InvalidInput, PlaygroundError
+from rerank_playground.errors import BadImportFile, InvalidInput, StoryNotFound
 from rerank_playground.evaluation import files
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import Store, metadata
-from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.limits import MAX_COMPARED, MAX_K
+from rerank_playground.models import MAX_FIELD_CHARS, SearchMode, SearchRequest
 from rerank_playground.rerankers import provider_names
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.choice import RerankChoice
 
 FILE_FORMAT = "rerank-playground-story"
 FILE_VERSION = 1
-MAX_K = 1000
-MAX_CHOICES = 5
 MAX_NOTE = 2000
 MAX_NAME = 200
-MAX_PROPERTIES = 50
-MAX_TEXT = 1000  # a query, a collection or property name, a model: any other text in a view
+MAX_TEXT = MAX_FIELD_CHARS  # a model or any other text in a view
 MAX_VIEWS = 100  # a talk's worth; Present and its list stay fast (benchmarks/bench_limits.py)
 PICKS = ("a", "b", "tie")
 DEMO_STORY = "Demo: what reranking changes"
@@ -77,11 +75,6 @@ preferences_table = sa.Table(
     sa.Column("picked", sa.String(8), nullable=False),
     sa.Column("picked_at", sa.DateTime(timezone=True), nullable=False),
 )
-
-
-class StoryNotFound(PlaygroundError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no story named {name!r}.", hint="Pick one of the saved stories.")
 
 
 # ------------------------------------------------------------------------------------------ models
@@ -141,21 +134,11 @@ class Story:
 
 
 def view_to_dict(view: StoryView) -> dict[str, Any]:
-    r = view.request
+    """The view as JSON values: its search in ``SearchRequest``'s one dict form, plus what the view adds."""
     return {
         "title": view.title,
-        "collection": r.collection,
-        "query": r.query,
-        "mode": r.mode.value,
-        "k": r.limit,
+        **view.request.to_dict(),
         "shown_n": view.top_n,
-        "text_property": r.text_property,
-        "properties": list(r.properties),
-        "alpha": r.alpha,
-        "fusion": r.fusion.value,
-        "operator": r.operator.value,
-        "target_vector": r.target_vector,
-        "embedder": r.embedder,
         "rerankers": [{"reranker": c.reranker, "model": c.model} for c in view.choices],
         "note": view.note,
         **({"cut": view.cut.to_dict()} if view.cut is not None else {}),  # absent = no cut (older files)
@@ -196,29 +179,13 @@ def _int(raw: dict[str, Any], name: str, low: int, high: int, default: int | Non
     return value
 
 
-def _enum(raw: dict[str, Any], name: str, kind: Any, default: str) -> Any:
-    value = raw.get(name, default)
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in kind)
-        raise _Problem(f'"{name}" must be one of {choices}, not {value!r:.80}') from None
-
-
 def view_from_dict(raw: Any) -> StoryView:
     """A view from its dict; raises ``_Problem`` (what is wrong) for anything invalid."""
     if not isinstance(raw, dict):
         raise _Problem("a view must be a JSON object")
-    alpha = raw.get("alpha", 0.5)
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
-        raise _Problem(f'"alpha" must be a number from 0 to 1, not {alpha!r:.80}')
-    properties = raw.get("properties", [])
-    if (not isinstance(properties, list) or len(properties) > MAX_PROPERTIES
-            or not all(isinstance(p, str) and 0 < len(p) <= MAX_TEXT for p in properties)):
-        raise _Problem(f'"properties" must be a list of at most {MAX_PROPERTIES} property names')
     rerankers = raw.get("rerankers")
-    if not isinstance(rerankers, list) or not 1 <= len(rerankers) <= MAX_CHOICES:
-        raise _Problem(f'"rerankers" must be a list of 1 to {MAX_CHOICES} rerankers')
+    if not isinstance(rerankers, list) or not 1 <= len(rerankers) <= MAX_COMPARED:
+        raise _Problem(f'"rerankers" must be a list of 1 to {MAX_COMPARED} rerankers')
     choices = []
     for item in rerankers:
         if not isinstance(item, dict) or not isinstance(item.get("model"), str) or not item["model"]:
@@ -231,20 +198,11 @@ def view_from_dict(raw: Any) -> StoryView:
     if len(set(choices)) != len(choices):
         raise _Problem("the same reranker is listed twice")
     note = _text(raw, "note", required=False, limit=MAX_NOTE) or ""
-    k = _int(raw, "k", 1, MAX_K)
-    request = SearchRequest(
-        collection=_text(raw, "collection") or "",
-        query=(_text(raw, "query") or "").strip(),
-        mode=_enum(raw, "mode", SearchMode, "hybrid"),
-        limit=k,
-        properties=tuple(properties),
-        text_property=_text(raw, "text_property", required=False, default=None),
-        operator=_enum(raw, "operator", Operator, "or"),
-        alpha=round(float(alpha), 2),
-        fusion=_enum(raw, "fusion", Fusion, "ranked"),
-        target_vector=_text(raw, "target_vector", required=False, default=None),
-        embedder=_text(raw, "embedder", required=False, default="auto") or "auto",
-    )
+    try:
+        request = SearchRequest.from_dict(raw)
+    except InvalidInput as err:
+        raise _Problem(err.message) from None
+    request = replace(request, alpha=round(request.alpha, 2))  # as the slider sets it
     cut = None
     if raw.get("cut") is not None:
         try:

@@ -31,7 +31,7 @@ LISTWISE_CONTEXT_TOKENS = 131_072  # "131K tokens per call" (v3 model card; v3.5
 LOCAL_MODEL = "local-wordllama"
 
 # Listwise calls. Weaviate's own reranker-jinaai module sends up to 1,000 documents per request, and K never
-# exceeds 1,000 (search.MAX_CANDIDATES), so a listwise model always gets every candidate in one call.
+# exceeds 1,000 (limits.MAX_K), so a listwise model always gets every candidate in one call.
 LISTWISE_MAX_DOCS = 1000
 # The context is counted in the model's tokens, which we cannot count here: budget conservatively at 3
 # characters a token (English runs about 4; other scripts fewer), keep room for the prompt the model wraps

@@ -298,7 +298,7 @@ def _build(ctx: ProviderContext) -> Reranker:
     if key is None or not secret:
         raise KeyRequired(
             f"{ctx.model} needs a Jina API key.",
-            hint=f"Paste one in the sidebar or set JINAAI_APIKEY. Free keys: {KEYS_URL}",
+            hint=f"Set JINAAI_APIKEY. Free keys: {KEYS_URL}",
             provider=PROVIDER,
             model=ctx.model,
         )

@@ -148,7 +148,7 @@ def _module_error(exc: PlaygroundError, model: str) -> ProviderError:
     status = int(found.group(1)) if found else None
     which = {"provider": NAME, "model": model}
     if status in (401, 403) or "unauthorized" in text:
-        return AuthRejected("Jina rejected the key Weaviate sent.", hint="Check the Jina key in the sidebar.", **which)
+        return AuthRejected("Jina rejected the key Weaviate sent.", hint="Check the Jina key (JINAAI_APIKEY).", **which)
     if status == 429:
         return RateLimited("Jina rate-limited Weaviate's rerank call.", hint="Wait a minute and retry.",
                            provider=NAME, model=model)
@@ -160,7 +160,7 @@ def _module_error(exc: PlaygroundError, model: str) -> ProviderError:
     if "api key" in text or "apikey" in text or "x-jinaai-api-key" in text:
         return KeyRequired(
             "Weaviate's reranker-jinaai module has no Jina key.",
-            hint="Paste a Jina key in the sidebar (sent as X-JinaAI-Api-Key) or set JINAAI_APIKEY on the server.",
+            hint="Set JINAAI_APIKEY (the app sends it as X-JinaAI-Api-Key), or set it on the Weaviate server.",
             **which,
         )
     if "deadline exceeded" in text or "timeout" in text or "timed out" in text:

@@ -159,3 +159,27 @@ def test_cancel_resume_and_diff_from_the_pages(app_env: AppEnv, store_path: Path
     assert len(diff) == 25 and (diff["delta"] == 0).all()  # the same plan twice: the same rankings
     labels = {m.label: m.value for m in at.metric}
     assert labels["Same"] == "25" and labels["Better in A"] == "0"
+
+
+def test_a_run_with_a_filter_records_it_and_a_bad_filter_is_named(app_env: AppEnv, store_path: Path) -> None:
+    at = open_page(app_env, "pages/evaluate.py")
+    at.selectbox(key="evaluate.set").set_value(DEMO_SET).run()
+    prefix = f"evaluate.{DEMO_WIKI.name}"
+    at.selectbox(key=f"{prefix}.filter_prop").set_value("chunk_no").run()
+    at.selectbox(key=f"{prefix}.filter_op").set_value(">").run()
+    at.text_input(key=f"{prefix}.filter_value").set_value("many").run()
+    at.button(key="evaluate.start").click().run()
+    assert_healthy(at)
+    assert any("The filter on 'chunk_no' (int) needs a whole number, not 'many'" in e for e in values(at.error))
+    assert "evaluate.handle" not in at.session_state  # nothing started, nothing spent
+
+    at.text_input(key=f"{prefix}.filter_value").set_value("1").run()
+    at.button(key="evaluate.start").click().run()
+    assert not at.error, values(at.error)
+    handle = finish(at)
+    assert handle.progress().state == "finished"
+    with open_store(str(store_path)) as store:
+        summary = analysis.load_summary(store, handle.run_id)
+    (setting,) = summary.plan.settings
+    assert [str(f) for f in setting.filters] == ["chunk_no > 1"]
+    assert "where chunk_no > 1" in setting.label  # the report and the Runs page show it with the numbers

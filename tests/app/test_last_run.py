@@ -9,8 +9,8 @@ import pytest
 
 from components.last_run import CompareRecord, SearchRecord
 from rerank_playground.models import SearchRequest
-from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.choice import RerankChoice
 
 REQUEST = SearchRequest(collection="DemoWiki", query="how did writing begin")
 LOCAL = RerankChoice("local", LOCAL_MODEL)

@@ -400,3 +400,32 @@ def test_a_cut_greys_what_it_drops_and_goes_into_the_code(app_env: AppEnv) -> No
     at.segmented_control(key="search.cut_kind").set_value("none").run()
     assert _greyed_rows(at, "was", "rerank score") == set()
     assert not any("CUT_RULE" in c.value for c in at.code)
+
+
+def test_a_filter_row_filters_the_search_travels_in_the_link_and_names_a_bad_value(app_env: AppEnv) -> None:
+    at = app_env.new_app().run()
+    at.selectbox(key="search.filter_prop").set_value("chunk_no").run()
+    assert at.selectbox(key="search.filter_op").options == ["equal", "not equal", "greater than", "less than",
+                                                            "contains any"]  # the operators that fit an int
+    at.selectbox(key="search.filter_op").set_value("<").run()
+    at.text_input(key="search.filter_value").set_value("3").run()
+    assert at.query_params["where"] == "chunk_no < 3"
+    link = dict(at.query_params)
+    at.button(key="search.run").click().run()
+    assert_healthy(at)
+    record = at.session_state["search.last"]
+    assert record.search is not None and record.search.hits
+    assert all(hit.properties["chunk_no"] < 3 for hit in record.search.hits)
+
+    reopened = app_env.new_app()
+    reopened.query_params.update(link)
+    reopened.run()
+    assert not reopened.warning, values(reopened.warning)
+    assert widget_values(reopened, "search", ("filter_prop", "filter_op", "filter_value")) == {
+        "filter_prop": "chunk_no", "filter_op": "<", "filter_value": "3"}
+
+    at.text_input(key="search.filter_value").set_value("three").run()
+    assert any("The filter on 'chunk_no' (int) needs a whole number, not 'three'" in w for w in values(at.warning))
+    at.button(key="search.run").click().run()
+    assert_healthy(at)
+    assert any("needs a whole number" in e for e in values(at.error)), values(at.error)

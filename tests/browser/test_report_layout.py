@@ -14,7 +14,7 @@ from playwright.sync_api import Browser
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

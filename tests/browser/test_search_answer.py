@@ -31,7 +31,7 @@ from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_newcomer_path import click_segment, open_settings, sidebar

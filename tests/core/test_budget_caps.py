@@ -20,7 +20,8 @@ from rerank_playground.deployment import Budgets, SpendGuard, TokenMeter, rerank
 from rerank_playground.errors import BudgetExhausted, ProviderServerError, ProviderTimeout, ProviderUnreachable
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.models import Hit, SearchRequest, SearchResult
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.rerankers.jina import JinaReranker
 from rerank_playground.rerankers.metered import MeteredReranker
 

@@ -16,7 +16,7 @@ from rerank_playground.evaluation.batch import RunPlan, SearchSetting, plan_to_d
 from rerank_playground.evaluation.cutoff import Cut, ModelLists, QueryList
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.runs import QueryResult, RunRecord
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 # ----------------------------------------------------------------------------------------- direct answers
 

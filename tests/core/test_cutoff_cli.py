@@ -13,7 +13,7 @@ from rerank_playground.evaluation import analysis, cutoff, report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 from tests.core.test_cutoff import random_lists
 
 MODEL_A = RerankChoice("local", "wordllama-l2-supercat-256")

@@ -11,7 +11,7 @@ import pytest
 from rerank_playground import codegen
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.models import SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 REQUEST = SearchRequest("Docs", "cats", text_property="body", limit=30)
 CHOICES = [RerankChoice("local", "local-wordllama"), RerankChoice("jina", "jina-reranker-v3"),

@@ -13,7 +13,7 @@ from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting,
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.stats import holm, mean_ci, paired_test
 from rerank_playground.evaluation.store import open_store
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")
 QS = QuerySet("set <script>", "C", (SetQuery("q1", "first <b>query</b>"), SetQuery("q2", "second"),

@@ -12,7 +12,7 @@ from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.stories import BlindPair, Preference, Story, StoryView
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")
 JINA = RerankChoice("jina", "jina-reranker-v3")
@@ -67,7 +67,8 @@ def test_a_bad_view_is_named_by_its_line_and_problem() -> None:
     ("change", "expected"),
     [
         (lambda v: v.update(shown_n=0), '"shown_n" must be a whole number'),
-        (lambda v: v.update(k="fifty"), '"k" must be a whole number'),
+        (lambda v: v.update(limit="fifty"), '"limit" must be a whole number'),
+        (lambda v: v.update(k="fifty") or v.pop("limit"), '"k" must be a whole number'),  # an older view
         (lambda v: v.update(rerankers=[]), '"rerankers" must be a list of 1 to 5'),
         (lambda v: v.update(rerankers=[{"reranker": "nope", "model": "x"}]), "unknown reranker 'nope'"),
         (lambda v: v.pop("query"), '"query" is missing'),

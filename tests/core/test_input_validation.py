@@ -25,6 +25,8 @@ from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import InvalidInput, KeyRequired, ProviderError
 from rerank_playground.keys import ProviderKeys
+from rerank_playground.limits import MAX_K as MAX_CANDIDATES
+from rerank_playground.limits import MAX_QUERY_CHARS
 from rerank_playground.models import (
     CollectionInfo,
     Fusion,
@@ -38,9 +40,10 @@ from rerank_playground.models import (
     SearchResult,
 )
 from rerank_playground.movement import compute_movement
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers.catalog import LOCAL_MODEL, model_names
-from rerank_playground.search import MAX_CANDIDATES, MAX_QUERY_CHARS, validate_request
+from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.search import validate_request
 
 PROPERTIES = (
     PropertyInfo("title", "text"),
@@ -266,7 +269,7 @@ def test_compare_takes_one_to_five_choices_and_never_raises_for_one_of_them(
     search = a_search(3)
     distinct = list(dict.fromkeys(choices))
     if not 1 <= len(distinct) <= 5:
-        with pytest.raises(InvalidInput, match="between one and five models"):
+        with pytest.raises(InvalidInput, match="between one and 5 models"):
             session.compare(search, choices)
         return
     labels = {c.label for c in distinct}

@@ -6,8 +6,9 @@ from __future__ import annotations
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Hit, SearchRequest, SearchResult
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import get_provider
+from rerank_playground.rerankers.choice import RerankChoice
 
 MODULE = get_provider("weaviate_module")
 JINA = get_provider("jina")

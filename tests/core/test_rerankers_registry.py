@@ -25,7 +25,7 @@ from rerank_playground.models import (
     SearchRequest,
     SearchResult,
 )
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers import (
     ProviderContext,
     ProviderSpec,
@@ -39,6 +39,7 @@ from rerank_playground.rerankers import (
     unregister,
 )
 from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.choice import RerankChoice
 
 NAME = "reverse_for_test"
 KEYED = "keyed_reverse_for_test"

@@ -9,20 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rerank_playground.limits import MAX_COMPARED, MAX_K, MAX_PROPERTIES
+from rerank_playground.limits import MAX_QUERY_CHARS as MAX_QUERY_PARAM_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, PropertyInfo, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice
 from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
+from rerank_playground.rerankers.choice import RerankChoice, parse_choice
 from rerank_playground.search_inputs import (
     EMBEDDERS,
-    MAX_COMPARED,
-    MAX_K,
-    MAX_PROPERTIES,
-    MAX_QUERY_PARAM_CHARS,
     SearchInputs,
-    choice_id,
     from_query_params,
     models_param,
-    parse_choice,
     search_request,
     to_query_params,
 )
@@ -284,21 +280,3 @@ def test_a_server_vectorizer_embeds_the_query_whatever_the_inputs_chose() -> Non
 
 def test_no_query_yet_is_an_empty_query() -> None:
     assert search_request(SearchInputs(), collection("none")).query == ""
-
-
-# ------------------------------------------------------------------------------------------ choice ids
-
-
-def test_choice_ids_round_trip() -> None:
-    for choice in (RerankChoice("jina", DEFAULT_MODEL), RerankChoice("weaviate_module", WEAVIATE_DEFAULT_MODEL),
-                   RerankChoice("local", LOCAL_MODEL)):
-        assert parse_choice(choice_id(choice)) == choice
-
-
-def test_the_local_baseline_has_one_model_whatever_the_id_says() -> None:
-    assert parse_choice("local:whatever") == RerankChoice("local", LOCAL_MODEL)
-
-
-@pytest.mark.parametrize("text", ["", "jina", "jina:", "cohere:rerank-v3", "jina:not-a-model", ":x"])
-def test_unknown_choice_ids_are_refused(text: str) -> None:
-    assert parse_choice(text) is None

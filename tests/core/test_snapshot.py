@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from rerank_playground import movement, tables
 from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode, SearchRequest, SearchResult
-from rerank_playground.playground import RerankChoice, RerankRun
+from rerank_playground.playground import RerankRun
 from rerank_playground.presentation import PreparedView, headline
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.snapshot import Versions, snapshot_html
 
 EVIL = '</script><script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'

@@ -77,3 +77,14 @@ def test_the_demo_story_reads_the_same_property_as_the_search_page() -> None:
     assert story.views
     for view in story.views:
         assert view.request.text_property == default_rerank_property(infos[view.request.collection])
+
+
+def test_the_demo_defaults_of_a_search_live_in_the_core() -> None:
+    assert catalog.default_collection(["Mine", DEMO_JEOPARDY.name, DEMO_WIKI.name]) == DEMO_WIKI.name
+    assert catalog.default_collection(["Mine", "Other"]) == "Mine"
+    assert catalog.default_collection([]) is None
+    wiki = CollectionInfo(DEMO_WIKI.name, 1, (PropertyInfo("text", "text"), PropertyInfo("title", "text")), "none",
+                          (), None, None)
+    assert catalog.default_keyword_properties(wiki) == DEMO_WIKI.keyword_properties == ("text",)
+    mine = CollectionInfo("Mine", 1, (PropertyInfo("text", "text"),), "none", (), None, None)
+    assert catalog.default_keyword_properties(mine) == ()  # all text properties

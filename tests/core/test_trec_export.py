@@ -17,7 +17,7 @@ from rerank_playground.evaluation import report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict, score_results
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")
 K = 10

@@ -4,8 +4,9 @@ prefetch."""
 
 from __future__ import annotations
 
+from rerank_playground.autorun import UnclickedRun, unclicked_run
 from rerank_playground.models import CollectionInfo, PropertyInfo, SearchMode, SearchRequest
-from rerank_playground.playground import RerankChoice, UnclickedRun, unclicked_run
+from rerank_playground.rerankers.choice import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")
 JINA = RerankChoice("jina", "jina-reranker-v3.5")

@@ -26,9 +26,11 @@ from rerank_playground import tables
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import CollectionNotFound, InvalidInput, PlaygroundError
 from rerank_playground.keys import ProviderKeys
+from rerank_playground.limits import MAX_K as MAX_CANDIDATES
+from rerank_playground.limits import MAX_QUERY_CHARS
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
-from rerank_playground.search import MAX_CANDIDATES, MAX_QUERY_CHARS
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn, stand_in_score
 from testkit.weaviate_data import Doc, create_collection, unique_collection_name
 from weaviate_local.server import WeaviateEndpoint
@@ -273,7 +275,7 @@ def test_rerank_settings_out_of_range_are_refused(pg: Playground, collection: st
     six = [RerankChoice("jina", m) for m in (V3, TINY, "jina-reranker-v1-base-en", "jina-colbert-v2",
                                               "jina-reranker-v1-turbo-en")] + [LOCAL]
     for choices in ([], six):
-        with pytest.raises(InvalidInput, match="between one and five models"):
+        with pytest.raises(InvalidInput, match="between one and 5 models"):
             pg.compare(search, choices)
     assert list(pg.compare(search, [LOCAL, LOCAL]).results) == [LOCAL.label]  # the same model twice is one
     partial = pg.compare(search, [RerankChoice("jina", "jina-reranker-v9"), LOCAL])

@@ -294,3 +294,23 @@ def test_the_cli_honours_a_token_budget(how: str, demo_loaded: None, weaviate_se
     assert counted <= budget, f"Jina counted {counted:,} tokens against a budget of {budget:,}"
     assert code != 0 and "incomplete" in out.err, out.err  # the rest was refused, not silently skipped
     print(f"CLI budget ({how}): Jina counted {counted:,} of {budget:,} ({made} of {calls} calls)")
+
+
+def test_a_cli_filter_runs_with_the_plan_and_a_bad_one_is_named(demo_loaded: None,  # noqa: F811
+                                                                 weaviate_server: WeaviateEndpoint, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "store.sqlite3"
+    with open_store(str(db)) as store:
+        qs = demo_query_set(store, n=3)
+    args = cli_args(weaviate_server, db, "--query-set", qs.name, "--rerank", "local")
+    assert main([*args, "--where", "title ~ x"]) == 2
+    assert "Cannot read the filter 'title ~ x'" in capsys.readouterr().err
+    assert main([*args, "--where", "colour = red"]) == 2
+    assert "no property 'colour' to filter on" in capsys.readouterr().err
+    assert main([*args, "--where", "title != zzz"]) == 0, capsys.readouterr().err
+    with open_store(str(db)) as store:
+        summary = analysis.load_summary(store, runs.list_runs(store)[0].run_id)
+    (setting,) = summary.plan.settings
+    assert [str(f) for f in setting.filters] == ["title != zzz"]
+    assert "where title != zzz" in setting.label
+    assert summary.saved == summary.expected == 3 * 2

@@ -25,7 +25,6 @@ from rerank_playground.evaluation.batch import (
     EngineOptions,
     RunPlan,
     SearchSetting,
-    parse_rerank_choice,
     resume_run,
     start_run,
 )
@@ -34,7 +33,7 @@ from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
-from rerank_playground.playground import RerankChoice
+from rerank_playground.rerankers.choice import RerankChoice, parse_choice
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
 from testkit.postgres import ThrowawayPostgres
 from testkit.weaviate_data import connect
@@ -242,7 +241,7 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
         start_run(store, RunPlan(query_set=qs, rerankers=(JINA,)), spec, keys=keys, qrels=store.qrels(qs))
 
     with pytest.raises(RunRefused, match="at most 5"):
-        choices = tuple(parse_rerank_choice(f"jina:{m}") for m in (
+        choices = tuple(parse_choice(f"jina:{m}") for m in (
             "jina-reranker-v2-base-multilingual", "jina-reranker-v1-base-en", "jina-reranker-v1-tiny-en",
             "jina-colbert-v2", "jina-reranker-v3"))
         start_run(store, RunPlan(query_set=qs, rerankers=(*choices, LOCAL)), spec,

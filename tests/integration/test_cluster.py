@@ -23,7 +23,8 @@ from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import CatalogError
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest, SearchResult
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.corpus import LARGER_CORPUS
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn, stand_in_score
 from testkit.weaviate_data import Doc, create_collection, unique_collection_name

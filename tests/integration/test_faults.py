@@ -45,7 +45,8 @@ from rerank_playground.errors import (
 from rerank_playground.jina_http import make_client
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.corpus import CORPUS
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_score
 from testkit.weaviate_data import create_collection, docs, unique_collection_name
@@ -114,7 +115,7 @@ def pg(one_session: Playground, jina_stand_in: JinaStandIn) -> Iterator[Playgrou
 JINA_FAULTS = [
     pytest.param(Fault(status=400), RequestRejected, r"rejected the request .*\(HTTP 400\).*Check the model name",
                  id="400"),
-    pytest.param(Fault(status=401), AuthRejected, r"rejected the API key \(HTTP 401\).*Check the key in the sidebar",
+    pytest.param(Fault(status=401), AuthRejected, r"rejected the API key \(HTTP 401\).*Check the key \(JINAAI_APIKEY\)",
                  id="401"),
     pytest.param(Fault(status=403, body_shape="error_message"), AuthRejected,
                  r"rejected the API key \(HTTP 403\).*Check the key", id="403"),
@@ -193,7 +194,7 @@ def test_a_wrong_jina_key_says_so_and_the_right_one_then_works(
 ) -> None:
     pg.set_jina_key("not-the-key")
     search = cat_search(pg, collection)
-    with pytest.raises(AuthRejected, match=r"rejected the API key.*Check the key in the sidebar"):
+    with pytest.raises(AuthRejected, match=r"rejected the API key.*Check the key \(JINAAI_APIKEY\)"):
         pg.rerank(search, JINA, 5)
     partial = pg.compare(search, [JINA, LOCAL])
     assert isinstance(partial.errors[JINA.label], AuthRejected) and LOCAL.label in partial.results

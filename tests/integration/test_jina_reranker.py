@@ -282,7 +282,8 @@ def test_playground_compare_runs_the_models_concurrently(jina_stand_in: JinaStan
     """The path the Compare page uses: Playground.compare runs the models at the same time."""
     from rerank_playground.connection import ConnectionSpec
     from rerank_playground.models import SearchRequest, SearchResult
-    from rerank_playground.playground import Playground, RerankChoice
+    from rerank_playground.playground import Playground
+    from rerank_playground.rerankers.choice import RerankChoice
 
     jina_stand_in.gather = 3
     models = [V2, "jina-reranker-v3.5", "jina-reranker-m0"]
@@ -312,7 +313,8 @@ def test_a_sequential_client_does_not_count_as_concurrent(jina_stand_in: JinaSta
 def test_one_model_failing_leaves_the_others(jina_stand_in: JinaStandIn, client: httpx.Client) -> None:
     from rerank_playground.connection import ConnectionSpec
     from rerank_playground.models import SearchRequest, SearchResult
-    from rerank_playground.playground import Playground, RerankChoice
+    from rerank_playground.playground import Playground
+    from rerank_playground.rerankers.choice import RerankChoice
 
     hits = candidates(4)
     search = SearchResult(SearchRequest(collection="C", query=QUERY), tuple(hits), latency_ms=1.0)

@@ -42,7 +42,8 @@ from rerank_playground.errors import (
 from rerank_playground.jina_http import make_client
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.corpus import CORPUS
 from testkit.jina_stand_in import Fault, JinaStandIn, stand_in_score
 from testkit.weaviate_data import create_collection, docs, unique_collection_name

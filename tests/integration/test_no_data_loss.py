@@ -22,7 +22,8 @@ from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import CollectionNotFound, ConnectError, InvalidInput, PlaygroundError, ProviderError
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.corpus import CORPUS, UNTRUSTED_MARKUP
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
 from testkit.weaviate_data import Doc, create_collection, unique_collection_name

@@ -21,8 +21,9 @@ from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.evaluation.stories import StoryView, demo_story
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
 from rerank_playground.presentation import Presenter, headline, prepare_view
+from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector
 from rerank_playground.snapshot import Versions, snapshot_html
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rerank_playground.errors import InvalidInput
+from rerank_playground.errors import InvalidInput, StoryNotFound
 from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.store import Store, open_store
-from rerank_playground.evaluation.stories import BlindPair, Story, StoryNotFound
+from rerank_playground.evaluation.stories import BlindPair, Story
 from tests.core.test_evaluation_stories import JINA, LOCAL, view
 
 

@@ -24,7 +24,8 @@ from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import deployment_from_settings
 from rerank_playground.errors import ConnectError, WeaviateAuthError
 from rerank_playground.models import SearchMode, SearchRequest
-from rerank_playground.playground import Playground, RerankChoice
+from rerank_playground.playground import Playground
+from rerank_playground.rerankers.choice import RerankChoice
 from testkit.jina_stand_in import JinaStandIn
 from testkit.recording_listener import RecordingListener
 from testkit.weaviate_data import connect as connect_with_key
