@@ -622,16 +622,17 @@ STAGE_ROWS_BESIDE_N = 4.4  # rows besides N (headings and legend, border, an edg
 # metric's default so four cards stand beside a 1280x720 chart, and all of it grows with the screen's height
 # (like the chart's type). A static style of ours (never built from data).
 NUMBERS_STYLE = """<style>
+/* Sizes follow the window height up to a 1080 px screen, no further (a full-page screenshot makes "vh" the page). */
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"],
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] *,
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"],
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
-[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] p { font-size: max(14px, 1.95vh); }
-[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] { font-size: max(14px, 1.8vh); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricLabel"] p { font-size: clamp(14px, 1.95vh, 22px); }
+[class*="st-key-"][class*="-numbers"] [data-testid="stMetricDelta"] { font-size: clamp(14px, 1.8vh, 20px); }
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] {
-  font-size: max(1.9rem, 3.8vh); line-height: 1.2;
+  font-size: clamp(1.9rem, 3.8vh, 42px); line-height: 1.2;
 }
 [class*="st-key-"][class*="-numbers"] [data-testid="stMetricValue"] > div { overflow: visible !important; }
 </style>"""
