@@ -23,6 +23,9 @@ export default function(component) {
   const known = data || {};
   let timer = null;
   const send = () => {
+    // A full-page capture grows the window for a moment (screenshot tools set this flag while they do): that is
+    // not a size to lay the page out for, and a rerun for it would race the user's next click.
+    if (window.__rpHoldViewport) return;
     const size = { width: window.innerWidth, height: window.innerHeight };
     if (size.width !== known.width || size.height !== known.height) {
       known.width = size.width;

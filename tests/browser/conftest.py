@@ -418,6 +418,9 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     original = page.viewport_size
     if full_page and original is not None:
+        # The app's window-size reporter (components/viewport.py) ignores this grown window while the flag is
+        # set: otherwise it reruns the app for the tall size and again for the restored one, racing the next click.
+        page.evaluate("() => { window.__rpHoldViewport = true; }")
         height = page.evaluate(
             """() => Math.max(
                  document.querySelector('[data-testid="stMain"]')?.scrollHeight ?? 0,
@@ -432,4 +435,5 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     finally:
         if full_page and original is not None:
             page.set_viewport_size(original)
+            page.evaluate("() => { delete window.__rpHoldViewport; }")
     return path
