@@ -385,6 +385,16 @@ def open_app(page: Page, url: str) -> None:
     page.wait_for_selector('[data-testid="stSidebar"]')
 
 
+def resize(page: Page, size: dict[str, int]) -> None:
+    """Resize the window. On a page that reports its size (components/viewport.py: Search, Compare, Present) a new
+    size must rerun the app (the charts are laid out for it): wait for that run, so it cannot swallow the next
+    click (a rerun the app starts in the middle of a click's run replaces it)."""
+    if page.viewport_size != size and page.locator(".st-key-viewport-measured").count():
+        rerun_and_wait(page, lambda: page.set_viewport_size(size))
+    else:
+        page.set_viewport_size(size)
+
+
 def goto_page(page: Page, title: str) -> None:
     """Open a page through the sidebar navigation (a client-side switch: no page load)."""
     link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))

@@ -29,6 +29,7 @@ from tests.browser.conftest import (
     goto_page,
     open_app,
     rerun_and_wait,
+    resize,
     screenshot,
     start_streamlit,
     stop_streamlit,
@@ -95,10 +96,10 @@ def judged_captions(page: Page) -> list[str]:
 
 def shots(page: Page, name: str) -> None:
     for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
+        resize(page, viewport)
         page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
         screenshot(page, f"{name}-{size}", full_page=False)
-    page.set_viewport_size(VIEWPORT)
+    resize(page, VIEWPORT)
 
 
 def test_judge_by_keyboard_then_ndcg_survives_a_restart(

@@ -29,6 +29,7 @@ from tests.browser.conftest import (
     main_text,
     open_app,
     rerun_and_wait,
+    resize,
     screenshot,
     wait_idle,
 )
@@ -92,9 +93,9 @@ def test_a_shared_link_waits_for_the_click_before_a_paid_rerank(
     assert "Expected Jina tokens: about" in text
     assert operator_jina.rerank_requests() == []
     assert page.locator(".js-plotly-plot").count() == 0
-    page.set_viewport_size({"width": 1280, "height": 720})
+    resize(page, {"width": 1280, "height": 720})
     screenshot(page, "trust-link-waits-1280", full_page=False)
-    page.set_viewport_size({"width": 1920, "height": 1080})
+    resize(page, {"width": 1920, "height": 1080})
     screenshot(page, "trust-link-waits-1920", full_page=False)
 
     rerun_and_wait(page, page.get_by_role("button", name="Search & rerank", exact=True).click)
