@@ -36,19 +36,6 @@ DOCS = [
 
 
 @pytest.fixture(scope="module")
-def spec(weaviate_server):
-    return ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                          grpc_port=weaviate_server.grpc_port, weaviate_api_key=weaviate_server.api_key)
-
-
-@pytest.fixture(scope="module")
-def client(spec):
-    c = connect(spec)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
 def collection(client):
     objects = [Doc(body, {"title": title, "n": n, "tags": tags}) for title, body, n, tags in DOCS]
     properties = {"title": wc.DataType.TEXT, "body": wc.DataType.TEXT, "n": wc.DataType.INT,

@@ -15,7 +15,6 @@ from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQ
 
 from rerank_playground.catalog import describe_collection
 from rerank_playground.codegen import python_code
-from rerank_playground.connection import ConnectionSpec, connect
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import InvalidInput
 from rerank_playground.filters import parse_filter
@@ -49,19 +48,6 @@ def documents() -> list[Doc]:
                 "featured": n % 2 == 0, "published": START + timedelta(days=30 * n),
             }))
     return out
-
-
-@pytest.fixture(scope="module")
-def spec(weaviate_server):
-    return ConnectionSpec(http_host=weaviate_server.host, http_port=weaviate_server.http_port,
-                          grpc_port=weaviate_server.grpc_port, weaviate_api_key=weaviate_server.api_key)
-
-
-@pytest.fixture(scope="module")
-def client(spec):
-    c = connect(spec)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
