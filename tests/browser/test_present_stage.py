@@ -27,6 +27,7 @@ from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.store import Store
 from rerank_playground.keys import ProviderKeys
+from rerank_playground.models import Hit, SearchRequest
 from rerank_playground.playground import Playground
 from tests.browser.conftest import assert_no_errors, main_text, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_present import DEMO_VIEWS, SIZES, start_presenting, step, store, wait_next_prepared
@@ -206,20 +207,25 @@ def test_blind_ab_names_nothing_and_keeps_the_pick_in_view(
     screenshot(page, f"present-blind-reveal-{width}x{height}", full_page=False)
 
 
+def demo_hits(endpoint: WeaviateEndpoint, request: SearchRequest) -> list[Hit]:
+    """The hits the app's own search gives for ``request`` on the demo server (to grade some before presenting)."""
+    spec = ConnectionSpec(http_host=endpoint.host, http_port=endpoint.http_port,
+                          grpc_port=endpoint.grpc_port, weaviate_api_key=endpoint.api_key)
+    pg = Playground(spec, keys=ProviderKeys.of())
+    pg.connect()
+    try:
+        return list(pg.search(request).hits)
+    finally:
+        pg.shutdown()
+
+
 def test_a_judged_view_shows_ndcg_with_its_direction_in_view(
     page: Page, app_url: str, store: Store, demo_weaviate: WeaviateEndpoint
 ) -> None:
     """Grades for the first view's query (the top hit not relevant, the note's passage perfect): the nDCG card
     says before → after with a direction in words, beside the chart, inside 1280x720."""
     view = DEMO_VIEWS[0]
-    spec = ConnectionSpec(http_host=demo_weaviate.host, http_port=demo_weaviate.http_port,
-                          grpc_port=demo_weaviate.grpc_port, weaviate_api_key=demo_weaviate.api_key)
-    pg = Playground(spec, keys=ProviderKeys.of())
-    pg.connect()
-    try:
-        hits = pg.search(view.request).hits
-    finally:
-        pg.shutdown()
+    hits = demo_hits(demo_weaviate, view.request)
     look_for = next(s.look_for for s in SUGGESTED_QUERIES[view.request.collection] if s.query == view.request.query)
     passage = next(h for h in hits if look_for in h.text)
     store.set_grade(view.request.collection, view.request.query, hits[0].uuid, 0)
@@ -246,14 +252,7 @@ def test_a_view_with_a_cut_shows_what_it_keeps_in_view(
     """Issue 23.3 on stage: a view saved with a cut (top 4) and judged (so five cards: the cut's among them) has
     its "kept 4 of K" card, the greyed labels and the cut's line, all inside the viewport with no overlap."""
     view = replace(DEMO_VIEWS[0], cut=Cut("top_k", 4))
-    spec = ConnectionSpec(http_host=demo_weaviate.host, http_port=demo_weaviate.http_port,
-                          grpc_port=demo_weaviate.grpc_port, weaviate_api_key=demo_weaviate.api_key)
-    pg = Playground(spec, keys=ProviderKeys.of())
-    pg.connect()
-    try:
-        hits = pg.search(view.request).hits
-    finally:
-        pg.shutdown()
+    hits = demo_hits(demo_weaviate, view.request)
     store.set_grade(view.request.collection, view.request.query, hits[0].uuid, 0)
     store.set_grade(view.request.collection, view.request.query, hits[1].uuid, 3)
     stories.save_story(store, stories.Story("Cut on stage", (view,)))
