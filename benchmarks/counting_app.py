@@ -65,6 +65,30 @@ def _profile_script_runs(folder: Path) -> None:
     ScriptRunner._run_script = profiled  # type: ignore[method-assign]
 
 
+def _time_script_runs(path: Path) -> None:
+    """One line per script run: its wall time in ms, and whether it was a fragment run (where a click's time
+    goes on the server, without the profiler's own cost)."""
+    import time
+
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    original = ScriptRunner._run_script
+
+    def timed(self: ScriptRunner, rerun_data: Any) -> None:
+        started = time.perf_counter()
+        try:
+            original(self, rerun_data)
+        finally:
+            kind = "fragment" if getattr(rerun_data, "fragment_id_queue", None) else "page"
+            with _lock, path.open("a") as out:
+                out.write(f"{(time.perf_counter() - started) * 1000:.1f} {kind}\n")
+
+    ScriptRunner._run_script = timed  # type: ignore[method-assign]
+
+
+if os.environ.get("RERANK_BENCH_RUN_TIMES"):
+    _time_script_runs(Path(os.environ["RERANK_BENCH_RUN_TIMES"]))
+
 if os.environ.get("RERANK_BENCH_PROFILE"):
     _profile_script_runs(Path(os.environ["RERANK_BENCH_PROFILE"]))
 

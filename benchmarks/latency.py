@@ -24,7 +24,7 @@ What is measured (times are the page's own clock, ``performance.now()``):
 - **no-change reruns** on a Search page holding a run: picking another document to read (a script run;
   done when the reader shows the new document and the app is idle), switching the chart (done when the
   chosen chart is visible with its data and the app is idle) and giving a grade with one click under the
-  reader (done when the headline nDCG card shows the new grade's effect and the app is idle). Each must make
+  reader (done when that grade's button is drawn as the given one and the app is idle). Each must make
   no Weaviate call (counted in the app process) and no Jina call (counted by the stand-in); the benchmark
   fails if one does.
 - **what a click sends**: the bytes of the websocket frames the page received from the click until done, and
@@ -156,17 +156,13 @@ JS_READER = """() => {
   return found ? found.innerText : '';
 }"""
 
-# The headline nDCG card, value and change from the retrieval order's (grading retrieval's #1 changes the latter).
-JS_NDCG = """() => {
-  const card = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')]
-    .find((e) => e.innerText.includes('nDCG@10 · reranked'));
-  return card ? card.innerText : '';
-}"""
-
-JS_NDCG_DONE = f"""(previous) => {{
+# A grade given: its button under the reader is the primary one (the page run that saved it has drawn it). The
+# headline numbers are drawn in that same run; their value need not change (two perfect documents at the top
+# keep nDCG at 1.00), so the button is what tells the run is done.
+JS_GRADE_DONE = f"""(grade) => {{
   if (!({JS_IDLE})()) return false;
-  const text = ({JS_NDCG})();
-  return text !== '' && text !== previous ? performance.now() : false;
+  const button = document.querySelector(`[data-testid="stMain"] .st-key-search-grade_key-${{grade}} button`);
+  return button !== null && button.getAttribute('data-testid') === 'stBaseButton-primary' ? performance.now() : false;
 }}"""
 
 JS_READER_DONE = f"""(previous) => {{
@@ -466,13 +462,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for name, choice in (("search local", LOCAL), ("search jina", JINA)):
                 pages[f"{name} K={k}"] = open_app_page(
                     browser, f"{app_url}/?{base}&k={k}&reranker={choice.reranker}&model={choice.model}",
-                    "Search & rerank", plot_selector("search.slope"))
+                    "Search & rerank", plot_selector("search.stage"))
             models = ",".join(choice_id(c) for c in COMPARE)
             pages[f"compare K={k}"] = open_app_page(
                 browser, f"{app_url}/compare?{base}&k={k}&models={models}", "Compare models",
-                plot_selector("compare.bump"))  # fmt: skip
+                plot_selector("compare.stage"))  # fmt: skip
         still = open_app_page(browser, f"{app_url}/?{base}&k={NO_CHANGE_K}&reranker=local", "Search & rerank",
-                              plot_selector("search.slope"))
+                              plot_selector("search.stage"))
         still.click_to_chart(fresh())  # the run the no-change reruns look at
 
         tasks: dict[str, Callable[[], float]] = {"framework floor": lambda: floor.click_to_chart(fresh())}
@@ -511,13 +507,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
         def give_grade() -> float:
             """One click on the grade buttons under the reader: 3 for the document being read, or 0 when it has
-            3 already (the primary button is its grade), so the headline nDCG changes every time."""
-            previous = still.page.evaluate(JS_NDCG)
+            3 already (the primary button is its grade), so every click changes a grade."""
             perfect = still.main().locator(".st-key-search-grade_key-3 button").first
-            has_three = perfect.get_attribute("data-testid") == "stBaseButton-primary"
-            button = still.main().locator(f".st-key-search-grade_key-{0 if has_three else 3} button").first
+            grade = 0 if perfect.get_attribute("data-testid") == "stBaseButton-primary" else 3
+            button = still.main().locator(f".st-key-search-grade_key-{grade} button").first
             button.scroll_into_view_if_needed()
-            return still.timed(button.click, JS_NDCG_DONE, previous)
+            return still.timed(button.click, JS_GRADE_DONE, grade)
 
         no_change = {"no-change: pick a document to read": pick_document, "no-change: switch the chart": switch_chart,
                      "no-change: give a grade": give_grade}
@@ -532,8 +527,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         print(f"load average before: {load_average()}", flush=True)
         try:
             # One warm-up pass (imports, first plotly draw of each page), not recorded.
-            for task in [*no_change.values(), *tasks.values()]:
-                task()
+            for name, task in [*no_change.items(), *tasks.items()]:
+                try:
+                    task()
+                except Exception:
+                    print(f"warm-up failed at: {name}", flush=True)
+                    raise
             order_rng = random.Random(5)
             sent: dict[str, list[tuple[int, int]]] = {}
             for round_no in range(1, args.rounds + 1):

@@ -63,6 +63,9 @@ def model_picker(pg: Playground, info: CollectionInfo, key_prefix: str) -> list[
     ids = st.multiselect(
         "Models to compare",
         list(by_id),
+        # The stored value as the default too (see state.seed): a browser redraw without widget state fell
+        # back to an empty pick and dropped a link's models.
+        default=st.session_state[widget_key],
         key=widget_key,
         format_func=label,
         max_selections=MAX_COMPARED,

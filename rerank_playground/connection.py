@@ -10,6 +10,7 @@ key bound to other endpoints is simply not sent (not in the REST probe, not as g
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 from dataclasses import dataclass, field, replace
@@ -213,6 +214,13 @@ def spec_from_env(env: dict[str, str] | None = None) -> ConnectionSpec:
     return replace(spec, weaviate_api_key=ApiKey.operator(env.get("WEAVIATE_API_KEY"), spec.endpoints))
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The system's trust store, loaded once per process: a new ``httpx.Client`` loads it again (~30 ms), and the
+    readiness check runs before any search after a few idle seconds, i.e. on most clicks."""
+    return ssl.create_default_context()
+
+
 def _probe_http(spec: ConnectionSpec) -> None:
     """Fail fast, with a precise reason, before weaviate-client starts its own retries."""
     secrets = spec.secrets
@@ -221,7 +229,7 @@ def _probe_http(spec: ConnectionSpec) -> None:
     key = spec.rest_probe_secret
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        with httpx.Client(timeout=spec.init_timeout, verify=True) as http:
+        with httpx.Client(timeout=spec.init_timeout, verify=_tls_context()) as http:
             response = http.get(f"{spec.url}/v1/meta", headers=headers)
     except httpx.ConnectError as exc:
         cause = str(exc)
@@ -287,7 +295,7 @@ def server_is_ready(spec: ConnectionSpec) -> bool:
     if not spec.url:
         return False
     try:
-        with httpx.Client(timeout=spec.init_timeout, verify=True) as http:
+        with httpx.Client(timeout=spec.init_timeout, verify=_tls_context()) as http:
             return http.get(f"{spec.url}/v1/.well-known/ready").status_code == 200
     except httpx.HTTPError:
         return False

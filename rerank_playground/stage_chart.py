@@ -312,8 +312,11 @@ def _frame(fig: go.Figure, notes: list[dict[str, Any]], shapes: list[dict[str, A
     """Size, axes (no ticks: every rank is in its label), column headings and the legend above the plot."""
     reach = (1 - line_fraction) / 2 / line_fraction
     fig.update_layout(
-        width=width_px, height=height_px, template="plotly_white", hovermode="closest", showlegend=True,
-        font={"size": font, "family": "Source Sans Pro, Arial, sans-serif"},
+        width=width_px, height=height_px, hovermode="closest", showlegend=True,
+        # No template: the axes are hidden, so plotly_white would only add white backgrounds and a text colour,
+        # and copying it cost ~17 ms of every click's chart (and ~10 kB of its JSON).
+        template="none", paper_bgcolor="white", plot_bgcolor="white",
+        font={"size": font, "family": "Source Sans Pro, Arial, sans-serif", "color": "#2a3f5f"},
         margin={"l": 4, "r": 4, "t": margin_top, "b": 8},
         legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": 1, "yanchor": "bottom",
                 "yref": "container", "font": {"size": font}, "itemsizing": "constant"},

@@ -200,6 +200,11 @@ def test_a_shared_compare_link_runs_only_the_free_models(team: AppEnv) -> None:
     assert_healthy(at)
     assert team.jina.rerank_requests() == []
     assert any("waits for your click" in i or "wait for your click" in i for i in values(at.info)), values(at.info)
+    # The picker's own default is the link's models too: a browser that redraws it without its widget state
+    # falls back to the default (an empty default dropped a link's models under load).
+    picker = at.multiselect(key="compare.models")
+    assert picker.value == ["local:local-wordllama", f"jina:{V3}"]
+    assert list(picker.proto.default) == list(picker.indices)
     at.run()  # a later run of the page (the browser's window-size report causes one): the note stays until the click
     assert any("wait for your click" in i for i in values(at.info)), values(at.info)
     assert team.jina.rerank_requests() == []
