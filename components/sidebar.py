@@ -25,21 +25,31 @@ def connection_status(pg: Playground) -> None:
         st.page_link("pages/connect.py", label="Open the Connect page", icon=":material/power:")
 
 
+# The sidebar's words for each provider's status line: (name, when it can run, when it cannot). A provider not
+# listed here is named by its label, "ready" / "off".
+STATUS_WORDS = {
+    "jina": ("Jina API reranking", "ready (key set)", "needs a Jina key"),
+    "weaviate_module": ("Weaviate reranker-jinaai module", "on this server", "not on this server"),
+    "local": ("Local baseline (WordLlama)", "always available, offline", "off"),
+}
+
+
 def reranking_status(pg: Playground) -> None:
     """One line per registered provider: whether it can run here, and if not, why (no key, no server module)."""
     lines = []
     for provider in providers():
+        name, ready, off = STATUS_WORDS.get(provider.name, (provider.label, "ready", "off"))
         if provider.server_module is not None and pg.server is None:
             continue  # not connected: whether the server has the module is not known yet
         if pg.key_missing(provider):
-            icon, state = ":material/lock:", provider.status_off
+            icon, state = ":material/lock:", off
         elif not pg.offers(provider):
-            icon, state = ":material/block:", provider.status_off
+            icon, state = ":material/block:", off
         elif pg.no_key_known(provider):
-            icon, state = ":material/lock:", f"{provider.status_ready}, needs a Jina key"
+            icon, state = ":material/lock:", f"{ready}, needs a Jina key"
         else:
-            icon, state = ":material/check_circle:", provider.status_ready
-        lines.append(f"{icon} {provider.status_name or provider.label}: {state}")
+            icon, state = ":material/check_circle:", ready
+        lines.append(f"{icon} {name}: {state}")
     st.markdown("**Reranking**  \n" + "  \n".join(lines))
 
 

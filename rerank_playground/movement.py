@@ -69,8 +69,12 @@ def full_order(n: int, rerank: RerankResult) -> tuple[int, ...]:
 def tied_count(rerank: RerankResult) -> int:
     """How many returned documents share their score with a neighbour (their order among themselves is
     retrieval order, not a decision of the model)."""
-    return sum(len(group) for group in (list(g) for _, g in groupby(rerank.ranked, key=lambda d: d.score))
-               if len(group) > 1)
+    scores = np.fromiter((doc.score for doc in rerank.ranked), dtype=float, count=len(rerank.ranked))
+    same = scores[1:] == scores[:-1]  # each document against the next (one pass: every rerank computes this)
+    tied = np.zeros(len(scores), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    return int(tied.sum())
 
 
 def new_ranks(n: int, rerank: RerankResult) -> list[int]:

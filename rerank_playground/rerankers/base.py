@@ -111,10 +111,6 @@ class ProviderSpec:
     not_on_server: str = ""  # why it is off when the server lacks ``server_module``
     not_on_collection: str = ""  # why it is off for a collection it offers no model for ({collection})
     script: ScriptRecipe | None = None  # how "Copy as code" reproduces it (None: it cannot)
-    # The sidebar's status line: "<status_name>: <status_ready>" when it can run, else "...: <status_off>".
-    status_name: str = ""  # default: ``label``
-    status_ready: str = "ready"
-    status_off: str = "off"
 
     @property
     def needs_key(self) -> bool:

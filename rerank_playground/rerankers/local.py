@@ -102,7 +102,5 @@ SPEC = ProviderSpec(
     default_model=LOCAL_MODEL,
     choice_label="local baseline (WordLlama)",
     compare_defaults=(LOCAL_MODEL,),
-    status_name="Local baseline (WordLlama)",
-    status_ready="always available, offline",
     script=ScriptRecipe(rerank_source=lambda model: SCRIPT_RERANK, helpers=frozenset({"local_embed"})),
 )

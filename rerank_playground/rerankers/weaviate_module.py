@@ -253,9 +253,6 @@ SPEC = ProviderSpec(
     collection_models=_collection_models,
     model_prompt="Weaviate module model",
     describe=_describe,
-    status_name="Weaviate reranker-jinaai module",
-    status_ready="on this server",
-    status_off="not on this server",
     # Weaviate reranks inside the search; the script sends the Jina key as the module header
     script=ScriptRecipe(helpers=frozenset({"jina_api"}), module_header=True),
     not_on_server=(
