@@ -357,7 +357,21 @@ class Playground:
 
     def search(self, request: SearchRequest, *, force: bool = False) -> SearchResult:
         """Search, or return the identical earlier search (marked ``cached``) without calling Weaviate again;
-        ``force`` asks Weaviate again and replaces the cached one."""
+        ``force`` asks Weaviate again and replaces the cached one.
+
+        Example::
+
+            from rerank_playground.connection import ConnectionSpec
+            from rerank_playground.keys import ProviderKeys
+            from rerank_playground.models import SearchMode, SearchRequest
+            from rerank_playground.playground import Playground
+
+            pg = Playground(ConnectionSpec(http_host="localhost", http_port=8080, grpc_port=50051),
+                            keys=ProviderKeys.of(JINAAI_APIKEY="jina_..."))
+            pg.connect()
+            search = pg.search(SearchRequest("DemoWiki", "how did writing begin", mode=SearchMode.HYBRID, limit=50))
+            [(hit.rank, hit.text[:40]) for hit in search.hits[:3]]
+        """
         if not force and request in self._searches:
             return dataclasses.replace(self._searches[request], cached=True)
         info = self.collection(request.collection)
@@ -424,7 +438,15 @@ class Playground:
         self.module_key = seen
 
     def rerank(self, search: SearchResult, choice: RerankChoice, top_n: int, *, force: bool = False) -> RerankRun:
-        """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``."""
+        """Rerank every candidate of ``search`` and measure the movement within the shown ``top_n``.
+
+        Example (``search`` from :meth:`search`; choices are written ``<provider>:<model>``)::
+
+            from rerank_playground.rerankers.choice import parse_choice
+
+            run = pg.rerank(search, parse_choice("jina:jina-reranker-v2-base-multilingual"), top_n=10)
+            run.movement.summary.kendall_tau, [m.delta for m in run.movement.moves[:10]]
+        """
         if not search.hits:
             raise InvalidInput("The search found nothing to rerank.", hint="Try another query or mode.")
         if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:  # checked before any paid call
@@ -475,7 +497,14 @@ class Playground:
         on_done: Callable[[RerankChoice, RerankResult | ProviderError], None] | None = None,
         force: bool = False,
     ) -> CompareRun:
-        """Several models on the same candidates, concurrently. One failing leaves the others."""
+        """Several models on the same candidates, concurrently. One failing leaves the others.
+
+        Example (``search`` from :meth:`search`)::
+
+            run = pg.compare(search, [parse_choice("local"), parse_choice("jina:jina-reranker-v3")])
+            run.rank_matrix  # one column of ranks per ordering (retrieval first)
+            run.errors       # label -> the error of a model that failed; the others are in run.results
+        """
         choices = list(dict.fromkeys(choices))  # the same model twice is one column
         if not 1 <= len(choices) <= MAX_COMPARED:
             raise InvalidInput(f"Pick between one and {MAX_COMPARED} models to compare.")
