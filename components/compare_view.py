@@ -110,30 +110,9 @@ def run_again_if_asked(pg: Playground, key_prefix: str) -> bool:
     return True
 
 
-def _status_key(key_prefix: str) -> str:
-    return f"{key_prefix}.run_status"
-
-
-def replay_status(key_prefix: str) -> None:
-    """The folded status line of the run just made, drawn again on the page run that follows it (a run that spent
-    tokens reruns the page so the sidebar counts them; the summary of what ran must not vanish with it)."""
-    kept = st.session_state.pop(_status_key(key_prefix), None)
-    if kept is not None:
-        label, state = kept
-        st.status(label, state=state, expanded=False)
-
-
-def keep_status_for_the_next_run(key_prefix: str) -> None:
-    """Call right before ``st.rerun``: the status this run drew is drawn once more by :func:`replay_status`."""
-    last = st.session_state.get(f"{_status_key(key_prefix)}.drawn")
-    if last is not None:
-        st.session_state[_status_key(key_prefix)] = last
-
-
 def run_compare(
     pg: Playground, request: SearchRequest, choices: list[RerankChoice], key_prefix: str, *, force: bool = False
 ) -> None:
-    st.session_state.pop(f"{_status_key(key_prefix)}.drawn", None)
     # Kept at every step, like the page shows it: a run stopped half-way (a new click) leaves what it had.
     record = CompareRecord(request, tuple(choices))
     last_run.keep(key_prefix, record)
@@ -166,14 +145,12 @@ def run_compare(
         last_run.keep(key_prefix, replace(record, run=run, error=error))
         if run is None:
             status.update(label="The comparison failed.", state="error", expanded=False)
-            st.session_state[f"{_status_key(key_prefix)}.drawn"] = ("The comparison failed.", "error")
             return
         bar.progress(1.0, text=f"{total} of {total} models done")
         failed = len(run.errors)
         label = f"Compared {total} model{'s' if total != 1 else ''}: {total - failed} done, {failed} failed."
         state: Literal["complete", "error"] = "error" if failed == total else "complete"
         status.update(label=label, state=state, expanded=False)
-        st.session_state[f"{_status_key(key_prefix)}.drawn"] = (label, state)
 
 
 # ---------------------------------------------------------------------------------------------- rendering

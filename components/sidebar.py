@@ -128,8 +128,13 @@ def spend_status(pg: Playground) -> None:
             )
 
 
+FULL_RUN = "sidebar.full_run"  # counts the app's full runs (a fragment's rerun does not draw the sidebar)
+SPEND_DRAWN = "sidebar.spend_drawn"  # the full run in which a results fragment drew the token count
+
+
 def render_sidebar(key_prefix: str = "sidebar") -> Playground:
     """Bootstraps the session's Playground (first run), then draws the sidebar. Returns the Playground."""
+    st.session_state[FULL_RUN] = st.session_state.get(FULL_RUN, 0) + 1
     pg = lifecycle.get_playground()
     with st.sidebar:
         for problem in config.config_problems():
@@ -140,8 +145,20 @@ def render_sidebar(key_prefix: str = "sidebar") -> Playground:
     return pg
 
 
+def spend_status_from_fragment(pg: Playground) -> None:
+    """The token count, drawn into the sidebar by a results fragment whose clicks may spend tokens (Search,
+    Compare), after its run. Streamlit redraws a fragment's sidebar writes in place on each of its reruns, so a
+    paid click keeps the count true without rerunning the page (which cost a second page run per click and
+    could swallow a navigation click made meanwhile). The page's footer then leaves it out."""
+    st.session_state[SPEND_DRAWN] = st.session_state.get(FULL_RUN)
+    with st.sidebar:
+        spend_status(pg)
+
+
 def render_sidebar_footer() -> None:
     """What the page just did: drawn after it ran, so a call made by this run is already counted."""
+    if st.session_state.get(SPEND_DRAWN) == st.session_state.get(FULL_RUN):
+        return  # drawn by the page's results fragment in this run
     pg = lifecycle.get_playground()
     with st.sidebar:
         spend_status(pg)

@@ -16,6 +16,7 @@ from components import (
     lifecycle,
     results_view,
     search_form,
+    sidebar,
     spend_note,
     url_state,
     view_actions,
@@ -43,7 +44,6 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     current = compare_view.compare_key(form.request, choices)
     unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
     paid = list(unclicked.waiting)
-    spent_before = pg.spend.spent
     if clicked or suggested:
         st.session_state.pop(LINK_WAITS, None)
     if autorun and not (clicked or suggested) and not unclicked.search:
@@ -67,10 +67,6 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
             st.rerun(scope="app")
     else:
         compare_view.run_again_if_asked(pg, "compare")
-    if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
-        compare_view.keep_status_for_the_next_run("compare")
-        st.rerun(scope="app")
-    compare_view.replay_status("compare")
     waits = st.session_state.get(LINK_WAITS)
     if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's (the
         st.info(waits[1])  # window-size report's rerun must not take the note away)
@@ -82,6 +78,7 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
         fold.shown_line("compare")
     view_actions.compare_actions(pg, "compare", form.n, row)
     compare_view.render_last("compare", form.n, current, notes_px=results_view.SPEND_NOTE_PX if noted else 0)
+    sidebar.spend_status_from_fragment(pg)  # this click's tokens counted, without a page run
 
 
 def body() -> None:

@@ -18,6 +18,7 @@ from components import (
     reranker_picker,
     results_view,
     search_form,
+    sidebar,
     spend_note,
     url_state,
     view_actions,
@@ -46,7 +47,6 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     autorun = st.session_state.pop(LINK_RUN, False)
     current = results_view.run_key(form.request, choice, form.n)
     unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
-    spent_before = pg.spend.spent
     if clicked or suggested:
         st.session_state.pop(LINK_WAITS, None)
     if autorun and not (clicked or suggested) and not unclicked.search:
@@ -61,8 +61,6 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
             st.rerun(scope="app")
     else:
         results_view.run_again_if_asked(pg, "search")
-    if pg.spend.spent != spent_before:  # the sidebar's token count is drawn by the page, not by this fragment
-        st.rerun(scope="app")
     waits = st.session_state.get(LINK_WAITS)
     if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's
         if waits[1] == "search":
@@ -78,6 +76,7 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     shown_now = results_view.results_shown(last_run.search_record("search"), current)
     noted = spend_note.expected_tokens(pg, form.request, [choice], results_shown=shown_now)
     results_view.render_last("search", current, notes_px=results_view.SPEND_NOTE_PX if noted else 0)
+    sidebar.spend_status_from_fragment(pg)  # this click's tokens counted, without a page run
 
 
 def body() -> None:

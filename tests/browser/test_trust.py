@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from tests.browser.conftest import (
     screenshot,
     wait_idle,
 )
+from tests.browser.test_newcomer_path import open_settings, query_box
+from tests.browser.test_search_answer import run_search, watch
 from weaviate_local.server import WeaviateEndpoint, free_port
 
 pytestmark = pytest.mark.browser
@@ -107,6 +110,32 @@ def test_a_shared_link_waits_for_the_click_before_a_paid_rerank(
     assert sidebar.split("Jina tokens this session:")[1].split()[0] != "0"  # the call was counted
     screenshot(page, "trust-after-click-1920", full_page=False)
     assert "waits for your click" not in main_text(page)
+
+
+def test_a_paid_click_counts_its_tokens_in_the_sidebar_without_a_page_run(
+    page: Page, team_app: StreamlitApp, operator_jina: JinaStandIn
+) -> None:
+    """Issue 20.1: a click that spends Jina tokens reruns only the results; the sidebar's count still follows it
+    (the results fragment draws it), so no page run can swallow a navigation click made meanwhile."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    frames = watch(page)
+    link = {"collection": "DemoWiki", "mode": "keyword", "query": "volcano eruption", "k": "20",
+            "reranker": "jina", "model": "jina-reranker-v3"}
+    open_app(page, f"{team_app.url}/?{urlencode(link)}")
+    wait_idle(page)
+    run_search(page)  # the first results fold the inputs (a page run)
+    count = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^Jina tokens this session: "))
+    first = int(count.inner_text().split(":")[1].split()[0].replace(",", ""))
+    assert first > 0
+    open_settings(page)
+    box = query_box(page)
+    rerun_and_wait(page, lambda: (box.fill("lava flows and ash"), box.press("Enter")))  # an input: a page run
+    run_search(page, frames)  # asserts that only the results reran
+    assert len(operator_jina.rerank_requests()) == 2
+    second = int(count.inner_text().split(":")[1].split()[0].replace(",", ""))
+    assert second > first, (first, second)
+    assert count.count() == 1  # drawn once: by the results, not by the page's footer as well
+    assert_no_errors(page, "after the paid click")
 
 
 def test_the_connect_page_says_a_typed_address_gets_none_of_the_servers_keys(
