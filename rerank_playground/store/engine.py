@@ -24,7 +24,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from rerank_playground.errors import StoreUnavailable
 from rerank_playground.store.migrations import Migration
-from rerank_playground.store.tables import metadata, schema_version
+from rerank_playground.store.tables import schema_version
 
 ENV_VAR = "RERANK_PLAYGROUND_DB"
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -131,8 +131,6 @@ class Database:
 
     Thread-safe (one pooled connection per call); every write is one transaction.
     """
-
-    metadata = metadata
 
     def __init__(self, engine: sa.Engine, url: sa.URL) -> None:
         self.engine = engine

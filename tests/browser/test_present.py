@@ -215,8 +215,7 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
     json_download.value.save_as(exported)
     for path in (snapshot, exported):
         assert TEST_JINA_KEY not in path.read_text(encoding="utf-8")
-    assert stories.story_from_json(exported.read_text(encoding="utf-8")) == store.load_story(stories.DEMO_STORY
-    )
+    assert stories.story_from_json(exported.read_text(encoding="utf-8")) == store.load_story(stories.DEMO_STORY)
     offline = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
     try:
         viewer = offline.new_page()
