@@ -40,10 +40,10 @@ from rerank_playground.evaluation.batch import (
     start_run,
 )
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import open_store
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import open_store
 from testkit.jina_stand_in import JinaStandIn
 from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint, start_weaviate

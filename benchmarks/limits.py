@@ -4,7 +4,7 @@
 
 A real weaviate-server with the demo collections, a fresh SQLite store holding one query set at the limits of
 ``evaluation/io.py`` (``MAX_QUERIES`` queries of ``MAX_QUERY_CHARS`` characters, ``MAX_JUDGMENTS`` judgments) and
-one story at the limits of ``evaluation/stories.py`` (``MAX_VIEWS`` views, each with a ``MAX_NOTE``-character
+one story at the limits of ``presentation/stories.py`` (``MAX_VIEWS`` views, each with a ``MAX_NOTE``-character
 note and a long heading). The app runs in Streamlit's AppTest (the real script, no browser): the Query sets page
 and the Present page open the big set and the big story, then rerun ``--runs`` times. Reported: the median and
 worst rerun, per page (target < 1 s). AppTest adds its own overhead, so a browser's rerun is no slower.
@@ -22,9 +22,10 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.loader import load_demo
-from rerank_playground.evaluation import files, io, stories
+from rerank_playground.evaluation import files, io
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.presentation import stories
+from rerank_playground.store import open_store
 from testkit.weaviate_data import connect
 from weaviate_local.server import start_weaviate
 
@@ -51,7 +52,7 @@ def fill_store(db: Path) -> tuple[str, str]:
                               title=f"view {i} " + "a long heading " * 20)
             for i, v in enumerate((demo.views * stories.MAX_VIEWS)[: stories.MAX_VIEWS])
         ]
-        stories.save_story(store, stories.Story(name="largest allowed story", views=tuple(views)))
+        store.save_story(stories.Story(name="largest allowed story", views=tuple(views)))
         return big.name, "largest allowed story"
     finally:
         store.close()

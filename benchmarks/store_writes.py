@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rerank_playground.evaluation.store import Store, open_store
+from rerank_playground.store import Store, open_store
 
 
 def _write(store: Store, writer: int, grades: int, query: str) -> None:

@@ -15,15 +15,15 @@ from rerank_playground import codegen, cutoff_charts
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import cutoff, runs
 from rerank_playground.evaluation.batch import SearchSetting, plan_from_record
-from rerank_playground.evaluation.store import Store
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector, validate_request
+from rerank_playground.store import Store
 
 AUTO = "auto (from the constraint)"
 
 
 def _lists(store: Store, record: runs.RunRecord) -> tuple[list[cutoff.ModelLists], list[str]]:
-    return cutoff.model_lists(record, runs.load_results(store, record.run_id))
+    return cutoff.model_lists(record, store.load_results(record.run_id))
 
 
 @st.cache_data(show_spinner="Choosing the cut (bootstrap CIs)…", max_entries=32)

@@ -9,15 +9,15 @@ from components import safe, search_form
 from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import batch, runs
+from rerank_playground.evaluation import batch
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL
-from rerank_playground.evaluation.store import Store
 from rerank_playground.filters import PropertyFilter
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground
 from rerank_playground.rerankers import get_provider, providers
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import Store
 
 HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last
 OPEN_RUN = "runs.selected"  # session state read by the Runs page: which run to open
@@ -162,8 +162,8 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
     active = _handle()
     busy = active is not None and active.running
     unfinished = []
-    for record in runs.list_runs(store):
-        failed = sum(1 for r in runs.load_results(store, record.run_id) if r.status == "failed")
+    for record in store.list_runs():
+        failed = sum(1 for r in store.load_results(record.run_id) if r.status == "failed")
         if record.status != "finished" or failed:
             unfinished.append((record, failed))
     if not unfinished:

@@ -26,9 +26,9 @@ from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, normalise_query, relevance_note
-from rerank_playground.evaluation.store import Store
 from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics, orderings
 from rerank_playground.models import RerankResult, SearchResult
+from rerank_playground.store import Store
 
 GRADE_HELP = (
     "Your grade for this document and this query, saved at once: ◆ 3 perfect, ■ 2 relevant, □ 1 related, "

@@ -27,8 +27,8 @@ from components.safe import md_escape
 from rerank_playground import judging, tables
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.pooling import judge_queue
-from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, SearchResult
+from rerank_playground.store import Store
 
 RUNS = {"search": "Search page", "compare": "Compare page"}
 GRADE_KEYS = (0, 1, 2, 3)

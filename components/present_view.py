@@ -23,16 +23,17 @@ from components.view_actions import versions
 from rerank_playground import codegen, tables
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import files, stories
-from rerank_playground.evaluation.store import Store
-from rerank_playground.evaluation.stories import BlindPair, Story, StoryView
+from rerank_playground.evaluation import files
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
 from rerank_playground.playground import Playground, RerankRun
-from rerank_playground.presentation import Headline, PreparedView, Presenter, headline, prefetch_order
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.presenter import Headline, PreparedView, Presenter, headline, prefetch_order
+from rerank_playground.presentation.snapshot import snapshot_html
+from rerank_playground.presentation.stories import BlindPair, Story, StoryView
 from rerank_playground.search import needs_query_vector
-from rerank_playground.snapshot import snapshot_html
 from rerank_playground.stage_chart import stage_chart, stage_font_px
+from rerank_playground.store import Store
 
 STYLESHEET = Path(__file__).with_name("present.css")
 STATE = "present"
@@ -71,7 +72,7 @@ def _store() -> Store | None:
 
 def _load(store: Store, name: str) -> Story | None:
     try:
-        return stories.load_story(store, name)
+        return store.load_story(name)
     except PlaygroundError as err:
         st.warning(safe.text(err.message))
         return None
@@ -79,7 +80,7 @@ def _load(store: Store, name: str) -> Story | None:
 
 def _save(store: Store, story: Story, message: str) -> None:
     try:
-        stories.save_story(store, story)
+        store.save_story(story)
     except PlaygroundError as err:
         feedback.flash(safe.text(err), "error", "present")
         return
@@ -98,7 +99,7 @@ def manage(pg: Playground, store: Store) -> None:
                "then present them here: → / ← (or a clicker's PageDown / PageUp) step through.")
     feedback.show_flash("present")
     try:
-        names = stories.story_names(store)
+        names = store.story_names()
     except PlaygroundError as err:
         st.warning(safe.text(err))
         return
@@ -118,7 +119,7 @@ def manage(pg: Playground, store: Store) -> None:
     offer_demo = stories.DEMO_STORY not in names and _has_demo_collections(pg)
     if offer_demo and st.button(f"Load the demo story “{stories.DEMO_STORY}”", key=_key("load_demo")):
         try:
-            stories.load_demo_story(store, jina_key_present=pg.has_jina_key)
+            store.save_story_if_new(stories.demo_story(jina_key_present=pg.has_jina_key))
         except PlaygroundError as err:
             st.error(safe.text(err))
         else:
@@ -217,7 +218,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
             new_name = st.text_input("New name", story.name, key=_key("rename"), max_chars=200)
             if st.button("Rename", key=_key("do_rename")) and new_name.strip() != story.name:
                 try:
-                    stories.rename_story(store, story.name, new_name)
+                    store.rename_story(story.name, new_name)
                 except PlaygroundError as err:
                     st.error(safe.text(err))
                 else:
@@ -229,7 +230,7 @@ def _story_files(pg: Playground, store: Store, story: Story) -> None:
             sure = st.checkbox("Yes, delete this story", key=_key("sure"))
             if st.button("Delete story", key=_key("delete"), disabled=not sure):
                 try:
-                    stories.delete_story(store, story.name)
+                    store.delete_story(story.name)
                 except PlaygroundError as err:
                     st.error(safe.text(err.message))
                 else:
@@ -283,7 +284,7 @@ def _import(store: Store) -> None:
         except PlaygroundError as err:
             st.error(safe.text(err))
             return
-        exists = story.name in stories.story_names(store)
+        exists = story.name in store.story_names()
         label = (f"Replace “{md_escape(story.name)}”" if exists
                  else f"Import “{md_escape(story.name)}” ({len(story.views)} views)")
         if st.button(label, key=_key("do_import"), type="primary"):
@@ -295,7 +296,7 @@ def _import(store: Store) -> None:
 
 def _tally(store: Store, name: str) -> list[str]:
     try:
-        return stories.tally(stories.preferences(store, story=name))
+        return stories.tally(store.preferences(story=name))
     except PlaygroundError:
         return []
 
@@ -598,7 +599,7 @@ def _blind(store: Store | None, story: Story, index: int, prepared: PreparedView
             st.info("The pick cannot be saved: the store is unavailable.")
         else:
             try:
-                stories.record_preference(store, view.request.collection, view.request.query, pair, chosen,
+                store.record_preference(view.request.collection, view.request.query, pair, chosen,
                                           story=story.name)
             except PlaygroundError as err:
                 st.info(f"The pick was not saved: {safe.text(err.message)}")

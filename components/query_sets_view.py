@@ -18,8 +18,8 @@ from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import files, io
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import Store
 from rerank_playground.playground import Playground
+from rerank_playground.store import Store
 
 FORMATS = {"csv": "CSV (query_id,query,doc_id,grade)", "json": "JSON", "trec": "TREC topics + qrels"}
 UUID_IDS = "Weaviate uuid"

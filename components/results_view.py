@@ -22,11 +22,11 @@ from rerank_playground import charts, tables
 from rerank_playground import stage_chart as stage
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.store import Store
 from rerank_playground.models import Hit, Move, Movement, SearchRequest, SearchResult
 from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.presentation.snapshot import path_label
 from rerank_playground.rerankers.choice import RerankChoice
-from rerank_playground.snapshot import path_label
+from rerank_playground.store import Store
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 TEXT_COLUMN = st.column_config.TextColumn("text", width="large")

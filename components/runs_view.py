@@ -16,8 +16,8 @@ from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, SearchSetting, plan_from_record
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
-from rerank_playground.evaluation.store import Store
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import Store
 
 OPEN_RUN = "runs.selected"
 
@@ -50,12 +50,12 @@ def _summary(_store: Store, run_id: str, saved: int, status: str) -> analysis.Ru
 
 
 def summary_of(store: Store, record: runs.RunRecord) -> analysis.RunSummary:
-    saved = len(runs.load_results(store, record.run_id))
+    saved = len(store.load_results(record.run_id))
     return _summary(store, record.run_id, saved, record.status)
 
 
 def render_list(store: Store, key_prefix: str) -> runs.RunRecord | None:
-    records = runs.list_runs(store)
+    records = store.list_runs()
     if not records:
         st.info("No saved run yet. Start one on the Evaluate page, or with `rerank-playground eval` in a terminal.")
         return None
@@ -137,7 +137,7 @@ def render_run(store: Store, record: runs.RunRecord, key_prefix: str) -> None:
     # made when clicked (deferred): with the run's rows, the report includes where to cut
     st.download_button("Download the HTML report (opens offline)",
                        lambda: report.html_report(summary, alpha=alpha,
-                                                  cut_results=runs.load_results(store, record.run_id)),
+                                                  cut_results=store.load_results(record.run_id)),
                        file_name=f"run-{record.run_id[:8]}.html", mime="text/html",
                        key=f"{key_prefix}.report.{record.run_id}", on_click="ignore")
 
@@ -168,7 +168,7 @@ def _setting_label(summary: analysis.RunSummary) -> Callable[[int], str]:
 
 
 def render_diff(store: Store, key_prefix: str) -> None:
-    records = runs.list_runs(store)
+    records = store.list_runs()
     if len(records) < 1:
         return
     st.subheader("Diff two runs")

@@ -17,7 +17,9 @@ import time
 import streamlit as st
 
 from components import feedback
-from rerank_playground.evaluation.store import Store, StoreUnavailable, default_store_url, open_store
+from rerank_playground.errors import StoreUnavailable
+from rerank_playground.store import Store, open_store
+from rerank_playground.store.engine import default_store_url
 
 log = logging.getLogger("rerank_playground.app")
 

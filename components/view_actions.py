@@ -15,14 +15,14 @@ from components import feedback, last_run, lifecycle, results_view, safe, state,
 from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.playground import Playground, RerankRun
-from rerank_playground.presentation import PreparedView
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.presenter import PreparedView
+from rerank_playground.presentation.snapshot import Versions, app_version, chart_png, snapshot_html
+from rerank_playground.presentation.stories import StoryView
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector
-from rerank_playground.snapshot import Versions, app_version, chart_png, snapshot_html
 
 NEW_STORY = "➕ New story…"
 
@@ -78,7 +78,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         store_access.unavailable_note("Stories")
         return
     try:
-        names = stories.story_names(store)
+        names = store.story_names()
     except PlaygroundError as err:
         st.warning(safe.text(err.message))
         return
@@ -107,7 +107,7 @@ def add_to_story(prepared: PreparedView, key_prefix: str) -> None:
         view = StoryView(request=prepared.view.request, choices=prepared.view.choices, top_n=prepared.view.top_n,
                          note=note.strip(), cut=cut)
         try:
-            story = stories.add_view(store, name, view)
+            story = store.add_story_view(name, view)
         except PlaygroundError as err:
             st.error(safe.text(err))
             return

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays 
     from rerank_playground.evaluation.analysis import RunSummary
     from rerank_playground.evaluation.batch import BatchRun, Progress, SearchSetting
     from rerank_playground.evaluation.models import QuerySet
-    from rerank_playground.evaluation.store import Store
+    from rerank_playground.store import Store
 
 ALPHA = 0.05  # = evaluation.stats.ALPHA (a test checks), not imported: scipy would slow `--help`
 EXIT_OK, EXIT_WORSE, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -179,17 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_store(args: argparse.Namespace) -> Store:
-    from rerank_playground.evaluation.store import open_store
+    from rerank_playground.store import open_store
 
     return open_store(args.db)
 
 
 def _list_runs(args: argparse.Namespace) -> int:
-    from rerank_playground.evaluation import runs
 
     store = _open_store(args)
     try:
-        for r in runs.list_runs(store):
+        for r in store.list_runs():
             print(f"{r.run_id}  {r.started_at:%Y-%m-%d %H:%M}  {r.status:<11} {r.collection}  {r.name}")
     finally:
         store.close()
@@ -364,11 +363,11 @@ def connection_from(args: argparse.Namespace, stored: dict[str, Any] | None = No
 
 
 def _stored_endpoints(args: argparse.Namespace) -> dict[str, Any]:
-    from rerank_playground.evaluation import batch, runs
+    from rerank_playground.evaluation import batch
 
     store = _open_store(args)
     try:
-        return batch.stored_endpoints(runs.get_run(store, args.resume))
+        return batch.stored_endpoints(store.get_run(args.resume))
     finally:
         store.close()
 
@@ -524,13 +523,13 @@ def _update(bar: Any, progress: Progress) -> None:
 
 
 def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = None) -> int:
-    from rerank_playground.evaluation import analysis, report, runs
+    from rerank_playground.evaluation import analysis, report
 
     own = store is None
     store = store or _open_store(args)
     try:
-        record = runs.get_run(store, run_id)
-        results = runs.load_results(store, run_id)
+        record = store.get_run(run_id)
+        results = store.load_results(run_id)
         summary = analysis.summarise(record, results)
         alpha = args.significance
         print(_text_summary(summary, alpha))

@@ -37,15 +37,15 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
 def main(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], Any]) -> int:
     from rerank_playground import cutoff_charts
     from rerank_playground.errors import InvalidInput
-    from rerank_playground.evaluation import cutoff, runs
+    from rerank_playground.evaluation import cutoff
 
     constraints = cutoff.parse_constraints(args.constraint)  # bad input fails before the store is opened
     if not 0 <= args.relevant_from <= 3:
         raise InvalidInput(f"--relevant-from is a grade from 0 to 3 (got {args.relevant_from}).")
     store = open_store(args)
     try:
-        record = runs.get_run(store, args.run_id)
-        results = runs.load_results(store, args.run_id)
+        record = store.get_run(args.run_id)
+        results = store.load_results(args.run_id)
     finally:
         store.close()
     available, notes = cutoff.model_lists(record, results)
@@ -55,7 +55,7 @@ def main(args: argparse.Namespace, open_store: Callable[[argparse.Namespace], An
     choice = cutoff.choose_cut(lists, constraints, objective=args.objective, relevant_from=args.relevant_from)
     print("\n".join(cutoff.describe_choice(choice)))
     if args.chart is not None:
-        from rerank_playground.snapshot import chart_png
+        from rerank_playground.presentation.snapshot import chart_png
 
         figure = cutoff_charts.cli_reliability_chart(record, lists, relevant_from=args.relevant_from)
         args.chart.parent.mkdir(parents=True, exist_ok=True)

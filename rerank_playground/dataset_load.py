@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import weaviate
 
-    from rerank_playground.evaluation.store import Store
+    from rerank_playground.store import Store
 
 DOC_ID_PROPERTY = "doc_id"
 MARKER = "Loaded by rerank-playground from a dataset"

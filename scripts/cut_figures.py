@@ -30,7 +30,7 @@ from pathlib import Path
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from testkit.weaviate_data import connect
 from weaviate_local.server import start_weaviate

@@ -96,7 +96,7 @@ def load_judged_sets() -> None:
     """The demo's judged query sets into the judgments store; without a store the app still runs."""
     from rerank_playground.errors import StoreUnavailable
     from rerank_playground.evaluation.demo_sets import load_demo_query_sets
-    from rerank_playground.evaluation.store import open_store
+    from rerank_playground.store import open_store
 
     try:
         with open_store() as store:
@@ -111,10 +111,10 @@ def load_judged_sets() -> None:
 
 def load_story(store: Any) -> None:
     """The demo story for the Present page (zero key: the local baseline; with a key: a Jina model beside it)."""
-    from rerank_playground.evaluation.stories import DEMO_STORY, load_demo_story
+    from rerank_playground.presentation.stories import DEMO_STORY, demo_story
 
     with_key = bool(os.environ.get("JINAAI_APIKEY"))
-    if load_demo_story(store, jina_key_present=with_key):
+    if store.save_story_if_new(demo_story(jina_key_present=with_key)):
         kind = "a Jina model with the local baseline beside it" if with_key else "the local baseline (no key)"
         say(f"  Story “{DEMO_STORY}” loaded for the Present page: {kind}.")
     else:

@@ -1,4 +1,4 @@
-"""pytest fixtures for the judgments store (rerank_playground/evaluation/store.py).
+"""pytest fixtures for the store (rerank_playground/store/).
 
 - ``isolated_default_store`` (session, autouse): points ``RERANK_PLAYGROUND_DB`` at a file in the session's
   temporary folder (unless the run already sets it), so no test, app under test or script it starts ever reads

@@ -27,6 +27,7 @@ from rerank_playground.evaluation.stats import (
     pair_tests,
     paired_test,
 )
+from rerank_playground.store import Store
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,9 @@ def setting_labels(plan: RunPlan) -> list[str]:
             for setting in plan.settings]
 
 
-def load_summary(store: runs.RunStore, run_id: str, *, n_resamples: int = N_RESAMPLES) -> RunSummary:
+def load_summary(store: Store, run_id: str, *, n_resamples: int = N_RESAMPLES) -> RunSummary:
     """``summarise`` of a stored run."""
-    return summarise(runs.get_run(store, run_id), runs.load_results(store, run_id), n_resamples=n_resamples)
+    return summarise(store.get_run(run_id), store.load_results(run_id), n_resamples=n_resamples)
 
 
 def _mean(values: Sequence[float]) -> float | None:

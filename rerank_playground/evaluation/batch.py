@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -61,6 +61,9 @@ from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankRes
 from rerank_playground.playground import Playground
 from rerank_playground.rerankers.cache import RerankCache
 from rerank_playground.rerankers.choice import RerankChoice
+
+if TYPE_CHECKING:  # at run time the store (its stories, their cut) imports this module
+    from rerank_playground.store import Store
 
 BASELINE = "no rerank"
 TRANSIENT = (RateLimited, ProviderServerError, ProviderTimeout, ProviderUnreachable, BadResponse, SearchError,
@@ -273,7 +276,7 @@ class _Task:
 class BatchRun:
     """A run being computed in a background thread. Thread-safe; pages poll ``progress()``."""
 
-    def __init__(self, store: runs.RunStore, record: runs.RunRecord, playground: Playground,
+    def __init__(self, store: Store, record: runs.RunRecord, playground: Playground,
                  options: EngineOptions, limiter: SharedRateLimiter, tasks: list[_Task], already: tuple[int, int],
                  on_result: Callable[[runs.QueryResult], None] | None = None) -> None:
         self.run_id = record.run_id
@@ -357,7 +360,7 @@ class BatchRun:
             self._state, self._message = state, message
         if state != "paused":
             try:
-                runs.set_status(self._store, self.run_id, state, message=message, ended=state == "finished")
+                self._store.set_run_status(self.run_id, state, message=message, ended=state == "finished")
             except StoreUnavailable as exc:
                 with self._lock:
                     self._state, self._message = "paused", f"Paused: {exc}"
@@ -462,7 +465,7 @@ class BatchRun:
                 continue
             try:
                 results = self._with_metrics(results)
-                runs.save_results(self._store, self.run_id, results)
+                self._store.save_results(self.run_id, results)
             except StoreUnavailable as exc:
                 self._pause(f"Paused: {exc.message} The finished queries are saved; resume the run when the store "
                             "is back.")
@@ -675,7 +678,7 @@ def _tasks(plan: RunPlan, qrels: Mapping[str, Mapping[str, int]], have: Mapping[
 
 
 def start_run(
-    store: runs.RunStore,
+    store: Store,
     plan: RunPlan,
     spec: ConnectionSpec,
     *,
@@ -708,7 +711,7 @@ def start_run(
             app_version=app_version(), server_version=pg.server.version if pg.server else "unknown",
             object_count=info.count,
         )
-        runs.create_run(store, record)
+        store.create_run(record)
     except BaseException:
         _close(pg)
         raise
@@ -717,7 +720,7 @@ def start_run(
 
 
 def resume_run(
-    store: runs.RunStore,
+    store: Store,
     run_id: str,
     spec: ConnectionSpec,
     *,
@@ -734,9 +737,9 @@ def resume_run(
     """Continue a saved run: compute every ordering without a saved row (and, with ``retry_failed``, the failed
     ones; ``only_queries`` limits that to some query ids). Uses the plan and qrels saved with the run."""
     options = options or EngineOptions()
-    record = runs.get_run(store, run_id)
+    record = store.get_run(run_id)
     plan = plan_from_record(record)
-    have = {r.key: r.status for r in runs.load_results(store, run_id)}
+    have = {r.key: r.status for r in store.load_results(run_id)}
     limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
     pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
                           rerank_cache=rerank_cache, policy=policy, spend=spend,  # the session's budgets apply
@@ -751,7 +754,7 @@ def resume_run(
         retried = {(t.setting, t.query.query_id, o) for t in tasks for o in t.orderings}
         done = sum(1 for key, state in have.items() if state == "done")
         failed = sum(1 for key, state in have.items() if state == "failed" and key not in retried)
-        runs.set_status(store, run_id, "running", message="Resumed.")
+        store.set_run_status(run_id, "running", message="Resumed.")
     except BaseException:
         _close(pg)
         raise

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rerank_playground.demo.judgements import JUDGEMENTS_FILE, load_judgements
 from rerank_playground.evaluation.models import QuerySet, SetQuery, normalise_query
-from rerank_playground.evaluation.store import Store
+from rerank_playground.store import Store
 
 
 def demo_set_name(collection: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rerank_playground.evaluation import cutoff, runs
+from rerank_playground.evaluation import cutoff
 from rerank_playground.evaluation.batch import RunPlan, start_run
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, kept_directly, values
 from tests.core.test_cutoff_cli import MODEL_A, saved_run
@@ -54,8 +54,8 @@ def test_use_this_cut_on_search(app_env: AppEnv, private_store: Path) -> None:
         handle = start_run(store, RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10),
                            spec_of(app_env.weaviate), qrels=store.qrels(qs))
         assert handle.wait(timeout=240).state == "finished"
-        record = runs.get_run(store, handle.run_id)
-        rows = runs.load_results(store, handle.run_id)
+        record = store.get_run(handle.run_id)
+        rows = store.load_results(handle.run_id)
     available, _ = cutoff.model_lists(record, rows)
     rule = "returned<=3"
     expected = cutoff.choose_cut(cutoff.find_lists(available, LOCAL.label), cutoff.parse_constraints(rule))

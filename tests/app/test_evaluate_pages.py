@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.datasets import DEMO_WIKI
-from rerank_playground.evaluation import analysis, runs
+from rerank_playground.evaluation import analysis
 from rerank_playground.evaluation.batch import BASELINE, BatchRun
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values
 from tests.app.helpers import shown as as_shown
@@ -129,7 +129,7 @@ def test_refused_plans_are_messages(app_env: AppEnv, store_path: Path) -> None:
     assert_healthy(at)
     assert "needs a Jina API key" in values(at.error)[0]
     with open_store(str(store_path)) as store:
-        assert runs.list_runs(store) == []  # nothing saved, nothing spent
+        assert store.list_runs() == []  # nothing saved, nothing spent
 
 
 def test_cancel_resume_and_diff_from_the_pages(app_env: AppEnv, store_path: Path) -> None:

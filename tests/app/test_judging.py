@@ -22,9 +22,9 @@ from rerank_playground.evaluation import io
 from rerank_playground.evaluation.metrics import query_metrics
 from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.pooling import judge_queue
-from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.judging import orderings
 from rerank_playground.playground import RerankRun
+from rerank_playground.store import Store, open_store
 from rerank_playground.tables import grade_badge
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, frame_with, values

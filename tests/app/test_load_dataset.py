@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.load_dataset_view import JOB
 from rerank_playground.dataset_load import LoadJob
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from testkit.beir import write_beir, write_corpus
 from testkit.weaviate_data import connect, unique_collection_name
 from tests.app.conftest import AppEnv

@@ -7,9 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from components.present_view import VIEWS_PER_PAGE, views_page
-from rerank_playground.evaluation import stories
-from rerank_playground.evaluation.store import open_store
-from rerank_playground.evaluation.stories import Story
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.stories import Story
+from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy
 
@@ -26,7 +26,7 @@ def _long_story(store_file: Path) -> None:
     template = stories.demo_story(jina_key_present=False).views[0]
     views = tuple(replace(template, title=f"View number {i + 1}") for i in range(VIEWS))
     with open_store(str(store_file)) as store:
-        stories.save_story(store, Story(STORY, views))
+        store.save_story(Story(STORY, views))
 
 
 def test_views_page_clamps_to_the_pages_there_are() -> None:
@@ -54,7 +54,7 @@ def test_a_long_story_draws_one_page_of_views(app_env: AppEnv, private_store: Pa
     at.button(key="present.down39").click().run()  # the last row of page 2 moves onto page 3: follow it
     assert _rows(at) == list(range(40, 60))
     with open_store(str(private_store)) as store:
-        assert stories.load_story(store, STORY).views[40].title == "View number 40"
+        assert store.load_story(STORY).views[40].title == "View number 40"
 
     for _ in range(4):
         if at.button(key="present.views_next").disabled:

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.presentation import stories
+from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, kept_directly, values
 
@@ -19,7 +19,7 @@ STORY = "Cut talk"
 
 def _saved(store_file: Path, name: str) -> stories.Story:
     with open_store(str(store_file)) as store:
-        return stories.load_story(store, name)
+        return store.load_story(name)
 
 
 def _add_to_story(at: Any, prefix: str, name: str) -> None:

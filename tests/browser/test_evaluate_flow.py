@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from tests.browser.conftest import (
     StreamlitApp,
     assert_no_errors,

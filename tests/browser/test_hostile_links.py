@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import FilePayload, Page
 
-from rerank_playground.evaluation import stories
+from rerank_playground.presentation import stories
 from testkit.recording_listener import RecordingListener
 from tests.browser.conftest import assert_no_errors, goto_page, open_app, rerun_and_wait, screenshot
 

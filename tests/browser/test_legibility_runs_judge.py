@@ -20,7 +20,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     StreamlitApp,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from rerank_playground.evaluation import stories
-from rerank_playground.evaluation.store import Store, open_store
-from rerank_playground.evaluation.stories import Story
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.stories import Story
+from rerank_playground.store import Store, open_store
 from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.browser.conftest import (
     SCREENSHOTS,
@@ -44,9 +44,9 @@ DEMO_VIEWS = stories.demo_story(jina_key_present=False).views
 def store(streamlit_app: StreamlitApp) -> Iterator[Store]:
     """The app's own store file, with the demo story as ``make demo`` leaves it."""
     with open_store(streamlit_app.env["RERANK_PLAYGROUND_DB"]) as opened:
-        if stories.DEMO_STORY in stories.story_names(opened):
-            stories.delete_story(opened, stories.DEMO_STORY)
-        stories.load_demo_story(opened, jina_key_present=False)
+        if stories.DEMO_STORY in opened.story_names():
+            opened.delete_story(stories.DEMO_STORY)
+        opened.save_story_if_new(stories.demo_story(jina_key_present=False))
         yield opened
 
 
@@ -182,12 +182,12 @@ def test_add_a_search_view_to_a_new_story(page: Page, app_url: str, store: Store
     rerun_and_wait(page, lambda: popover.get_by_label("New story name").press("Enter"))
     rerun_and_wait(page, popover.get_by_role("button", name="Add this view").click)
     assert "Added as view 1 of “From search”" in popover.inner_text()
-    saved = stories.load_story(store, "From search")
+    saved = store.load_story("From search")
     assert [(v.request.query, v.choices, v.top_n) for v in saved.views] == [
         (DEMO_VIEWS[0].request.query, DEMO_VIEWS[0].choices, 10)
     ]
     assert saved.views[0].note == DEMO_VIEWS[0].note  # the suggested query's "what to look for"
-    stories.delete_story(store, "From search")
+    store.delete_story("From search")
 
 
 def test_story_snapshot_opens_offline_with_charts_and_no_key(
@@ -215,9 +215,7 @@ def test_story_snapshot_opens_offline_with_charts_and_no_key(
     json_download.value.save_as(exported)
     for path in (snapshot, exported):
         assert TEST_JINA_KEY not in path.read_text(encoding="utf-8")
-    assert stories.story_from_json(exported.read_text(encoding="utf-8")) == stories.load_story(
-        store, stories.DEMO_STORY
-    )
+    assert stories.story_from_json(exported.read_text(encoding="utf-8")) == store.load_story(stories.DEMO_STORY)
     offline = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
     try:
         viewer = offline.new_page()
@@ -239,10 +237,10 @@ def test_blind_pick_is_stored_and_revealed(page: Page, app_url: str, store: Stor
     assert "Which list answers the query better?" in main_text(page)
     assert "retrieval" not in main_text(page).split("Which list answers")[1].split("A is better")[0]
     screenshot(page, "present-blind-ab", full_page=False)
-    before = len(stories.preferences(store))
+    before = len(store.preferences())
     rerun_and_wait(page, lambda: page.keyboard.press("a"))
     reveal = page.get_by_text(re.compile(r"^Reveal: A was ")).inner_text()
-    saved = stories.preferences(store)
+    saved = store.preferences()
     assert len(saved) == before + 1
     pick = saved[-1]
     assert pick.picked == "a" and pick.story == stories.DEMO_STORY
@@ -254,7 +252,7 @@ def test_blind_pick_is_stored_and_revealed(page: Page, app_url: str, store: Stor
 def test_a_broken_step_does_not_stop_the_story(page: Page, app_url: str, store: Store) -> None:
     good, other = DEMO_VIEWS[0], DEMO_VIEWS[4]
     gone = replace(good, request=replace(good.request, collection="GoneCollection"), title="A deleted collection")
-    stories.save_story(store, Story("Broken middle", (good, gone, other)))
+    store.save_story(Story("Broken middle", (good, gone, other)))
     start_presenting(page, app_url, "Broken middle")
     page.evaluate("() => { window.__stRuns = 0; }")
     page.keyboard.press("ArrowRight")

@@ -23,12 +23,12 @@ from playwright.sync_api import Page
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
-from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.store import Store
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Hit, SearchRequest
 from rerank_playground.playground import Playground
+from rerank_playground.presentation import stories
+from rerank_playground.store import Store
 from tests.browser.conftest import assert_no_errors, main_text, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_present import DEMO_VIEWS, SIZES, start_presenting, step, store, wait_next_prepared
 from weaviate_local.server import WeaviateEndpoint
@@ -196,13 +196,13 @@ def test_blind_ab_names_nothing_and_keeps_the_pick_in_view(
         assert box is not None and box["y"] + box["height"] <= height, f"{name} is below the fold"
     assert page.evaluate(CLIPPED) == []
     screenshot(page, f"present-blind-{width}x{height}", full_page=False)
-    before = len(stories.preferences(store))
+    before = len(store.preferences())
     rerun_and_wait(page, lambda: page.keyboard.press("b"))
     reveal = page.get_by_text(re.compile(r"^Reveal: A was "))
     box = reveal.bounding_box()
     assert box is not None and box["y"] + box["height"] <= height, "the reveal is below the fold"
-    pick = stories.preferences(store)[-1]
-    assert len(stories.preferences(store)) == before + 1 and pick.picked == "b"
+    pick = store.preferences()[-1]
+    assert len(store.preferences()) == before + 1 and pick.picked == "b"
     assert {pick.a_label, pick.b_label} == {"retrieval", view.choices[0].label}  # the order shown, recorded
     screenshot(page, f"present-blind-reveal-{width}x{height}", full_page=False)
 
@@ -255,7 +255,7 @@ def test_a_view_with_a_cut_shows_what_it_keeps_in_view(
     hits = demo_hits(demo_weaviate, view.request)
     store.set_grade(view.request.collection, view.request.query, hits[0].uuid, 0)
     store.set_grade(view.request.collection, view.request.query, hits[1].uuid, 3)
-    stories.save_story(store, stories.Story("Cut on stage", (view,)))
+    store.save_story(stories.Story("Cut on stage", (view,)))
     try:
         page.set_viewport_size({"width": width, "height": height})
         start_presenting(page, app_url, "Cut on stage")
@@ -277,6 +277,6 @@ def test_a_view_with_a_cut_shows_what_it_keeps_in_view(
         print(f"\n[present cut {width}x{height}] overlaps {len(found['overlaps'])}; lowest chart pixel "
               f"{max(found['chart']['bottom'], found['textBottom']):.0f} of {height}")
     finally:
-        stories.delete_story(store, "Cut on stage")
+        store.delete_story("Cut on stage")
         store.clear_grade(view.request.collection, view.request.query, hits[0].uuid)
         store.clear_grade(view.request.collection, view.request.query, hits[1].uuid)

@@ -29,9 +29,9 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from components.fold import settings_summary
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.evaluation.models import normalise_query
-from rerank_playground.evaluation.store import open_store
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import open_store
 from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.browser.conftest import StreamlitApp, assert_no_errors, open_app, rerun_and_wait, screenshot, wait_idle
 from tests.browser.test_newcomer_path import click_segment, open_settings, sidebar

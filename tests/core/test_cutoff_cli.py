@@ -12,8 +12,8 @@ from rerank_playground.cli import main
 from rerank_playground.evaluation import analysis, cutoff, report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import open_store
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import open_store
 from tests.core.test_cutoff import random_lists
 
 MODEL_A = RerankChoice("local", "wordllama-l2-supercat-256")
@@ -33,8 +33,8 @@ def saved_run(db: Path) -> tuple[str, list[runs.QueryResult], runs.RunRecord]:
             rows.append(runs.QueryResult(0, q.query_id, "text", ordering, "done", q.ranking, latency_ms=1.0))
     store = open_store(f"sqlite:///{db}")
     try:
-        runs.create_run(store, record)
-        runs.save_results(store, record.run_id, rows)
+        store.create_run(record)
+        store.save_results(record.run_id, rows)
     finally:
         store.close()
     return record.run_id, rows, record

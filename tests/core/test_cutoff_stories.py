@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from rerank_playground.errors import BadImportFile
-from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.stories import Story
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.stories import Story
 from tests.core.test_evaluation_stories import view
 
 

@@ -12,8 +12,8 @@ from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.stats import holm, mean_ci, paired_test
-from rerank_playground.evaluation.store import open_store
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import open_store
 
 LOCAL = RerankChoice("local", "local-wordllama")
 QS = QuerySet("set <script>", "C", (SetQuery("q1", "first <b>query</b>"), SetQuery("q2", "second"),
@@ -202,8 +202,8 @@ def test_cli_prints_verdicts_with_paired_ci_and_refuses_a_bad_level(tmp_path: Pa
     record, rows = grid_run({20: 0.1, 50: 0.0})
     store = open_store(str(tmp_path / "s.sqlite3"))
     try:
-        runs.create_run(store, record)
-        runs.save_results(store, record.run_id, rows)
+        store.create_run(record)
+        store.save_results(record.run_id, rows)
     finally:
         store.close()
     db = str(tmp_path / "s.sqlite3")

@@ -1,11 +1,11 @@
-"""evaluation/migrations: discovery from the package, numbered 1, 2, 3, ... without gaps or clashes."""
+"""store/migrations: discovery from the package, numbered 1, 2, 3, ... without gaps or clashes."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from rerank_playground.evaluation.migrations import Migration, check_sequence, discover_migrations
+from rerank_playground.store.migrations import Migration, check_sequence, discover_migrations
 
 
 def _noop(connection: sa.Connection) -> None:

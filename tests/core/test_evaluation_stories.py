@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from rerank_playground.errors import BadImportFile, InvalidInput
-from rerank_playground.evaluation import stories
-from rerank_playground.evaluation.stories import BlindPair, Preference, Story, StoryView
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.stories import BlindPair, Preference, Story, StoryView
 from rerank_playground.rerankers.choice import RerankChoice
 
 LOCAL = RerankChoice("local", "local-wordllama")

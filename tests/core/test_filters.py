@@ -112,7 +112,7 @@ def test_a_link_carries_the_filter_and_names_one_it_cannot_read() -> None:
 
 
 def test_a_story_view_keeps_its_filter_through_the_file_and_an_older_file_has_none() -> None:
-    from rerank_playground.evaluation import stories
+    from rerank_playground.presentation import stories
     from rerank_playground.rerankers.choice import RerankChoice
 
     checked = check_filters([parse_filter("published > 2020-06-01"), parse_filter("year contains any 1, 2")],

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rerank_playground.errors import BadImportFile
-from rerank_playground.evaluation import files, stories
+from rerank_playground.evaluation import files
 from rerank_playground.evaluation.io import (
     MAX_ID_CHARS,
     MAX_QUERIES,
@@ -26,6 +26,7 @@ from rerank_playground.evaluation.io import (
     to_trec,
 )
 from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.presentation import stories
 
 SET = QuerySet(
     "s", "C", (SetQuery("q1", "animal behaviour"), SetQuery("q2", "=SUM(1) <b>"), SetQuery("q3", "écrit 書")), None

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation import stories
 from rerank_playground.evaluation.batch import SearchSetting
 from rerank_playground.limits import MAX_K, MAX_PROPERTIES
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
+from rerank_playground.presentation import stories
 
 EVERYTHING = SearchRequest(
     collection="DemoWiki", query="how did writing begin", mode=SearchMode.KEYWORD, limit=120,

@@ -7,12 +7,12 @@ import re
 from datetime import UTC, datetime
 
 from rerank_playground import movement, tables
-from rerank_playground.evaluation.stories import StoryView
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode, SearchRequest, SearchResult
 from rerank_playground.playground import RerankRun
-from rerank_playground.presentation import PreparedView, headline
+from rerank_playground.presentation.presenter import PreparedView, headline
+from rerank_playground.presentation.snapshot import Versions, snapshot_html
+from rerank_playground.presentation.stories import StoryView
 from rerank_playground.rerankers.choice import RerankChoice
-from rerank_playground.snapshot import Versions, snapshot_html
 
 EVIL = '</script><script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'
 CANARY = "jina_CANARY0123456789abcdef"
@@ -61,7 +61,7 @@ def hits_uuid(i: int) -> str:
 def test_a_chart_becomes_a_png_offline() -> None:
     """kaleido drives the local Chromium; nothing is downloaded (the suite's machine has no way out)."""
     from rerank_playground import charts
-    from rerank_playground.snapshot import chart_png
+    from rerank_playground.presentation.snapshot import chart_png
 
     run = prepared().primary
     assert run is not None

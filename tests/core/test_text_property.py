@@ -12,8 +12,8 @@ from rerank_playground import catalog
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.demo.datasets import DEMO_JEOPARDY, DEMO_WIKI, DemoCollectionSpec
 from rerank_playground.evaluation.batch import SearchSetting
-from rerank_playground.evaluation.stories import demo_story
 from rerank_playground.models import CollectionInfo, PropertyInfo, SearchRequest
+from rerank_playground.presentation.stories import demo_story
 from rerank_playground.search import validate_request
 
 

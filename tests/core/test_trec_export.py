@@ -16,8 +16,8 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import report, runs
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict, score_results
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import open_store
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.store import open_store
 
 LOCAL = RerankChoice("local", "local-wordllama")
 K = 10
@@ -84,8 +84,8 @@ def saved_run(db: Path) -> str:
     rows = score_results(rows, QRELS, record.plan["measures"])  # what the engine saves: the tool's figures
     store = open_store(str(db))
     try:
-        runs.create_run(store, record)
-        runs.save_results(store, record.run_id, rows)
+        store.create_run(record)
+        store.save_results(record.run_id, rows)
     finally:
         store.close()
     return record.run_id
@@ -131,7 +131,7 @@ def test_trec_files_reproduce_every_per_query_figure(tmp_path: Path, capsys: pyt
 
     store = open_store(str(db))
     try:
-        saved = runs.load_results(store, run_id)
+        saved = store.load_results(run_id)
     finally:
         store.close()
     max_diff = 0.0

@@ -17,11 +17,11 @@ import pytest
 from rerank_playground.cli import main
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.deployment import rerank_token_bound
-from rerank_playground.evaluation import analysis, io, runs
+from rerank_playground.evaluation import analysis, io
 from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
-from rerank_playground.evaluation.store import Store, open_store
+from rerank_playground.store import Store, open_store
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from tests.integration.test_batch_runs import (
     JINA,
@@ -80,8 +80,8 @@ def test_demo_set_from_the_cli_equals_the_engine(demo_loaded: None, weaviate_ser
     store = open_store(str(db))
     try:
         a, b = analysis.load_summary(store, engine.run_id), analysis.load_summary(store, cli_run_id)
-        assert comparable(runs.load_results(store, engine.run_id)) == comparable(runs.load_results(store, cli_run_id))
-        results = runs.load_results(store, cli_run_id)
+        assert comparable(store.load_results(engine.run_id)) == comparable(store.load_results(cli_run_id))
+        results = store.load_results(cli_run_id)
     finally:
         store.close()
     sa, sb = a.settings[0], b.settings[0]
@@ -154,8 +154,8 @@ def test_killed_cli_run_resumes_to_the_uninterrupted_result(demo_loaded: None,  
     try:
         whole = _run_cli(args, env)
         assert whole.wait(timeout=240) == 0, whole.stderr.read() if whole.stderr else ""
-        expected_run = runs.list_runs(store)[0]
-        expected = comparable(runs.load_results(store, expected_run.run_id))
+        expected_run = store.list_runs()[0]
+        expected = comparable(store.load_results(expected_run.run_id))
 
         jina_stand_in.reset()
         jina_stand_in.latency_s = 0.2  # slow enough that the kill lands mid-run
@@ -163,9 +163,9 @@ def test_killed_cli_run_resumes_to_the_uninterrupted_result(demo_loaded: None,  
         run_id = _wait_for_rows(store, exclude=expected_run.run_id, at_least=6)
         victim.kill()  # SIGKILL: no cleanup, no final status
         victim.wait(timeout=30)
-        saved_at_kill = {r.key for r in runs.load_results(store, run_id)}
+        saved_at_kill = {r.key for r in store.load_results(run_id)}
         assert 6 <= len(saved_at_kill) < len(expected)
-        assert runs.get_run(store, run_id).status == "running"  # nobody told the store
+        assert store.get_run(run_id).status == "running"  # nobody told the store
 
         # The resume talks to a second stand-in (it scores identically), so every request it records comes from
         # the resumed process, not from one the killed process had in flight.
@@ -175,8 +175,8 @@ def test_killed_cli_run_resumes_to_the_uninterrupted_result(demo_loaded: None,  
                                 "--resume", run_id], env)
             assert resumed.wait(timeout=240) == 0, resumed.stderr.read() if resumed.stderr else ""
             again = [r.json["query"] for r in second.rerank_requests()]
-        assert comparable(runs.load_results(store, run_id)) == expected
-        assert runs.get_run(store, run_id).status == "finished"
+        assert comparable(store.load_results(run_id)) == expected
+        assert store.get_run(run_id).status == "finished"
         # no query finished before the kill was sent to Jina again, and every other one exactly once
         texts = {q.query_id: q.text for q in qs.queries}
         finished_jina = {texts[qid] for (_, qid, ordering) in saved_at_kill if ordering == JINA.label}
@@ -189,8 +189,8 @@ def test_killed_cli_run_resumes_to_the_uninterrupted_result(demo_loaded: None,  
 def _wait_for_rows(store: Store, *, exclude: str, at_least: int) -> str:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        for record in runs.list_runs(store):
-            if record.run_id != exclude and len(runs.load_results(store, record.run_id)) >= at_least:
+        for record in store.list_runs():
+            if record.run_id != exclude and len(store.load_results(record.run_id)) >= at_least:
                 return record.run_id
         time.sleep(0.05)
     raise AssertionError("the CLI run saved nothing within 120 s")
@@ -207,7 +207,7 @@ def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: Weavia
         probe = start_run(store, RunPlan(query_set=qs, settings=(SETTING,), rerankers=(LOCAL,), k=10),
                           spec_of(weaviate_server), qrels=store.qrels(qs))
         assert probe.wait(timeout=240).state == "finished"
-        rankings = {(r.ordering, r.query_id): r.doc_ids for r in runs.load_results(store, probe.run_id)}
+        rankings = {(r.ordering, r.query_id): r.doc_ids for r in store.load_results(probe.run_id)}
     finally:
         store.close()
     texts = {q.query_id: q.text for q in qs.queries}
@@ -243,7 +243,7 @@ def test_depth_sweep_from_the_cli(demo_loaded: None, weaviate_server: WeaviateEn
                                 str(report)) if a not in ("-K", str(SETTING.limit))]
     assert main([*args, "-K", "20", "-K", "5", "-K", "10"]) == 0, capsys.readouterr().err
     with open_store(str(db)) as store:
-        summary = analysis.load_summary(store, runs.list_runs(store)[0].run_id)
+        summary = analysis.load_summary(store, store.list_runs()[0].run_id)
     assert [s.limit for s in summary.plan.settings] == [5, 10, 20]
     assert summary.saved == summary.expected == 3 * 5 * 2
     sweep = analysis.depth_sweep(summary)
@@ -309,7 +309,7 @@ def test_a_cli_filter_runs_with_the_plan_and_a_bad_one_is_named(demo_loaded: Non
     assert "no property 'colour' to filter on" in capsys.readouterr().err
     assert main([*args, "--where", "title != zzz"]) == 0, capsys.readouterr().err
     with open_store(str(db)) as store:
-        summary = analysis.load_summary(store, runs.list_runs(store)[0].run_id)
+        summary = analysis.load_summary(store, store.list_runs()[0].run_id)
     (setting,) = summary.plan.settings
     assert [str(f) for f in setting.filters] == ["title != zzz"]
     assert "where title != zzz" in setting.label

@@ -30,10 +30,10 @@ from rerank_playground.evaluation.batch import (
 )
 from rerank_playground.evaluation.metrics import evaluate_run
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import Store, open_store
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
 from rerank_playground.rerankers.choice import RerankChoice, parse_choice
+from rerank_playground.store import Store, open_store
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
 from testkit.postgres import ThrowawayPostgres
 from testkit.weaviate_data import connect
@@ -101,13 +101,13 @@ def test_demo_set_baseline_vs_local_runs_end_to_end(demo_loaded: None, weaviate_
     assert progress.state == "finished", progress.message
     assert (progress.total, progress.done, progress.failed, progress.remaining) == (2 * QUERIES, 2 * QUERIES, 0, 0)
 
-    record = runs.get_run(store, handle.run_id)
+    record = store.get_run(handle.run_id)
     assert record.status == "finished" and record.ended_at is not None
     assert record.collection == DEMO_WIKI.name and record.object_count > 0
     # No property chosen: the run records the one the core's rule picks (the demo spec's declared property)
     assert [s["text_property"] for s in record.plan["settings"]] == ["text"]
     assert record.server_version and record.app_version
-    saved = runs.load_results(store, handle.run_id)
+    saved = store.load_results(handle.run_id)
     assert Counter(r.ordering for r in saved) == {BASELINE: QUERIES, LOCAL.label: QUERIES}
     assert sorted(r.key for r in saved) == sorted(r.key for r in seen)  # every result was saved as it finished
     for r in saved:  # the stored metrics are ir-measures' for the stored ranking against the snapshot qrels
@@ -134,7 +134,7 @@ def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: Weav
     plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
     clean = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert clean.wait(timeout=240).state == "finished"
-    clean_results = comparable(runs.load_results(store, clean.run_id))
+    clean_results = comparable(store.load_results(clean.run_id))
     jina_stand_in.reset()
 
     # 429s (with and without Retry-After), 500s and a request that hangs past the client timeout
@@ -150,7 +150,7 @@ def test_faults_from_jina_lose_no_query(demo_loaded: None, weaviate_server: Weav
     assert faulty.limiter.rate_limited >= 1  # the shared limiter saw the 429s
     # every fault was answered and retried; each query then succeeded exactly once
     assert len(jina_stand_in.rerank_requests()) == QUERIES + 4 + 2 + 3 + 2
-    assert comparable(runs.load_results(store, faulty.run_id)) == clean_results
+    assert comparable(store.load_results(faulty.run_id)) == clean_results
     assert progress.tokens > 0
 
 
@@ -164,7 +164,7 @@ def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, w
                        options=EngineOptions(concurrency=2, backoff_s=0.01, max_attempts=2))
     progress = handle.wait(timeout=120)
     assert (progress.state, progress.done, progress.failed) == ("finished", 4, 4)
-    failed = [r for r in runs.load_results(store, handle.run_id) if r.status == "failed"]
+    failed = [r for r in store.load_results(handle.run_id) if r.status == "failed"]
     assert {r.ordering for r in failed} == {JINA.label}
     assert all("HTTP 500" in (r.error or "") and r.attempts == 2 for r in failed)
 
@@ -176,11 +176,11 @@ def test_a_persistent_failure_is_recorded_and_retried_alone(demo_loaded: None, w
     progress = retry.wait(timeout=120)
     assert (progress.done, progress.failed, progress.remaining) == (5, 3, 0)
     assert len(jina_stand_in.rerank_requests()) - before == 1  # that query alone, once
-    after = {r.key: r for r in runs.load_results(store, handle.run_id)}
+    after = {r.key: r for r in store.load_results(handle.run_id)}
     assert after[(0, one, JINA.label)].status == "done" and after[(0, one, JINA.label)].error is None
     again = resume_run(store, handle.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url, retry_failed=True)
     assert again.wait(timeout=120).failed == 0
-    assert runs.get_run(store, handle.run_id).status == "finished"
+    assert store.get_run(handle.run_id).status == "finished"
 
 
 def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weaviate_server: WeaviateEndpoint,
@@ -191,7 +191,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
                    rerankers=(JINA, LOCAL), k=10)
     whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert whole.wait(timeout=240).state == "finished"
-    expected = comparable(runs.load_results(store, whole.run_id))
+    expected = comparable(store.load_results(whole.run_id))
     assert len(expected) == 2 * QUERIES * 3
 
     jina_stand_in.reset()
@@ -212,7 +212,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
     progress = first.wait(timeout=240)
     assert cancelled.is_set() and progress.state == "cancelled"
     assert 7 <= progress.done < len(expected)
-    assert runs.get_run(store, first.run_id).status == "cancelled"
+    assert store.get_run(first.run_id).status == "cancelled"
 
     # a new engine (another Playground, an empty rerank cache) on the same store finishes the rest
     resumed = resume_run(store, first.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url,
@@ -220,7 +220,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
     progress = resumed.wait(timeout=240)
     assert progress.state == "finished" and progress.done == len(expected) and progress.failed == 0
     assert len(computed) == len(set(computed)) == len(expected)  # none twice, none lost
-    assert comparable(runs.load_results(store, first.run_id)) == expected
+    assert comparable(store.load_results(first.run_id)) == expected
 
 
 def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weaviate_server: WeaviateEndpoint,
@@ -261,7 +261,7 @@ def test_bad_plans_are_refused_before_anything_is_saved(demo_loaded: None, weavi
     with pytest.raises(CollectionNotFound):
         start_run(store, RunPlan(query_set=missing), spec, keys=keys, qrels=store.qrels(qs))
 
-    assert runs.list_runs(store) == []
+    assert store.list_runs() == []
 
 
 def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, weaviate_server: WeaviateEndpoint,
@@ -273,7 +273,7 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
         plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=(JINA,), k=10)
         whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
         assert whole.wait(timeout=240).state == "finished"
-        expected = comparable(runs.load_results(store, whole.run_id))
+        expected = comparable(store.load_results(whole.run_id))
 
         jina_stand_in.latency_s = 0.1
         four_saved = threading.Event()
@@ -297,4 +297,4 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
         resumed = resume_run(store, handle.run_id, spec, keys=keys, jina_base_url=jina_stand_in.url)
         progress = resumed.wait(timeout=240)
         assert progress.state == "finished" and progress.failed == 0
-        assert comparable(runs.load_results(store, handle.run_id)) == expected
+        assert comparable(store.load_results(handle.run_id)) == expected

@@ -25,8 +25,7 @@ from weaviate.util import generate_uuid5
 
 from rerank_playground.cli import main
 from rerank_playground.dataset_load import DOC_ID_PROPERTY
-from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
 from testkit.beir import ODD_ID, BeirFixture, write_beir, write_corpus
 from testkit.weaviate_data import connect, unique_collection_name
 from weaviate_local.server import WeaviateEndpoint
@@ -147,7 +146,7 @@ def test_load_equals_a_bare_client_import_and_its_query_set_is_the_qrels(
     # --resume goes back to the run's endpoints, not to today's environment (keys: still never stored)
     store = open_store(str(db))
     try:
-        endpoints = runs.get_run(store, run_id).plan["endpoints"]
+        endpoints = store.get_run(run_id).plan["endpoints"]
     finally:
         store.close()
     assert endpoints["url"] == weaviate_server.url and endpoints["grpc_port"] == weaviate_server.grpc_port

@@ -8,7 +8,8 @@ import pytest
 
 from rerank_playground.errors import RunNotFound
 from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.store import open_store
+from rerank_playground.store import open_store
+from rerank_playground.store.runs import SCHEMA_VERSION
 
 
 def record(run_id: str, started: datetime) -> runs.RunRecord:
@@ -23,24 +24,24 @@ def record(run_id: str, started: datetime) -> runs.RunRecord:
 def test_runs_round_trip_on_both_engines(store_url: str) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     with open_store(store_url) as store:
-        assert store.schema_version() >= runs.SCHEMA_VERSION
-        runs.create_run(store, record("a", now - timedelta(hours=1)))
-        runs.create_run(store, record("b", now))
-        assert [r.run_id for r in runs.list_runs(store)] == ["b", "a"]  # newest first
-        assert runs.list_runs(store, collection="other") == []
+        assert store.schema_version() >= SCHEMA_VERSION
+        store.create_run(record("a", now - timedelta(hours=1)))
+        store.create_run(record("b", now))
+        assert [r.run_id for r in store.list_runs()] == ["b", "a"]  # newest first
+        assert store.list_runs(collection="other") == []
 
         first = runs.QueryResult(setting=0, query_id="q1", query="Q one", ordering="no rerank", status="failed",
                                  error="HTTP 500", attempts=3)
-        runs.save_result(store, "a", first)
+        store.save_result("a", first)
         retried = runs.QueryResult(setting=0, query_id="q1", query="Q one", ordering="no rerank", status="done",
                                    ranking=(("d1", 0.9), ("d2", None)), metrics={"nDCG@10": 1.0}, latency_ms=12.5,
                                    tokens=None, api_calls=0, cached=False, attempts=1)
-        runs.save_result(store, "a", retried)  # a retry replaces the failed row
+        store.save_result("a", retried)  # a retry replaces the failed row
         other = runs.QueryResult(setting=1, query_id="q1", query="Q one", ordering="m", status="done",
                                  ranking=(("d2", 0.5),), metrics={"nDCG@10": 0.0}, tokens=77, api_calls=1, cached=True)
-        runs.save_result(store, "a", other)
+        store.save_result("a", other)
 
-        loaded = runs.load_results(store, "a")
+        loaded = store.load_results("a")
         assert [r.key for r in loaded] == [(0, "q1", "no rerank"), (1, "q1", "m")]
         assert loaded[0].status == "done" and loaded[0].error is None
         assert loaded[0].ranking == (("d1", 0.9), ("d2", None))
@@ -48,16 +49,16 @@ def test_runs_round_trip_on_both_engines(store_url: str) -> None:
         assert (loaded[1].tokens, loaded[1].cached, loaded[1].api_calls) == (77, True, 1)
         assert loaded[0].finished_at.tzinfo is not None
 
-        runs.set_status(store, "a", "finished", message="Finished.", ended=True)
-        got = runs.get_run(store, "a")
+        store.set_run_status("a", "finished", message="Finished.", ended=True)
+        got = store.get_run("a")
         assert (got.status, got.message, got.object_count) == ("finished", "Finished.", 42)
         assert got.ended_at is not None and got.started_at == now - timedelta(hours=1)
         assert got.plan["settings"] == [{"mode": "hybrid"}] and got.qrels == {"q1": {"d1": 3, "d2": 0}}
         assert got.name == "run a · «ünïcode»"
 
-        runs.delete_run(store, "a")
-        assert runs.load_results(store, "a") == []
+        store.delete_run("a")
+        assert store.load_results("a") == []
         with pytest.raises(RunNotFound, match="No saved run 'a'"):
-            runs.get_run(store, "a")
+            store.get_run("a")
         with pytest.raises(ValueError):
-            runs.set_status(store, "b", "bogus")
+            store.set_run_status("b", "bogus")

@@ -1,5 +1,5 @@
-"""evaluation/store.py on SQLite AND a real PostgreSQL: judgments, query sets, qrels, migrations, concurrency,
-failures. Every test here runs once per engine (the ``store_url`` fixture)."""
+"""The store (rerank_playground/store/) on SQLite AND a real PostgreSQL: judgments, query sets, qrels, migrations,
+concurrency, failures. Every test here runs once per engine (the ``store_url`` fixture)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from rerank_playground.errors import InvalidInput, QuerySetNotFound, StoreUnavailable
-from rerank_playground.evaluation.migrations import Migration, discover_migrations
 from rerank_playground.evaluation.models import QuerySet, SetQuery
-from rerank_playground.evaluation.store import Store, default_store_url, metadata, open_store
+from rerank_playground.store import Store, open_store
+from rerank_playground.store.engine import default_store_url
+from rerank_playground.store.migrations import Migration, discover_migrations
+from rerank_playground.store.tables import metadata
 from testkit.postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,7 +307,7 @@ def test_concurrent_query_set_edits_lose_nothing(store: Store) -> None:
 
 _PROCESS_WRITER = (
     "import sys\n"
-    "from rerank_playground.evaluation.store import open_store\n"
+    "from rerank_playground.store import open_store\n"
     "url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
     "with open_store(url) as store:\n"
     "    for i in range(count):\n"
@@ -336,7 +338,7 @@ def test_a_killed_writer_loses_at_most_its_own_write(store_url: str, tmp_path: P
     ready = tmp_path / "ready"
     script = (
         "import sys, pathlib\n"
-        "from rerank_playground.evaluation.store import open_store\n"
+        "from rerank_playground.store import open_store\n"
         "store = open_store(sys.argv[1])\n"
         "for i in range(10):\n"
         "    store.set_grade('C', 'q', f'd{i}', 2)\n"
@@ -397,7 +399,7 @@ def test_a_read_only_disk_gives_a_clear_message(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from rerank_playground.errors import StoreUnavailable\n"
-        "from rerank_playground.evaluation.store import open_store\n"
+        "from rerank_playground.store import open_store\n"
         "for target in sys.argv[1:]:\n"
         "    try:\n"
         "        open_store(target).set_grade('C', 'q', 'd2', 2)\n"

@@ -18,14 +18,14 @@ from rerank_playground import codegen
 from rerank_playground.catalog import declared_rerank_property, default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.loader import load_demo, wait_until_stable
-from rerank_playground.evaluation.stories import StoryView, demo_story
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground
-from rerank_playground.presentation import Presenter, headline, prepare_view
+from rerank_playground.presentation.presenter import Presenter, headline, prepare_view
+from rerank_playground.presentation.snapshot import Versions, snapshot_html
+from rerank_playground.presentation.stories import StoryView, demo_story
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector
-from rerank_playground.snapshot import Versions, snapshot_html
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
 from testkit.weaviate_data import connect
 from weaviate_local.server import WeaviateEndpoint

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from rerank_playground.errors import InvalidInput, StoryNotFound
-from rerank_playground.evaluation import stories
-from rerank_playground.evaluation.store import Store, open_store
-from rerank_playground.evaluation.stories import BlindPair, Story
+from rerank_playground.presentation import stories
+from rerank_playground.presentation.stories import BlindPair, Story
+from rerank_playground.store import Store, open_store
 from tests.core.test_evaluation_stories import JINA, LOCAL, view
 
 
@@ -26,25 +26,25 @@ def test_migration_three_adds_the_story_tables(store: Store) -> None:
 
 def test_save_load_reorder_rename_delete(store: Store) -> None:
     a, b, c = view("a", note="look at a"), view("b", JINA, LOCAL), view("c")
-    stories.save_story(store, Story("Walkthrough", (a, b, c)))
-    assert stories.load_story(store, "Walkthrough") == Story("Walkthrough", (a, b, c))
-    stories.save_story(store, stories.load_story(store, "Walkthrough").moved(2, -2).without(2))
-    assert stories.load_story(store, "Walkthrough").views == (c, a)
-    stories.rename_story(store, "Walkthrough", "  Board meeting ")
-    assert stories.story_names(store) == ["Board meeting"]
-    stories.save_story(store, Story("Other", (a,)))
+    store.save_story(Story("Walkthrough", (a, b, c)))
+    assert store.load_story("Walkthrough") == Story("Walkthrough", (a, b, c))
+    store.save_story(store.load_story("Walkthrough").moved(2, -2).without(2))
+    assert store.load_story("Walkthrough").views == (c, a)
+    store.rename_story("Walkthrough", "  Board meeting ")
+    assert store.story_names() == ["Board meeting"]
+    store.save_story(Story("Other", (a,)))
     with pytest.raises(InvalidInput, match="already a story named"):
-        stories.rename_story(store, "Other", "Board meeting")
-    stories.delete_story(store, "Board meeting")
-    assert stories.story_names(store) == ["Other"]
+        store.rename_story("Other", "Board meeting")
+    store.delete_story("Board meeting")
+    assert store.story_names() == ["Other"]
     with pytest.raises(StoryNotFound):
-        stories.load_story(store, "Board meeting")
+        store.load_story("Board meeting")
 
 
 def test_add_view_creates_then_appends(store: Store) -> None:
-    stories.add_view(store, "New", view("one"))
-    story = stories.add_view(store, "New", view("two"))
-    assert [v.request.query for v in stories.load_story(store, "New").views] == ["one", "two"] == [
+    store.add_story_view("New", view("one"))
+    story = store.add_story_view("New", view("two"))
+    assert [v.request.query for v in store.load_story("New").views] == ["one", "two"] == [
         v.request.query for v in story.views
     ]
 
@@ -52,7 +52,7 @@ def test_add_view_creates_then_appends(store: Store) -> None:
 def test_concurrent_additions_lose_no_view_on_distinct_stories(store: Store) -> None:
     def add(name: str) -> None:
         for i in range(5):
-            stories.add_view(store, name, view(f"{name}-{i}"))
+            store.add_story_view(name, view(f"{name}-{i}"))
 
     threads = [threading.Thread(target=add, args=(f"s{n}",)) for n in range(4)]
     for t in threads:
@@ -60,24 +60,24 @@ def test_concurrent_additions_lose_no_view_on_distinct_stories(store: Store) -> 
     for t in threads:
         t.join()
     for n in range(4):
-        assert len(stories.load_story(store, f"s{n}").views) == 5
+        assert len(store.load_story(f"s{n}").views) == 5
 
 
 def test_the_demo_story_loads_once_and_keeps_a_presenters_edits(store: Store) -> None:
-    assert stories.load_demo_story(store, jina_key_present=False)
-    edited = stories.load_story(store, stories.DEMO_STORY).without(0)
-    stories.save_story(store, edited)
-    assert not stories.load_demo_story(store, jina_key_present=True)
-    assert stories.load_story(store, stories.DEMO_STORY) == edited
+    assert store.save_story_if_new(stories.demo_story(jina_key_present=False))
+    edited = store.load_story(stories.DEMO_STORY).without(0)
+    store.save_story(edited)
+    assert not store.save_story_if_new(stories.demo_story(jina_key_present=True))
+    assert store.load_story(stories.DEMO_STORY) == edited
 
 
 def test_blind_picks_are_stored_with_the_query_and_reveal_the_sides(store: Store) -> None:
     pair = BlindPair(a="local baseline (WordLlama)", b="retrieval")
-    saved = stories.record_preference(store, "DemoWiki", "  How did  WRITING begin ", pair, "a", story="S")
-    stories.record_preference(store, "DemoWiki", "vaccines", BlindPair(a="retrieval", b="local baseline (WordLlama)"),
+    saved = store.record_preference("DemoWiki", "  How did  WRITING begin ", pair, "a", story="S")
+    store.record_preference("DemoWiki", "vaccines", BlindPair(a="retrieval", b="local baseline (WordLlama)"),
                               "tie", story="S")
-    stories.record_preference(store, "DemoWiki", "elsewhere", pair, "b", story="Other")
-    picks = stories.preferences(store, story="S")
+    store.record_preference("DemoWiki", "elsewhere", pair, "b", story="Other")
+    picks = store.preferences(story="S")
     assert [(p.query, p.a_label, p.b_label, p.picked) for p in picks] == [
         ("how did writing begin", "local baseline (WordLlama)", "retrieval", "a"),
         ("vaccines", "retrieval", "local baseline (WordLlama)", "tie"),
@@ -88,5 +88,5 @@ def test_blind_picks_are_stored_with_the_query_and_reveal_the_sides(store: Store
         "retrieval on 0, a tie on 1 of 2 queries."
     ]
     with pytest.raises(InvalidInput):
-        stories.record_preference(store, "DemoWiki", "q", pair, "both")
-    assert len(stories.preferences(store)) == 3
+        store.record_preference("DemoWiki", "q", pair, "both")
+    assert len(store.preferences()) == 3

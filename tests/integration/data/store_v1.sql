@@ -1,4 +1,4 @@
--- A store made by schema version 1 (rerank_playground/evaluation/migrations/v0001_*), as `sqlite3 .dump` writes it.
+-- A store made by schema version 1 (rerank_playground/store/migrations/v0001_*), as `sqlite3 .dump` writes it.
 -- Never regenerate it: it stands for the databases users already have. tests/integration/test_evaluation_store.py opens it with the current code.
 BEGIN TRANSACTION;
 CREATE TABLE judgments (

@@ -4,21 +4,20 @@ Each module here named ``vNNNN_<what>.py`` defines ``MIGRATION = Migration(versi
 ``fn(connection)`` runs inside the one transaction that also records the version in ``schema_version``, so a
 migration is applied completely or not at all. Versions are 1, 2, 3, ... with no gaps.
 
-To add a migration (e.g. the runs tables of batch evaluation), add ONE new file, say ``v0002_runs.py``::
+To add a migration (say, a notes table), add ONE new file, ``v0004_notes.py``::
 
     import sqlalchemy as sa
-    from rerank_playground.evaluation.migrations import Migration
+    from rerank_playground.store.migrations import Migration
 
     def upgrade(connection: sa.Connection) -> None:
         snapshot = sa.MetaData()   # the tables as they are at THIS version (later migrations may alter them)
-        sa.Table("runs", snapshot, sa.Column("id", sa.Integer, primary_key=True), ...)
+        sa.Table("notes", snapshot, sa.Column("id", sa.Integer, primary_key=True), ...)
         snapshot.create_all(connection)
 
-    MIGRATION = Migration(version=2, description="runs tables", upgrade=upgrade)
+    MIGRATION = Migration(version=4, description="notes", upgrade=upgrade)
 
-and declare the same tables for queries on ``rerank_playground.evaluation.store.metadata`` (e.g. in
-``evaluation/runs.py``). If the migration itself lives in ``evaluation/runs.py``, the file here is one line,
-``from rerank_playground.evaluation.runs import MIGRATION  # noqa: F401``: the file's number orders it.
+then declare the table as it now is, once, in ``store/tables.py`` (what queries use) and give it a repository
+module beside the others (``store/notes.py``, mixed into ``Store``).
 Never edit a migration that has shipped: databases made with it exist. Write DDL that
 works on both SQLite and PostgreSQL (SQLAlchemy Core types, no raw dialect SQL), and test it on both.
 """

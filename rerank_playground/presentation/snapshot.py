@@ -20,8 +20,8 @@ from plotly.offline import get_plotlyjs
 
 from rerank_playground import charts, tables
 from rerank_playground.errors import PngUnavailable
-from rerank_playground.evaluation.stories import StoryView, view_to_dict
-from rerank_playground.presentation import PreparedView, headline
+from rerank_playground.presentation.presenter import PreparedView, headline
+from rerank_playground.presentation.stories import StoryView, view_to_dict
 from rerank_playground.rerankers import find_provider
 
 APP_NAME = "Rerank Playground"

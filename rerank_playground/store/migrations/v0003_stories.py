@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rerank_playground.evaluation.migrations import Migration
+from rerank_playground.store.migrations import Migration
 
 
 def upgrade(connection: sa.Connection) -> None:

@@ -1,12 +1,12 @@
-"""Stories: ordered saved views to present, kept in the store; and the room's blind A/B picks.
+"""Stories: ordered saved views to present; the demo story; and the room's blind A/B picks and their tally.
 
 A view is everything needed to show one result again: the search (collection, mode, query, K, properties,
 alpha, fusion, operator, query-vector source), the reranker(s) (one: a Search view; several: a Compare view),
 the shown N, and a short "what to look for" note. A story is a named, ordered list of views.
 
-The tables come from migration 3 (``migrations/v0003_stories.py``); a view is kept as JSON text so a later
-field does not need a migration. Edits are pure functions on :class:`Story` (``with_view``, ``moved``, ...)
-followed by :func:`save_story`, which replaces the story in one transaction.
+The store keeps a view as the JSON of :func:`view_to_dict` (``store/stories.py``), so a later field does not
+need a migration. Edits are pure functions on :class:`Story` (``with_view``, ``moved``, ...) followed by
+``store.save_story``, which replaces the story in one transaction.
 
 A story file (``story_to_json`` / ``story_from_json``) is the same JSON; a bad file raises ``BadImportFile``
 naming the line of the view that is wrong and what is wrong with it, and nothing is imported.
@@ -19,19 +19,15 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
-from rerank_playground.errors import BadImportFile, InvalidInput, StoryNotFound
+from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation import files
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.evaluation.models import normalise_query
-from rerank_playground.evaluation.store import Store, metadata
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import MAX_FIELD_CHARS, SearchMode, SearchRequest
 from rerank_playground.rerankers import provider_names
@@ -47,35 +43,6 @@ MAX_VIEWS = 100  # a talk's worth; Present and its list stay fast (benchmarks/be
 PICKS = ("a", "b", "tie")
 DEMO_STORY = "Demo: what reranking changes"
 DEMO_JINA_MODEL = "jina-reranker-v3"
-
-# The current tables, for queries (the migration is the frozen DDL).
-stories_table = sa.Table(
-    "stories",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.Text, nullable=False, unique=True),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-story_views_table = sa.Table(
-    "story_views",
-    metadata,
-    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("view", sa.Text, nullable=False),
-)
-preferences_table = sa.Table(
-    "preferences",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("collection", sa.Text, nullable=False),
-    sa.Column("query", sa.Text, nullable=False),
-    sa.Column("story", sa.Text, nullable=True),
-    sa.Column("a_label", sa.Text, nullable=False),
-    sa.Column("b_label", sa.Text, nullable=False),
-    sa.Column("picked", sa.String(8), nullable=False),
-    sa.Column("picked_at", sa.DateTime(timezone=True), nullable=False),
-)
-
 
 # ------------------------------------------------------------------------------------------ models
 
@@ -155,6 +122,15 @@ def _check_note(note: str) -> str:
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"A note has at most {MAX_NOTE} characters (this one has {len(note)}).")
     return note.strip()
+
+
+def check_name(name: str) -> str:
+    """A story's name, stripped; ``InvalidInput`` when empty or too long."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("A story needs a name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"A story name has at most {MAX_NAME} characters.")
+    return name.strip()
 
 
 def _text(
@@ -303,97 +279,6 @@ def story_from_json(text: str) -> Story:
     return Story(name=name.strip(), views=tuple(views))
 
 
-# ------------------------------------------------------------------------------------------ store
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("A story needs a name.")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(f"A story name has at most {MAX_NAME} characters.")
-    return name.strip()
-
-
-def save_story(store: Store, story: Story) -> None:
-    """Create or replace (by name) a story, views and order, in one transaction."""
-    name = _check_name(story.name)
-    if len(story.views) > MAX_VIEWS:
-        raise InvalidInput(f"A story has at most {MAX_VIEWS} views; this one would have {len(story.views)}.",
-                           hint="Start another story for the rest.")
-    insert = store.insert(stories_table)
-    with store.write() as connection:
-        story_id = connection.execute(
-            insert.on_conflict_do_update(index_elements=["name"], set_={"updated_at": insert.excluded.updated_at})
-            .returning(stories_table.c.id),
-            {"name": name, "updated_at": datetime.now(UTC)},
-        ).scalar_one()
-        connection.execute(story_views_table.delete().where(story_views_table.c.story_id == story_id))
-        if story.views:
-            connection.execute(
-                story_views_table.insert(),
-                [
-                    {"story_id": story_id, "position": i, "view": json.dumps(view_to_dict(v), ensure_ascii=False)}
-                    for i, v in enumerate(story.views)
-                ],
-            )
-
-
-def story_names(store: Store) -> list[str]:
-    with store.read() as connection:
-        return list(connection.execute(sa.select(stories_table.c.name).order_by(stories_table.c.name)).scalars())
-
-
-def load_story(store: Store, name: str) -> Story:
-    with store.read() as connection:
-        story_id = connection.execute(
-            sa.select(stories_table.c.id).where(stories_table.c.name == name)
-        ).scalar_one_or_none()
-        if story_id is None:
-            raise StoryNotFound(name)
-        rows = connection.execute(
-            sa.select(story_views_table.c.view)
-            .where(story_views_table.c.story_id == story_id)
-            .order_by(story_views_table.c.position)
-        ).scalars()
-        views = tuple(view_from_dict(json.loads(row)) for row in rows)
-    return Story(name=name, views=views)
-
-
-def delete_story(store: Store, name: str) -> None:
-    with store.write() as connection:
-        story_id = connection.execute(
-            sa.select(stories_table.c.id).where(stories_table.c.name == name)
-        ).scalar_one_or_none()
-        if story_id is None:
-            raise StoryNotFound(name)
-        connection.execute(story_views_table.delete().where(story_views_table.c.story_id == story_id))
-        connection.execute(stories_table.delete().where(stories_table.c.id == story_id))
-
-
-def rename_story(store: Store, old: str, new: str) -> None:
-    new = _check_name(new)
-    with store.write() as connection:
-        taken = connection.execute(sa.select(stories_table.c.id).where(stories_table.c.name == new)).first()
-        if taken is not None and new != old:
-            raise InvalidInput(f"There is already a story named {new!r}.", hint="Pick another name.")
-        done = connection.execute(
-            stories_table.update().where(stories_table.c.name == old).values(name=new, updated_at=datetime.now(UTC))
-        )
-        if done.rowcount == 0:
-            raise StoryNotFound(old)
-
-
-def add_view(store: Store, name: str, view: StoryView) -> Story:
-    """Append ``view`` to story ``name`` (created when new)."""
-    try:
-        story = load_story(store, name)
-    except StoryNotFound:
-        story = Story(name=_check_name(name))
-    story = story.with_view(view)
-    save_story(store, story)
-    return story
-
-
 # ------------------------------------------------------------------------------------------ demo story
 
 
@@ -417,14 +302,6 @@ def demo_story(*, jina_key_present: bool) -> Story:
             )
             views.append(StoryView(request=request, choices=choices, top_n=10, note=s.why))
     return Story(name=DEMO_STORY, views=tuple(views))
-
-
-def load_demo_story(store: Store, *, jina_key_present: bool) -> bool:
-    """Save the demo story unless a story of that name exists (a presenter's edits are kept). True: saved."""
-    if DEMO_STORY in story_names(store):
-        return False
-    save_story(store, demo_story(jina_key_present=jina_key_present))
-    return True
 
 
 # ------------------------------------------------------------------------------------------ blind A/B
@@ -463,42 +340,6 @@ class Preference:
     def winner(self) -> str | None:
         """The preferred ordering's label (None for a tie)."""
         return {"a": self.a_label, "b": self.b_label}.get(self.picked)
-
-
-def record_preference(
-    store: Store, collection: str, query: str, pair: BlindPair, picked: str, *, story: str | None = None
-) -> Preference:
-    if picked not in PICKS:
-        raise InvalidInput(f"A pick is one of {', '.join(PICKS)}, not {picked!r}.")
-    preference = Preference(
-        collection=collection, query=normalise_query(query), a_label=pair.a, b_label=pair.b, picked=picked,
-        story=story, picked_at=datetime.now(UTC),
-    )
-    with store.write() as connection:
-        connection.execute(
-            preferences_table.insert(),
-            {
-                "collection": preference.collection, "query": preference.query, "story": story,
-                "a_label": pair.a, "b_label": pair.b, "picked": picked, "picked_at": preference.picked_at,
-            },
-        )
-    return preference
-
-
-def preferences(store: Store, *, story: str | None = None) -> list[Preference]:
-    query = sa.select(preferences_table).order_by(preferences_table.c.id)
-    if story is not None:
-        query = query.where(preferences_table.c.story == story)
-    with store.read() as connection:
-        rows = connection.execute(query).mappings().all()
-    return [
-        Preference(
-            collection=row["collection"], query=row["query"], a_label=row["a_label"], b_label=row["b_label"],
-            picked=row["picked"], story=row["story"],
-            picked_at=row["picked_at"] if row["picked_at"].tzinfo else row["picked_at"].replace(tzinfo=UTC),
-        )
-        for row in rows
-    ]
 
 
 def tally(picks: Sequence[Preference]) -> list[str]:
