@@ -31,14 +31,8 @@ from pathlib import Path
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects
 from rerank_playground.demo.loader import load_demo
-from rerank_playground.evaluation.batch import (
-    EngineOptions,
-    RunPlan,
-    SearchSetting,
-    SharedRateLimiter,
-    batch_playground,
-    start_run,
-)
+from rerank_playground.evaluation.batch_engine import EngineOptions, open_run_connection, start_run
+from rerank_playground.evaluation.batch_plan import RunPlan, for_query, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
 from rerank_playground.keys import ProviderKeys
@@ -51,7 +45,7 @@ from weaviate_local.server import WeaviateEndpoint, start_weaviate
 KEY = "bench-key"
 MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-base-en", "jina-colbert-v2",
           "jina-reranker-m0")
-SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=50)
+SETTING = search_setting(mode=SearchMode.HYBRID, limit=50)
 
 
 def known_items(n: int) -> tuple[QuerySet, list[tuple[str, str, int]]]:
@@ -96,11 +90,12 @@ def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, con
     qs, _ = known_items(n)
     choices = [RerankChoice("jina", m) for m in MODELS[:models]]
     started = time.perf_counter()
-    pg = batch_playground(spec_of(endpoint), keys=KEYS, jina_base_url=jina_url, limiter=SharedRateLimiter(),
-                          timeout_s=30)
+    connection = open_run_connection(spec_of(endpoint), EngineOptions(concurrency=concurrency), keys=KEYS,
+                                     jina_base_url=jina_url)
+    pg = connection.playground
 
     def one(query: SetQuery) -> None:
-        search = pg.search(SETTING.request(qs.collection, query.text))
+        search = pg.search(for_query(SETTING, qs.collection, query.text))
         for choice in choices:
             pg.reranker(choice, search).rerank(query.text, search.hits, choice.model, None)
 
@@ -108,8 +103,7 @@ def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, con
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             list(pool.map(one, qs.queries))
     finally:
-        pg.shutdown()
-        pg._http.close()  # noqa: SLF001 - made by batch_playground for this run
+        connection.close()
     return time.perf_counter() - started
 
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation import analysis, runs
-from rerank_playground.evaluation.batch import BASELINE, BatchRun
+from rerank_playground.evaluation.batch_engine import BatchRun
+from rerank_playground.evaluation.batch_plan import BASELINE
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store

@@ -18,7 +18,8 @@ from rerank_playground.cli import main
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.deployment import rerank_token_bound
 from rerank_playground.evaluation import analysis, io, runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
+from rerank_playground.evaluation.batch_engine import start_run
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
 from rerank_playground.evaluation.store import Store, open_store

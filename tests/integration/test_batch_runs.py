@@ -20,14 +20,8 @@ from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.errors import CollectionNotFound, KeyRequired, RunRefused
 from rerank_playground.evaluation import analysis, runs
-from rerank_playground.evaluation.batch import (
-    BASELINE,
-    EngineOptions,
-    RunPlan,
-    SearchSetting,
-    resume_run,
-    start_run,
-)
+from rerank_playground.evaluation.batch_engine import EngineOptions, resume_run, start_run
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, search_setting
 from rerank_playground.evaluation.metrics import evaluate_run
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import Store, open_store
@@ -44,7 +38,7 @@ pytestmark = pytest.mark.weaviate
 LOCAL = RerankChoice("local", "local-wordllama")
 JINA = RerankChoice("jina", "jina-reranker-v2-base-multilingual")
 QUERIES = 10
-SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=20)
+SETTING = search_setting(mode=SearchMode.HYBRID, limit=20)
 
 
 def spec_of(endpoint: WeaviateEndpoint) -> ConnectionSpec:
@@ -187,7 +181,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
                                                          store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
     spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
-    plan = RunPlan(query_set=qs, settings=(SETTING, SearchSetting(mode=SearchMode.KEYWORD, limit=20)),
+    plan = RunPlan(query_set=qs, settings=(SETTING, search_setting(mode=SearchMode.KEYWORD, limit=20)),
                    rerankers=(JINA, LOCAL), k=10)
     whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert whole.wait(timeout=240).state == "finished"

@@ -1,17 +1,18 @@
-"""Batch evaluation: a query set x search settings x rerank choices, run in the background, saved as it goes.
+"""The batch engine: computes a ``batch_plan.RunPlan`` in the background, saved as it goes.
 
-``start_run`` checks the plan (refusing an empty or unjudged set, a collection without the set's documents, a Jina
-model without a key) before anything is spent, saves the run and starts a worker thread that is not tied to any
-page: a pool of ``concurrency`` workers, each taking one (setting, query), searching once through the Playground and
-reranking the candidates with every choice (through the Playground's rerank cache). Every finished ordering is
-written to the store as its own transaction, so ``resume_run`` after a cancel, a crash or a restart runs exactly the
-orderings that have no ``done`` row: none twice, none lost. A failed ordering is saved with its error and is retried
-by ``resume_run(retry_failed=True)`` (optionally for chosen queries only).
+``start_run`` checks the plan (``batch_plan.check_plan``: an empty or unjudged set, a collection without the set's
+documents, a Jina model without a key are refused before anything is spent), saves the run and starts a worker
+thread that is not tied to any page: a pool of ``concurrency`` workers, each taking one (setting, query), searching
+once through the Playground and reranking the candidates with every choice (through the Playground's rerank cache).
+Workers only compute: one writer thread scores what they handed over and saves it in group commits, so
+``resume_run`` after a cancel, a crash or a restart runs exactly the orderings that have no ``done`` row: none
+twice, none lost. A failed ordering is saved with its error and is retried by ``resume_run(retry_failed=True)``
+(optionally for chosen queries only).
 
-All workers share one ``SharedRateLimiter``: it sits in the HTTP client of the run's Playground, so every request
-to Jina waits while any worker's 429 ``Retry-After`` (or backoff) is pending, and an optional requests-per-second
-cap spaces requests across workers. Transient failures (429, 5xx, timeouts, a dropped connection) are retried with
-tenacity; a failure that persists is recorded for that ordering only.
+All workers share one ``rate_limit.SharedRateLimiter`` in the HTTP client the engine makes for the run (and closes
+when the run ends): every request to Jina waits while any worker's 429 ``Retry-After`` (or backoff) is pending, and
+an optional requests-per-second cap spaces requests across workers. Transient failures (429, 5xx, timeouts, a
+dropped connection) are retried with tenacity; a failure that persists is recorded for that ordering only.
 
 If the store goes away mid-run the run pauses (state ``paused``, with a message); resume when it is back.
 """
@@ -25,15 +26,13 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from weaviate.classes.query import Filter
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.deployment import ConnectPolicy, SpendGuard
 from rerank_playground.errors import (
@@ -46,119 +45,31 @@ from rerank_playground.errors import (
     ProviderTimeout,
     ProviderUnreachable,
     RateLimited,
-    RunRefused,
     SearchError,
     StoreUnavailable,
 )
 from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.metrics import check_relevance_level, evaluate_run, measures_for, ranking_ids
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
-from rerank_playground.filters import PropertyFilter, check_filters
-from rerank_playground.jina_http import KEYS_URL, USER_AGENT, parse_retry_after, resolve_base_url
+from rerank_playground.evaluation.batch_plan import (
+    BASELINE,
+    RunPlan,
+    check_plan,
+    for_query,
+    plan_from_record,
+    plan_to_dict,
+    resolve_setting,
+    run_endpoints,
+)
+from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
+from rerank_playground.evaluation.models import SetQuery
 from rerank_playground.keys import ProviderKeys
-from rerank_playground.limits import MAX_COMPARED, MAX_K
-from rerank_playground.models import CollectionInfo, Fusion, Operator, RerankResult, SearchMode, SearchRequest
+from rerank_playground.models import RerankResult
 from rerank_playground.playground import Playground
+from rerank_playground.rate_limit import SharedRateLimiter, limited_http_client
 from rerank_playground.rerankers.cache import RerankCache
 from rerank_playground.rerankers.choice import RerankChoice
 
-BASELINE = "no rerank"
 TRANSIENT = (RateLimited, ProviderServerError, ProviderTimeout, ProviderUnreachable, BadResponse, SearchError,
              EmbeddingError)
-
-
-# --------------------------------------------------------------------------------------------- the plan
-
-
-@dataclass(frozen=True)
-class SearchSetting:
-    """One search configuration of a run (everything of a ``SearchRequest`` but the collection and query)."""
-
-    mode: SearchMode = SearchMode.HYBRID
-    limit: int = 50  # K: candidates retrieved and reranked
-    alpha: float = 0.5
-    fusion: Fusion = Fusion.RANKED
-    properties: tuple[str, ...] = ()
-    text_property: str | None = None
-    operator: Operator = Operator.OR
-    target_vector: str | None = None
-    embedder: str = "auto"
-    filters: tuple[PropertyFilter, ...] = ()
-
-    def request(self, collection: str, query: str) -> SearchRequest:
-        return SearchRequest(collection=collection, query=query,
-                             **{f.name: getattr(self, f.name) for f in fields(self)})
-
-    @classmethod
-    def of(cls, request: SearchRequest) -> SearchSetting:
-        """The settings of ``request`` (its collection and query left out)."""
-        return cls(**{f.name: getattr(request, f.name) for f in fields(cls)})
-
-    @property
-    def label(self) -> str:
-        """``hybrid α=0.5 K=50 · reranked on: passage`` — every setting that decides a number (a run saved
-        before the property was recorded says so)."""
-        parts = [self.mode.value]
-        if self.mode is SearchMode.HYBRID:
-            parts.append(f"α={self.alpha:g}")
-        parts.append(f"K={self.limit}")
-        where = "".join(f" · where {f}" for f in self.filters)
-        return " ".join(parts) + where + f" · reranked on: {self.text_property or 'not recorded (older run)'}"
-
-    def resolved(self, info: CollectionInfo) -> SearchSetting:
-        """This setting with the text property the reranker will read on ``info`` (the core's default rule,
-        when none was chosen), so the run records it and every row can show it."""
-        if self.text_property:
-            return self
-        return replace(self, text_property=default_rerank_property(info))
-
-    def to_dict(self) -> dict[str, Any]:
-        """``SearchRequest``'s dict form without the collection and query."""
-        data = self.request("", "").to_dict()
-        del data["collection"], data["query"]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SearchSetting:
-        """Read through ``SearchRequest.from_dict``: a bad field is ``InvalidInput`` naming it."""
-        return cls.of(SearchRequest.from_dict(data, settings_only=True))
-
-
-def settings_grid(
-    base: SearchSetting, *, alphas: Sequence[float] = (), modes: Sequence[SearchMode] = (),
-    limits: Sequence[int] = (),
-) -> tuple[SearchSetting, ...]:
-    """``base`` varied over ``modes``, for hybrid over ``alphas``, and over candidate depths ``limits`` (a depth
-    sweep); each list empty = keep ``base``'s value."""
-    out: list[SearchSetting] = []
-    for mode in modes or (base.mode,):
-        for alpha in (alphas or (base.alpha,)) if mode is SearchMode.HYBRID else (base.alpha,):
-            for limit in sorted(set(limits)) or (base.limit,):
-                setting = replace(base, mode=mode, alpha=float(alpha), limit=int(limit))
-                if setting not in out:
-                    out.append(setting)
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    query_set: QuerySet
-    settings: tuple[SearchSetting, ...] = (SearchSetting(),)
-    rerankers: tuple[RerankChoice, ...] = ()
-    k: int = 10  # depth of the metrics (nDCG@k, P@k, ...)
-    name: str = ""
-    relevance_level: int = RELEVANCE_LEVEL  # binary measures count grade >= this as relevant (trec_eval -l)
-
-    def __post_init__(self) -> None:
-        check_relevance_level(self.relevance_level)
-
-    @property
-    def measures(self) -> tuple[str, ...]:
-        return measures_for(self.k, self.relevance_level)
-
-    @property
-    def orderings(self) -> tuple[str, ...]:
-        return (BASELINE, *(choice.label for choice in self.rerankers))
 
 
 @dataclass(frozen=True)
@@ -174,62 +85,6 @@ class EngineOptions:
             raise InvalidInput("Concurrency and attempts must be at least 1, the timeout above 0.")
         if self.requests_per_second is not None and self.requests_per_second <= 0:
             raise InvalidInput("The request rate must be above 0 (or unset).")
-
-
-# ------------------------------------------------------------------------------------------ rate limiter
-
-
-class SharedRateLimiter:
-    """One gate for every worker of a run.
-
-    ``acquire`` blocks while a pause is pending (set by any worker's 429 through ``pause`` or ``observe``) and
-    spaces requests to at most ``requests_per_second``. Used as httpx event hooks (``hooks``) so the Jina client's
-    own retries pass through it too.
-    """
-
-    def __init__(self, requests_per_second: float | None = None, *, default_pause_s: float = 1.0) -> None:
-        self.interval = 1.0 / requests_per_second if requests_per_second else 0.0
-        self.default_pause_s = default_pause_s
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._cond = threading.Condition()
-        self.rate_limited = 0  # 429s seen
-        self.waited_s = 0.0
-
-    def pause(self, seconds: float) -> None:
-        with self._cond:
-            self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
-            self._cond.notify_all()
-
-    def acquire(self) -> None:
-        with self._cond:
-            started = time.monotonic()
-            while True:
-                now = time.monotonic()
-                wake = max(self._paused_until, self._next_slot)
-                if now >= wake:
-                    self._next_slot = max(now, self._next_slot) + self.interval
-                    self.waited_s += now - started
-                    return
-                self._cond.wait(timeout=wake - now)
-
-    def observe(self, response: httpx.Response) -> None:
-        if response.status_code == 429:
-            self.rate_limited += 1
-            wait = parse_retry_after(response.headers.get("retry-after"))
-            self.pause(self.default_pause_s if wait is None else wait)
-
-    def hooks(self) -> dict[str, list[Callable[[Any], None]]]:
-        return {"request": [lambda _request: self.acquire()], "response": [self.observe]}
-
-
-def limited_http_client(limiter: SharedRateLimiter, timeout_s: float) -> httpx.Client:
-    return httpx.Client(
-        timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-        event_hooks=limiter.hooks(),
-    )
 
 
 # ------------------------------------------------------------------------------------------------ progress
@@ -273,15 +128,16 @@ class _Task:
 class BatchRun:
     """A run being computed in a background thread. Thread-safe; pages poll ``progress()``."""
 
-    def __init__(self, store: runs.RunStore, record: runs.RunRecord, playground: Playground,
-                 options: EngineOptions, limiter: SharedRateLimiter, tasks: list[_Task], already: tuple[int, int],
+    def __init__(self, store: runs.RunStore, record: runs.RunRecord, connection: RunConnection,
+                 options: EngineOptions, tasks: list[_Task], already: tuple[int, int],
                  on_result: Callable[[runs.QueryResult], None] | None = None) -> None:
         self.run_id = record.run_id
         self.record = record
         self._store = store
-        self._pg = playground
+        self._connection = connection
+        self._pg = connection.playground
         self._options = options
-        self.limiter = limiter
+        self.limiter = connection.limiter
         self._tasks = tasks
         self._plan = plan_from_record(record)
         self._measures = tuple(record.plan["measures"])  # a resumed run keeps the measures it started with
@@ -350,7 +206,7 @@ class BatchRun:
                 failed = f" {self._failed} failed (retry them alone)." if self._failed else ""
                 self._finish("finished", f"Finished.{failed}")
         finally:
-            _close(self._pg)
+            self._connection.close()
 
     def _finish(self, state: str, message: str) -> None:
         with self._lock:
@@ -369,7 +225,7 @@ class BatchRun:
         if self._stopping():
             return
         setting = self._plan.settings[task.setting]
-        request = setting.request(self._plan.query_set.collection, task.query.text)
+        request = for_query(setting, self._plan.query_set.collection, task.query.text)
         try:
             search, attempts = self._retrying(lambda: self._pg.search(request))
         except PlaygroundError as exc:
@@ -511,20 +367,27 @@ def score_results(results: Sequence[runs.QueryResult], qrels: Mapping[str, Mappi
 # ------------------------------------------------------------------------------------- starting a run
 
 
-def app_version() -> str:
-    try:
-        return importlib.metadata.version("rerank-playground")
-    except importlib.metadata.PackageNotFoundError:  # running from a checkout without an install
-        return "unknown"
+@dataclass(frozen=True)
+class RunConnection:
+    """What a run talks through, made by the engine for that run and closed when it ends: a Playground of its own
+    (its own Weaviate client) whose HTTP client passes every Jina request through the run's shared limiter."""
+
+    playground: Playground
+    http: httpx.Client
+    limiter: SharedRateLimiter
+
+    def close(self) -> None:
+        self.playground.shutdown()  # a Playground leaves an HTTP client it was given open: the engine made it
+        self.http.close()
 
 
-def batch_playground(spec: ConnectionSpec, *, jina_base_url: str | None, limiter: SharedRateLimiter,
-                     timeout_s: float, rerank_cache: RerankCache | None = None,
-                     policy: ConnectPolicy | None = None, spend: SpendGuard | None = None,
-                     keys: ProviderKeys | None = None) -> Playground:
-    """A Playground of its own for the run (its own Weaviate client, HTTP client behind the shared limiter), that
-    shares the session's rerank cache so work already done in the UI is not paid twice."""
-    http = limited_http_client(limiter, timeout_s)
+def open_run_connection(spec: ConnectionSpec, options: EngineOptions, *, jina_base_url: str | None,
+                        rerank_cache: RerankCache | None = None, policy: ConnectPolicy | None = None,
+                        spend: SpendGuard | None = None, keys: ProviderKeys | None = None) -> RunConnection:
+    """Connect a run's own Playground, sharing the session's rerank cache (work already done in the UI is not paid
+    twice) and budgets. The caller closes it (``BatchRun`` does when the run ends)."""
+    limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
+    http = limited_http_client(limiter, options.request_timeout_s)
     pg = Playground(spec, keys=keys, jina_base_url=jina_base_url, http_client=http, rerank_cache=rerank_cache,
                     policy=policy, spend=spend)
     try:
@@ -532,128 +395,16 @@ def batch_playground(spec: ConnectionSpec, *, jina_base_url: str | None, limiter
     except BaseException:
         http.close()
         raise
-    return pg
+    return RunConnection(pg, http, limiter)
 
 
-def _close(pg: Playground) -> None:
-    """Close the run's Playground and the HTTP client made for it (a Playground leaves injected clients open)."""
-    pg.shutdown()
-    pg._http.close()  # noqa: SLF001 - made by batch_playground for this run only
-
-
-def check_plan(pg: Playground, plan: RunPlan, qrels: Mapping[str, Mapping[str, int]]) -> list[str]:
-    """Refuse a plan that cannot give a meaningful result, before anything is spent. Returns notes (partial
-    coverage) to keep with the run."""
-    if not plan.query_set.queries:
-        raise RunRefused(f"The query set {plan.query_set.name!r} has no queries.",
-                         hint="Add queries to it (Search page: 'add this query to a set') or import a file.")
-    if not plan.settings:
-        raise RunRefused("Choose at least one search setting.")
-    if not 1 <= plan.k <= MAX_K:
-        raise RunRefused(f"The metric depth k must be between 1 and {MAX_K}, not {plan.k}.")
-    if len(plan.rerankers) > MAX_COMPARED:
-        raise RunRefused(f"Choose at most {MAX_COMPARED} rerankers (plus the no-rerank baseline).")
-    labels = [c.label for c in plan.rerankers]
-    if len(set(labels)) != len(labels) or BASELINE in labels:
-        raise RunRefused("Each reranker can be chosen once.")
-    for choice in plan.rerankers:
-        if choice.provider is not None and pg.key_missing(choice.provider):
-            raise KeyRequired(f"{choice.model} needs a Jina API key, and none is set.",
-                              hint=f"Set JINAAI_APIKEY, or drop that model. Free keys: "
-                                   f"{KEYS_URL}", provider=choice.reranker, model=choice.model)
-    judged = [q for q in plan.query_set.queries if qrels.get(q.query_id)]
-    if not judged:
-        raise RunRefused(f"No query of the set {plan.query_set.name!r} has judgments, so nothing can be scored.",
-                         hint="Grade some results (Judge view) or import judgments first.")
-    info = pg.collection(plan.query_set.collection)  # CollectionNotFound names the collection
-    for setting in plan.settings:
-        if setting.limit < 1:
-            raise RunRefused("K (candidates per query) must be at least 1.")
-        if setting.text_property and setting.text_property not in info.text_properties:
-            raise RunRefused(f"The collection {info.name!r} has no text property {setting.text_property!r}.")
-        check_filters(setting.filters, info.properties, info.name)  # a bad filter names its property
-    doc_ids = {doc for q in judged for doc in qrels[q.query_id]}
-    present = existing_documents(pg, info.name, doc_ids, plan.query_set.id_property)
-    notes = []
-    if not present:
-        raise RunRefused(f"The collection {info.name!r} holds none of the {len(doc_ids)} documents judged in the set "
-                         f"{plan.query_set.name!r}.",
-                         hint="Pick the collection the set was judged on (or reload it), then start again.")
-    if len(present) < len(doc_ids):
-        notes.append(f"{len(doc_ids) - len(present)} of {len(doc_ids)} judged documents are not in the collection.")
-    if len(judged) < len(plan.query_set.queries):
-        notes.append(f"{len(plan.query_set.queries) - len(judged)} of {len(plan.query_set.queries)} queries have no "
-                     "judgments and are left out.")
-    return notes
-
-
-def existing_documents(pg: Playground, collection: str, doc_ids: Collection[str], id_property: str | None) -> set[str]:
-    """Which of ``doc_ids`` exist in ``collection`` (by uuid, or by ``id_property``'s value)."""
-    coll = pg.client.collections.get(collection)
-    found: set[str] = set()
-    ids = sorted(doc_ids)
-    for lo in range(0, len(ids), 200):
-        chunk = ids[lo : lo + 200]
-        if id_property is None:
-            valid = [d for d in chunk if _is_uuid(d)]
-            if not valid:
-                continue
-            reply = coll.query.fetch_objects(filters=Filter.by_id().contains_any(valid), limit=len(valid),
-                                             return_properties=[])
-            found.update(str(obj.uuid) for obj in reply.objects)
-        else:
-            reply = coll.query.fetch_objects(filters=Filter.by_property(id_property).contains_any(chunk),
-                                             limit=10_000, return_properties=[id_property])
-            found.update(str(obj.properties.get(id_property)) for obj in reply.objects)
-    return found & set(doc_ids)
-
-
-def _is_uuid(text: str) -> bool:
+def app_version() -> str:
     try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+        return importlib.metadata.version("rerank-playground")
+    except importlib.metadata.PackageNotFoundError:  # running from a checkout without an install
+        return "unknown"
 
 
-def plan_to_dict(plan: RunPlan, notes: Sequence[str] = ()) -> dict[str, Any]:
-    qs = plan.query_set
-    return {
-        "name": plan.name,
-        "query_set": {"name": qs.name, "collection": qs.collection, "id_property": qs.id_property,
-                      "queries": [[q.query_id, q.text] for q in qs.queries]},
-        "settings": [s.to_dict() for s in plan.settings],
-        "rerankers": [{"reranker": c.reranker, "model": c.model, "label": c.label} for c in plan.rerankers],
-        "k": plan.k,
-        "relevance_level": plan.relevance_level,
-        "measures": list(plan.measures),
-        "notes": list(notes),
-    }
-
-
-def run_endpoints(spec: ConnectionSpec, jina_base_url: str | None) -> dict[str, Any]:
-    """Where a run searched and reranked, saved with it so a resume goes back there: addresses only, never keys."""
-    return {"url": spec.url, "grpc_port": spec.grpc_target[1], "jina_base_url": resolve_base_url(jina_base_url)}
-
-
-def stored_endpoints(record: runs.RunRecord) -> dict[str, Any]:
-    """The endpoints :func:`run_endpoints` saved with a run (empty for runs saved before they were kept)."""
-    return dict(record.plan.get("endpoints") or {})
-
-
-def plan_from_record(record: runs.RunRecord) -> RunPlan:
-    data = record.plan
-    qs = data["query_set"]
-    return RunPlan(
-        query_set=QuerySet(name=qs["name"], collection=qs["collection"],
-                           queries=tuple(SetQuery(qid, text) for qid, text in qs["queries"]),
-                           id_property=qs.get("id_property")),
-        settings=tuple(SearchSetting.from_dict(s) for s in data["settings"]),
-        rerankers=tuple(RerankChoice(c["reranker"], c["model"]) for c in data["rerankers"]),
-        k=int(data["k"]),
-        name=data.get("name", ""),
-        relevance_level=int(data.get("relevance_level", 1)),  # runs saved before the level was named used 1
-    )
 
 
 def _tasks(plan: RunPlan, qrels: Mapping[str, Mapping[str, int]], have: Mapping[tuple[int, str, str], str], *,
@@ -691,14 +442,13 @@ def start_run(
     """Check the plan, save the run and start computing it in the background. ``qrels`` (query id -> doc id ->
     grade; ``store.qrels(query_set)``) is kept with the run as a snapshot."""
     options = options or EngineOptions()
-    limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
-    pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache, policy=policy, spend=spend,  # the session's budgets apply
-                          keys=keys)
+    connection = open_run_connection(spec, options, jina_base_url=jina_base_url, rerank_cache=rerank_cache,
+                                     policy=policy, spend=spend, keys=keys)  # the session's budgets apply
+    pg = connection.playground
     try:
         notes = check_plan(pg, plan, qrels)
         info = pg.collection(plan.query_set.collection)
-        plan = replace(plan, settings=tuple(dict.fromkeys(s.resolved(info) for s in plan.settings)))
+        plan = replace(plan, settings=tuple(dict.fromkeys(resolve_setting(s, info) for s in plan.settings)))
         judged = {q.query_id for q in plan.query_set.queries}
         record = runs.RunRecord(
             run_id=uuid.uuid4().hex, name=plan.name or f"{plan.query_set.name} · {datetime.now(UTC):%Y-%m-%d %H:%M}",
@@ -710,10 +460,10 @@ def start_run(
         )
         runs.create_run(store, record)
     except BaseException:
-        _close(pg)
+        connection.close()
         raise
     tasks = _tasks(plan, record.qrels, {}, retry_failed=False, only_queries=None)
-    return BatchRun(store, record, pg, options, limiter, tasks, (0, 0), on_result)._start()
+    return BatchRun(store, record, connection, options, tasks, (0, 0), on_result)._start()
 
 
 def resume_run(
@@ -737,10 +487,9 @@ def resume_run(
     record = runs.get_run(store, run_id)
     plan = plan_from_record(record)
     have = {r.key: r.status for r in runs.load_results(store, run_id)}
-    limiter = SharedRateLimiter(options.requests_per_second, default_pause_s=options.backoff_s)
-    pg = batch_playground(spec, jina_base_url=jina_base_url, limiter=limiter, timeout_s=options.request_timeout_s,
-                          rerank_cache=rerank_cache, policy=policy, spend=spend,  # the session's budgets apply
-                          keys=keys)
+    connection = open_run_connection(spec, options, jina_base_url=jina_base_url, rerank_cache=rerank_cache,
+                                     policy=policy, spend=spend, keys=keys)  # the session's budgets apply
+    pg = connection.playground
     try:
         for choice in plan.rerankers:
             if choice.provider is not None and pg.key_missing(choice.provider):
@@ -753,6 +502,7 @@ def resume_run(
         failed = sum(1 for key, state in have.items() if state == "failed" and key not in retried)
         runs.set_status(store, run_id, "running", message="Resumed.")
     except BaseException:
-        _close(pg)
+        connection.close()
         raise
-    return BatchRun(store, record, pg, options, limiter, tasks, (done, failed), on_result)._start()
+    return BatchRun(store, record, connection, options, tasks, (done, failed), on_result)._start()
+
