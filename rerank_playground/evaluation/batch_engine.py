@@ -19,13 +19,14 @@ If the store goes away mid-run the run pauses (state ``paused``, with a message)
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
+import itertools
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +63,7 @@ from rerank_playground.evaluation.batch_plan import (
 from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
 from rerank_playground.evaluation.models import SetQuery
 from rerank_playground.keys import ProviderKeys
-from rerank_playground.models import RerankResult
+from rerank_playground.models import RerankResult, SearchResult
 from rerank_playground.playground import Playground
 from rerank_playground.rate_limit import SharedRateLimiter, limited_http_client
 from rerank_playground.rerankers.cache import RerankCache
@@ -79,9 +80,13 @@ class EngineOptions:
     requests_per_second: float | None = None  # shared by every worker (None = only 429s slow it down)
     request_timeout_s: float = 30.0
     backoff_s: float = 0.5  # first wait after a transient failure without Retry-After (doubles, max 8 s)
+    # The writer gathers what the workers finish for this long before one scoring call and one commit: per-commit
+    # and per-scoring costs are paid a few times a second, not per ordering. A crash loses at most this window of
+    # computed orderings, which have no row yet, so a resume computes them again (none twice, none lost).
+    commit_interval_s: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.max_attempts < 1 or self.request_timeout_s <= 0:
+        if self.concurrency < 1 or self.max_attempts < 1 or self.request_timeout_s <= 0 or self.commit_interval_s < 0:
             raise InvalidInput("Concurrency and attempts must be at least 1, the timeout above 0.")
         if self.requests_per_second is not None and self.requests_per_second <= 0:
             raise InvalidInput("The request rate must be above 0 (or unset).")
@@ -125,6 +130,59 @@ class _Task:
     orderings: tuple[str, ...]  # the ones still to compute
 
 
+class _Jobs:
+    """The run's workers: ``workers`` threads taking jobs by priority until none is left. A searched query's
+    reranks go before the next search, so a query with five rerankers keeps five calls in flight rather than
+    one after another, its orderings are saved together, and only about ``workers`` searched candidate lists wait
+    in memory. ``run`` raises the first exception a job raised (a bug), after the other jobs are done."""
+
+    RERANK, SEARCH, _END = 0, 1, 2
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = queue.PriorityQueue()
+        self._order = itertools.count()  # FIFO within a priority
+        self._lock = threading.Lock()
+        self._open = 0  # added and not finished; only a running job adds one, so 0 means all done
+        self._error: BaseException | None = None
+
+    def add(self, priority: int, job: Callable[[], None]) -> None:
+        with self._lock:
+            self._open += 1
+        self._queue.put((priority, next(self._order), job))
+
+    def run(self) -> None:
+        if not self._open:
+            return
+        threads = [threading.Thread(target=self._work, name=f"{self._name}-{i}", daemon=True)
+                   for i in range(self._workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job()
+            except BaseException as exc:  # noqa: BLE001 - handed to run(), which re-raises it
+                with self._lock:
+                    self._error = self._error or exc
+            finally:
+                with self._lock:
+                    self._open -= 1
+                    last = self._open == 0
+                if last:
+                    for _ in range(self._workers):
+                        self._queue.put((self._END, next(self._order), None))
+
+
 class BatchRun:
     """A run being computed in a background thread. Thread-safe; pages poll ``progress()``."""
 
@@ -140,6 +198,7 @@ class BatchRun:
         self.limiter = connection.limiter
         self._tasks = tasks
         self._plan = plan_from_record(record)
+        self._choices = {choice.label: choice for choice in self._plan.rerankers}
         self._measures = tuple(record.plan["measures"])  # a resumed run keeps the measures it started with
         self._qrels = record.qrels
         self._on_result = on_result
@@ -189,9 +248,10 @@ class BatchRun:
         writer.start()
         try:
             try:
-                with ThreadPoolExecutor(max_workers=self._options.concurrency, thread_name_prefix="batch") as pool:
-                    for future in [pool.submit(self._run_task, task) for task in self._tasks]:
-                        future.result()
+                jobs = _Jobs(self._options.concurrency, f"batch-{self.run_id[:8]}")
+                for task in self._tasks:
+                    jobs.add(_Jobs.SEARCH, functools.partial(self._search, task, jobs))
+                jobs.run()
             finally:
                 self._queue.put(None)  # everything computed is queued: the writer saves it and stops
                 writer.join()
@@ -221,7 +281,8 @@ class BatchRun:
     def _stopping(self) -> bool:
         return self._cancel.is_set() or self._store_gone.is_set()
 
-    def _run_task(self, task: _Task) -> None:
+    def _search(self, task: _Task, jobs: _Jobs) -> None:
+        """One job: search one query of one setting, save its baseline and queue a job per rerank ordering."""
         if self._stopping():
             return
         setting = self._plan.settings[task.setting]
@@ -232,33 +293,33 @@ class BatchRun:
             for ordering in task.orderings:
                 self._save(self._failure(task, ordering, exc, self._options.max_attempts))
             return
-        id_property = self._plan.query_set.id_property
         if BASELINE in task.orderings:
-            ranking = tuple(zip(ranking_ids(search.hits, id_property), (hit.score for hit in search.hits),
-                                strict=True))
+            ranking = tuple(zip(ranking_ids(search.hits, self._plan.query_set.id_property),
+                                (hit.score for hit in search.hits), strict=True))
             self._save(self._success(task, BASELINE, ranking, search.latency_ms, None, 0, False, attempts))
-        choices = {choice.label: choice for choice in self._plan.rerankers}
         for ordering in task.orderings:
-            if ordering == BASELINE:
-                continue
-            if self._stopping():
-                return
-            choice = choices[ordering]
+            if ordering != BASELINE:
+                jobs.add(_Jobs.RERANK, functools.partial(self._rerank, task, search, self._choices[ordering]))
 
-            def rerank(choice: RerankChoice = choice) -> RerankResult:
-                return self._pg.reranker(choice, search).rerank(task.query.text, search.hits, choice.model, None)
+    def _rerank(self, task: _Task, search: SearchResult, choice: RerankChoice) -> None:
+        """One job: rerank one searched query's candidates with one choice and save the ordering."""
+        if self._stopping():
+            return
 
-            try:
-                result, attempts = self._retrying(rerank)
-            except PlaygroundError as exc:
-                self._save(self._failure(task, ordering, exc, self._options.max_attempts))
-                continue
-            reranked_hits = [search.hits[doc.index] for doc in result.ranked]
-            ranking = tuple(zip(ranking_ids(reranked_hits, id_property), (doc.score for doc in result.ranked),
-                                strict=True))
-            tokens = None if result.tokens is None else int(result.tokens)
-            self._save(self._success(task, ordering, ranking, result.latency_ms, tokens, result.api_calls,
-                                     result.cached, attempts))
+        def rerank() -> RerankResult:
+            return self._pg.reranker(choice, search).rerank(task.query.text, search.hits, choice.model, None)
+
+        try:
+            result, attempts = self._retrying(rerank)
+        except PlaygroundError as exc:
+            self._save(self._failure(task, choice.label, exc, self._options.max_attempts))
+            return
+        reranked_hits = [search.hits[doc.index] for doc in result.ranked]
+        ranking = tuple(zip(ranking_ids(reranked_hits, self._plan.query_set.id_property),
+                            (doc.score for doc in result.ranked), strict=True))
+        tokens = None if result.tokens is None else int(result.tokens)
+        self._save(self._success(task, choice.label, ranking, result.latency_ms, tokens, result.api_calls,
+                                 result.cached, attempts))
 
     def _retrying(self, action: Callable[[], Any]) -> tuple[Any, int]:
         limiter, options = self.limiter, self._options
@@ -301,15 +362,16 @@ class BatchRun:
         self._queue.put(result)
 
     def _write_loop(self) -> None:
-        """The one writer: takes what the workers have computed so far, scores it (one ir-measures call per
-        setting and ordering) and saves it in one transaction (group commit: under load, several orderings share a
-        commit; alone, each is saved at once). A result is counted, and reported, only after its commit."""
+        """The one writer: gathers what the workers finish during ``commit_interval_s`` (or until 500 are waiting,
+        or the run's end), scores it (one ir-measures call per setting and ordering) and saves it in one
+        transaction. A result is counted, and reported, only after its commit."""
         stop = False
         while not stop:
             pending = [self._queue.get()]
-            while len(pending) < 500:
+            deadline = time.monotonic() + self._options.commit_interval_s
+            while len(pending) < 500 and pending[-1] is not None:
                 try:
-                    pending.append(self._queue.get_nowait())
+                    pending.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             stop = None in pending
