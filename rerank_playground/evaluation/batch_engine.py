@@ -2,9 +2,10 @@
 
 ``start_run`` checks the plan (``batch_plan.check_plan``: an empty or unjudged set, a collection without the set's
 documents, a Jina model without a key are refused before anything is spent), saves the run and starts a worker
-thread that is not tied to any page: a pool of ``concurrency`` workers, each taking one (setting, query), searching
-once through the Playground and reranking the candidates with every choice (through the Playground's rerank cache).
-Workers only compute: one writer thread scores what they handed over and saves it in group commits, so
+thread that is not tied to any page: a pool of ``concurrency`` workers taking jobs: one search per (setting, query)
+through the Playground, then one job per rerank choice of its candidates (through the Playground's rerank cache),
+run before the next search. Workers only compute: one writer thread scores what they handed over and saves it in
+group commits (``EngineOptions.commit_interval_s``), so
 ``resume_run`` after a cancel, a crash or a restart runs exactly the orderings that have no ``done`` row: none
 twice, none lost. A failed ordering is saved with its error and is retried by ``resume_run(retry_failed=True)``
 (optionally for chosen queries only).

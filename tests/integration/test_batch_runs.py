@@ -292,3 +292,21 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
         progress = resumed.wait(timeout=240)
         assert progress.state == "finished" and progress.failed == 0
         assert comparable(runs.load_results(store, handle.run_id)) == expected
+
+
+def test_the_rerankers_of_one_query_run_at_the_same_time(demo_loaded: None, weaviate_server: WeaviateEndpoint,
+                                                        store: Store, jina_stand_in: JinaStandIn) -> None:
+    """A query's rerank calls are jobs of their own: with three Jina models and three workers, all three calls of
+    the one query are in flight together (the stand-in holds each until all three have arrived), not one after
+    another."""
+    qs = demo_query_set(store, "one-query", n=1)
+    models = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-m0")
+    jina_stand_in.gather = len(models)
+    plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=tuple(RerankChoice("jina", m) for m in models), k=10)
+    handle = start_run(store, plan, spec_of(weaviate_server), keys=keys_of(TEST_JINA_KEY), qrels=store.qrels(qs),
+                       jina_base_url=jina_stand_in.url, options=EngineOptions(concurrency=len(models)))
+    progress = handle.wait(timeout=240)
+    assert progress.state == "finished" and progress.done == 1 + len(models), progress.message
+    spans = jina_stand_in.rerank_spans()
+    assert sorted(model for model, _, _ in spans) == sorted(models)
+    assert max(received for _, received, _ in spans) < min(answered for _, _, answered in spans)
