@@ -17,6 +17,7 @@ that passage graded 3), hybrid search, K=50, and the Jina stand-in answering aft
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -25,13 +26,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects
 from rerank_playground.demo.loader import load_demo
-from rerank_playground.evaluation.batch_engine import EngineOptions, open_run_connection, start_run
+from rerank_playground.evaluation.batch_engine import EngineOptions, JobPool, open_run_connection, start_run
 from rerank_playground.evaluation.batch_plan import RunPlan, for_query, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.store import open_store
@@ -86,8 +86,9 @@ def engine_run(db: Path, endpoint: WeaviateEndpoint, jina_url: str, n: int, mode
 
 
 def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, concurrency: int) -> float:
-    """The same searches and rerank calls at the engine's granularity (a job per search, then a job per rerank of
-    it, on ``concurrency`` threads), through the same Playground machinery: no store, no metrics, no progress."""
+    """The same searches and rerank calls, scheduled as the engine does (its ``JobPool``: a job per search, a job
+    per rerank of it, reranks first), through the same Playground machinery: no plan checks, no store, no metrics,
+    no progress."""
     qs, _ = known_items(n)
     choices = [RerankChoice("jina", m) for m in MODELS[:models]]
     started = time.perf_counter()
@@ -95,19 +96,20 @@ def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, con
                                      jina_base_url=jina_url)
     pg = connection.playground
 
+    jobs = JobPool(concurrency, "bare")
+
     def rerank(choice: RerankChoice, query: SetQuery, search: SearchResult) -> None:
         pg.reranker(choice, search).rerank(query.text, search.hits, choice.model, None)
 
+    def one(query: SetQuery) -> None:
+        search = pg.search(for_query(SETTING, qs.collection, query.text))
+        for choice in choices:
+            jobs.add(JobPool.RERANK, functools.partial(rerank, choice, query, search))
+
     try:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-
-            def one(query: SetQuery) -> list[Future[None]]:
-                search = pg.search(for_query(SETTING, qs.collection, query.text))
-                return [pool.submit(rerank, choice, query, search) for choice in choices]
-
-            for reranks in [pool.submit(one, query) for query in qs.queries]:
-                for future in reranks.result():
-                    future.result()
+        for query in qs.queries:
+            jobs.add(JobPool.SEARCH, functools.partial(one, query))
+        jobs.run()
     finally:
         connection.close()
     return time.perf_counter() - started
@@ -171,10 +173,11 @@ def main() -> int:
               f"(target <= 5%)")
         jina.latency_s = 0.0
         child = subprocess.run(
-            [sys.executable, __file__, "--child", "--big", str(args.big), "--concurrency", str(args.concurrency),
+            [sys.executable, "-m", "benchmarks.batch", "--child", "--big", str(args.big),
+             "--concurrency", str(args.concurrency),
              "--host", endpoint.host, "--http-port", str(endpoint.http_port), "--grpc-port", str(endpoint.grpc_port),
              "--db", str(Path(tmp) / "big.sqlite3"), "--jina-url", jina.url],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
             env={**os.environ, "WEAVIATE_API_KEY": endpoint.api_key or ""},
         )
         big = json.loads(child.stdout.strip().splitlines()[-1])

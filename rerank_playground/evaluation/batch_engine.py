@@ -131,8 +131,8 @@ class _Task:
     orderings: tuple[str, ...]  # the ones still to compute
 
 
-class _Jobs:
-    """The run's workers: ``workers`` threads taking jobs by priority until none is left. A searched query's
+class JobPool:
+    """A run's workers: ``workers`` threads taking jobs by priority until none is left. A searched query's
     reranks go before the next search, so a query with five rerankers keeps five calls in flight rather than
     one after another, its orderings are saved together, and only about ``workers`` searched candidate lists wait
     in memory. ``run`` raises the first exception a job raised (a bug), after the other jobs are done."""
@@ -249,9 +249,9 @@ class BatchRun:
         writer.start()
         try:
             try:
-                jobs = _Jobs(self._options.concurrency, f"batch-{self.run_id[:8]}")
+                jobs = JobPool(self._options.concurrency, f"batch-{self.run_id[:8]}")
                 for task in self._tasks:
-                    jobs.add(_Jobs.SEARCH, functools.partial(self._search, task, jobs))
+                    jobs.add(JobPool.SEARCH, functools.partial(self._search, task, jobs))
                 jobs.run()
             finally:
                 self._queue.put(None)  # everything computed is queued: the writer saves it and stops
@@ -282,7 +282,7 @@ class BatchRun:
     def _stopping(self) -> bool:
         return self._cancel.is_set() or self._store_gone.is_set()
 
-    def _search(self, task: _Task, jobs: _Jobs) -> None:
+    def _search(self, task: _Task, jobs: JobPool) -> None:
         """One job: search one query of one setting, save its baseline and queue a job per rerank ordering."""
         if self._stopping():
             return
@@ -300,7 +300,7 @@ class BatchRun:
             self._save(self._success(task, BASELINE, ranking, search.latency_ms, None, 0, False, attempts))
         for ordering in task.orderings:
             if ordering != BASELINE:
-                jobs.add(_Jobs.RERANK, functools.partial(self._rerank, task, search, self._choices[ordering]))
+                jobs.add(JobPool.RERANK, functools.partial(self._rerank, task, search, self._choices[ordering]))
 
     def _rerank(self, task: _Task, search: SearchResult, choice: RerankChoice) -> None:
         """One job: rerank one searched query's candidates with one choice and save the ordering."""
