@@ -63,9 +63,11 @@ lint: $(STAMP)
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/mypy --strict rerank_playground
 
-# Pipeline overhead (benchmarks/pipeline.py), then click -> chart in chromium against its floors (benchmarks/latency.py).
+# Pipeline overhead (benchmarks/pipeline.py), batch concurrency and bookkeeping (benchmarks/batch.py), then
+# click -> chart in chromium against its floors (benchmarks/latency.py).
 bench: $(STAMP) weaviate-build chromium
 	@$(PY) -m benchmarks.pipeline
+	@$(PY) -m benchmarks.batch
 	@$(PY) -m benchmarks.latency
 
 clean:

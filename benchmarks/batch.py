@@ -7,9 +7,9 @@ that passage graded 3), hybrid search, K=50, and the Jina stand-in answering aft
 
 1. ``--queries`` x 2 Jina models: the engine at ``--concurrency`` against the engine at concurrency 1.
    Target: wall-time ratio <= 0.15.
-2. Bookkeeping: the engine (store writes + metrics per ordering, progress) against the same searches and
-   rerank calls done by a bare thread pool over the same Playground machinery, same concurrency.
-   Target: <= 5% extra wall time.
+2. Bookkeeping: the engine (plan checks, store writes, metrics, progress) against the same searches and
+   rerank calls done by a bare thread pool over the same Playground machinery, same concurrency and granularity
+   (a job per search, a job per rerank). Target: <= 5% extra wall time.
 3. Peak memory of a ``--big`` x 5-model run (stand-in without latency), in a fresh process: ru_maxrss
    before and after, and tracemalloc's peak of Python allocations during the run.
 """
@@ -17,6 +17,7 @@ that passage graded 3), hybrid search, K=50, and the Jina stand-in answering aft
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -25,23 +26,16 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects
 from rerank_playground.demo.loader import load_demo
-from rerank_playground.evaluation.batch import (
-    EngineOptions,
-    RunPlan,
-    SearchSetting,
-    SharedRateLimiter,
-    batch_playground,
-    start_run,
-)
+from rerank_playground.evaluation.batch_engine import EngineOptions, JobPool, open_run_connection, start_run
+from rerank_playground.evaluation.batch_plan import RunPlan, for_query, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.keys import ProviderKeys
-from rerank_playground.models import SearchMode
+from rerank_playground.models import SearchMode, SearchResult
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store
 from testkit.jina_stand_in import JinaStandIn
@@ -51,7 +45,7 @@ from weaviate_local.server import WeaviateEndpoint, start_weaviate
 KEY = "bench-key"
 MODELS = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-v1-base-en", "jina-colbert-v2",
           "jina-reranker-m0")
-SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=50)
+SETTING = search_setting(mode=SearchMode.HYBRID, limit=50)
 
 
 def known_items(n: int) -> tuple[QuerySet, list[tuple[str, str, int]]]:
@@ -92,24 +86,32 @@ def engine_run(db: Path, endpoint: WeaviateEndpoint, jina_url: str, n: int, mode
 
 
 def bare_run(endpoint: WeaviateEndpoint, jina_url: str, n: int, models: int, concurrency: int) -> float:
-    """The same searches and rerank calls, no store, no metrics, no progress."""
+    """The same searches and rerank calls, scheduled as the engine does (its ``JobPool``: a job per search, a job
+    per rerank of it, reranks first), through the same Playground machinery: no plan checks, no store, no metrics,
+    no progress."""
     qs, _ = known_items(n)
     choices = [RerankChoice("jina", m) for m in MODELS[:models]]
     started = time.perf_counter()
-    pg = batch_playground(spec_of(endpoint), keys=KEYS, jina_base_url=jina_url, limiter=SharedRateLimiter(),
-                          timeout_s=30)
+    connection = open_run_connection(spec_of(endpoint), EngineOptions(concurrency=concurrency), keys=KEYS,
+                                     jina_base_url=jina_url)
+    pg = connection.playground
+
+    jobs = JobPool(concurrency, "bare")
+
+    def rerank(choice: RerankChoice, query: SetQuery, search: SearchResult) -> None:
+        pg.reranker(choice, search).rerank(query.text, search.hits, choice.model, None)
 
     def one(query: SetQuery) -> None:
-        search = pg.search(SETTING.request(qs.collection, query.text))
+        search = pg.search(for_query(SETTING, qs.collection, query.text))
         for choice in choices:
-            pg.reranker(choice, search).rerank(query.text, search.hits, choice.model, None)
+            jobs.add(JobPool.RERANK, functools.partial(rerank, choice, query, search))
 
     try:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            list(pool.map(one, qs.queries))
+        for query in qs.queries:
+            jobs.add(JobPool.SEARCH, functools.partial(one, query))
+        jobs.run()
     finally:
-        pg.shutdown()
-        pg._http.close()  # noqa: SLF001 - made by batch_playground for this run
+        connection.close()
     return time.perf_counter() - started
 
 
@@ -171,10 +173,11 @@ def main() -> int:
               f"(target <= 5%)")
         jina.latency_s = 0.0
         child = subprocess.run(
-            [sys.executable, __file__, "--child", "--big", str(args.big), "--concurrency", str(args.concurrency),
+            [sys.executable, "-m", "benchmarks.batch", "--child", "--big", str(args.big),
+             "--concurrency", str(args.concurrency),
              "--host", endpoint.host, "--http-port", str(endpoint.http_port), "--grpc-port", str(endpoint.grpc_port),
              "--db", str(Path(tmp) / "big.sqlite3"), "--jina-url", jina.url],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
             env={**os.environ, "WEAVIATE_API_KEY": endpoint.api_key or ""},
         )
         big = json.loads(child.stdout.strip().splitlines()[-1])

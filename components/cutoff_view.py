@@ -14,7 +14,8 @@ from components.safe import md_escape
 from rerank_playground import codegen, cutoff_charts
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import cutoff, runs
-from rerank_playground.evaluation.batch import SearchSetting, plan_from_record
+from rerank_playground.evaluation.batch_plan import for_query, plan_from_record
+from rerank_playground.models import SearchRequest
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector, validate_request
 from rerank_playground.store import Store
@@ -117,7 +118,7 @@ def _apply(record: runs.RunRecord, lists: cutoff.ModelLists, cut: cutoff.Cut, ke
     _copy_as_code(record, choice, setting, queries[qid], cut)
 
 
-def _copy_as_code(record: runs.RunRecord, choice: RerankChoice, setting: SearchSetting, query: str,
+def _copy_as_code(record: runs.RunRecord, choice: RerankChoice, setting: SearchRequest, query: str,
                   cut: cutoff.Cut) -> None:
     with st.expander("Copy as code with this cut"):
         pg = lifecycle.connected_playground()
@@ -127,7 +128,7 @@ def _copy_as_code(record: runs.RunRecord, choice: RerankChoice, setting: SearchS
 
         def build() -> str:
             info = pg.collection(record.collection)
-            request = validate_request(setting.request(record.collection, query), info)
+            request = validate_request(for_query(setting, record.collection, query), info)
             return codegen.python_code(request, choice, weaviate_url=pg.spec.url, grpc_port=pg.spec.grpc_target[1],
                                        needs_query_vector=needs_query_vector(request, info),
                                        jina_base_url=pg.jina_base_url, cut=cut)

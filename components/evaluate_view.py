@@ -9,7 +9,7 @@ from components import safe, search_form
 from components.safe import md_escape
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
-from rerank_playground.evaluation import batch
+from rerank_playground.evaluation import batch_engine, batch_plan
 from rerank_playground.evaluation.models import RELEVANCE_LEVEL
 from rerank_playground.filters import PropertyFilter
 from rerank_playground.limits import MAX_COMPARED, MAX_K
@@ -99,17 +99,18 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
         return
     if not st.button("Start run", type="primary", key=f"{key_prefix}.start"):
         return
-    base = batch.SearchSetting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5, text_property=prop,
-                               filters=filters)
-    settings = batch.settings_grid(base, alphas=alphas, modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
-                                   limits=[int(limit), *sweep] if sweep else ())
-    plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth), name=run_name.strip(),
-                         relevance_level=int(level))
+    base = batch_plan.search_setting(limit=int(limit), alpha=float(alphas[0]) if alphas else 0.5,
+                                     text_property=prop, filters=filters)
+    settings = batch_plan.settings_grid(base, alphas=alphas,
+                                        modes=[SearchMode(m) for m in modes] or [SearchMode.HYBRID],
+                                        limits=[int(limit), *sweep] if sweep else ())
+    plan = batch_plan.RunPlan(query_set=qs, settings=settings, rerankers=tuple(picked), k=int(depth),
+                              name=run_name.strip(), relevance_level=int(level))
     try:
-        handle = batch.start_run(
+        handle = batch_engine.start_run(
             store, plan, pg.spec, keys=pg.keys, qrels=store.qrels(qs), jina_base_url=pg.jina_base_url,
             rerank_cache=pg.cache,
-            options=batch.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
+            options=batch_engine.EngineOptions(concurrency=int(workers)), policy=pg.policy, spend=pg.spend,
         )
     except PlaygroundError as err:
         st.error(safe.text(err))
@@ -117,9 +118,9 @@ def start_form(pg: Playground, store: Store, key_prefix: str) -> None:
     st.session_state[HANDLE] = handle
 
 
-def _handle() -> batch.BatchRun | None:
+def _handle() -> batch_engine.BatchRun | None:
     value = st.session_state.get(HANDLE)
-    return value if isinstance(value, batch.BatchRun) else None
+    return value if isinstance(value, batch_engine.BatchRun) else None
 
 
 def progress_panel(key_prefix: str) -> None:
@@ -181,7 +182,7 @@ def resume_list(pg: Playground, store: Store, key_prefix: str) -> None:
         retry = right.button("Retry failed", key=f"{key_prefix}.retry.{record.run_id}", disabled=busy or not failed)
         if resume or retry:
             try:
-                st.session_state[HANDLE] = batch.resume_run(
+                st.session_state[HANDLE] = batch_engine.resume_run(
                     store, record.run_id, pg.spec, keys=pg.keys, jina_base_url=pg.jina_base_url, rerank_cache=pg.cache,
                     retry_failed=retry, policy=pg.policy, spend=pg.spend,
                 )

@@ -13,9 +13,10 @@ from components import results_view, safe, state
 from components.safe import md_escape
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
-from rerank_playground.evaluation.batch import BASELINE, SearchSetting, plan_from_record
+from rerank_playground.evaluation.batch_plan import BASELINE, plan_from_record, setting_label
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
+from rerank_playground.models import SearchRequest
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import Store
 
@@ -40,7 +41,7 @@ def run_label(record: runs.RunRecord) -> str:
 
 def _setting_labels(record: runs.RunRecord) -> list[str]:
     plan = plan_from_record(record)
-    return [s.label for s in plan.settings]
+    return [setting_label(s) for s in plan.settings]
 
 
 @st.cache_data(show_spinner="Computing confidence intervals and tests…", max_entries=16)
@@ -225,7 +226,7 @@ def open_in_search(summary: analysis.RunSummary, setting_index: int, key_prefix:
         show_in_search(summary.record.collection, setting, queries[qid], choices[label] if label is not None else None)
 
 
-def show_in_search(collection: str, setting: SearchSetting, query: str, choice: RerankChoice | None,
+def show_in_search(collection: str, setting: SearchRequest, query: str, choice: RerankChoice | None,
                    cut: Cut | None = None) -> None:
     """Go to the Search page with a run's search setting, ``query`` and reranker ``choice`` (and ``cut`` picked in
     its cut control), searching at once."""

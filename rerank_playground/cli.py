@@ -31,13 +31,13 @@ from rerank_playground import cutoff_cli
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.jina_http import API_KEY_ENV
 from rerank_playground.keys import ProviderKeys
-from rerank_playground.models import Fusion, Operator, SearchMode
+from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 
 if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays fast
     from rerank_playground.connection import ConnectionSpec
     from rerank_playground.deployment import SpendGuard
     from rerank_playground.evaluation.analysis import RunSummary
-    from rerank_playground.evaluation.batch import BatchRun, Progress, SearchSetting
+    from rerank_playground.evaluation.batch_engine import BatchRun, Progress
     from rerank_playground.evaluation.models import QuerySet
     from rerank_playground.store import Store
 
@@ -260,10 +260,9 @@ FLAG_OF = {"limit": "-K/--candidates", "alpha": "--alpha", "properties": "--prop
            "text_property": "--text-property", "embedder": "--embedder"}
 
 
-def _search_setting(args: argparse.Namespace) -> SearchSetting:
+def _search_setting(args: argparse.Namespace) -> SearchRequest:
     """The base search setting of ``eval``, read through the one search codec (``SearchRequest.from_dict``)."""
     from rerank_playground.errors import InvalidInput
-    from rerank_playground.evaluation.batch import SearchSetting
     from rerank_playground.filters import parse_filter
 
     data = {
@@ -273,7 +272,7 @@ def _search_setting(args: argparse.Namespace) -> SearchSetting:
         "filters": [parse_filter(text).to_dict() for text in args.where],
     }
     try:
-        return SearchSetting.from_dict(data)
+        return SearchRequest.from_dict(data, settings_only=True)
     except InvalidInput as err:
         message = err.message
         for name, flag in FLAG_OF.items():
@@ -282,31 +281,31 @@ def _search_setting(args: argparse.Namespace) -> SearchSetting:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from rerank_playground.evaluation import batch
+    from rerank_playground.evaluation import batch_engine, batch_plan
     from rerank_playground.rerankers.choice import parse_choice
 
     stored = _stored_endpoints(args) if args.resume else {}
     spec, keys, jina_base_url = connection_from(args, stored)
-    options = batch.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
-                                  request_timeout_s=args.timeout)
+    options = batch_engine.EngineOptions(concurrency=args.concurrency, requests_per_second=args.requests_per_second,
+                                         request_timeout_s=args.timeout)
     choices = tuple(dict.fromkeys(parse_choice(c) for c in args.rerank))  # cheap checks first
     spend = _spend_guard(args.token_budget)
     store = _open_store(args)
     try:
         if args.resume:
-            handle = batch.resume_run(store, args.resume, spec, keys=keys, jina_base_url=jina_base_url,
-                                      options=options, retry_failed=args.retry_failed, spend=spend)
+            handle = batch_engine.resume_run(store, args.resume, spec, keys=keys, jina_base_url=jina_base_url,
+                                             options=options, retry_failed=args.retry_failed, spend=spend)
         else:
             qs = _query_set(args, store)
             base = _search_setting(args)
             modes = tuple(SearchMode(m) for m in (args.mode or []))
-            settings = batch.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
-                                           limits=args.candidates or ())
+            settings = batch_plan.settings_grid(base, alphas=args.alpha or (), modes=modes or (SearchMode.HYBRID,),
+                                                limits=args.candidates or ())
             level = {} if args.relevance_level is None else {"relevance_level": args.relevance_level}
-            plan = batch.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name,
-                                 **level)
-            handle = batch.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
-                                     jina_base_url=jina_base_url, options=options, spend=spend)
+            plan = batch_plan.RunPlan(query_set=qs, settings=settings, rerankers=choices, k=args.depth, name=args.name,
+                                      **level)
+            handle = batch_engine.start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs),
+                                            jina_base_url=jina_base_url, options=options, spend=spend)
         print(f"run {handle.run_id}", file=sys.stderr)
         interrupted = _watch(handle, args.progress)
         progress = handle.progress()
@@ -363,11 +362,11 @@ def connection_from(args: argparse.Namespace, stored: dict[str, Any] | None = No
 
 
 def _stored_endpoints(args: argparse.Namespace) -> dict[str, Any]:
-    from rerank_playground.evaluation import batch
+    from rerank_playground.evaluation import batch_plan
 
     store = _open_store(args)
     try:
-        return batch.stored_endpoints(store.get_run(args.resume))
+        return batch_plan.stored_endpoints(store.get_run(args.resume))
     finally:
         store.close()
 
@@ -561,7 +560,7 @@ def _write_outputs(args: argparse.Namespace, run_id: str, store: Store | None = 
 
 
 def _text_summary(summary: RunSummary, alpha: float) -> str:
-    from rerank_playground.evaluation.batch import BASELINE
+    from rerank_playground.evaluation.batch_plan import BASELINE
 
     lines = [f"{summary.record.name}  ({summary.record.run_id})"]
     primary = summary.primary

@@ -50,12 +50,15 @@ def resolve_base_url(base_url: str | None = None) -> str:
     return url.rstrip("/")
 
 
-def make_client(timeout: float = 30.0, connect_timeout: float = 5.0) -> httpx.Client:
-    """An ``httpx.Client`` with explicit timeouts and no header logging (httpx logs only the URL line)."""
+def make_client(timeout: float = 30.0, connect_timeout: float = 5.0, *,
+                event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None) -> httpx.Client:
+    """An ``httpx.Client`` with explicit timeouts and no header logging (httpx logs only the URL line).
+    ``event_hooks``: httpx's request/response hooks (``rate_limit.SharedRateLimiter.hooks``)."""
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        event_hooks=dict(event_hooks or {}),
     )
 
 

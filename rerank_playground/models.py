@@ -61,10 +61,12 @@ class SearchRequest:
     embedder: str = "auto"  # "auto" | "server" | "local" | "jina:<model>" — where the query vector comes from
     filters: tuple[PropertyFilter, ...] = ()  # every one must hold; applied in every search mode
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values under the field names (what :meth:`from_dict` reads back)."""
+    def to_dict(self, *, settings_only: bool = False) -> dict[str, Any]:
+        """Plain JSON values under the field names (what :meth:`from_dict` reads back). ``settings_only``: without
+        the collection and query (a batch plan's setting, which each query of the set fills in)."""
+        where = {} if settings_only else {"collection": self.collection, "query": self.query}
         return {
-            "collection": self.collection, "query": self.query, "mode": self.mode.value, "limit": self.limit,
+            **where, "mode": self.mode.value, "limit": self.limit,
             "properties": list(self.properties), "text_property": self.text_property,
             "operator": self.operator.value, "alpha": self.alpha, "fusion": self.fusion.value,
             "target_vector": self.target_vector, "embedder": self.embedder,

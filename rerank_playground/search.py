@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import weaviate
-from weaviate.classes.query import BM25Operator, HybridFusion, MetadataQuery, Rerank
+from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery, Rerank
 from weaviate.exceptions import WeaviateBaseError, WeaviateTimeoutError
 
 from rerank_playground.catalog import default_rerank_property
@@ -236,6 +237,37 @@ def search(
         _to_hit(rank, obj, request.text_property or "", request.mode) for rank, obj in enumerate(response.objects, 1)
     )
     return SearchResult(request=request, hits=hits, latency_ms=elapsed_ms, notes=tuple(notes))
+
+
+def existing_ids(client: weaviate.WeaviateClient, collection: str, doc_ids: Collection[str],
+                 id_property: str | None = None) -> set[str]:
+    """Which of ``doc_ids`` exist in ``collection``: object uuids, or values of ``id_property`` when the
+    documents are known by an id property (a query set imported with its own ids). Asked 200 ids at a time."""
+    handle = client.collections.use(collection)
+    found: set[str] = set()
+    ids = sorted(doc_ids)
+    for lo in range(0, len(ids), 200):
+        chunk = ids[lo : lo + 200]
+        if id_property is None:
+            valid = [d for d in chunk if _is_uuid(d)]
+            if not valid:
+                continue
+            reply = handle.query.fetch_objects(filters=Filter.by_id().contains_any(valid), limit=len(valid),
+                                               return_properties=[])
+            found.update(str(obj.uuid) for obj in reply.objects)
+        else:
+            reply = handle.query.fetch_objects(filters=Filter.by_property(id_property).contains_any(chunk),
+                                               limit=10_000, return_properties=[id_property])
+            found.update(str(obj.properties.get(id_property)) for obj in reply.objects)
+    return found & set(doc_ids)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _to_hit(rank: int, obj: Any, text_property: str, mode: SearchMode) -> Hit:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, plan_from_record
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_from_record, setting_label
 from rerank_playground.evaluation.metrics import relevance_level_of
 from rerank_playground.evaluation.models import relevance_note
 from rerank_playground.evaluation.stats import (
@@ -198,9 +198,10 @@ def _holm_over_run(summaries: list[SettingSummary], measures: Sequence[str]) -> 
 
 def setting_labels(plan: RunPlan) -> list[str]:
     """Each setting's name: mode, α and K, plus the text property the rerankers read."""
-    return [setting.label + (f" · reranks {setting.text_property!r}" if setting.text_property
-                             and setting.text_property not in setting.label else "")
-            for setting in plan.settings]
+    labels = [setting_label(setting) for setting in plan.settings]
+    return [label + (f" · reranks {setting.text_property!r}" if setting.text_property
+                     and setting.text_property not in label else "")
+            for setting, label in zip(plan.settings, labels, strict=True)]
 
 
 def load_summary(store: Store, run_id: str, *, n_resamples: int = N_RESAMPLES) -> RunSummary:

@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import runs
-from rerank_playground.evaluation.batch import plan_from_record
+from rerank_playground.evaluation.batch_plan import plan_from_record, setting_label
 from rerank_playground.evaluation.stats import CONFIDENCE, N_RESAMPLES, SEED, MeanCI, mean_ci
 
 FloatArray = npt.NDArray[np.float64]
@@ -184,7 +184,7 @@ def model_lists(record: runs.RunRecord, results: Sequence[runs.QueryResult]) -> 
     for (setting, ordering), lists in sorted(grouped.items()):
         if (setting, ordering) in missing:
             continue
-        label = plan.settings[setting].label if setting < len(plan.settings) else f"setting {setting}"
+        label = setting_label(plan.settings[setting]) if setting < len(plan.settings) else f"setting {setting}"
         out.append(ModelLists(ordering, setting, label, plan.settings[setting].limit, plan.k, tuple(lists)))
     for ordering in sorted({o for _, o in missing}):
         notes.append(f"{ordering}: some rankings have no scores stored, so it cannot be cut by score.")

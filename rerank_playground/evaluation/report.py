@@ -28,7 +28,7 @@ from rerank_playground.evaluation.analysis import (
     per_query_table,
     tests_table,
 )
-from rerank_playground.evaluation.batch import BASELINE
+from rerank_playground.evaluation.batch_plan import BASELINE, setting_label
 from rerank_playground.evaluation.models import relevance_note
 from rerank_playground.evaluation.runs import QueryResult
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
@@ -315,7 +315,7 @@ def html_report(summary: RunSummary, *, alpha: float = ALPHA, cut_results: Seque
     facts = {
         "collection": f"{record.collection} ({record.object_count:,} objects)",
         "query set": f"{plan.query_set.name} ({len(record.qrels)} judged queries)",
-        "search settings": "; ".join(s.label for s in plan.settings),
+        "search settings": "; ".join(setting_label(s) for s in plan.settings),
         "rerankers": ", ".join(c.label for c in plan.rerankers) or "none (baseline only)",
         "metric depth k": str(plan.k),
         "measures": ", ".join(summary.measures),

@@ -10,7 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.evaluation import cutoff
-from rerank_playground.evaluation.batch import RunPlan, start_run
+from rerank_playground.evaluation.batch_engine import start_run
+from rerank_playground.evaluation.batch_plan import RunPlan
 from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import all_text, assert_healthy, kept_directly, values

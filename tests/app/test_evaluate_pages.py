@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation import analysis
-from rerank_playground.evaluation.batch import BASELINE, BatchRun
+from rerank_playground.evaluation.batch_engine import BatchRun
+from rerank_playground.evaluation.batch_plan import BASELINE, setting_label
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.store import open_store
@@ -182,4 +183,4 @@ def test_a_run_with_a_filter_records_it_and_a_bad_filter_is_named(app_env: AppEn
         summary = analysis.load_summary(store, handle.run_id)
     (setting,) = summary.plan.settings
     assert [str(f) for f in setting.filters] == ["chunk_no > 1"]
-    assert "where chunk_no > 1" in setting.label  # the report and the Runs page show it with the numbers
+    assert "where chunk_no > 1" in setting_label(setting)  # the report and the Runs page show it with the numbers

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from rerank_playground.evaluation import analysis, report, runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.rerankers.choice import RerankChoice
 from tests.browser.conftest import screenshot
@@ -26,7 +26,7 @@ QS = QuerySet("layout", "DemoWiki", tuple(
 
 
 def summary() -> analysis.RunSummary:
-    settings = (SearchSetting(limit=50, text_property="passage"),)
+    settings = (search_setting(limit=50, text_property="passage"),)
     plan = RunPlan(query_set=QS, settings=settings, rerankers=(MODEL,), k=10)
     record = runs.RunRecord(run_id="layout", name="layout check", collection="DemoWiki", query_set=QS.name,
                             status="finished", plan=plan_to_dict(plan),

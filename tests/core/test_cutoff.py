@@ -12,7 +12,7 @@ from scipy.stats import binomtest
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import cutoff
-from rerank_playground.evaluation.batch import RunPlan, SearchSetting, plan_to_dict
+from rerank_playground.evaluation.batch_plan import RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.cutoff import Cut, ModelLists, QueryList
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.runs import QueryResult, RunRecord
@@ -313,7 +313,7 @@ def test_calibration_bins_counts_and_wilson_intervals() -> None:
 
 def test_model_lists_from_a_stored_run() -> None:
     qs = QuerySet("set", "Coll", (SetQuery("q1", "one"), SetQuery("q2", "two"), SetQuery("q3", "three")))
-    plan = RunPlan(qs, (SearchSetting(limit=3),), (RerankChoice("local", "wordllama-l2-supercat-256"),), k=3)
+    plan = RunPlan(qs, (search_setting(limit=3),), (RerankChoice("local", "wordllama-l2-supercat-256"),), k=3)
     label = plan.rerankers[0].label
     record = RunRecord("r", "run", "Coll", "set", "finished", plan_to_dict(plan), {"q1": {"a": 1}, "q2": {"b": 0}})
     rows = [

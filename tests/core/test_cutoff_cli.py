@@ -10,7 +10,7 @@ import pytest
 from rerank_playground import cutoff_charts
 from rerank_playground.cli import main
 from rerank_playground.evaluation import analysis, cutoff, report, runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store
@@ -24,7 +24,7 @@ def saved_run(db: Path) -> tuple[str, list[runs.QueryResult], runs.RunRecord]:
     """Two orderings with scores on different ranges (the baseline 0..1, the local model -12..18)."""
     narrow, wide = random_lists(21, n_queries=14), random_lists(21, n_queries=14, scale=30.0, shift=-12.0)
     queries = tuple(SetQuery(q.query_id, EVIL if i == 1 else f"query {i}") for i, q in enumerate(narrow.queries))
-    plan = RunPlan(QuerySet("set", "Coll", queries), (SearchSetting(limit=13),), (MODEL_A,), k=5)
+    plan = RunPlan(QuerySet("set", "Coll", queries), (search_setting(limit=13),), (MODEL_A,), k=5)
     qrels = {q.query_id: dict(q.grades) for q in narrow.queries}
     record = runs.RunRecord("run1", "synthetic <run>", "Coll", "set", "finished", plan_to_dict(plan), qrels)
     rows = []

@@ -9,7 +9,7 @@ import pytest
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.evaluation.stats import holm, mean_ci, paired_test
 from rerank_playground.rerankers.choice import RerankChoice
@@ -22,7 +22,7 @@ NDCG = {BASELINE: {"q1": 0.5, "q2": 0.2, "q3": 1.0}, LOCAL.label: {"q1": 0.9, "q
 
 
 def make_run(name: str = "run <i>one</i>") -> tuple[runs.RunRecord, list[runs.QueryResult]]:
-    plan = RunPlan(query_set=QS, settings=(SearchSetting(limit=3),), rerankers=(LOCAL,), k=10)
+    plan = RunPlan(query_set=QS, settings=(search_setting(limit=3),), rerankers=(LOCAL,), k=10)
     record = runs.RunRecord(run_id="r1", name=name, collection="C", query_set=QS.name, status="finished",
                             plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 1} for q in QS.queries},
                             app_version="0.1.0", server_version="1.38.11", object_count=3)
@@ -101,9 +101,9 @@ def test_html_report_escapes_untrusted_text_and_inlines_plotly_once() -> None:
 
 
 def test_depth_sweep_marks_the_knee() -> None:
-    from rerank_playground.evaluation.batch import settings_grid
+    from rerank_playground.evaluation.batch_plan import settings_grid
 
-    settings = settings_grid(SearchSetting(), limits=[50, 10, 25, 100])
+    settings = settings_grid(search_setting(), limits=[50, 10, 25, 100])
     assert [s.limit for s in settings] == [10, 25, 50, 100]
     plan = RunPlan(query_set=QS, settings=settings, rerankers=(LOCAL,), k=10)
     record = runs.RunRecord(run_id="s", name="sweep", collection="C", query_set=QS.name, status="finished",
@@ -141,7 +141,7 @@ GRID_QS = QuerySet("grid", "C", tuple(SetQuery(f"q{i}", f"query {i}") for i in r
 def grid_run(drops: dict[int, float]) -> tuple[runs.RunRecord, list[runs.QueryResult]]:
     """Two settings (K 20 and K 50, the rerankers reading 'passage'); per setting, the local reranker's nDCG@10 is
     the baseline's minus ``drops[K]`` on every query, plus a little per-query noise."""
-    settings = (SearchSetting(limit=20, text_property="passage"), SearchSetting(limit=50, text_property="passage"))
+    settings = (search_setting(limit=20, text_property="passage"), search_setting(limit=50, text_property="passage"))
     plan = RunPlan(query_set=GRID_QS, settings=settings, rerankers=(LOCAL,), k=10)
     record = runs.RunRecord(run_id="g", name="grid", collection="C", query_set=GRID_QS.name, status="finished",
                             plan=plan_to_dict(plan), qrels={q.query_id: {"d1": 2} for q in GRID_QS.queries})

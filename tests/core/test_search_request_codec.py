@@ -4,7 +4,7 @@ field is refused naming it, and data stored under older names still loads."""
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -12,10 +12,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.batch import SearchSetting
+from rerank_playground.evaluation.batch_plan import (
+    RunPlan,
+    for_query,
+    plan_from_record,
+    plan_to_dict,
+    search_setting,
+    setting_label,
+    setting_of,
+)
+from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.runs import RunRecord
+from rerank_playground.filters import FilterOp, PropertyFilter
 from rerank_playground.limits import MAX_K, MAX_PROPERTIES
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.presentation import stories
+from rerank_playground.rerankers.choice import RerankChoice
 
 EVERYTHING = SearchRequest(
     collection="DemoWiki", query="how did writing begin", mode=SearchMode.KEYWORD, limit=120,
@@ -38,18 +50,61 @@ def test_every_request_round_trips_through_json(**values: Any) -> None:
 
 
 def test_a_batch_setting_is_a_request_without_collection_and_query() -> None:
-    assert {f.name for f in fields(SearchSetting)} == {f.name for f in fields(SearchRequest)} - {"collection", "query"}
-    setting = SearchSetting.of(EVERYTHING)
-    assert setting.request(EVERYTHING.collection, EVERYTHING.query) == EVERYTHING
-    assert "collection" not in setting.to_dict() and "query" not in setting.to_dict()
-    assert SearchSetting.from_dict(setting.to_dict()) == setting
+    setting = setting_of(EVERYTHING)
+    assert setting == SearchRequest(**{**{f.name: getattr(EVERYTHING, f.name) for f in fields(SearchRequest)},
+                                       "collection": "", "query": ""})
+    assert for_query(setting, EVERYTHING.collection, EVERYTHING.query) == EVERYTHING
+    stored = setting.to_dict(settings_only=True)
+    assert "collection" not in stored and "query" not in stored
+    assert SearchRequest.from_dict(json.loads(json.dumps(stored)), settings_only=True) == setting
+    # a plan keeps settings only, whatever request it is given
+    plan = RunPlan(QuerySet("set", "DemoWiki", (SetQuery("q1", "bees"),)), settings=(EVERYTHING,))
+    assert plan.settings == (setting,)
 
 
 def test_a_stored_batch_setting_of_an_older_version_still_loads() -> None:
     # as runs saved before the operator, embedder and target vector were recorded hold them
     old = {"mode": "hybrid", "limit": 50, "alpha": 0.5, "fusion": "ranked", "properties": ["title"],
            "text_property": None}
-    assert SearchSetting.from_dict(old) == SearchSetting(properties=("title",))
+    assert SearchRequest.from_dict(old, settings_only=True) == search_setting(properties=("title",))
+
+
+# A run row as the runs table holds it, written by plan_to_dict before batch settings became SearchRequests
+# (SearchSetting.to_dict): it must load the same plan.
+STORED_PLAN = {
+    "name": "bees", "k": 10, "relevance_level": 2, "measures": ["nDCG@10"], "notes": [],
+    "query_set": {"name": "wiki-set", "collection": "DemoWiki", "id_property": None,
+                  "queries": [["q1", "how do bees fly"], ["q2", "writing"]]},
+    "settings": [
+        {"mode": "hybrid", "limit": 50, "properties": [], "text_property": "passage", "operator": "or", "alpha": 0.5,
+         "fusion": "ranked", "target_vector": None, "embedder": "auto",
+         "filters": [{"property": "category", "operator": "=", "value": "Science"}]},
+        {"mode": "keyword", "k": 20, "alpha": 0.5, "fusion": "ranked", "properties": ["title"],
+         "text_property": None},  # an older run still: K under its old name, no operator or embedder
+    ],
+    "rerankers": [{"reranker": "local", "model": "local-wordllama", "label": "local · local-wordllama"}],
+    "endpoints": {"url": "http://127.0.0.1:8080", "grpc_port": 50051, "jina_base_url": "https://api.jina.ai"},
+}
+
+
+def test_a_stored_run_plan_of_the_previous_format_still_loads() -> None:
+    record = RunRecord(run_id="r1", name="bees", collection="DemoWiki", query_set="wiki-set", status="finished",
+                       plan=json.loads(json.dumps(STORED_PLAN)), qrels={"q1": {"d1": 3}})
+    plan = plan_from_record(record)
+    assert plan.query_set == QuerySet("wiki-set", "DemoWiki", (SetQuery("q1", "how do bees fly"),
+                                                                SetQuery("q2", "writing")))
+    assert plan.settings == (
+        search_setting(limit=50, text_property="passage",
+                       filters=(PropertyFilter("category", FilterOp.EQUAL, "Science"),)),
+        search_setting(mode=SearchMode.KEYWORD, limit=20, properties=("title",)),
+    )
+    assert plan.rerankers == (RerankChoice("local", "local-wordllama"),) and plan.k == 10
+    assert plan.relevance_level == 2 and plan.name == "bees"
+    assert setting_label(plan.settings[0]) == "hybrid α=0.5 K=50 · where category = Science · reranked on: passage"
+    # written back in the one codec's form, which reads back to the same plan
+    again = plan_to_dict(plan)
+    assert again["settings"][0] == STORED_PLAN["settings"][0]
+    assert plan_from_record(replace(record, plan=again)).settings == plan.settings
 
 
 def test_a_story_view_of_an_older_file_with_k_still_loads() -> None:

@@ -11,7 +11,7 @@ import pytest
 from rerank_playground import catalog
 from rerank_playground.catalog import default_rerank_property
 from rerank_playground.demo.datasets import DEMO_JEOPARDY, DEMO_WIKI, DemoCollectionSpec
-from rerank_playground.evaluation.batch import SearchSetting
+from rerank_playground.evaluation.batch_plan import for_query, resolve_setting, search_setting, setting_label
 from rerank_playground.models import CollectionInfo, PropertyInfo, SearchRequest
 from rerank_playground.presentation.stories import demo_story
 from rerank_playground.search import validate_request
@@ -60,15 +60,15 @@ def test_search_validation_fills_in_the_rule_and_keeps_a_chosen_property() -> No
 
 
 def test_batch_settings_resolve_and_name_the_same_property() -> None:
-    """The CLI and the Evaluate page build SearchSettings; start_run resolves them with this, so the run records
+    """The CLI and the Evaluate page build search settings; start_run resolves them with this, so the run records
     the property and every row and report heading shows it."""
     wiki = demo_info(DEMO_WIKI)
-    resolved = SearchSetting().resolved(wiki)
+    resolved = resolve_setting(search_setting(), wiki)
     assert resolved.text_property == "text"
-    assert resolved.request("DemoWiki", "bees") == validate_request(SearchRequest("DemoWiki", "bees"), wiki)
-    assert resolved.label.endswith("· reranked on: text")
-    assert SearchSetting(text_property="title").resolved(wiki).text_property == "title"
-    assert "not recorded" in SearchSetting().label  # an older run, saved without it
+    assert for_query(resolved, "DemoWiki", "bees") == validate_request(SearchRequest("DemoWiki", "bees"), wiki)
+    assert setting_label(resolved).endswith("· reranked on: text")
+    assert resolve_setting(search_setting(text_property="title"), wiki).text_property == "title"
+    assert "not recorded" in setting_label(search_setting())  # an older run, saved without it
 
 
 def test_the_demo_story_reads_the_same_property_as_the_search_page() -> None:

@@ -14,7 +14,8 @@ import pytrec_eval
 from rerank_playground.cli import main
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import report, runs
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, SearchSetting, plan_to_dict, score_results
+from rerank_playground.evaluation.batch_engine import score_results
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store
@@ -74,7 +75,7 @@ TREC_EVAL = {
 
 def saved_run(db: Path) -> str:
     qs = QuerySet("ties", "Demo", QUERIES, id_property="article_id")
-    plan = RunPlan(query_set=qs, settings=(SearchSetting(limit=20, text_property="passage"),), rerankers=(LOCAL,),
+    plan = RunPlan(query_set=qs, settings=(search_setting(limit=20, text_property="passage"),), rerankers=(LOCAL,),
                    k=K)
     record = runs.RunRecord(run_id="f" * 32, name="ties", collection="Demo", query_set=qs.name, status="finished",
                             plan=plan_to_dict(plan), qrels=QRELS, app_version="t", server_version="t",

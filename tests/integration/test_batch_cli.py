@@ -18,7 +18,8 @@ from rerank_playground.cli import main
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.deployment import rerank_token_bound
 from rerank_playground.evaluation import analysis, io
-from rerank_playground.evaluation.batch import BASELINE, RunPlan, start_run
+from rerank_playground.evaluation.batch_engine import start_run
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, setting_label
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.models import QuerySet
 from rerank_playground.store import Store, open_store
@@ -226,7 +227,7 @@ def test_fail_if_worse_exits_non_zero(demo_loaded: None, weaviate_server: Weavia
                          "--fail-if-worse")) == 1
     err = capsys.readouterr().err
     # the verdict names its setting, with the text the rerankers read (the demo spec's declared property)
-    assert f"WORSE: {LOCAL.label} · {replace(SETTING, text_property=DEMO_WIKI.rerank_property).label}" in err
+    assert f"WORSE: {LOCAL.label} · {setting_label(replace(SETTING, text_property=DEMO_WIKI.rerank_property))}" in err
     assert f"significantly worse than {BASELINE} on nDCG@10 at α = 0.05" in err and "95% CI [" in err
     assert main(cli_args(weaviate_server, dbs[LOCAL.label], "--query-set", "favoured", "--rerank", "local",
                          "--fail-if-worse")) == 0
@@ -312,5 +313,5 @@ def test_a_cli_filter_runs_with_the_plan_and_a_bad_one_is_named(demo_loaded: Non
         summary = analysis.load_summary(store, store.list_runs()[0].run_id)
     (setting,) = summary.plan.settings
     assert [str(f) for f in setting.filters] == ["title != zzz"]
-    assert "where title != zzz" in setting.label
+    assert "where title != zzz" in setting_label(setting)
     assert summary.saved == summary.expected == 3 * 2

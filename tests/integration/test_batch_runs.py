@@ -20,14 +20,8 @@ from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.errors import CollectionNotFound, KeyRequired, RunRefused
 from rerank_playground.evaluation import analysis, runs
-from rerank_playground.evaluation.batch import (
-    BASELINE,
-    EngineOptions,
-    RunPlan,
-    SearchSetting,
-    resume_run,
-    start_run,
-)
+from rerank_playground.evaluation.batch_engine import EngineOptions, resume_run, start_run
+from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, search_setting
 from rerank_playground.evaluation.metrics import evaluate_run
 from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.keys import ProviderKeys
@@ -44,7 +38,7 @@ pytestmark = pytest.mark.weaviate
 LOCAL = RerankChoice("local", "local-wordllama")
 JINA = RerankChoice("jina", "jina-reranker-v2-base-multilingual")
 QUERIES = 10
-SETTING = SearchSetting(mode=SearchMode.HYBRID, limit=20)
+SETTING = search_setting(mode=SearchMode.HYBRID, limit=20)
 
 
 def spec_of(endpoint: WeaviateEndpoint) -> ConnectionSpec:
@@ -187,7 +181,7 @@ def test_cancel_then_resume_equals_an_uninterrupted_run(demo_loaded: None, weavi
                                                          store: Store, jina_stand_in: JinaStandIn) -> None:
     qs = demo_query_set(store)
     spec, keys = spec_of(weaviate_server), keys_of(TEST_JINA_KEY)
-    plan = RunPlan(query_set=qs, settings=(SETTING, SearchSetting(mode=SearchMode.KEYWORD, limit=20)),
+    plan = RunPlan(query_set=qs, settings=(SETTING, search_setting(mode=SearchMode.KEYWORD, limit=20)),
                    rerankers=(JINA, LOCAL), k=10)
     whole = start_run(store, plan, spec, keys=keys, qrels=store.qrels(qs), jina_base_url=jina_stand_in.url)
     assert whole.wait(timeout=240).state == "finished"
@@ -298,3 +292,21 @@ def test_store_gone_mid_run_pauses_and_resume_loses_nothing(demo_loaded: None, w
         progress = resumed.wait(timeout=240)
         assert progress.state == "finished" and progress.failed == 0
         assert comparable(store.load_results(handle.run_id)) == expected
+
+
+def test_the_rerankers_of_one_query_run_at_the_same_time(demo_loaded: None, weaviate_server: WeaviateEndpoint,
+                                                        store: Store, jina_stand_in: JinaStandIn) -> None:
+    """A query's rerank calls are jobs of their own: with three Jina models and three workers, all three calls of
+    the one query are in flight together (the stand-in holds each until all three have arrived), not one after
+    another."""
+    qs = demo_query_set(store, "one-query", n=1)
+    models = ("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-m0")
+    jina_stand_in.gather = len(models)
+    plan = RunPlan(query_set=qs, settings=(SETTING,), rerankers=tuple(RerankChoice("jina", m) for m in models), k=10)
+    handle = start_run(store, plan, spec_of(weaviate_server), keys=keys_of(TEST_JINA_KEY), qrels=store.qrels(qs),
+                       jina_base_url=jina_stand_in.url, options=EngineOptions(concurrency=len(models)))
+    progress = handle.wait(timeout=240)
+    assert progress.state == "finished" and progress.done == 1 + len(models), progress.message
+    spans = jina_stand_in.rerank_spans()
+    assert sorted(model for model, _, _ in spans) == sorted(models)
+    assert max(received for _, received, _ in spans) < min(answered for _, _, answered in spans)
