@@ -33,7 +33,7 @@ from rerank_playground.demo.datasets import DEMO_WIKI, wiki_objects
 from rerank_playground.demo.loader import load_demo
 from rerank_playground.evaluation.batch_engine import EngineOptions, JobPool, open_run_connection, start_run
 from rerank_playground.evaluation.batch_plan import RunPlan, for_query, search_setting
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchResult
 from rerank_playground.rerankers.choice import RerankChoice

@@ -65,8 +65,8 @@ from rerank_playground.demo.loader import load_demo
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 from testkit.jina_stand_in import JinaStandIn
 from weaviate_local.server import free_port, start_weaviate
 

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from rerank_playground.demo.loader import load_demo
 from rerank_playground.evaluation import files, io
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.presentation import stories
 from rerank_playground.store import open_store
 from testkit.weaviate_data import connect

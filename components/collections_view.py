@@ -13,7 +13,7 @@ from components.search_form import EMBEDDER_LABELS
 from rerank_playground.demo.datasets import DEMO_COLLECTION_NAMES
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
+from rerank_playground.rerankers.model_catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
 
 CONFIRM_LABEL = "I understand this changes the collection's config on the server"
 

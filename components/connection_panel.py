@@ -21,7 +21,7 @@ from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.keys import ApiKey
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
+from rerank_playground.rerankers.model_catalog import JINA_RERANKER_MODULE
 
 SHOWN_MODULES = (JINA_RERANKER_MODULE, "text2vec-jinaai")  # the server modules the Connect page reports on
 KIND_LABELS = {"local": "Local", "custom": "Custom", "cloud": "Weaviate Cloud", "demo": "Demo"}

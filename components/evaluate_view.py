@@ -7,16 +7,16 @@ import streamlit as st
 
 from components import safe, search_form
 from components.safe import md_escape
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import batch_engine, batch_plan
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL
+from rerank_playground.evaluation.judgments import RELEVANCE_LEVEL
 from rerank_playground.filters import PropertyFilter
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import SearchMode
 from rerank_playground.playground import Playground
 from rerank_playground.rerankers import get_provider, providers
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.store import Store
 
 HANDLE = "evaluate.handle"  # session state: the BatchRun this session started or resumed last

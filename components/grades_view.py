@@ -25,7 +25,7 @@ from components.last_run import LastRun
 from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, normalise_query, relevance_note
+from rerank_playground.evaluation.judgments import RELEVANCE_LEVEL, QuerySet, normalise_query, relevance_note
 from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics, orderings
 from rerank_playground.models import RerankResult, SearchResult
 from rerank_playground.store import Store

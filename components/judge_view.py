@@ -25,7 +25,7 @@ import streamlit as st
 from components import feedback, grades_view, last_run, state, store_access
 from components.safe import md_escape
 from rerank_playground import judging, tables
-from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.evaluation.pooling import judge_queue
 from rerank_playground.models import Hit, SearchResult
 from rerank_playground.store import Store

@@ -17,7 +17,7 @@ from components.safe import md_escape
 from rerank_playground import tables
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import files, io
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.playground import Playground
 from rerank_playground.store import Store
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from rerank_playground import catalog
+from rerank_playground import schema
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES, SuggestedQuery
 from rerank_playground.models import CollectionInfo
 from rerank_playground.playground import Playground
@@ -73,16 +73,16 @@ def cached_collection_count(pg: Playground) -> int | None:
 
 
 def default_collection(names: list[str]) -> str | None:
-    return catalog.default_collection(names)
+    return schema.default_collection(names)
 
 
 def default_text_property(info: CollectionInfo) -> str | None:
     """The core's rule (the same on every page, in the CLI and in batch runs)."""
-    return catalog.default_rerank_property(info)
+    return schema.default_rerank_property(info)
 
 
 def default_keyword_properties(info: CollectionInfo) -> tuple[str, ...]:
-    return catalog.default_keyword_properties(info)
+    return schema.default_keyword_properties(info)
 
 
 def suggestions(collection: str | None) -> list[SuggestedQuery]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the evaluation stack is imported lazily, so `--help` stays 
     from rerank_playground.deployment import SpendGuard
     from rerank_playground.evaluation.analysis import RunSummary
     from rerank_playground.evaluation.batch_engine import BatchRun, Progress
-    from rerank_playground.evaluation.models import QuerySet
+    from rerank_playground.evaluation.judgments import QuerySet
     from rerank_playground.store import Store
 
 ALPHA = 0.05  # = evaluation.stats.ALPHA (a test checks), not imported: scipy would slow `--help`

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from rerank_playground.errors import CatalogError, InvalidInput
-from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery, normalise_query
+from rerank_playground.models import GRADES
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

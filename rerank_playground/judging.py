@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from rerank_playground.evaluation.judgments import RELEVANCE_LEVEL, QueryMetrics
 from rerank_playground.evaluation.metrics import measures_for, query_metrics
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QueryMetrics
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.movement import RETRIEVAL, full_order
 

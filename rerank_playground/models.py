@@ -6,11 +6,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.filters import PropertyFilter, filters_from_dicts
 from rerank_playground.limits import MAX_K, MAX_PROPERTIES
+
+GRADES: Final[dict[int, str]] = {0: "not relevant", 1: "related", 2: "relevant", 3: "perfect"}
+"""The TREC 0-3 scale of a judgment (tables, charts and the evaluation wing all read it from here)."""
 
 
 class SearchMode(StrEnum):
@@ -52,7 +55,7 @@ class SearchRequest:
     mode: SearchMode = SearchMode.HYBRID
     limit: int = 50  # K: candidates retrieved (and reranked)
     properties: tuple[str, ...] = ()  # keyword/hybrid: which properties BM25 looks at (empty = all)
-    # which property becomes Hit.text and the reranker reads (None = catalog.default_rerank_property)
+    # which property becomes Hit.text and the reranker reads (None = schema.default_rerank_property)
     text_property: str | None = None
     operator: Operator = Operator.OR
     alpha: float = 0.5

@@ -20,7 +20,7 @@ import httpx
 import pandas as pd
 import weaviate
 
-from rerank_playground import catalog, connection, movement
+from rerank_playground import connection, movement, schema
 from rerank_playground.deployment import ConnectPolicy, SpendGuard, estimate_rerank_tokens
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
@@ -42,9 +42,9 @@ from rerank_playground.limits import MAX_COMPARED
 from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
-from rerank_playground.rerankers.catalog import chars_sent
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.rerankers.metered import MeteredEmbedder, MeteredReranker
+from rerank_playground.rerankers.model_catalog import chars_sent
 from rerank_playground.search import QueryEmbedder, needs_query_vector
 from rerank_playground.search import search as run_search
 
@@ -301,14 +301,14 @@ class Playground:
             raise ConnectError("Not connected to Weaviate yet.", hint="Open the Connect page and connect.")
         return self._client
 
-    # -- catalog ------------------------------------------------------------------------------
+    # -- collections ------------------------------------------------------------------------------
 
     def collections(self, *, cached: bool = False) -> list[CollectionInfo]:
         """Every collection, described. ``cached``: reuse the last listing of this connection if there is one."""
         if cached and self._listed is not None and all(name in self._infos for name in self._listed):
             return [self._infos[name] for name in self._listed]
         infos = self._with_reconnect(
-            lambda: catalog.list_collections(self.client, any_replica=self._a_node_is_down())
+            lambda: schema.list_collections(self.client, any_replica=self._a_node_is_down())
         )
         self._infos = {info.name: info for info in infos}
         self._listed = [info.name for info in infos]
@@ -326,13 +326,13 @@ class Playground:
     def collection(self, name: str, *, refresh: bool = False) -> CollectionInfo:
         if refresh or name not in self._infos:
             self._infos[name] = self._with_reconnect(
-                lambda: catalog.describe_collection(self.client, name, any_replica=self._a_node_is_down())
+                lambda: schema.describe_collection(self.client, name, any_replica=self._a_node_is_down())
             )
         return self._infos[name]
 
     def set_reranker_model(self, name: str, model: str) -> CollectionInfo:
         """Writes to the server: the page calls this only after the user confirms."""
-        info = catalog.set_reranker_model(self.client, name, model)
+        info = schema.set_reranker_model(self.client, name, model)
         self._infos[name] = info
         self._searches.clear()
         return info

@@ -16,7 +16,6 @@ import weaviate
 from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery, Rerank
 from weaviate.exceptions import WeaviateBaseError, WeaviateTimeoutError
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import (
     CollectionNotFound,
     EmbeddingError,
@@ -36,6 +35,7 @@ from rerank_playground.models import (
     SearchRequest,
     SearchResult,
 )
+from rerank_playground.schema import default_rerank_property
 
 
 class QueryEmbedder(Protocol):

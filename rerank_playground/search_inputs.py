@@ -17,8 +17,8 @@ from rerank_playground.filters import PropertyFilter, parse_filter
 from rerank_playground.limits import MAX_COMPARED, MAX_FILTERS, MAX_K, MAX_NAME_CHARS, MAX_PROPERTIES, MAX_QUERY_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.rerankers import find_provider
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, model_names
 from rerank_playground.rerankers.choice import RerankChoice, choice_id, parse_choice
+from rerank_playground.rerankers.model_catalog import DEFAULT_MODEL, model_names
 
 EMBEDDERS = ("local", "jina:jina-embeddings-v3")  # where a query vector can come from (search_form labels them)
 MAX_PROPERTIES_CHARS = 2000

@@ -15,8 +15,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from rerank_playground.evaluation.models import GRADES
-from rerank_playground.models import Hit, Move, Movement, MovementSummary
+from rerank_playground.models import GRADES, Hit, Move, Movement, MovementSummary
 
 SNIPPET_CHARS = 120
 # Spreadsheet apps run cells that start with these as formulas (CSV injection).

@@ -50,7 +50,7 @@ import httpx
 
 from rerank_playground.errors import LauncherError
 from rerank_playground.local_weaviate import api_key_path, cache_root, read_local_api_key
-from rerank_playground.rerankers.catalog import JINA_RERANKER_MODULE
+from rerank_playground.rerankers.model_catalog import JINA_RERANKER_MODULE
 
 WEAVIATE_VERSION = "1.38.11"
 WEAVIATE_GO_PACKAGE = "github.com/weaviate/weaviate/cmd/weaviate-server"

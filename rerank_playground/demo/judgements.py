@@ -290,10 +290,10 @@ def pool_for(
     """The pooled documents of ``query``: the top ``depth`` of keyword, vector and hybrid retrieval (``candidates``
     retrieved, BM25 over the rerank property, local query vectors) and of the local baseline reranker over the
     hybrid candidates, in that order, without repeats."""
-    from rerank_playground.catalog import describe_collection
     from rerank_playground.embedders import get_local_embedder
     from rerank_playground.models import SearchMode, SearchRequest
     from rerank_playground.rerankers.local import LocalReranker
+    from rerank_playground.schema import describe_collection
     from rerank_playground.search import search
 
     info = describe_collection(client, query.collection)

@@ -27,13 +27,13 @@ from rerank_playground.demo.datasets import (
     is_demo_description,
 )
 from rerank_playground.errors import CatalogError, PlaygroundError
-from rerank_playground.rerankers import catalog as reranker_catalog
+from rerank_playground.rerankers import model_catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     import weaviate
 
-JINA_RERANKER_MODULE = reranker_catalog.JINA_RERANKER_MODULE
-DEFAULT_JINA_MODEL = reranker_catalog.WEAVIATE_DEFAULT_MODEL
+JINA_RERANKER_MODULE = model_catalog.JINA_RERANKER_MODULE
+DEFAULT_JINA_MODEL = model_catalog.WEAVIATE_DEFAULT_MODEL
 _INSERT_CHUNK = 500
 
 ProgressFn = Callable[[str, int, int], None]
@@ -288,9 +288,9 @@ class DemoNotStable(DemoLoadError):
 
 def search_snapshot(client: weaviate.WeaviateClient, name: str) -> dict[str, tuple[tuple[str, float], ...]]:
     """mode -> the top :data:`STABILITY_DEPTH` (uuid, score) of the collection's probe query in that mode."""
-    from rerank_playground.catalog import describe_collection
     from rerank_playground.embedders import get_local_embedder
     from rerank_playground.models import SearchMode, SearchRequest
+    from rerank_playground.schema import describe_collection
     from rerank_playground.search import search
 
     spec = get_spec(name)

@@ -12,8 +12,8 @@ import pandas as pd
 
 from rerank_playground.evaluation import runs
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_from_record, setting_label
+from rerank_playground.evaluation.judgments import relevance_note
 from rerank_playground.evaluation.metrics import relevance_level_of
-from rerank_playground.evaluation.models import relevance_note
 from rerank_playground.evaluation.stats import (
     ALPHA,
     N_RESAMPLES,

@@ -61,8 +61,8 @@ from rerank_playground.evaluation.batch_plan import (
     resolve_setting,
     run_endpoints,
 )
+from rerank_playground.evaluation.judgments import SetQuery
 from rerank_playground.evaluation.metrics import evaluate_run, ranking_ids
-from rerank_playground.evaluation.models import SetQuery
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import RerankResult, SearchResult
 from rerank_playground.playground import Playground

@@ -12,15 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import KeyRequired, RunRefused
+from rerank_playground.evaluation.judgments import RELEVANCE_LEVEL, QuerySet, SetQuery
 from rerank_playground.evaluation.metrics import check_relevance_level, measures_for
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QuerySet, SetQuery
 from rerank_playground.filters import check_filters
 from rerank_playground.jina_http import KEYS_URL, resolve_base_url
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import CollectionInfo, SearchMode, SearchRequest
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.search import existing_ids
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rerank_playground.demo.judgements import JUDGEMENTS_FILE, load_judgements
-from rerank_playground.evaluation.models import QuerySet, SetQuery, normalise_query
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery, normalise_query
 from rerank_playground.store import Store
 
 

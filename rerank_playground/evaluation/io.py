@@ -30,7 +30,8 @@ from typing import Any
 
 from rerank_playground.errors import BadImportFile, InvalidInput
 from rerank_playground.evaluation import files
-from rerank_playground.evaluation.models import GRADES, QuerySet, SetQuery, normalise_query
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery, normalise_query
+from rerank_playground.models import GRADES
 from rerank_playground.store import Store
 from rerank_playground.tables import defuse_formula, undo_defuse
 

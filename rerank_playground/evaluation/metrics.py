@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import ir_measures
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.models import RELEVANCE_LEVEL, QueryMetrics
+from rerank_playground.evaluation.judgments import RELEVANCE_LEVEL, QueryMetrics
 from rerank_playground.models import Hit
 
 _QUERY = "q"

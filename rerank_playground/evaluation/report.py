@@ -29,7 +29,7 @@ from rerank_playground.evaluation.analysis import (
     tests_table,
 )
 from rerank_playground.evaluation.batch_plan import BASELINE, setting_label
-from rerank_playground.evaluation.models import relevance_note
+from rerank_playground.evaluation.judgments import relevance_note
 from rerank_playground.evaluation.runs import QueryResult
 from rerank_playground.evaluation.stats import ALPHA, check_alpha
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from rerank_playground.autorun import unclicked_run
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import PlaygroundError
+from rerank_playground.evaluation.judgments import QueryMetrics, normalise_query
 from rerank_playground.evaluation.metrics import query_metrics
-from rerank_playground.evaluation.models import QueryMetrics, normalise_query
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
 from rerank_playground.playground import Playground, RerankRun

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from rerank_playground.catalog import declared_rerank_property
 from rerank_playground.demo.datasets import DEMO_COLLECTIONS
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.errors import BadImportFile, InvalidInput
@@ -31,8 +30,9 @@ from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.limits import MAX_COMPARED, MAX_K
 from rerank_playground.models import MAX_FIELD_CHARS, SearchMode, SearchRequest
 from rerank_playground.rerankers import provider_names
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
+from rerank_playground.schema import declared_rerank_property
 
 FILE_FORMAT = "rerank-playground-story"
 FILE_VERSION = 1

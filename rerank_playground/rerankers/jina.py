@@ -25,7 +25,8 @@ from rerank_playground.jina_http import (
 from rerank_playground.keys import http_endpoint
 from rerank_playground.models import Hit, RankedDoc, RerankResult
 from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
-from rerank_playground.rerankers.catalog import (
+from rerank_playground.rerankers.metered import MeteredReranker
+from rerank_playground.rerankers.model_catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
     LISTWISE_CHARS_PER_TOKEN,
@@ -37,7 +38,6 @@ from rerank_playground.rerankers.catalog import (
     get_model,
     listwise_doc_chars,
 )
-from rerank_playground.rerankers.metered import MeteredReranker
 
 RERANK_PATH = "/v1/rerank"
 

@@ -15,8 +15,8 @@ import numpy as np
 from rerank_playground.errors import EmbeddingError, InvalidInput, RerankError
 from rerank_playground.models import Hit, RankedDoc, RerankResult
 from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
-from rerank_playground.rerankers.catalog import LOCAL_BASELINE, LOCAL_MODEL
 from rerank_playground.rerankers.jina import validate_query, validate_top_n
+from rerank_playground.rerankers.model_catalog import LOCAL_BASELINE, LOCAL_MODEL
 
 BASELINE_NOTE = (
     "Local baseline: cosine similarity of WordLlama static embeddings, computed offline on this machine. "

@@ -29,7 +29,7 @@ from rerank_playground.errors import (
 from rerank_playground.jina_embeddings import JinaEmbedder
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.base import Reranker
-from rerank_playground.rerankers.catalog import chars_sent
+from rerank_playground.rerankers.model_catalog import chars_sent
 
 # Failures that prove Jina did no work for this call.
 NOTHING_PROCESSED = (ProviderUnreachable, AuthRejected, RateLimited, RequestRejected, KeyRequired, BudgetExhausted)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 
 import weaviate
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.errors import (
     AuthRejected,
     BadResponse,
@@ -31,8 +30,9 @@ from rerank_playground.errors import (
 from rerank_playground.jina_http import API_KEY_ENV
 from rerank_playground.models import CollectionInfo, Hit, RankedDoc, RerankResult, SearchRequest
 from rerank_playground.rerankers.base import ProviderContext, ProviderSpec, Reranker, ScriptRecipe
-from rerank_playground.rerankers.catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.rerankers.metered import MeteredReranker
+from rerank_playground.rerankers.model_catalog import JINA_MODELS, JINA_RERANKER_MODULE, WEAVIATE_DEFAULT_MODEL
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.search import QueryEmbedder, search
 
 NAME = "weaviate_module"

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.evaluation.models import GRADES, SOURCES, Judgment, normalise_query
+from rerank_playground.evaluation.judgments import SOURCES, Judgment, normalise_query
+from rerank_playground.models import GRADES
 from rerank_playground.store import tables
 from rerank_playground.store.engine import Database, utc
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rerank_playground.errors import InvalidInput, QuerySetNotFound
-from rerank_playground.evaluation.models import Judgment, QuerySet, SetQuery, normalise_query
+from rerank_playground.evaluation.judgments import Judgment, QuerySet, SetQuery, normalise_query
 from rerank_playground.store import tables
 from rerank_playground.store.engine import Database
 from rerank_playground.store.judgments import check_grade, check_text, judgment_row, upsert_judgments

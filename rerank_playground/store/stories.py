@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from rerank_playground.errors import InvalidInput, StoryNotFound
-from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.presentation.stories import (
     MAX_VIEWS,
     PICKS,

@@ -13,7 +13,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 
 from components import app_shell
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 from testkit.jina_stand_in import TEST_JINA_KEY
 from tests.app.conftest import AppEnv
 from tests.app.helpers import APP, assert_healthy, widget_values

@@ -15,7 +15,7 @@ from rerank_playground.evaluation import analysis
 from rerank_playground.evaluation.batch_engine import BatchRun
 from rerank_playground.evaluation.batch_plan import BASELINE, setting_label
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, frame_with, values

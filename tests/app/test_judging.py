@@ -19,8 +19,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from rerank_playground.evaluation import io
+from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.evaluation.metrics import query_metrics
-from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.evaluation.pooling import judge_queue
 from rerank_playground.judging import orderings
 from rerank_playground.playground import RerankRun

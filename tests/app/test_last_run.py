@@ -9,8 +9,8 @@ import pytest
 
 from components.last_run import CompareRecord, SearchRecord
 from rerank_playground.models import SearchRequest
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 
 REQUEST = SearchRequest(collection="DemoWiki", query="how did writing begin")
 LOCAL = RerankChoice("local", LOCAL_MODEL)

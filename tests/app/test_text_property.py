@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.demo.datasets import DEMO_WIKI
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.models import CollectionInfo, PropertyInfo
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.store import open_store
 from tests.app.conftest import AppEnv
 from tests.app.helpers import assert_healthy, values

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (
     RUN_TIMEOUT_MS,

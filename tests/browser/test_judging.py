@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
+from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.evaluation.metrics import query_metrics
-from rerank_playground.evaluation.models import normalise_query
 from rerank_playground.store import open_store
 from testkit.jina_stand_in import JinaStandIn
 from tests.browser.conftest import (

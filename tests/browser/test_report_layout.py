@@ -13,7 +13,7 @@ from playwright.sync_api import Browser
 
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.rerankers.choice import RerankChoice
 from tests.browser.conftest import screenshot
 

@@ -28,7 +28,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from components.fold import settings_summary
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
-from rerank_playground.evaluation.models import normalise_query
+from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store

@@ -14,7 +14,7 @@ from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import cutoff
 from rerank_playground.evaluation.batch_plan import RunPlan, plan_to_dict, search_setting
 from rerank_playground.evaluation.cutoff import Cut, ModelLists, QueryList
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.evaluation.runs import QueryResult, RunRecord
 from rerank_playground.rerankers.choice import RerankChoice
 

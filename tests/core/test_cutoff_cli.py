@@ -11,7 +11,7 @@ from rerank_playground import cutoff_charts
 from rerank_playground.cli import main
 from rerank_playground.evaluation import analysis, cutoff, report, runs
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store
 from tests.core.test_cutoff import random_lists

@@ -10,7 +10,7 @@ import pytest
 from rerank_playground.errors import InvalidInput
 from rerank_playground.evaluation import analysis, report, runs
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, plan_to_dict, search_setting
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.evaluation.stats import holm, mean_ci, paired_test
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import open_store

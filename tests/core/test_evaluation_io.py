@@ -21,7 +21,7 @@ from rerank_playground.evaluation.io import (
     to_json,
     to_trec,
 )
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 
 CSV = """query_id,query,doc_id,grade
 q1,"Animal behaviour, social",u1,3

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rerank_playground.errors import InvalidInput
+from rerank_playground.evaluation.judgments import QueryMetrics
 from rerank_playground.evaluation.metrics import (
     evaluate_run,
     measures_for,
@@ -19,7 +20,6 @@ from rerank_playground.evaluation.metrics import (
     ranking_ids,
     relevance_level_of,
 )
-from rerank_playground.evaluation.models import QueryMetrics
 from rerank_playground.models import Hit
 
 TREC = {"nDCG@10": "ndcg_cut_10", "RR": "recip_rank", "P@10": "P_10", "R@10": "recall_10", "AP": "map"}

@@ -25,7 +25,7 @@ from rerank_playground.evaluation.io import (
     to_json,
     to_trec,
 )
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.presentation import stories
 
 SET = QuerySet(

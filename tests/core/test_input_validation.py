@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rerank_playground.catalog import default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.errors import InvalidInput, KeyRequired, ProviderError
 from rerank_playground.keys import ProviderKeys
@@ -41,8 +40,9 @@ from rerank_playground.models import (
 )
 from rerank_playground.movement import compute_movement
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import LOCAL_MODEL, model_names
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL, model_names
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.search import validate_request
 
 PROPERTIES = (

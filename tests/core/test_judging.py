@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rerank_playground.evaluation.models import QueryMetrics
+from rerank_playground.evaluation.judgments import QueryMetrics
 from rerank_playground.judging import RETRIEVAL, metrics_table, ordering_metrics, orderings
 from rerank_playground.models import Hit, RankedDoc, RerankResult
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rerank_playground.errors import InvalidInput
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.rerankers.choice import RerankChoice, choice_id, parse_choice
+from rerank_playground.rerankers.model_catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.search_inputs import SearchInputs, from_query_params
 
 

@@ -8,8 +8,8 @@ import pytest
 from rerank_playground.errors import EmbeddingError, InvalidInput, RerankError
 from rerank_playground.models import Hit
 from rerank_playground.rerankers.base import Reranker
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.local import LocalReranker
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 
 
 class TableEmbedder:

@@ -38,8 +38,8 @@ from rerank_playground.rerankers import (
     register,
     unregister,
 )
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
 
 NAME = "reverse_for_test"
 KEYED = "keyed_reverse_for_test"

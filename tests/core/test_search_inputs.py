@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from rerank_playground.limits import MAX_COMPARED, MAX_K, MAX_PROPERTIES
 from rerank_playground.limits import MAX_QUERY_CHARS as MAX_QUERY_PARAM_CHARS
 from rerank_playground.models import CollectionInfo, Fusion, Operator, PropertyInfo, SearchMode, SearchRequest
-from rerank_playground.rerankers.catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.rerankers.choice import RerankChoice, parse_choice
+from rerank_playground.rerankers.model_catalog import DEFAULT_MODEL, LOCAL_MODEL, WEAVIATE_DEFAULT_MODEL
 from rerank_playground.search_inputs import (
     EMBEDDERS,
     SearchInputs,

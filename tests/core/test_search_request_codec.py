@@ -21,7 +21,7 @@ from rerank_playground.evaluation.batch_plan import (
     setting_label,
     setting_of,
 )
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.evaluation.runs import RunRecord
 from rerank_playground.filters import FilterOp, PropertyFilter
 from rerank_playground.limits import MAX_K, MAX_PROPERTIES

@@ -1,4 +1,4 @@
-"""One rule for the text the reranker reads (issue 18, point 2): ``catalog.default_rerank_property`` decides it,
+"""One rule for the text the reranker reads (issue 18, point 2): ``schema.default_rerank_property`` decides it,
 and search validation, batch settings (the CLI and the Evaluate page), the module reranker and the demo story
 all get the same property for the same collection."""
 
@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from rerank_playground import catalog
-from rerank_playground.catalog import default_rerank_property
+from rerank_playground import schema
 from rerank_playground.demo.datasets import DEMO_JEOPARDY, DEMO_WIKI, DemoCollectionSpec
 from rerank_playground.evaluation.batch_plan import for_query, resolve_setting, search_setting, setting_label
 from rerank_playground.models import CollectionInfo, PropertyInfo, SearchRequest
 from rerank_playground.presentation.stories import demo_story
+from rerank_playground.schema import default_rerank_property
 from rerank_playground.search import validate_request
 
 
@@ -34,7 +34,7 @@ def test_a_demo_collection_reads_what_its_spec_declares() -> None:
 
 def test_a_spec_attribute_rerank_property_wins_when_the_spec_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = SimpleNamespace(name="DemoWiki", text_property="passage", rerank_property="section")
-    monkeypatch.setattr(catalog, "DEMO_COLLECTIONS", (spec,))
+    monkeypatch.setattr(schema, "DEMO_COLLECTIONS", (spec,))
     assert default_rerank_property(demo_info(DEMO_WIKI)) == "section"
 
 
@@ -80,11 +80,11 @@ def test_the_demo_story_reads_the_same_property_as_the_search_page() -> None:
 
 
 def test_the_demo_defaults_of_a_search_live_in_the_core() -> None:
-    assert catalog.default_collection(["Mine", DEMO_JEOPARDY.name, DEMO_WIKI.name]) == DEMO_WIKI.name
-    assert catalog.default_collection(["Mine", "Other"]) == "Mine"
-    assert catalog.default_collection([]) is None
+    assert schema.default_collection(["Mine", DEMO_JEOPARDY.name, DEMO_WIKI.name]) == DEMO_WIKI.name
+    assert schema.default_collection(["Mine", "Other"]) == "Mine"
+    assert schema.default_collection([]) is None
     wiki = CollectionInfo(DEMO_WIKI.name, 1, (PropertyInfo("text", "text"), PropertyInfo("title", "text")), "none",
                           (), None, None)
-    assert catalog.default_keyword_properties(wiki) == DEMO_WIKI.keyword_properties == ("text",)
+    assert schema.default_keyword_properties(wiki) == DEMO_WIKI.keyword_properties == ("text",)
     mine = CollectionInfo("Mine", 1, (PropertyInfo("text", "text"),), "none", (), None, None)
-    assert catalog.default_keyword_properties(mine) == ()  # all text properties
+    assert schema.default_keyword_properties(mine) == ()  # all text properties

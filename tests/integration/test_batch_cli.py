@@ -21,7 +21,7 @@ from rerank_playground.evaluation import analysis, io
 from rerank_playground.evaluation.batch_engine import start_run
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, setting_label
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
-from rerank_playground.evaluation.models import QuerySet
+from rerank_playground.evaluation.judgments import QuerySet
 from rerank_playground.store import Store, open_store
 from testkit.jina_stand_in import TEST_JINA_KEY, JinaStandIn
 from tests.integration.test_batch_runs import (

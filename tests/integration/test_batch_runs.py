@@ -22,8 +22,8 @@ from rerank_playground.errors import CollectionNotFound, KeyRequired, RunRefused
 from rerank_playground.evaluation import analysis, runs
 from rerank_playground.evaluation.batch_engine import EngineOptions, resume_run, start_run
 from rerank_playground.evaluation.batch_plan import BASELINE, RunPlan, search_setting
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.evaluation.metrics import evaluate_run
-from rerank_playground.evaluation.models import QuerySet, SetQuery
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import SearchMode
 from rerank_playground.rerankers.choice import RerankChoice, parse_choice

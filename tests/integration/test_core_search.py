@@ -1,4 +1,4 @@
-"""connection.py, catalog.py, search.py and the module reranker's guards against the real server."""
+"""connection.py, schema.py, search.py and the module reranker's guards against the real server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 import pytest
 import weaviate.classes.config as wc
 
-from rerank_playground.catalog import describe_collection, list_collections, set_reranker_model
 from rerank_playground.connection import ConnectionSpec, connect, server_info
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import (
@@ -21,6 +20,7 @@ from rerank_playground.errors import (
 )
 from rerank_playground.models import Fusion, Operator, SearchMode, SearchRequest
 from rerank_playground.rerankers.weaviate_module import WeaviateModuleReranker
+from rerank_playground.schema import describe_collection, list_collections, set_reranker_model
 from rerank_playground.search import search
 from testkit.weaviate_data import Doc, create_collection, unique_collection_name
 from weaviate_local.server import free_port

@@ -16,7 +16,7 @@ from rerank_playground.demo.judgements import load_judgements
 from rerank_playground.errors import BadImportFile
 from rerank_playground.evaluation.demo_sets import demo_set_name, load_demo_query_sets
 from rerank_playground.evaluation.io import import_judgments, parse_csv, parse_json, parse_trec, to_csv, to_trec
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]

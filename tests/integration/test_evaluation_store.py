@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from rerank_playground.errors import InvalidInput, QuerySetNotFound, StoreUnavailable
-from rerank_playground.evaluation.models import QuerySet, SetQuery
+from rerank_playground.evaluation.judgments import QuerySet, SetQuery
 from rerank_playground.store import Store, open_store
 from rerank_playground.store.engine import default_store_url
 from rerank_playground.store.migrations import Migration, discover_migrations

@@ -13,15 +13,15 @@ import pytest
 import weaviate.classes.config as wc
 from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery
 
-from rerank_playground.catalog import describe_collection
 from rerank_playground.codegen import python_code
 from rerank_playground.embedders import get_local_embedder
 from rerank_playground.errors import InvalidInput
 from rerank_playground.filters import parse_filter
 from rerank_playground.models import SearchMode, SearchRequest
 from rerank_playground.playground import Playground
-from rerank_playground.rerankers.catalog import LOCAL_MODEL
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.rerankers.model_catalog import LOCAL_MODEL
+from rerank_playground.schema import describe_collection
 from rerank_playground.search import needs_query_vector, search
 from testkit.weaviate_data import Doc, create_collection, unique_collection_name
 

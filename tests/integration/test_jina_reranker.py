@@ -27,8 +27,8 @@ from rerank_playground.jina_http import RetryPolicy, make_client
 from rerank_playground.keys import ProviderKeys
 from rerank_playground.models import Hit, RerankResult
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
-from rerank_playground.rerankers.catalog import JINA_MODELS
 from rerank_playground.rerankers.jina import JinaReranker
+from rerank_playground.rerankers.model_catalog import JINA_MODELS
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn, stand_in_embedding, stand_in_score
 
 V2 = "jina-reranker-v2-base-multilingual"

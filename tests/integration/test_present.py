@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from rerank_playground import codegen
-from rerank_playground.catalog import declared_rerank_property, default_rerank_property
 from rerank_playground.connection import ConnectionSpec
 from rerank_playground.demo.loader import load_demo, wait_until_stable
 from rerank_playground.keys import ProviderKeys
@@ -25,6 +24,7 @@ from rerank_playground.presentation.presenter import Presenter, headline, prepar
 from rerank_playground.presentation.snapshot import Versions, snapshot_html
 from rerank_playground.presentation.stories import StoryView, demo_story
 from rerank_playground.rerankers.choice import RerankChoice
+from rerank_playground.schema import declared_rerank_property, default_rerank_property
 from rerank_playground.search import needs_query_vector
 from testkit.jina_stand_in import TEST_JINA_KEY, Fault, JinaStandIn
 from testkit.weaviate_data import connect

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-GRADES: Final[dict[int, str]] = {0: "not relevant", 1: "related", 2: "relevant", 3: "perfect"}
-"""The TREC 0-3 scale."""
+from rerank_playground.models import GRADES
 
 RELEVANCE_LEVEL: Final[int] = 2
 """The grade from which binary measures (P, R, RR, AP) count a document as relevant, as trec_eval's ``-l 2``: on

@@ -6,7 +6,9 @@ import pytest
 
 from rerank_playground.errors import InvalidInput
 from rerank_playground.rerankers import get_provider, models_for, provider_names, providers
-from rerank_playground.rerankers.catalog import (
+from rerank_playground.rerankers.jina import JinaReranker
+from rerank_playground.rerankers.local import LocalReranker
+from rerank_playground.rerankers.model_catalog import (
     DEFAULT_MODEL,
     JINA_MODELS,
     LOCAL_MODEL,
@@ -14,8 +16,6 @@ from rerank_playground.rerankers.catalog import (
     WEAVIATE_DEFAULT_MODEL,
     get_model,
 )
-from rerank_playground.rerankers.jina import JinaReranker
-from rerank_playground.rerankers.local import LocalReranker
 
 WEAVIATE_DOCUMENTED = {
     "jina-reranker-v2-base-multilingual",
@@ -138,7 +138,7 @@ def test_registry_unknown_name_raises_and_lists_known(name: object) -> None:
 def test_token_estimates_cut_listwise_candidates_to_their_share_of_the_context() -> None:
     """What the budgets reserve and the page estimates: at K = 1,000 a v3.5 call sends 366 characters of each
     candidate (its share of 131,072 tokens), a pointwise model the usual 4,096."""
-    from rerank_playground.rerankers.catalog import chars_sent
+    from rerank_playground.rerankers.model_catalog import chars_sent
 
     assert chars_sent("jina-reranker-v3.5", "abc", 1000, 4096) == (131_072 - 1_024 - 2 - 8_000) // 1000 * 3 == 366
     assert chars_sent("jina-reranker-v3.5", "abc", 50, 4096) == 4096  # the share is larger than the usual cut

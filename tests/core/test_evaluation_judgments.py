@@ -1,8 +1,9 @@
-"""evaluation/models.py: the query identity and the grade scale."""
+"""evaluation/judgments.py: the query identity and the grade scale."""
 
 from __future__ import annotations
 
-from rerank_playground.evaluation.models import GRADES, normalise_query
+from rerank_playground.evaluation.judgments import normalise_query
+from rerank_playground.models import GRADES
 
 
 def test_normalise_query_strips_collapses_whitespace_and_casefolds() -> None:
