@@ -23,7 +23,8 @@ from rerank_playground.errors import ProviderError
 from rerank_playground.evaluation import cutoff
 from rerank_playground.limits import MAX_COMPARED
 from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest
-from rerank_playground.playground import CompareRun, Playground
+from rerank_playground.outcomes import CompareRun
+from rerank_playground.playground import Playground
 from rerank_playground.presentation.snapshot import path_label
 from rerank_playground.rerankers import get_provider
 from rerank_playground.rerankers.choice import RerankChoice, choice_id

@@ -16,7 +16,7 @@ import streamlit as st
 
 from components import lifecycle
 from rerank_playground.models import SearchRequest, SearchResult
-from rerank_playground.playground import CompareRun, RerankRun
+from rerank_playground.outcomes import CompareRun, RerankRun
 from rerank_playground.rerankers.choice import RerankChoice
 
 T = TypeVar("T")

@@ -26,7 +26,8 @@ from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation import files
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
-from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.outcomes import RerankRun
+from rerank_playground.playground import Playground
 from rerank_playground.presentation import stories
 from rerank_playground.presentation.presenter import Headline, PreparedView, Presenter, headline, prefetch_order
 from rerank_playground.presentation.snapshot import snapshot_html

@@ -23,7 +23,8 @@ from rerank_playground import stage_chart as stage
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.cutoff import Cut
 from rerank_playground.models import Hit, Move, Movement, SearchRequest, SearchResult
-from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.outcomes import RerankRun
+from rerank_playground.playground import Playground
 from rerank_playground.presentation.snapshot import path_label
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.store import Store

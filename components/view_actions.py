@@ -16,7 +16,8 @@ from components.last_run import SearchRecord
 from rerank_playground import charts, codegen, movement
 from rerank_playground.errors import PlaygroundError
 from rerank_playground.evaluation.cutoff import Cut
-from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.outcomes import RerankRun
+from rerank_playground.playground import Playground
 from rerank_playground.presentation import stories
 from rerank_playground.presentation.presenter import PreparedView
 from rerank_playground.presentation.snapshot import Versions, app_version, chart_png, snapshot_html

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -39,7 +39,8 @@ from rerank_playground.jina_http import API_KEY_ENV, KEYS_URL, make_client, reso
 from rerank_playground.jina_http import PROVIDER as JINA
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint
 from rerank_playground.limits import MAX_COMPARED
-from rerank_playground.models import CollectionInfo, Movement, RerankResult, SearchRequest, SearchResult, ServerInfo
+from rerank_playground.models import CollectionInfo, RerankResult, SearchRequest, SearchResult, ServerInfo
+from rerank_playground.outcomes import CompareRun, RerankRun, TokenEstimate
 from rerank_playground.rerankers import ProviderContext, ProviderSpec, get_provider, providers
 from rerank_playground.rerankers.cache import CachedReranker, RerankCache
 from rerank_playground.rerankers.choice import RerankChoice
@@ -51,39 +52,6 @@ from rerank_playground.search import search as run_search
 SEARCH_CACHE_SIZE = 64
 DEFAULT_MAX_CHARS = 4096  # characters of each candidate a paid call sends (JinaReranker.DEFAULT_MAX_CHARS)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TokenEstimate:
-    """Expected Jina tokens for a click: ``candidates`` x ``models`` (the paid ones not answered from the cache).
-    ``known``: the candidates are those of the same search; otherwise scaled from an earlier one to K."""
-
-    tokens: int
-    candidates: int
-    models: int
-    known: bool
-
-
-@dataclass(frozen=True)
-class RerankRun:
-    search: SearchResult
-    choice: RerankChoice
-    result: RerankResult
-    movement: Movement
-    top_n: int
-
-
-@dataclass(frozen=True)
-class CompareRun:
-    search: SearchResult
-    results: dict[str, RerankResult] = field(hash=False)  # label of the model that really ranked -> result
-    errors: dict[str, ProviderError] = field(hash=False)  # label picked -> what went wrong, for that model only
-    rank_matrix: pd.DataFrame = field(hash=False, compare=False)
-    # label picked -> label of the model that really ranked; they differ when the Weaviate module's model was
-    # changed (e.g. by another session) after the page listed it
-    shown_as: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    # Agreement between the orderings depends on the shown N (its overlap): the page computes it with
-    # movement.pairwise_agreement(results, hits, k=N), so the table, its top-N neighbour and the export agree.
 
 
 class Playground:

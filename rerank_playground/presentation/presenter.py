@@ -26,7 +26,8 @@ from rerank_playground.evaluation.judgments import QueryMetrics, normalise_query
 from rerank_playground.evaluation.metrics import query_metrics
 from rerank_playground.judging import RETRIEVAL, orderings
 from rerank_playground.models import SearchResult
-from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.outcomes import RerankRun
+from rerank_playground.playground import Playground
 from rerank_playground.presentation.stories import StoryView
 from rerank_playground.rerankers.choice import RerankChoice
 

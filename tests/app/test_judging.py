@@ -23,7 +23,7 @@ from rerank_playground.evaluation.judgments import normalise_query
 from rerank_playground.evaluation.metrics import query_metrics
 from rerank_playground.evaluation.pooling import judge_queue
 from rerank_playground.judging import orderings
-from rerank_playground.playground import RerankRun
+from rerank_playground.outcomes import RerankRun
 from rerank_playground.store import Store, open_store
 from rerank_playground.tables import grade_badge
 from tests.app.conftest import AppEnv

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rerank_playground import movement
 from rerank_playground.demo.suggestions import SUGGESTED_QUERIES
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode, SearchRequest, SearchResult
-from rerank_playground.playground import RerankRun
+from rerank_playground.outcomes import RerankRun
 from rerank_playground.presentation.presenter import change_words, headline, note_passages
 from rerank_playground.presentation.stories import StoryView
 from rerank_playground.rerankers.choice import RerankChoice

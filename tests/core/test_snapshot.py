@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from rerank_playground import movement, tables
 from rerank_playground.models import Hit, RankedDoc, RerankResult, SearchMode, SearchRequest, SearchResult
-from rerank_playground.playground import RerankRun
+from rerank_playground.outcomes import RerankRun
 from rerank_playground.presentation.presenter import PreparedView, headline
 from rerank_playground.presentation.snapshot import Versions, snapshot_html
 from rerank_playground.presentation.stories import StoryView

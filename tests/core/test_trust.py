@@ -28,7 +28,8 @@ from rerank_playground.deployment import (
 from rerank_playground.errors import BudgetExhausted, HostNotAllowed, InvalidInput
 from rerank_playground.keys import ApiKey, ProviderKeys, http_endpoint, looks_like_key
 from rerank_playground.models import Hit
-from rerank_playground.playground import Playground, TokenEstimate
+from rerank_playground.outcomes import TokenEstimate
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.rerankers.jina import JinaReranker
 from rerank_playground.rerankers.metered import MeteredReranker

@@ -9,7 +9,8 @@ import pytest
 
 from rerank_playground import codegen
 from rerank_playground.evaluation.cutoff import Cut, short_between
-from rerank_playground.playground import Playground, RerankRun
+from rerank_playground.outcomes import RerankRun
+from rerank_playground.playground import Playground
 from rerank_playground.rerankers.choice import RerankChoice
 from rerank_playground.search import needs_query_vector
 from testkit.jina_stand_in import JinaStandIn
