@@ -506,7 +506,22 @@ def start_run(
     keys: ProviderKeys | None = None,
 ) -> BatchRun:
     """Check the plan, save the run and start computing it in the background. ``qrels`` (query id -> doc id ->
-    grade; ``store.qrels(query_set)``) is kept with the run as a snapshot."""
+    grade; ``store.qrels(query_set)``) is kept with the run as a snapshot.
+
+    Example (the demo's query set, hybrid search, no rerank vs the local baseline)::
+
+        from rerank_playground.evaluation.batch_plan import RunPlan, search_setting
+        from rerank_playground.models import SearchMode
+        from rerank_playground.rerankers.choice import parse_choice
+        from rerank_playground.store import open_store
+
+        with open_store() as store:
+            query_set = store.query_set("DemoWiki key-term queries")
+            plan = RunPlan(query_set, settings=(search_setting(mode=SearchMode.HYBRID, limit=50),),
+                           rerankers=(parse_choice("local"),), k=10)
+            run = start_run(store, plan, spec, qrels=store.qrels(query_set))
+            progress = run.wait()  # or poll run.progress() from a UI
+    """
     options = options or EngineOptions()
     connection = open_run_connection(spec, options, jina_base_url=jina_base_url, rerank_cache=rerank_cache,
                                      policy=policy, spend=spend, keys=keys)  # the session's budgets apply
