@@ -381,15 +381,16 @@ def _pick_model(run: CompareRun, key_prefix: str, row: Any) -> str:
     return str(picked) if picked in run.results else labels[0]
 
 
+@st.fragment
 def first_chart(
     last: CompareRecord, run: CompareRun, n: int, grades: dict[str, int], key_prefix: str, *, judged: bool = False,
     notes_px: int = 0,
 ) -> None:
     """The first chart after a click, with the headline numbers of the picked model beside it: the stage chart
     of retrieval vs that model by default (a linear top N, sized to the screen), the full-K log view and the
-    bump chart of every ordering one click away. Only the chart picked is built (a switch reruns the results
-    fragment: no server call). ``judged``: the store is there, so the nDCG card is drawn (before the first
-    grade too, so that grade moves nothing)."""
+    bump chart of every ordering one click away. Only the chart picked is built. A fragment inside the results:
+    a switch or another model reruns only the chart and its numbers (no server call). ``judged``: the store is
+    there, so the nDCG card is drawn (before the first grade too, so that grade moves nothing)."""
     state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
     row = st.container(horizontal=True, vertical_alignment="center")
     with row:

@@ -700,13 +700,15 @@ def chart_and_numbers(key_prefix: str, numbers: Callable[[], None] | None) -> An
     return chart_col
 
 
+@st.fragment
 def first_chart(
     last: SearchRecord, run: RerankRun, grades: dict[str, int], key_prefix: str,
     numbers: Callable[[], None] | None = None, notes_px: int = 0,
 ) -> None:
     """The one chart in view, with the headline numbers (``numbers`` draws them) beside it: the first chart
     after a click. The stage chart (linear top N) by default, the full-K log view one click away; only the
-    chart picked in the switch is built into the page (a switch reruns the results fragment: no server call)."""
+    chart picked in the switch is built into the page. A fragment inside the results: a switch reruns only the
+    chart and its numbers (no tables, reader or downloads redrawn, no server call)."""
     state.seed(f"{key_prefix}.chart", "stage", list(CHARTS))
     picked = st.segmented_control(
         "Chart", list(CHARTS), format_func=CHARTS.__getitem__, key=f"{key_prefix}.chart",

@@ -55,9 +55,11 @@ class Frames:
     fragment_elements: int = 0
     finished: int = 0
     seen: list[str] = field(default_factory=list)
+    fragments: set[str] = field(default_factory=set)  # ids of the fragments that drew them
 
     def reset(self) -> None:
         self.page_elements = self.fragment_elements = self.finished = 0
+        self.fragments = set()
 
 
 def watch(page: Page) -> Frames:
@@ -74,6 +76,7 @@ def watch(page: Page) -> Frames:
             elif kind == "delta" and msg.delta.WhichOneof("type") in ("new_element", "add_block"):
                 if msg.delta.fragment_id:
                     frames.fragment_elements += 1
+                    frames.fragments.add(msg.delta.fragment_id)
                 else:
                     frames.page_elements += 1
 
@@ -216,9 +219,11 @@ def test_search_answer_first_and_only_the_results_rerun(page: Page, app_url: str
 
     # The same inputs again: only the results rerun (served from the session's cache).
     run_search(page, frames)
-    # A chart switch: only the results, and only the chart in view is on the page.
+    results_and_chart = set(frames.fragments)  # the results fragment and the chart's, drawn inside it
+    # A chart switch: only the chart's own fragment (inside the results), and only the chart in view is on the page.
     with only_the_results_rerun(page, frames, "the chart switch"):
         rerun_and_wait(page, main(page).get_by_role("radio", name="How far each document moved").click)
+    assert len(frames.fragments) == 1 and frames.fragments < results_and_chart, (frames.fragments, results_and_chart)
     expect(main(page).locator(".js-plotly-plot")).to_have_count(1)
     expect(main(page).locator(".js-plotly-plot").first).to_contain_text("How far each document moved")
     # A document pick in the reader: only the results (the reader is a fragment inside them).
