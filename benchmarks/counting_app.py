@@ -13,11 +13,12 @@ With ``RERANK_BENCH_PROFILE=<folder>`` every script run is also profiled (cProfi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,27 +43,39 @@ Playground.connect = _counted("connect", Playground.connect)  # type: ignore[met
 
 
 
+def _around_script_runs(around: Callable[[Any], contextlib.AbstractContextManager[None]]) -> None:
+    """Run every script run of every session inside ``around(rerun_data)`` (wrappers stack)."""
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    original = ScriptRunner._run_script
+
+    def wrapped(self: ScriptRunner, rerun_data: Any) -> None:
+        with around(rerun_data):
+            original(self, rerun_data)
+
+    ScriptRunner._run_script = wrapped  # type: ignore[method-assign]
+
+
 def _profile_script_runs(folder: Path) -> None:
+    """cProfile each script run into ``folder``/run-<n>-<page>.prof."""
     import cProfile
     import itertools
 
-    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-
     folder.mkdir(parents=True, exist_ok=True)
     numbers = itertools.count(1)
-    original = ScriptRunner._run_script
 
-    def profiled(self: ScriptRunner, rerun_data: Any) -> None:
+    @contextlib.contextmanager
+    def profiled(rerun_data: Any) -> Iterator[None]:
         page = (getattr(rerun_data, "page_name", None) or getattr(rerun_data, "page_script_hash", "") or "page")[:12]
         profile = cProfile.Profile()
         profile.enable()
         try:
-            original(self, rerun_data)
+            yield
         finally:
             profile.disable()
             profile.dump_stats(folder / f"run-{next(numbers):04d}-{page}.prof")
 
-    ScriptRunner._run_script = profiled  # type: ignore[method-assign]
+    _around_script_runs(profiled)
 
 
 def _time_script_runs(path: Path) -> None:
@@ -70,20 +83,17 @@ def _time_script_runs(path: Path) -> None:
     goes on the server, without the profiler's own cost)."""
     import time
 
-    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-
-    original = ScriptRunner._run_script
-
-    def timed(self: ScriptRunner, rerun_data: Any) -> None:
+    @contextlib.contextmanager
+    def timed(rerun_data: Any) -> Iterator[None]:
         started = time.perf_counter()
         try:
-            original(self, rerun_data)
+            yield
         finally:
             kind = "fragment" if getattr(rerun_data, "fragment_id_queue", None) else "page"
             with _lock, path.open("a") as out:
                 out.write(f"{(time.perf_counter() - started) * 1000:.1f} {kind}\n")
 
-    ScriptRunner._run_script = timed  # type: ignore[method-assign]
+    _around_script_runs(timed)
 
 
 if os.environ.get("RERANK_BENCH_RUN_TIMES"):

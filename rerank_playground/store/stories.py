@@ -25,6 +25,16 @@ from rerank_playground.store import tables
 from rerank_playground.store.engine import Database
 
 
+def _story_id(connection: sa.Connection, name: str) -> int:
+    """The id of story ``name``; :class:`StoryNotFound` when there is none."""
+    story_id: int | None = connection.execute(
+        sa.select(tables.stories.c.id).where(tables.stories.c.name == name)
+    ).scalar_one_or_none()
+    if story_id is None:
+        raise StoryNotFound(name)
+    return story_id
+
+
 class Stories(Database):
     """Stories (named, ordered views) and the blind A/B preferences recorded while presenting them."""
 
@@ -65,13 +75,9 @@ class Stories(Database):
             return list(connection.execute(sa.select(tables.stories.c.name).order_by(tables.stories.c.name)).scalars())
 
     def load_story(self, name: str) -> Story:
-        stories, story_views = tables.stories, tables.story_views
+        story_views = tables.story_views
         with self.read() as connection:
-            story_id = connection.execute(
-                sa.select(stories.c.id).where(stories.c.name == name)
-            ).scalar_one_or_none()
-            if story_id is None:
-                raise StoryNotFound(name)
+            story_id = _story_id(connection, name)
             rows = connection.execute(
                 sa.select(story_views.c.view)
                 .where(story_views.c.story_id == story_id)
@@ -83,11 +89,7 @@ class Stories(Database):
     def delete_story(self, name: str) -> None:
         stories, story_views = tables.stories, tables.story_views
         with self.write() as connection:
-            story_id = connection.execute(
-                sa.select(stories.c.id).where(stories.c.name == name)
-            ).scalar_one_or_none()
-            if story_id is None:
-                raise StoryNotFound(name)
+            story_id = _story_id(connection, name)
             connection.execute(story_views.delete().where(story_views.c.story_id == story_id))
             connection.execute(stories.delete().where(stories.c.id == story_id))
 

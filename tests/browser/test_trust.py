@@ -125,14 +125,18 @@ def test_a_paid_click_counts_its_tokens_in_the_sidebar_without_a_page_run(
     wait_idle(page)
     run_search(page)  # the first results fold the inputs (a page run)
     count = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^Jina tokens this session: "))
-    first = int(count.inner_text().split(":")[1].split()[0].replace(",", ""))
+
+    def tokens() -> int:
+        return int(count.inner_text().split(":")[1].split()[0].replace(",", ""))
+
+    first = tokens()
     assert first > 0
     open_settings(page)
     box = query_box(page)
     rerun_and_wait(page, lambda: (box.fill("lava flows and ash"), box.press("Enter")))  # an input: a page run
     run_search(page, frames)  # asserts that only the results reran
     assert len(operator_jina.rerank_requests()) == 2
-    second = int(count.inner_text().split(":")[1].split()[0].replace(",", ""))
+    second = tokens()
     assert second > first, (first, second)
     assert count.count() == 1  # drawn once: by the results, not by the page's footer as well
     assert_no_errors(page, "after the paid click")
