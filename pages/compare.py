@@ -32,6 +32,12 @@ LINK_RUN = "compare.link_run"  # set by a page run opened from a link; taken by 
 LINK_WAITS = "compare.link_waits"  # (inputs, note): what a link's run left waiting for a click
 
 
+def _taken() -> None:
+    """The link's or suggestion's run has happened: later runs of the results do not repeat it."""
+    st.session_state.pop(LINK_RUN, None)
+    st.session_state.pop("compare.autorun", None)
+
+
 @st.fragment
 def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folded: bool) -> None:
     shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
@@ -39,8 +45,10 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
     clicked = row.button("Compare models", type="primary", key="compare.run")
     if clicked:
         search_form.forget_link_notes("compare")
-    suggested = st.session_state.pop("compare.autorun", False)
-    autorun = st.session_state.pop(LINK_RUN, False)
+    # Read, not taken: a rerun that interrupts this run (the window-size report's, on a loaded machine) must find
+    # them again; they are taken once the run they ask for has happened (``_taken``).
+    suggested = st.session_state.get("compare.autorun", False)
+    autorun = st.session_state.get(LINK_RUN, False)
     current = compare_view.compare_key(form.request, choices)
     unclicked = unclicked_run(form.request, form.info, choices)  # what may run without a click
     paid = list(unclicked.waiting)
@@ -63,10 +71,12 @@ def results(pg: Playground, form: SearchForm, choices: list[RerankChoice], folde
             "they wait for your click on **Compare models**.")
     elif clicked or suggested or autorun:
         compare_view.run_compare(pg, form.request, choices, "compare")
+        _taken()
         if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
             st.rerun(scope="app")
     else:
         compare_view.run_again_if_asked(pg, "compare")
+    _taken()
     waits = st.session_state.get(LINK_WAITS)
     if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's (the
         st.info(waits[1])  # window-size report's rerun must not take the note away)

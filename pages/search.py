@@ -36,6 +36,12 @@ LINK_RUN = "search.link_run"  # set by a page run opened from a link; taken by t
 LINK_WAITS = "search.link_waits"
 
 
+def _taken() -> None:
+    """The link's or suggestion's run has happened: later runs of the results do not repeat it."""
+    st.session_state.pop(LINK_RUN, None)
+    st.session_state.pop("search.autorun", None)
+
+
 @st.fragment
 def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool) -> None:
     shown = st.empty()  # filled after the run below: it describes the run on screen, this click's included
@@ -43,8 +49,10 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
     clicked = row.button("Search & rerank", type="primary", key="search.run", width="content")
     if clicked:
         search_form.forget_link_notes("search")
-    suggested = st.session_state.pop("search.autorun", False)
-    autorun = st.session_state.pop(LINK_RUN, False)
+    # Read, not taken: a rerun that interrupts this run (the window-size report's, on a loaded machine) must find
+    # them again; they are taken once the run they ask for has happened (``_taken``).
+    suggested = st.session_state.get("search.autorun", False)
+    autorun = st.session_state.get(LINK_RUN, False)
     current = results_view.run_key(form.request, choice, form.n)
     unclicked = unclicked_run(form.request, form.info, [choice])  # what may run without a click
     if clicked or suggested:
@@ -57,10 +65,12 @@ def results(pg: Playground, form: SearchForm, choice: RerankChoice, folded: bool
         st.session_state[LINK_WAITS] = (current, "rerank")
     elif clicked or suggested or autorun:
         results_view.run_search_and_rerank(pg, form.request, choice, form.n, "search")
+        _taken()
         if not folded:  # the first results: fold the inputs (a page run), so the answer is in the first screen
             st.rerun(scope="app")
     else:
         results_view.run_again_if_asked(pg, "search")
+    _taken()
     waits = st.session_state.get(LINK_WAITS)
     if waits is not None and waits[0] == current:  # until the click, or inputs that are not the link's
         if waits[1] == "search":
